@@ -1,0 +1,37 @@
+# One entry point for developers and CI. `make test` works on a fresh clone:
+# it creates .venv, installs the package with its dev extras, installs the pinned
+# Prism mock server from package-lock.json, then runs ruff, mypy --strict and pytest.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: test lint typecheck pytest venv node demo bench clean
+
+test: venv node lint typecheck pytest
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+
+node: node_modules/.package-lock.json
+
+lint: venv
+	$(VENV)/bin/ruff check clerk_async tests benchmarks examples
+	$(VENV)/bin/ruff format --check clerk_async tests benchmarks examples
+
+typecheck: venv
+	$(VENV)/bin/mypy --strict clerk_async
+
+pytest: venv node
+	$(VENV)/bin/pytest -q
+
+clean:
+	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .pytest_cache
