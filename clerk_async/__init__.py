@@ -1,5 +1,80 @@
 """clerk-async: the async-first Python client for Clerk's Backend API."""
 
+from clerk_async._convert import UNSET, Unset
+from clerk_async._ratelimit import RateLimit
+from clerk_async._retry import RetryPolicy
 from clerk_async._version import __version__
+from clerk_async.client import Clerk
+from clerk_async.errors import (
+    AuthenticationError,
+    BadRequestError,
+    ClerkAPIError,
+    ClerkConnectionError,
+    ClerkError,
+    ClerkErrorDetail,
+    ClerkResponseValidationError,
+    ClerkTimeoutError,
+    ClerkValidationError,
+    ClientStateError,
+    ConflictError,
+    InternalServerError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    UnprocessableEntityError,
+)
+from clerk_async.models.common import DeletedObject
+from clerk_async.models.machines import (
+    CreateMachineParams,
+    CreateMachineScopeParams,
+    DeleteMachineScopeParams,
+    ListMachinesParams,
+    Machine,
+    MachineCreated,
+    MachineDeleted,
+    MachineScope,
+    MachineScopeDeleted,
+    MachineSecretKey,
+    RotateMachineSecretKeyParams,
+    ScopedMachine,
+    UpdateMachineParams,
+)
 
-__all__ = ["__version__"]
+__all__ = [
+    "UNSET",
+    "AuthenticationError",
+    "BadRequestError",
+    "Clerk",
+    "ClerkAPIError",
+    "ClerkConnectionError",
+    "ClerkError",
+    "ClerkErrorDetail",
+    "ClerkResponseValidationError",
+    "ClerkTimeoutError",
+    "ClerkValidationError",
+    "ClientStateError",
+    "ConflictError",
+    "CreateMachineParams",
+    "CreateMachineScopeParams",
+    "DeleteMachineScopeParams",
+    "DeletedObject",
+    "InternalServerError",
+    "ListMachinesParams",
+    "Machine",
+    "MachineCreated",
+    "MachineDeleted",
+    "MachineScope",
+    "MachineScopeDeleted",
+    "MachineSecretKey",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimit",
+    "RateLimitError",
+    "RetryPolicy",
+    "RotateMachineSecretKeyParams",
+    "ScopedMachine",
+    "UnprocessableEntityError",
+    "Unset",
+    "UpdateMachineParams",
+    "__version__",
+]

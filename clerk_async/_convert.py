@@ -1,0 +1,182 @@
+"""The one cattrs converter, the UNSET sentinel, and how params are accepted.
+
+Rules:
+- Attribute names are the wire's snake_case keys, so no renaming is needed.
+- Params fields the caller did not give are ``UNSET`` and are left out of bodies and
+  queries; that is how PATCH means "leave as is". ``None`` is sent as JSON ``null``.
+- Params fields marked ``path`` in their metadata go into the URL, never the body.
+- Unknown keys in responses are ignored (Clerk adds fields; that must not break us).
+- Params are accepted as an attrs instance, keyword arguments, or a mapping whose keys
+  are snake_case (the wire) or camelCase (Clerk's JS docs).
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Callable, Mapping
+from functools import lru_cache
+from typing import Any, Final, Literal, TypeVar
+
+import attrs
+import cattrs
+from cattrs.gen import make_dict_unstructure_fn, override
+
+from clerk_async.errors import ClerkValidationError
+from clerk_async.models.common import Params
+
+__all__ = [
+    "UNSET",
+    "Unset",
+    "build_params",
+    "converter",
+    "path_field",
+    "snake_case",
+    "unstructure_params",
+]
+
+
+class _Unset(enum.Enum):
+    UNSET = "UNSET"
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+UNSET: Final = _Unset.UNSET
+"""A field the caller did not give: left out of the request."""
+
+Unset = Literal[_Unset.UNSET]
+
+T = TypeVar("T")
+
+converter = cattrs.Converter()
+
+_PATH = "clerk_async.path"
+
+
+def path_field(*, validator: Callable[[Any, attrs.Attribute[Any], Any], None]) -> Any:
+    """An attrs field that is a path parameter: URL-escaped into the path, not sent in the body."""
+    return attrs.field(validator=validator, metadata={_PATH: True}, kw_only=True)
+
+
+def _is_params(cls: Any) -> bool:
+    return isinstance(cls, type) and issubclass(cls, Params) and attrs.has(cls)
+
+
+def _params_unstructure_hook(cls: type) -> Callable[[Any], dict[str, Any]]:
+    # Path fields are omitted; every other field is dropped while it is UNSET (its default).
+    overrides = {
+        a.name: override(omit=True) if a.metadata.get(_PATH) else override(omit_if_default=True)
+        for a in attrs.fields(cls)
+    }
+    return make_dict_unstructure_fn(cls, converter, **overrides)  # type: ignore[arg-type]
+
+
+converter.register_unstructure_hook_factory(_is_params, _params_unstructure_hook)
+
+
+def unstructure_params(params: Any) -> dict[str, Any]:
+    """The body or query of a params instance: only the fields that were given."""
+    result: dict[str, Any] = converter.unstructure(params)
+    return result
+
+
+@lru_cache(maxsize=512)
+def snake_case(key: str) -> str:
+    """``defaultTokenTtl`` -> ``default_token_ttl``; snake_case keys pass unchanged."""
+    return _CAMEL_BOUNDARY.sub("_", key).lower()
+
+
+_CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
+
+def _field_names(cls: type) -> frozenset[str]:
+    return frozenset(a.name for a in attrs.fields(cls))
+
+
+def _from_mapping(cls: type[T], mapping: Mapping[str, Any]) -> T:
+    names = _field_names(cls)
+    kwargs: dict[str, Any] = {}
+    for key, value in mapping.items():
+        if not isinstance(key, str):
+            raise ClerkValidationError(repr(key), "keys must be strings")
+        name = snake_case(key)
+        if name not in names:
+            allowed = ", ".join(sorted(names))
+            raise ClerkValidationError(
+                key, f"unknown field for {cls.__name__} (expected: {allowed})"
+            )
+        if name in kwargs:
+            raise ClerkValidationError(key, f"given twice (as {name!r} too)")
+        kwargs[name] = value
+    return _construct(cls, kwargs)
+
+
+def _construct(cls: type[T], kwargs: dict[str, Any]) -> T:
+    missing = [
+        a.name
+        for a in attrs.fields(cls)  # type: ignore[arg-type]
+        if a.default is attrs.NOTHING and a.name not in kwargs
+    ]
+    if missing:
+        raise ClerkValidationError(missing[0], "is required")
+    return cls(**kwargs)
+
+
+def build_params(
+    cls: type[T],
+    given: Any,
+    fields: dict[str, Any],
+    *,
+    id_field: str | None = None,
+) -> T:
+    """Accept params in every supported form and return a validated ``cls`` instance.
+
+    ``given`` is the first positional argument of a service method: an instance of
+    ``cls``, a mapping (camelCase or snake_case keys), the resource id (when ``id_field``
+    names it), or ``UNSET``. ``fields`` holds the keyword arguments, ``UNSET`` where not
+    given. Mixing a params object or mapping with keyword fields is an error: one would
+    silently win over the other.
+    """
+    given_fields = {k: v for k, v in fields.items() if v is not UNSET}
+    if isinstance(given, cls):
+        if given_fields:
+            _mixed(cls, given_fields)
+        return given
+    if isinstance(given, Mapping):
+        if given_fields:
+            _mixed(cls, given_fields)
+        return _from_mapping(cls, given)
+    if given is not UNSET and given is not None:
+        if id_field is None:
+            raise ClerkValidationError(
+                "params", f"expected {cls.__name__} or a mapping, got {type(given).__name__}"
+            )
+        if id_field in given_fields:
+            raise ClerkValidationError(id_field, "given both positionally and by keyword")
+        given_fields[id_field] = given
+    return _construct(cls, given_fields)
+
+
+def _mixed(cls: type, given_fields: dict[str, Any]) -> None:
+    field = next(iter(given_fields))
+    raise ClerkValidationError(
+        field, f"pass either a {cls.__name__}/mapping or keyword fields, not both"
+    )
+
+
+_path_fields: dict[type, tuple[str, ...]] = {}
+
+
+def path_fields(cls: type) -> tuple[str, ...]:
+    """The names of a params class's path parameters (cached: this is on the hot path)."""
+    names = _path_fields.get(cls)
+    if names is None:
+        names = _path_fields[cls] = tuple(
+            a.name for a in attrs.fields(cls) if a.metadata.get(_PATH)
+        )
+    return names

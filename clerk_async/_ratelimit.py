@@ -1,0 +1,107 @@
+"""The limiter every request of a client passes, and the shared pause after a 429.
+
+Clerk counts requests per instance in a window of ``per_seconds`` as they *arrive*.
+The client cannot see arrival times, only that a request arrived somewhere between
+being sent and its response coming back. So a slot is held from the moment a request
+is let through until ``per_seconds`` after its response: any request let through later
+is sent after that, hence arrives after it too, and no window on the server's clock
+can hold more than ``requests`` of ours, whatever the network's delays.
+(A request that provably never left, such as a refused connection, frees its slot at once.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Callable
+
+import attrs
+
+__all__ = ["Limiter", "RateLimit", "default_rate_limit"]
+
+
+@attrs.frozen
+class RateLimit:
+    """At most ``requests`` requests in any ``per_seconds`` window."""
+
+    requests: int = attrs.field(validator=attrs.validators.gt(0))
+    per_seconds: float = attrs.field(validator=attrs.validators.gt(0))
+
+
+# Clerk's documented per-instance limits (docs: "System limits").
+PRODUCTION = RateLimit(1000, 10.0)
+DEVELOPMENT = RateLimit(100, 10.0)
+
+
+def default_rate_limit(secret_key: str | None) -> RateLimit:
+    """The instance limit that follows from the key: ``sk_live_`` is production."""
+    if secret_key is not None and secret_key.startswith("sk_live_"):
+        return PRODUCTION
+    return DEVELOPMENT
+
+
+class Limiter:
+    """Sliding-window pacing plus a pause shared by every request after a 429."""
+
+    def __init__(
+        self, limit: RateLimit | None, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.limit = limit
+        self._clock = clock
+        self._in_flight = 0
+        self._released: deque[float] = deque()  # when recent requests finished
+        self._paused_until = 0.0
+        self._turn = asyncio.Lock()  # FIFO: waiters are served in arrival order
+        self._slot_freed = asyncio.Event()
+
+    @property
+    def paused_until(self) -> float:
+        return self._paused_until
+
+    def pause(self, seconds: float) -> None:
+        """Hold every request until ``seconds`` from now (a 429's Retry-After)."""
+        self._paused_until = max(self._paused_until, self._clock() + seconds)
+
+    async def acquire(self) -> None:
+        """Wait for the shared pause and a free slot; the caller must ``release``."""
+        if self.limit is None and self._clock() >= self._paused_until:
+            return  # the common unlimited path: no lock, no await
+        async with self._turn:
+            while True:
+                now = self._clock()
+                if now < self._paused_until:
+                    await asyncio.sleep(self._paused_until - now)
+                    continue
+                if self.limit is None:
+                    return
+                wait = self._free_in(now, self.limit)
+                if wait is None:
+                    self._in_flight += 1
+                    return
+                if wait == float("inf"):  # every slot is held by a request in flight
+                    self._slot_freed.clear()
+                    await self._slot_freed.wait()
+                else:
+                    await asyncio.sleep(wait)
+
+    def _free_in(self, now: float, limit: RateLimit) -> float | None:
+        """None when a slot is free now; else how long until one may be."""
+        released = self._released
+        horizon = now - limit.per_seconds
+        while released and released[0] <= horizon:
+            released.popleft()
+        if self._in_flight + len(released) < limit.requests:
+            return None
+        if released:
+            return released[0] - horizon
+        return float("inf")
+
+    def release(self, *, sent: bool = True) -> None:
+        """End of a request let through by ``acquire``."""
+        if self.limit is None:
+            return
+        self._in_flight -= 1
+        if sent:
+            self._released.append(self._clock())
+        self._slot_freed.set()

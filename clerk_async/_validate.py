@@ -1,0 +1,172 @@
+"""attrs validators for params: they run when a params object is built, before any I/O.
+
+Each failure is a :class:`ClerkValidationError` that names the field and says why.
+The limits come from Clerk's OpenAPI spec (``spec/clerk-bapi-2026-05-12.yml``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Collection
+from typing import Any
+
+import attrs
+
+from clerk_async._convert import UNSET
+from clerk_async.errors import ClerkValidationError
+
+__all__ = [
+    "boolean",
+    "identifier",
+    "integer",
+    "one_of",
+    "optional",
+    "string",
+    "string_list",
+]
+
+Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
+
+# No Clerk id comes near this; a longer one is a bug or an attack, not an id.
+MAX_ID_LENGTH = 256
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _type_name(value: Any) -> str:
+    return type(value).__name__
+
+
+def _excerpt(value: str) -> str:
+    return repr(value if len(value) <= 40 else value[:40] + "...")
+
+
+def optional(validator: Validator) -> Validator:
+    """Skip the check while the field is UNSET (not given)."""
+
+    def check(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value is not UNSET:
+            validator(instance, attribute, value)
+
+    return check
+
+
+def nullable(validator: Validator) -> Validator:
+    """Allow an explicit None (sent as JSON null) where the spec says nullable."""
+
+    def check(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value is not None:
+            validator(instance, attribute, value)
+
+    return check
+
+
+def identifier(pattern: str | None = None, *, example: str = "") -> Validator:
+    """A resource id that becomes one URL path segment (or a body field).
+
+    It must be a non-empty string without control characters, not ``.`` or ``..``
+    (which would climb the URL path) and, where the spec gives one, match its pattern.
+    """
+    compiled = re.compile(pattern) if pattern else None
+
+    def check(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        name = attribute.name
+        if not isinstance(value, str):
+            raise ClerkValidationError(name, f"expected a string id, got {_type_name(value)}")
+        if not value.strip():
+            raise ClerkValidationError(name, "must be a non-empty id")
+        if len(value) > MAX_ID_LENGTH:
+            raise ClerkValidationError(
+                name, f"is {len(value)} characters long; no id is longer than {MAX_ID_LENGTH}"
+            )
+        if value in (".", "..") or _CONTROL.search(value):
+            raise ClerkValidationError(name, f"is not a valid id: {_excerpt(value)}")
+        if compiled is not None and not compiled.fullmatch(value):
+            hint = f" such as {example!r}" if example else ""
+            raise ClerkValidationError(
+                name, f"{_excerpt(value)} does not look like an id{hint} (pattern {pattern})"
+            )
+
+    return check
+
+
+def string(
+    *, min_length: int = 0, max_length: int | None = None, pattern: str | None = None
+) -> Validator:
+    compiled = re.compile(pattern) if pattern else None
+
+    def check(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        name = attribute.name
+        if not isinstance(value, str):
+            raise ClerkValidationError(name, f"expected a string, got {_type_name(value)}")
+        if len(value) < min_length:
+            raise ClerkValidationError(
+                name,
+                "must not be empty" if min_length == 1 else f"must be at least {min_length} chars",
+            )
+        if max_length is not None and len(value) > max_length:
+            raise ClerkValidationError(
+                name, f"is {len(value)} characters long; at most {max_length} allowed"
+            )
+        if "\x00" in value:
+            raise ClerkValidationError(name, "must not contain NUL characters")
+        if compiled is not None and not compiled.fullmatch(value):
+            raise ClerkValidationError(name, f"{_excerpt(value)} must match {pattern}")
+
+    return check
+
+
+def integer(*, minimum: int | None = None, maximum: int | None = None) -> Validator:
+    def check(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        name = attribute.name
+        # bool is an int subclass; True is never a meaningful TTL or limit.
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ClerkValidationError(name, f"expected an integer, got {_type_name(value)}")
+        if minimum is not None and value < minimum:
+            raise ClerkValidationError(name, f"must be >= {minimum}, got {value}")
+        if maximum is not None and value > maximum:
+            raise ClerkValidationError(name, f"must be <= {maximum}, got {value}")
+
+    return check
+
+
+def positive_number() -> Validator:
+    """A number > 0 (the spec's ``minimum: 0, exclusiveMinimum: true``)."""
+
+    def check(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        name = attribute.name
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            raise ClerkValidationError(name, f"expected a number, got {_type_name(value)}")
+        if not value > 0 or value == float("inf"):
+            raise ClerkValidationError(name, f"must be a finite number > 0, got {value}")
+
+    return check
+
+
+def boolean() -> Validator:
+    def check(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if not isinstance(value, bool):
+            raise ClerkValidationError(attribute.name, f"expected a bool, got {_type_name(value)}")
+
+    return check
+
+
+def one_of(choices: Collection[str]) -> Validator:
+    def check(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value not in choices:
+            allowed = ", ".join(repr(c) for c in choices)
+            raise ClerkValidationError(attribute.name, f"must be one of {allowed}, got {value!r}")
+
+    return check
+
+
+def string_list(item: Validator, *, max_items: int | None = None) -> Validator:
+    def check(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        name = attribute.name
+        if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
+            raise ClerkValidationError(name, f"expected a list of strings, got {_type_name(value)}")
+        if max_items is not None and len(value) > max_items:
+            raise ClerkValidationError(name, f"has {len(value)} items; at most {max_items} allowed")
+        for index, element in enumerate(value):
+            item(instance, attribute.evolve(name=f"{name}[{index}]"), element)
+
+    return check

@@ -1,0 +1,204 @@
+"""Clerk: the client's configuration and the life of its aiohttp session."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import platform
+from collections.abc import Iterable, Mapping
+from functools import cached_property
+from types import TracebackType
+from typing import TYPE_CHECKING, Final, Literal
+
+import aiohttp
+from yarl import URL
+
+from clerk_async._ratelimit import Limiter, RateLimit, default_rate_limit
+from clerk_async._retry import RetryPolicy
+from clerk_async._transport import Transport, as_timeout
+from clerk_async._version import __version__
+from clerk_async.errors import ClerkValidationError, ClientStateError
+
+if TYPE_CHECKING:
+    from clerk_async.services.machines import Machines
+
+__all__ = ["API_VERSION", "DEFAULT_TIMEOUT", "Clerk"]
+
+API_VERSION: Final = "2026-05-12"
+DEFAULT_API_URL: Final = "https://api.clerk.com"
+# A CRUD API answers in well under a second; 30 s total per attempt leaves room for a
+# slow day without hanging a worker, and connecting should never take more than 5 s.
+DEFAULT_TIMEOUT: Final = aiohttp.ClientTimeout(total=30.0, sock_connect=5.0)
+DEFAULT_DEADLINE: Final = 120.0
+DEFAULT_MAX_CONNECTIONS: Final = 100
+
+USER_AGENT: Final = (
+    f"clerk-async/{__version__} Python/{platform.python_version()} aiohttp/{aiohttp.__version__}"
+)
+
+
+class Clerk:
+    """The async client for Clerk's Backend API. Use one per process and event loop.
+
+    ``async with Clerk() as clerk:`` opens one aiohttp session (its connection pool) in
+    the running loop and closes it on exit. The client is safe to share between the
+    tasks of one event loop; it is not for other threads or loops.
+    """
+
+    def __init__(
+        self,
+        secret_key: str | None = None,
+        *,
+        base_url: str | URL | None = None,
+        machine_secret_key: str | None = None,
+        timeout: float | aiohttp.ClientTimeout = DEFAULT_TIMEOUT,
+        deadline: float = DEFAULT_DEADLINE,
+        retry: RetryPolicy | None = None,
+        max_retries: int | None = None,
+        rate_limit: RateLimit | Literal["auto"] | None = "auto",
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        session: aiohttp.ClientSession | None = None,
+        trace_configs: Iterable[aiohttp.TraceConfig] | None = None,
+        default_headers: Mapping[str, str] | None = None,
+        api_version: str = API_VERSION,
+    ) -> None:
+        if secret_key is None:
+            secret_key = os.environ.get("CLERK_SECRET_KEY") or None
+        if base_url is None:
+            api_url = os.environ.get("CLERK_API_URL") or DEFAULT_API_URL
+            base_url = api_url.rstrip("/") + "/v1"
+        url = URL(str(base_url))
+        if not url.is_absolute() or url.scheme not in ("http", "https"):
+            raise ClerkValidationError(
+                "base_url", f"must be an absolute http(s) URL, got {str(base_url)!r}"
+            )
+        if (
+            isinstance(max_connections, bool)
+            or not isinstance(max_connections, int)
+            or max_connections < 1
+        ):
+            raise ClerkValidationError(
+                "max_connections", f"must be an integer >= 1, got {max_connections!r}"
+            )
+        if isinstance(deadline, bool) or not isinstance(deadline, (int, float)) or not deadline > 0:
+            raise ClerkValidationError(
+                "deadline", f"must be a number of seconds > 0, got {deadline!r}"
+            )
+        policy = retry if retry is not None else RetryPolicy()
+        if max_retries is not None:
+            policy = RetryPolicy(
+                max_retries=max_retries,
+                initial_delay=policy.initial_delay,
+                max_delay=policy.max_delay,
+                jitter=policy.jitter,
+                max_retry_after=policy.max_retry_after,
+            )
+        self.rate_limit = default_rate_limit(secret_key) if rate_limit == "auto" else rate_limit
+        self.base_url = str(url).rstrip("/")
+        self.max_connections = max_connections
+        self._key_hint = _key_hint(secret_key)
+        self._machine_secret_key = machine_secret_key
+        self._injected_session = session
+        self._trace_configs = list(trace_configs or ())
+        self._session: aiohttp.ClientSession | None = None
+        self._pool_gate: asyncio.Semaphore | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._closed = False
+
+        headers = {
+            "Accept": "application/json",
+            "Content-Type": "application/json",
+            "Clerk-API-Version": api_version,
+            "User-Agent": USER_AGENT,
+            **(default_headers or {}),
+        }
+        if secret_key:
+            headers["Authorization"] = f"Bearer {secret_key}"
+        self._transport = Transport(
+            base_url=self.base_url,
+            headers=headers,
+            timeout=as_timeout(timeout),
+            deadline=float(deadline),
+            retry=policy,
+            limiter=Limiter(self.rate_limit),
+            session=self._session_for_request,
+            missing_key=not secret_key,
+        )
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open" if self._session else "idle"
+        return f"<Clerk {self.base_url} key={self._key_hint} {state}>"
+
+    # --- services ---------------------------------------------------------------------
+
+    @cached_property
+    def machines(self) -> Machines:
+        from clerk_async.services.machines import Machines
+
+        return Machines(self._transport, self)
+
+    # --- lifecycle --------------------------------------------------------------------
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
+    def retry(self) -> RetryPolicy:
+        return self._transport.retry
+
+    async def __aenter__(self) -> Clerk:
+        self._session_for_request()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the session this client opened (never an injected one). Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        session, self._session = self._session, None
+        if session is not None and session is not self._injected_session:
+            await session.close()
+
+    def _session_for_request(self) -> tuple[aiohttp.ClientSession, asyncio.Semaphore | None]:
+        """The session and pool gate, created on first use inside the running loop."""
+        if self._closed:
+            raise ClientStateError("this Clerk client is closed; create a new one")
+        loop = asyncio.get_running_loop()  # raises outside a coroutine, as it should
+        session = self._session
+        if session is not None:
+            if loop is not self._loop:
+                raise ClientStateError(
+                    "this Clerk client belongs to another event loop; create one client per "
+                    "event loop (for example in your app's lifespan)"
+                )
+            return session, self._pool_gate
+        self._loop = loop
+        if self._injected_session is not None:
+            session = self._injected_session
+            limit = session.connector.limit if session.connector is not None else 0
+        else:
+            connector = aiohttp.TCPConnector(limit=self.max_connections, ttl_dns_cache=300)
+            session = aiohttp.ClientSession(
+                connector=connector, trace_configs=self._trace_configs or None
+            )
+            limit = self.max_connections
+        self._session = session
+        self._pool_gate = asyncio.Semaphore(limit) if limit else None
+        return session, self._pool_gate
+
+
+def _key_hint(secret_key: str | None) -> str:
+    """Enough of the key to tell which one is in use, never the secret part."""
+    if not secret_key:
+        return "<none>"
+    prefix = secret_key.split("_", 2)
+    return "_".join(prefix[:2]) + "_***" if len(prefix) == 3 else "***"

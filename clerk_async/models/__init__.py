@@ -1,0 +1,1 @@
+"""attrs models (responses) and params (requests), one module per resource."""

@@ -1,0 +1,193 @@
+"""``clerk.machines``: the Machines endpoints of Clerk's Backend API."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from clerk_async._convert import UNSET, Unset, build_params
+from clerk_async.models.machines import (
+    CreateMachineParams,
+    CreateMachineScopeParams,
+    DeleteMachineScopeParams,
+    Machine,
+    MachineCreated,
+    MachineDeleted,
+    MachineIdParams,
+    MachineScope,
+    MachineScopeDeleted,
+    MachineSecretKey,
+    RotateMachineSecretKeyParams,
+    UpdateMachineParams,
+)
+
+if TYPE_CHECKING:
+    import sys
+
+    from clerk_async._transport import CallOptions, Transport
+    from clerk_async.client import Clerk
+
+    if sys.version_info >= (3, 11):
+        from typing import Unpack
+    else:
+        from typing_extensions import Unpack
+
+__all__ = ["Machines"]
+
+
+class Machines:
+    """Create, read, update and delete machines, their secret keys and their scopes."""
+
+    def __init__(self, transport: Transport, client: Clerk) -> None:
+        self._transport = transport
+        self._client = client
+
+    async def get(
+        self,
+        machine_id: str | MachineIdParams | Mapping[str, Any] | Unset = UNSET,
+        **options: Unpack[CallOptions],
+    ) -> Machine:
+        """``GET /machines/{machine_id}``."""
+        params = build_params(MachineIdParams, machine_id, {}, id_field="machine_id")
+        return await self._transport.request(
+            "GET", "/machines/{machine_id}", Machine, params, options=options
+        )
+
+    async def create(
+        self,
+        params: CreateMachineParams | Mapping[str, Any] | Unset = UNSET,
+        /,
+        *,
+        name: str | Unset = UNSET,
+        scoped_machines: list[str] | Unset = UNSET,
+        default_token_ttl: int | Unset = UNSET,
+        **options: Unpack[CallOptions],
+    ) -> MachineCreated:
+        """``POST /machines``. The answer is the only place Clerk shows the secret key.
+
+        Not retried after the request may have reached Clerk: a retry could create a
+        second machine. Connection failures before sending and 429s are retried.
+        """
+        built = build_params(
+            CreateMachineParams,
+            params,
+            {
+                "name": name,
+                "scoped_machines": scoped_machines,
+                "default_token_ttl": default_token_ttl,
+            },
+        )
+        return await self._transport.request(
+            "POST", "/machines", MachineCreated, built, options=options
+        )
+
+    async def update(
+        self,
+        machine_id: str | UpdateMachineParams | Mapping[str, Any] | Unset = UNSET,
+        *,
+        name: str | Unset = UNSET,
+        default_token_ttl: int | Unset = UNSET,
+        **options: Unpack[CallOptions],
+    ) -> Machine:
+        """``PATCH /machines/{machine_id}``: change only the fields given.
+
+        Accepts ``update("mch_1", name=...)``, ``update(machine_id="mch_1", ...)``,
+        ``update(UpdateMachineParams(...))`` and ``update({"machineId": ..., ...})``.
+        """
+        params = build_params(
+            UpdateMachineParams,
+            machine_id,
+            {"name": name, "default_token_ttl": default_token_ttl},
+            id_field="machine_id",
+        )
+        return await self._transport.request(
+            "PATCH", "/machines/{machine_id}", Machine, params, options=options
+        )
+
+    async def delete(
+        self,
+        machine_id: str | MachineIdParams | Mapping[str, Any] | Unset = UNSET,
+        **options: Unpack[CallOptions],
+    ) -> MachineDeleted:
+        """``DELETE /machines/{machine_id}``."""
+        params = build_params(MachineIdParams, machine_id, {}, id_field="machine_id")
+        return await self._transport.request(
+            "DELETE", "/machines/{machine_id}", MachineDeleted, params, options=options
+        )
+
+    async def get_secret_key(
+        self,
+        machine_id: str | MachineIdParams | Mapping[str, Any] | Unset = UNSET,
+        **options: Unpack[CallOptions],
+    ) -> MachineSecretKey:
+        """``GET /machines/{machine_id}/secret_key``."""
+        params = build_params(MachineIdParams, machine_id, {}, id_field="machine_id")
+        return await self._transport.request(
+            "GET", "/machines/{machine_id}/secret_key", MachineSecretKey, params, options=options
+        )
+
+    async def rotate_secret_key(
+        self,
+        machine_id: str | RotateMachineSecretKeyParams | Mapping[str, Any] | Unset = UNSET,
+        *,
+        previous_token_ttl: int | Unset = UNSET,
+        **options: Unpack[CallOptions],
+    ) -> MachineSecretKey:
+        """``POST /machines/{machine_id}/secret_key/rotate``.
+
+        ``previous_token_ttl`` (0..28800 s) is how long the old key keeps working. Not
+        retried once sent: a second rotation would retire the key the first one made.
+        """
+        params = build_params(
+            RotateMachineSecretKeyParams,
+            machine_id,
+            {"previous_token_ttl": previous_token_ttl},
+            id_field="machine_id",
+        )
+        return await self._transport.request(
+            "POST",
+            "/machines/{machine_id}/secret_key/rotate",
+            MachineSecretKey,
+            params,
+            options=options,
+        )
+
+    async def create_scope(
+        self,
+        machine_id: str | CreateMachineScopeParams | Mapping[str, Any] | Unset = UNSET,
+        *,
+        to_machine_id: str | Unset = UNSET,
+        **options: Unpack[CallOptions],
+    ) -> MachineScope:
+        """``POST /machines/{machine_id}/scopes``: let ``machine_id`` reach ``to_machine_id``."""
+        params = build_params(
+            CreateMachineScopeParams,
+            machine_id,
+            {"to_machine_id": to_machine_id},
+            id_field="machine_id",
+        )
+        return await self._transport.request(
+            "POST", "/machines/{machine_id}/scopes", MachineScope, params, options=options
+        )
+
+    async def delete_scope(
+        self,
+        machine_id: str | DeleteMachineScopeParams | Mapping[str, Any] | Unset = UNSET,
+        *,
+        other_machine_id: str | Unset = UNSET,
+        **options: Unpack[CallOptions],
+    ) -> MachineScopeDeleted:
+        """``DELETE /machines/{machine_id}/scopes/{other_machine_id}``."""
+        params = build_params(
+            DeleteMachineScopeParams,
+            machine_id,
+            {"other_machine_id": other_machine_id},
+            id_field="machine_id",
+        )
+        return await self._transport.request(
+            "DELETE",
+            "/machines/{machine_id}/scopes/{other_machine_id}",
+            MachineScopeDeleted,
+            params,
+            options=options,
+        )
