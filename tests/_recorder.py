@@ -13,7 +13,9 @@ from aiohttp import web
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def machine_json(machine_id: str = "mch_2xhFjEI5X2qWRvtV13BzSj8H6Dk", **fields: Any) -> dict[str, Any]:
+def machine_json(
+    machine_id: str = "mch_2xhFjEI5X2qWRvtV13BzSj8H6Dk", **fields: Any
+) -> dict[str, Any]:
     body: dict[str, Any] = {
         "object": "machine",
         "id": machine_id,
@@ -85,15 +87,25 @@ class RecordingServer:
         handler = self.script.popleft() if self.script else self.default
         return await handler(request)
 
-    def reply(self, status: int, json: Any = None, *, headers: dict[str, str] | None = None,
-              text: str | None = None, delay: float = 0.0, times: int = 1) -> None:
+    def reply(
+        self,
+        status: int,
+        json: Any = None,
+        *,
+        headers: dict[str, str] | None = None,
+        text: str | None = None,
+        delay: float = 0.0,
+        times: int = 1,
+    ) -> None:
         """Script the next ``times`` answers."""
 
         async def handler(request: web.Request) -> web.StreamResponse:
             if delay:
                 await asyncio.sleep(delay)
             if text is not None:
-                return web.Response(status=status, text=text, headers=headers, content_type="text/html")
+                return web.Response(
+                    status=status, text=text, headers=headers, content_type="text/html"
+                )
             return web.json_response(json, status=status, headers=headers)
 
         self.script.extend([handler] * times)

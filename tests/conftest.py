@@ -21,5 +21,7 @@ async def server() -> AsyncIterator[RecordingServer]:
 
 @pytest.fixture
 async def clerk(server: RecordingServer) -> AsyncIterator[Clerk]:
-    async with Clerk("sk_test_secret123", base_url=server.url, rate_limit=None, retry=FAST_RETRY) as client:
+    async with Clerk(
+        "sk_test_secret123", base_url=server.url, rate_limit=None, retry=FAST_RETRY
+    ) as client:
         yield client
