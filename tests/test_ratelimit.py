@@ -1,0 +1,132 @@
+"""The shared limiter: pacing on the server's clock, the shared pause, cancellation."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+
+import pytest
+from aiohttp import web
+
+from clerk_async import Clerk, RateLimit
+from clerk_async._ratelimit import Limiter, default_rate_limit
+from tests._recorder import RecordingServer, clerk_errors, machine_json
+from tests.conftest import FAST_RETRY
+
+MID = "mch_2xhFjEI5X2qWRvtV13BzSj8H6Dk"
+
+
+def max_in_window(times: Sequence[float], window: float) -> int:
+    times = sorted(times)
+    best, start = 0, 0
+    for end, t in enumerate(times):
+        while t - times[start] >= window:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+def test_default_follows_the_key() -> None:
+    assert default_rate_limit("sk_live_x") == RateLimit(1000, 10.0)
+    assert default_rate_limit("sk_test_x") == RateLimit(100, 10.0)
+    assert default_rate_limit(None) == RateLimit(100, 10.0)
+
+
+@pytest.mark.parametrize("args", [(0, 1.0), (5, 0.0), (-1, 1.0)])
+def test_rate_limit_rejects_nonsense(args: tuple[int, float]) -> None:
+    with pytest.raises(ValueError, match="must be >"):
+        RateLimit(*args)
+
+
+async def test_limiter_paces_to_n_per_window() -> None:
+    limiter = Limiter(RateLimit(5, 0.2))
+    sends: list[float] = []
+
+    async def one() -> None:
+        await limiter.acquire()
+        sends.append(time.monotonic())
+        await asyncio.sleep(0.01)  # in flight
+        limiter.release()
+
+    started = time.monotonic()
+    await asyncio.gather(*(one() for _ in range(15)))
+    assert time.monotonic() - started >= 0.4  # 15 = 5 now + 5 after 0.2 s + 5 after 0.4 s
+    assert max_in_window(sends, 0.2) <= 5
+
+
+async def test_unlimited_limiter_never_waits() -> None:
+    limiter = Limiter(None)
+    for _ in range(1000):
+        await limiter.acquire()
+        limiter.release()
+
+
+async def test_burst_over_http_respects_the_server_window(server: RecordingServer) -> None:
+    arrivals: list[float] = []
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        arrivals.append(time.monotonic())
+        await asyncio.sleep(0.02)  # the server's clock is behind the client's by this much
+        return web.json_response(machine_json())
+
+    server.default = handler
+    async with Clerk("sk_test_k", base_url=server.url, rate_limit=RateLimit(10, 0.3)) as clerk:
+        started = time.monotonic()
+        await asyncio.gather(*(clerk.machines.update(MID, name="x") for _ in range(35)))
+        elapsed = time.monotonic() - started
+    assert max_in_window(arrivals, 0.3) <= 10
+    assert 0.9 <= elapsed < 2.0  # 35 requests at 10 per 0.3 s: three full waits
+
+
+async def test_a_429_pauses_every_request_once(server: RecordingServer) -> None:
+    arrivals: list[float] = []
+    first = True
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        nonlocal first
+        arrivals.append(time.monotonic())
+        if first:
+            first = False
+            return web.json_response(
+                clerk_errors("too_many_requests", "slow"), status=429, headers={"Retry-After": "0.4"}
+            )
+        await asyncio.sleep(0.05)
+        return web.json_response(machine_json())
+
+    server.default = handler
+    async with Clerk("sk_test_k", base_url=server.url, rate_limit=None, retry=FAST_RETRY) as clerk:
+        first_call = asyncio.ensure_future(clerk.machines.update(MID, name="first"))
+        await asyncio.sleep(0.1)  # the 429 has been answered: the pause is on
+        t_pause = arrivals[0]
+        rest = await asyncio.gather(*(clerk.machines.update(MID, name="x") for _ in range(10)))
+        await first_call
+    assert len(rest) == 10
+    # Nothing reached the server during the pause, neither the retry nor the new requests.
+    assert all(t >= t_pause + 0.39 for t in arrivals[1:])
+    assert len(arrivals) == 12  # one 429, then each request once: no stampede of retries
+
+
+async def test_cancellation_leaves_the_limiter_consistent(server: RecordingServer) -> None:
+    async def slow(request: web.Request) -> web.StreamResponse:
+        await asyncio.sleep(0.5)
+        return web.json_response(machine_json())
+
+    server.default = slow
+    async with Clerk(
+        "sk_test_k", base_url=server.url, rate_limit=RateLimit(3, 0.2), max_connections=2
+    ) as clerk:
+        tasks = [asyncio.ensure_future(clerk.machines.update(MID, name="x")) for _ in range(8)]
+        await asyncio.sleep(0.1)  # some in flight, some waiting for the pool, some for the limiter
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        limiter = clerk._transport.limiter
+        assert limiter._in_flight == 0
+        gate = clerk._pool_gate
+        assert gate is not None
+        assert gate._value == 2  # every pool slot was given back
+        server.default = server._echo_machine
+        await asyncio.wait_for(
+            asyncio.gather(*(clerk.machines.update(MID, name="y") for _ in range(3))), 2.0
+        )
