@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from clerk_async._convert import UNSET, Unset, build_params
+from clerk_async.batch import Batch, BatchProgress
 from clerk_async.models.machines import (
     CreateMachineParams,
     CreateMachineScopeParams,
@@ -190,4 +191,36 @@ class Machines:
             MachineScopeDeleted,
             params,
             options=options,
+        )
+
+    def update_many(
+        self,
+        updates: Iterable[Any] | AsyncIterable[Any],
+        *,
+        concurrency: int = 32,
+        fail_fast: bool = False,
+        on_progress: Callable[[BatchProgress], None] | None = None,
+        **options: Unpack[CallOptions],
+    ) -> Batch[Machine]:
+        """Update many machines concurrently; ``async for`` yields results as they complete.
+
+        Each input is an ``UpdateMachineParams``, a mapping (camelCase or snake_case) or a
+        ``(machine_id, fields)`` pair. Inputs are consumed lazily, at most ``concurrency``
+        at a time. One input's failure does not stop the others (it is reported in
+        ``result.error``) unless ``fail_fast``: then no new input is taken after the first
+        failure, and the calls already in flight finish and are reported.
+        ``await batch.collect()`` returns every result in input order.
+        """
+
+        async def update_one(item: Any) -> Machine:
+            if isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], Mapping):
+                item = {"machine_id": item[0], **item[1]}
+            return await self.update(item, **options)
+
+        return Batch(
+            updates,
+            update_one,
+            concurrency=concurrency,
+            fail_fast=fail_fast,
+            on_progress=on_progress,
         )

@@ -1,0 +1,205 @@
+"""Bounded-concurrency batches: many calls, results as they complete, memory bounded.
+
+``concurrency`` workers pull inputs lazily from one shared iterator (sync or async), so
+a generator of a million inputs is never materialised: at most ``concurrency`` inputs are
+in flight and at most ``concurrency`` results wait to be consumed. Every call still goes
+through the client's one request path, so a batch rides on the shared rate limiter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from types import TracebackType
+from typing import Any, Generic, TypeVar
+
+import attrs
+
+from clerk_async.errors import ClerkError, ClerkValidationError
+
+__all__ = ["Batch", "BatchProgress", "BatchResult"]
+
+T = TypeVar("T")
+
+
+@attrs.frozen
+class BatchResult(Generic[T]):
+    """One input's outcome: ``value`` on success, else ``error`` (a typed ClerkError)."""
+
+    index: int  # position of the input in the batch, from 0
+    input: Any  # what was given, as given
+    value: T | None = None
+    error: ClerkError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@attrs.frozen
+class BatchProgress:
+    done: int
+    total: int | None  # known when the inputs have a len()
+    succeeded: int
+    failed: int
+    elapsed: float  # seconds since the batch started
+
+
+_DONE: Any = object()  # a worker's last word
+
+
+class Batch(Generic[T]):
+    """An async iterator of :class:`BatchResult`, in completion order.
+
+    Use ``async for result in batch`` (or ``async with batch:`` to stop cleanly on
+    ``break``), or ``await batch.collect()`` for every result in input order.
+    """
+
+    def __init__(
+        self,
+        inputs: Iterable[Any] | AsyncIterable[Any],
+        call: Callable[[Any], Awaitable[T]],
+        *,
+        concurrency: int,
+        fail_fast: bool = False,
+        on_progress: Callable[[BatchProgress], None] | None = None,
+    ) -> None:
+        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+            raise ClerkValidationError("concurrency", f"must be an int >= 1, got {concurrency!r}")
+        self._total = len(inputs) if hasattr(inputs, "__len__") else None  # type: ignore[arg-type]
+        self._sync: Iterator[Any] | None = None
+        self._async: AsyncIterator[Any] | None = None
+        if isinstance(inputs, AsyncIterable):
+            self._async = aiter(inputs)
+        else:
+            self._sync = iter(inputs)
+        self._call = call
+        self._concurrency = concurrency
+        self._fail_fast = fail_fast
+        self._on_progress = on_progress
+        self._results: asyncio.Queue[BatchResult[T] | BaseException] | None = None
+        self._workers: list[asyncio.Task[None]] = []
+        self._running = 0
+        self._next_index = 0
+        self._stopped = False  # no more inputs are taken
+        self._input_lock = asyncio.Lock()
+        self._started = 0.0
+        self.succeeded = 0
+        self.failed = 0
+
+    # --- the iterator ----------------------------------------------------------------
+
+    def __aiter__(self) -> Batch[T]:
+        return self
+
+    async def __anext__(self) -> BatchResult[T]:
+        if self._results is None:
+            self._start()
+        assert self._results is not None
+        while self._running or not self._results.empty():
+            try:
+                item = await self._results.get()
+            except asyncio.CancelledError:
+                await self.aclose()
+                raise
+            if item is _DONE:
+                self._running -= 1
+                continue
+            if isinstance(item, BaseException):  # a bug or a broken input iterator
+                await self.aclose()
+                raise item
+            return item
+        raise StopAsyncIteration
+
+    async def collect(self) -> list[BatchResult[T]]:
+        """Every result, in input order."""
+        results = [result async for result in self]
+        results.sort(key=lambda r: r.index)
+        return results
+
+    @property
+    def done(self) -> int:
+        return self.succeeded + self.failed
+
+    async def __aenter__(self) -> Batch[T]:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Stop taking inputs and cancel the calls in flight. Idempotent."""
+        self._stopped = True
+        workers, self._workers = self._workers, []
+        for task in workers:
+            task.cancel()
+        if workers:
+            await asyncio.gather(*workers, return_exceptions=True)
+        self._running = 0
+
+    # --- the workers -----------------------------------------------------------------
+
+    def _start(self) -> None:
+        self._started = time.monotonic()
+        self._results = asyncio.Queue(maxsize=self._concurrency)
+        self._running = self._concurrency
+        self._workers = [asyncio.ensure_future(self._work()) for _ in range(self._concurrency)]
+
+    async def _next_input(self) -> tuple[int, Any] | None:
+        if self._stopped:
+            return None
+        if self._sync is not None:
+            item = next(self._sync, _DONE)
+        else:
+            assert self._async is not None
+            async with self._input_lock:  # an async generator takes one __anext__ at a time
+                item = await anext(self._async, _DONE)
+        if item is _DONE or self._stopped:
+            self._stopped = True
+            return None
+        index = self._next_index
+        self._next_index += 1
+        return index, item
+
+    async def _work(self) -> None:
+        assert self._results is not None
+        results = self._results
+        try:
+            while (taken := await self._next_input()) is not None:
+                index, item = taken
+                try:
+                    value = await self._call(item)
+                except ClerkError as exc:
+                    self.failed += 1
+                    if self._fail_fast:
+                        self._stopped = True
+                    result: BatchResult[T] = BatchResult(index, item, error=exc)
+                else:
+                    self.succeeded += 1
+                    result = BatchResult(index, item, value=value)
+                self._report()
+                await results.put(result)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a bug or a broken input iterator: the consumer re-raises it
+            self._stopped = True
+            await results.put(exc)
+        await results.put(_DONE)
+
+    def _report(self) -> None:
+        if self._on_progress is not None:
+            self._on_progress(
+                BatchProgress(
+                    done=self.done,
+                    total=self._total,
+                    succeeded=self.succeeded,
+                    failed=self.failed,
+                    elapsed=time.monotonic() - self._started,
+                )
+            )
