@@ -11,6 +11,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Final, Literal
 
 import aiohttp
+import attrs
 from yarl import URL
 
 from clerk_async._ratelimit import Limiter, RateLimit, default_rate_limit
@@ -20,6 +21,8 @@ from clerk_async._version import __version__
 from clerk_async.errors import ClerkValidationError, ClientStateError
 
 if TYPE_CHECKING:
+    from clerk_async.services.api_keys import APIKeys
+    from clerk_async.services.m2m import M2M
     from clerk_async.services.machines import Machines
 
 __all__ = ["API_VERSION", "DEFAULT_TIMEOUT", "Clerk"]
@@ -86,13 +89,7 @@ class Clerk:
             )
         policy = retry if retry is not None else RetryPolicy()
         if max_retries is not None:
-            policy = RetryPolicy(
-                max_retries=max_retries,
-                initial_delay=policy.initial_delay,
-                max_delay=policy.max_delay,
-                jitter=policy.jitter,
-                max_retry_after=policy.max_retry_after,
-            )
+            policy = attrs.evolve(policy, max_retries=max_retries)
         self.rate_limit = default_rate_limit(secret_key) if rate_limit == "auto" else rate_limit
         self.base_url = str(url).rstrip("/")
         self.max_connections = max_connections
@@ -136,6 +133,18 @@ class Clerk:
         from clerk_async.services.machines import Machines
 
         return Machines(self._transport, self)
+
+    @cached_property
+    def m2m(self) -> M2M:
+        from clerk_async.services.m2m import M2M
+
+        return M2M(self._transport, self, machine_secret_key=self._machine_secret_key)
+
+    @cached_property
+    def api_keys(self) -> APIKeys:
+        from clerk_async.services.api_keys import APIKeys
+
+        return APIKeys(self._transport, self)
 
     # --- lifecycle --------------------------------------------------------------------
 
