@@ -23,7 +23,25 @@ from clerk_async.errors import (
     RateLimitError,
     UnprocessableEntityError,
 )
+from clerk_async.models.api_keys import (
+    APIKey,
+    APIKeyDeleted,
+    APIKeyIdParams,
+    APIKeySecret,
+    CreateAPIKeyParams,
+    ListAPIKeysParams,
+    RevokeAPIKeyParams,
+    UpdateAPIKeyParams,
+    VerifyAPIKeyParams,
+)
 from clerk_async.models.common import DeletedObject
+from clerk_async.models.m2m import (
+    CreateM2MTokenParams,
+    ListM2MTokensParams,
+    M2MToken,
+    RevokeM2MTokenParams,
+    VerifyM2MTokenParams,
+)
 from clerk_async.models.machines import (
     CreateMachineParams,
     CreateMachineScopeParams,
@@ -39,9 +57,15 @@ from clerk_async.models.machines import (
     ScopedMachine,
     UpdateMachineParams,
 )
+from clerk_async.pagination import AsyncPager, Page
 
 __all__ = [
     "UNSET",
+    "APIKey",
+    "APIKeyDeleted",
+    "APIKeyIdParams",
+    "APIKeySecret",
+    "AsyncPager",
     "AuthenticationError",
     "BadRequestError",
     "Clerk",
@@ -54,12 +78,17 @@ __all__ = [
     "ClerkValidationError",
     "ClientStateError",
     "ConflictError",
+    "CreateAPIKeyParams",
+    "CreateM2MTokenParams",
     "CreateMachineParams",
     "CreateMachineScopeParams",
     "DeleteMachineScopeParams",
     "DeletedObject",
     "InternalServerError",
+    "ListAPIKeysParams",
+    "ListM2MTokensParams",
     "ListMachinesParams",
+    "M2MToken",
     "Machine",
     "MachineCreated",
     "MachineDeleted",
@@ -67,14 +96,20 @@ __all__ = [
     "MachineScopeDeleted",
     "MachineSecretKey",
     "NotFoundError",
+    "Page",
     "PermissionDeniedError",
     "RateLimit",
     "RateLimitError",
     "RetryPolicy",
+    "RevokeAPIKeyParams",
+    "RevokeM2MTokenParams",
     "RotateMachineSecretKeyParams",
     "ScopedMachine",
     "UnprocessableEntityError",
     "Unset",
+    "UpdateAPIKeyParams",
     "UpdateMachineParams",
+    "VerifyAPIKeyParams",
+    "VerifyM2MTokenParams",
     "__version__",
 ]

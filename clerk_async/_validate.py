@@ -19,6 +19,8 @@ __all__ = [
     "boolean",
     "identifier",
     "integer",
+    "json_value",
+    "null_as_unset",
     "one_of",
     "optional",
     "string",
@@ -168,5 +170,50 @@ def string_list(item: Validator, *, max_items: int | None = None) -> Validator:
             raise ClerkValidationError(name, f"has {len(value)} items; at most {max_items} allowed")
         for index, element in enumerate(value):
             item(instance, attribute.evolve(name=f"{name}[{index}]"), element)
+
+    return check
+
+
+def null_as_unset(value: Any) -> Any:
+    """An attrs converter for nullable query parameters: ``None`` means "not given".
+
+    A query string has no null; leaving the parameter out gives the server's default,
+    which is what the spec's ``nullable`` means there.
+    """
+    return UNSET if value is None else value
+
+
+# orjson (the speedups codec) refuses integers outside this range; the stdlib would not.
+_JSON_INT_MIN = -(2**63)
+_JSON_INT_MAX = 2**64 - 1
+
+
+def json_value() -> Validator:
+    """Any JSON value (the spec's untyped ``claims``): dicts with str keys, lists, scalars."""
+
+    def walk(name: str, value: Any) -> None:
+        if value is None or isinstance(value, (str, bool)):
+            return
+        if isinstance(value, int):
+            if not _JSON_INT_MIN <= value <= _JSON_INT_MAX:
+                raise ClerkValidationError(name, "integer is too large for JSON")
+        elif isinstance(value, float):
+            if value != value or value in (float("inf"), float("-inf")):
+                raise ClerkValidationError(name, f"{value} is not a JSON number")
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if not isinstance(key, str):
+                    raise ClerkValidationError(
+                        name, f"object keys must be strings, got {_type_name(key)}"
+                    )
+                walk(f"{name}.{key}", item)
+        elif isinstance(value, (list, tuple)):
+            for index, item in enumerate(value):
+                walk(f"{name}[{index}]", item)
+        else:
+            raise ClerkValidationError(name, f"{_type_name(value)} is not a JSON value")
+
+    def check(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        walk(attribute.name, value)
 
     return check

@@ -11,6 +11,7 @@ from clerk_async.models.machines import (
     CreateMachineParams,
     CreateMachineScopeParams,
     DeleteMachineScopeParams,
+    ListMachinesParams,
     Machine,
     MachineCreated,
     MachineDeleted,
@@ -21,6 +22,7 @@ from clerk_async.models.machines import (
     RotateMachineSecretKeyParams,
     UpdateMachineParams,
 )
+from clerk_async.pagination import AsyncPager, Page, paginate
 
 if TYPE_CHECKING:
     import sys
@@ -34,6 +36,9 @@ if TYPE_CHECKING:
         from typing_extensions import Unpack
 
 __all__ = ["Machines"]
+
+# The spec's LimitParameter maximum: the page size when walking every machine.
+MAX_MACHINES_LIST_LIMIT = 500
 
 
 class Machines:
@@ -223,4 +228,35 @@ class Machines:
             concurrency=concurrency,
             fail_fast=fail_fast,
             on_progress=on_progress,
+        )
+
+    # Defined last: a method named ``list`` shadows the builtin in annotations below it.
+    def list(
+        self,
+        params: ListMachinesParams | Mapping[str, Any] | Unset = UNSET,
+        /,
+        *,
+        limit: int | Unset = UNSET,
+        offset: int | Unset = UNSET,
+        query: str | Unset = UNSET,
+        order_by: str | Unset = UNSET,
+        **options: Unpack[CallOptions],
+    ) -> AsyncPager[Machine]:
+        """``GET /machines``: ``await`` it for one page, ``async for`` over every machine.
+
+        ``query`` matches a machine id exactly or a name in part; ``order_by`` is
+        ``name`` or ``created_at`` with an optional ``+``/``-`` (default ``-created_at``).
+        """
+        built = build_params(
+            ListMachinesParams,
+            params,
+            {"limit": limit, "offset": offset, "query": query, "order_by": order_by},
+        )
+        return paginate(
+            self._transport,
+            "/machines",
+            Page[Machine],
+            built,
+            max_limit=MAX_MACHINES_LIST_LIMIT,
+            options=options,
         )

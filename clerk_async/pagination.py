@@ -1,0 +1,172 @@
+"""The async pager behind every list method.
+
+``clerk.machines.list(...)`` returns an :class:`AsyncPager` without sending anything
+(its params are validated at once). Then:
+
+- ``page = await pager`` fetches one page: ``page.data`` and ``page.total_count``;
+- ``async for item in pager`` walks every item, page after page;
+- ``async for page in pager.pages()`` walks the pages themselves.
+
+Pages are fetched by offset. Walking stops at ``total_count``, at an empty page, or at
+a page shorter than asked for, so a server that misreports its totals cannot make us
+loop forever.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast
+
+import attrs
+
+from clerk_async._convert import UNSET, Unset
+
+if TYPE_CHECKING:
+    from clerk_async._transport import CallOptions, Transport
+    from clerk_async.models.common import Params
+
+__all__ = ["AsyncPager", "FetchPage", "Page", "paginate"]
+
+T = TypeVar("T")
+
+
+@attrs.frozen(kw_only=True)
+class Page(Generic[T]):
+    """One page of a list: its items and how many there are in all."""
+
+    data: list[T]
+    total_count: int
+
+
+FetchPage = Callable[[int | Unset, int | Unset], Awaitable[Page[T]]]
+"""Fetches the page at ``(offset, limit)``; UNSET leaves either out of the request."""
+
+
+class AsyncPager(Generic[T]):
+    """Awaitable for the first page; async-iterable over every item; ``pages()`` for pages."""
+
+    __slots__ = ("_fetch", "_limit", "_max_limit", "_offset")
+
+    def __init__(
+        self,
+        fetch: FetchPage[T],
+        *,
+        offset: int | Unset = UNSET,
+        limit: int | Unset = UNSET,
+        max_limit: int,
+    ) -> None:
+        self._fetch = fetch
+        self._offset = offset
+        self._limit = limit
+        self._max_limit = max_limit
+
+    def __repr__(self) -> str:
+        return f"<AsyncPager offset={self._offset!r} limit={self._limit!r}>"
+
+    def __await__(self) -> Generator[Any, None, Page[T]]:
+        # Exactly what the caller asked for: one request, the server's defaults otherwise.
+        return self._fetch(self._offset, self._limit).__await__()
+
+    def pages(self) -> AsyncIterator[Page[T]]:
+        """Every page from the caller's offset on; the page size is the caller's ``limit``
+        or else the endpoint's maximum (fewest round trips)."""
+        limit = self._max_limit if self._limit is UNSET else self._limit
+        return _Pages(self._fetch, self._offset, limit)
+
+    def __aiter__(self) -> AsyncIterator[T]:
+        return _Items(self.pages())
+
+
+class _Pages(Generic[T]):
+    """Iterates pages. A plain class, not an async generator: abandoning it half-way
+    leaves nothing for the event loop to finalise."""
+
+    def __init__(self, fetch: FetchPage[T], offset: int | Unset, limit: int) -> None:
+        self._fetch = fetch
+        self._next = offset  # the next request's offset; the first keeps the caller's
+        self._position = 0 if offset is UNSET else offset
+        self._limit = limit
+        self._done = False
+
+    def __aiter__(self) -> _Pages[T]:
+        return self
+
+    async def __anext__(self) -> Page[T]:
+        if self._done:
+            raise StopAsyncIteration
+        page = await self._fetch(self._next, self._limit)
+        received = len(page.data)
+        self._position += received
+        self._next = self._position
+        # Stop on an empty or short page, or once total_count is reached: whichever the
+        # server gets wrong, the offset only grows and the walk ends.
+        if received < self._limit or self._position >= page.total_count:
+            self._done = True
+        if received == 0:
+            raise StopAsyncIteration
+        return page
+
+
+class _Items(Generic[T]):
+    def __init__(self, pages: AsyncIterator[Page[T]]) -> None:
+        self._pages = pages
+        self._items: list[T] = []
+        self._index = 0
+
+    def __aiter__(self) -> _Items[T]:
+        return self
+
+    async def __anext__(self) -> T:
+        while self._index >= len(self._items):
+            self._items = (await self._pages.__anext__()).data
+            self._index = 0
+        item = self._items[self._index]
+        self._index += 1
+        return item
+
+
+class _PageLike(Protocol[T]):
+    """A list response: ``{data, total_count}``, or another shape exposing them."""
+
+    @property
+    def data(self) -> list[T]: ...
+
+    @property
+    def total_count(self) -> int: ...
+
+
+class _Paged(Protocol):
+    @property
+    def offset(self) -> int | Unset: ...
+
+    @property
+    def limit(self) -> int | Unset: ...
+
+
+def paginate(
+    transport: Transport,
+    template: str,
+    response_type: type[_PageLike[T]],
+    params: Params,
+    *,
+    max_limit: int,
+    options: CallOptions,
+) -> AsyncPager[T]:
+    """A pager over ``GET template`` whose params have ``offset`` and ``limit`` fields.
+
+    ``response_type`` is ``Page[Item]`` for the usual ``{data, total_count}`` shape, or a
+    model that exposes ``data`` and ``total_count`` over another shape (M2M tokens).
+    """
+    paged = cast("_Paged", params)
+
+    async def fetch(offset: int | Unset, limit: int | Unset) -> Page[T]:
+        # Every params class is attrs; the Params base just cannot say so to mypy.
+        page_params: Params = attrs.evolve(cast(Any, params), offset=offset, limit=limit)
+        result = await transport.request(
+            "GET", template, response_type, page_params, query=True, options=options
+        )
+        if isinstance(result, Page):
+            return result
+        return Page(data=result.data, total_count=result.total_count)
+
+    return AsyncPager(fetch, offset=paged.offset, limit=paged.limit, max_limit=max_limit)
