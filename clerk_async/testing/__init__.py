@@ -1,0 +1,62 @@
+"""FakeClerk: an in-process emulator of Clerk's Backend API for machine authentication.
+
+It serves, over real HTTP on loopback, the Machines, M2M token and API key endpoints of
+``spec/clerk-bapi-2026-05-12.yml`` from an in-memory store that behaves like Clerk::
+
+    from clerk_async.testing import FakeClerk, Faults
+
+    async with FakeClerk(rate_limit=None) as fake:
+        machine = fake.add_machine("billing-worker")
+        async with fake.client() as clerk:  # a clerk_async.Clerk for fake.url
+            await clerk.machines.update(machine.id, name="ledger")
+        assert fake.machines[machine.id].name == "ledger"
+        assert fake.requests[-1].json == {"name": "ledger"}
+
+Under pytest, the ``fake_clerk`` fixture yields a started one (rate limit off), and
+``python -m clerk_async.testing --port 8787`` runs one on its own.
+
+How it answers (where the spec leaves a choice, the choice is written here):
+
+- Auth: ``Authorization: Bearer <secret_key>``; machine secret keys (``ak_…``) are accepted on
+  the M2M token endpoints only, and ``POST /m2m_tokens`` takes nothing else (the instance key
+  gets a 401 ``authentication_invalid`` there). A rotated key stays valid for its
+  ``previous_token_ttl``.
+- Errors are ``ClerkErrors`` bodies with a ``clerk_trace_id``. Invalid input: 422 on machine
+  endpoints, 400 on the M2M token and API key endpoints (the only statuses each declares),
+  with codes ``form_param_missing``, ``form_param_unknown`` (where additionalProperties is
+  false), ``form_param_type_invalid`` (``"60"`` or ``true`` for an integer),
+  ``form_param_format_invalid`` (patterns), ``form_param_value_invalid`` (ranges, enums),
+  ``form_param_min_length_exceeded``/``form_param_max_length_exceeded``,
+  ``form_param_array_size_exceeded``, each with ``meta.param_name``; a body that is not a
+  JSON object, or missing where the spec requires one: 400 ``request_body_invalid``.
+  An unknown ``Clerk-API-Version``: 400 ``api_version_invalid``.
+- Verifying an unknown, revoked or expired M2M token or API key: 404 ``resource_not_found``.
+  A machine key lists only its own tokens (else 403), revokes only its own and verifies only
+  tokens scoped to it (else 404). ``revoked``/``expired`` on ``GET /m2m_tokens`` say whether
+  such tokens are included.
+- ``token_format: "jwt"`` returns an HS256 JWT signed with the instance secret key; like
+  Clerk, the fake does not store it, so list, revoke and verify do not know it.
+- Rate limit: a sliding log over arrival times, one per instance (machine keys count
+  towards it); a 429 carries ``Retry-After`` (whole seconds until a slot frees, at least 1)
+  and ``meta.ResetsIn`` (the same). Requests refused with 401 are not counted.
+- Faults (:class:`Faults`) are drawn per request from their own seeded generator. Those
+  that strike before the change play a proxy in front of Clerk: the request is not
+  authenticated, rate-limited or applied. A 5xx or reset *after* the change went through
+  all of that, and the change stands.
+"""
+
+from clerk_async.testing._app import API_VERSIONS, FakeClerk
+from clerk_async.testing._control import Faults, RecordedRequest, Stats
+from clerk_async.testing._store import APIKeyRecord, FakeError, M2MTokenRecord, MachineRecord
+
+__all__ = [
+    "API_VERSIONS",
+    "APIKeyRecord",
+    "FakeClerk",
+    "FakeError",
+    "Faults",
+    "M2MTokenRecord",
+    "MachineRecord",
+    "RecordedRequest",
+    "Stats",
+]

@@ -1,0 +1,643 @@
+"""FakeClerk: the HTTP face of the fake, an aiohttp application over :class:`Store`."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import os
+import random
+import secrets
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Literal
+
+import attrs
+from aiohttp import web
+from multidict import CIMultiDict, CIMultiDictProxy
+
+from clerk_async._json import dumps, loads
+from clerk_async._ratelimit import RateLimit, default_rate_limit
+from clerk_async.testing import _schema as schema
+from clerk_async.testing._control import (
+    NO_FAULT,
+    FaultPlan,
+    Faults,
+    RecordedRequest,
+    SlidingWindow,
+    Stats,
+    draw,
+)
+from clerk_async.testing._store import (
+    APIKeyRecord,
+    FakeError,
+    M2MTokenRecord,
+    MachineRecord,
+    Store,
+    error_detail,
+)
+
+if TYPE_CHECKING:
+    from clerk_async.client import Clerk
+
+__all__ = ["API_VERSIONS", "FakeClerk"]
+
+# DOCS versioning.mdx: the versions Clerk accepts in Clerk-API-Version.
+API_VERSIONS = frozenset({"2021-02-05", "2024-10-01", "2025-04-10", "2025-11-10", "2026-05-12"})
+
+Auth = Literal["instance", "machine", "either"]
+Op = Callable[[Store, MachineRecord | None, dict[str, Any]], Any]
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+_NO_BODY = object()
+_MALFORMED = object()
+_HTML_502 = (
+    b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+    b"<center><h1>502 Bad Gateway</h1></center>\r\n</body>\r\n</html>\r\n"
+)
+
+
+@attrs.frozen
+class Route:
+    """One operation of the spec: how it authenticates, what it accepts, what it does."""
+
+    method: str
+    path: str  # the spec's path, below /v1
+    op: Op
+    auth: Auth = "instance"
+    path_params: schema.Schema | None = None
+    query: schema.Schema | None = None
+    body: schema.Schema | None = None
+    body_required: bool = False
+    status: int = 200
+    # Machines declare 422 for invalid input; M2M tokens and API keys declare only 400.
+    invalid_status: int = 422
+    # M2M tokens and API keys sit behind Clerk's "bapi-proxy", which also serves them
+    # without the /v1 prefix (the JS SDK calls them so).
+    unversioned: bool = False
+
+
+def _proxied(method: str, path: str, op: Op, **kwargs: Any) -> Route:
+    return Route(method, path, op, invalid_status=400, unversioned=True, **kwargs)
+
+
+# -- operations: (store, calling machine, checked params) -> JSON payload -------------------
+
+
+def _list_machines(s: Store, _: MachineRecord | None, p: dict[str, Any]) -> Any:
+    found, total = s.list_machines(**p)
+    return {"data": [s.machine_json(m) for m in found], "total_count": total}
+
+
+def _create_machine(s: Store, _: MachineRecord | None, p: dict[str, Any]) -> Any:
+    m = s.create_machine(**p)
+    return {**s.machine_json(m), "secret_key": m.secret_key}
+
+
+def _get_machine(s: Store, _: MachineRecord | None, p: dict[str, Any]) -> Any:
+    return s.machine_json(s.get_machine(**p))
+
+
+def _update_machine(s: Store, _: MachineRecord | None, p: dict[str, Any]) -> Any:
+    return s.machine_json(s.update_machine(**p))
+
+
+def _delete_machine(s: Store, _: MachineRecord | None, p: dict[str, Any]) -> Any:
+    s.delete_machine(**p)
+    return {"object": "machine", "id": p["machine_id"], "deleted": True}
+
+
+def _get_secret_key(s: Store, _: MachineRecord | None, p: dict[str, Any]) -> Any:
+    return {"object": "machine_secret_key", "secret": s.get_machine(**p).secret_key}
+
+
+def _rotate_secret_key(s: Store, _: MachineRecord | None, p: dict[str, Any]) -> Any:
+    return {"object": "machine_secret_key", "secret": s.rotate_secret_key(**p)}
+
+
+def _create_scope(s: Store, _: MachineRecord | None, p: dict[str, Any]) -> Any:
+    created_at = s.create_scope(**p)
+    return {
+        "object": "machine_scope",
+        "from_machine_id": p["machine_id"],
+        "to_machine_id": p["to_machine_id"],
+        "created_at": created_at,
+    }
+
+
+def _delete_scope(s: Store, _: MachineRecord | None, p: dict[str, Any]) -> Any:
+    s.delete_scope(**p)
+    return {
+        "object": "machine_scope",
+        "from_machine_id": p["machine_id"],
+        "to_machine_id": p["other_machine_id"],
+        "deleted": True,
+    }
+
+
+def _create_m2m_token(s: Store, m: MachineRecord | None, p: dict[str, Any]) -> Any:
+    assert m is not None  # the route admits machine secret keys only
+    return s.token_json(s.create_m2m_token(m, **p), s.now(), with_token=True)
+
+
+def _list_m2m_tokens(s: Store, m: MachineRecord | None, p: dict[str, Any]) -> Any:
+    found, total = s.list_m2m_tokens(as_machine=m, **p)
+    now = s.now()
+    return {"m2m_tokens": [s.token_json(t, now) for t in found], "total_count": total}
+
+
+def _revoke_m2m_token(s: Store, m: MachineRecord | None, p: dict[str, Any]) -> Any:
+    return s.token_json(s.revoke_m2m_token(as_machine=m, **p), s.now())
+
+
+def _verify_m2m_token(s: Store, m: MachineRecord | None, p: dict[str, Any]) -> Any:
+    return s.token_json(s.verify_m2m_token(as_machine=m, **p), s.now())
+
+
+def _create_api_key(s: Store, _: MachineRecord | None, p: dict[str, Any]) -> Any:
+    return s.api_key_json(s.create_api_key(**p), s.now(), with_secret=True)
+
+
+def _list_api_keys(s: Store, _: MachineRecord | None, p: dict[str, Any]) -> Any:
+    found, total = s.list_api_keys(**p)
+    now = s.now()
+    return {"data": [s.api_key_json(k, now) for k in found], "total_count": total}
+
+
+def _get_api_key(s: Store, _: MachineRecord | None, p: dict[str, Any]) -> Any:
+    return s.api_key_json(s.get_api_key(p["apiKeyID"]), s.now())
+
+
+def _update_api_key(s: Store, _: MachineRecord | None, p: dict[str, Any]) -> Any:
+    return s.api_key_json(s.update_api_key(p.pop("apiKeyID"), **p), s.now())
+
+
+def _delete_api_key(s: Store, _: MachineRecord | None, p: dict[str, Any]) -> Any:
+    return {"id": s.delete_api_key(p["apiKeyID"]), "object": "api_key", "deleted": True}
+
+
+def _get_api_key_secret(s: Store, _: MachineRecord | None, p: dict[str, Any]) -> Any:
+    return {"secret": s.get_api_key(p["apiKeyID"]).secret}
+
+
+def _revoke_api_key(s: Store, _: MachineRecord | None, p: dict[str, Any]) -> Any:
+    return s.api_key_json(s.revoke_api_key(p.pop("apiKeyID"), **p), s.now())
+
+
+def _verify_api_key(s: Store, _: MachineRecord | None, p: dict[str, Any]) -> Any:
+    return s.api_key_json(s.verify_api_key(**p), s.now())
+
+
+ROUTES: tuple[Route, ...] = (
+    Route("GET", "/machines", _list_machines, query=schema.LIST_MACHINES),
+    Route("POST", "/machines", _create_machine, body=schema.CREATE_MACHINE),
+    Route("GET", "/machines/{machine_id}", _get_machine),
+    Route("PATCH", "/machines/{machine_id}", _update_machine, body=schema.UPDATE_MACHINE),
+    Route("DELETE", "/machines/{machine_id}", _delete_machine),
+    Route("GET", "/machines/{machine_id}/secret_key", _get_secret_key),
+    Route(
+        "POST",
+        "/machines/{machine_id}/secret_key/rotate",
+        _rotate_secret_key,
+        body=schema.ROTATE_SECRET_KEY,
+        body_required=True,
+    ),
+    Route("POST", "/machines/{machine_id}/scopes", _create_scope, body=schema.CREATE_SCOPE),
+    Route("DELETE", "/machines/{machine_id}/scopes/{other_machine_id}", _delete_scope),
+    _proxied(
+        "POST",
+        "/m2m_tokens",
+        _create_m2m_token,
+        auth="machine",
+        body=schema.CREATE_M2M_TOKEN,
+        body_required=True,
+        status=201,
+    ),
+    _proxied("GET", "/m2m_tokens", _list_m2m_tokens, auth="either", query=schema.LIST_M2M_TOKENS),
+    _proxied(
+        "POST",
+        "/m2m_tokens/{m2m_token_id}/revoke",
+        _revoke_m2m_token,
+        auth="either",
+        path_params=schema.M2M_TOKEN_PATH,
+        body=schema.REVOKE_M2M_TOKEN,
+        body_required=True,
+    ),
+    _proxied(
+        "POST",
+        "/m2m_tokens/verify",
+        _verify_m2m_token,
+        auth="either",
+        body=schema.VERIFY_M2M_TOKEN,
+        body_required=True,
+    ),
+    _proxied("POST", "/api_keys", _create_api_key, body=schema.CREATE_API_KEY, body_required=True),
+    _proxied("GET", "/api_keys", _list_api_keys, query=schema.LIST_API_KEYS),
+    _proxied(
+        "POST",
+        "/api_keys/verify",
+        _verify_api_key,
+        body=schema.VERIFY_API_KEY,
+        body_required=True,
+    ),
+    _proxied("GET", "/api_keys/{apiKeyID}", _get_api_key, path_params=schema.API_KEY_PATH),
+    _proxied(
+        "PATCH",
+        "/api_keys/{apiKeyID}",
+        _update_api_key,
+        path_params=schema.API_KEY_PATH,
+        body=schema.UPDATE_API_KEY,
+        body_required=True,
+    ),
+    _proxied("DELETE", "/api_keys/{apiKeyID}", _delete_api_key, path_params=schema.API_KEY_PATH),
+    _proxied(
+        "GET", "/api_keys/{apiKeyID}/secret", _get_api_key_secret, path_params=schema.API_KEY_PATH
+    ),
+    _proxied(
+        "POST",
+        "/api_keys/{apiKeyID}/revoke",
+        _revoke_api_key,
+        path_params=schema.API_KEY_PATH,
+        body=schema.REVOKE_API_KEY,
+        body_required=True,
+    ),
+)
+
+
+def _json_response(status: int, payload: Any) -> web.Response:
+    return web.Response(body=dumps(payload), status=status, content_type="application/json")
+
+
+def _error_response(error: FakeError) -> web.Response:
+    body = {"errors": error.errors, "clerk_trace_id": os.urandom(16).hex()}
+    return web.Response(
+        body=dumps(body),
+        status=error.status,
+        content_type="application/json",
+        headers=error.headers,
+    )
+
+
+def _unauthenticated(long_message: str) -> FakeError:
+    return FakeError.one(401, "authentication_invalid", "Invalid authentication", long_message)
+
+
+def _body_invalid(long_message: str) -> FakeError:
+    return FakeError.one(400, "request_body_invalid", "Request body invalid", long_message)
+
+
+async def _read_body(request: web.Request) -> Any:
+    """The parsed JSON body, ``_NO_BODY`` or ``_MALFORMED``."""
+    raw = await request.read()
+    if not raw.strip():
+        return _NO_BODY
+    try:
+        return loads(raw)
+    except ValueError:
+        return _MALFORMED
+
+
+def _drop_connection(request: web.Request) -> web.Response:
+    # Aborting the transport sends nothing more: the client sees the server disconnect.
+    # aiohttp then fails quietly to write the response returned here.
+    transport = request.transport
+    if transport is not None:
+        transport.abort()
+    return web.Response(status=500)
+
+
+class FakeClerk:
+    """Clerk's Backend API for machines, M2M tokens and API keys, served on loopback.
+
+    ``async with FakeClerk() as fake:`` listens on ``host``:``port`` (0: a free port) and
+    serves ``fake.url`` (``http://127.0.0.1:PORT/v1``) to requests that carry
+    ``Authorization: Bearer <fake.secret_key>`` or, on the M2M token endpoints, a
+    machine's secret key. See the package docstring for the behaviour in full.
+
+    - ``secret_key``: the instance secret key (default: a fresh ``sk_test_…``).
+    - ``rate_limit``: a :class:`~clerk_async.RateLimit`, ``None`` for none, or ``"auto"``:
+      Clerk's documented limit for the key (1000 per 10 s for ``sk_live_``, else 100).
+    - ``faults``: a :class:`Faults`; ``seed``: makes ids and secrets reproducible.
+    - ``max_recorded_requests``: the length of :attr:`requests` (0 records nothing).
+    """
+
+    def __init__(
+        self,
+        secret_key: str | None = None,
+        *,
+        rate_limit: RateLimit | Literal["auto"] | None = "auto",
+        faults: Faults | None = None,
+        seed: int | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        max_recorded_requests: int = 1000,
+    ) -> None:
+        self.secret_key = secret_key or "sk_test_" + secrets.token_hex(16)
+        self.host = host
+        self.port = port
+        self.stats = Stats()
+        self.requests: deque[RecordedRequest] = deque(maxlen=max_recorded_requests)
+        self._seed = seed
+        self._store = Store(signing_key=self.secret_key, seed=seed)
+        self._window: SlidingWindow | None = None
+        self.rate_limit = (
+            default_rate_limit(self.secret_key) if rate_limit == "auto" else rate_limit
+        )
+        self._fault_rng = random.Random()
+        self.faults = faults or Faults()
+        self.app = self._make_app()
+        self._runner: web.AppRunner | None = None
+
+    # -- configuration, changeable at any time --------------------------------------------
+
+    @property
+    def faults(self) -> Faults:
+        return self._faults
+
+    @faults.setter
+    def faults(self, faults: Faults) -> None:
+        """Set new faults; their draws start over from their seed."""
+        self._faults = faults
+        self._fault_rng.seed(faults.seed)
+
+    @property
+    def rate_limit(self) -> RateLimit | None:
+        return None if self._window is None else self._window.limit
+
+    @rate_limit.setter
+    def rate_limit(self, limit: RateLimit | None) -> None:
+        """Set a new limit (None: no limit) with an empty window."""
+        self._window = None if limit is None else SlidingWindow(limit)
+
+    # -- state ---------------------------------------------------------------------------
+
+    @property
+    def machines(self) -> dict[str, MachineRecord]:
+        """Machines by id, in creation order. Records are live: edits show in answers."""
+        return self._store.machines
+
+    @property
+    def m2m_tokens(self) -> dict[str, M2MTokenRecord]:
+        """Opaque M2M tokens by id (``record.token`` is the token's value)."""
+        return self._store.m2m_tokens
+
+    @property
+    def api_keys(self) -> dict[str, APIKeyRecord]:
+        """API keys by id (``record.secret`` is what ``/api_keys/verify`` takes)."""
+        return self._store.api_keys
+
+    @property
+    def instance_id(self) -> str:
+        return self._store.instance_id
+
+    def add_machine(
+        self, name: str, *, default_token_ttl: int = 3600, scoped_machines: Iterable[str] = ()
+    ) -> MachineRecord:
+        """Create a machine as ``POST /machines`` would; raises :class:`FakeError` if invalid."""
+        params = schema.CREATE_MACHINE.check(
+            {
+                "name": name,
+                "default_token_ttl": default_token_ttl,
+                "scoped_machines": list(scoped_machines),
+            },
+            422,
+        )
+        return self._store.create_machine(**params)
+
+    def add_m2m_token(
+        self,
+        machine_id: str,
+        *,
+        seconds_until_expiration: float | None = None,
+        claims: Any = None,
+    ) -> M2MTokenRecord:
+        """Create an opaque token for a machine, as its secret key could; ``.token`` is it."""
+        params = schema.CREATE_M2M_TOKEN.check(
+            {"seconds_until_expiration": seconds_until_expiration, "claims": claims}, 400
+        )
+        return self._store.create_m2m_token(self._store.get_machine(machine_id), **params)
+
+    def add_api_key(self, subject: str, name: str = "api-key", **fields: Any) -> APIKeyRecord:
+        """Create an API key as ``POST /api_keys`` would (``fields``: its other body fields)."""
+        params = schema.CREATE_API_KEY.check({"subject": subject, "name": name, **fields}, 400)
+        return self._store.create_api_key(**params)
+
+    def advance_time(self, seconds: float) -> None:
+        """Move the fake's clock on, to expire tokens and keys without sleeping.
+
+        The rate-limit window keeps real time.
+        """
+        self._store.time_offset_ms += int(seconds * 1000)
+
+    def reset(self) -> None:
+        """Forget all state, requests and stats; restart the fault draws and the window."""
+        self._store = Store(signing_key=self.secret_key, seed=self._seed)
+        self.requests.clear()
+        self.stats.clear()
+        self.rate_limit = self.rate_limit  # the setters start afresh
+        self.faults = self.faults
+
+    # -- serving -------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """The base URL the spec's paths hang from, e.g. ``http://127.0.0.1:8787/v1``."""
+        if self._runner is None:
+            raise RuntimeError("FakeClerk is not started: use `async with FakeClerk() as fake`")
+        return f"http://{self.host}:{self.port}/v1"
+
+    async def start(self) -> None:
+        if self._runner is not None:
+            raise RuntimeError("FakeClerk is already started")
+        runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=1.0)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, self.host, self.port).start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        self.port = runner.addresses[0][1]
+        self._runner = runner
+
+    async def close(self) -> None:
+        if self._runner is not None:
+            runner, self._runner = self._runner, None
+            await runner.cleanup()
+
+    async def __aenter__(self) -> FakeClerk:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    def client(self, **kwargs: Any) -> Clerk:
+        """A :class:`clerk_async.Clerk` for this fake, with its secret key and, unless
+        ``kwargs`` say otherwise, its rate limit (so the client paces as the fake limits)."""
+        from clerk_async.client import Clerk
+
+        kwargs.setdefault("rate_limit", self.rate_limit)
+        return Clerk(secret_key=self.secret_key, base_url=self.url, **kwargs)
+
+    # -- the request path ----------------------------------------------------------------
+
+    def _make_app(self) -> web.Application:
+        app = web.Application()
+        for route in ROUTES:
+            prefixes = ("/v1", "") if route.unversioned else ("/v1",)
+            for prefix in prefixes:
+                template = prefix + route.path
+                app.router.add_route(route.method, template, self._endpoint(route, template))
+        app.router.add_route("*", "/{tail:.*}", self._unknown_route)
+        return app
+
+    def _endpoint(self, route: Route, template: str) -> Handler:
+        key = (route.method, template)
+
+        async def handle(request: web.Request) -> web.StreamResponse:
+            return await self._serve(route, key, request)
+
+        return handle
+
+    async def _unknown_route(self, request: web.Request) -> web.StreamResponse:
+        self.stats.requests[request.method, "*"] += 1
+        self._record(request, await _read_body(request))
+        self.stats.statuses[404] += 1
+        return _error_response(
+            FakeError.one(404, "resource_not_found", "not found", f"No route {request.path}")
+        )
+
+    async def _serve(
+        self, route: Route, key: tuple[str, str], request: web.Request
+    ) -> web.StreamResponse:
+        stats = self.stats
+        stats.requests[key] += 1
+        body = await _read_body(request)
+        self._record(request, body)
+
+        plan = draw(self._faults, self._fault_rng) if self._faults.active else NO_FAULT
+        kind = plan.kind
+        if kind is not None:
+            stats.faults[kind] += 1
+            if kind == "reset_before":
+                return _drop_connection(request)
+            if kind == "non_json":
+                stats.statuses[502] += 1
+                return web.Response(body=_HTML_502, status=502, content_type="text/html")
+            if kind == "error_before":
+                return self._internal_error(plan)
+
+        try:
+            machine = self._authenticate(request, route)
+            self._admit()
+            params = self._params(route, request, body)
+            response = _json_response(route.status, route.op(self._store, machine, params))
+        except FakeError as error:
+            response = _error_response(error)
+
+        if plan.delay:
+            stats.faults["delay"] += 1
+            await asyncio.sleep(plan.delay)
+        if kind == "reset_after":
+            return _drop_connection(request)
+        if kind == "error_after":
+            return self._internal_error(plan)
+        stats.statuses[response.status] += 1
+        return response
+
+    def _record(self, request: web.Request, body: Any) -> None:
+        if not self.requests.maxlen:
+            return
+        headers = CIMultiDict(request.headers)
+        headers.popall("Authorization", None)
+        self.requests.append(
+            RecordedRequest(
+                method=request.method,
+                path=request.raw_path.partition("?")[0],
+                query=dict(request.query),
+                json=None if body is _NO_BODY or body is _MALFORMED else body,
+                headers=CIMultiDictProxy(headers),
+            )
+        )
+
+    def _internal_error(self, plan: FaultPlan) -> web.Response:
+        self.stats.statuses[plan.status] += 1
+        return _error_response(
+            FakeError.one(
+                plan.status,
+                "internal_clerk_error",
+                "Oops, an unexpected error occurred",
+                "There was an internal error on our servers. We've been notified and are "
+                "working on fixing it.",
+            )
+        )
+
+    def _authenticate(self, request: web.Request, route: Route) -> MachineRecord | None:
+        """The calling machine (None for the instance key), or a 400 or 401 error."""
+        headers = request.headers
+        version = headers.get("Clerk-API-Version")
+        if version is not None and version not in API_VERSIONS:
+            raise FakeError.one(
+                400,
+                "api_version_invalid",
+                "Invalid Clerk API version",
+                f"Invalid Clerk API version: {version!r} is not a known version",
+            )
+        scheme, _, key = headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not key:
+            raise _unauthenticated("Send your secret key as `Authorization: Bearer <key>`.")
+        if key == self.secret_key:
+            if route.auth == "machine":
+                raise _unauthenticated(
+                    "M2M tokens must be created with a machine secret key (ak_...), "
+                    "not the instance secret key."
+                )
+            return None
+        machine = self._store.machine_for_key(key)
+        if machine is None:
+            raise _unauthenticated("The secret key is invalid.")
+        if route.auth == "instance":
+            raise _unauthenticated(
+                "A machine secret key can only be used with the M2M token endpoints."
+            )
+        return machine
+
+    def _admit(self) -> None:
+        window = self._window
+        if window is None:
+            return
+        wait = window.admit()
+        if wait:
+            self.stats.rate_limited += 1
+            seconds = max(1, math.ceil(wait))
+            raise FakeError(
+                429,
+                [
+                    error_detail(
+                        "too_many_requests",
+                        "Too many requests",
+                        "Too many requests, retry later",
+                        ResetsIn=seconds,
+                    )
+                ],
+                headers={"Retry-After": str(seconds)},
+            )
+
+    @staticmethod
+    def _params(route: Route, request: web.Request, body: Any) -> dict[str, Any]:
+        status = route.invalid_status
+        params: dict[str, Any] = dict(request.match_info)
+        if route.path_params is not None:
+            route.path_params.check(params, status)
+        if route.query is not None:
+            params.update(route.query.check(request.query, status))
+        if route.body is not None:
+            if body is _NO_BODY:
+                if route.body_required:
+                    raise _body_invalid("The request body is required.")
+                body = {}
+            if body is _MALFORMED:
+                raise _body_invalid("The request body is not valid JSON.")
+            if not isinstance(body, dict):
+                raise _body_invalid("The request body must be a JSON object.")
+            params.update(route.body.check(body, status))
+        return params

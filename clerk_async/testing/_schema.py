@@ -1,0 +1,300 @@
+"""Request checks: one small validator driven by tables of the spec's constraints.
+
+Every endpoint's body, query or path is a :class:`Schema` below, copied from
+``spec/clerk-bapi-2026-05-12.yml``. A failure answers with Clerk's form error codes and
+``meta.param_name``; all failures of a request are reported together, as Clerk does.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from typing import Any, Literal
+
+import attrs
+
+from clerk_async.testing._store import MAX_SCOPES, FakeError, error_detail
+
+__all__ = ["Field", "Schema"]
+
+Kind = Literal["string", "integer", "number", "boolean", "strings", "any"]
+
+_TYPE_NAMES: dict[str, str] = {
+    "string": "string",
+    "integer": "integer",
+    "number": "number",
+    "boolean": "boolean",
+    "strings": "array of strings",
+}
+_INTEGER = re.compile(r"[+-]?\d+")
+_MISSING = object()
+
+
+def _compile(pattern: str | None) -> re.Pattern[str] | None:
+    return None if pattern is None else re.compile(pattern)
+
+
+@attrs.frozen
+class Field:
+    """One parameter and the spec's constraints on it."""
+
+    name: str
+    kind: Kind
+    required: bool = False
+    nullable: bool = False
+    minimum: float | None = None
+    maximum: float | None = None
+    exclusive_minimum: bool = False
+    min_length: int | None = None
+    max_length: int | None = None
+    max_items: int | None = None
+    pattern: re.Pattern[str] | None = attrs.field(default=None, converter=_compile)
+    enum: tuple[str, ...] | None = None
+
+    def problem(self, value: Any) -> dict[str, Any] | None:
+        """The error for ``value`` (already of JSON types), or None when it is valid."""
+        name = self.name
+        if value is None:
+            return None if self.nullable else self._type_error()
+        kind = self.kind
+        if kind == "string":
+            if not isinstance(value, str):
+                return self._type_error()
+            if self.min_length is not None and len(value) < self.min_length:
+                return error_detail(
+                    "form_param_min_length_exceeded",
+                    "does not reach minimum length",
+                    f"{name} must be at least {self.min_length} characters long.",
+                    param_name=name,
+                )
+            if self.max_length is not None and len(value) > self.max_length:
+                return error_detail(
+                    "form_param_max_length_exceeded",
+                    "exceeds maximum length",
+                    f"{name} should not exceed {self.max_length} characters.",
+                    param_name=name,
+                )
+            if self.pattern is not None and self.pattern.fullmatch(value) is None:
+                return error_detail(
+                    "form_param_format_invalid",
+                    "is invalid",
+                    f"{name} must match the pattern {self.pattern.pattern}",
+                    param_name=name,
+                )
+            if self.enum is not None and value not in self.enum:
+                return error_detail(
+                    "form_param_value_invalid",
+                    "is invalid",
+                    f"{value} does not match the allowed values for parameter {name}. "
+                    f"Allowed values: {', '.join(self.enum)}",
+                    param_name=name,
+                )
+        elif kind in ("integer", "number"):
+            # bool is an int in Python but not in JSON; 1.0 is not an integer to Go's decoder.
+            if type(value) is not int and not (
+                kind == "number" and type(value) is float and math.isfinite(value)
+            ):
+                return self._type_error()
+            return self._range_error(value)
+        elif kind == "boolean":
+            if type(value) is not bool:
+                return self._type_error()
+        elif kind == "strings":
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                return self._type_error()
+            if self.max_items is not None and len(value) > self.max_items:
+                return error_detail(
+                    "form_param_array_size_exceeded",
+                    "exceeds maximum size",
+                    f"{name} should not exceed {self.max_items} items.",
+                    param_name=name,
+                )
+        return None
+
+    def _type_error(self) -> dict[str, Any]:
+        return error_detail(
+            "form_param_type_invalid",
+            "is invalid",
+            f"`{self.name}` must be a `{_TYPE_NAMES[self.kind]}`.",
+            param_name=self.name,
+        )
+
+    def _range_error(self, value: float) -> dict[str, Any] | None:
+        low, high = self.minimum, self.maximum
+        if low is not None and (value <= low if self.exclusive_minimum else value < low):
+            bound = f"greater than {low:g}" if self.exclusive_minimum else f"at least {low:g}"
+        elif high is not None and value > high:
+            bound = f"at most {high:g}"
+        else:
+            return None
+        return error_detail(
+            "form_param_value_invalid",
+            "is invalid",
+            f"{self.name} must be {bound}",
+            param_name=self.name,
+        )
+
+    def from_text(self, text: str) -> Any:
+        """A query or path value as the JSON value it stands for (or the text itself)."""
+        if self.kind == "integer" and _INTEGER.fullmatch(text):
+            return int(text)
+        if self.kind == "boolean" and text in ("true", "false"):
+            return text == "true"
+        return text
+
+
+@attrs.frozen
+class Schema:
+    """The parameters of a body (``additional``: the spec's additionalProperties) or URL."""
+
+    fields: tuple[Field, ...]
+    additional: bool = True
+    in_url: bool = False  # values arrive as text: query parameters or path segments
+
+    def check(self, params: Mapping[str, Any], status: int) -> dict[str, Any]:
+        """The known parameters that were given, or a :class:`FakeError` with every problem."""
+        errors: list[dict[str, Any]] = []
+        if not self.additional:
+            known = {f.name for f in self.fields}
+            errors.extend(
+                error_detail(
+                    "form_param_unknown",
+                    "is unknown",
+                    f"{name} is not a valid parameter for this request.",
+                    param_name=name,
+                )
+                for name in params
+                if name not in known
+            )
+        given: dict[str, Any] = {}
+        for f in self.fields:
+            value = params.get(f.name, _MISSING)
+            if value is _MISSING:
+                if f.required:
+                    errors.append(
+                        error_detail(
+                            "form_param_missing",
+                            "is missing",
+                            f"{f.name} must be included.",
+                            param_name=f.name,
+                        )
+                    )
+                continue
+            if self.in_url:
+                value = f.from_text(value)
+            problem = f.problem(value)
+            if problem is None:
+                given[f.name] = value
+            else:
+                errors.append(problem)
+        if errors:
+            raise FakeError(status, errors)
+        return given
+
+
+_MACHINE_ID = r"mch_\w{27}"
+_TTL = Field("default_token_ttl", "integer", minimum=1, maximum=315_360_000)
+_NAME = Field("name", "string", min_length=1, max_length=255)
+_EXPIRES_IN = Field(
+    "seconds_until_expiration", "number", nullable=True, minimum=0, exclusive_minimum=True
+)
+_REVOKE = Schema((Field("revocation_reason", "string", nullable=True),), additional=False)
+_OFFSET = Field("offset", "integer", minimum=0)
+
+# -- Machines -----------------------------------------------------------------------------
+
+LIST_MACHINES = Schema(
+    (
+        Field("limit", "integer", minimum=1, maximum=500),
+        _OFFSET,
+        Field("query", "string"),
+        Field(
+            "order_by",
+            "string",
+            enum=("name", "+name", "-name", "created_at", "+created_at", "-created_at"),
+        ),
+    ),
+    in_url=True,
+)
+CREATE_MACHINE = Schema(
+    (
+        attrs.evolve(_NAME, required=True),
+        Field("scoped_machines", "strings", max_items=MAX_SCOPES),
+        _TTL,
+    )
+)
+UPDATE_MACHINE = Schema((_NAME, _TTL))
+ROTATE_SECRET_KEY = Schema(
+    (Field("previous_token_ttl", "integer", required=True, minimum=0, maximum=28_800),)
+)
+CREATE_SCOPE = Schema((Field("to_machine_id", "string", required=True),))
+
+# -- M2M tokens ---------------------------------------------------------------------------
+
+CREATE_M2M_TOKEN = Schema(
+    (
+        Field("token_format", "string", enum=("opaque", "jwt")),
+        _EXPIRES_IN,
+        Field("claims", "any", nullable=True),
+        Field("min_remaining_ttl_seconds", "integer", minimum=0),
+    ),
+    additional=False,
+)
+# The spec types limit and offset as "number"; a fractional page makes no sense, so integer.
+LIST_M2M_TOKENS = Schema(
+    (
+        Field("subject", "string", required=True, pattern=_MACHINE_ID),
+        Field("revoked", "boolean"),
+        Field("expired", "boolean"),
+        Field("limit", "integer", minimum=1, maximum=100),
+        _OFFSET,
+    ),
+    in_url=True,
+)
+M2M_TOKEN_PATH = Schema(
+    (Field("m2m_token_id", "string", required=True, pattern=r"mt_[0-9A-Fa-f]{32}"),),
+    in_url=True,
+)
+REVOKE_M2M_TOKEN = _REVOKE
+VERIFY_M2M_TOKEN = Schema((Field("token", "string", required=True),), additional=False)
+
+# -- API keys -----------------------------------------------------------------------------
+
+_SUBJECT = Field("subject", "string", pattern=r"(user|org|mch|scim)_\w{27}")
+_DESCRIPTION = Field("description", "string", nullable=True, max_length=255)
+_CLAIMS = Field("claims", "any", nullable=True)
+CREATE_API_KEY = Schema(
+    (
+        Field("type", "string", min_length=3, max_length=25),
+        Field("name", "string", required=True, min_length=3, pattern=r"(\S(.*\S)?)?"),
+        _DESCRIPTION,
+        attrs.evolve(_SUBJECT, required=True),
+        _CLAIMS,
+        Field("scopes", "strings"),
+        Field("created_by", "string", nullable=True, pattern=r"user_\w{27}"),
+        _EXPIRES_IN,
+    ),
+    additional=False,
+)
+LIST_API_KEYS = Schema(
+    (
+        Field("type", "string", min_length=3),
+        attrs.evolve(_SUBJECT, required=True),
+        Field("include_invalid", "string", enum=("true", "false")),
+        Field("limit", "integer", minimum=1, maximum=100),
+        _OFFSET,
+        Field("query", "string"),
+    ),
+    in_url=True,
+)
+API_KEY_PATH = Schema(
+    (Field("apiKeyID", "string", required=True, pattern=r"(ak|api_key)_[0-9A-Fa-f]{32}"),),
+    in_url=True,
+)
+UPDATE_API_KEY = Schema(
+    (_CLAIMS, Field("scopes", "strings"), _DESCRIPTION, _SUBJECT, _EXPIRES_IN),
+    additional=False,
+)
+REVOKE_API_KEY = _REVOKE
+VERIFY_API_KEY = Schema((Field("secret", "string", required=True),), additional=False)
