@@ -33,5 +33,9 @@ typecheck: venv
 pytest: venv node
 	$(VENV)/bin/pytest -q
 
+# 2,000 machines created, then updated concurrently, on an embedded FakeClerk.
+demo: venv
+	$(PY) -m clerk_async demo
+
 clean:
 	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .pytest_cache
