@@ -4,6 +4,7 @@ from clerk_async._convert import UNSET, Unset
 from clerk_async._ratelimit import RateLimit
 from clerk_async._retry import RetryPolicy
 from clerk_async._version import __version__
+from clerk_async.batch import Batch, BatchProgress, BatchResult
 from clerk_async.client import Clerk
 from clerk_async.errors import (
     AuthenticationError,
@@ -68,6 +69,9 @@ __all__ = [
     "AsyncPager",
     "AuthenticationError",
     "BadRequestError",
+    "Batch",
+    "BatchProgress",
+    "BatchResult",
     "Clerk",
     "ClerkAPIError",
     "ClerkConnectionError",

@@ -54,6 +54,12 @@ class Batch(Generic[T]):
 
     Use ``async for result in batch`` (or ``async with batch:`` to stop cleanly on
     ``break``), or ``await batch.collect()`` for every result in input order.
+
+    ``succeeded``, ``failed`` and ``on_progress`` count the results handed to the consumer.
+    ``stop()`` takes no more inputs and lets the calls in flight finish (they are still
+    yielded); ``aclose()`` cancels them. An input iterator that raises stops the batch
+    the same gentle way: the calls already sent finish and are yielded, then the
+    iteration raises the iterator's error.
     """
 
     def __init__(
@@ -84,6 +90,7 @@ class Batch(Generic[T]):
         self._next_index = 0
         self._stopped = False  # no more inputs are taken
         self._input_lock = asyncio.Lock()
+        self._input_error: Exception | None = None
         self._started = 0.0
         self.succeeded = 0
         self.failed = 0
@@ -106,10 +113,18 @@ class Batch(Generic[T]):
             if item is _DONE:
                 self._running -= 1
                 continue
-            if isinstance(item, BaseException):  # a bug or a broken input iterator
+            if isinstance(item, BaseException):  # a bug in a call: stop everything
                 await self.aclose()
                 raise item
+            if item.error is None:
+                self.succeeded += 1
+            else:
+                self.failed += 1
+            self._report()
             return item
+        if self._input_error is not None:
+            error, self._input_error = self._input_error, None
+            raise error
         raise StopAsyncIteration
 
     async def collect(self) -> list[BatchResult[T]]:
@@ -133,6 +148,10 @@ class Batch(Generic[T]):
     ) -> None:
         await self.aclose()
 
+    def stop(self) -> None:
+        """Take no more inputs; the calls in flight finish and are still yielded."""
+        self._stopped = True
+
     async def aclose(self) -> None:
         """Stop taking inputs and cancel the calls in flight. Idempotent."""
         self._stopped = True
@@ -154,12 +173,17 @@ class Batch(Generic[T]):
     async def _next_input(self) -> tuple[int, Any] | None:
         if self._stopped:
             return None
-        if self._sync is not None:
-            item = next(self._sync, _DONE)
-        else:
-            assert self._async is not None
-            async with self._input_lock:  # an async generator takes one __anext__ at a time
-                item = await anext(self._async, _DONE)
+        try:
+            if self._sync is not None:
+                item = next(self._sync, _DONE)
+            else:
+                assert self._async is not None
+                async with self._input_lock:  # an async generator takes one __anext__ at a time
+                    item = await anext(self._async, _DONE)
+        except Exception as exc:  # a broken input: what was sent still finishes
+            if self._input_error is None:
+                self._input_error = exc
+            item = _DONE
         if item is _DONE or self._stopped:
             self._stopped = True
             return None
@@ -176,18 +200,13 @@ class Batch(Generic[T]):
                 try:
                     value = await self._call(item)
                 except ClerkError as exc:
-                    self.failed += 1
                     if self._fail_fast:
                         self._stopped = True
                     result: BatchResult[T] = BatchResult(index, item, error=exc)
                 else:
-                    self.succeeded += 1
                     result = BatchResult(index, item, value=value)
-                self._report()
                 await results.put(result)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # a bug or a broken input iterator: the consumer re-raises it
+        except Exception as exc:  # a bug, not a Clerk error: the consumer re-raises it
             self._stopped = True
             await results.put(exc)
         await results.put(_DONE)

@@ -289,11 +289,7 @@ def _seed(fake: FakeClerk | None, machine_id: object) -> None:
     where every item fails with 404 would show nothing about the file or the flags."""
     if fake is None or not isinstance(machine_id, str) or machine_id in fake.machines:
         return
-    # FakeClerk makes its own ids; the record is live, so give it the id the user named.
-    record = fake.add_machine("seeded by clerk-async --fake")
-    del fake.machines[record.id]
-    record.id = machine_id
-    fake.machines[machine_id] = record
+    fake.add_machine("seeded by clerk-async --fake", machine_id=machine_id)
 
 
 def _print_json(value: Any) -> None:

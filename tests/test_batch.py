@@ -139,13 +139,38 @@ async def test_cancelling_the_batch_leaves_the_client_usable(server: RecordingSe
         assert machine.id == "mch_after"
 
 
-async def test_a_broken_input_iterator_is_raised(clerk: Clerk) -> None:
+async def test_a_broken_input_iterator_is_raised_after_the_work_sent(
+    clerk: Clerk, server: RecordingServer
+) -> None:
     def broken() -> Iterator[tuple[str, dict[str, str]]]:
         yield "mch_1", {"name": "x"}
+        yield "mch_2", {"name": "x"}
         raise RuntimeError("the input file is corrupt")
 
+    seen = []
+
+    async def consume() -> None:
+        async for result in clerk.machines.update_many(broken(), concurrency=2):
+            seen.append(result)
+
     with pytest.raises(RuntimeError, match="corrupt"):
-        await clerk.machines.update_many(broken(), concurrency=2).collect()
+        await consume()
+    assert sorted(r.value.id for r in seen if r.value) == ["mch_1", "mch_2"]  # nothing lost
+    assert len(server.requests) == 2
+
+
+async def test_stop_finishes_what_is_in_flight(clerk: Clerk, server: RecordingServer) -> None:
+    batch = clerk.machines.update_many(
+        ((f"mch_{i}", {"name": "x"}) for i in range(1000)), concurrency=4
+    )
+    seen = []
+    async for result in batch:
+        seen.append(result)
+        if len(seen) == 10:
+            batch.stop()
+    assert all(r.ok for r in seen)
+    assert len(seen) == len(server.requests) < 30  # every call sent was yielded
+    assert (batch.succeeded, batch.failed) == (len(seen), 0)  # counts what was handed out
 
 
 async def test_concurrency_is_validated(clerk: Clerk) -> None:

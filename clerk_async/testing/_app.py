@@ -390,9 +390,17 @@ class FakeClerk:
         return self._store.instance_id
 
     def add_machine(
-        self, name: str, *, default_token_ttl: int = 3600, scoped_machines: Iterable[str] = ()
+        self,
+        name: str,
+        *,
+        default_token_ttl: int = 3600,
+        scoped_machines: Iterable[str] = (),
+        machine_id: str | None = None,
     ) -> MachineRecord:
-        """Create a machine as ``POST /machines`` would; raises :class:`FakeError` if invalid."""
+        """Create a machine as ``POST /machines`` would; raises :class:`FakeError` if invalid.
+
+        ``machine_id`` seeds a machine under an id of your choosing (Clerk makes its own).
+        """
         params = schema.CREATE_MACHINE.check(
             {
                 "name": name,
@@ -401,7 +409,7 @@ class FakeClerk:
             },
             422,
         )
-        return self._store.create_machine(**params)
+        return self._store.create_machine(**params, machine_id=machine_id)
 
     def add_m2m_token(
         self,

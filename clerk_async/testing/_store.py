@@ -224,14 +224,20 @@ class Store:
         return found[offset : offset + limit], len(found)
 
     def create_machine(
-        self, name: str, scoped_machines: Iterable[str] = (), default_token_ttl: int = 3600
+        self,
+        name: str,
+        scoped_machines: Iterable[str] = (),
+        default_token_ttl: int = 3600,
+        machine_id: str | None = None,
     ) -> MachineRecord:
+        if machine_id is not None and machine_id in self.machines:
+            raise FakeError.one(409, "duplicate_record", "duplicate", f"{machine_id} exists")
         now = self.now()
         scopes = dict.fromkeys(scoped_machines, now)
         for other in scopes:
             self.get_machine(other)
         m = MachineRecord(
-            id="mch_" + self._word(),
+            id=machine_id or "mch_" + self._word(),
             name=name,
             instance_id=self.instance_id,
             secret_key="ak_" + self._hex(),
