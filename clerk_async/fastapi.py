@@ -1,0 +1,297 @@
+"""FastAPI integration: one Clerk per app, a dependency, and HTTP answers for Clerk's errors.
+
+Install with ``pip install 'clerk-async[fastapi]'``. ::
+
+    from fastapi import FastAPI
+    from clerk_async.fastapi import ClerkDep, clerk_lifespan, install_exception_handlers
+
+    app = FastAPI(lifespan=clerk_lifespan(max_connections=20))  # any Clerk(...) keyword
+    install_exception_handlers(app)
+
+    @app.patch("/machines/{machine_id}")
+    async def rename(machine_id: str, name: str, clerk: ClerkDep) -> dict[str, str]:
+        machine = await clerk.machines.update(machine_id, name=name)
+        return {"id": machine.id, "name": machine.name}
+
+With a lifespan of your own, open the client inside it::
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with open_clerk(app, max_connections=20) as clerk, open_database() as db:
+            yield
+
+The client is created when the app starts, inside the server's event loop, stored on
+``app.state.clerk`` and closed when the app shuts down: one connection pool shared by every
+request of the process. Never create a ``Clerk`` per request. With several worker
+processes each has its own client and its own rate limiter: give each its share of
+Clerk's limit (``rate_limit=RateLimit(1000 // workers, 10)``).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import sys
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NamedTuple, TypedDict
+
+try:
+    from fastapi import Depends
+    from fastapi.requests import HTTPConnection, Request
+    from fastapi.responses import JSONResponse, Response
+    from starlette.applications import Starlette
+except ImportError as exc:  # pragma: no cover - exercised in a subprocess
+    raise ImportError(
+        "clerk_async.fastapi needs FastAPI: install it with pip install 'clerk-async[fastapi]'"
+    ) from exc
+
+import aiohttp
+from yarl import URL
+
+from clerk_async._ratelimit import RateLimit
+from clerk_async._retry import RetryPolicy
+from clerk_async.client import Clerk
+from clerk_async.errors import (
+    ClerkAPIError,
+    ClerkConnectionError,
+    ClerkError,
+    ClerkResponseValidationError,
+    ClerkTimeoutError,
+    ClerkValidationError,
+    ClientStateError,
+)
+
+if TYPE_CHECKING:
+    if sys.version_info >= (3, 11):
+        from typing import Unpack
+    else:
+        from typing_extensions import Unpack
+
+__all__ = [
+    "ClerkDep",
+    "ClerkOptions",
+    "ErrorReply",
+    "clerk_exception_handler",
+    "clerk_lifespan",
+    "error_reply",
+    "get_clerk",
+    "install_exception_handlers",
+    "open_clerk",
+]
+
+log = logging.getLogger("clerk_async.fastapi")
+
+STATE_ATTRIBUTE = "clerk"
+TRACE_HEADER = "X-Clerk-Trace-Id"
+
+
+class ClerkOptions(TypedDict, total=False):
+    """The keyword arguments of :class:`~clerk_async.Clerk`, for type checkers."""
+
+    secret_key: str | None
+    base_url: str | URL | None
+    machine_secret_key: str | None
+    timeout: float | aiohttp.ClientTimeout
+    deadline: float
+    retry: RetryPolicy | None
+    max_retries: int | None
+    rate_limit: RateLimit | Literal["auto"] | None
+    max_connections: int
+    session: aiohttp.ClientSession | None
+    trace_configs: Iterable[aiohttp.TraceConfig] | None
+    default_headers: Mapping[str, str] | None
+    api_version: str
+
+
+# --- the client's life ------------------------------------------------------------------
+
+
+@asynccontextmanager
+async def open_clerk(app: Starlette, **options: Unpack[ClerkOptions]) -> AsyncIterator[Clerk]:
+    """Open a :class:`Clerk` for ``app`` (on ``app.state.clerk``) and close it on exit.
+
+    Use it inside your own lifespan; ``options`` are ``Clerk(...)``'s keyword arguments.
+    """
+    if isinstance(getattr(app.state, STATE_ATTRIBUTE, None), Clerk):
+        raise ClientStateError("this app already has a Clerk client on app.state.clerk")
+    async with Clerk(**options) as clerk:
+        setattr(app.state, STATE_ATTRIBUTE, clerk)
+        try:
+            yield clerk
+        finally:
+            delattr(app.state, STATE_ATTRIBUTE)
+
+
+def clerk_lifespan(
+    **options: Unpack[ClerkOptions],
+) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
+    """A lifespan for ``FastAPI(lifespan=...)`` that runs :func:`open_clerk` with ``options``.
+
+    Each start of the app makes a new client, so an app can be started again (in tests).
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with open_clerk(app, **options):
+            yield
+
+    return lifespan
+
+
+async def get_clerk(request: HTTPConnection) -> Clerk:
+    """The app's client, for ``Depends``. Async, so FastAPI does not run it in a thread."""
+    clerk = getattr(request.app.state, STATE_ATTRIBUTE, None)
+    if not isinstance(clerk, Clerk):
+        raise ClientStateError(
+            "no Clerk client on app.state.clerk: create the app with "
+            "FastAPI(lifespan=clerk_lifespan()) or enter open_clerk(app) in your lifespan"
+        )
+    return clerk
+
+
+ClerkDep = Annotated[Clerk, Depends(get_clerk)]
+"""Declare ``clerk: ClerkDep`` in a path operation to receive the app's client."""
+
+
+# --- errors as HTTP answers -------------------------------------------------------------
+
+
+class ErrorReply(NamedTuple):
+    """The HTTP answer for a Clerk error: status, JSON body and headers."""
+
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str]
+
+
+# ClerkValidationError on these fields is the service's configuration, not the caller's input.
+_CONFIG_FIELDS = frozenset(
+    {
+        "secret_key",
+        "machine_secret_key",
+        "base_url",
+        "max_connections",
+        "deadline",
+        "timeout",
+        "retry",
+        "max_retries",
+        "rate_limit",
+    }
+)
+# A trace id goes into a header only if it is a plain token (Clerk's are hex).
+_SAFE_HEADER_VALUE = re.compile(r"[!-~]{1,200}")
+
+
+def _item(
+    code: str, message: str, long_message: str | None = None, meta: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    return {
+        "code": code,
+        "message": message,
+        "long_message": long_message,
+        "meta": dict(meta or {}),
+    }
+
+
+def _reply(status: int, items: list[dict[str, Any]], trace_id: str | None = None) -> ErrorReply:
+    headers = {}
+    if trace_id and _SAFE_HEADER_VALUE.fullmatch(trace_id):
+        headers[TRACE_HEADER] = trace_id
+    return ErrorReply(status, {"errors": items, "clerk_trace_id": trace_id}, headers)
+
+
+def error_reply(exc: ClerkError) -> ErrorReply:
+    """How a service in front of Clerk should answer when a Clerk call raised ``exc``.
+
+    - :class:`ClerkAPIError`: Clerk's status for 4xx, and its ``errors`` (``code``,
+      ``message``, ``long_message``, ``meta``) and ``clerk_trace_id`` (also in the
+      ``X-Clerk-Trace-Id`` header). A 429 keeps its ``Retry-After``. Clerk's 5xx become
+      **502 Bad Gateway**: this service is a gateway to Clerk, and the fault is upstream.
+      So does a 401: Clerk refused *this service's* secret key, which the caller can do
+      nothing about (and a 401 would tell the caller their own credentials are wrong).
+    - :class:`ClerkValidationError` (bad input, found before any request): 422 with code
+      ``form_param_invalid`` and the field in ``meta.param_name``, as Clerk reports its
+      own 422s. On a configuration field (a missing secret key...): 500.
+    - :class:`ClerkTimeoutError`: 504 ``clerk_timeout``; any other
+      :class:`ClerkConnectionError`: 503 ``clerk_unreachable``;
+      :class:`ClerkResponseValidationError`: 502 ``clerk_response_invalid``.
+
+    The body is built from what Clerk answered and fixed texts only: it never repeats the
+    request's headers, the client's configuration or an exception's message.
+    """
+    if isinstance(exc, ClerkAPIError):
+        status = exc.status
+        items = [_item(e.code, e.message, e.long_message, e.meta) for e in exc.errors] or [
+            _item("clerk_api_error", f"Clerk answered with status {status}")
+        ]
+        passed_on = 400 <= status < 500 and status != 401
+        reply = _reply(status if passed_on else 502, items, exc.clerk_trace_id)
+        if status == 429 and exc.retry_after is not None:
+            reply.headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
+        return reply
+    if isinstance(exc, ClerkValidationError):
+        if exc.field in _CONFIG_FIELDS:
+            return _reply(500, [_item("clerk_misconfigured", "The Clerk client is misconfigured")])
+        return _reply(
+            422,
+            [
+                _item(
+                    "form_param_invalid",
+                    f"{exc.field} is invalid",
+                    f"{exc.field}: {exc.reason}",
+                    {"param_name": exc.field},
+                )
+            ],
+        )
+    if isinstance(exc, ClerkTimeoutError):
+        return _reply(
+            504,
+            [
+                _item(
+                    "clerk_timeout",
+                    "Clerk did not answer in time",
+                    "The request to Clerk's API timed out; try again later.",
+                )
+            ],
+        )
+    if isinstance(exc, ClerkConnectionError):
+        return _reply(
+            503,
+            [
+                _item(
+                    "clerk_unreachable",
+                    "Clerk could not be reached",
+                    "The connection to Clerk's API failed; try again later.",
+                )
+            ],
+        )
+    if isinstance(exc, ClerkResponseValidationError):
+        return _reply(502, [_item("clerk_response_invalid", "Clerk's answer could not be read")])
+    return _reply(500, [_item("internal_error", "Internal Server Error")])
+
+
+async def clerk_exception_handler(request: Request, exc: Exception) -> Response:
+    """An exception handler answering :func:`error_reply`; logs the replies of status >= 500."""
+    if not isinstance(exc, ClerkError):
+        raise exc
+    reply = error_reply(exc)
+    if reply.status >= 500:
+        log.warning("%s %s -> %d: %s", request.method, request.url.path, reply.status, exc)
+    return JSONResponse(reply.body, status_code=reply.status, headers=reply.headers)
+
+
+def install_exception_handlers(app: Starlette) -> None:
+    """Answer Clerk's errors as :func:`error_reply` says, in every path operation of ``app``.
+
+    :class:`ClientStateError` (a closed client, a missing lifespan) is a bug in the
+    service, not Clerk's doing: it is left to the server's 500 and its traceback.
+    """
+    for cls in (
+        ClerkAPIError,
+        ClerkValidationError,
+        ClerkConnectionError,
+        ClerkResponseValidationError,
+    ):
+        app.add_exception_handler(cls, clerk_exception_handler)
