@@ -24,11 +24,11 @@ from clerk_async._convert import converter, path_fields, unstructure_params
 from clerk_async._ratelimit import Limiter
 from clerk_async._retry import Outcome, RetryPolicy
 from clerk_async.errors import (
+    ClerkConfigError,
     ClerkConnectionError,
     ClerkError,
     ClerkResponseValidationError,
     ClerkTimeoutError,
-    ClerkValidationError,
     error_from_response,
 )
 
@@ -65,8 +65,12 @@ def as_timeout(timeout: float | aiohttp.ClientTimeout) -> aiohttp.ClientTimeout:
     if isinstance(timeout, aiohttp.ClientTimeout):
         return timeout
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
-        raise ClerkValidationError("timeout", f"must be a number of seconds > 0, got {timeout!r}")
+        raise ClerkConfigError("timeout", f"must be a number of seconds > 0, got {timeout!r}")
     return aiohttp.ClientTimeout(total=float(timeout), sock_connect=min(float(timeout), 10.0))
+
+
+def _type_name(tp: Any) -> str:
+    return tp.__name__ if isinstance(tp, type) else repr(tp)  # Page[Machine], not Page
 
 
 class _DeadlineExceeded(Exception):
@@ -80,8 +84,11 @@ def _segment(value: str) -> str:
 
 
 def _query(values: dict[str, Any]) -> dict[str, str]:
+    """Query strings have no null: a None leaves the parameter out (the server's default)."""
     return {
-        k: ("true" if v else "false") if isinstance(v, bool) else str(v) for k, v in values.items()
+        k: ("true" if v else "false") if isinstance(v, bool) else str(v)
+        for k, v in values.items()
+        if v is not None
     }
 
 
@@ -177,7 +184,7 @@ class Transport:
 
     @staticmethod
     def _raise_missing_key() -> None:
-        raise ClerkValidationError(
+        raise ClerkConfigError(
             "secret_key", "no secret key: pass Clerk(secret_key=...) or set CLERK_SECRET_KEY"
         )
 
@@ -305,7 +312,7 @@ class Transport:
                 else repr(exc)
             )
             raise ClerkResponseValidationError(
-                f"{status} response does not fit {response_type.__name__}: {detail}",
+                f"{status} response does not fit {_type_name(response_type)}: {detail}",
                 status=status,
                 body=raw,
             ) from exc

@@ -29,6 +29,7 @@ __all__ = [
 
 Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
 
+# Patterns are the spec's (ECMAScript): \w means [A-Za-z0-9_], hence re.ASCII.
 # No Clerk id comes near this; a longer one is a bug or an attack, not an id.
 MAX_ID_LENGTH = 256
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -68,7 +69,7 @@ def identifier(pattern: str | None = None, *, example: str = "") -> Validator:
     It must be a non-empty string without control characters, not ``.`` or ``..``
     (which would climb the URL path) and, where the spec gives one, match its pattern.
     """
-    compiled = re.compile(pattern) if pattern else None
+    compiled = re.compile(pattern, re.ASCII) if pattern else None
 
     def check(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         name = attribute.name
@@ -94,7 +95,7 @@ def identifier(pattern: str | None = None, *, example: str = "") -> Validator:
 def string(
     *, min_length: int = 0, max_length: int | None = None, pattern: str | None = None
 ) -> Validator:
-    compiled = re.compile(pattern) if pattern else None
+    compiled = re.compile(pattern, re.ASCII) if pattern else None
 
     def check(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         name = attribute.name

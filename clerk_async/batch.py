@@ -16,7 +16,7 @@ from typing import Any, Generic, TypeVar
 
 import attrs
 
-from clerk_async.errors import ClerkError, ClerkValidationError
+from clerk_async.errors import ClerkError, ClerkValidationError, ClientStateError
 
 __all__ = ["Batch", "BatchProgress", "BatchResult"]
 
@@ -199,6 +199,8 @@ class Batch(Generic[T]):
                 index, item = taken
                 try:
                     value = await self._call(item)
+                except ClientStateError:
+                    raise  # the client is closed: no item can succeed, so the batch fails
                 except ClerkError as exc:
                     if self._fail_fast:
                         self._stopped = True

@@ -18,7 +18,7 @@ from clerk_async._ratelimit import Limiter, RateLimit, default_rate_limit
 from clerk_async._retry import RetryPolicy
 from clerk_async._transport import Transport, as_timeout
 from clerk_async._version import __version__
-from clerk_async.errors import ClerkValidationError, ClientStateError
+from clerk_async.errors import ClerkConfigError, ClientStateError
 
 if TYPE_CHECKING:
     from clerk_async.services.api_keys import APIKeys
@@ -72,7 +72,7 @@ class Clerk:
             base_url = api_url.rstrip("/") + "/v1"
         url = URL(str(base_url))
         if not url.is_absolute() or url.scheme not in ("http", "https"):
-            raise ClerkValidationError(
+            raise ClerkConfigError(
                 "base_url", f"must be an absolute http(s) URL, got {str(base_url)!r}"
             )
         if (
@@ -80,13 +80,11 @@ class Clerk:
             or not isinstance(max_connections, int)
             or max_connections < 1
         ):
-            raise ClerkValidationError(
+            raise ClerkConfigError(
                 "max_connections", f"must be an integer >= 1, got {max_connections!r}"
             )
         if isinstance(deadline, bool) or not isinstance(deadline, (int, float)) or not deadline > 0:
-            raise ClerkValidationError(
-                "deadline", f"must be a number of seconds > 0, got {deadline!r}"
-            )
+            raise ClerkConfigError("deadline", f"must be a number of seconds > 0, got {deadline!r}")
         policy = retry if retry is not None else RetryPolicy()
         if max_retries is not None:
             policy = attrs.evolve(policy, max_retries=max_retries)

@@ -21,6 +21,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "ClerkAPIError",
+    "ClerkConfigError",
     "ClerkConnectionError",
     "ClerkError",
     "ClerkErrorDetail",
@@ -53,6 +54,14 @@ class ClerkValidationError(ClerkError, ValueError):
         super().__init__(f"{field}: {reason}")
         self.field = field
         self.reason = reason
+
+
+class ClerkConfigError(ClerkValidationError):
+    """The client's configuration is wrong (a missing key, a bad option), not a call's input.
+
+    A service that maps errors to HTTP answers treats this as its own fault (500), where a
+    plain :class:`ClerkValidationError` is the caller's (422).
+    """
 
 
 class ClientStateError(ClerkError, RuntimeError):

@@ -55,6 +55,7 @@ from clerk_async._retry import RetryPolicy
 from clerk_async.client import Clerk
 from clerk_async.errors import (
     ClerkAPIError,
+    ClerkConfigError,
     ClerkConnectionError,
     ClerkError,
     ClerkResponseValidationError,
@@ -166,21 +167,6 @@ class ErrorReply(NamedTuple):
     headers: dict[str, str]
 
 
-# ClerkValidationError on these fields is the service's configuration, not the caller's input.
-_CONFIG_FIELDS = frozenset(
-    {
-        "secret_key",
-        "machine_secret_key",
-        "base_url",
-        "max_connections",
-        "deadline",
-        "timeout",
-        "retry",
-        "max_retries",
-        "rate_limit",
-    }
-)
-# A trace id goes into a header only if it is a plain token (Clerk's are hex).
 _SAFE_HEADER_VALUE = re.compile(r"[!-~]{1,200}")
 
 
@@ -232,7 +218,7 @@ def error_reply(exc: ClerkError) -> ErrorReply:
             reply.headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
         return reply
     if isinstance(exc, ClerkValidationError):
-        if exc.field in _CONFIG_FIELDS:
+        if isinstance(exc, ClerkConfigError):  # the service's own configuration
             return _reply(500, [_item("clerk_misconfigured", "The Clerk client is misconfigured")])
         return _reply(
             422,

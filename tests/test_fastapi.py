@@ -35,10 +35,10 @@ from fastapi import FastAPI
 
 from clerk_async import (
     Clerk,
+    ClerkConfigError,
     ClerkConnectionError,
     ClerkResponseValidationError,
     ClerkTimeoutError,
-    ClerkValidationError,
     ClientStateError,
     RateLimit,
 )
@@ -585,7 +585,7 @@ def test_error_reply_mapping() -> None:
     assert forged.status == 404
     assert forged.headers == {}
 
-    missing_key = ClerkValidationError("secret_key", "no secret key: set CLERK_SECRET_KEY")
+    missing_key = ClerkConfigError("secret_key", "no secret key: set CLERK_SECRET_KEY")
     config = error_reply(missing_key)  # the service's configuration, not the caller's input
     assert config.status == 500
     assert "CLERK_SECRET_KEY" not in str(config.body)

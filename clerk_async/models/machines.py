@@ -12,7 +12,6 @@ from clerk_async._convert import UNSET, Unset, path_field
 from clerk_async.models.common import DeletedObject, Params
 
 __all__ = [
-    "MACHINE_ID_PATTERN",
     "CreateMachineParams",
     "CreateMachineScopeParams",
     "DeleteMachineScopeParams",
@@ -29,7 +28,6 @@ __all__ = [
     "UpdateMachineParams",
 ]
 
-MACHINE_ID_PATTERN = r"mch_\w{27}"
 MAX_TOKEN_TTL = 315_360_000  # ten years, in seconds
 MAX_SCOPED_MACHINES = 150
 ORDER_BY = ("name", "+name", "-name", "created_at", "+created_at", "-created_at")
@@ -108,7 +106,7 @@ class ListMachinesParams(Params):
         default=UNSET, validator=v.optional(v.integer(minimum=1, maximum=500))
     )
     offset: int | Unset = attrs.field(default=UNSET, validator=v.optional(v.integer(minimum=0)))
-    query: str | Unset = attrs.field(default=UNSET, validator=v.optional(v.string(max_length=255)))
+    query: str | Unset = attrs.field(default=UNSET, validator=v.optional(v.string()))
     order_by: str | Unset = attrs.field(default=UNSET, validator=v.optional(v.one_of(ORDER_BY)))
 
 

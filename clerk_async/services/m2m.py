@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 from clerk_async._convert import UNSET, Unset, build_params
-from clerk_async.errors import ClerkValidationError
+from clerk_async.errors import ClerkConfigError
 from clerk_async.models.m2m import (
     MAX_M2M_LIST_LIMIT,
     CreateM2MTokenParams,
@@ -57,7 +57,7 @@ class M2M:
         if self._machine_secret_key:
             return {**options, "machine_secret_key": self._machine_secret_key}
         if required:
-            raise ClerkValidationError(
+            raise ClerkConfigError(
                 "machine_secret_key",
                 "creating an M2M token needs a machine secret key (ak_...): pass "
                 "machine_secret_key= to the call or Clerk(machine_secret_key=...)",
