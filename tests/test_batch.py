@@ -177,3 +177,12 @@ async def test_concurrency_is_validated(clerk: Clerk) -> None:
     with pytest.raises(ClerkValidationError, match="concurrency"):
         clerk.machines.update_many([], concurrency=0)
     assert await clerk.machines.update_many([]).collect() == []
+
+
+async def test_a_closed_client_fails_the_batch_not_each_item(server: RecordingServer) -> None:
+    from clerk_async import ClientStateError
+
+    clerk = Clerk("sk_test_k", base_url=server.url, rate_limit=None)
+    await clerk.aclose()
+    with pytest.raises(ClientStateError, match="closed"):
+        await clerk.machines.update_many([("mch_1", {"name": "x"})] * 5).collect()

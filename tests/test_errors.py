@@ -189,11 +189,12 @@ async def test_the_secret_key_never_leaks(
 async def test_missing_secret_key_is_a_clear_error_at_first_request(
     monkeypatch: pytest.MonkeyPatch, server: RecordingServer
 ) -> None:
-    from clerk_async import ClerkValidationError
+    from clerk_async import ClerkConfigError, ClerkValidationError
 
     monkeypatch.delenv("CLERK_SECRET_KEY", raising=False)
     async with Clerk(base_url=server.url) as clerk:  # constructing is fine
         with pytest.raises(ClerkValidationError, match="CLERK_SECRET_KEY") as info:
             await clerk.machines.update(MID, name="x")
     assert info.value.field == "secret_key"
+    assert isinstance(info.value, ClerkConfigError)  # the program's configuration, not its input
     assert server.requests == []
