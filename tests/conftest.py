@@ -25,3 +25,7 @@ async def clerk(server: RecordingServer) -> AsyncIterator[Clerk]:
         "sk_test_secret123", base_url=server.url, rate_limit=None, retry=FAST_RETRY
     ) as client:
         yield client
+
+
+# Prism mock-server fixtures (prism_server, prism_url): see tests/PRISM.md.
+pytest_plugins = ["tests.conftest_prism"]
