@@ -139,8 +139,14 @@ def _create_m2m_token(s: Store, m: MachineRecord | None, p: dict[str, Any]) -> A
     return s.token_json(s.create_m2m_token(m, **p), s.now(), with_token=True)
 
 
+def _whole_pages(p: dict[str, Any]) -> dict[str, Any]:
+    """``limit`` and ``offset`` floored: the spec types those of the M2M token and API key
+    lists as "number", so 2.5 is valid there, but a page holds whole items."""
+    return {k: math.floor(v) if k in ("limit", "offset") else v for k, v in p.items()}
+
+
 def _list_m2m_tokens(s: Store, m: MachineRecord | None, p: dict[str, Any]) -> Any:
-    found, total = s.list_m2m_tokens(as_machine=m, **p)
+    found, total = s.list_m2m_tokens(as_machine=m, **_whole_pages(p))
     now = s.now()
     return {"m2m_tokens": [s.token_json(t, now) for t in found], "total_count": total}
 
@@ -158,7 +164,7 @@ def _create_api_key(s: Store, _: MachineRecord | None, p: dict[str, Any]) -> Any
 
 
 def _list_api_keys(s: Store, _: MachineRecord | None, p: dict[str, Any]) -> Any:
-    found, total = s.list_api_keys(**p)
+    found, total = s.list_api_keys(**_whole_pages(p))
     now = s.now()
     return {"data": [s.api_key_json(k, now) for k in found], "total_count": total}
 

@@ -27,12 +27,54 @@ _TYPE_NAMES: dict[str, str] = {
     "boolean": "boolean",
     "strings": "array of strings",
 }
-_INTEGER = re.compile(r"[+-]?\d+")
+# Query and path text that stands for a number. ASCII digits only: Python's \d would also
+# take other scripts' digits ("٣"), which are not numbers to JSON or ECMAScript.
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _MISSING = object()
 
+# The spec's patterns are ECMAScript regular expressions (OpenAPI 3.0.3: "according to
+# the Ecma-262 Edition 5.1 regular expression dialect"), whose classes differ from
+# Python's beyond ASCII: \w and \d are ASCII only, \s is the set below (Python's also has
+# \x1c-\x1f and \x85 but lacks \ufeff), and `.` stops at all four line terminators, not
+# only at \n. _ecma_regex rewrites these into explicit classes before compiling.
+_JS_SPACE = "\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+_ECMA_CLASSES = {
+    "w": "A-Za-z0-9_",
+    "d": "0-9",
+    "s": _JS_SPACE,
+}
 
-def _compile(pattern: str | None) -> re.Pattern[str] | None:
-    return None if pattern is None else re.compile(pattern)
+
+def _ecma_regex(pattern: str) -> re.Pattern[str]:
+    """Compile an ECMAScript ``pattern`` to a Python regex that matches the same strings."""
+    out: list[str] = []
+    in_class = False
+    chars = iter(pattern)
+    for c in chars:
+        if c == "\\":
+            e = next(chars)
+            if e.lower() in _ECMA_CLASSES:
+                members = _ECMA_CLASSES[e.lower()]
+                if not in_class:
+                    out.append(f"[{'^' if e.isupper() else ''}{members}]")
+                elif e.islower():
+                    out.append(members)
+                else:  # a negated class inside a class: the spec has none
+                    raise ValueError(f"cannot translate \\{e} inside [...] in {pattern!r}")
+            else:
+                out.append(c + e)
+        elif c == "[" and not in_class:
+            in_class = True
+            out.append(c)
+        elif c == "]" and in_class:
+            in_class = False
+            out.append(c)
+        elif c == "." and not in_class:
+            out.append("[^\n\r\u2028\u2029]")
+        else:
+            out.append(c)
+    return re.compile("".join(out))
 
 
 @attrs.frozen
@@ -49,8 +91,13 @@ class Field:
     min_length: int | None = None
     max_length: int | None = None
     max_items: int | None = None
-    pattern: re.Pattern[str] | None = attrs.field(default=None, converter=_compile)
+    pattern: str | None = None  # the spec's, in ECMAScript syntax
     enum: tuple[str, ...] | None = None
+    _regex: re.Pattern[str] | None = attrs.field(init=False, repr=False, eq=False)
+
+    @_regex.default
+    def _compile_pattern(self) -> re.Pattern[str] | None:
+        return None if self.pattern is None else _ecma_regex(self.pattern)
 
     def problem(self, value: Any) -> dict[str, Any] | None:
         """The error for ``value`` (already of JSON types), or None when it is valid."""
@@ -75,11 +122,11 @@ class Field:
                     f"{name} should not exceed {self.max_length} characters.",
                     param_name=name,
                 )
-            if self.pattern is not None and self.pattern.fullmatch(value) is None:
+            if self._regex is not None and self._regex.fullmatch(value) is None:
                 return error_detail(
                     "form_param_format_invalid",
                     "is invalid",
-                    f"{name} must match the pattern {self.pattern.pattern}",
+                    f"{name} must match the pattern {self.pattern}",
                     param_name=name,
                 )
             if self.enum is not None and value not in self.enum:
@@ -139,6 +186,8 @@ class Field:
         """A query or path value as the JSON value it stands for (or the text itself)."""
         if self.kind == "integer" and _INTEGER.fullmatch(text):
             return int(text)
+        if self.kind == "number" and _NUMBER.fullmatch(text):
+            return int(text) if _INTEGER.fullmatch(text) else float(text)
         if self.kind == "boolean" and text in ("true", "false"):
             return text == "true"
         return text
@@ -241,14 +290,18 @@ CREATE_M2M_TOKEN = Schema(
     ),
     additional=False,
 )
-# The spec types limit and offset as "number"; a fractional page makes no sense, so integer.
+# The spec types limit and offset of the M2M token and API key lists as "number" (unlike
+# the machines list's integers), so limit=2.5 is valid there; the list operations floor
+# them (_whole_pages in _app.py).
+_LIMIT_100 = Field("limit", "number", minimum=1, maximum=100)
+_NUMBER_OFFSET = Field("offset", "number", minimum=0)
 LIST_M2M_TOKENS = Schema(
     (
         Field("subject", "string", required=True, pattern=_MACHINE_ID),
         Field("revoked", "boolean"),
         Field("expired", "boolean"),
-        Field("limit", "integer", minimum=1, maximum=100),
-        _OFFSET,
+        _LIMIT_100,
+        _NUMBER_OFFSET,
     ),
     in_url=True,
 )
@@ -282,8 +335,8 @@ LIST_API_KEYS = Schema(
         Field("type", "string", min_length=3),
         attrs.evolve(_SUBJECT, required=True),
         Field("include_invalid", "string", enum=("true", "false")),
-        Field("limit", "integer", minimum=1, maximum=100),
-        _OFFSET,
+        _LIMIT_100,
+        _NUMBER_OFFSET,
         Field("query", "string"),
     ),
     in_url=True,
