@@ -20,7 +20,6 @@ from typing import Any, Final, Literal, TypeVar
 
 import attrs
 import cattrs
-from cattrs.gen import make_dict_unstructure_fn, override
 
 from clerk_async.errors import ClerkValidationError
 from clerk_async.models.common import Params
@@ -55,6 +54,14 @@ T = TypeVar("T")
 
 converter = cattrs.Converter()
 
+
+def _optional_int(value: Any, _: Any) -> int | None:
+    # One call instead of cattrs' generic Optional dispatch: on every Machine, twice.
+    return None if value is None else int(value)
+
+
+converter.register_structure_hook(int | None, _optional_int)
+
 _PATH = "clerk_async.path"
 
 
@@ -68,21 +75,29 @@ def _is_params(cls: Any) -> bool:
 
 
 def _params_unstructure_hook(cls: type) -> Callable[[Any], dict[str, Any]]:
-    # Path fields are omitted; every other field is dropped while it is UNSET (its default).
-    overrides = {
-        a.name: override(omit=True) if a.metadata.get(_PATH) else override(omit_if_default=True)
-        for a in attrs.fields(cls)
-    }
-    return make_dict_unstructure_fn(cls, converter, **overrides)  # type: ignore[arg-type]
+    # Params hold only JSON-ready values (their validators see to it), so the body is the
+    # given fields as they are: path fields go to the URL, UNSET ones are left out.
+    body_fields = tuple(a.name for a in attrs.fields(cls) if not a.metadata.get(_PATH))
+
+    def unstructure(params: Any) -> dict[str, Any]:
+        return {
+            name: value for name in body_fields if (value := getattr(params, name)) is not UNSET
+        }
+
+    return unstructure
 
 
 converter.register_unstructure_hook_factory(_is_params, _params_unstructure_hook)
 
+_params_hooks: dict[type, Callable[[Any], dict[str, Any]]] = {}
+
 
 def unstructure_params(params: Any) -> dict[str, Any]:
     """The body or query of a params instance: only the fields that were given."""
-    result: dict[str, Any] = converter.unstructure(params)
-    return result
+    hook = _params_hooks.get(type(params))
+    if hook is None:
+        hook = _params_hooks[type(params)] = converter.get_unstructure_hook(type(params))
+    return hook(params)
 
 
 @lru_cache(maxsize=512)
@@ -116,14 +131,17 @@ def _from_mapping(cls: type[T], mapping: Mapping[str, Any]) -> T:
     return _construct(cls, kwargs)
 
 
+_required: dict[type, tuple[str, ...]] = {}
+
+
 def _construct(cls: type[T], kwargs: dict[str, Any]) -> T:
-    missing = [
-        a.name
-        for a in attrs.fields(cls)  # type: ignore[arg-type]
-        if a.default is attrs.NOTHING and a.name not in kwargs
-    ]
-    if missing:
-        raise ClerkValidationError(missing[0], "is required")
+    required = _required.get(cls)
+    if required is None:
+        fields = attrs.fields(cls)  # type: ignore[arg-type]
+        required = _required[cls] = tuple(a.name for a in fields if a.default is attrs.NOTHING)
+    for name in required:
+        if name not in kwargs:
+            raise ClerkValidationError(name, "is required")
     return cls(**kwargs)
 
 
@@ -143,6 +161,11 @@ def build_params(
     silently win over the other.
     """
     given_fields = {k: v for k, v in fields.items() if v is not UNSET}
+    if type(given) is str and id_field is not None:  # the common form first: update("mch_1", ...)
+        if id_field in given_fields:
+            raise ClerkValidationError(id_field, "given both positionally and by keyword")
+        given_fields[id_field] = given
+        return _construct(cls, given_fields)
     if isinstance(given, cls):
         if given_fields:
             _mixed(cls, given_fields)

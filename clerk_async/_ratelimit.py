@@ -12,13 +12,14 @@ can hold more than ``requests`` of ours, whatever the network's delays.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import deque
 from collections.abc import Callable
 
 import attrs
 
-__all__ = ["Limiter", "RateLimit", "default_rate_limit"]
+__all__ = ["Limiter", "PoolGate", "RateLimit", "default_rate_limit"]
 
 
 @attrs.frozen
@@ -63,10 +64,24 @@ class Limiter:
         """Hold every request until ``seconds`` from now (a 429's Retry-After)."""
         self._paused_until = max(self._paused_until, self._clock() + seconds)
 
+    def try_acquire(self) -> bool:
+        """Take a slot if one is free now, without waiting; else ``acquire`` must be awaited."""
+        if self._paused_until:
+            if self._clock() < self._paused_until:
+                return False
+            self._paused_until = 0.0  # the pause is over: back to the cheap test above
+        limit = self.limit
+        if limit is None:
+            return True
+        if self._turn.locked():
+            return False  # others queue already: wait in line
+        if self._free_in(self._clock(), limit) is None:
+            self._in_flight += 1
+            return True
+        return False
+
     async def acquire(self) -> None:
         """Wait for the shared pause and a free slot; the caller must ``release``."""
-        if self.limit is None and self._clock() >= self._paused_until:
-            return  # the common unlimited path: no lock, no await
         async with self._turn:
             while True:
                 now = self._clock()
@@ -105,3 +120,51 @@ class Limiter:
         if sent:
             self._released.append(self._clock())
         self._slot_freed.set()
+
+
+class PoolGate:
+    """Admits at most ``size`` requests to the connection pool at once.
+
+    Waiting here, before aiohttp's own queue, keeps pool waits out of a request's timeout.
+    It is asyncio.Semaphore with a synchronous fast path (``try_acquire``) for the hot
+    path; a released slot is handed straight to the first waiter, in arrival order.
+    """
+
+    __slots__ = ("_free", "_waiters")
+
+    def __init__(self, size: int) -> None:
+        self._free = size
+        self._waiters: deque[asyncio.Future[None]] = deque()
+
+    @property
+    def free(self) -> int:
+        return self._free
+
+    def try_acquire(self) -> bool:
+        if self._free and not self._waiters:
+            self._free -= 1
+            return True
+        return False
+
+    async def acquire(self) -> None:
+        if self.try_acquire():
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self.release()  # handed a slot just as we were cancelled: pass it on
+            else:
+                with contextlib.suppress(ValueError):
+                    self._waiters.remove(waiter)
+            raise
+
+    def release(self) -> None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)  # the slot goes to this waiter directly
+                return
+        self._free += 1

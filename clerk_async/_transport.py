@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 from urllib.parse import quote
@@ -21,7 +21,7 @@ from yarl import URL
 
 from clerk_async import _json
 from clerk_async._convert import converter, path_fields, unstructure_params
-from clerk_async._ratelimit import Limiter
+from clerk_async._ratelimit import Limiter, PoolGate
 from clerk_async._retry import Outcome, RetryPolicy
 from clerk_async.errors import (
     ClerkConfigError,
@@ -102,12 +102,14 @@ class Transport:
     deadline: float
     retry: RetryPolicy
     limiter: Limiter
-    session: Callable[[], tuple[aiohttp.ClientSession, asyncio.Semaphore | None]]
+    session: Callable[[], tuple[aiohttp.ClientSession, PoolGate | None]]
     missing_key: bool = False
+    # The timeout our own session applies by default: requests using it need not pass it.
+    session_timeout: aiohttp.ClientTimeout | None = None
     clock: Callable[[], float] = time.monotonic
     _structure_hooks: dict[Any, Callable[[Any, Any], Any]] = attrs.field(factory=dict)
 
-    async def request(
+    def request(
         self,
         method: str,
         template: str,
@@ -117,12 +119,15 @@ class Transport:
         query: bool = False,
         idempotent: bool | None = None,
         options: CallOptions | None = None,
-    ) -> T:
-        """Send ``method template`` with ``params`` and return the structured response.
+    ) -> Coroutine[Any, Any, T]:
+        """Send ``method template`` with ``params``; await the result for the response.
 
         ``template`` is the spec's path (``/machines/{machine_id}``); its placeholders are
         filled from the params' path fields, each escaped as one segment. The other params
         fields go to the query string (``query=True``) or the JSON body.
+
+        A plain function that builds the request and returns the coroutine that sends it:
+        one coroutine frame less on every await of the hot path.
         """
         path = template
         body: bytes | None = None
@@ -150,7 +155,7 @@ class Transport:
             self._raise_missing_key()
         if idempotent is None:
             idempotent = method in _IDEMPOTENT_METHODS
-        return await self._send(
+        return self._send(
             method,
             template,
             url,
@@ -202,16 +207,18 @@ class Transport:
         response_type: type[T],
     ) -> T:
         session, pool_gate = self.session()
+        session_timeout = self.session_timeout
         clock = self.clock
         limiter = self.limiter
         debug = log.isEnabledFor(logging.DEBUG)
         deadline_at = 0.0  # set when the first attempt starts: queueing does not count
         attempt = 0
         while True:
-            await limiter.acquire()
+            if not limiter.try_acquire():
+                await limiter.acquire()
             sent = True
             try:
-                if pool_gate is not None:
+                if pool_gate is not None and not pool_gate.try_acquire():
                     # Wait for a pooled connection here, where it costs no attempt's timeout.
                     await pool_gate.acquire()
                 try:
@@ -225,9 +232,13 @@ class Transport:
                             sent = False
                             raise _DeadlineExceeded
                         attempt_timeout = attrs.evolve(timeout, total=remaining)
-                    async with session.request(
-                        method, url, data=body, headers=headers, timeout=attempt_timeout
-                    ) as response:
+                    if attempt_timeout is session_timeout:  # the session's own: no copy
+                        sending = session.request(method, url, data=body, headers=headers)
+                    else:
+                        sending = session.request(
+                            method, url, data=body, headers=headers, timeout=attempt_timeout
+                        )
+                    async with sending as response:
                         status = response.status
                         raw = await response.read()
                         response_headers = response.headers
@@ -254,9 +265,9 @@ class Transport:
                 error.__cause__ = exc
                 outcome = Outcome(None, idempotent=idempotent)
             else:
-                elapsed_ms = (clock() - started) * 1e3
                 if 200 <= status < 300:
                     if debug:
+                        elapsed_ms = (clock() - started) * 1e3
                         log.debug("%s %s -> %d in %.1f ms", method, template, status, elapsed_ms)
                     return self._decode(raw, status, response_type)
                 api_error = error_from_response(status, response_headers, raw)
@@ -268,7 +279,7 @@ class Transport:
                         method,
                         template,
                         status,
-                        elapsed_ms,
+                        (clock() - started) * 1e3,
                         api_error.clerk_trace_id,
                     )
             finally:

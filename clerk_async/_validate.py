@@ -81,7 +81,10 @@ def identifier(pattern: str | None = None, *, example: str = "") -> Validator:
             raise ClerkValidationError(
                 name, f"is {len(value)} characters long; no id is longer than {MAX_ID_LENGTH}"
             )
-        if value in (".", "..") or _CONTROL.search(value):
+        # isascii() and isprintable() together mean "no control characters", cheaply.
+        if value in (".", "..") or (
+            not (value.isascii() and value.isprintable()) and _CONTROL.search(value)
+        ):
             raise ClerkValidationError(name, f"is not a valid id: {_excerpt(value)}")
         if compiled is not None and not compiled.fullmatch(value):
             hint = f" such as {example!r}" if example else ""
@@ -189,10 +192,15 @@ _JSON_INT_MIN = -(2**63)
 _JSON_INT_MAX = 2**64 - 1
 
 
+_JSON_MAX_DEPTH = 64
+
+
 def json_value() -> Validator:
     """Any JSON value (the spec's untyped ``claims``): dicts with str keys, lists, scalars."""
 
-    def walk(name: str, value: Any) -> None:
+    def walk(name: str, value: Any, depth: int = 0) -> None:
+        if depth > _JSON_MAX_DEPTH:  # also ends a structure that contains itself
+            raise ClerkValidationError(name, f"nested deeper than {_JSON_MAX_DEPTH} levels")
         if value is None or isinstance(value, (str, bool)):
             return
         if isinstance(value, int):
@@ -207,10 +215,10 @@ def json_value() -> Validator:
                     raise ClerkValidationError(
                         name, f"object keys must be strings, got {_type_name(key)}"
                     )
-                walk(f"{name}.{key}", item)
+                walk(f"{name}.{key}", item, depth + 1)
         elif isinstance(value, (list, tuple)):
             for index, item in enumerate(value):
-                walk(f"{name}[{index}]", item)
+                walk(f"{name}[{index}]", item, depth + 1)
         else:
             raise ClerkValidationError(name, f"{_type_name(value)} is not a JSON value")
 

@@ -14,7 +14,7 @@ import aiohttp
 import attrs
 from yarl import URL
 
-from clerk_async._ratelimit import Limiter, RateLimit, default_rate_limit
+from clerk_async._ratelimit import Limiter, PoolGate, RateLimit, default_rate_limit
 from clerk_async._retry import RetryPolicy
 from clerk_async._transport import Transport, as_timeout
 from clerk_async._version import __version__
@@ -96,7 +96,7 @@ class Clerk:
         self._injected_session = session
         self._trace_configs = list(trace_configs or ())
         self._session: aiohttp.ClientSession | None = None
-        self._pool_gate: asyncio.Semaphore | None = None
+        self._pool_gate: PoolGate | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
 
@@ -175,7 +175,7 @@ class Clerk:
         if session is not None and session is not self._injected_session:
             await session.close()
 
-    def _session_for_request(self) -> tuple[aiohttp.ClientSession, asyncio.Semaphore | None]:
+    def _session_for_request(self) -> tuple[aiohttp.ClientSession, PoolGate | None]:
         """The session and pool gate, created on first use inside the running loop."""
         if self._closed:
             raise ClientStateError("this Clerk client is closed; create a new one")
@@ -195,11 +195,14 @@ class Clerk:
         else:
             connector = aiohttp.TCPConnector(limit=self.max_connections, ttl_dns_cache=300)
             session = aiohttp.ClientSession(
-                connector=connector, trace_configs=self._trace_configs or None
+                connector=connector,
+                timeout=self._transport.timeout,
+                trace_configs=self._trace_configs or None,
             )
+            self._transport.session_timeout = self._transport.timeout
             limit = self.max_connections
         self._session = session
-        self._pool_gate = asyncio.Semaphore(limit) if limit else None
+        self._pool_gate = PoolGate(limit) if limit else None
         return session, self._pool_gate
 
 

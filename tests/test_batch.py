@@ -132,7 +132,7 @@ async def test_cancelling_the_batch_leaves_the_client_usable(server: RecordingSe
         with pytest.raises(asyncio.CancelledError):
             await task
         assert clerk._pool_gate is not None
-        assert clerk._pool_gate._value == 4  # every connection slot came back
+        assert clerk._pool_gate.free == 4  # every connection slot came back
         assert len(server.requests) < 100
         server.default = server._echo_machine
         machine = await asyncio.wait_for(clerk.machines.update("mch_after", name="y"), 2.0)

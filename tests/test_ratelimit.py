@@ -89,7 +89,9 @@ async def test_a_429_pauses_every_request_once(server: RecordingServer) -> None:
         if first:
             first = False
             return web.json_response(
-                clerk_errors("too_many_requests", "slow"), status=429, headers={"Retry-After": "0.4"}
+                clerk_errors("too_many_requests", "slow"),
+                status=429,
+                headers={"Retry-After": "0.4"},
             )
         await asyncio.sleep(0.05)
         return web.json_response(machine_json())
@@ -125,7 +127,7 @@ async def test_cancellation_leaves_the_limiter_consistent(server: RecordingServe
         assert limiter._in_flight == 0
         gate = clerk._pool_gate
         assert gate is not None
-        assert gate._value == 2  # every pool slot was given back
+        assert gate.free == 2  # every pool slot was given back
         server.default = server._echo_machine
         await asyncio.wait_for(
             asyncio.gather(*(clerk.machines.update(MID, name="y") for _ in range(3))), 2.0
