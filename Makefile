@@ -39,3 +39,6 @@ demo: venv
 
 clean:
 	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .pytest_cache
+
+bench: venv
+	$(PY) -m benchmarks.bench_update

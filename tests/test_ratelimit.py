@@ -132,3 +132,41 @@ async def test_cancellation_leaves_the_limiter_consistent(server: RecordingServe
         await asyncio.wait_for(
             asyncio.gather(*(clerk.machines.update(MID, name="y") for _ in range(3))), 2.0
         )
+
+
+async def test_pool_gate_hands_slots_over_in_order_and_survives_cancellation() -> None:
+    from clerk_async._ratelimit import PoolGate
+
+    gate = PoolGate(1)
+    assert gate.try_acquire()
+    assert not gate.try_acquire()
+    order: list[str] = []
+
+    async def wait(name: str) -> None:
+        await gate.acquire()
+        order.append(name)
+
+    first = asyncio.ensure_future(wait("first"))
+    cancelled = asyncio.ensure_future(wait("cancelled"))
+    last = asyncio.ensure_future(wait("last"))
+    await asyncio.sleep(0)
+    cancelled.cancel()  # cancelled while waiting: it leaves the queue
+    await asyncio.sleep(0)
+    gate.release()  # the slot goes straight to "first"
+    await first
+    gate.release()  # and then to "last", skipping the cancelled waiter
+    await last
+    assert order == ["first", "last"]
+    assert cancelled.cancelled()
+    gate.release()
+    assert gate.free == 1
+
+    # Handed a slot at the moment it is cancelled: the slot is passed on, not lost.
+    assert gate.try_acquire()
+    handed = asyncio.ensure_future(gate.acquire())
+    await asyncio.sleep(0)
+    gate.release()
+    handed.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await handed
+    assert gate.free == 1
