@@ -80,9 +80,12 @@ def _params_unstructure_hook(cls: type) -> Callable[[Any], dict[str, Any]]:
     body_fields = tuple(a.name for a in attrs.fields(cls) if not a.metadata.get(_PATH))
 
     def unstructure(params: Any) -> dict[str, Any]:
-        return {
-            name: value for name in body_fields if (value := getattr(params, name)) is not UNSET
-        }
+        body = {}
+        for name in body_fields:  # a loop, not a comprehension: no extra frame (hot path)
+            value = getattr(params, name)
+            if value is not UNSET:
+                body[name] = value
+        return body
 
     return unstructure
 
@@ -160,7 +163,10 @@ def build_params(
     given. Mixing a params object or mapping with keyword fields is an error: one would
     silently win over the other.
     """
-    given_fields = {k: v for k, v in fields.items() if v is not UNSET}
+    given_fields = {}
+    for key, value in fields.items():  # a loop, not a comprehension: no extra frame (hot path)
+        if value is not UNSET:
+            given_fields[key] = value
     if type(given) is str and id_field is not None:  # the common form first: update("mch_1", ...)
         if id_field in given_fields:
             raise ClerkValidationError(id_field, "given both positionally and by keyword")

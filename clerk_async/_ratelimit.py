@@ -113,9 +113,7 @@ class Limiter:
         return float("inf")
 
     def release(self, *, sent: bool = True) -> None:
-        """End of a request let through by ``acquire``."""
-        if self.limit is None:
-            return
+        """End of a request let through by ``acquire`` (a limiter with a limit only)."""
         self._in_flight -= 1
         if sent:
             self._released.append(self._clock())

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 from urllib.parse import quote
@@ -20,7 +20,7 @@ import cattrs
 from yarl import URL
 
 from clerk_async import _json
-from clerk_async._convert import converter, path_fields, unstructure_params
+from clerk_async._convert import converter, path_fields, snake_case, unstructure_params
 from clerk_async._ratelimit import Limiter, PoolGate
 from clerk_async._retry import Outcome, RetryPolicy
 from clerk_async.errors import (
@@ -29,6 +29,7 @@ from clerk_async.errors import (
     ClerkError,
     ClerkResponseValidationError,
     ClerkTimeoutError,
+    ClerkValidationError,
     error_from_response,
 )
 
@@ -61,12 +62,55 @@ class CallOptions(TypedDict, total=False):
     """Authenticate this call with a machine secret key (``ak_...``) instead of the instance key."""
 
 
+_OPTION_NAMES = frozenset(CallOptions.__annotations__)
+
+
+def seconds(name: str, value: Any) -> float:
+    """A positive, finite number of seconds, else ClerkConfigError naming the option."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1e9:
+        raise ClerkConfigError(name, f"must be a number of seconds > 0, got {value!r}")
+    return float(value)
+
+
+def retry_count(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ClerkConfigError(name, f"must be an integer >= 0, got {value!r}")
+    return value
+
+
+def check_options(options: Mapping[str, Any]) -> None:
+    """Refuse unknown per-call keyword arguments and bad option values, before any I/O.
+
+    Service methods take their options as ``**options``: without this, a typo such as
+    ``nmae="x"`` or Clerk's camelCase ``defaultTokenTtl=60`` would be silently dropped.
+    """
+    for name in options:
+        if name not in _OPTION_NAMES:
+            wire = snake_case(name)
+            hint = f"; did you mean {wire!r}?" if wire != name else ""
+            raise ClerkValidationError(name, f"unexpected keyword argument{hint}")
+    if "deadline" in options:
+        seconds("deadline", options["deadline"])
+    if "max_retries" in options:
+        retry_count("max_retries", options["max_retries"])
+    if "retry" in options and not isinstance(options["retry"], RetryPolicy):
+        raise ClerkConfigError("retry", f"must be a RetryPolicy, got {options['retry']!r}")
+    extra = options.get("extra_headers")
+    if extra is not None and not (
+        isinstance(extra, Mapping)
+        and all(isinstance(k, str) and isinstance(v, str) for k, v in extra.items())
+    ):
+        raise ClerkConfigError("extra_headers", "must be a mapping of str to str")
+    key = options.get("machine_secret_key")
+    if key is not None and not (isinstance(key, str) and key.strip()):
+        raise ClerkConfigError("machine_secret_key", "must be a non-empty string")
+
+
 def as_timeout(timeout: float | aiohttp.ClientTimeout) -> aiohttp.ClientTimeout:
     if isinstance(timeout, aiohttp.ClientTimeout):
         return timeout
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
-        raise ClerkConfigError("timeout", f"must be a number of seconds > 0, got {timeout!r}")
-    return aiohttp.ClientTimeout(total=float(timeout), sock_connect=min(float(timeout), 10.0))
+    total = seconds("timeout", timeout)
+    return aiohttp.ClientTimeout(total=total, sock_connect=min(total, 10.0))
 
 
 def _type_name(tp: Any) -> str:
@@ -75,6 +119,21 @@ def _type_name(tp: Any) -> str:
 
 class _DeadlineExceeded(Exception):
     """Internal: the call's deadline ran out before an attempt could start."""
+
+
+def _deadline_error(method: str, template: str, deadline: float) -> ClerkTimeoutError:
+    return ClerkTimeoutError(f"{method} {template}: deadline of {deadline:g}s exceeded")
+
+
+async def _within(acquire: Callable[[], Awaitable[None]], seconds: float) -> bool:
+    """Await ``acquire()`` for at most ``seconds``; False if the time ran out first."""
+    if seconds <= 0:
+        return False
+    try:
+        await asyncio.wait_for(acquire(), seconds)
+    except asyncio.TimeoutError:
+        return False
+    return True
 
 
 @lru_cache(maxsize=1024)
@@ -171,6 +230,7 @@ class Transport:
     def _apply(
         self, options: CallOptions
     ) -> tuple[dict[str, str], aiohttp.ClientTimeout, float, RetryPolicy]:
+        check_options(options)
         headers = self.headers
         extra = options.get("extra_headers")
         machine_key = options.get("machine_secret_key")
@@ -206,21 +266,29 @@ class Transport:
         idempotent: bool,
         response_type: type[T],
     ) -> T:
-        session, pool_gate = self.session()
         session_timeout = self.session_timeout
         clock = self.clock
         limiter = self.limiter
         debug = log.isEnabledFor(logging.DEBUG)
-        deadline_at = 0.0  # set when the first attempt starts: queueing does not count
+        deadline_at = 0.0  # set when the first attempt starts: queueing before it does not count
+        error: ClerkError | None = None  # the previous attempt's
         attempt = 0
         while True:
+            # Each attempt asks anew: the client may have been closed during a backoff.
+            session, pool_gate = self.session()
             if not limiter.try_acquire():
-                await limiter.acquire()
-            sent = True
+                if attempt == 0:
+                    await limiter.acquire()
+                elif not await _within(limiter.acquire, deadline_at - clock()):
+                    raise _deadline_error(method, template, deadline) from error
+            sent = False  # until the request is handed to aiohttp: then the server may see it
             try:
                 if pool_gate is not None and not pool_gate.try_acquire():
                     # Wait for a pooled connection here, where it costs no attempt's timeout.
-                    await pool_gate.acquire()
+                    if attempt == 0:
+                        await pool_gate.acquire()
+                    elif not await _within(pool_gate.acquire, deadline_at - clock()):
+                        raise _DeadlineExceeded
                 try:
                     started = clock()
                     if attempt == 0:
@@ -229,14 +297,21 @@ class Transport:
                     remaining = deadline_at - started
                     if timeout.total is None or remaining < timeout.total:
                         if remaining <= 0:
-                            sent = False
                             raise _DeadlineExceeded
                         attempt_timeout = attrs.evolve(timeout, total=remaining)
+                    sent = True
                     if attempt_timeout is session_timeout:  # the session's own: no copy
-                        sending = session.request(method, url, data=body, headers=headers)
+                        sending = session.request(
+                            method, url, data=body, headers=headers, allow_redirects=False
+                        )
                     else:
                         sending = session.request(
-                            method, url, data=body, headers=headers, timeout=attempt_timeout
+                            method,
+                            url,
+                            data=body,
+                            headers=headers,
+                            allow_redirects=False,
+                            timeout=attempt_timeout,
                         )
                     async with sending as response:
                         status = response.status
@@ -245,24 +320,25 @@ class Transport:
                 finally:
                     if pool_gate is not None:
                         pool_gate.release()
+            # aiohttp's exceptions are never chained to ours: some carry the request's
+            # headers (request_info), hence the secret key. Their type and text suffice.
             except _DeadlineExceeded:
-                raise ClerkTimeoutError(
-                    f"{method} {template}: deadline of {deadline:g}s exceeded"
-                ) from None
+                raise _deadline_error(method, template, deadline) from error
+            except aiohttp.ClientSSLError as exc:  # a bad certificate will not get better
+                sent = False
+                raise ClerkConnectionError(f"{method} {template}: {exc}") from None
             except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
                 sent = False  # the connection never opened: the server saw nothing
-                error: ClerkError = ClerkConnectionError(f"{method} {template}: {exc}")
-                error.__cause__ = exc
+                error = ClerkConnectionError(f"{method} {template}: {exc}")
                 outcome = Outcome(None, sent=False, idempotent=idempotent)
-            except asyncio.TimeoutError as exc:  # aiohttp's total and read timeouts
+            except asyncio.TimeoutError:  # aiohttp's total and read timeouts
                 error = ClerkTimeoutError(
-                    f"{method} {template}: no answer within {attempt_timeout.total:g}s"
+                    f"{method} {template}: no answer within the timeout "
+                    f"(total {attempt_timeout.total}s, read {attempt_timeout.sock_read}s)"
                 )
-                error.__cause__ = exc
                 outcome = Outcome(None, idempotent=idempotent)
             except aiohttp.ClientError as exc:  # dropped, reset, malformed response...
                 error = ClerkConnectionError(f"{method} {template}: {type(exc).__name__}: {exc}")
-                error.__cause__ = exc
                 outcome = Outcome(None, idempotent=idempotent)
             else:
                 if 200 <= status < 300:
@@ -283,7 +359,8 @@ class Transport:
                         api_error.clerk_trace_id,
                     )
             finally:
-                limiter.release(sent=sent)
+                if limiter.limit is not None:
+                    limiter.release(sent=sent)
 
             delay = retry.decide(attempt, outcome)
             if delay is None or clock() + delay >= deadline_at:

@@ -21,8 +21,10 @@ __all__ = [
     "integer",
     "json_value",
     "null_as_unset",
+    "nullable",
     "one_of",
     "optional",
+    "positive_number",
     "string",
     "string_list",
 ]
@@ -75,7 +77,7 @@ def identifier(pattern: str | None = None, *, example: str = "") -> Validator:
         name = attribute.name
         if not isinstance(value, str):
             raise ClerkValidationError(name, f"expected a string id, got {_type_name(value)}")
-        if not value.strip():
+        if not value or value.isspace():
             raise ClerkValidationError(name, "must be a non-empty id")
         if len(value) > MAX_ID_LENGTH:
             raise ClerkValidationError(

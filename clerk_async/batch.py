@@ -2,7 +2,8 @@
 
 ``concurrency`` workers pull inputs lazily from one shared iterator (sync or async), so
 a generator of a million inputs is never materialised: at most ``concurrency`` inputs are
-in flight and at most ``concurrency`` results wait to be consumed. Every call still goes
+in flight and at most ``2 * concurrency`` results wait to be consumed (a queue of
+``concurrency``, plus one held by each worker waiting to put it). Every call still goes
 through the client's one request path, so a batch rides on the shared rate limiter.
 """
 

@@ -16,7 +16,7 @@ from yarl import URL
 
 from clerk_async._ratelimit import Limiter, PoolGate, RateLimit, default_rate_limit
 from clerk_async._retry import RetryPolicy
-from clerk_async._transport import Transport, as_timeout
+from clerk_async._transport import Transport, as_timeout, retry_count, seconds
 from clerk_async._version import __version__
 from clerk_async.errors import ClerkConfigError, ClientStateError
 
@@ -83,14 +83,20 @@ class Clerk:
             raise ClerkConfigError(
                 "max_connections", f"must be an integer >= 1, got {max_connections!r}"
             )
-        if isinstance(deadline, bool) or not isinstance(deadline, (int, float)) or not deadline > 0:
-            raise ClerkConfigError("deadline", f"must be a number of seconds > 0, got {deadline!r}")
+        if retry is not None and not isinstance(retry, RetryPolicy):
+            raise ClerkConfigError("retry", f"must be a RetryPolicy, got {retry!r}")
         policy = retry if retry is not None else RetryPolicy()
         if max_retries is not None:
-            policy = attrs.evolve(policy, max_retries=max_retries)
-        self.rate_limit = default_rate_limit(secret_key) if rate_limit == "auto" else rate_limit
-        self.base_url = str(url).rstrip("/")
-        self.max_connections = max_connections
+            policy = attrs.evolve(policy, max_retries=retry_count("max_retries", max_retries))
+        if rate_limit == "auto":
+            rate_limit = default_rate_limit(secret_key)
+        elif rate_limit is not None and not isinstance(rate_limit, RateLimit):
+            raise ClerkConfigError(
+                "rate_limit", f"must be a RateLimit, None or 'auto', got {rate_limit!r}"
+            )
+        self._rate_limit: RateLimit | None = rate_limit
+        self._base_url = str(url).rstrip("/")
+        self._max_connections = max_connections
         self._key_hint = _key_hint(secret_key)
         self._machine_secret_key = machine_secret_key
         self._injected_session = session
@@ -110,12 +116,12 @@ class Clerk:
         if secret_key:
             headers["Authorization"] = f"Bearer {secret_key}"
         self._transport = Transport(
-            base_url=self.base_url,
+            base_url=self._base_url,
             headers=headers,
             timeout=as_timeout(timeout),
-            deadline=float(deadline),
+            deadline=seconds("deadline", deadline),
             retry=policy,
-            limiter=Limiter(self.rate_limit),
+            limiter=Limiter(rate_limit),
             session=self._session_for_request,
             missing_key=not secret_key,
         )
@@ -130,21 +136,35 @@ class Clerk:
     def machines(self) -> Machines:
         from clerk_async.services.machines import Machines
 
-        return Machines(self._transport, self)
+        return Machines(self._transport)
 
     @cached_property
     def m2m(self) -> M2M:
         from clerk_async.services.m2m import M2M
 
-        return M2M(self._transport, self, machine_secret_key=self._machine_secret_key)
+        return M2M(self._transport, machine_secret_key=self._machine_secret_key)
 
     @cached_property
     def api_keys(self) -> APIKeys:
         from clerk_async.services.api_keys import APIKeys
 
-        return APIKeys(self._transport, self)
+        return APIKeys(self._transport)
 
     # --- lifecycle --------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        """The root the spec's paths hang from, e.g. ``https://api.clerk.com/v1``."""
+        return self._base_url
+
+    @property
+    def rate_limit(self) -> RateLimit | None:
+        """The limit this client paces itself to (None: no pacing)."""
+        return self._rate_limit
+
+    @property
+    def max_connections(self) -> int:
+        return self._max_connections
 
     @property
     def closed(self) -> bool:
@@ -193,14 +213,14 @@ class Clerk:
             session = self._injected_session
             limit = session.connector.limit if session.connector is not None else 0
         else:
-            connector = aiohttp.TCPConnector(limit=self.max_connections, ttl_dns_cache=300)
+            connector = aiohttp.TCPConnector(limit=self._max_connections, ttl_dns_cache=300)
             session = aiohttp.ClientSession(
                 connector=connector,
                 timeout=self._transport.timeout,
                 trace_configs=self._trace_configs or None,
             )
             self._transport.session_timeout = self._transport.timeout
-            limit = self.max_connections
+            limit = self._max_connections
         self._session = session
         self._pool_gate = PoolGate(limit) if limit else None
         return session, self._pool_gate

@@ -238,7 +238,7 @@ def error_from_response(status: int, headers: Mapping[str, str], body: bytes) ->
         payload = None  # an HTML page from a proxy, a truncated body...
     trace_id = payload.get("clerk_trace_id") if isinstance(payload, Mapping) else None
     if not isinstance(trace_id, str) or not trace_id:
-        trace_id = headers.get("cf-ray") or headers.get("x-clerk-trace-id")
+        trace_id = headers.get("x-clerk-trace-id") or headers.get("cf-ray")
     if status >= 500:
         cls: type[ClerkAPIError] = InternalServerError
     else:

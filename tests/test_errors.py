@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import traceback
 
@@ -198,3 +199,33 @@ async def test_missing_secret_key_is_a_clear_error_at_first_request(
     assert info.value.field == "secret_key"
     assert isinstance(info.value, ClerkConfigError)  # the program's configuration, not its input
     assert server.requests == []
+
+
+async def test_no_secret_in_the_chain_of_a_malformed_response() -> None:
+    """aiohttp's errors carry the request headers; ours must not chain them."""
+
+    async def garbage(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: nope\r\n\r\n{}")
+        await writer.drain()
+        writer.close()
+
+    secret = "sk_live_CHAINSECRET99"
+    tcp = await asyncio.start_server(garbage, "127.0.0.1", 0)
+    port = tcp.sockets[0].getsockname()[1]
+    try:
+        async with Clerk(
+            secret, base_url=f"http://127.0.0.1:{port}/v1", rate_limit=None, max_retries=0
+        ) as clerk:
+            with pytest.raises(ClerkConnectionError) as info:
+                await clerk.machines.update(MID, name="x")
+    finally:
+        tcp.close()
+        await tcp.wait_closed()
+    exc: BaseException | None = info.value
+    seen = []
+    while exc is not None:
+        seen.append(repr(exc) + str(exc) + repr(vars(exc)))
+        exc = exc.__cause__ or exc.__context__
+    rendered = "".join(traceback.format_exception(info.value)) + "".join(seen)
+    assert "CHAINSECRET" not in rendered

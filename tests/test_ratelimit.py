@@ -58,8 +58,13 @@ async def test_limiter_paces_to_n_per_window() -> None:
 async def test_unlimited_limiter_never_waits() -> None:
     limiter = Limiter(None)
     for _ in range(1000):
-        await limiter.acquire()
-        limiter.release()
+        assert limiter.try_acquire()
+    limiter.pause(0.05)
+    assert not limiter.try_acquire()  # paused: the caller must wait in acquire()
+    started = time.monotonic()
+    await limiter.acquire()
+    assert time.monotonic() - started >= 0.04
+    assert limiter.try_acquire()
 
 
 async def test_burst_over_http_respects_the_server_window(server: RecordingServer) -> None:
@@ -170,3 +175,24 @@ async def test_pool_gate_hands_slots_over_in_order_and_survives_cancellation() -
     with pytest.raises(asyncio.CancelledError):
         await handed
     assert gate.free == 1
+
+
+async def test_a_call_cancelled_before_sending_gives_its_rate_slot_back(
+    server: RecordingServer,
+) -> None:
+    async def slow(request: web.Request) -> web.StreamResponse:
+        await asyncio.sleep(0.3)
+        return web.json_response(machine_json())
+
+    server.default = slow
+    async with Clerk(
+        "sk_test_k", base_url=server.url, rate_limit=RateLimit(2, 30.0), max_connections=1
+    ) as clerk:
+        first = asyncio.ensure_future(clerk.machines.update(MID, name="a"))
+        waiting = asyncio.ensure_future(clerk.machines.update(MID, name="b"))
+        await asyncio.sleep(0.1)  # `waiting` holds a rate slot and waits for the one connection
+        waiting.cancel()
+        await first
+        # Had the cancelled call kept its slot, this one would wait 30 s for the window.
+        await asyncio.wait_for(clerk.machines.update(MID, name="c"), 2.0)
+    assert len(server.requests) == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
@@ -202,3 +203,47 @@ async def test_deadline_bounds_the_whole_call(server: RecordingServer) -> None:
             await clerk.machines.update(MID, name="x")
         assert time.monotonic() - started <= 0.6
     assert 2 <= len(server.requests) <= 6
+
+
+async def test_the_deadline_also_bounds_the_waits_of_a_retry(server: RecordingServer) -> None:
+    from clerk_async import ClerkTimeoutError, RateLimit
+
+    server.reply(503, clerk_errors("internal_clerk_error", "down"))
+    async with Clerk(
+        "sk_test_k",
+        base_url=server.url,
+        rate_limit=RateLimit(1, 3.0),
+        retry=FAST_RETRY,
+        deadline=0.5,
+    ) as clerk:
+        started = time.monotonic()
+        with pytest.raises(ClerkTimeoutError, match="deadline") as info:
+            await clerk.machines.update(MID, name="x")  # the retry would wait 3 s for the limiter
+        assert time.monotonic() - started < 0.8
+    assert isinstance(info.value.__cause__, InternalServerError)  # what went wrong is kept
+    assert len(server.requests) == 1
+
+
+async def test_closing_the_client_during_a_backoff_is_a_clear_error(
+    server: RecordingServer,
+) -> None:
+    from clerk_async import ClientStateError
+
+    server.reply(503, clerk_errors("internal_clerk_error", "down"))
+    policy = RetryPolicy(max_retries=2, initial_delay=0.3, jitter=0.0)
+    clerk = Clerk("sk_test_k", base_url=server.url, rate_limit=None, retry=policy)
+    call = asyncio.ensure_future(clerk.machines.update(MID, name="x"))
+    await asyncio.sleep(0.1)  # the 503 is in, the backoff has begun
+    await clerk.aclose()
+    with pytest.raises(ClientStateError, match="closed"):
+        await call
+
+
+async def test_redirects_are_not_followed(clerk: Clerk, server: RecordingServer) -> None:
+    from clerk_async import ClerkAPIError
+
+    server.reply(302, {}, headers={"Location": "/v1/users"})
+    with pytest.raises(ClerkAPIError) as info:
+        await clerk.machines.update(MID, name="x")
+    assert info.value.status == 302
+    assert [r.raw_path for r in server.requests] == [f"/v1/machines/{MID}"]  # no GET /v1/users

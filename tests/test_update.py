@@ -219,3 +219,45 @@ async def test_hostile_ids_stay_one_escaped_segment(
     request = server.requests[-1]
     assert request.raw_path == raw_path
     assert request.query == {}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field", "message"),
+    [
+        ({"nmae": "typo"}, "nmae", "unexpected keyword argument"),
+        ({"defaultTokenTtl": 60}, "defaultTokenTtl", "did you mean 'default_token_ttl'"),
+        ({"timout": 1.0}, "timout", "unexpected keyword argument"),
+    ],
+)
+async def test_unknown_keyword_arguments_are_refused(
+    clerk: Clerk, server: RecordingServer, kwargs: dict[str, Any], field: str, message: str
+) -> None:
+    with pytest.raises(ClerkValidationError, match=message) as info:
+        await clerk.machines.update(MID, **kwargs)
+    assert info.value.field == field
+    with pytest.raises(ClerkValidationError, match=message):
+        clerk.machines.update_many([(MID, {"name": "x"})], **kwargs)
+    assert server.requests == []
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"deadline": None}, "deadline"),
+        ({"deadline": 0}, "deadline"),
+        ({"max_retries": -1}, "max_retries"),
+        ({"timeout": "5"}, "timeout"),
+        ({"retry": 3}, "retry"),
+        ({"extra_headers": {"X-A": 1}}, "extra_headers"),
+        ({"machine_secret_key": ""}, "machine_secret_key"),
+    ],
+)
+async def test_bad_per_call_options_are_configuration_errors(
+    clerk: Clerk, server: RecordingServer, kwargs: dict[str, Any], field: str
+) -> None:
+    from clerk_async import ClerkConfigError
+
+    with pytest.raises(ClerkConfigError) as info:
+        await clerk.machines.update(MID, name="x", **kwargs)
+    assert info.value.field == field
+    assert server.requests == []

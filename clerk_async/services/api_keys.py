@@ -28,7 +28,6 @@ if TYPE_CHECKING:
     import sys
 
     from clerk_async._transport import CallOptions, Transport
-    from clerk_async.client import Clerk
 
     if sys.version_info >= (3, 11):
         from typing import Unpack
@@ -41,9 +40,8 @@ __all__ = ["APIKeys"]
 class APIKeys:
     """Create, read, update, revoke, verify and delete API keys."""
 
-    def __init__(self, transport: Transport, client: Clerk) -> None:
+    def __init__(self, transport: Transport) -> None:
         self._transport = transport
-        self._client = client
 
     async def create(
         self,

@@ -3,6 +3,11 @@
 Creating a token must be authenticated with a machine secret key (``ak_...``); listing,
 revoking and verifying accept it too, or else the instance secret key. The machine key
 comes from the call's ``machine_secret_key=`` or else ``Clerk(machine_secret_key=...)``.
+
+A client given a machine key uses it for all four, on purpose: verifying with it accepts
+only tokens granted to that machine, while the instance key would accept any valid token
+of the instance. A service that needs the instance key's wider view of other machines'
+tokens uses a client without ``machine_secret_key``.
 """
 
 from __future__ import annotations
@@ -27,7 +32,6 @@ if TYPE_CHECKING:
     import sys
 
     from clerk_async._transport import CallOptions, Transport
-    from clerk_async.client import Clerk
 
     if sys.version_info >= (3, 11):
         from typing import Unpack
@@ -40,11 +44,8 @@ __all__ = ["M2M"]
 class M2M:
     """Create, list, revoke and verify machine-to-machine tokens."""
 
-    def __init__(
-        self, transport: Transport, client: Clerk, *, machine_secret_key: str | None = None
-    ) -> None:
+    def __init__(self, transport: Transport, *, machine_secret_key: str | None = None) -> None:
         self._transport = transport
-        self._client = client
         self._machine_secret_key = machine_secret_key
 
     def __repr__(self) -> str:

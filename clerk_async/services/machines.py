@@ -6,6 +6,7 @@ from collections.abc import AsyncIterable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from clerk_async._convert import UNSET, Unset, build_params
+from clerk_async._transport import check_options
 from clerk_async.batch import Batch, BatchProgress
 from clerk_async.models.machines import (
     CreateMachineParams,
@@ -28,7 +29,6 @@ if TYPE_CHECKING:
     import sys
 
     from clerk_async._transport import CallOptions, Transport
-    from clerk_async.client import Clerk
 
     if sys.version_info >= (3, 11):
         from typing import Unpack
@@ -44,9 +44,8 @@ MAX_MACHINES_LIST_LIMIT = 500
 class Machines:
     """Create, read, update and delete machines, their secret keys and their scopes."""
 
-    def __init__(self, transport: Transport, client: Clerk) -> None:
+    def __init__(self, transport: Transport) -> None:
         self._transport = transport
-        self._client = client
 
     async def get(
         self,
@@ -214,8 +213,12 @@ class Machines:
         at a time. One input's failure does not stop the others (it is reported in
         ``result.error``) unless ``fail_fast``: then no new input is taken after the first
         failure, and the calls already in flight finish and are reported.
-        ``await batch.collect()`` returns every result in input order.
+        ``await batch.collect()`` returns every result in input order. To leave an
+        ``async for`` early (``break``), iterate inside ``async with batch:`` so that the
+        calls in flight are cancelled and the workers end.
         """
+
+        check_options(options)  # once, not per item: a typo fails the call, not every result
 
         async def update_one(item: Any) -> Machine:
             if isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], Mapping):

@@ -1,0 +1,84 @@
+"""Client instructions per request, counted by valgrind: a figure the machine's noise cannot move.
+
+    .venv/bin/python -m benchmarks.instructions [--concurrency 1 16 64 256] [--jobs 2]
+
+CPU time on a shared 2-core machine wanders by 10-30 % between runs; the number of
+instructions a process executes does not (callgrind counts them, whatever else runs). Each
+cell runs ``worker.py`` under ``valgrind --tool=callgrind`` twice, with ``--requests`` N1 and
+N2 (no timed warm-up), and reports (Ir(N2) - Ir(N1)) / (N2 - N1): the instructions of one
+request, start-up and imports cancelled out. The server (``server.py``) runs natively in its
+own process and is not counted. Needs valgrind (Debian package ``valgrind``); a run takes a
+few minutes. Ratios are to the floor with the same JSON library and event loop.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+try:
+    from benchmarks.bench_update import server_process
+except ImportError:  # run as a script
+    from bench_update import server_process  # type: ignore[no-redef, import-not-found]
+
+WORKER = Path(__file__).with_name("worker.py")
+PAIRS = (("clerk-default", "floor-default"), ("clerk-speedups", "floor-speedups"))
+_COLLECTED = re.compile(rb"Collected : (\d+)")
+
+
+def instructions(client: str, url: str, concurrency: int, requests: int) -> int:
+    command = [
+        "valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+        sys.executable, str(WORKER), "--client", client, "--url", url,
+        "--concurrency", str(concurrency), "--requests", str(requests), "--warmup", "0",
+    ]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, check=True)
+    found = _COLLECTED.search(done.stderr)
+    if found is None:
+        raise RuntimeError(f"no instruction count from valgrind: {done.stderr[-500:]!r}")
+    return int(found.group(1))
+
+
+def per_request(client: str, url: str, concurrency: int, n1: int, n2: int) -> float:
+    return (
+        instructions(client, url, concurrency, n2) - instructions(client, url, concurrency, n1)
+    ) / (n2 - n1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16, 64, 256])
+    parser.add_argument("--n1", type=int, default=100)
+    parser.add_argument("--n2", type=int, default=600)
+    parser.add_argument("--jobs", type=int, default=2, help="valgrind runs at once")
+    args = parser.parse_args()
+    if shutil.which("valgrind") is None:
+        sys.exit("valgrind is not installed (apt-get install valgrind)")
+
+    with server_process() as (_pid, port), ThreadPoolExecutor(args.jobs) as pool:
+        url = f"http://127.0.0.1:{port}/v1"
+        cells = [(client, c) for c in args.concurrency for pair in PAIRS for client in pair]
+        futures = {
+            cell: pool.submit(per_request, cell[0], url, cell[1], args.n1, args.n2)
+            for cell in cells
+        }
+        counts = {cell: future.result() for cell, future in futures.items()}
+
+    print("| concurrency | client | instructions/request | floor | ratio to floor |")
+    print("|---:|---|---:|---:|---:|")
+    for c in args.concurrency:
+        for clerk, floor in PAIRS:
+            mine, base = counts[clerk, c], counts[floor, c]
+            print(f"| {c} | {clerk} | {mine:,.0f} | {base:,.0f} | {mine / base:.3f} |")
+    for c in args.concurrency:
+        speedups, stdlib_floor = counts["clerk-speedups", c], counts["floor-default", c]
+        print(f"concurrency {c}: clerk-speedups / floor-default = {speedups / stdlib_floor:.3f}")
+
+
+if __name__ == "__main__":
+    main()
