@@ -41,28 +41,14 @@ import timeit
 from collections.abc import Callable
 from typing import Any
 
-MACHINE_ID = "mch_2xhFjEI5X2qWRvtV13BzSj8H6Dk"
+try:
+    from benchmarks.server import MACHINE as RESPONSE
+    from benchmarks.server import MACHINE_ID
+except ImportError:  # run as a script: python benchmarks/micro.py
+    from server import MACHINE as RESPONSE  # type: ignore[no-redef, import-not-found]
+    from server import MACHINE_ID  # type: ignore[no-redef, import-not-found]
+
 BASE_URL = "https://api.clerk.com/v1"
-RESPONSE = {
-    "object": "machine",
-    "id": MACHINE_ID,
-    "name": "billing-worker",
-    "instance_id": "ins_2xhFjEI5X2qWRvtV13BzSj8H6Dk",
-    "created_at": 1754938436732,
-    "updated_at": 1754938436999,
-    "default_token_ttl": 3600,
-    "scoped_machines": [
-        {
-            "object": "machine",
-            "id": "mch_2yLedgerAAAAAAAAAAAAAAAAAAA",
-            "name": "ledger",
-            "instance_id": "ins_2xhFjEI5X2qWRvtV13BzSj8H6Dk",
-            "created_at": 1754938436732,
-            "updated_at": 1754938436732,
-            "default_token_ttl": 3600,
-        }
-    ],
-}
 RAW = json.dumps(RESPONSE, separators=(",", ":")).encode()
 
 Row = tuple[str, float]
