@@ -25,6 +25,11 @@ def _rate_limit(text: str) -> RateLimit | Literal["auto"] | None:
         ) from None
 
 
+def seeded_machine_id(index: int) -> str:
+    """The id of the ``index``-th machine seeded by ``--machines``: ``mch_`` + 27 digits."""
+    return f"mch_{index:027d}"
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m clerk_async.testing",
@@ -40,6 +45,13 @@ def _parser() -> argparse.ArgumentParser:
         help="N/SECONDS, 'off', or 'auto' (Clerk's limit for the key; the default)",
     )
     p.add_argument("--seed", type=int, help="make ids, secrets and faults reproducible")
+    p.add_argument(
+        "--machines",
+        type=int,
+        default=0,
+        metavar="N",
+        help="seed N machines with the ids seeded_machine_id(0..N-1), e.g. for benchmarks",
+    )
     faults = p.add_argument_group("faults (see clerk_async.testing.Faults)")
     faults.add_argument("--error-rate", type=float, default=0.0)
     faults.add_argument("--error-after-apply-fraction", type=float, default=0.5)
@@ -73,6 +85,8 @@ async def _serve(args: argparse.Namespace) -> None:
         host=args.host,
         port=args.port,
     ) as fake:
+        for index in range(args.machines):
+            fake.add_machine(f"machine-{index}", machine_id=seeded_machine_id(index))
         print(f"FakeClerk serving Clerk's Backend API at {fake.url}")
         print(f"CLERK_API_URL={fake.url.removesuffix('/v1')}")
         print(f"CLERK_SECRET_KEY={fake.secret_key}", flush=True)
