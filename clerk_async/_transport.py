@@ -194,7 +194,10 @@ class Transport:
         if params is not None:
             names = path_fields(type(params))
             if names:
-                path = template.format_map({n: _segment(getattr(params, n)) for n in names})
+                segments = {}
+                for name in names:  # a loop, not a comprehension: no extra frame (hot path)
+                    segments[name] = _segment(getattr(params, name))
+                path = template.format_map(segments)
             values = unstructure_params(params)
             if query:
                 query_values = _query(values) if values else None
