@@ -168,10 +168,10 @@ async def test_300_concurrent_updates_share_a_bounded_pool(server: RecordingServ
 
 
 async def test_pool_waits_do_not_eat_the_attempt_timeout(server: RecordingServer) -> None:
-    # One connection, 0.3 s per answer, 0.5 s timeout: the third request waits 0.6 s for the
-    # connection, which must not count against its own timeout.
+    # One connection, 0.2 s per answer, 0.5 s timeout: the third request waits 0.4 s for the
+    # connection, which must not count against its own timeout (0.4 + 0.2 > 0.5).
     async def slow(request: object) -> aiohttp.web.StreamResponse:
-        await asyncio.sleep(0.3)
+        await asyncio.sleep(0.2)
         from tests._recorder import machine_json
 
         return aiohttp.web.json_response(machine_json())

@@ -119,5 +119,7 @@ async def test_a_burst_paces_itself_to_the_servers_limit() -> None:
     assert all(r.ok for r in results)
     assert rate_limited == 0
     ideal = (300 - 100) / 100  # 2 s: the last 100 may start once two windows have passed
-    assert ideal <= elapsed <= ideal * 1.1 + 0.3
+    # Never faster than the limit allows; the upper bound leaves room for a loaded CI machine
+    # (benchmarks/pacing.py checks the 10 % at full size).
+    assert ideal <= elapsed <= ideal * 1.25 + 0.3
     print(f"\n300 updates at 100/s: {elapsed:.2f}s (ideal {ideal:.1f}s), 429s: {rate_limited}")

@@ -201,7 +201,7 @@ async def test_deadline_bounds_the_whole_call(server: RecordingServer) -> None:
         started = time.monotonic()
         with pytest.raises(InternalServerError):
             await clerk.machines.update(MID, name="x")
-        assert time.monotonic() - started <= 0.6
+        assert time.monotonic() - started <= 0.9  # 0.5 s, plus room for a loaded machine
     assert 2 <= len(server.requests) <= 6
 
 
@@ -219,7 +219,7 @@ async def test_the_deadline_also_bounds_the_waits_of_a_retry(server: RecordingSe
         started = time.monotonic()
         with pytest.raises(ClerkTimeoutError, match="deadline") as info:
             await clerk.machines.update(MID, name="x")  # the retry would wait 3 s for the limiter
-        assert time.monotonic() - started < 0.8
+        assert time.monotonic() - started < 1.5  # not the limiter's 3 s
     assert isinstance(info.value.__cause__, InternalServerError)  # what went wrong is kept
     assert len(server.requests) == 1
 
