@@ -261,3 +261,25 @@ async def test_bad_per_call_options_are_configuration_errors(
         await clerk.machines.update(MID, name="x", **kwargs)
     assert info.value.field == field
     assert server.requests == []
+
+
+async def test_default_and_per_call_headers(server: RecordingServer) -> None:
+    async with Clerk(
+        "sk_test_k", base_url=server.url, rate_limit=None, default_headers={"X-Team": "infra"}
+    ) as clerk:
+        await clerk.machines.update(MID, name="x", extra_headers={"X-Request-Id": "r-1"})
+        await clerk.machines.update(MID, name="y")
+    first, second = (r.headers for r in server.requests)
+    assert (first["X-Team"], first["X-Request-Id"]) == ("infra", "r-1")
+    assert first["Authorization"] == "Bearer sk_test_k"
+    assert second["X-Team"] == "infra"
+    assert "X-Request-Id" not in second  # per call means per call
+
+
+async def test_per_call_timeout_overrides_the_clients(server: RecordingServer) -> None:
+    from clerk_async import ClerkTimeoutError
+
+    server.reply(200, {}, delay=0.5)
+    async with Clerk("sk_test_k", base_url=server.url, rate_limit=None, max_retries=0) as clerk:
+        with pytest.raises(ClerkTimeoutError):
+            await clerk.machines.update(MID, name="x", timeout=0.1)
