@@ -9,6 +9,7 @@ from typing import Any
 
 import attrs
 from aiohttp import web
+from multidict import CIMultiDict
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -52,7 +53,7 @@ class Recorded:
     method: str
     raw_path: str
     query: dict[str, str]
-    headers: dict[str, str]
+    headers: CIMultiDict[str]  # case-insensitive, as HTTP headers are
     body: bytes
 
 
@@ -80,7 +81,7 @@ class RecordingServer:
                 request.method,
                 request.raw_path.split("?")[0],
                 dict(request.query),
-                dict(request.headers),
+                CIMultiDict(request.headers),
                 body,
             )
         )
