@@ -30,7 +30,7 @@ __all__ = ["AsyncPager", "FetchPage", "Page", "paginate"]
 T = TypeVar("T")
 
 
-@attrs.frozen(kw_only=True)
+@attrs.define(kw_only=True)
 class Page(Generic[T]):
     """One page of a list: its items and how many there are in all."""
 

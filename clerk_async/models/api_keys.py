@@ -45,7 +45,7 @@ _seconds = v.optional(v.nullable(v.positive_number()))
 # --- responses ---------------------------------------------------------------------------
 
 
-@attrs.frozen(kw_only=True)
+@attrs.define(kw_only=True)
 class APIKey:
     """An API key. ``secret`` is only present in the answer to ``create``."""
 
@@ -69,12 +69,12 @@ class APIKey:
     object: str = "api_key"
 
 
-@attrs.frozen(kw_only=True)
+@attrs.define(kw_only=True)
 class APIKeyDeleted(DeletedObject):
     object: str = "api_key"
 
 
-@attrs.frozen(kw_only=True)
+@attrs.define(kw_only=True)
 class APIKeySecret:
     """The answer to ``get_secret``."""
 

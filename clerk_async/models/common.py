@@ -13,7 +13,7 @@ class Params:
     __slots__ = ()
 
 
-@attrs.frozen(kw_only=True)
+@attrs.define(kw_only=True)
 class DeletedObject:
     """What Clerk answers to a DELETE of a machine or an API key."""
 

@@ -38,7 +38,7 @@ _nullable_reason = v.optional(v.nullable(v.string()))
 # --- responses ---------------------------------------------------------------------------
 
 
-@attrs.frozen(kw_only=True)
+@attrs.define(kw_only=True)
 class M2MToken:
     """A machine-to-machine token. ``token`` is only present in the answer to ``create_token``."""
 
@@ -58,7 +58,7 @@ class M2MToken:
     object: str = "machine_to_machine_token"
 
 
-@attrs.frozen(kw_only=True)
+@attrs.define(kw_only=True)
 class M2MTokenList:
     """The wire shape of ``GET /m2m_tokens``; the pager reads it as a ``Page``."""
 

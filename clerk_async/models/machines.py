@@ -40,7 +40,7 @@ _ttl = v.integer(minimum=1, maximum=MAX_TOKEN_TTL)
 # --- responses ---------------------------------------------------------------------------
 
 
-@attrs.frozen(kw_only=True)
+@attrs.define(kw_only=True)
 class _MachineFields:
     id: str
     name: str
@@ -51,37 +51,37 @@ class _MachineFields:
     object: str = "machine"
 
 
-@attrs.frozen(kw_only=True)
+@attrs.define(kw_only=True)
 class ScopedMachine(_MachineFields):
     """A machine as listed in another machine's ``scoped_machines``."""
 
 
-@attrs.frozen(kw_only=True)
+@attrs.define(kw_only=True)
 class Machine(_MachineFields):
     """A machine, with the machines it may reach (``scoped_machines``)."""
 
     scoped_machines: list[ScopedMachine] = attrs.Factory(list)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.define(kw_only=True)
 class MachineCreated(Machine):
     """The answer to ``create``: the only time Clerk returns the machine's secret key."""
 
     secret_key: str = attrs.field(repr=False)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.define(kw_only=True)
 class MachineDeleted(DeletedObject):
     object: str = "machine"
 
 
-@attrs.frozen(kw_only=True)
+@attrs.define(kw_only=True)
 class MachineSecretKey:
     secret: str = attrs.field(repr=False)
     object: str = "machine_secret_key"
 
 
-@attrs.frozen(kw_only=True)
+@attrs.define(kw_only=True)
 class MachineScope:
     from_machine_id: str
     to_machine_id: str
@@ -89,7 +89,7 @@ class MachineScope:
     object: str = "machine_scope"
 
 
-@attrs.frozen(kw_only=True)
+@attrs.define(kw_only=True)
 class MachineScopeDeleted:
     from_machine_id: str
     to_machine_id: str
