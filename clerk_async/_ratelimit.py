@@ -56,10 +56,6 @@ class Limiter:
         self._turn = asyncio.Lock()  # FIFO: waiters are served in arrival order
         self._slot_freed = asyncio.Event()
 
-    @property
-    def paused_until(self) -> float:
-        return self._paused_until
-
     def pause(self, seconds: float) -> None:
         """Hold every request until ``seconds`` from now (a 429's Retry-After)."""
         self._paused_until = max(self._paused_until, self._clock() + seconds)
