@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import enum
 import re
+from collections import abc
 from collections.abc import Callable, Mapping
 from functools import lru_cache
-from typing import Any, Final, Literal, TypeVar
+from typing import Annotated, Any, Final, Literal, TypeVar, get_origin
 
 import attrs
 import cattrs
+from cattrs.cols import list_structure_factory
+from cattrs.gen import make_dict_structure_fn
 
 from clerk_async.errors import ClerkValidationError
 from clerk_async.models.common import Params
@@ -27,8 +30,11 @@ from clerk_async.models.common import Params
 __all__ = [
     "UNSET",
     "Unset",
+    "WholeNumber",
+    "WrongType",
     "build_params",
     "converter",
+    "describe_structure_error",
     "path_field",
     "snake_case",
     "unstructure_params",
@@ -53,14 +59,6 @@ Unset = Literal[_Unset.UNSET]
 T = TypeVar("T")
 
 converter = cattrs.Converter()
-
-
-def _optional_int(value: Any, _: Any) -> int | None:
-    # One call instead of cattrs' generic Optional dispatch: on every Machine, twice.
-    return None if value is None else int(value)
-
-
-converter.register_structure_hook(int | None, _optional_int)
 
 _PATH = "clerk_async.path"
 
@@ -209,3 +207,163 @@ def path_fields(cls: type) -> tuple[str, ...]:
             a.name for a in attrs.fields(cls) if a.metadata.get(_PATH)
         )
     return names
+
+
+# --- answers are checked, not coerced ----------------------------------------------------
+#
+# cattrs' default hooks call ``str(value)``, ``int(value)``, ``bool(value)``: ``"false"`` would
+# become True and ``null`` the string "None". These hooks accept only the JSON type the spec
+# gives a field: ``integer`` takes whole numbers (``3600.0`` reads as 3600, ``3600.9`` is an
+# error), ``number`` any number, ``string`` strings, ``boolean`` booleans, and never a boolean
+# where a number is expected; null only where the field's type includes None. The error names
+# what was expected and what JSON type came, never the value (an answer may hold secrets).
+
+WholeNumber = Annotated[int, "whole number"]
+"""A field the spec types ``number`` that Clerk fills with whole numbers (epoch
+milliseconds, counts): any JSON number is accepted, as the spec allows, and kept as an int.
+To type checkers it is a plain ``int``."""
+
+
+class WrongType(TypeError):
+    """A JSON value of the wrong type for its field (the message holds no value)."""
+
+    def __init__(self, expected: str, value: Any) -> None:
+        super().__init__(f"expected {expected}, got {json_type(value)}")
+
+
+def json_type(value: Any) -> str:
+    """The JSON name of a decoded value's type: the one thing a message may say about it."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def _str(value: Any, _: Any) -> str:
+    if value.__class__ is str:
+        return value
+    raise WrongType("a string", value)
+
+
+def _int(value: Any, _: Any) -> int:
+    if value.__class__ is int:
+        return value
+    if value.__class__ is float and value.is_integer():
+        return int(value)
+    raise WrongType("an integer", value)
+
+
+def _float(value: Any, _: Any) -> float:
+    if value.__class__ is int or value.__class__ is float:
+        return value
+    raise WrongType("a number", value)
+
+
+def _whole_number(value: Any, _: Any) -> int:
+    if value.__class__ is int:
+        return value
+    if value.__class__ is float and value == value and abs(value) != float("inf"):
+        return int(value)
+    raise WrongType("a number", value)
+
+
+def _bool(value: Any, _: Any) -> bool:
+    if value is True or value is False:
+        return value
+    raise WrongType("a boolean", value)
+
+
+_SCALARS: dict[Any, Callable[[Any, Any], Any]] = {
+    str: _str,
+    int: _int,
+    float: _float,
+    bool: _bool,
+}
+
+
+def _nullable(hook: Callable[[Any, Any], T]) -> Callable[[Any, Any], T | None]:
+    # One call instead of cattrs' generic Optional dispatch: nullable fields are common.
+    def structure(value: Any, tp: Any) -> T | None:
+        return None if value is None else hook(value, tp)
+
+    return structure
+
+
+for _type, _hook in _SCALARS.items():
+    converter.register_structure_hook(_type, _hook)
+    converter.register_structure_hook(_type | None, _nullable(_hook))
+# Annotated types are matched by equality, not registered by class.
+converter.register_structure_hook_func(lambda tp: tp == WholeNumber, _whole_number)
+converter.register_structure_hook_func(
+    lambda tp: tp == WholeNumber | None, _nullable(_whole_number)
+)
+
+
+def _is_list(tp: Any) -> bool:
+    return get_origin(tp) is list
+
+
+def _list_hook(tp: Any) -> Callable[[Any, Any], list[Any]]:
+    items = list_structure_factory(tp, converter)  # cattrs' own: it reports failing indexes
+
+    def structure(value: Any, tp: Any) -> list[Any]:
+        if value.__class__ is not list:
+            raise WrongType("an array", value)
+        result: list[Any] = items(value, tp)
+        return result
+
+    return structure
+
+
+def _is_model(tp: Any) -> bool:
+    return attrs.has(tp) and not _is_params(tp)
+
+
+def _model_hook(tp: Any) -> Callable[[Any, Any], Any]:
+    fields = make_dict_structure_fn(tp, converter)
+
+    def structure(value: Any, tp: Any) -> Any:
+        if value.__class__ is not dict:
+            raise WrongType("an object", value)
+        return fields(value, tp)
+
+    return structure
+
+
+def _is_mapping(tp: Any) -> bool:
+    return get_origin(tp) in (dict, Mapping, abc.Mapping) or tp in (dict, Mapping)
+
+
+def _mapping(value: Any, _: Any) -> Any:
+    if value.__class__ is not dict:
+        raise WrongType("an object", value)
+    return value
+
+
+converter.register_structure_hook_factory(_is_list, _list_hook)
+converter.register_structure_hook_factory(_is_model, _model_hook)
+converter.register_structure_hook_factory(_is_mapping, lambda _: _mapping)
+
+
+def describe_structure_error(exc: BaseException) -> str:
+    """Where and why an answer failed its model: field paths and JSON types, never values."""
+    if isinstance(exc, cattrs.BaseValidationError):
+        return "; ".join(cattrs.transform_error(exc, format_exception=_format, path="answer"))
+    return _format(exc, None)
+
+
+def _format(exc: BaseException, _tp: Any) -> str:
+    if isinstance(exc, KeyError):
+        return "required field missing"
+    if isinstance(exc, WrongType):
+        return str(exc)
+    return f"invalid value ({type(exc).__name__})"

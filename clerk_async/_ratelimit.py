@@ -1,4 +1,4 @@
-"""The limiter every request of a client passes, and the shared pause after a 429.
+"""The limiter every request of a client passes, and the pause after a 429.
 
 Clerk counts requests per instance in a window of ``per_seconds`` as they *arrive*.
 The client cannot see arrival times, only that a request arrived somewhere between
@@ -43,7 +43,13 @@ def default_rate_limit(secret_key: str | None) -> RateLimit:
 
 
 class Limiter:
-    """Sliding-window pacing plus a pause shared by every request after a 429."""
+    """Sliding-window pacing, plus a pause per endpoint after a 429.
+
+    Clerk documents that after a 429 "later requests to that endpoint are blocked" for the
+    ``Retry-After`` period, so the pause is kept per endpoint (``route``: the method and path
+    template, ``"PATCH /machines/{machine_id}"``): a long block of one endpoint (invitations
+    allow 100 an hour) must not stall the others. The window itself is per client.
+    """
 
     def __init__(
         self, limit: RateLimit | None, *, clock: Callable[[], float] = time.monotonic
@@ -52,20 +58,33 @@ class Limiter:
         self._clock = clock
         self._in_flight = 0
         self._released: deque[float] = deque()  # when recent requests finished
-        self._paused_until = 0.0
+        self._pauses: dict[str, float] = {}  # route -> when its pause ends
         self._turn = asyncio.Lock()  # FIFO: waiters are served in arrival order
         self._slot_freed = asyncio.Event()
 
-    def pause(self, seconds: float) -> None:
-        """Hold every request until ``seconds`` from now (a 429's Retry-After)."""
-        self._paused_until = max(self._paused_until, self._clock() + seconds)
+    def pause(self, route: str, seconds: float) -> None:
+        """Hold every request to ``route`` until ``seconds`` from now (a 429's Retry-After)."""
+        until = self._clock() + seconds
+        if until > self._pauses.get(route, 0.0):
+            self._pauses[route] = until
 
-    def try_acquire(self) -> bool:
+    def pause_remaining(self, route: str) -> float:
+        """Seconds until ``route``'s pause ends; 0.0 when it is not paused."""
+        if not self._pauses:  # the usual case: one test, no clock read
+            return 0.0
+        until = self._pauses.get(route)
+        if until is None:
+            return 0.0
+        left = until - self._clock()
+        if left > 0:
+            return left
+        del self._pauses[route]
+        return 0.0
+
+    def try_acquire(self, route: str) -> bool:
         """Take a slot if one is free now, without waiting; else ``acquire`` must be awaited."""
-        if self._paused_until:
-            if self._clock() < self._paused_until:
-                return False
-            self._paused_until = 0.0  # the pause is over: back to the cheap test above
+        if self._pauses and self.pause_remaining(route):
+            return False
         limit = self.limit
         if limit is None:
             return True
@@ -76,25 +95,28 @@ class Limiter:
             return True
         return False
 
-    async def acquire(self) -> None:
-        """Wait for the shared pause and a free slot; the caller must ``release``."""
-        async with self._turn:
-            while True:
-                now = self._clock()
-                if now < self._paused_until:
-                    await asyncio.sleep(self._paused_until - now)
-                    continue
-                if self.limit is None:
-                    return
-                wait = self._free_in(now, self.limit)
-                if wait is None:
-                    self._in_flight += 1
-                    return
-                if wait == float("inf"):  # every slot is held by a request in flight
-                    self._slot_freed.clear()
-                    await self._slot_freed.wait()
-                else:
-                    await asyncio.sleep(wait)
+    async def acquire(self, route: str) -> None:
+        """Wait for ``route``'s pause and a free slot; the caller must ``release``."""
+        while True:
+            pause = self.pause_remaining(route)
+            if pause:
+                await asyncio.sleep(pause)  # out of the line: other endpoints go on
+                continue
+            if self.limit is None:
+                return
+            async with self._turn:
+                if self.pause_remaining(route):
+                    continue  # paused while we stood in line
+                while True:
+                    wait = self._free_in(self._clock(), self.limit)
+                    if wait is None:
+                        self._in_flight += 1
+                        return
+                    if wait == float("inf"):  # every slot is held by a request in flight
+                        self._slot_freed.clear()
+                        await self._slot_freed.wait()
+                    else:
+                        await asyncio.sleep(wait)
 
     def _free_in(self, now: float, limit: RateLimit) -> float | None:
         """None when a slot is free now; else how long until one may be."""

@@ -7,7 +7,9 @@ What is retried (see README "Retries, rate limits and timeouts"):
 - a connection that failed before the request was sent, for any method: the server
   never saw it;
 - 429, for any method: Clerk did not process the request. Its ``Retry-After`` is
-  honoured up to ``max_retry_after``; asking for longer raises ``RateLimitError``;
+  honoured up to ``max_retry_after``; asking for longer raises ``RateLimitError``.
+  A ``Retry-After`` on a retried 5xx (a 503) is honoured the same way, and a
+  ``Retry-After`` of 0 never makes a retry sooner than the backoff;
 - 5xx, timeouts and connections dropped after sending, only where repeating the
   operation is safe (GET, PATCH, DELETE and naturally idempotent POSTs such as verify
   and revoke). A ``create`` that failed this way may have happened: retrying could make
@@ -71,14 +73,31 @@ class RetryPolicy:
         if attempt >= self.max_retries:
             return None
         status = outcome.status
-        if status == 429:
-            if outcome.retry_after is not None:
-                if outcome.retry_after > self.max_retry_after:
-                    return None
-                return outcome.retry_after
-            return self.backoff(attempt, rand())
         if status is None:
             retryable = not outcome.sent or outcome.idempotent
         else:
-            retryable = status in RETRYABLE_STATUSES and outcome.idempotent
-        return self.backoff(attempt, rand()) if retryable else None
+            retryable = status == 429 or (status in RETRYABLE_STATUSES and outcome.idempotent)
+        if not retryable:
+            return None
+        backoff = self.backoff(attempt, rand())
+        retry_after = outcome.retry_after
+        if retry_after is None:
+            return backoff
+        if retry_after > self.max_retry_after:
+            return None
+        # A Retry-After of 0 (or in the past) would retry at once: never sooner than backoff.
+        return max(retry_after, backoff)
+
+    def pause_after_429(
+        self,
+        attempt: int,
+        retry_after: float | None,
+        delay: float | None,
+        rand: Callable[[], float] = random.random,
+    ) -> float:
+        """How long a 429 pauses its endpoint: the retry's delay, else what Clerk asked for
+        (even beyond ``max_retry_after``: later calls then fail at once), else backoff."""
+        if delay is not None:
+            return delay
+        backoff = self.backoff(attempt, rand())
+        return backoff if retry_after is None else max(retry_after, backoff)

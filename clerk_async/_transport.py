@@ -16,11 +16,16 @@ from urllib.parse import quote
 
 import aiohttp
 import attrs
-import cattrs
 from yarl import URL
 
 from clerk_async import _json
-from clerk_async._convert import converter, path_fields, snake_case, unstructure_params
+from clerk_async._convert import (
+    converter,
+    describe_structure_error,
+    path_fields,
+    snake_case,
+    unstructure_params,
+)
 from clerk_async._ratelimit import Limiter, PoolGate
 from clerk_async._retry import Outcome, RetryPolicy
 from clerk_async.errors import (
@@ -30,6 +35,8 @@ from clerk_async.errors import (
     ClerkResponseValidationError,
     ClerkTimeoutError,
     ClerkValidationError,
+    ClientStateError,
+    RateLimitError,
     error_from_response,
 )
 
@@ -117,12 +124,28 @@ def _type_name(tp: Any) -> str:
     return tp.__name__ if isinstance(tp, type) else repr(tp)  # Page[Machine], not Page
 
 
+def _s(seconds: float | None) -> str:
+    """Seconds for a message: ``25.2s``, ``0.25s``, ``120s``."""
+    return "no limit" if seconds is None else f"{seconds:.3g}s"
+
+
 class _DeadlineExceeded(Exception):
     """Internal: the call's deadline ran out before an attempt could start."""
 
+    def __init__(self, waiting_for: str) -> None:
+        self.waiting_for = waiting_for
 
-def _deadline_error(method: str, template: str, deadline: float) -> ClerkTimeoutError:
-    return ClerkTimeoutError(f"{method} {template}: deadline of {deadline:g}s exceeded")
+
+class _Paused(Exception):
+    """Internal: a 429 paused the endpoint while this request queued for a connection."""
+
+
+class _TooLarge(Exception):
+    """Internal: the answer grew past ``max_response_bytes``."""
+
+
+def _deadline_error(method: str, template: str, deadline: float, during: str) -> ClerkTimeoutError:
+    return ClerkTimeoutError(f"{method} {template}: deadline of {_s(deadline)} exceeded {during}")
 
 
 async def _within(acquire: Callable[[], Awaitable[None]], seconds: float) -> bool:
@@ -134,6 +157,30 @@ async def _within(acquire: Callable[[], Awaitable[None]], seconds: float) -> boo
     except asyncio.TimeoutError:
         return False
     return True
+
+
+async def _read(response: aiohttp.ClientResponse, limit: int) -> bytes:
+    """The body, decompressed, read chunk by chunk and never past ``limit`` bytes.
+
+    aiohttp (>= 3.13.3) decompresses incrementally as the body is consumed, so stopping
+    here bounds the memory of a gzip bomb or an endless body as well as the bytes read.
+    """
+    content = response.content
+    chunk = await content.readany()
+    if content.at_eof():  # the usual answer: all of it in one piece
+        if len(chunk) > limit:
+            raise _TooLarge
+        return chunk
+    chunks = [chunk]
+    size = len(chunk)
+    while True:
+        if size > limit:
+            raise _TooLarge
+        chunk = await content.readany()
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+        size += len(chunk)
 
 
 @lru_cache(maxsize=1024)
@@ -163,6 +210,7 @@ class Transport:
     limiter: Limiter
     session: Callable[[], tuple[aiohttp.ClientSession, PoolGate | None]]
     missing_key: bool = False
+    max_response_bytes: int = 16 * 1024 * 1024
     # The timeout our own session applies by default: requests using it need not pass it.
     session_timeout: aiohttp.ClientTimeout | None = None
     clock: Callable[[], float] = time.monotonic
@@ -272,35 +320,36 @@ class Transport:
         session_timeout = self.session_timeout
         clock = self.clock
         limiter = self.limiter
+        route = method + " " + template  # a 429 pauses this endpoint (Clerk: "that endpoint")
         debug = log.isEnabledFor(logging.DEBUG)
-        deadline_at = 0.0  # set when the first attempt starts: queueing before it does not count
+        # The deadline bounds the whole call from here: queueing for the limiter and the
+        # pool, every attempt, every wait between them.
+        deadline_at = clock() + deadline
         error: ClerkError | None = None  # the previous attempt's
         attempt = 0
         while True:
             # Each attempt asks anew: the client may have been closed during a backoff.
             session, pool_gate = self.session()
-            if not limiter.try_acquire():
-                if attempt == 0:
-                    await limiter.acquire()
-                elif not await _within(limiter.acquire, deadline_at - clock()):
-                    raise _deadline_error(method, template, deadline) from error
+            queued = False
+            if not limiter.try_acquire(route):
+                await self._wait_for_limiter(route, deadline_at, deadline, retry, error)
+                queued = True
             sent = False  # until the request is handed to aiohttp: then the server may see it
             try:
                 if pool_gate is not None and not pool_gate.try_acquire():
                     # Wait for a pooled connection here, where it costs no attempt's timeout.
-                    if attempt == 0:
-                        await pool_gate.acquire()
-                    elif not await _within(pool_gate.acquire, deadline_at - clock()):
-                        raise _DeadlineExceeded
+                    if not await _within(pool_gate.acquire, deadline_at - clock()):
+                        raise _DeadlineExceeded("waiting for a pooled connection")
+                    queued = True
                 try:
+                    if queued and limiter.pause_remaining(route):
+                        raise _Paused  # a 429 came while we queued: wait it out, unsent
                     started = clock()
-                    if attempt == 0:
-                        deadline_at = started + deadline
                     attempt_timeout = timeout
                     remaining = deadline_at - started
                     if timeout.total is None or remaining < timeout.total:
                         if remaining <= 0:
-                            raise _DeadlineExceeded
+                            raise _DeadlineExceeded(f"before attempt {attempt + 1}")
                         attempt_timeout = attrs.evolve(timeout, total=remaining)
                     sent = True
                     if attempt_timeout is session_timeout:  # the session's own: no copy
@@ -318,15 +367,27 @@ class Transport:
                         )
                     async with sending as response:
                         status = response.status
-                        raw = await response.read()
                         response_headers = response.headers
+                        try:
+                            raw = await _read(response, self.max_response_bytes)
+                        except _TooLarge:
+                            response.close()  # drop the connection, and the rest of the body
+                            raise ClerkResponseValidationError(
+                                f"{method} {template}: the {status} answer is larger than "
+                                f"max_response_bytes ({self.max_response_bytes:,} bytes)",
+                                status=status,
+                                body=b"",
+                            ) from None
                 finally:
                     if pool_gate is not None:
                         pool_gate.release()
             # aiohttp's exceptions are never chained to ours: some carry the request's
             # headers (request_info), hence the secret key. Their type and text suffice.
-            except _DeadlineExceeded:
-                raise _deadline_error(method, template, deadline) from error
+            except _Paused:
+                sent = False
+                continue  # not an attempt: the loop waits out the pause in the limiter
+            except _DeadlineExceeded as exc:
+                raise _deadline_error(method, template, deadline, exc.waiting_for) from error
             except aiohttp.ClientSSLError as exc:  # a bad certificate will not get better
                 sent = False
                 raise ClerkConnectionError(f"{method} {template}: {exc}") from None
@@ -334,21 +395,29 @@ class Transport:
                 sent = False  # the connection never opened: the server saw nothing
                 error = ClerkConnectionError(f"{method} {template}: {exc}")
                 outcome = Outcome(None, sent=False, idempotent=idempotent)
-            except asyncio.TimeoutError:  # aiohttp's total and read timeouts
+            except asyncio.TimeoutError as exc:  # aiohttp's total and read timeouts
                 error = ClerkTimeoutError(
-                    f"{method} {template}: no answer within the timeout "
-                    f"(total {attempt_timeout.total}s, read {attempt_timeout.sock_read}s)"
+                    f"{method} {template}: {_timed_out(exc, attempt_timeout, timeout)} "
+                    f"(attempt {attempt + 1} of {retry.max_retries + 1})"
                 )
                 outcome = Outcome(None, idempotent=idempotent)
             except aiohttp.ClientError as exc:  # dropped, reset, malformed response...
                 error = ClerkConnectionError(f"{method} {template}: {type(exc).__name__}: {exc}")
                 outcome = Outcome(None, idempotent=idempotent)
+            except RuntimeError:
+                if session.closed:  # aiohttp's bare "Session is closed"
+                    sent = False
+                    raise ClientStateError(
+                        "the aiohttp session given to Clerk(session=...) was closed by its "
+                        "owner; give the client an open session, or let it make its own"
+                    ) from None
+                raise
             else:
                 if 200 <= status < 300:
                     if debug:
                         elapsed_ms = (clock() - started) * 1e3
                         log.debug("%s %s -> %d in %.1f ms", method, template, status, elapsed_ms)
-                    return self._decode(raw, status, response_type)
+                    return self._decode(raw, status, response_type, response_headers)
                 api_error = error_from_response(status, response_headers, raw)
                 error = api_error
                 outcome = Outcome(status, idempotent=idempotent, retry_after=api_error.retry_after)
@@ -366,6 +435,9 @@ class Transport:
                     limiter.release(sent=sent)
 
             delay = retry.decide(attempt, outcome)
+            if outcome.status == 429:
+                # Every later request to this endpoint waits the pause out, retried or not.
+                limiter.pause(route, retry.pause_after_429(attempt, outcome.retry_after, delay))
             if delay is None or clock() + delay >= deadline_at:
                 raise error
             attempt += 1
@@ -379,32 +451,71 @@ class Transport:
                     delay,
                     error,
                 )
-            if outcome.status == 429:
-                limiter.pause(delay)  # every request of this client waits it out, together
-            else:
+            if outcome.status != 429:  # after a 429 the limiter holds us for the pause
                 await asyncio.sleep(delay)
 
-    def _decode(self, raw: bytes, status: int, response_type: type[T]) -> T:
+    async def _wait_for_limiter(
+        self,
+        route: str,
+        deadline_at: float,
+        deadline: float,
+        retry: RetryPolicy,
+        error: ClerkError | None,
+    ) -> None:
+        """Queue for the limiter within the deadline; a pause we cannot outwait fails now."""
+        limiter = self.limiter
+        left = deadline_at - self.clock()
+        pause = limiter.pause_remaining(route)
+        if pause and (pause >= left or pause > retry.max_retry_after):
+            raise RateLimitError.paused(route, pause) from error
+        if not await _within(lambda: limiter.acquire(route), left):
+            method, _, template = route.partition(" ")
+            raise _deadline_error(
+                method, template, deadline, "waiting for the rate limiter"
+            ) from error
+
+    def _decode(
+        self, raw: bytes, status: int, response_type: type[T], headers: Mapping[str, str]
+    ) -> T:
+        if response_type is _NONE_TYPE:
+            return None  # type: ignore[return-value]  # the operation answers no body
         hook = self._structure_hooks.get(response_type)
         if hook is None:
             hook = self._structure_hooks[response_type] = converter.get_structure_hook(
                 response_type
             )
+        # Messages say what was wrong, never what the answer held: a machine's secret key
+        # or an API key's secret is exactly what these bodies carry.
         try:
-            result: T = hook(_json.loads(raw), response_type)
-        except ValueError as exc:  # invalid JSON (includes orjson's JSONDecodeError)
+            data = _json.loads(raw)
+        except ValueError:  # invalid JSON (includes orjson's JSONDecodeError)
+            kind = headers.get("Content-Type") or "no content type"
             raise ClerkResponseValidationError(
-                f"{status} response is not JSON: {raw[:200]!r}", status=status, body=raw
-            ) from exc
-        except (cattrs.BaseValidationError, TypeError, KeyError, AttributeError) as exc:
-            detail = (
-                "; ".join(cattrs.transform_error(exc))
-                if isinstance(exc, cattrs.BaseValidationError)
-                else repr(exc)
-            )
-            raise ClerkResponseValidationError(
-                f"{status} response does not fit {_type_name(response_type)}: {detail}",
+                f"{status} answer is not JSON ({len(raw):,} bytes, {kind})",
                 status=status,
                 body=raw,
-            ) from exc
+            ) from None
+        try:
+            result: T = hook(data, response_type)
+        except Exception as exc:  # cattrs' validation errors, or a hook's TypeError
+            raise ClerkResponseValidationError(
+                f"{status} answer does not fit {_type_name(response_type)}: "
+                f"{describe_structure_error(exc)}",
+                status=status,
+                body=raw,
+            ) from None
         return result
+
+
+_NONE_TYPE: Any = type(None)
+
+
+def _timed_out(
+    exc: asyncio.TimeoutError, used: aiohttp.ClientTimeout, configured: aiohttp.ClientTimeout
+) -> str:
+    """Which limit ended the attempt, in words."""
+    if isinstance(exc, aiohttp.SocketTimeoutError):
+        return f"no data for {_s(used.sock_read)} (the read timeout)"
+    if used is not configured and used.total != configured.total:
+        return f"the call's deadline ran out after {_s(used.total)} of this attempt"
+    return f"no answer within the {_s(used.total)} timeout"

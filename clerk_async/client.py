@@ -34,6 +34,9 @@ DEFAULT_API_URL: Final = "https://api.clerk.com"
 DEFAULT_TIMEOUT: Final = aiohttp.ClientTimeout(total=30.0, sock_connect=5.0)
 DEFAULT_DEADLINE: Final = 120.0
 DEFAULT_MAX_CONNECTIONS: Final = 100
+# Clerk's largest answers (a page of 500 users with their metadata) stay far below this; a
+# body past it is a broken proxy or an attack (a gzip bomb), refused before it fills memory.
+DEFAULT_MAX_RESPONSE_BYTES: Final = 16 * 1024 * 1024
 
 USER_AGENT: Final = (
     f"clerk-async/{__version__} Python/{platform.python_version()} aiohttp/{aiohttp.__version__}"
@@ -64,6 +67,7 @@ class Clerk:
         trace_configs: Iterable[aiohttp.TraceConfig] | None = None,
         default_headers: Mapping[str, str] | None = None,
         api_version: str = API_VERSION,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         if secret_key is None:
             secret_key = os.environ.get("CLERK_SECRET_KEY") or None
@@ -82,6 +86,14 @@ class Clerk:
         ):
             raise ClerkConfigError(
                 "max_connections", f"must be an integer >= 1, got {max_connections!r}"
+            )
+        if (
+            isinstance(max_response_bytes, bool)
+            or not isinstance(max_response_bytes, int)
+            or max_response_bytes < 1
+        ):
+            raise ClerkConfigError(
+                "max_response_bytes", f"must be an integer >= 1, got {max_response_bytes!r}"
             )
         if retry is not None and not isinstance(retry, RetryPolicy):
             raise ClerkConfigError("retry", f"must be a RetryPolicy, got {retry!r}")
@@ -124,6 +136,7 @@ class Clerk:
             limiter=Limiter(rate_limit),
             session=self._session_for_request,
             missing_key=not secret_key,
+            max_response_bytes=max_response_bytes,
         )
 
     def __repr__(self) -> str:

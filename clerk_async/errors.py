@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import attrs
+from multidict import CIMultiDict
 
 from clerk_async import _json
 
@@ -39,12 +40,24 @@ __all__ = [
     "parse_retry_after",
 ]
 
-# How much of a non-JSON body (an HTML page from a proxy) goes into the message.
-_BODY_EXCERPT = 200
-
 
 class ClerkError(Exception):
-    """The root of every exception raised by clerk_async."""
+    """The root of every exception raised by clerk_async.
+
+    Every one pickles with all its attributes (``status``, ``errors``, ``field``...), so
+    errors can cross process pools and task queues.
+    """
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The default rebuilds with cls(*args), which fails for our own __init__s.
+        return _restore, (type(self), self.args, self.__dict__)
+
+
+def _restore(cls: type[ClerkError], args: tuple[Any, ...], state: dict[str, Any]) -> ClerkError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 class ClerkValidationError(ClerkError, ValueError):
@@ -109,30 +122,35 @@ class ClerkAPIError(ClerkError):
         retry_after: float | None,
         headers: Mapping[str, str],
         body: bytes,
+        note: str | None = None,
     ) -> None:
         self.status = status
         self.errors = errors
         self.clerk_trace_id = clerk_trace_id
         self.retry_after = retry_after
-        self.headers = headers
-        self.body = body
-        super().__init__(self._describe())
+        self.headers = CIMultiDict(headers)  # aiohttp's is a proxy, which does not pickle
+        self.body = body  # the raw answer: kept for the caller, never in a message
+        super().__init__(self._describe(note))
 
     @property
     def code(self) -> str | None:
         """The first error's code, e.g. ``resource_not_found``."""
         return self.errors[0].code if self.errors else None
 
-    def _describe(self) -> str:
+    def _describe(self, note: str | None) -> str:
         parts = [str(self.status)]
+        if note:
+            parts.append(note)
         if self.errors:
             first = self.errors[0]
             parts.append(f"{first.code}: {first.message}")
             if first.long_message and first.long_message != first.message:
                 parts.append(f"({first.long_message})")
         elif self.body:
-            excerpt = self.body[:_BODY_EXCERPT].decode("utf-8", "replace").strip()
-            parts.append(repr(excerpt))
+            # Not Clerk's error shape (a proxy's HTML page, say): its text could echo
+            # anything, request headers included, so only its kind and size are told.
+            kind = self.headers.get("Content-Type") or "no content type"
+            parts.append(f"(a {len(self.body):,}-byte body that is not Clerk's error JSON: {kind})")
         if self.retry_after is not None:
             parts.append(f"[retry after {self.retry_after:g}s]")
         if self.clerk_trace_id:
@@ -166,6 +184,20 @@ class UnprocessableEntityError(ClerkAPIError):
 
 class RateLimitError(ClerkAPIError):
     status = 429
+
+    @classmethod
+    def paused(cls, route: str, seconds: float) -> RateLimitError:
+        """Raised without sending: an earlier 429 paused ``route`` longer than this call
+        can wait (its deadline, or the policy's ``max_retry_after``)."""
+        return cls(
+            429,
+            errors=[],
+            clerk_trace_id=None,
+            retry_after=seconds,
+            headers={},
+            body=b"",
+            note=f"not sent: an earlier 429 paused {route}",
+        )
 
 
 class InternalServerError(ClerkAPIError):

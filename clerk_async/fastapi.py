@@ -104,6 +104,7 @@ class ClerkOptions(TypedDict, total=False):
     trace_configs: Iterable[aiohttp.TraceConfig] | None
     default_headers: Mapping[str, str] | None
     api_version: str
+    max_response_bytes: int
 
 
 # --- the client's life ------------------------------------------------------------------

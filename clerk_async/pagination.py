@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast
 
 import attrs
 
-from clerk_async._convert import UNSET, Unset
+from clerk_async._convert import UNSET, Unset, WholeNumber
 
 if TYPE_CHECKING:
     from clerk_async._transport import CallOptions, Transport
@@ -35,7 +35,7 @@ class Page(Generic[T]):
     """One page of a list: its items and how many there are in all."""
 
     data: list[T]
-    total_count: int
+    total_count: WholeNumber  # some list endpoints type it ``number``
 
 
 FetchPage = Callable[[int | Unset, int | Unset], Awaitable[Page[T]]]

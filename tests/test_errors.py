@@ -92,10 +92,16 @@ def test_any_body_is_tolerated(body: bytes) -> None:
     assert str(error).startswith("502")
 
 
-def test_html_text_is_in_the_message() -> None:
-    error = error_from_response(502, CIMultiDict(), b"<html><h1>502 Bad Gateway</h1></html>")
-    assert "502 Bad Gateway" in str(error)
+def test_a_body_that_is_not_clerks_is_described_not_quoted() -> None:
+    # A proxy's page may echo the request (its Authorization header): never quoted.
+    page = b"<html><h1>502 Bad Gateway</h1><pre>Authorization: Bearer sk_live_x</pre></html>"
+    error = error_from_response(502, CIMultiDict({"Content-Type": "text/html"}), page)
+    assert str(error) == (
+        f"502 (a {len(page)}-byte body that is not Clerk's error JSON: text/html)"
+    )
+    assert "sk_live" not in repr(error)
     assert error.errors == []
+    assert error.body == page
 
 
 @pytest.mark.parametrize(
@@ -146,9 +152,10 @@ async def test_html_502_from_a_proxy(server: RecordingServer) -> None:
     async with Clerk(
         "sk_test_secret123", base_url=server.url, rate_limit=None, max_retries=0
     ) as clerk:
-        with pytest.raises(InternalServerError, match="502 Bad Gateway") as info:
+        with pytest.raises(InternalServerError, match=r"not Clerk's error JSON: text/") as info:
             await clerk.machines.update(MID, name="x")
     assert info.value.status == 502
+    assert info.value.body == b"<html><h1>502 Bad Gateway</h1></html>"
 
 
 async def test_connection_refused_is_a_connection_error() -> None:

@@ -39,12 +39,16 @@ def test_rate_limit_rejects_nonsense(args: tuple[int, float]) -> None:
         RateLimit(*args)
 
 
+ROUTE = "PATCH /machines/{machine_id}"
+OTHER_ROUTE = "GET /machines"
+
+
 async def test_limiter_paces_to_n_per_window() -> None:
     limiter = Limiter(RateLimit(5, 0.2))
     sends: list[float] = []
 
     async def one() -> None:
-        await limiter.acquire()
+        await limiter.acquire(ROUTE)
         sends.append(time.monotonic())
         await asyncio.sleep(0.01)  # in flight
         limiter.release()
@@ -58,13 +62,38 @@ async def test_limiter_paces_to_n_per_window() -> None:
 async def test_unlimited_limiter_never_waits() -> None:
     limiter = Limiter(None)
     for _ in range(1000):
-        assert limiter.try_acquire()
-    limiter.pause(0.05)
-    assert not limiter.try_acquire()  # paused: the caller must wait in acquire()
+        assert limiter.try_acquire(ROUTE)
+    limiter.pause(ROUTE, 0.05)
+    assert not limiter.try_acquire(ROUTE)  # paused: the caller must wait in acquire()
+    assert limiter.try_acquire(OTHER_ROUTE)  # a pause holds one endpoint, not the others
     started = time.monotonic()
-    await limiter.acquire()
+    await limiter.acquire(ROUTE)
     assert time.monotonic() - started >= 0.04
-    assert limiter.try_acquire()
+    assert limiter.try_acquire(ROUTE)
+
+
+async def test_a_pause_is_per_endpoint_and_ends_on_the_clock() -> None:
+    now = [100.0]
+    limiter = Limiter(RateLimit(10, 1.0), clock=lambda: now[0])
+    limiter.pause(ROUTE, 30)
+    limiter.pause(ROUTE, 5)  # a shorter pause never shortens a longer one
+    assert limiter.pause_remaining(ROUTE) == 30
+    assert limiter.pause_remaining(OTHER_ROUTE) == 0.0
+    assert not limiter.try_acquire(ROUTE)
+    assert limiter.try_acquire(OTHER_ROUTE)
+    now[0] += 30
+    assert limiter.pause_remaining(ROUTE) == 0.0
+    assert limiter.try_acquire(ROUTE)
+
+
+async def test_a_paused_endpoint_does_not_hold_the_line_for_others() -> None:
+    limiter = Limiter(RateLimit(10, 1.0))
+    limiter.pause(ROUTE, 60)
+    waiting = asyncio.ensure_future(limiter.acquire(ROUTE))
+    await asyncio.sleep(0)
+    await asyncio.wait_for(limiter.acquire(OTHER_ROUTE), 30)  # not stuck behind ROUTE
+    assert not waiting.done()
+    waiting.cancel()
 
 
 async def test_burst_over_http_respects_the_server_window(server: RecordingServer) -> None:

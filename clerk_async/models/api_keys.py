@@ -11,7 +11,7 @@ from typing import Any
 import attrs
 
 from clerk_async import _validate as v
-from clerk_async._convert import UNSET, Unset, path_field
+from clerk_async._convert import UNSET, Unset, WholeNumber, path_field
 from clerk_async.models.common import DeletedObject, Params
 
 __all__ = [
@@ -55,16 +55,16 @@ class APIKey:
     name: str
     revoked: bool
     expired: bool
-    created_at: int
-    updated_at: int
+    created_at: WholeNumber
+    updated_at: WholeNumber
     scopes: list[str] = attrs.Factory(list)
     # Nullable in the spec (all but description also required); a missing key reads as null.
     description: str | None = None
     claims: Any = None
     revocation_reason: str | None = None
-    expiration: int | None = None
+    expiration: WholeNumber | None = None
     created_by: str | None = None
-    last_used_at: int | None = None
+    last_used_at: WholeNumber | None = None
     secret: str | None = attrs.field(default=None, repr=False)
     object: str = "api_key"
 

@@ -11,7 +11,7 @@ from typing import Any, Literal
 import attrs
 
 from clerk_async import _validate as v
-from clerk_async._convert import UNSET, Unset, path_field
+from clerk_async._convert import UNSET, Unset, WholeNumber, path_field
 from clerk_async.errors import ClerkValidationError
 from clerk_async.models.common import Params
 
@@ -46,12 +46,12 @@ class M2MToken:
     subject: str  # the machine the token belongs to
     revoked: bool
     expired: bool
-    created_at: int
-    updated_at: int
+    created_at: WholeNumber
+    updated_at: WholeNumber
     # Required but nullable in the spec; a missing key is read as null.
     revocation_reason: str | None = None
-    expiration: int | None = None
-    last_used_at: int | None = None
+    expiration: WholeNumber | None = None
+    last_used_at: WholeNumber | None = None
     claims: Any = None
     scopes: list[str] = attrs.Factory(list)
     token: str | None = attrs.field(default=None, repr=False)
@@ -63,7 +63,7 @@ class M2MTokenList:
     """The wire shape of ``GET /m2m_tokens``; the pager reads it as a ``Page``."""
 
     m2m_tokens: list[M2MToken]
-    total_count: int
+    total_count: WholeNumber
 
     @property
     def data(self) -> list[M2MToken]:
