@@ -10,6 +10,7 @@ through the client's one request path, so a batch rides on the shared rate limit
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from types import TracebackType
@@ -48,13 +49,16 @@ class BatchProgress:
 
 
 _DONE: Any = object()  # a worker's last word
+_CLOSED: Any = object()  # aclose() wakes a consumer waiting for results
 
 
 class Batch(Generic[T]):
     """An async iterator of :class:`BatchResult`, in completion order.
 
-    Use ``async for result in batch`` (or ``async with batch:`` to stop cleanly on
-    ``break``), or ``await batch.collect()`` for every result in input order.
+    Use ``async for result in batch`` or ``await batch.collect()`` for every result in
+    input order. Leaving ``async for`` early (``break``) cancels the calls in flight, as
+    soon as the event loop finalizes the loop's iterator; ``async with batch:`` does it at
+    once, deterministically.
 
     ``succeeded``, ``failed`` and ``on_progress`` count the results handed to the consumer.
     ``stop()`` takes no more inputs and lets the calls in flight finish (they are still
@@ -90,6 +94,7 @@ class Batch(Generic[T]):
         self._running = 0
         self._next_index = 0
         self._stopped = False  # no more inputs are taken
+        self._closed = False  # aclose(): the iteration is over
         self._input_lock = asyncio.Lock()
         self._input_error: Exception | None = None
         self._started = 0.0
@@ -98,19 +103,35 @@ class Batch(Generic[T]):
 
     # --- the iterator ----------------------------------------------------------------
 
-    def __aiter__(self) -> Batch[T]:
-        return self
+    def __aiter__(self) -> AsyncIterator[BatchResult[T]]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[BatchResult[T]]:
+        # An async generator, so that leaving ``async for`` early (``break``) without
+        # ``async with`` still stops the workers: the event loop finalizes an abandoned
+        # async generator by closing it, which lands in ``finally``.
+        try:
+            while True:
+                try:
+                    result = await self.__anext__()
+                except StopAsyncIteration:
+                    return
+                yield result
+        finally:
+            await self.aclose()
 
     async def __anext__(self) -> BatchResult[T]:
         if self._results is None:
             self._start()
         assert self._results is not None
-        while self._running or not self._results.empty():
+        while not self._closed and (self._running or not self._results.empty()):
             try:
                 item = await self._results.get()
             except asyncio.CancelledError:
                 await self.aclose()
                 raise
+            if item is _CLOSED:
+                break
             if item is _DONE:
                 self._running -= 1
                 continue
@@ -154,14 +175,19 @@ class Batch(Generic[T]):
         self._stopped = True
 
     async def aclose(self) -> None:
-        """Stop taking inputs and cancel the calls in flight. Idempotent."""
+        """Stop taking inputs, cancel the calls in flight and end the iteration. Idempotent;
+        a task iterating with ``async for`` (another one, say) sees the iteration end."""
         self._stopped = True
+        self._closed = True
         workers, self._workers = self._workers, []
         for task in workers:
             task.cancel()
         if workers:
             await asyncio.gather(*workers, return_exceptions=True)
         self._running = 0
+        if self._results is not None:
+            with contextlib.suppress(asyncio.QueueFull):  # full: nobody waits in get()
+                self._results.put_nowait(_CLOSED)
 
     # --- the workers -----------------------------------------------------------------
 

@@ -405,3 +405,49 @@ async def test_an_html_error_page_keeps_its_class(server: RecordingServer) -> No
             await clerk.machines.get(MID)
     assert KEY not in str(info.value)
     assert isinstance(info.value, ClerkAPIError)
+
+
+# --- 6. batches end cleanly -------------------------------------------------------------
+
+
+async def test_aclose_from_another_task_ends_the_iteration(server: RecordingServer) -> None:
+    release = asyncio.Event()
+
+    async def slow(request: web.Request) -> web.StreamResponse:
+        await release.wait()
+        return web.json_response(machine_json(MID))
+
+    server.default = slow
+    async with _client(server) as clerk:
+        batch = clerk.machines.update_many(((MID, {"name": "x"}) for _ in range(100)))
+        seen: list[object] = []
+
+        async def consume() -> None:
+            async for result in batch:
+                seen.append(result)
+
+        consumer = asyncio.ensure_future(consume())
+        while len(server.requests) < 32:  # every worker has a call in flight
+            await asyncio.sleep(0.01)
+        await batch.aclose()
+        await asyncio.wait_for(consumer, 10)  # ends, instead of waiting forever
+        release.set()
+    assert seen == []
+
+
+async def test_break_without_async_with_stops_the_workers(server: RecordingServer) -> None:
+    async with _client(server) as clerk:
+        batch = clerk.machines.update_many(
+            ((MID, {"name": f"n{i}"}) for i in range(10_000)), concurrency=16
+        )
+        async for _result in batch:
+            break
+        sent_at_break = len(server.requests)
+        for _ in range(20):  # let the loop finalize the abandoned iterator, and more
+            await asyncio.sleep(0.01)
+        assert batch._workers == []
+        settled = len(server.requests)
+        await asyncio.sleep(0.2)
+    # Only the calls in flight at the break (at most one per worker) were still sent.
+    assert settled - sent_at_break <= 16
+    assert len(server.requests) == settled

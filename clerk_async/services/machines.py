@@ -213,9 +213,9 @@ class Machines:
         at a time. One input's failure does not stop the others (it is reported in
         ``result.error``) unless ``fail_fast``: then no new input is taken after the first
         failure, and the calls already in flight finish and are reported.
-        ``await batch.collect()`` returns every result in input order. To leave an
-        ``async for`` early (``break``), iterate inside ``async with batch:`` so that the
-        calls in flight are cancelled and the workers end.
+        ``await batch.collect()`` returns every result in input order. Leaving an
+        ``async for`` early (``break``) cancels the calls in flight; inside
+        ``async with batch:`` that happens at once.
         """
 
         check_options(options)  # once, not per item: a typo fails the call, not every result
