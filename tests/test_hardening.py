@@ -412,14 +412,17 @@ async def test_an_html_error_page_keeps_its_class(server: RecordingServer) -> No
 
 async def test_aclose_from_another_task_ends_the_iteration(server: RecordingServer) -> None:
     release = asyncio.Event()
+    all_in_flight = asyncio.Event()
 
     async def slow(request: web.Request) -> web.StreamResponse:
+        if len(server.requests) == 32:  # every worker has a call in flight
+            all_in_flight.set()
         await release.wait()
         return web.json_response(machine_json(MID))
 
     server.default = slow
     async with _client(server) as clerk:
-        batch = clerk.machines.update_many(((MID, {"name": "x"}) for _ in range(100)))
+        batch = clerk.machines.update_many((MID, {"name": "x"}) for _ in range(100))
         seen: list[object] = []
 
         async def consume() -> None:
@@ -427,8 +430,7 @@ async def test_aclose_from_another_task_ends_the_iteration(server: RecordingServ
                 seen.append(result)
 
         consumer = asyncio.ensure_future(consume())
-        while len(server.requests) < 32:  # every worker has a call in flight
-            await asyncio.sleep(0.01)
+        await asyncio.wait_for(all_in_flight.wait(), 30)
         await batch.aclose()
         await asyncio.wait_for(consumer, 10)  # ends, instead of waiting forever
         release.set()
