@@ -21,6 +21,9 @@ from clerk_async._version import __version__
 from clerk_async.errors import ClerkConfigError, ClientStateError
 
 if TYPE_CHECKING:
+    from clerk_async.auth import Auth, RequestState
+    from clerk_async.auth._keys import RSAPublicKey
+    from clerk_async.auth._verifier import Authenticator
     from clerk_async.services.api_keys import APIKeys
     from clerk_async.services.m2m import M2M
     from clerk_async.services.machines import Machines
@@ -68,9 +71,18 @@ class Clerk:
         default_headers: Mapping[str, str] | None = None,
         api_version: str = API_VERSION,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        jwt_key: str | None = None,
     ) -> None:
         if secret_key is None:
             secret_key = os.environ.get("CLERK_SECRET_KEY") or None
+        if jwt_key is None:
+            jwt_key = os.environ.get("CLERK_JWT_KEY") or None
+        # Parsed now: a bad key is a configuration error before any request.
+        self._jwt_key: RSAPublicKey | None = None
+        if jwt_key is not None:
+            from clerk_async.auth._keys import parse_pem
+
+            self._jwt_key = parse_pem(jwt_key)
         if base_url is None:
             api_url = os.environ.get("CLERK_API_URL") or DEFAULT_API_URL
             base_url = api_url.rstrip("/") + "/v1"
@@ -162,6 +174,58 @@ class Clerk:
         from clerk_async.services.api_keys import APIKeys
 
         return APIKeys(self._transport)
+
+    # --- authenticating requests ------------------------------------------------------
+
+    @cached_property
+    def _authenticator(self) -> Authenticator:
+        from clerk_async.auth._verifier import Authenticator
+
+        return Authenticator(self, self._jwt_key)
+
+    async def verify_token(
+        self,
+        token: str,
+        *,
+        accepts_token: str | Iterable[str] = "session_token",
+        authorized_parties: str | Iterable[str] | None = None,
+        audience: str | Iterable[str] | None = None,
+        clock_skew: float = 5.0,
+    ) -> Auth:
+        """Verify a token a request carried and say who sent it.
+
+        Returns a ``SessionAuth``, ``M2MAuth``, ``APIKeyAuth`` or ``OAuthAuth`` (see
+        :mod:`clerk_async.auth`), or raises ``TokenVerificationError`` with the JS SDK's
+        ``reason``. ``accepts_token``: one token type, a list of them, or ``"any"``
+        (default: session tokens only). ``authorized_parties``: the origins a session
+        token's ``azp`` may name. ``audience``: what the token's ``aud`` must contain.
+        ``clock_skew``: seconds of leeway on ``exp``, ``nbf`` and ``iat``.
+        """
+        from clerk_async.auth._verifier import options_for
+
+        options = options_for(accepts_token, authorized_parties, audience, clock_skew)
+        return await self._authenticator.verify(token, options)
+
+    async def authenticate_request(
+        self,
+        headers: Mapping[str, str],
+        *,
+        accepts_token: str | Iterable[str] = "session_token",
+        authorized_parties: str | Iterable[str] | None = None,
+        audience: str | Iterable[str] | None = None,
+        clock_skew: float = 5.0,
+    ) -> RequestState:
+        """Authenticate a request by its headers (any mapping: Starlette, aiohttp, a dict).
+
+        The token comes from ``Authorization: Bearer``, else (session tokens only) from the
+        ``__session`` cookie. Never raises for a missing or bad token: the ``RequestState``
+        says ``is_authenticated`` and, if not, the ``reason``. Options as
+        :meth:`verify_token`.
+        """
+        from clerk_async.auth._verifier import options_for
+
+        options = options_for(accepts_token, authorized_parties, audience, clock_skew)
+        return await self._authenticator.authenticate(headers, options)
 
     # --- lifecycle --------------------------------------------------------------------
 

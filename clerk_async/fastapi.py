@@ -105,6 +105,7 @@ class ClerkOptions(TypedDict, total=False):
     default_headers: Mapping[str, str] | None
     api_version: str
     max_response_bytes: int
+    jwt_key: str | None
 
 
 # --- the client's life ------------------------------------------------------------------

@@ -35,6 +35,7 @@ from clerk_async.testing._store import (
     Store,
     error_detail,
 )
+from clerk_async.testing._tokens import OAuthTokenRecord
 
 if TYPE_CHECKING:
     from clerk_async.client import Clerk
@@ -193,7 +194,23 @@ def _verify_api_key(s: Store, _: MachineRecord | None, p: dict[str, Any]) -> Any
     return s.api_key_json(s.verify_api_key(**p), s.now())
 
 
+def _get_jwks(s: Store, _: MachineRecord | None, p: dict[str, Any]) -> Any:
+    return s.tokens.jwks()
+
+
+def _verify_oauth_token(s: Store, _: MachineRecord | None, p: dict[str, Any]) -> Any:
+    return s.tokens.verify_oauth_token(**p)
+
+
 ROUTES: tuple[Route, ...] = (
+    Route("GET", "/jwks", _get_jwks),
+    _proxied(
+        "POST",
+        "/oauth_applications/access_tokens/verify",
+        _verify_oauth_token,
+        body=schema.VERIFY_OAUTH_ACCESS_TOKEN,
+        body_required=True,
+    ),
     Route("GET", "/machines", _list_machines, query=schema.LIST_MACHINES),
     Route("POST", "/machines", _create_machine, body=schema.CREATE_MACHINE),
     Route("GET", "/machines/{machine_id}", _get_machine),
@@ -343,7 +360,7 @@ class FakeClerk:
         self.stats = Stats()
         self.requests: deque[RecordedRequest] = deque(maxlen=max_recorded_requests)
         self._seed = seed
-        self._store = Store(signing_key=self.secret_key, seed=seed)
+        self._store = Store(seed=seed)
         self._window: SlidingWindow | None = None
         self.rate_limit = (
             default_rate_limit(self.secret_key) if rate_limit == "auto" else rate_limit
@@ -435,6 +452,76 @@ class FakeClerk:
         params = schema.CREATE_API_KEY.check({"subject": subject, "name": name, **fields}, 400)
         return self._store.create_api_key(**params)
 
+    # -- tokens, issued as Clerk issues them (clerk_async.testing._tokens) ----------------
+
+    @property
+    def jwt_key(self) -> str:
+        """The instance's public key as PEM: what ``Clerk(jwt_key=...)`` takes."""
+        return self._store.tokens.public_key_pem
+
+    def session_token(
+        self,
+        user_id: str = "user_2GIpXOEpVyJw51rkZn9Kmnc6Sxr",
+        *,
+        session_id: str | None = None,
+        org_id: str | None = None,
+        org_role: str = "admin",
+        org_slug: str | None = None,
+        org_permissions: Iterable[str] = (),
+        azp: str | None = "http://localhost:3000",
+        expires_in: float = 60.0,
+        claims: dict[str, Any] | None = None,
+    ) -> str:
+        """A session token for ``user_id``, signed RS256 by this instance's key.
+
+        Version 2 claims, ``cat`` session, ``kid`` the instance id, times on the fake's
+        clock (a negative ``expires_in`` makes it expired); ``org_permissions`` are
+        ``org:<feature>:<permission>`` names, encoded as Clerk does.
+        """
+        return self._store.tokens.session_token(
+            user_id,
+            session_id=session_id,
+            org_id=org_id,
+            org_role=org_role,
+            org_slug=org_slug,
+            org_permissions=org_permissions,
+            azp=azp,
+            expires_in=expires_in,
+            claims=claims,
+        )
+
+    def m2m_jwt(
+        self,
+        machine_id: str,
+        *,
+        expires_in: float | None = None,
+        claims: Any = None,
+    ) -> str:
+        """A JWT-format M2M token of a machine, as ``POST /m2m_tokens`` with
+        ``token_format: "jwt"`` mints it (lifetime: the machine's default)."""
+        machine = self._store.get_machine(machine_id)
+        record = self._store.create_m2m_token(
+            machine, token_format="jwt", seconds_until_expiration=expires_in, claims=claims
+        )
+        return record.token
+
+    def add_oauth_token(
+        self,
+        user_id: str,
+        *,
+        client_id: str = "client_2VTWUzvGC5UhdJCNx6xG1D98edc",
+        scopes: Iterable[str] = (),
+        expires_in: float | None = 86400.0,
+    ) -> OAuthTokenRecord:
+        """An opaque OAuth access token (``.token``) for ``POST
+        /oauth_applications/access_tokens/verify``."""
+        return self._store.tokens.add_oauth_token(user_id, client_id, scopes, expires_in)
+
+    @property
+    def oauth_tokens(self) -> dict[str, OAuthTokenRecord]:
+        """Opaque OAuth access tokens by id; set ``revoked`` on one to revoke it."""
+        return self._store.tokens.oauth_tokens
+
     def advance_time(self, seconds: float) -> None:
         """Move the fake's clock on, to expire tokens and keys without sleeping.
 
@@ -444,7 +531,7 @@ class FakeClerk:
 
     def reset(self) -> None:
         """Forget all state, requests and stats; restart the fault draws and the window."""
-        self._store = Store(signing_key=self.secret_key, seed=self._seed)
+        self._store = Store(seed=self._seed)
         self.requests.clear()
         self.stats.clear()
         self.rate_limit = self.rate_limit  # the setters start afresh

@@ -351,3 +351,8 @@ UPDATE_API_KEY = Schema(
 )
 REVOKE_API_KEY = _REVOKE
 VERIFY_API_KEY = Schema((Field("secret", "string", required=True),), additional=False)
+
+# -- OAuth access tokens ------------------------------------------------------------------
+
+# Neither field is required and additionalProperties is not false; `secret` is deprecated.
+VERIFY_OAUTH_ACCESS_TOKEN = Schema((Field("access_token", "string"), Field("secret", "string")))

@@ -8,9 +8,6 @@ Timestamps are epoch milliseconds, as on the wire.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import random
 import string
 import time
@@ -20,7 +17,6 @@ from typing import Any
 import attrs
 
 from clerk_async._convert import UNSET, Unset
-from clerk_async._json import dumps
 
 __all__ = [
     "APIKeyRecord",
@@ -134,17 +130,15 @@ def _expiration(now: int, seconds: float | None) -> int | None:
     return None if seconds is None else now + int(seconds * 1000)
 
 
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
 class Store:
     """Everything one instance holds. ``seed`` makes its ids and secrets reproducible."""
 
-    def __init__(self, *, signing_key: str, seed: int | None = None) -> None:
+    def __init__(self, *, seed: int | None = None) -> None:
+        from clerk_async.testing._tokens import Tokens
+
         self._rng = random.Random(seed)
-        self._signing_key = signing_key.encode()
         self.instance_id = "ins_" + self._word()
+        self.tokens = Tokens(self.instance_id, self.now, self._rng)  # keys, JWTs, OAuth tokens
         self.machines: dict[str, MachineRecord] = {}
         self.m2m_tokens: dict[str, M2MTokenRecord] = {}
         self.api_keys: dict[str, APIKeyRecord] = {}
@@ -384,28 +378,14 @@ class Store:
             updated_at=now,
         )
         if token_format == "jwt":
-            t.token = self._jwt(t)
+            t.token = self.tokens.m2m_jwt(
+                t.id, t.subject, t.scopes, t.claims, t.created_at, t.expiration or now
+            )
         else:
             self.m2m_tokens[t.id] = t
             self._token_by_value[t.token] = t
             self._tokens_by_subject.setdefault(t.subject, []).append(t)
         return t
-
-    def _jwt(self, t: M2MTokenRecord) -> str:
-        """A JWT-format token: HS256 over the instance secret key, and never stored."""
-        claims = t.claims if isinstance(t.claims, dict) else {}
-        payload = {
-            **claims,
-            "iss": "fake-clerk",
-            "sub": t.subject,
-            "jti": t.id,
-            "scopes": " ".join(t.scopes),
-            "iat": t.created_at // 1000,
-            "exp": (t.expiration or 0) // 1000,
-        }
-        signing_input = _b64url(b'{"alg":"HS256","typ":"JWT"}') + "." + _b64url(dumps(payload))
-        digest = hmac.new(self._signing_key, signing_input.encode(), hashlib.sha256).digest()
-        return signing_input + "." + _b64url(digest)
 
     def list_m2m_tokens(
         self,

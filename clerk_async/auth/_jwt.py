@@ -1,0 +1,358 @@
+"""Pure functions over tokens and headers: shape, decoding, routing, claims, auth objects.
+
+No I/O and no cryptography here: signatures are checked in ``_verifier.py``. The rules
+and reason codes are those of Clerk's JS SDK (``@clerk/backend``), where it is stricter
+than the official Python SDK, and stricter still where noted ("beyond JS").
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+import re
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+from clerk_async import _json
+from clerk_async.auth._types import (
+    M2MAuth,
+    OAuthAuth,
+    SessionAuth,
+    TokenType,
+    TokenVerificationError,
+)
+
+__all__ = [
+    "MAX_TOKEN_LENGTH",
+    "Decoded",
+    "bearer_token",
+    "check_claims",
+    "check_header_type",
+    "classify",
+    "m2m_auth",
+    "oauth_auth",
+    "org_permissions",
+    "session_auth",
+    "session_cookie",
+]
+
+# A session token is 1-2 kB; servers refuse headers above 8-16 kB anyway. Longer input is
+# refused before it is decoded, so a huge "token" costs a length check, not a parse.
+MAX_TOKEN_LENGTH = 16 * 1024
+
+# The JOSE `cat` header (JS tokens/jwtCategories.ts, "kept in sync with clerk_go").
+CATEGORY_SESSION = "cl_B7d4PD111AAA"
+CATEGORY_TEMPLATE = "cl_B7d4PD222AAA"
+CATEGORY_M2M = "cl_B7d4PD333AAA"
+CATEGORY_IGNORE = "cl_I7d4PD111III"  # stamped on every class by some instances
+OAUTH_TYPES = frozenset({"at+jwt", "application/at+jwt"})
+JWT_TYPES = frozenset({"JWT"})
+
+_JWT = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
+# Opaque machine tokens: the prefix, then base64 characters (API keys hold / + =).
+_OPAQUE = re.compile(r"(mt|oat|ak)_[A-Za-z0-9+/=_-]{1,1024}")
+_OPAQUE_TYPES: dict[str, TokenType] = {"mt": "m2m_token", "oat": "oauth_token", "ak": "api_key"}
+_REGISTERED = frozenset({"iss", "sub", "exp", "nbf", "iat", "jti"})
+
+_INVALID_FORM = "Invalid JWT form. A JWT consists of three parts separated by dots."
+
+
+class Decoded(NamedTuple):
+    """A JWT taken apart; nothing in it is trusted before the signature is checked."""
+
+    header: dict[str, Any]
+    payload: dict[str, Any]
+    signing_input: bytes
+    signature: bytes
+
+
+def _b64decode(segment: str) -> bytes:
+    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+
+
+def _decode(token: str, token_type: TokenType | None) -> Decoded:
+    header_b64, payload_b64, signature_b64 = token.split(".")
+    try:
+        header = _json.loads(_b64decode(header_b64))
+        payload = _json.loads(_b64decode(payload_b64))
+        signature = _b64decode(signature_b64)
+    except (ValueError, binascii.Error):  # bad base64, UTF-8 or JSON
+        header = None
+    if not isinstance(header, dict) or not isinstance(payload, dict):
+        raise TokenVerificationError(
+            "token-invalid", "Invalid JWT form: the token could not be decoded.", token_type
+        )
+    return Decoded(header, payload, f"{header_b64}.{payload_b64}".encode(), signature)
+
+
+def classify(token: str) -> tuple[TokenType, Decoded | None]:
+    """What the token is, as the JS SDK routes it, and the JWT decoded (None if opaque).
+
+    ``mt_``/``oat_``/``ak_`` prefixes are opaque machine tokens. A JWT whose ``sub``
+    starts with ``mch_`` is an M2M JWT; one with ``typ`` ``at+jwt`` an OAuth JWT; any other
+    JWT a session token candidate. Anything else is a malformed session token.
+    """
+    if len(token) > MAX_TOKEN_LENGTH:
+        raise TokenVerificationError(
+            "token-invalid", f"The token is longer than {MAX_TOKEN_LENGTH} characters."
+        )
+    opaque = _OPAQUE.fullmatch(token)
+    if opaque is not None:
+        return _OPAQUE_TYPES[opaque.group(1)], None
+    if _JWT.fullmatch(token) is None:
+        raise TokenVerificationError("token-invalid", _INVALID_FORM, "session_token")
+    decoded = _decode(token, None)
+    sub = decoded.payload.get("sub")
+    if isinstance(sub, str) and sub.startswith("mch_"):
+        return "m2m_token", decoded
+    if decoded.header.get("typ") in OAUTH_TYPES:
+        return "oauth_token", decoded
+    return "session_token", decoded
+
+
+def non_session_category(header: Mapping[str, Any]) -> bool:
+    """True when ``cat`` says the JWT is not a session token (M2M, template, unknown)."""
+    cat = header.get("cat")
+    return cat is not None and cat != CATEGORY_SESSION and cat != CATEGORY_IGNORE
+
+
+def check_header_type(header: Mapping[str, Any], allowed: frozenset[str], kind: TokenType) -> None:
+    """``typ`` must be one of ``allowed``; absent is fine only for plain JWTs (JS rule)."""
+    typ = header.get("typ")
+    if typ is None and allowed is JWT_TYPES:
+        return
+    if typ not in allowed:
+        expected = ", ".join(sorted(allowed))
+        raise TokenVerificationError(
+            "token-invalid", f"Invalid JWT type {shown(typ)}. Expected {expected!r}.", kind
+        )
+
+
+def shown(value: Any) -> str:
+    """A value from an unverified token, safe and short for a message."""
+    text = repr(value)
+    return text if len(text) <= 64 else text[:61] + "..."
+
+
+def _number(payload: Mapping[str, Any], name: str) -> float | None:
+    value = payload.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise TokenVerificationError(
+            "token-verification-failed", f"Invalid JWT claim {name}: it must be a finite number."
+        )
+    return float(value)
+
+
+def check_claims(
+    payload: Mapping[str, Any],
+    kind: TokenType,
+    *,
+    now: float,
+    clock_skew: float,
+    audience: frozenset[str] | None,
+    authorized_parties: frozenset[str] | None,
+) -> None:
+    """The JS SDK's claim checks, in its order: sub, aud, azp, exp, nbf, iat.
+
+    ``now`` and the timestamps are Unix seconds; ``clock_skew`` applies to all three.
+    Beyond JS: an ``audience`` also requires the token to carry an ``aud`` (JS skips the
+    check when the token has none), and an ``aud`` of an odd shape fails it.
+    """
+    sub = payload.get("sub")
+    if not isinstance(sub, str):
+        raise TokenVerificationError(
+            "token-verification-failed",
+            "Subject claim (sub) is required and must be a string.",
+            kind,
+        )
+    if audience:
+        aud = payload.get("aud")
+        values = [aud] if isinstance(aud, str) else aud if isinstance(aud, list) else None
+        if not values or not all(isinstance(a, str) for a in values):
+            raise TokenVerificationError(
+                "token-verification-failed",
+                "Invalid JWT audience claim (aud): the token has no audience of the expected form.",
+                kind,
+            )
+        if audience.isdisjoint(values):
+            raise TokenVerificationError(
+                "token-verification-failed",
+                f"Invalid JWT audience claim (aud) {shown(aud)}. Expected "
+                f"{', '.join(sorted(audience))!r}.",
+                kind,
+            )
+    if authorized_parties and kind == "session_token":
+        azp = payload.get("azp")
+        if not isinstance(azp, str) or azp not in authorized_parties:
+            raise TokenVerificationError(
+                "token-invalid-authorized-parties",
+                f"Invalid JWT Authorized party claim (azp) {shown(azp)}. Expected "
+                f"{', '.join(sorted(authorized_parties))!r}.",
+                kind,
+            )
+    exp = _number(payload, "exp")
+    if exp is None:
+        raise TokenVerificationError(
+            "token-verification-failed", "Invalid JWT expiry claim (exp): it is required.", kind
+        )
+    if exp <= now - clock_skew:
+        raise TokenVerificationError("token-expired", f"JWT is expired (exp {exp:.0f}).", kind)
+    nbf = _number(payload, "nbf")
+    if nbf is not None and nbf > now + clock_skew:
+        raise TokenVerificationError(
+            "token-not-active-yet",
+            f"JWT cannot be used prior to not before date (nbf {nbf:.0f}).",
+            kind,
+        )
+    iat = _number(payload, "iat")
+    if iat is not None and iat > now + clock_skew:
+        raise TokenVerificationError(
+            "token-iat-in-the-future",
+            f"JWT issued at date claim (iat {iat:.0f}) is in the future.",
+            kind,
+        )
+
+
+# --- auth objects from verified payloads ---------------------------------------------------
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _strings(value: Any) -> list[str]:
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+
+def org_permissions(fea: Any, per: Any, fpm: Any) -> list[str]:
+    """Session token v2: ``org:<feature>:<permission>`` from ``fea``, ``o.per``, ``o.fpm``.
+
+    Bit *i* of the *j*-th ``fpm`` integer grants the *i*-th permission of ``per`` on the
+    *j*-th organization feature of ``fea`` (scope ``o``, ``ou`` or ``uo``), as in JS.
+    """
+    if not (isinstance(fea, str) and isinstance(per, str) and isinstance(fpm, str)):
+        return []
+    permissions = per.split(",")
+    try:
+        masks = [int(m) for m in fpm.split(",")]
+    except ValueError:
+        return []
+    features = []
+    for item in fea.split(","):
+        scope, colon, feature = item.partition(":")
+        if colon and "o" in scope:
+            features.append(feature)
+    granted = []
+    for feature, mask in zip(features, masks, strict=False):
+        for i, permission in enumerate(permissions):
+            if mask >> i & 1:
+                granted.append(f"org:{feature}:{permission}")
+    return granted
+
+
+def session_auth(payload: dict[str, Any]) -> SessionAuth:
+    """Version 2 claims (``v: 2``: organization in ``o``) or version 1 (top level)."""
+    if payload.get("v") == 2:
+        org = payload.get("o")
+        org = org if isinstance(org, dict) else {}
+        role = _str(org.get("rol"))
+        org_id = _str(org.get("id"))
+        org_role = f"org:{role}" if role else None
+        org_slug = _str(org.get("slg"))
+        permissions = org_permissions(payload.get("fea"), org.get("per"), org.get("fpm"))
+        status = _str(payload.get("sts"))
+    else:
+        org_id = _str(payload.get("org_id"))
+        org_role = _str(payload.get("org_role"))
+        org_slug = _str(payload.get("org_slug"))
+        permissions = _strings(payload.get("org_permissions"))
+        status = None
+    actor = payload.get("act")
+    return SessionAuth(
+        user_id=payload["sub"],
+        session_id=_str(payload.get("sid")),
+        org_id=org_id,
+        org_role=org_role,
+        org_slug=org_slug,
+        org_permissions=permissions,
+        azp=_str(payload.get("azp")),
+        session_status=status,
+        actor=actor if isinstance(actor, dict) else None,
+        claims=payload,
+    )
+
+
+def m2m_auth(payload: dict[str, Any]) -> M2MAuth:
+    """``scopes``: the ``scopes`` claim split on spaces, else ``aud`` (JS M2MToken)."""
+    scopes = payload.get("scopes")
+    return M2MAuth(
+        machine_id=payload["sub"],
+        token_id=_str(payload.get("jti")) or "",
+        scopes=scopes.split() if isinstance(scopes, str) else _strings(payload.get("aud")),
+        claims={k: v for k, v in payload.items() if k not in _REGISTERED},
+    )
+
+
+def oauth_auth(payload: dict[str, Any]) -> OAuthAuth:
+    """``scopes``: the ``scp`` list, else ``scope`` split on spaces (RFC 9068, JS)."""
+    scp = payload.get("scp")
+    scope = payload.get("scope")
+    return OAuthAuth(
+        user_id=payload["sub"],
+        client_id=_str(payload.get("client_id")) or "",
+        scopes=_strings(scp)
+        if isinstance(scp, list)
+        else scope.split()
+        if isinstance(scope, str)
+        else [],
+        token_id=_str(payload.get("jti")) or "",
+        claims=payload,
+    )
+
+
+# --- where a request carries its token ----------------------------------------------------
+
+
+def header_value(headers: Mapping[str, str], name: str) -> str | None:
+    """A header from any mapping: case-insensitive ones (Starlette, aiohttp) or a dict."""
+    value = headers.get(name)
+    if value is None:
+        lower = name.lower()
+        value = headers.get(lower)
+        if value is None and type(headers) is dict:
+            value = next((v for k, v in headers.items() if k.lower() == lower), None)
+    return value
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an ``Authorization`` header: ``Bearer <token>``, or a bare token.
+
+    As in JS, a value without a space is the token itself and any scheme other than
+    Bearer (``Basic ...``) carries none. Beyond JS: the scheme is case-insensitive, as
+    RFC 7235 says.
+    """
+    if not authorization:
+        return None
+    scheme, space, token = authorization.strip().partition(" ")
+    if not space:
+        return scheme
+    if scheme.lower() != "bearer":
+        return None
+    return token.strip() or None
+
+
+def session_cookie(cookie: str | None) -> str | None:
+    """The value of the ``__session`` cookie in a ``Cookie`` header, if any."""
+    if not cookie or "__session" not in cookie:
+        return None
+    for part in cookie.split(";"):
+        name, eq, value = part.partition("=")
+        if eq and name.strip() == "__session":
+            value = value.strip()
+            if len(value) >= 2 and value[0] == value[-1] == '"':
+                value = value[1:-1]
+            return value or None
+    return None

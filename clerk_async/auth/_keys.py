@@ -1,0 +1,198 @@
+"""Clerk's signing keys: the PEM of ``jwt_key``, and the JWKS cache with its refresh rules.
+
+Keys are parsed once into ``cryptography`` RSA key objects: when a key is fetched, or
+when ``Clerk(jwt_key=...)`` is built. Only RSA keys of at least 2048 bits meant for RS256
+signatures are kept: Clerk signs with nothing else, so any other key is unusable here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import Any
+
+try:
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey, RSAPublicNumbers
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+except ImportError as exc:  # pragma: no cover - exercised in a subprocess
+    raise ImportError(
+        "verifying Clerk tokens needs the 'auth' extra: pip install 'clerk-async[auth]'"
+    ) from exc
+
+from clerk_async.auth._types import TokenVerificationError
+from clerk_async.errors import ClerkConfigError
+
+__all__ = ["MIN_KEY_BITS", "JWKSCache", "RSAPublicKey", "parse_jwks", "parse_pem"]
+
+log = logging.getLogger("clerk_async.auth")
+
+MIN_KEY_BITS = 2048
+# JS keeps fetched keys 5 minutes. A kid we do not know triggers a refresh, but at most
+# one JWKS request starts per REFRESH_INTERVAL, whatever the tokens say: a flood of
+# tokens with random kids costs one request per interval, not one per token.
+CACHE_TTL = 300.0
+REFRESH_INTERVAL = 5.0
+
+
+def parse_pem(pem: str) -> RSAPublicKey:
+    """The RSA public key of a PEM (SPKI) string, as the Dashboard's "JWKS Public Key" shows.
+
+    Accepts the literal ``\\n`` escapes of an environment variable and a bare base64 body.
+    """
+    if not isinstance(pem, str) or not pem.strip():
+        raise ClerkConfigError("jwt_key", "must be a PEM public key (a non-empty string)")
+    text = pem.strip().replace("\\n", "\n")
+    if "-----BEGIN" not in text:
+        body = "".join(text.split())
+        lines = [body[i : i + 64] for i in range(0, len(body), 64)]
+        text = "\n".join(["-----BEGIN PUBLIC KEY-----", *lines, "-----END PUBLIC KEY-----"])
+    try:
+        key = load_pem_public_key(text.encode())
+    except (ValueError, UnsupportedAlgorithm):
+        raise ClerkConfigError("jwt_key", "is not a PEM public key") from None
+    if not isinstance(key, RSAPublicKey):
+        raise ClerkConfigError("jwt_key", "must be an RSA public key (Clerk signs with RS256)")
+    if key.key_size < MIN_KEY_BITS:
+        raise ClerkConfigError("jwt_key", f"RSA keys need at least {MIN_KEY_BITS} bits")
+    return key
+
+
+def _b64_int(value: Any) -> int | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return int.from_bytes(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)), "big")
+    except (ValueError, binascii.Error):
+        return None
+
+
+def parse_jwks(
+    keys: Iterable[Any], known: Mapping[str, tuple[int, int, RSAPublicKey]] | None = None
+) -> dict[str, tuple[int, int, RSAPublicKey]]:
+    """The usable keys of a JWKS by ``kid``: ``(n, e, key)``; others are skipped.
+
+    A key already in ``known`` with the same ``n`` and ``e`` is reused, not parsed again.
+    """
+    known = known or {}
+    usable: dict[str, tuple[int, int, RSAPublicKey]] = {}
+    for jwk in keys:
+        if not isinstance(jwk, dict) or jwk.get("kty") != "RSA":
+            continue
+        kid = jwk.get("kid")
+        if not isinstance(kid, str) or jwk.get("alg", "RS256") != "RS256":
+            continue
+        if jwk.get("use", "sig") != "sig":
+            continue
+        n, e = _b64_int(jwk.get("n")), _b64_int(jwk.get("e"))
+        if n is None or e is None:
+            continue
+        previous = known.get(kid)
+        if previous is not None and previous[:2] == (n, e):
+            usable[kid] = previous
+            continue
+        try:
+            key = RSAPublicNumbers(e, n).public_key()
+        except ValueError:
+            continue
+        if key.key_size >= MIN_KEY_BITS:
+            usable[kid] = (n, e, key)
+    return usable
+
+
+class JWKSCache:
+    """One client's JWKS: fetched on first use, kept ``ttl`` seconds, refreshed on an unknown kid.
+
+    - Concurrent misses share one fetch (the first starts it, the others await it).
+    - A fetch starts at most once per ``refresh_interval`` seconds: inside it, an unknown
+      kid is refused at once (``jwk-kid-mismatch``) and a failed fetch's error is repeated.
+    - A refresh replaces the keys (a key Clerk dropped stops verifying). A refresh that
+      fails keeps the keys we had, so a Clerk outage does not sign every user out.
+
+    ``fetch`` returns the JWKS's ``keys`` list or raises :class:`TokenVerificationError`.
+    ``clock`` is monotonic seconds (tests drive a fake one).
+    """
+
+    def __init__(
+        self,
+        fetch: Callable[[], Awaitable[list[Any]]],
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        ttl: float = CACHE_TTL,
+        refresh_interval: float = REFRESH_INTERVAL,
+    ) -> None:
+        self._fetch = fetch
+        self.clock = clock
+        self.ttl = ttl
+        self.refresh_interval = refresh_interval
+        self._keys: dict[str, tuple[int, int, RSAPublicKey]] = {}
+        self._fetched_at: float | None = None  # of the last successful fetch
+        self._started_at: float | None = None  # of the last fetch, whatever its outcome
+        self._error: TokenVerificationError | None = None  # of the last fetch, if it failed
+        self._inflight: asyncio.Task[None] | None = None
+        self.fetches = 0  # JWKS requests started, for tests and benchmarks
+
+    def __repr__(self) -> str:
+        return f"<JWKSCache kids={sorted(self._keys)} fetches={self.fetches}>"
+
+    def cached(self, kid: str) -> RSAPublicKey | None:
+        """The key for ``kid`` if it is cached and fresh: the no-await fast path."""
+        entry = self._keys.get(kid)
+        fetched_at = self._fetched_at
+        if entry is None or fetched_at is None or self.clock() - fetched_at >= self.ttl:
+            return None
+        return entry[2]
+
+    async def get(self, kid: str) -> RSAPublicKey:
+        key = self.cached(kid)
+        if key is not None:
+            return key
+        task = self._inflight
+        if task is None:
+            started = self._started_at
+            if started is not None and self.clock() - started < self.refresh_interval:
+                return self._known(kid)  # too soon to ask Clerk again
+            self._started_at = self.clock()
+            self.fetches += 1
+            task = self._inflight = asyncio.ensure_future(self._refresh())
+        # Shielded: a caller cancelled while waiting must not cancel the others' fetch.
+        await asyncio.shield(task)
+        return self._known(kid)
+
+    def _known(self, kid: str) -> RSAPublicKey:
+        entry = self._keys.get(kid)
+        if entry is not None:
+            return entry[2]
+        error = self._error
+        if error is not None:  # a fresh instance: a shared one would pile up tracebacks
+            raise TokenVerificationError(error.reason, error.message)
+        raise TokenVerificationError(
+            "jwk-kid-mismatch",
+            f"Unable to find a signing key in the JWKS that matches the kid {kid!r} of the "
+            "token. Make sure the token was issued by this Clerk instance.",
+        )
+
+    async def _refresh(self) -> None:
+        # Never raises: the outcome is read from the cache by every waiter, so no task
+        # is left with an exception nobody retrieves.
+        try:
+            keys = parse_jwks(await self._fetch(), self._keys)
+            if not keys:
+                raise TokenVerificationError(
+                    "jwk-remote-failed-to-load",
+                    "The JWKS endpoint did not contain any RS256 signing keys.",
+                )
+        except TokenVerificationError as exc:
+            self._error = exc
+            if self._keys:
+                log.warning("JWKS refresh failed (%s); keeping the cached keys", exc.reason)
+        else:
+            self._keys = keys
+            self._fetched_at = self.clock()
+            self._error = None
+        finally:
+            self._inflight = None

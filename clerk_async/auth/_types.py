@@ -1,0 +1,116 @@
+"""What verifying a token gives: the auth objects, the request state and the error."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import attrs
+
+from clerk_async.errors import ClerkError
+
+__all__ = [
+    "TOKEN_TYPES",
+    "APIKeyAuth",
+    "Auth",
+    "M2MAuth",
+    "OAuthAuth",
+    "RequestState",
+    "SessionAuth",
+    "TokenType",
+    "TokenVerificationError",
+]
+
+TokenType = Literal["session_token", "m2m_token", "api_key", "oauth_token"]
+TOKEN_TYPES: tuple[TokenType, ...] = ("session_token", "m2m_token", "api_key", "oauth_token")
+
+
+class TokenVerificationError(ClerkError):
+    """A token was refused. ``reason`` is one of the JS SDK's reason codes.
+
+    ``message`` says why in words; neither ever contains the token. ``token_type`` is what
+    the token was taken for (None when it could not be told).
+    """
+
+    def __init__(self, reason: str, message: str, token_type: TokenType | None = None) -> None:
+        super().__init__(f"{message} (reason={reason})")
+        self.reason = reason
+        self.message = message
+        self.token_type = token_type
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.reason, self.message, self.token_type))
+
+
+@attrs.frozen(kw_only=True)
+class SessionAuth:
+    """A signed-in user's session token. ``claims`` is the whole verified payload."""
+
+    user_id: str
+    session_id: str | None
+    org_id: str | None = None
+    org_role: str | None = None
+    org_slug: str | None = None
+    org_permissions: list[str] = attrs.Factory(list)
+    azp: str | None = None
+    session_status: str | None = None  # "active" or "pending" (v2 tokens), else None
+    actor: dict[str, Any] | None = None  # set when an admin impersonates the user
+    claims: dict[str, Any] = attrs.field(factory=dict, repr=False)
+    token_type: Literal["session_token"] = "session_token"
+
+
+@attrs.frozen(kw_only=True)
+class M2MAuth:
+    """A machine's M2M token (JWT or opaque). ``scopes`` are the machines it may call.
+
+    ``claims`` are the token's custom claims (for a JWT: the payload without ``iss``,
+    ``sub``, ``exp``, ``nbf``, ``iat`` and ``jti``, as the JS SDK keeps them).
+    """
+
+    machine_id: str
+    token_id: str
+    scopes: list[str] = attrs.Factory(list)
+    claims: dict[str, Any] = attrs.field(factory=dict, repr=False)
+    token_type: Literal["m2m_token"] = "m2m_token"
+
+
+@attrs.frozen(kw_only=True)
+class APIKeyAuth:
+    """An API key, as ``POST /api_keys/verify`` describes it."""
+
+    id: str
+    subject: str  # user_..., org_... or mch_...
+    name: str
+    scopes: list[str] = attrs.Factory(list)
+    claims: dict[str, Any] = attrs.field(factory=dict, repr=False)
+    token_type: Literal["api_key"] = "api_key"
+
+
+@attrs.frozen(kw_only=True)
+class OAuthAuth:
+    """An OAuth access token a user granted to an OAuth application (``client_id``)."""
+
+    user_id: str
+    client_id: str
+    scopes: list[str] = attrs.Factory(list)
+    token_id: str = ""
+    claims: dict[str, Any] = attrs.field(factory=dict, repr=False)  # a JWT's payload
+    token_type: Literal["oauth_token"] = "oauth_token"
+
+
+Auth = SessionAuth | M2MAuth | APIKeyAuth | OAuthAuth
+
+
+@attrs.frozen(kw_only=True)
+class RequestState:
+    """What :meth:`Clerk.authenticate_request` found in a request's headers.
+
+    Authenticated: ``auth`` is set and ``reason`` is None. Otherwise ``auth`` is None and
+    ``reason`` says why (a :class:`TokenVerificationError` reason, ``token-type-mismatch``,
+    ``session-token-missing`` or ``"No token in header"``); ``message`` adds words.
+    """
+
+    is_authenticated: bool
+    auth: Auth | None = None
+    token_type: TokenType | None = None
+    reason: str | None = None
+    message: str | None = None
