@@ -25,6 +25,12 @@ The client is created when the app starts, inside the server's event loop, store
 request of the process. Never create a ``Clerk`` per request. With several worker
 processes each has its own client and its own rate limiter: give each its share of
 Clerk's limit (``rate_limit=RateLimit(1000 // workers, 10)``).
+
+Protect a path operation with :func:`require_auth` (needs ``clerk-async[auth]`` too)::
+
+    @app.get("/invoices")
+    async def invoices(auth: Annotated[M2MAuth, Depends(require_auth("m2m_token"))]) -> ...:
+        ...
 """
 
 from __future__ import annotations
@@ -38,7 +44,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING, Annotated, Any, Literal, NamedTuple, TypedDict
 
 try:
-    from fastapi import Depends
+    from fastapi import Depends, HTTPException
     from fastapi.requests import HTTPConnection, Request
     from fastapi.responses import JSONResponse, Response
     from starlette.applications import Starlette
@@ -65,6 +71,8 @@ from clerk_async.errors import (
 )
 
 if TYPE_CHECKING:
+    from clerk_async.auth import Auth
+
     if sys.version_info >= (3, 11):
         from typing import Unpack
     else:
@@ -80,6 +88,7 @@ __all__ = [
     "get_clerk",
     "install_exception_handlers",
     "open_clerk",
+    "require_auth",
 ]
 
 log = logging.getLogger("clerk_async.fastapi")
@@ -283,3 +292,75 @@ def install_exception_handlers(app: Starlette) -> None:
         ClerkResponseValidationError,
     ):
         app.add_exception_handler(cls, clerk_exception_handler)
+
+
+# --- authenticating requests ------------------------------------------------------------
+
+# Reasons that are this service's or Clerk's fault, not the caller's: not a 401, which
+# would tell the caller to get a new token. A bad key is a misconfiguration (500); an
+# unreachable Clerk or JWKS is a gateway problem (503, try again).
+_SERVER_FAULTS = {
+    "jwk-failed-to-resolve": 500,
+    "secret-key-invalid": 500,
+    "jwk-remote-failed-to-load": 503,
+    "unexpected-error": 503,
+}
+# No token at all: RFC 6750 §3.1, the challenge carries no error code then.
+_MISSING = frozenset({"No token in header", "session-token-missing"})
+
+
+def require_auth(
+    accepts_token: str | Iterable[str] = "session_token",
+    scopes: str | Iterable[str] | None = None,
+    *,
+    authorized_parties: str | Iterable[str] | None = None,
+    audience: str | Iterable[str] | None = None,
+    clock_skew: float = 5.0,
+) -> Callable[..., Any]:
+    """A dependency that authenticates the request and returns its auth object.
+
+    ``accepts_token``, ``authorized_parties``, ``audience`` and ``clock_skew`` are those of
+    :meth:`Clerk.verify_token`, checked here, when the app is defined. ``scopes``: each must
+    be among the token's scopes (an M2M token's are the machines it may call: give this
+    service's machine id; an API key's or OAuth token's are their scope names). Session
+    tokens carry no scopes, so ``scopes`` refuses them.
+
+    - No token: **401** with ``WWW-Authenticate: Bearer``; an invalid, expired or
+      wrong-type token: **401** with ``WWW-Authenticate: Bearer error="invalid_token"``
+      (RFC 6750). The body is ``{"detail": "Unauthorized"}``: nothing about the token or
+      why it failed, which would help a forger (the reason is logged at DEBUG).
+    - A valid token without the scopes: **403**, ``error="insufficient_scope"``.
+    - Clerk unreachable (opaque tokens, the JWKS): **503**; a bad secret key or no key to
+      verify with: **500**.
+
+    Uses the app's client (:func:`get_clerk`), so ``jwt_key`` and the JWKS cache are its.
+    """
+    from clerk_async.auth._verifier import verify_options
+
+    options = verify_options(accepts_token, authorized_parties, audience, clock_skew)
+    required = sorted({scopes} if isinstance(scopes, str) else set(scopes or ()))
+    if not all(isinstance(s, str) and s for s in required):
+        raise ClerkConfigError(
+            "scopes", f"must be a str or a list of non-empty str, got {scopes!r}"
+        )
+    insufficient = 'Bearer error="insufficient_scope", scope="' + " ".join(required) + '"'
+
+    async def authenticated(request: HTTPConnection, clerk: ClerkDep) -> Auth:
+        state = await clerk._authenticator.authenticate(request.headers, options)
+        auth = state.auth
+        if auth is None:
+            reason = state.reason or ""
+            log.debug("%s: not authenticated (%s)", request.url.path, reason)
+            status = _SERVER_FAULTS.get(reason)
+            if status is not None:
+                log.warning("%s: cannot authenticate requests (%s)", request.url.path, reason)
+                raise HTTPException(status, "Authentication is unavailable")
+            challenge = "Bearer" if reason in _MISSING else 'Bearer error="invalid_token"'
+            raise HTTPException(401, "Unauthorized", headers={"WWW-Authenticate": challenge})
+        if required:
+            granted = getattr(auth, "scopes", ())
+            if not all(scope in granted for scope in required):
+                raise HTTPException(403, "Forbidden", headers={"WWW-Authenticate": insufficient})
+        return auth
+
+    return authenticated

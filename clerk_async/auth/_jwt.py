@@ -336,9 +336,9 @@ def bearer_token(authorization: str | None) -> str | None:
     """
     if not authorization:
         return None
-    scheme, space, token = authorization.strip().partition(" ")
+    scheme, space, token = authorization.lstrip().partition(" ")
     if not space:
-        return scheme
+        return None if scheme.lower() == "bearer" else scheme.rstrip() or None
     if scheme.lower() != "bearer":
         return None
     return token.strip() or None

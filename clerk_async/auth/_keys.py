@@ -147,9 +147,15 @@ class JWKSCache:
             return None
         return entry[2]
 
-    async def get(self, kid: str) -> RSAPublicKey:
+    async def get(self, kid: str, stale: RSAPublicKey | None = None) -> RSAPublicKey:
+        """The key for ``kid``, fetching the JWKS if needed (and allowed by the throttle).
+
+        ``stale``: a key that just failed to verify a signature under this kid. Clerk's
+        kid is the instance id, so a rotated key keeps its kid: a refresh is the only way
+        to see it. The answer is ``stale`` itself when nothing newer could be had.
+        """
         key = self.cached(kid)
-        if key is not None:
+        if key is not None and key is not stale:
             return key
         task = self._inflight
         if task is None:

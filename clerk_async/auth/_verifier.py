@@ -196,7 +196,8 @@ class Authenticator:
         if kind not in options.accepts:
             raise TokenVerificationError(
                 "token-type-mismatch",
-                f"This {kind} is not accepted here (accepted: {', '.join(sorted(options.accepts))}).",
+                f"This {kind} is not accepted here "
+                f"(accepted: {', '.join(sorted(options.accepts))}).",
                 kind,
             )
         if decoded is None:
@@ -236,19 +237,24 @@ class Authenticator:
                 kind,
             )
         key = self._jwt_key
-        if key is None:
+        if key is not None:
+            _check_signature(key, decoded, kind)
+        else:
             kid = header.get("kid")
             if not isinstance(kid, str) or not kid or len(kid) > _MAX_KID_LENGTH:
                 raise TokenVerificationError(
                     "jwk-kid-mismatch", "The token's header has no usable kid.", kind
                 )
             key = self.jwks.cached(kid) or await self._remote_key(kid)
-        try:
-            key.verify(decoded.signature, decoded.signing_input, _PKCS1, _SHA256)
-        except InvalidSignature:
-            raise TokenVerificationError(
-                "token-invalid-signature", "JWT signature is invalid.", kind
-            ) from None
+            try:
+                _check_signature(key, decoded, kind)
+            except TokenVerificationError:
+                # Maybe the key was rotated (same kid): retry once with a refreshed JWKS.
+                # The refresh throttle bounds what a flood of forged signatures costs.
+                fresh = await self.jwks.get(kid, stale=key)
+                if fresh is key:
+                    raise
+                _check_signature(fresh, decoded, kind)
         payload = decoded.payload
         _jwt.check_claims(
             payload,
@@ -379,6 +385,15 @@ class Authenticator:
                 message=exc.message,
             )
         return RequestState(is_authenticated=True, auth=auth, token_type=auth.token_type)
+
+
+def _check_signature(key: RSAPublicKey, decoded: _jwt.Decoded, kind: TokenType) -> None:
+    try:
+        key.verify(decoded.signature, decoded.signing_input, _PKCS1, _SHA256)
+    except InvalidSignature:
+        raise TokenVerificationError(
+            "token-invalid-signature", "JWT signature is invalid.", kind
+        ) from None
 
 
 def _check_usable(kind: TokenType, label: str, revoked: bool, expired: bool) -> None:

@@ -490,6 +490,15 @@ class FakeClerk:
             claims=claims,
         )
 
+    def sign_jwt(self, payload: dict[str, Any], header: dict[str, Any] | None = None) -> str:
+        """Any payload as an RS256 JWT under this instance's key; ``header`` adds to or
+        overrides ``alg``, ``kid`` and ``typ`` (for tests of odd and hostile tokens)."""
+        return self._store.tokens.sign(payload, header)
+
+    def rotate_jwt_key(self) -> None:
+        """Replace the instance's signing key (same ``kid``, as Clerk's is the instance id)."""
+        self._store.tokens.rotate_key()
+
     def m2m_jwt(
         self,
         machine_id: str,

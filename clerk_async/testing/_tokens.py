@@ -93,6 +93,9 @@ class Tokens:
             self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         return self._key
 
+    def rotate_key(self) -> None:
+        self._key = None  # the next token or JWKS makes a new one
+
     @property
     def public_key_pem(self) -> str:
         from cryptography.hazmat.primitives import serialization
