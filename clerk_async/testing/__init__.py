@@ -1,7 +1,7 @@
 """FakeClerk: an in-process emulator of Clerk's Backend API for machine authentication.
 
-It serves, over real HTTP on loopback, the Machines, M2M token and API key endpoints of
-``spec/clerk-bapi-2026-05-12.yml`` from an in-memory store that behaves like Clerk::
+It serves, over real HTTP on loopback, the Machines, M2M token, API key, JWKS and OAuth
+access token verify endpoints of ``spec/clerk-bapi-2026-05-12.yml`` from an in-memory store that behaves like Clerk::
 
     from clerk_async.testing import FakeClerk, Faults
 
@@ -34,8 +34,13 @@ How it answers (where the spec leaves a choice, the choice is written here):
   A machine key lists only its own tokens (else 403), revokes only its own and verifies only
   tokens scoped to it (else 404). ``revoked``/``expired`` on ``GET /m2m_tokens`` say whether
   such tokens are included.
-- ``token_format: "jwt"`` returns an HS256 JWT signed with the instance secret key; like
-  Clerk, the fake does not store it, so list, revoke and verify do not know it.
+- Tokens are issued as Clerk issues them (``_tokens.py``): RS256 under an RSA-2048 instance
+  key made on first use, served at ``GET /jwks`` (``kid`` = the instance id) and as PEM by
+  ``fake.jwt_key``. ``token_format: "jwt"`` returns such a JWT with the M2M ``cat`` header;
+  like Clerk, the fake does not store it, so list, revoke and verify do not know it.
+  ``fake.session_token(...)`` mints session tokens; ``fake.add_oauth_token(...)`` opaque OAuth
+  access tokens for ``POST /oauth_applications/access_tokens/verify``, which answers
+  ``{"active": false}`` once one expired (the spec's second form) and a 404 for unknown ones.
 - Rate limit: a sliding log over arrival times, one per instance (machine keys count
   towards it); a 429 carries ``Retry-After`` (whole seconds until a slot frees, at least 1)
   and ``meta.ResetsIn`` (the same). Requests refused with 401 are not counted.
@@ -48,6 +53,7 @@ How it answers (where the spec leaves a choice, the choice is written here):
 from clerk_async.testing._app import API_VERSIONS, FakeClerk
 from clerk_async.testing._control import Faults, RecordedRequest, Stats
 from clerk_async.testing._store import APIKeyRecord, FakeError, M2MTokenRecord, MachineRecord
+from clerk_async.testing._tokens import OAuthTokenRecord
 
 __all__ = [
     "API_VERSIONS",
@@ -57,6 +63,7 @@ __all__ = [
     "Faults",
     "M2MTokenRecord",
     "MachineRecord",
+    "OAuthTokenRecord",
     "RecordedRequest",
     "Stats",
 ]
