@@ -1,7 +1,8 @@
 """FakeClerk: an in-process emulator of Clerk's Backend API for machine authentication.
 
 It serves, over real HTTP on loopback, the Machines, M2M token, API key, JWKS and OAuth
-access token verify endpoints of ``spec/clerk-bapi-2026-05-12.yml`` from an in-memory store that behaves like Clerk::
+access token verify endpoints of ``spec/clerk-bapi-2026-05-12.yml`` from an in-memory
+store that behaves like Clerk::
 
     from clerk_async.testing import FakeClerk, Faults
 
