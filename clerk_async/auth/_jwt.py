@@ -53,6 +53,8 @@ _JWT = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 # Opaque machine tokens: the prefix, then base64 characters (API keys hold / + =).
 _OPAQUE = re.compile(r"(mt|oat|ak)_[A-Za-z0-9+/=_-]{1,1024}")
 _OPAQUE_TYPES: dict[str, TokenType] = {"mt": "m2m_token", "oat": "oauth_token", "ak": "api_key"}
+# Times a token must not be used before (beyond the skew), and the reason when it is.
+_NOT_BEFORE = (("nbf", "token-not-active-yet"), ("iat", "token-iat-in-the-future"))
 _REGISTERED = frozenset({"iss", "sub", "exp", "nbf", "iat", "jti"})
 
 _INVALID_FORM = "Invalid JWT form. A JWT consists of three parts separated by dots."
@@ -200,20 +202,12 @@ def check_claims(
         )
     if exp <= now - clock_skew:
         raise TokenVerificationError("token-expired", f"JWT is expired (exp {exp:.0f}).", kind)
-    nbf = _number(payload, "nbf")
-    if nbf is not None and nbf > now + clock_skew:
-        raise TokenVerificationError(
-            "token-not-active-yet",
-            f"JWT cannot be used prior to not before date (nbf {nbf:.0f}).",
-            kind,
-        )
-    iat = _number(payload, "iat")
-    if iat is not None and iat > now + clock_skew:
-        raise TokenVerificationError(
-            "token-iat-in-the-future",
-            f"JWT issued at date claim (iat {iat:.0f}) is in the future.",
-            kind,
-        )
+    for name, reason in _NOT_BEFORE:
+        value = _number(payload, name)
+        if value is not None and value > now + clock_skew:
+            raise TokenVerificationError(
+                reason, f"JWT claim {name} ({value:.0f}) is in the future.", kind
+            )
 
 
 # --- auth objects from verified payloads ---------------------------------------------------
