@@ -58,6 +58,7 @@ from yarl import URL
 
 from clerk_async._ratelimit import RateLimit
 from clerk_async._retry import RetryPolicy
+from clerk_async.auth import Auth  # no cryptography needed: the verifier is imported lazily
 from clerk_async.client import Clerk
 from clerk_async.errors import (
     ClerkAPIError,
@@ -71,8 +72,6 @@ from clerk_async.errors import (
 )
 
 if TYPE_CHECKING:
-    from clerk_async.auth import Auth
-
     if sys.version_info >= (3, 11):
         from typing import Unpack
     else:

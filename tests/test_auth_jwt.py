@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -333,3 +336,26 @@ def test_stdlib_and_fast_json_decode_tokens_alike() -> None:
         "sub": "user_1",
         "n": 1,
     }
+
+
+def test_deeply_nested_json_is_token_invalid_with_the_stdlib_codec() -> None:
+    # The stdlib decoder raises RecursionError on [[[[...; orjson a ValueError. Both codecs
+    # must give token-invalid: run the stdlib one in a process of its own.
+    script = (
+        "import base64\n"
+        "from clerk_async import _json\n"
+        "from clerk_async.auth import TokenVerificationError\n"
+        "from clerk_async.auth._jwt import classify\n"
+        "b = lambda r: base64.urlsafe_b64encode(r).rstrip(b'=').decode()\n"
+        "t = b(b'{}') + '.' + b(b'[' * 5000 + b']' * 5000) + '.' + b(b'x')\n"
+        "assert _json.CODEC == 'json', _json.CODEC\n"
+        "try:\n"
+        "    classify(t)\n"
+        "except TokenVerificationError as exc:\n"
+        "    print(exc.reason)\n"
+    )
+    env = {**os.environ, "CLERK_ASYNC_PURE_JSON": "1"}
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert (done.returncode, done.stdout.strip()) == (0, "token-invalid"), done.stderr

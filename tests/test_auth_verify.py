@@ -273,6 +273,11 @@ CORPUS: dict[str, tuple[Builder, dict[str, Any], str]] = {
         {},
         "token-invalid",
     ),
+    "deeply nested JSON": (
+        lambda f, o: f"{b64({'alg': 'RS256'})}.{b64(b'[' * 5000 + b']' * 5000)}.{b64(b'x')}",
+        {},
+        "token-invalid",
+    ),
     "a 100 kB token": (
         lambda f, o: f.sign_jwt(claims(pad="x" * 100_000)),
         {},
@@ -633,6 +638,20 @@ async def test_a_random_kid_flood_costs_one_fetch_per_interval(
         clock.t = 1000.0 + (batch + 1) * 0.3
     # Verifications ran from t=1000 to t=1059.7: one fetch per 5 s, at 1000, 1005 ... 1055.
     assert jwks_fetches(fake) == jwks.fetches == 12
+
+
+async def test_forged_signatures_under_a_known_kid_cost_one_fetch_per_interval(
+    fake: FakeClerk, clerk: Clerk, other: FakeClerk
+) -> None:
+    clock = FakeClock()
+    jwks = clerk._authenticator.jwks
+    jwks.clock = clock
+    await clerk.verify_token(fake.session_token(USER))
+    forged = other.sign_jwt(claims(), {"kid": fake.instance_id})  # our kid, another key
+    for _ in range(400):  # 20 s: each bad signature may ask for a refresh (a rotated key?)
+        await refused(clerk, forged, "token-invalid-signature")
+        clock.t += 0.05
+    assert jwks_fetches(fake) == jwks.fetches == 1 + 3  # t=1000, then 1005, 1010, 1015
 
 
 async def test_stale_keys_are_refetched_and_kept_when_clerk_fails(

@@ -79,8 +79,8 @@ def _decode(token: str, token_type: TokenType | None) -> Decoded:
         header = _json.loads(_b64decode(header_b64))
         payload = _json.loads(_b64decode(payload_b64))
         signature = _b64decode(signature_b64)
-    except (ValueError, binascii.Error):  # bad base64, UTF-8 or JSON
-        header = None
+    except (ValueError, binascii.Error, RecursionError):  # bad base64, UTF-8 or JSON
+        header = None  # (RecursionError: the stdlib's JSON on [[[[... nested deep)
     if not isinstance(header, dict) or not isinstance(payload, dict):
         raise TokenVerificationError(
             "token-invalid", "Invalid JWT form: the token could not be decoded.", token_type

@@ -46,7 +46,13 @@ from clerk_async.models.common import Params
 if TYPE_CHECKING:
     from clerk_async.client import Clerk
 
-__all__ = ["DEFAULT_CLOCK_SKEW", "Authenticator", "VerifyOptions", "verify_options"]
+__all__ = [
+    "DEFAULT_CLOCK_SKEW",
+    "Authenticator",
+    "VerifyOptions",
+    "options_for",
+    "verify_options",
+]
 
 DEFAULT_CLOCK_SKEW = 5.0  # seconds, as JS (and as Clerk sets nbf)
 MAX_CLOCK_SKEW = 3600.0

@@ -138,7 +138,10 @@ class Store:
 
         self._rng = random.Random(seed)
         self.instance_id = "ins_" + self._word()
-        self.tokens = Tokens(self.instance_id, self.now, self._rng)  # keys, JWTs, OAuth tokens
+        # Keys, JWTs and OAuth tokens, with their own draws: issuing a token leaves the ids
+        # of a seeded store as they were.
+        tokens_rng = random.Random(None if seed is None else f"tokens-{seed}")
+        self.tokens = Tokens(self.instance_id, self.now, tokens_rng)
         self.machines: dict[str, MachineRecord] = {}
         self.m2m_tokens: dict[str, M2MTokenRecord] = {}
         self.api_keys: dict[str, APIKeyRecord] = {}
