@@ -604,6 +604,18 @@ async def test_a_jwks_without_usable_keys_fails_to_load(fake: FakeClerk) -> None
         await server.close()
 
 
+async def test_each_client_has_its_own_keys(fake: FakeClerk, clerk: Clerk) -> None:
+    # JS K8/SDK-148: a kid is an instance id, so a process-wide cache would let instance B's
+    # token verify against instance A. Here each client fetches with its own key, and the
+    # mismatch message names no cached kid (JS K7).
+    await clerk.verify_token(fake.session_token(USER))
+    async with FakeClerk(rate_limit=None) as second, second.client(max_retries=0) as theirs:
+        error = await refused(theirs, fake.session_token(USER), "jwk-kid-mismatch")
+        assert second.instance_id not in error.message
+        assert second.stats.requests[JWKS_ROUTE] == 1
+    assert jwks_fetches(fake) == 1
+
+
 async def test_concurrent_misses_share_one_fetch(fake: FakeClerk, clerk: Clerk) -> None:
     tokens = [fake.session_token(f"user_{i}") for i in range(50)]
     results = await asyncio.gather(*(clerk.verify_token(t) for t in tokens))
@@ -815,11 +827,17 @@ try:
     clerk_async.Clerk("sk_test_x", jwt_key="x")
 except ImportError as exc:
     print(exc)
+fake = FakeClerk()
+fake.add_machine("works without cryptography")
+try:
+    fake.session_token("user_1")
+except ImportError as exc:
+    print(exc)
 """
     out = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
     ).stdout
-    assert out.count("pip install 'clerk-async[auth]'") == 2
+    assert out.count("pip install 'clerk-async[auth]'") == 3
 
 
 def test_every_reason_code_was_exercised() -> None:

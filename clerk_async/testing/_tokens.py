@@ -88,8 +88,12 @@ class Tokens:
     @property
     def private_key(self) -> RSAPrivateKey:
         if self._key is None:
-            from cryptography.hazmat.primitives.asymmetric import rsa
-
+            try:
+                from cryptography.hazmat.primitives.asymmetric import rsa
+            except ImportError as exc:
+                raise ImportError(
+                    "FakeClerk's tokens need the 'auth' extra: pip install 'clerk-async[auth]'"
+                ) from exc
             self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         return self._key
 
@@ -98,10 +102,11 @@ class Tokens:
 
     @property
     def public_key_pem(self) -> str:
+        key = self.private_key  # first: it says what to install if cryptography is missing
         from cryptography.hazmat.primitives import serialization
 
         return (
-            self.private_key.public_key()
+            key.public_key()
             .public_bytes(
                 serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
             )
@@ -122,14 +127,13 @@ class Tokens:
 
     def sign(self, payload: Mapping[str, Any], header: Mapping[str, Any] | None = None) -> str:
         """An RS256 JWT of ``payload``; ``header`` adds to (or overrides) alg, kid and typ."""
+        key = self.private_key  # first: it says what to install if cryptography is missing
         from cryptography.hazmat.primitives import hashes
         from cryptography.hazmat.primitives.asymmetric import padding
 
         full_header = {"alg": "RS256", "kid": self.instance_id, "typ": "JWT", **(header or {})}
         signing_input = b64url(dumps(full_header)) + "." + b64url(dumps(dict(payload)))
-        signature = self.private_key.sign(
-            signing_input.encode(), padding.PKCS1v15(), hashes.SHA256()
-        )
+        signature = key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
         return signing_input + "." + b64url(signature)
 
     def _hex(self) -> str:
