@@ -304,8 +304,9 @@ _SERVER_FAULTS = {
     "jwk-remote-failed-to-load": 503,
     "unexpected-error": 503,
 }
-# No token at all: RFC 6750 §3.1, the challenge carries no error code then.
-_MISSING = frozenset({"No token in header", "session-token-missing"})
+# Missing or invalid alike: one challenge, so the answer tells a prober nothing more (RFC 6750
+# would allow a bare "Bearer" for a missing token; clients treat both as "get a token").
+_UNAUTHORIZED = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
 
 
 def require_auth(
@@ -324,10 +325,10 @@ def require_auth(
     service's machine id; an API key's or OAuth token's are their scope names). Session
     tokens carry no scopes, so ``scopes`` refuses them.
 
-    - No token: **401** with ``WWW-Authenticate: Bearer``; an invalid, expired or
-      wrong-type token: **401** with ``WWW-Authenticate: Bearer error="invalid_token"``
-      (RFC 6750). The body is ``{"detail": "Unauthorized"}``: nothing about the token or
-      why it failed, which would help a forger (the reason is logged at DEBUG).
+    - No token, or an invalid, expired or wrong-type token: **401** with
+      ``WWW-Authenticate: Bearer error="invalid_token"`` (RFC 6750). The body is
+      ``{"detail": "Unauthorized"}``: nothing about the token or why it failed, which
+      would help a forger (the reason is logged at DEBUG).
     - A valid token without the scopes: **403**, ``error="insufficient_scope"``.
     - Clerk unreachable (opaque tokens, the JWKS): **503**; a bad secret key or no key to
       verify with: **500**.
@@ -354,8 +355,7 @@ def require_auth(
             if status is not None:
                 log.warning("%s: cannot authenticate requests (%s)", request.url.path, reason)
                 raise HTTPException(status, "Authentication is unavailable")
-            challenge = "Bearer" if reason in _MISSING else 'Bearer error="invalid_token"'
-            raise HTTPException(401, "Unauthorized", headers={"WWW-Authenticate": challenge})
+            raise HTTPException(401, "Unauthorized", headers=_UNAUTHORIZED)
         if required:
             granted = getattr(auth, "scopes", ())
             if not all(scope in granted for scope in required):

@@ -67,7 +67,7 @@ async def test_the_m2m_example_service(fake: FakeClerk) -> None:
     )
     async for http in _client(app):
         assert (await http.get("/health")).json() == {"status": "ok"}
-        assert_unauthorized(await http.get("/reports/r1"), "Bearer")
+        assert_unauthorized(await http.get("/reports/r1"), INVALID)
 
         # The caller mints its token with its own machine secret key, as in the docstring.
         async with fake.client(machine_secret_key=caller.secret_key) as as_caller:
@@ -140,7 +140,7 @@ async def test_sessions_from_header_or_cookie_with_jwt_key(fake: FakeClerk) -> N
         assert_unauthorized(
             await http.get("/me", headers={"Cookie": f"__session={expired}"}), INVALID
         )
-        assert_unauthorized(await http.get("/me"), "Bearer")
+        assert_unauthorized(await http.get("/me"), INVALID)
     assert len(fake.requests) == 0  # networkless: not one request to Clerk
 
 
