@@ -53,7 +53,7 @@ async def test_the_readme_app(fake_clerk: FakeClerk, monkeypatch: pytest.MonkeyP
         assert answer.json() == {"user_id": "user_1", "org_id": "org_1"}
         answer = await http.get("/internal/reports", headers={"Authorization": f"Bearer {user}"})
         assert answer.status_code == 401
-        assert (await http.get("/me")).headers["WWW-Authenticate"] == "Bearer"
+        assert (await http.get("/me")).headers["WWW-Authenticate"] == 'Bearer error="invalid_token"'
 
 
 async def test_the_readme_test(fake_clerk: FakeClerk) -> None:
