@@ -24,11 +24,11 @@ node_modules/.package-lock.json: package.json package-lock.json
 node: node_modules/.package-lock.json
 
 lint: venv
-	$(VENV)/bin/ruff check clerk_async tests benchmarks examples
-	$(VENV)/bin/ruff format --check clerk_async tests benchmarks examples
+	$(VENV)/bin/ruff check clerk_async _clerk_async_pytest.py tests benchmarks examples
+	$(VENV)/bin/ruff format --check clerk_async _clerk_async_pytest.py tests benchmarks examples
 
 typecheck: venv
-	$(VENV)/bin/mypy --strict clerk_async
+	$(VENV)/bin/mypy --strict clerk_async _clerk_async_pytest.py
 
 pytest: venv node
 	$(VENV)/bin/pytest -q

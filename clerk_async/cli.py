@@ -47,6 +47,7 @@ from clerk_async import (
     RateLimit,
     __version__,
 )
+from clerk_async.client import base_url_from_api_url
 
 if TYPE_CHECKING:
     from clerk_async.testing import FakeClerk
@@ -279,7 +280,7 @@ async def _open(args: argparse.Namespace) -> AsyncIterator[tuple[Clerk, FakeCler
     if not key:
         raise UsageError("no secret key: set CLERK_SECRET_KEY or pass --secret-key (or --fake)")
     if args.api_url:
-        options["base_url"] = args.api_url.rstrip("/") + "/v1"
+        options["base_url"] = base_url_from_api_url(args.api_url, "--api-url")
     async with Clerk(key, rate_limit=args.rate_limit, **options) as clerk:
         yield clerk, None
 

@@ -84,8 +84,9 @@ class Clerk:
 
             self._jwt_key = parse_pem(jwt_key)
         if base_url is None:
-            api_url = os.environ.get("CLERK_API_URL") or DEFAULT_API_URL
-            base_url = api_url.rstrip("/") + "/v1"
+            base_url = base_url_from_api_url(
+                os.environ.get("CLERK_API_URL") or DEFAULT_API_URL, "CLERK_API_URL"
+            )
         url = URL(str(base_url))
         if not url.is_absolute() or url.scheme not in ("http", "https"):
             raise ClerkConfigError(
@@ -235,6 +236,11 @@ class Clerk:
         return self._base_url
 
     @property
+    def has_secret_key(self) -> bool:
+        """Whether a secret key was given or found in ``CLERK_SECRET_KEY`` (never the key)."""
+        return not self._transport.missing_key
+
+    @property
     def rate_limit(self) -> RateLimit | None:
         """The limit this client paces itself to (None: no pacing)."""
         return self._rate_limit
@@ -301,6 +307,23 @@ class Clerk:
         self._session = session
         self._pool_gate = PoolGate(limit) if limit else None
         return session, self._pool_gate
+
+
+def base_url_from_api_url(api_url: str, name: str) -> str:
+    """``base_url`` from Clerk's ``CLERK_API_URL`` convention: the API's root, without /v1.
+
+    A root ending in ``/v1`` is refused rather than silently fixed: the same value means
+    two things in ``base_url=`` and ``CLERK_API_URL``, and a guess would hide which one the
+    user meant. ``name`` is where the value came from, for the message.
+    """
+    root = api_url.rstrip("/")
+    if root.endswith("/v1"):
+        raise ClerkConfigError(
+            name,
+            f"{name} is the API's root without /v1 (the client adds /v1, as Clerk's SDKs do): "
+            f"write {root.removesuffix('/v1') or '/'!r}, or pass base_url={root!r} instead",
+        )
+    return root + "/v1"
 
 
 def _key_hint(secret_key: str | None) -> str:

@@ -124,10 +124,20 @@ async def open_clerk(app: Starlette, **options: Unpack[ClerkOptions]) -> AsyncIt
     """Open a :class:`Clerk` for ``app`` (on ``app.state.clerk``) and close it on exit.
 
     Use it inside your own lifespan; ``options`` are ``Clerk(...)``'s keyword arguments.
+    Without a secret key (neither ``secret_key=`` nor ``CLERK_SECRET_KEY``) the app's
+    start-up fails with :class:`~clerk_async.ClerkConfigError`.
     """
     if isinstance(getattr(app.state, STATE_ATTRIBUTE, None), Clerk):
         raise ClientStateError("this app already has a Clerk client on app.state.clerk")
-    async with Clerk(**options) as clerk:
+    clerk = Clerk(**options)
+    if not clerk.has_secret_key:
+        # Fail the start-up, not every request after it with a 500.
+        raise ClerkConfigError(
+            "secret_key",
+            "the app has no Clerk secret key: set CLERK_SECRET_KEY in its environment "
+            "or pass secret_key= to clerk_lifespan()/open_clerk()",
+        )
+    async with clerk:
         setattr(app.state, STATE_ATTRIBUTE, clerk)
         try:
             yield clerk

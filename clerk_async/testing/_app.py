@@ -27,6 +27,7 @@ from clerk_async.testing._control import (
     Stats,
     draw,
 )
+from clerk_async.testing._server import LoopbackServer
 from clerk_async.testing._store import (
     APIKeyRecord,
     FakeError,
@@ -328,13 +329,17 @@ def _drop_connection(request: web.Request) -> web.Response:
     return web.Response(status=500)
 
 
-class FakeClerk:
+class FakeClerk(LoopbackServer):
     """Clerk's Backend API for machines, M2M tokens and API keys, served on loopback.
 
-    ``async with FakeClerk() as fake:`` listens on ``host``:``port`` (0: a free port) and
-    serves ``fake.url`` (``http://127.0.0.1:PORT/v1``) to requests that carry
-    ``Authorization: Bearer <fake.secret_key>`` or, on the M2M token endpoints, a
-    machine's secret key. See the package docstring for the behaviour in full.
+    ``async with FakeClerk() as fake:`` listens on ``host``:``port`` (0: a free port), in
+    the running event loop, and serves ``fake.url`` (``http://127.0.0.1:PORT/v1``) to
+    requests that carry ``Authorization: Bearer <fake.secret_key>`` or, on the M2M token
+    endpoints, a machine's secret key. ``with FakeClerk() as fake:`` serves it from a thread
+    and event loop of its own, for sync code and other loops (FastAPI's ``TestClient``);
+    ``fake.env`` and ``with fake.setenv():`` point ``Clerk()`` (and apps) at it through
+    ``CLERK_API_URL`` and ``CLERK_SECRET_KEY``. See the package docstring for the behaviour
+    in full.
 
     - ``secret_key``: the instance secret key (default: a fresh ``sk_test_…``).
     - ``rate_limit``: a :class:`~clerk_async.RateLimit`, ``None`` for none, or ``"auto"``:
@@ -368,7 +373,6 @@ class FakeClerk:
         self._fault_rng = random.Random()
         self.faults = faults or Faults()
         self.app = self._make_app()
-        self._runner: web.AppRunner | None = None
 
     # -- configuration, changeable at any time --------------------------------------------
 
@@ -546,39 +550,7 @@ class FakeClerk:
         self.rate_limit = self.rate_limit  # the setters start afresh
         self.faults = self.faults
 
-    # -- serving -------------------------------------------------------------------------
-
-    @property
-    def url(self) -> str:
-        """The base URL the spec's paths hang from, e.g. ``http://127.0.0.1:8787/v1``."""
-        if self._runner is None:
-            raise RuntimeError("FakeClerk is not started: use `async with FakeClerk() as fake`")
-        return f"http://{self.host}:{self.port}/v1"
-
-    async def start(self) -> None:
-        if self._runner is not None:
-            raise RuntimeError("FakeClerk is already started")
-        runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=1.0)
-        await runner.setup()
-        try:
-            await web.TCPSite(runner, self.host, self.port).start()
-        except BaseException:
-            await runner.cleanup()
-            raise
-        self.port = runner.addresses[0][1]
-        self._runner = runner
-
-    async def close(self) -> None:
-        if self._runner is not None:
-            runner, self._runner = self._runner, None
-            await runner.cleanup()
-
-    async def __aenter__(self) -> FakeClerk:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.close()
+    # -- serving: start/close, async with and with, url and env are LoopbackServer's --
 
     def client(self, **kwargs: Any) -> Clerk:
         """A :class:`clerk_async.Clerk` for this fake, with its secret key and, unless
