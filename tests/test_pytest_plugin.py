@@ -66,7 +66,8 @@ def test_the_plugin_imports_clerk_async_only_when_a_fixture_is_used(tmp_path: Pa
     # Loading the plugin module itself imports nothing of clerk_async (nor aiohttp).
     check = (
         "import sys, _clerk_async_pytest; "
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('clerk_async', 'attrs', 'cattrs')))"
+        "ours = ('clerk_async', 'attrs', 'cattrs'); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ours))"
     )
     out = subprocess.run(
         [sys.executable, "-c", check], capture_output=True, text=True, check=True
