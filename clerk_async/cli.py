@@ -5,7 +5,9 @@ It is built on the public API only (what ``from clerk_async import ...`` gives, 
 example of using the library.
 
 Exit codes: 0 success; 1 some items (or the one call) failed; 2 usage error or bad input
-file; 3 authentication or permission failure (401/403); 4 network trouble; 130 Ctrl-C.
+file; 3 authentication or permission failure (401/403); 4 network trouble; 5 update-many
+skipped malformed input lines; 130 Ctrl-C. ``--json`` makes every command print exactly
+one JSON document on stdout, errors included.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import argparse
 import asyncio
 import contextlib
 import csv
+import io
 import json
 import logging
 import os
@@ -30,7 +33,7 @@ from collections.abc import (
     Mapping,
     Sequence,
 )
-from typing import IO, TYPE_CHECKING, Any, Final
+from typing import IO, TYPE_CHECKING, Any, Final, NamedTuple
 
 import attrs
 
@@ -59,6 +62,7 @@ EXIT_FAILED: Final = 1
 EXIT_USAGE: Final = 2
 EXIT_AUTH: Final = 3
 EXIT_NETWORK: Final = 4
+EXIT_SKIPPED: Final = 5
 EXIT_INTERRUPTED: Final = 130
 
 FORMATS: Final = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}
@@ -78,6 +82,7 @@ GLOBAL_DEFAULTS: Final[Mapping[str, Any]] = {
     "rate_limit": "auto",
     "max_retries": None,
     "verbose": False,
+    "json": False,
 }
 PROGRESS_INTERVAL: Final = 2.0  # seconds between plain progress lines
 SHOWN_FAILURES: Final = 10  # failures echoed to stderr when there is no --report
@@ -168,12 +173,19 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument(
         "-v", "--verbose", action="store_true", help="log every request (DEBUG) to stderr"
     )
+    common.add_argument(
+        "--json",
+        action="store_true",
+        help="print exactly one JSON document on stdout, compact: the result, the summary "
+        'of update-many and demo, or {"error": {...}}',
+    )
 
     parser = argparse.ArgumentParser(
         prog="clerk-async",
-        description="Clerk's Backend API from the shell: machines, bulk updates, a demo.",
+        description="Clerk's Backend API from the shell: machines, M2M tokens, API keys, "
+        "bulk updates, a demo.",
         epilog="exit codes: 0 ok, 1 failures, 2 usage or bad input, 3 auth (401/403), "
-        "4 network, 130 interrupted",
+        "4 network, 5 malformed input lines skipped, 130 interrupted",
         parents=[common],
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -230,17 +242,31 @@ def _parser() -> argparse.ArgumentParser:
         "are ignored, so a --report file can be fed back as input. FILE '-' is stdin.",
     )
     p.add_argument("file", metavar="FILE")
-    p.add_argument("--format", choices=("jsonl", "csv"), help="default: from FILE's extension")
+    p.add_argument(
+        "--format",
+        choices=("jsonl", "csv"),
+        help="default: from FILE's extension; JSON Lines for stdin (-)",
+    )
+    p.add_argument(
+        "--resume",
+        metavar="REPORT",
+        help="continue a run that stopped: the items in REPORT (the --report of that run) "
+        "again, then FILE after the line that run had read up to",
+    )
     p.add_argument("--concurrency", type=_positive_int, default=32, metavar="N", help="default: 32")
     p.add_argument("--fail-fast", action="store_true", help="take no new item after a failure")
     p.add_argument(
         "--report",
         metavar="PATH",
         help="write each failed (or, when stopped early, unfinished) item as a JSON line: "
-        "the input plus an _error object",
+        "the input plus _line and an _error object; a malformed line as _input; last, a "
+        "_run line saying how far the input was read (for --resume)",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar or lines")
     p.set_defaults(handler=_machines_update_many)
+
+    _m2m_parsers(commands, common)
+    _api_keys_parsers(commands, common)
 
     p = commands.add_parser(
         "demo",
@@ -260,8 +286,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 @contextlib.asynccontextmanager
-async def _open(args: argparse.Namespace) -> AsyncIterator[tuple[Clerk, FakeClerk | None]]:
-    """The client the arguments ask for, and the FakeClerk behind it with ``--fake``."""
+async def _open(
+    args: argparse.Namespace, *, needs_secret_key: bool = True
+) -> AsyncIterator[tuple[Clerk, FakeClerk | None]]:
+    """The client the arguments ask for, and the FakeClerk behind it with ``--fake``.
+
+    ``needs_secret_key=False`` for calls made with a machine's key only (``m2m create``).
+    """
     options: dict[str, Any] = {}
     if args.max_retries is not None:
         options["max_retries"] = args.max_retries
@@ -277,7 +308,7 @@ async def _open(args: argparse.Namespace) -> AsyncIterator[tuple[Clerk, FakeCler
             yield clerk, fake
         return
     key = args.secret_key or os.environ.get("CLERK_SECRET_KEY")
-    if not key:
+    if not key and needs_secret_key:
         raise UsageError("no secret key: set CLERK_SECRET_KEY or pass --secret-key (or --fake)")
     if args.api_url:
         options["base_url"] = base_url_from_api_url(args.api_url, "--api-url")
@@ -293,8 +324,11 @@ def _seed(fake: FakeClerk | None, machine_id: object) -> None:
     fake.add_machine("seeded by clerk-async --fake", machine_id=machine_id)
 
 
-def _print_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
+def _print_json(args: argparse.Namespace, value: Any) -> None:
+    """One JSON document on stdout: indented for people, one compact line with --json."""
+    indent = None if args.json else 2
+    text = json.dumps(value, indent=indent, ensure_ascii=False)
+    sys.stdout.write(text + "\n")
     sys.stdout.flush()
 
 
@@ -313,7 +347,7 @@ async def _machines_list(args: argparse.Namespace) -> int:
     }
     async with _open(args) as (clerk, _):
         page = await clerk.machines.list(**params)
-    _print_json({"data": [_as_json(m) for m in page.data], "total_count": page.total_count})
+    _print_json(args, {"data": [_as_json(m) for m in page.data], "total_count": page.total_count})
     return EXIT_OK
 
 
@@ -321,7 +355,7 @@ async def _machines_get(args: argparse.Namespace) -> int:
     async with _open(args) as (clerk, fake):
         _seed(fake, args.machine_id)
         machine = await clerk.machines.get(args.machine_id)
-    _print_json(_as_json(machine))
+    _print_json(args, _as_json(machine))
     return EXIT_OK
 
 
@@ -338,7 +372,7 @@ async def _machines_create(args: argparse.Namespace) -> int:
     out = _as_json(created)
     if not args.show_secret:
         out.pop("secret_key", None)
-    _print_json(out)
+    _print_json(args, out)
     return EXIT_OK
 
 
@@ -355,7 +389,7 @@ async def _machines_update(args: argparse.Namespace) -> int:
     async with _open(args) as (clerk, fake):
         _seed(fake, args.machine_id)
         machine = await clerk.machines.update(args.machine_id, **fields)
-    _print_json(_as_json(machine))
+    _print_json(args, _as_json(machine))
     return EXIT_OK
 
 
@@ -363,7 +397,186 @@ async def _machines_delete(args: argparse.Namespace) -> int:
     async with _open(args) as (clerk, fake):
         _seed(fake, args.machine_id)
         deleted = await clerk.machines.delete(args.machine_id)
-    _print_json(_as_json(deleted))
+    _print_json(args, _as_json(deleted))
+    return EXIT_OK
+
+
+# --- m2m and api-keys ----------------------------------------------------------------------
+
+
+def _json_arg(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected JSON, got {text!r}: {exc}") from None
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+
+
+def _m2m_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
+    m2m = commands.add_parser("m2m", help="M2M tokens: create, list, revoke, verify")
+    ops = m2m.add_subparsers(dest="op", metavar="OPERATION", required=True)
+
+    p = ops.add_parser(
+        "create",
+        parents=[common],
+        help="create a token for the machine whose secret key is given; prints the token",
+    )
+    p.add_argument(
+        "--machine-secret-key",
+        metavar="KEY",
+        help="the machine's ak_... key (default: $CLERK_MACHINE_SECRET_KEY; with --fake, a "
+        "new machine's)",
+    )
+    p.add_argument("--seconds-until-expiration", type=_number, metavar="SECONDS")
+    p.add_argument("--claims", type=_json_arg, metavar="JSON", help="custom claims, a JSON value")
+    p.add_argument("--token-format", choices=("opaque", "jwt"), help="default: opaque")
+    p.set_defaults(handler=_m2m_create)
+
+    p = ops.add_parser("list", parents=[common], help="one page of a machine's tokens")
+    p.add_argument("subject", metavar="MACHINE_ID")
+    p.add_argument("--revoked", action="store_true", help="include revoked tokens")
+    p.add_argument("--expired", action="store_true", help="include expired tokens")
+    p.add_argument("--limit", type=_positive_int, help="page size (1..100; default 10)")
+    p.add_argument("--offset", type=_non_negative_int)
+    p.set_defaults(handler=_m2m_list)
+
+    p = ops.add_parser("revoke", parents=[common], help="revoke an opaque token")
+    p.add_argument("m2m_token_id", metavar="TOKEN_ID")
+    p.add_argument("--reason", dest="revocation_reason")
+    p.set_defaults(handler=_m2m_revoke)
+
+    p = ops.add_parser("verify", parents=[common], help="verify a token; exit 1 if invalid")
+    p.add_argument("token", metavar="TOKEN", help="the token, or - to read it from stdin")
+    p.set_defaults(handler=_m2m_verify)
+
+
+def _api_keys_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
+    keys = commands.add_parser("api-keys", help="API keys: create, list, revoke, verify")
+    ops = keys.add_subparsers(dest="op", metavar="OPERATION", required=True)
+
+    p = ops.add_parser("create", parents=[common], help="create an API key")
+    p.add_argument("--name", required=True)
+    p.add_argument("--subject", required=True, help="the user_, org_ or mch_ id it acts for")
+    p.add_argument("--description")
+    p.add_argument("--scope", action="append", dest="scopes", metavar="SCOPE", help="repeatable")
+    p.add_argument("--claims", type=_json_arg, metavar="JSON", help="custom claims, a JSON value")
+    p.add_argument("--seconds-until-expiration", type=_number, metavar="SECONDS")
+    p.add_argument(
+        "--show-secret",
+        action="store_true",
+        help="print the new key's secret (Clerk shows it only in this answer)",
+    )
+    p.set_defaults(handler=_api_keys_create)
+
+    p = ops.add_parser("list", parents=[common], help="one page of a subject's API keys")
+    p.add_argument("subject", metavar="SUBJECT")
+    p.add_argument("--include-invalid", action="store_true", help="revoked and expired too")
+    p.add_argument("--query", help="part of a name")
+    p.add_argument("--limit", type=_positive_int, help="page size (1..100; default 10)")
+    p.add_argument("--offset", type=_non_negative_int)
+    p.set_defaults(handler=_api_keys_list)
+
+    p = ops.add_parser("revoke", parents=[common], help="revoke an API key")
+    p.add_argument("api_key_id", metavar="API_KEY_ID")
+    p.add_argument("--reason", dest="revocation_reason")
+    p.set_defaults(handler=_api_keys_revoke)
+
+    p = ops.add_parser("verify", parents=[common], help="verify an API key; exit 1 if invalid")
+    p.add_argument("secret", metavar="SECRET", help="the key's secret, or - to read it from stdin")
+    p.set_defaults(handler=_api_keys_verify)
+
+
+def _given(args: argparse.Namespace, *names: str) -> dict[str, Any]:
+    """The options among ``names`` that were given: the rest stay UNSET (left out)."""
+    return {name: getattr(args, name) for name in names if getattr(args, name) not in (None, False)}
+
+
+def _secret_arg(text: str) -> str:
+    """A token or secret from argv, or from stdin for ``-`` (argv is visible to ps)."""
+    return sys.stdin.readline().strip() if text == "-" else text
+
+
+async def _m2m_create(args: argparse.Namespace) -> int:
+    fields = _given(args, "seconds_until_expiration", "claims", "token_format")
+    async with _open(args, needs_secret_key=False) as (clerk, fake):
+        key = args.machine_secret_key or os.environ.get("CLERK_MACHINE_SECRET_KEY")
+        if not key and fake is not None:
+            key = fake.add_machine("created by clerk-async --fake").secret_key
+        if not key:
+            raise UsageError(
+                "m2m create: no machine secret key: set CLERK_MACHINE_SECRET_KEY or pass "
+                "--machine-secret-key (the token is created as that machine)"
+            )
+        token = await clerk.m2m.create_token(**fields, machine_secret_key=key)
+    _print_json(args, _as_json(token))
+    return EXIT_OK
+
+
+async def _m2m_list(args: argparse.Namespace) -> int:
+    params = _given(args, "revoked", "expired", "limit", "offset")
+    async with _open(args) as (clerk, fake):
+        _seed(fake, args.subject)
+        page = await clerk.m2m.list_tokens(args.subject, **params)
+    _print_json(args, {"data": [_as_json(t) for t in page.data], "total_count": page.total_count})
+    return EXIT_OK
+
+
+async def _m2m_revoke(args: argparse.Namespace) -> int:
+    async with _open(args) as (clerk, _):
+        token = await clerk.m2m.revoke_token(args.m2m_token_id, **_given(args, "revocation_reason"))
+    _print_json(args, _as_json(token))
+    return EXIT_OK
+
+
+async def _m2m_verify(args: argparse.Namespace) -> int:
+    token = _secret_arg(args.token)
+    async with _open(args) as (clerk, _):
+        verified = await clerk.m2m.verify_token(token)
+    _print_json(args, _as_json(verified))
+    return EXIT_OK
+
+
+async def _api_keys_create(args: argparse.Namespace) -> int:
+    fields = _given(
+        args, "name", "subject", "description", "scopes", "claims", "seconds_until_expiration"
+    )
+    async with _open(args) as (clerk, _):
+        created = await clerk.api_keys.create(**fields)
+    out = _as_json(created)
+    if not args.show_secret:
+        out.pop("secret", None)
+    _print_json(args, out)
+    return EXIT_OK
+
+
+async def _api_keys_list(args: argparse.Namespace) -> int:
+    params = _given(args, "include_invalid", "query", "limit", "offset")
+    async with _open(args) as (clerk, _):
+        page = await clerk.api_keys.list(args.subject, **params)
+    _print_json(args, {"data": [_as_json(k) for k in page.data], "total_count": page.total_count})
+    return EXIT_OK
+
+
+async def _api_keys_revoke(args: argparse.Namespace) -> int:
+    async with _open(args) as (clerk, _):
+        key = await clerk.api_keys.revoke(args.api_key_id, **_given(args, "revocation_reason"))
+    _print_json(args, _as_json(key))
+    return EXIT_OK
+
+
+async def _api_keys_verify(args: argparse.Namespace) -> int:
+    secret = _secret_arg(args.secret)
+    async with _open(args) as (clerk, _):
+        verified = await clerk.api_keys.verify(secret)
+    out = _as_json(verified)
+    out.pop("secret", None)
+    _print_json(args, out)
     return EXIT_OK
 
 
@@ -386,19 +599,79 @@ class _BadInput(Exception):
         self.reason = reason
 
 
+class _BadLine(NamedTuple):
+    """A line that is not an item (malformed JSON or CSV): reported and skipped."""
+
+    line: int
+    text: str
+    reason: str
+
+
+class _Resume(NamedTuple):
+    """What ``--resume REPORT`` carries over: the items to do again, where to go on from."""
+
+    rows: list[_Row]
+    bad_lines: list[_BadLine]
+    read_to_line: int
+
+
+def _run_line(source_path: str, line: int) -> dict[str, Any]:
+    """The report's last line: which input it is about and how far that was read."""
+    where = source_path if source_path == "-" else os.path.abspath(source_path)
+    return {"_run": {"input": where, "read_to_line": line}}
+
+
+def _read_resume(report_path: str, source_path: str) -> _Resume:
+    """The report of an earlier run of ``source_path``, for ``--resume``."""
+    try:
+        with open(report_path, encoding="utf-8") as f:
+            lines = [json.loads(text) for text in f if text.strip()]
+    except OSError as exc:
+        raise UsageError(f"--resume {report_path}: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise UsageError(f"--resume {report_path}: not a report of update-many ({exc})") from None
+    runs = [x["_run"] for x in lines if isinstance(x, dict) and "_run" in x]
+    if not runs:
+        raise UsageError(
+            f"--resume {report_path}: no _run line (it ends every --report of update-many): "
+            "is it a report of a run that was killed? Feed it in as FILE instead"
+        )
+    expected = _run_line(source_path, 0)["_run"]["input"]
+    if runs[-1].get("input") != expected:
+        raise UsageError(
+            f"--resume {report_path}: that run read {runs[-1].get('input')}, not {expected}"
+        )
+    rows: list[_Row] = []
+    bad: list[_BadLine] = []
+    for item in lines:
+        if not isinstance(item, dict) or "_run" in item:
+            continue
+        given = item.get("_line")
+        line = given if isinstance(given, int) else 0
+        if "_input" in item:
+            error = item.get("_error") or {}
+            bad.append(_BadLine(line, str(item["_input"]), str(error.get("message", ""))))
+        else:
+            rows.append(_make_row(line, item))
+    return _Resume(rows, bad, int(runs[-1].get("read_to_line", 0)))
+
+
 class _Source:
     """Reads FILE lazily, one line at a time, and yields a :class:`_Row` per item.
 
-    It never raises into the batch: at the first bad line it stops yielding and keeps the
-    reason in ``error``, so that the items already read finish normally. ``position`` is
-    how many bytes have been read (for the progress bar), ``taken`` the rows handed out
-    whose result has not come back yet.
+    A malformed line (not JSON, not an object, a CSV row of the wrong width, not UTF-8) is
+    handed to ``on_bad_line`` and skipped. Only what makes the rest unreadable (a bad CSV
+    header, a read error) stops it: it then stops yielding and keeps the reason in
+    ``error``, so that the items already read finish normally. ``position`` is how many
+    bytes have been read (for the progress bar), ``taken`` the rows handed out whose result
+    has not come back yet. With ``resume``, its rows come first, then FILE after the line
+    the earlier run had read up to.
     """
 
-    def __init__(self, path: str, fmt: str | None) -> None:
+    def __init__(self, path: str, fmt: str | None, resume: _Resume | None = None) -> None:
         if fmt is None:
             ext = os.path.splitext(path)[1].lower()
-            fmt = FORMATS.get(ext)
+            fmt = "jsonl" if path == "-" else FORMATS.get(ext)
             if fmt is None:
                 raise UsageError(
                     f"{path}: cannot tell the format from the extension {ext or '(none)'!r}; "
@@ -423,21 +696,48 @@ class _Source:
         self.error: str | None = None
         self.taken: dict[int, _Row] = {}
         self.before_yield: Callable[[_Row], None] | None = None
+        self.on_bad_line: Callable[[_BadLine], None] = lambda bad: None
+        self.bad_lines = 0
+        self.resume = resume
+        self._carried = list(resume.rows) if resume else []  # not yet handed out
+        self._skip_to = resume.read_to_line if resume else 0
         self._rows = self._generate()
 
     def __iter__(self) -> Iterator[_Row]:
         return self._rows
+
+    @property
+    def read_to_line(self) -> int:
+        """How far FILE has been read: every line up to here is done or in the report."""
+        return max(self.line, self._skip_to)
+
+    def unstarted(self) -> list[_Row]:
+        """Rows carried over by ``--resume`` that the run never reached."""
+        return self._carried
 
     def close(self) -> None:
         self._rows.close()
         if self._file is not sys.stdin.buffer:
             self._file.close()
 
+    def _bad(self, bad: _BadLine) -> None:
+        self.bad_lines += 1
+        self.on_bad_line(bad)
+
     def _generate(self) -> Generator[_Row, None, None]:
         try:
+            if self.resume is not None:
+                for bad in self.resume.bad_lines:
+                    self._bad(bad)
+            while self._carried:
+                row = self._carried[0]
+                self.taken[id(row)] = row
+                if self.before_yield is not None:
+                    self.before_yield(row)
+                yield self._carried.pop(0)
             rows = self._jsonl() if self.format == "jsonl" else self._csv()
             for row in rows:
-                self.taken[row.line] = row
+                self.taken[id(row)] = row
                 if self.before_yield is not None:
                     self.before_yield(row)
                 yield row
@@ -446,19 +746,25 @@ class _Source:
         except OSError as exc:
             self.error = f"{self.path}:{self.line + 1}: cannot read: {exc.strerror or exc}"
 
-    def _lines(self) -> Iterator[str]:
+    def _lines(self) -> Iterator[str | _BadLine]:
         for raw in self._file:
             self.line += 1
             self.position += len(raw)
             try:
                 text = raw.decode("utf-8-sig" if self.line == 1 else "utf-8")
             except UnicodeDecodeError as exc:
-                raise _BadInput(self.line, f"not UTF-8 text ({exc.reason})") from None
+                text = raw.decode("utf-8", "replace").rstrip("\r\n")
+                yield _BadLine(self.line, text, f"not UTF-8 text ({exc.reason})")
+                continue
             yield text
 
     def _jsonl(self) -> Iterator[_Row]:
         for text in self._lines():
-            if not text.strip():
+            if isinstance(text, _BadLine):
+                if text.line > self._skip_to:
+                    self._bad(text)
+                continue
+            if self.line <= self._skip_to or not text.strip():
                 continue
             try:
                 obj = json.loads(text)
@@ -466,38 +772,77 @@ class _Source:
                 reason = getattr(exc, "msg", str(exc))
                 column = getattr(exc, "colno", None)
                 where = f" at column {column}" if column else ""
-                raise _BadInput(self.line, f"invalid JSON: {reason}{where}") from None
+                self._bad(
+                    _BadLine(self.line, text.rstrip("\r\n"), f"invalid JSON: {reason}{where}")
+                )
+                continue
             if not isinstance(obj, dict):
-                raise _BadInput(self.line, f"expected a JSON object, got {type(obj).__name__}")
+                reason = f"expected a JSON object, got {type(obj).__name__}"
+                self._bad(_BadLine(self.line, text.rstrip("\r\n"), reason))
+                continue
+            if "_run" in obj:
+                continue  # the last line of a report fed back in
+            if "_input" in obj:  # a malformed line of an earlier run, in its report
+                self._bad(_BadLine(self.line, str(obj["_input"]), "still malformed"))
+                continue
             yield _make_row(self.line, obj)
 
     def _csv(self) -> Iterator[_Row]:
-        reader = csv.reader(self._lines(), strict=True)
+        bad: list[_BadLine] = []
+
+        def texts() -> Iterator[str]:
+            for text in self._lines():
+                if isinstance(text, _BadLine):
+                    bad.append(text)
+                    text = ""  # an empty line: csv skips it, the line number still counts
+                yield text
+
+        reader = csv.reader(texts(), strict=True)
         try:
             header = next(reader, None)
-            if header is None:
-                return
-            columns = [name.strip() for name in header]
-            _check_header(reader.line_num, columns)
-            for cells in reader:
-                if not cells:
-                    continue  # a blank line
-                if len(cells) != len(columns):
-                    raise _BadInput(
-                        reader.line_num, f"expected {len(columns)} cells, found {len(cells)}"
-                    )
-                obj: dict[str, Any] = {}
-                for column, cell in zip(columns, cells, strict=True):
-                    if cell == "":
-                        continue  # an empty cell: not given
-                    if CSV_COLUMNS.get(column) == "default_token_ttl":
-                        with contextlib.suppress(ValueError):
-                            obj[column] = int(cell)  # else the string, refused per item
-                            continue
-                    obj[column] = cell
-                yield _make_row(reader.line_num, obj)
         except csv.Error as exc:
-            raise _BadInput(reader.line_num, f"invalid CSV: {exc}") from None
+            raise _BadInput(reader.line_num, f"invalid CSV header: {exc}") from None
+        if bad:
+            raise _BadInput(bad[0].line, f"invalid CSV header: {bad[0].reason}")
+        if header is None:
+            return
+        columns = [name.strip() for name in header]
+        _check_header(reader.line_num, columns)
+        while True:
+            try:
+                cells = next(reader, None)
+            except csv.Error as exc:
+                if reader.line_num > self._skip_to:
+                    self._bad(_BadLine(reader.line_num, "", f"invalid CSV: {exc}"))
+                continue
+            for line in bad:
+                if line.line > self._skip_to:
+                    self._bad(line)
+            bad.clear()
+            if cells is None:
+                return
+            if not cells or reader.line_num <= self._skip_to:
+                continue  # a blank line, or one the earlier run did
+            if len(cells) != len(columns):
+                reason = f"expected {len(columns)} cells, found {len(cells)}"
+                self._bad(_BadLine(reader.line_num, _csv_text(cells), reason))
+                continue
+            obj: dict[str, Any] = {}
+            for column, cell in zip(columns, cells, strict=True):
+                if cell == "":
+                    continue  # an empty cell: not given
+                if CSV_COLUMNS.get(column) == "default_token_ttl":
+                    with contextlib.suppress(ValueError):
+                        obj[column] = int(cell)  # else the string, refused per item
+                        continue
+                obj[column] = cell
+            yield _make_row(reader.line_num, obj)
+
+
+def _csv_text(cells: list[str]) -> str:
+    out = io.StringIO()
+    csv.writer(out).writerow(cells)
+    return out.getvalue().rstrip("\r\n")
 
 
 def _check_header(line: int, columns: list[str]) -> None:
@@ -563,16 +908,17 @@ def _error_info(exc: BaseException | None) -> dict[str, Any]:
 class _Report:
     """The failures: JSON lines in ``--report``, else the first few on stderr."""
 
-    def __init__(self, path: str | None, source: _Source) -> None:
+    def __init__(self, path: str | None, source: _Source, resume_path: str | None) -> None:
         self.path = path
         self.count = 0
         self._source = source
         self._file: IO[str] | None = None
         if path is not None:
-            if source.path != "-" and os.path.exists(path):
-                with contextlib.suppress(OSError):
-                    if os.path.samefile(path, source.path):
-                        raise UsageError(f"--report {path} would overwrite the input file")
+            for other, what in ((source.path, "the input file"), (resume_path, "--resume")):
+                if other is not None and other != "-" and os.path.exists(path):
+                    with contextlib.suppress(OSError):
+                        if os.path.samefile(path, other):
+                            raise UsageError(f"--report {path} would overwrite {what}")
             try:
                 self._file = open(path, "w", encoding="utf-8")  # noqa: SIM115
             except OSError as exc:
@@ -582,14 +928,26 @@ class _Report:
         self.count += 1
         info = _error_info(error)
         if self._file is not None:
-            line = {**row.original, "_error": info}
-            self._file.write(json.dumps(line, ensure_ascii=False) + "\n")
+            self._write({**row.original, "_line": row.line, "_error": info})
         elif self.count <= SHOWN_FAILURES:
             status = info["status"] or info["code"]
             echo(f"{self._source.path}:{row.line}: {_row_id(row)!s}: {status}: {info['message']}")
 
+    def bad_line(self, bad: _BadLine, echo: Callable[[str], None]) -> None:
+        """A malformed line, skipped: always on stderr, and in the report as ``_input``."""
+        self.count += 1
+        echo(f"{self._source.path}:{bad.line}: {bad.reason} (skipped)")
+        if self._file is not None:
+            info = {"status": None, "code": "invalid_line", "message": bad.reason, "trace_id": None}
+            self._write({"_line": bad.line, "_input": bad.text, "_error": info})
+
+    def _write(self, line: dict[str, Any]) -> None:
+        assert self._file is not None
+        self._file.write(json.dumps(line, ensure_ascii=False) + "\n")
+
     def close(self) -> None:
         if self._file is not None:
+            self._write(_run_line(self._source.path, self._source.read_to_line))
             self._file.close()
 
 
@@ -663,12 +1021,14 @@ def _summary(label: str, succeeded: int, failed: int, elapsed: float) -> str:
 
 
 async def _machines_update_many(args: argparse.Namespace) -> int:
-    source = _Source(args.file, args.format)
+    resume = _read_resume(args.resume, args.file) if args.resume else None
+    source = _Source(args.file, args.format, resume)
     try:
         async with _open(args) as (clerk, fake):
             if fake is not None:
                 source.before_yield = lambda row: _seed(fake, _row_id(row))
-            report = _Report(args.report, source)  # after the key check: a usage error keeps it
+            # After the key check: a usage error leaves an existing report as it was.
+            report = _Report(args.report, source, args.resume)
             try:
                 return await _run_update_many(clerk, args, source, report)
             finally:
@@ -681,6 +1041,7 @@ async def _run_update_many(
     clerk: Clerk, args: argparse.Namespace, source: _Source, report: _Report
 ) -> int:
     progress = _Progress("update-many", source.size, enabled=not args.no_progress)
+    source.on_bad_line = lambda bad: report.bad_line(bad, progress.write)
     batch = clerk.machines.update_many(
         source, concurrency=args.concurrency, fail_fast=args.fail_fast
     )
@@ -694,7 +1055,7 @@ async def _run_update_many(
         async with batch:
             async for result in batch:
                 row: _Row = result.input
-                source.taken.pop(row.line, None)
+                source.taken.pop(id(row), None)
                 error = result.error
                 if error is None:
                     succeeded += 1
@@ -716,27 +1077,52 @@ async def _run_update_many(
     finally:
         progress.close()
         elapsed = time.monotonic() - started
-        # Rows handed out whose result never came back: cancelled in flight.
+        # Rows handed out whose result never came back: cancelled in flight; and rows
+        # carried over by --resume that the run never reached.
         unfinished = sorted(source.taken.values(), key=lambda r: r.line)
-        for row in unfinished:
+        not_started = source.unstarted()
+        for row in (*unfinished, *not_started):
             report.add(row, None, progress.write)
         if source.error is not None:
             code = EXIT_USAGE
-            _err(f"{source.error} (the items before this line were processed)")
-        elif code == EXIT_OK and failed:
-            code = EXIT_FAILED
+            stopped = f"{source.error} (the items before this line were processed)"
+        elif args.fail_fast and failed and stopped is None:
+            stopped = "stopped at the first failure (--fail-fast)"
+        if code == EXIT_OK:
+            code = EXIT_SKIPPED if source.bad_lines else EXIT_FAILED if failed else EXIT_OK
         if stopped is not None:
-            _err(f"{stopped}; input read up to line {source.line}")
-        elif args.fail_fast and failed:
-            _err(f"stopped at the first failure (--fail-fast); input read up to line {source.line}")
+            how_far = f"input read up to line {source.read_to_line}"
+            if report.path is not None:
+                how_far += f"; continue with --resume {report.path}"
+            _err(f"{stopped}; {how_far}")
         line = _summary("update-many", succeeded, failed, elapsed)
+        if source.bad_lines:
+            line += f", {source.bad_lines} malformed lines skipped"
         if unfinished:
             line += f", {len(unfinished)} cancelled in flight"
+        if not_started:
+            line += f", {len(not_started)} not started"
         if report.path is not None:
             line += f"; {report.count} written to {report.path}"
         elif report.count > SHOWN_FAILURES:
             line += f"; {report.count - SHOWN_FAILURES} more not shown (use --report)"
-        print(line, flush=True)
+        if args.json:
+            _err(line)
+            summary = {
+                "succeeded": succeeded,
+                "failed": failed,
+                "skipped_lines": source.bad_lines,
+                "cancelled": len(unfinished),
+                "not_started": len(not_started),
+                "elapsed_seconds": round(elapsed, 3),
+                "read_to_line": source.read_to_line,
+                "report": report.path,
+                "stopped": stopped,
+                "exit_code": code,
+            }
+            _print_json(args, summary)
+        else:
+            print(line, flush=True)
     return code
 
 
@@ -750,8 +1136,13 @@ async def _demo(args: argparse.Namespace) -> int:
     show = not args.no_progress
     limit = None if args.rate_limit == "auto" else args.rate_limit
     started = time.monotonic()
+    out = sys.stderr if args.json else sys.stdout  # with --json, stdout has the JSON only
+
+    def say(text: str) -> None:
+        print(text, file=out, flush=True)
+
     async with FakeClerk(rate_limit=limit) as fake, fake.client(rate_limit=limit) as clerk:
-        print(f"demo: a FakeClerk serves Clerk's Backend API at {fake.url}", flush=True)
+        say(f"demo: a FakeClerk serves Clerk's Backend API at {fake.url}")
 
         # 1. Create N machines, at most `concurrency` requests at a time.
         progress = _Progress("create", n, enabled=show)
@@ -770,7 +1161,7 @@ async def _demo(args: argparse.Namespace) -> int:
             await _bounded(range(n), create, concurrency)
         finally:
             progress.close()
-        print(_summary("create", n, 0, time.monotonic() - t0), flush=True)
+        say(_summary("create", n, 0, time.monotonic() - t0))
 
         # 2. Update them all: the README's main job.
         progress = _Progress("update_many", n, enabled=show)
@@ -786,7 +1177,7 @@ async def _demo(args: argparse.Namespace) -> int:
                     progress.update(batch.done, batch.done, batch.failed)
         finally:
             progress.close()
-        print(_summary("update_many", batch.succeeded, batch.failed, time.monotonic() - t0))
+        say(_summary("update_many", batch.succeeded, batch.failed, time.monotonic() - t0))
         for failure in failures[:SHOWN_FAILURES]:
             _err(failure)
 
@@ -796,13 +1187,24 @@ async def _demo(args: argparse.Namespace) -> int:
         async for machine in clerk.machines.list(order_by="created_at"):
             seen += 1
             renamed += machine.name == f"{machine.id}-v2" and machine.default_token_ttl == 7200
-        print(
+        say(
             f"list: {seen} machines read back in {time.monotonic() - t0:.2f} s, "
             f"{renamed} with the new name and default_token_ttl=7200",
-            flush=True,
         )
     ok = not failures and seen == n and renamed == n
-    print(f"demo: {'ok' if ok else 'FAILED'} in {time.monotonic() - started:.2f} s", flush=True)
+    elapsed = time.monotonic() - started
+    say(f"demo: {'ok' if ok else 'FAILED'} in {elapsed:.2f} s")
+    if args.json:
+        summary = {
+            "ok": ok,
+            "machines": n,
+            "updated": batch.succeeded,
+            "failed": batch.failed,
+            "read_back": seen,
+            "renamed": renamed,
+            "elapsed_seconds": round(elapsed, 3),
+        }
+        _print_json(args, summary)
     return EXIT_OK if ok else EXIT_FAILED
 
 
@@ -853,6 +1255,15 @@ async def _amain(args: argparse.Namespace) -> int:
     try:
         handler: Callable[[argparse.Namespace], Awaitable[int]] = args.handler
         return await handler(args)
+    except (UsageError, ClerkError) as exc:
+        code = _exit_code(exc)
+        _err(_message(exc))
+        if args.json:
+            error = _error_info(exc)
+            if isinstance(exc, UsageError):
+                error["code"] = "usage_error"
+            _print_json(args, {"error": error, "exit_code": code})
+        return code
     except asyncio.CancelledError:
         if not interrupted:
             raise
@@ -861,24 +1272,29 @@ async def _amain(args: argparse.Namespace) -> int:
             uncancel()
         _err("interrupted")
         return EXIT_INTERRUPTED
-    except UsageError as exc:
-        _err(str(exc))
-        return EXIT_USAGE
-    except ClerkValidationError as exc:
-        _err(f"invalid input: {exc}")
-        return EXIT_USAGE
-    except (AuthenticationError, PermissionDeniedError) as exc:
-        _err(f"{exc} (check the secret key)")
-        return EXIT_AUTH
-    except ClerkConnectionError as exc:
-        _err(f"cannot reach the API: {exc}")
-        return EXIT_NETWORK
-    except ClerkError as exc:
-        _err(str(exc))
-        return EXIT_FAILED
     finally:
         if installed and not interrupted:
             loop.remove_signal_handler(signal.SIGINT)
+
+
+def _exit_code(exc: UsageError | ClerkError) -> int:
+    if isinstance(exc, (UsageError, ClerkValidationError)):
+        return EXIT_USAGE
+    if isinstance(exc, (AuthenticationError, PermissionDeniedError)):
+        return EXIT_AUTH
+    if isinstance(exc, ClerkConnectionError):
+        return EXIT_NETWORK
+    return EXIT_FAILED
+
+
+def _message(exc: UsageError | ClerkError) -> str:
+    if isinstance(exc, ClerkValidationError):
+        return f"invalid input: {exc}"
+    if isinstance(exc, (AuthenticationError, PermissionDeniedError)):
+        return f"{exc} (check the secret key)"
+    if isinstance(exc, ClerkConnectionError):
+        return f"cannot reach the API: {exc}"
+    return str(exc)
 
 
 def _verbose_logging() -> Callable[[], None]:

@@ -7,16 +7,15 @@ prove the entry point, the environment and Ctrl-C.
 
 from __future__ import annotations
 
-import asyncio
+import io
 import json
 import os
 import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -26,61 +25,40 @@ from clerk_async.cli import main
 from clerk_async.testing import FakeClerk, Faults, MachineRecord
 
 KEY = "sk_test_cli_0123456789abcdef"
+USER_ID = "user_2xhFjEI5X2qWRvtV13BzSj8H6Dk"
 ROOT = Path(__file__).resolve().parent.parent
 T = TypeVar("T")
 
 
 class ThreadedFake:
-    """A FakeClerk serving from an event loop in a thread, for the sync tests."""
+    """A FakeClerk serving from its own thread and loop (``with FakeClerk()``), for sync tests."""
 
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.fake = FakeClerk(KEY, rate_limit=None)
-
-    def start(self) -> None:
-        self.thread.start()
-        asyncio.run_coroutine_threadsafe(self.fake.start(), self.loop).result(10)
-
-    def stop(self) -> None:
-        asyncio.run_coroutine_threadsafe(self.fake.close(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-        self.loop.close()
-
-    def call(self, fn: Callable[[], T]) -> T:
-        """Run ``fn`` on the fake's loop, where its state lives."""
-
-        async def run() -> T:
-            return fn()
-
-        return asyncio.run_coroutine_threadsafe(run(), self.loop).result(10)
+    def __init__(self, fake: FakeClerk) -> None:
+        self.fake = fake
 
     @property
     def api_url(self) -> str:
-        return self.fake.url.removesuffix("/v1")
+        return self.fake.env["CLERK_API_URL"]
 
     def add(self, name: str, ttl: int = 3600) -> MachineRecord:
-        return self.call(lambda: self.fake.add_machine(name, default_token_ttl=ttl))
+        return self.fake.add_machine(name, default_token_ttl=ttl)
 
     def machine(self, machine_id: str) -> MachineRecord:
-        return self.call(lambda: self.fake.machines[machine_id])
+        return self.fake.machines[machine_id]
 
     def exists(self, machine_id: str) -> bool:
-        return self.call(lambda: machine_id in self.fake.machines)
+        return machine_id in self.fake.machines
 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[ThreadedFake]:
-    threaded = ThreadedFake()
-    threaded.start()
-    yield threaded
-    threaded.stop()
+    with FakeClerk(KEY, rate_limit=None) as fake:
+        yield ThreadedFake(fake)
 
 
 @pytest.fixture
 def fake(server: ThreadedFake) -> Iterator[ThreadedFake]:
-    server.call(server.fake.reset)
+    server.fake.reset()
     yield server
     server.fake.faults = Faults()
 
@@ -100,6 +78,13 @@ def write_jsonl(path: Path, items: list[Any]) -> Path:
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def read_report(path: Path) -> list[dict[str, Any]]:
+    """The items of a --report, without its last line (``_run``: how far the input was read)."""
+    lines = read_jsonl(path)
+    assert set(lines[-1]) == {"_run"}
+    return lines[:-1]
 
 
 def free_port() -> int:
@@ -212,7 +197,7 @@ def test_update_many_jsonl(
     assert fake.machine(b.id).name == "b2"
     assert fake.machine(c.id).name == "c"
 
-    failures = {line["machine_id"]: line for line in read_jsonl(report)}
+    failures = {line["machine_id"]: line for line in read_report(report)}
     assert failures.keys() == {c.id, "mch_missing"}
     bad_name, missing = failures[c.id], failures["mch_missing"]
     assert bad_name["name"] == ""
@@ -250,7 +235,7 @@ def test_the_report_fed_back_as_input(
     report = tmp_path / "failures.jsonl"
     argv = ["--max-retries", "0", "machines", "update-many", str(source), "--report", str(report)]
     assert run(fake, *argv) == 1
-    failures = read_jsonl(report)
+    failures = read_report(report)
     assert 0 < len(failures) < 40
     assert all(f["_error"]["status"] >= 500 for f in failures)
     capsys.readouterr()
@@ -259,39 +244,110 @@ def test_the_report_fed_back_as_input(
     again = tmp_path / "again.jsonl"
     assert run(fake, "machines", "update-many", str(report), "--report", str(again)) == 0
     assert f"{len(failures)} succeeded, 0 failed" in capsys.readouterr().out
-    assert again.read_text() == ""
+    assert read_report(again) == []
     assert all(fake.machine(m.id).name == f"m{i}-v2" for i, m in enumerate(machines))
 
 
-def test_a_bad_line_stops_the_run_with_file_and_line(
+def test_a_malformed_line_is_reported_and_skipped_with_exit_5(
     fake: ThreadedFake, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    good = fake.add("good")
+    good, later = fake.add("good"), fake.add("later")
     source = tmp_path / "in.jsonl"
     lines = [
         json.dumps({"machine_id": good.id, "name": "good2"}),
         json.dumps({"machine_id": "mch_missing", "name": "x"}),
         '{"machine_id": "mch_x", "name": ',  # line 3: not JSON
-        json.dumps({"machine_id": good.id, "name": "never"}),
+        "[1, 2]",  # line 4: not an object
+        json.dumps({"machine_id": later.id, "name": "later2"}),  # still applied
     ]
     source.write_text("\n".join(lines) + "\n", encoding="utf-8")
     report = tmp_path / "failures.jsonl"
-    assert run(fake, "machines", "update-many", str(source), "--report", str(report)) == 2
+    assert run(fake, "machines", "update-many", str(source), "--report", str(report)) == 5
     captured = capsys.readouterr()
     assert f"{source}:3: invalid JSON" in captured.err
-    assert "1 succeeded, 1 failed" in captured.out
-    assert fake.machine(good.id).name == "good2"
-    assert [f["machine_id"] for f in read_jsonl(report)] == ["mch_missing"]  # partial report
+    assert f"{source}:4: expected a JSON object, got list (skipped)" in captured.err
+    assert "2 succeeded, 1 failed in" in captured.out
+    assert "2 malformed lines skipped; 3 written to" in captured.out
+    assert (fake.machine(good.id).name, fake.machine(later.id).name) == ("good2", "later2")
+    items = sorted(read_report(report), key=lambda item: item["_line"])
+    assert [(i["_line"], i.get("_input"), i["_error"]["code"]) for i in items] == [
+        (2, None, "resource_not_found"),
+        (3, lines[2], "invalid_line"),
+        (4, "[1, 2]", "invalid_line"),
+    ]
+
+
+def test_malformed_csv_rows_and_bytes_are_skipped(
+    fake: ThreadedFake, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a, b = fake.add("a"), fake.add("b")
+    source = tmp_path / "in.csv"
+    source.write_bytes(
+        f"machine_id,name\n{a.id},a2\nmch_1,x,y\n\xff\xfe\n{b.id},b2\n".encode("latin-1")
+    )
+    assert run(fake, "machines", "update-many", str(source)) == 5
+    err = capsys.readouterr().err
+    assert "in.csv:3: expected 2 cells, found 3 (skipped)" in err
+    assert "in.csv:4: not UTF-8 text" in err
+    assert (fake.machine(a.id).name, fake.machine(b.id).name) == ("a2", "b2")
+
+
+def test_stdin_defaults_to_json_lines(
+    fake: ThreadedFake, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    machine = fake.add("piped")
+    data = json.dumps({"machineId": machine.id, "name": "from-stdin"}) + "\n"
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data.encode())))
+    assert run(fake, "machines", "update-many", "-") == 0
+    assert "1 succeeded, 0 failed" in capsys.readouterr().out
+    assert fake.machine(machine.id).name == "from-stdin"
+
+
+def test_resume_continues_after_a_stop(
+    fake: ThreadedFake, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    machines = [fake.add(f"m{i}") for i in range(30)]
+    items = [{"machine_id": m.id, "name": f"m{i}-v2"} for i, m in enumerate(machines)]
+    items[3]["machine_id"] = "mch_missing"  # fails with 404: goes to the report
+    source = write_jsonl(tmp_path / "in.jsonl", items)
+    report = tmp_path / "first.jsonl"
+    # --fail-fast stops the run at the 404, part of the way through the file.
+    argv = ["machines", "update-many", str(source), "--concurrency", "1", "--fail-fast"]
+    assert run(fake, *argv, "--report", str(report)) == 1
+    err = capsys.readouterr().err
+    assert f"input read up to line 4; continue with --resume {report}" in err
+    first = read_jsonl(report)
+    assert first[-1] == {"_run": {"input": str(source.resolve()), "read_to_line": 4}}
+    assert [m.name for m in machines[4:]] == [f"m{i}" for i in range(4, 30)]  # untouched
+
+    # Fix the failed line in the report, then resume: it, then the file after line 4.
+    failed = read_report(report)
+    assert [f["_line"] for f in failed] == [4]
+    fixed = [{**f, "machine_id": machines[3].id} for f in failed]
+    report.write_text("".join(json.dumps(x) + "\n" for x in [*fixed, first[-1]]))
+    second = tmp_path / "second.jsonl"
+    resume = ["machines", "update-many", str(source), "--resume", str(report)]
+    assert run(fake, *resume, "--report", str(second), "--json") == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["succeeded"] == 27  # the fixed line, then lines 5..30
+    assert summary["read_to_line"] == 30
+    assert all(m.name == f"m{i}-v2" for i, m in enumerate(machines))
+    assert read_report(second) == []
+
+    # A report of another file, or --report over the one being resumed, is refused.
+    other = write_jsonl(tmp_path / "other.jsonl", items)
+    assert run(fake, "machines", "update-many", str(other), "--resume", str(report)) == 2
+    assert "not " + str(other.resolve()) in capsys.readouterr().err
+    assert run(fake, *resume, "--report", str(report)) == 2
+    assert "would overwrite --resume" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
     ("name", "content", "message"),
     [
-        ("in.jsonl", "[1, 2]\n", "in.jsonl:1: expected a JSON object, got list"),
         ("in.csv", "id,name\nmch_1,x\n", "in.csv:1: unknown column 'id'"),
         ("in.csv", "name\nx\n", "in.csv:1: the header has no machine_id column"),
-        ("in.csv", "machine_id,name\nmch_1,x,y\n", "in.csv:2: expected 2 cells, found 3"),
-        ("in.jsonl", b"\xff\xfe\n", "in.jsonl:1: not UTF-8 text"),
+        ("in.csv", b"machine_id,\xffname\n", "in.csv:1: invalid CSV header: not UTF-8"),
         ("in.txt", "", "cannot tell the format"),
     ],
 )
@@ -335,7 +391,7 @@ def test_update_many_with_a_bad_key_stops_early_with_exit_3(
     assert main(argv) == 3
     assert "401" in capsys.readouterr().err
     assert fake.fake.stats.statuses[401] < 50  # stopped early
-    assert len(read_jsonl(report)) < 50
+    assert len(read_report(report)) < 50
 
 
 def test_update_many_unreachable_exits_4(
@@ -443,8 +499,101 @@ def test_ctrl_c_stops_cleanly_with_a_partial_report(fake: ThreadedFake, tmp_path
     assert "interrupted" in err
     assert "succeeded" in out
     assert "cancelled in flight" in out
-    unfinished = read_jsonl(report)
+    unfinished = read_report(report)
     assert unfinished
     assert all(line["_error"]["code"] == "not_completed" for line in unfinished)
     updated = sum(fake.machine(m.id).name == "x" for m in machines)
     assert updated < 300
+
+
+# --- m2m, api-keys and --json ---------------------------------------------------------------
+
+
+def test_m2m_create_list_verify_revoke(
+    fake: ThreadedFake, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    machine = fake.add("caller")
+    # create needs only the machine's key: no instance key in the environment or argv.
+    monkeypatch.delenv("CLERK_SECRET_KEY", raising=False)
+    monkeypatch.setenv("CLERK_MACHINE_SECRET_KEY", machine.secret_key)
+    argv = ["--api-url", fake.api_url, "--json", "m2m", "create"]
+    assert main([*argv, "--seconds-until-expiration", "600", "--claims", '{"env": "ci"}']) == 0
+    created = json.loads(capsys.readouterr().out)
+    assert (created["subject"], created["claims"]) == (machine.id, {"env": "ci"})
+    assert created["token"] == fake.fake.m2m_tokens[created["id"]].token
+
+    assert run(fake, "--json", "m2m", "list", machine.id) == 0
+    assert [t["id"] for t in json.loads(capsys.readouterr().out)["data"]] == [created["id"]]
+    monkeypatch.setattr(sys, "stdin", io.StringIO(created["token"] + "\n"))
+    assert run(fake, "m2m", "verify", "-") == 0  # the token from stdin, not argv
+    assert json.loads(capsys.readouterr().out)["id"] == created["id"]
+    assert run(fake, "m2m", "revoke", created["id"], "--reason", "rotated") == 0
+    assert json.loads(capsys.readouterr().out)["revocation_reason"] == "rotated"
+    assert run(fake, "--json", "m2m", "verify", created["token"]) == 1  # revoked: 404
+    failure = json.loads(capsys.readouterr().out)
+    assert (failure["exit_code"], failure["error"]["status"]) == (1, 404)
+
+    monkeypatch.delenv("CLERK_MACHINE_SECRET_KEY")
+    assert run(fake, "m2m", "create") == 2
+    assert "CLERK_MACHINE_SECRET_KEY" in capsys.readouterr().err
+
+
+def test_api_keys_create_list_verify_revoke(
+    fake: ThreadedFake, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["api-keys", "create", "--name", "ci-key", "--subject", USER_ID, "--scope", "read"]
+    assert run(fake, *argv) == 0
+    created = out_json(capsys)
+    assert "secret" not in created  # only with --show-secret
+    assert run(fake, *argv, "--show-secret", "--json") == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["secret"] == fake.fake.api_keys[shown["id"]].secret
+    assert shown["scopes"] == ["read"]
+
+    assert run(fake, "api-keys", "list", USER_ID, "--limit", "1", "--json") == 0
+    page = json.loads(capsys.readouterr().out)
+    assert (len(page["data"]), page["total_count"]) == (1, 2)
+    assert run(fake, "api-keys", "verify", shown["secret"]) == 0
+    verified = out_json(capsys)
+    assert verified["id"] == shown["id"]
+    assert "secret" not in verified
+    assert run(fake, "api-keys", "revoke", shown["id"], "--reason", "leaked") == 0
+    assert out_json(capsys)["revoked"] is True
+    assert run(fake, "api-keys", "verify", shown["secret"]) == 1
+
+
+def test_json_output_is_one_compact_document(
+    fake: ThreadedFake, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    machine = fake.add("one")
+    assert run(fake, "--json", "machines", "get", machine.id) == 0
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1
+    assert json.loads(out)["id"] == machine.id
+
+    assert run(fake, "--json", "machines", "update", machine.id) == 2  # nothing to change
+    usage = json.loads(capsys.readouterr().out)
+    assert (usage["exit_code"], usage["error"]["code"]) == (2, "usage_error")
+
+    source = write_jsonl(tmp_path / "in.jsonl", [{"machine_id": machine.id, "name": "two"}])
+    assert run(fake, "machines", "update-many", str(source), "--json") == 0
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out)
+    assert {k: summary[k] for k in ("succeeded", "failed", "skipped_lines", "exit_code")} == {
+        "succeeded": 1,
+        "failed": 0,
+        "skipped_lines": 0,
+        "exit_code": 0,
+    }
+    assert "update-many: 1 succeeded" in captured.err  # the human line goes to stderr
+
+    assert main(["--json", "demo", "--machines", "5", "--no-progress"]) == 0
+    demo = json.loads(capsys.readouterr().out)
+    assert (demo["ok"], demo["updated"], demo["renamed"]) == (True, 5, 5)
+
+
+def test_api_url_ending_in_v1_is_refused(
+    fake: ThreadedFake, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--secret-key", KEY, "--api-url", fake.api_url + "/v1", "machines", "list"]) == 2
+    assert f"write {fake.api_url!r}" in capsys.readouterr().err
