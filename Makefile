@@ -1,14 +1,15 @@
 # One entry point for developers and CI. `make test` works on a fresh clone:
 # it creates .venv, installs the package with its dev extras, installs the pinned
-# Prism mock server from package-lock.json, then runs ruff, mypy --strict and pytest.
+# Prism mock server from package-lock.json, then runs ruff, mypy --strict, the docs build
+# (mkdocs build --strict) and pytest.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint typecheck pytest venv node demo bench clean
+.PHONY: test lint typecheck docs pytest venv node demo bench clean
 
-test: venv node lint typecheck pytest
+test: venv node lint typecheck docs pytest
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +31,11 @@ lint: venv
 typecheck: venv
 	$(VENV)/bin/mypy --strict clerk_async _clerk_async_pytest.py
 
+# The documentation site (mkdocs.yml, docs/): a broken link or API reference fails it.
+# Its examples run in pytest (tests/test_docs.py).
+docs: venv
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
+
 pytest: venv node
 	$(VENV)/bin/pytest -q
 
@@ -38,7 +44,7 @@ demo: venv
 	$(PY) -m clerk_async demo
 
 clean:
-	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .pytest_cache .site
 
 bench: venv
 	$(PY) -m benchmarks.bench_update
