@@ -124,9 +124,9 @@ def _run_files(page: Path, files: dict[str, str], directory: Path) -> int:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CLERK_", "PYTEST_"))}
     passed = 0
     for mode in ("strict", "auto"):
+        options = ["-o", f"asyncio_mode={mode}", "-W", "error::ResourceWarning"]
         result = subprocess.run(
-            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
-            + ["-o", f"asyncio_mode={mode}", "-W", "error::ResourceWarning"],
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *options],
             cwd=directory,
             env=env,
             capture_output=True,
