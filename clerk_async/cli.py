@@ -51,6 +51,7 @@ from clerk_async import (
     __version__,
 )
 from clerk_async.client import base_url_from_api_url
+from clerk_async.pagination import Page
 
 if TYPE_CHECKING:
     from clerk_async.testing import FakeClerk
@@ -336,6 +337,10 @@ def _as_json(obj: Any) -> dict[str, Any]:
     return attrs.asdict(obj)
 
 
+def _print_page(args: argparse.Namespace, page: Page[Any]) -> None:
+    _print_json(args, {"data": [_as_json(x) for x in page.data], "total_count": page.total_count})
+
+
 # --- machines list/get/create/update/delete --------------------------------------------
 
 
@@ -347,7 +352,7 @@ async def _machines_list(args: argparse.Namespace) -> int:
     }
     async with _open(args) as (clerk, _):
         page = await clerk.machines.list(**params)
-    _print_json(args, {"data": [_as_json(m) for m in page.data], "total_count": page.total_count})
+    _print_page(args, page)
     return EXIT_OK
 
 
@@ -523,7 +528,7 @@ async def _m2m_list(args: argparse.Namespace) -> int:
     async with _open(args) as (clerk, fake):
         _seed(fake, args.subject)
         page = await clerk.m2m.list_tokens(args.subject, **params)
-    _print_json(args, {"data": [_as_json(t) for t in page.data], "total_count": page.total_count})
+    _print_page(args, page)
     return EXIT_OK
 
 
@@ -559,7 +564,7 @@ async def _api_keys_list(args: argparse.Namespace) -> int:
     params = _given(args, "include_invalid", "query", "limit", "offset")
     async with _open(args) as (clerk, _):
         page = await clerk.api_keys.list(args.subject, **params)
-    _print_json(args, {"data": [_as_json(k) for k in page.data], "total_count": page.total_count})
+    _print_page(args, page)
     return EXIT_OK
 
 

@@ -23,11 +23,8 @@ from __future__ import annotations
 import ast
 import asyncio
 import inspect
-import os
 import re
 import shlex
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -36,6 +33,7 @@ import pytest
 from clerk_async import Clerk
 from clerk_async.cli import main
 from clerk_async.testing import FakeClerk
+from tests._pytest_run import passed, run_pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
@@ -120,24 +118,13 @@ def _run_inline(page: Path, inline: list[Block]) -> None:
 def _run_files(page: Path, files: dict[str, str], directory: Path) -> int:
     for name, code in files.items():
         (directory / name).write_text(code, encoding="utf-8")
-    (directory / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CLERK_", "PYTEST_"))}
-    passed = 0
+    counts = set()
     for mode in ("strict", "auto"):
-        options = ["-o", f"asyncio_mode={mode}", "-W", "error::ResourceWarning"]
-        result = subprocess.run(
-            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *options],
-            cwd=directory,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        result = run_pytest(directory, "-o", f"asyncio_mode={mode}", "-W", "error::ResourceWarning")
         assert result.returncode == 0, f"{page_id(page)} ({mode} mode):\n{result.stdout}"
-        found = re.search(r"(\d+) passed", result.stdout)
-        assert found, result.stdout
-        passed = int(found.group(1))
-    return passed
+        counts.add(passed(result))
+    (count,) = counts
+    return count
 
 
 @pytest.mark.parametrize("page", [p for p in PAGES if blocks(p)], ids=page_id)

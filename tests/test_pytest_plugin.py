@@ -4,13 +4,14 @@ directory with an ini file of its own, so this project's configuration does not 
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests._pytest_run import passed, run_pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,25 +25,10 @@ def readme_fixture_example() -> str:
     return found[0]
 
 
-def run_pytest(directory: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    (directory / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CLERK_", "PYTEST_"))}
-    return subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
-        cwd=directory,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
 @pytest.mark.parametrize("mode", ["strict", "auto"])
 def test_readme_example_runs_as_written(tmp_path: Path, mode: str) -> None:
     (tmp_path / "test_readme.py").write_text(readme_fixture_example(), encoding="utf-8")
-    result = run_pytest(tmp_path, "-o", f"asyncio_mode={mode}")
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "1 passed" in result.stdout
+    assert passed(run_pytest(tmp_path, "-o", f"asyncio_mode={mode}")) == 1
 
 
 def test_an_explicit_asyncio_marker_is_kept(tmp_path: Path) -> None:
@@ -57,16 +43,14 @@ def test_an_explicit_asyncio_marker_is_kept(tmp_path: Path) -> None:
         "    assert loops[0] is loops[1]  # the module's loop, not one per test\n",
         encoding="utf-8",
     )
-    result = run_pytest(tmp_path, "-o", "asyncio_mode=strict")
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "2 passed" in result.stdout
+    assert passed(run_pytest(tmp_path, "-o", "asyncio_mode=strict")) == 2
 
 
 def test_the_plugin_imports_clerk_async_only_when_a_fixture_is_used(tmp_path: Path) -> None:
     # Loading the plugin module itself imports nothing of clerk_async (nor aiohttp).
     check = (
         "import sys, _clerk_async_pytest; "
-        "ours = ('clerk_async', 'attrs', 'cattrs'); "
+        "ours = ('clerk_async', 'aiohttp', 'attrs', 'cattrs'); "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ours))"
     )
     out = subprocess.run(
@@ -83,6 +67,4 @@ def test_the_plugin_imports_clerk_async_only_when_a_fixture_is_used(tmp_path: Pa
         "    assert 'clerk_async' in sys.modules\n",
         encoding="utf-8",
     )
-    result = run_pytest(tmp_path, "-p", "no:aiohttp")
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "2 passed" in result.stdout
+    assert passed(run_pytest(tmp_path, "-p", "no:aiohttp")) == 2
