@@ -13,8 +13,12 @@ store that behaves like Clerk::
         assert fake.machines[machine.id].name == "ledger"
         assert fake.requests[-1].json == {"name": "ledger"}
 
-Under pytest, the ``fake_clerk`` fixture yields a started one (rate limit off), and
-``python -m clerk_async.testing --port 8787`` runs one on its own.
+``with FakeClerk() as fake:`` (not ``async with``) serves it from a thread and event loop
+of its own, for sync code and other loops (FastAPI's ``TestClient``), and ``with
+fake.setenv():`` points ``Clerk()`` and apps at it through ``CLERK_SECRET_KEY`` and
+``CLERK_API_URL``. Under pytest, the ``fake_clerk`` (in the test's loop) and
+``fake_clerk_sync`` (in its own thread) fixtures yield a started one with the rate limit
+off, and ``python -m clerk_async.testing --port 8787`` runs one on its own.
 
 How it answers (where the spec leaves a choice, the choice is written here):
 
