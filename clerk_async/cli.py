@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import contextvars
 import csv
 import io
 import json
@@ -33,7 +34,7 @@ from collections.abc import (
     Mapping,
     Sequence,
 )
-from typing import IO, TYPE_CHECKING, Any, Final, NamedTuple
+from typing import IO, TYPE_CHECKING, Any, Final, NamedTuple, NoReturn
 
 import attrs
 
@@ -139,10 +140,26 @@ def _non_negative_int(text: str) -> int:
     return value
 
 
+class _ArgumentParser(argparse.ArgumentParser):
+    """Usage errors also as JSON with ``--json`` (subcommands' parsers are of this class too)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        _err(message)
+        if _JSON_ARGV.get():
+            error = {"status": None, "code": "usage_error", "message": message, "trace_id": None}
+            _print_json(argparse.Namespace(json=True), {"error": error, "exit_code": EXIT_USAGE})
+        raise SystemExit(EXIT_USAGE)
+
+
+# Whether the command line asks for --json, for errors found before it is parsed.
+_JSON_ARGV: contextvars.ContextVar[bool] = contextvars.ContextVar("json_argv", default=False)
+
+
 def _parser() -> argparse.ArgumentParser:
     # The global options are accepted before or after the subcommand: every parser gets
     # them with SUPPRESS defaults, so a later (inner) parser never resets an earlier value.
-    common = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
+    common = _ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
     common.add_argument(
         "--secret-key",
         metavar="KEY",
@@ -181,7 +198,7 @@ def _parser() -> argparse.ArgumentParser:
         'of update-many and demo, or {"error": {...}}',
     )
 
-    parser = argparse.ArgumentParser(
+    parser = _ArgumentParser(
         prog="clerk-async",
         description="Clerk's Backend API from the shell: machines, M2M tokens, API keys, "
         "bulk updates, a demo.",
@@ -423,7 +440,7 @@ def _number(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
 
 
-def _m2m_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
+def _m2m_parsers(commands: Any, common: _ArgumentParser) -> None:
     m2m = commands.add_parser("m2m", help="M2M tokens: create, list, revoke, verify")
     ops = m2m.add_subparsers(dest="op", metavar="OPERATION", required=True)
 
@@ -461,7 +478,7 @@ def _m2m_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
     p.set_defaults(handler=_m2m_verify)
 
 
-def _api_keys_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
+def _api_keys_parsers(commands: Any, common: _ArgumentParser) -> None:
     keys = commands.add_parser("api-keys", help="API keys: create, list, revoke, verify")
     ops = keys.add_subparsers(dest="op", metavar="OPERATION", required=True)
 
@@ -1320,10 +1337,13 @@ def _verbose_logging() -> Callable[[], None]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; returns the exit code (the console script exits with it)."""
     parser = _parser()
+    token = _JSON_ARGV.set("--json" in (sys.argv[1:] if argv is None else argv))
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version (0) or a usage error (2), already printed
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    finally:
+        _JSON_ARGV.reset(token)
     for name, default in GLOBAL_DEFAULTS.items():
         if not hasattr(args, name):
             setattr(args, name, default)

@@ -571,6 +571,11 @@ def test_json_output_is_one_compact_document(
     assert out.count("\n") == 1
     assert json.loads(out)["id"] == machine.id
 
+    assert main(["--json", "machines", "frobnicate"]) == 2  # argparse's own usage error
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["error"]["code"] == "usage_error"
+    assert "invalid choice: 'frobnicate'" in captured.err
+
     assert run(fake, "--json", "machines", "update", machine.id) == 2  # nothing to change
     usage = json.loads(capsys.readouterr().out)
     assert (usage["exit_code"], usage["error"]["code"]) == (2, "usage_error")
