@@ -30,9 +30,10 @@ def _rename_app() -> FastAPI:
 
 
 def test_with_serves_from_its_own_thread_to_other_loops() -> None:
-    before = threading.active_count()
     with FakeClerk(rate_limit=None) as fake:
-        assert threading.active_count() == before + 1
+        (thread,) = [t for t in threading.enumerate() if t.name == f"FakeClerk-{id(fake):x}"]
+        assert thread.daemon
+        assert thread is not threading.current_thread()
         machine = fake.add_machine("billing-worker")
 
         async def rename(name: str) -> str:
@@ -45,7 +46,7 @@ def test_with_serves_from_its_own_thread_to_other_loops() -> None:
         assert fake.machines[machine.id].name == "two"
         assert [r.json for r in fake.requests] == [{"name": "one"}, {"name": "two"}]
         url = fake.url
-    assert threading.active_count() == before  # the thread has ended
+    assert not thread.is_alive()  # the thread has ended
     with pytest.raises(RuntimeError, match="not started"):
         fake.url  # noqa: B018
     assert url.startswith("http://127.0.0.1:")
