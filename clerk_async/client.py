@@ -318,10 +318,11 @@ def base_url_from_api_url(api_url: str, name: str) -> str:
     """
     root = api_url.rstrip("/")
     if root.endswith("/v1"):
+        instead = f", or pass base_url={root!r} instead" if name == "CLERK_API_URL" else ""
         raise ClerkConfigError(
             name,
             f"{name} is the API's root without /v1 (the client adds /v1, as Clerk's SDKs do): "
-            f"write {root.removesuffix('/v1') or '/'!r}, or pass base_url={root!r} instead",
+            f"write {root.removesuffix('/v1') or '/'!r}{instead}",
         )
     return root + "/v1"
 
