@@ -25,6 +25,7 @@ import signal
 import stat
 import sys
 import time
+from collections import deque
 from collections.abc import (
     AsyncIterator,
     Awaitable,
@@ -721,7 +722,7 @@ class _Source:
         self.on_bad_line: Callable[[_BadLine], None] = lambda bad: None
         self.bad_lines = 0
         self.resume = resume
-        self._carried = list(resume.rows) if resume else []  # not yet handed out
+        self._carried = deque(resume.rows if resume else ())  # not yet handed out
         self._skip_to = resume.read_to_line if resume else 0
         self._rows = self._generate()
 
@@ -735,7 +736,7 @@ class _Source:
 
     def unstarted(self) -> list[_Row]:
         """Rows carried over by ``--resume`` that the run never reached."""
-        return self._carried
+        return list(self._carried)
 
     def close(self) -> None:
         self._rows.close()
@@ -752,11 +753,11 @@ class _Source:
                 for bad in self.resume.bad_lines:
                     self._bad(bad)
             while self._carried:
-                row = self._carried[0]
+                row = self._carried.popleft()
                 self.taken[id(row)] = row
                 if self.before_yield is not None:
                     self.before_yield(row)
-                yield self._carried.pop(0)
+                yield row
             rows = self._jsonl() if self.format == "jsonl" else self._csv()
             for row in rows:
                 self.taken[id(row)] = row

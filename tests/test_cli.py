@@ -602,3 +602,25 @@ def test_api_url_ending_in_v1_is_refused(
 ) -> None:
     assert main(["--secret-key", KEY, "--api-url", fake.api_url + "/v1", "machines", "list"]) == 2
     assert f"write {fake.api_url!r}" in capsys.readouterr().err
+
+
+def test_a_resumed_run_that_stops_keeps_what_it_did_not_reach(
+    fake: ThreadedFake, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = write_jsonl(
+        tmp_path / "in.jsonl", [{"machine_id": f"mch_gone{i}", "name": "x"} for i in range(3)]
+    )
+    report = tmp_path / "first.jsonl"
+    assert run(fake, "machines", "update-many", str(source), "--report", str(report)) == 1
+    assert len(read_report(report)) == 3  # all 404
+    second = tmp_path / "second.jsonl"
+    argv = ["machines", "update-many", str(source), "--resume", str(report), "--report"]
+    assert run(fake, *argv, str(second), "--concurrency", "1", "--fail-fast") == 1
+    assert "1 failed" in capsys.readouterr().out
+    items = read_report(second)
+    assert sorted(i["_error"]["code"] for i in items) == [
+        "not_completed",
+        "not_completed",
+        "resource_not_found",
+    ]
+    assert sorted(i["_line"] for i in items) == [1, 2, 3]  # nothing is lost
