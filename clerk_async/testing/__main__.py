@@ -88,8 +88,8 @@ async def _serve(args: argparse.Namespace) -> None:
         for index in range(args.machines):
             fake.add_machine(f"machine-{index}", machine_id=seeded_machine_id(index))
         print(f"FakeClerk serving Clerk's Backend API at {fake.url}")
-        print(f"CLERK_API_URL={fake.url.removesuffix('/v1')}")
-        print(f"CLERK_SECRET_KEY={fake.secret_key}", flush=True)
+        for name, value in fake.env.items():
+            print(f"{name}={value}", flush=True)
         await stop.wait()
 
 
