@@ -125,12 +125,13 @@ async def open_clerk(app: Starlette, **options: Unpack[ClerkOptions]) -> AsyncIt
 
     Use it inside your own lifespan; ``options`` are ``Clerk(...)``'s keyword arguments.
     Without a secret key (neither ``secret_key=`` nor ``CLERK_SECRET_KEY``) the app's
-    start-up fails with :class:`~clerk_async.ClerkConfigError`.
+    start-up fails with :class:`~clerk_async.ClerkConfigError`, unless it has a ``jwt_key``
+    (or ``CLERK_JWT_KEY``): such an app may only verify session tokens, networkless.
     """
     if isinstance(getattr(app.state, STATE_ATTRIBUTE, None), Clerk):
         raise ClientStateError("this app already has a Clerk client on app.state.clerk")
     clerk = Clerk(**options)
-    if not clerk.has_secret_key:
+    if not clerk.has_secret_key and clerk._jwt_key is None:
         # Fail the start-up, not every request after it with a 500.
         raise ClerkConfigError(
             "secret_key",
