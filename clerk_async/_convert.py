@@ -4,7 +4,10 @@ Rules:
 - Attribute names are the wire's snake_case keys, so no renaming is needed.
 - Params fields the caller did not give are ``UNSET`` and are left out of bodies and
   queries; that is how PATCH means "leave as is". ``None`` is sent as JSON ``null``.
-- Params fields marked ``path`` in their metadata go into the URL, never the body.
+- Each params field says where it goes in its metadata (``param("path" | "query" | "body" |
+  "form", ...)``): path fields into the URL, query fields into the query string (lists as
+  repeated keys), body fields into the JSON body, form fields into a multipart body. A body
+  that is a JSON array is the one field ``request_body``.
 - Unknown keys in responses are ignored (Clerk adds fields; that must not break us).
 - Params are accepted as an attrs instance, keyword arguments, or a mapping whose keys
   are snake_case (the wire) or camelCase (Clerk's JS docs).
@@ -29,13 +32,17 @@ from clerk_async.models.common import Params
 
 __all__ = [
     "UNSET",
+    "RequestPlan",
     "Unset",
     "WholeNumber",
     "WrongType",
     "build_params",
     "converter",
     "describe_structure_error",
+    "param",
     "path_field",
+    "register_one_of",
+    "request_plan",
     "snake_case",
     "unstructure_params",
 ]
@@ -60,12 +67,102 @@ T = TypeVar("T")
 
 converter = cattrs.Converter()
 
-_PATH = "clerk_async.path"
+
+_IN = "clerk_async.in"  # where a params field goes: "path", "query", "body" or "form"
+_WIRE = "clerk_async.wire"  # its name on the wire, where that is not the field's name
+_WHOLE = "clerk_async.whole"  # the field is the whole JSON body (an array)
+
+Location = Literal["path", "query", "body", "form"]
+Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
 
 
-def path_field(*, validator: Callable[[Any, attrs.Attribute[Any], Any], None]) -> Any:
+def path_field(*, validator: Validator) -> Any:
     """An attrs field that is a path parameter: URL-escaped into the path, not sent in the body."""
-    return attrs.field(validator=validator, metadata={_PATH: True}, kw_only=True)
+    return attrs.field(validator=validator, metadata={_IN: "path"}, kw_only=True)
+
+
+def param(
+    where: Location,
+    validator: Validator | None = None,
+    *,
+    required: bool = False,
+    wire: str | None = None,
+    whole: bool = False,
+    secret: bool = False,
+    converter: Callable[[Any], Any] | None = None,
+) -> Any:
+    """A params field that goes to ``where``; not ``required`` ones default to UNSET.
+
+    ``validator`` checks given values only (UNSET is never checked); ``wire`` is the
+    wire's name when it differs (``apiKeyID`` for ``api_key_id``); ``whole`` marks the
+    field that is the entire JSON body; ``secret`` keeps the value out of the repr.
+    """
+    metadata: dict[str, Any] = {_IN: where}
+    if wire is not None:
+        metadata[_WIRE] = wire
+    if whole:
+        metadata[_WHOLE] = True
+    if validator is not None and not required:
+        validator = _skip_unset(validator)
+    if required:
+        return attrs.field(
+            validator=validator, converter=converter, metadata=metadata, repr=not secret
+        )
+    return attrs.field(
+        default=UNSET, validator=validator, converter=converter, metadata=metadata, repr=not secret
+    )
+
+
+def _skip_unset(validator: Validator) -> Validator:
+    def check(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value is not UNSET:
+            validator(instance, attribute, value)
+
+    return check
+
+
+@attrs.frozen
+class RequestPlan:
+    """Where each field of one params class goes, worked out once per class.
+
+    Each entry is ``(field name, wire name)``. ``default`` is where fields without a
+    location go (legacy params classes: the body, or the query for list operations).
+    """
+
+    path: tuple[tuple[str, str], ...]
+    query: tuple[tuple[str, str], ...]
+    body: tuple[tuple[str, str], ...]
+    form: tuple[tuple[str, str], ...]
+    whole: str | None  # the field that is the whole JSON body, if any
+
+    @property
+    def sends_body(self) -> bool:
+        return bool(self.body or self.form or self.whole)
+
+
+_plans: dict[tuple[type, bool], RequestPlan] = {}
+
+
+def request_plan(cls: type, query: bool = False) -> RequestPlan:
+    """The :class:`RequestPlan` of a params class (cached: this is on the hot path)."""
+    plan = _plans.get((cls, query))
+    if plan is None:
+        places: dict[str, list[tuple[str, str]]] = {"path": [], "query": [], "body": [], "form": []}
+        whole = None
+        for a in attrs.fields(cls):
+            where = a.metadata.get(_IN) or ("query" if query else "body")
+            if a.metadata.get(_WHOLE):
+                whole = a.name
+                continue
+            places[where].append((a.name, a.metadata.get(_WIRE, a.name)))
+        plan = _plans[cls, query] = RequestPlan(
+            path=tuple(places["path"]),
+            query=tuple(places["query"]),
+            body=tuple(places["body"]),
+            form=tuple(places["form"]),
+            whole=whole,
+        )
+    return plan
 
 
 def _is_params(cls: Any) -> bool:
@@ -75,7 +172,7 @@ def _is_params(cls: Any) -> bool:
 def _params_unstructure_hook(cls: type) -> Callable[[Any], dict[str, Any]]:
     # Params hold only JSON-ready values (their validators see to it), so the body is the
     # given fields as they are: path fields go to the URL, UNSET ones are left out.
-    body_fields = tuple(a.name for a in attrs.fields(cls) if not a.metadata.get(_PATH))
+    body_fields = tuple(a.name for a in attrs.fields(cls) if a.metadata.get(_IN) != "path")
 
     def unstructure(params: Any) -> dict[str, Any]:
         body = {}
@@ -204,7 +301,7 @@ def path_fields(cls: type) -> tuple[str, ...]:
     names = _path_fields.get(cls)
     if names is None:
         names = _path_fields[cls] = tuple(
-            a.name for a in attrs.fields(cls) if a.metadata.get(_PATH)
+            a.name for a in attrs.fields(cls) if a.metadata.get(_IN) == "path"
         )
     return names
 
@@ -367,3 +464,39 @@ def _format(exc: BaseException, _tp: Any) -> str:
     if isinstance(exc, WrongType):
         return str(exc)
     return f"invalid value ({type(exc).__name__})"
+
+
+def _required_names(cls: type) -> frozenset[str]:
+    return frozenset(a.name for a in attrs.fields(cls) if a.default is attrs.NOTHING)
+
+
+def register_one_of(union: Any, variants: tuple[type, ...], *, tag: str | None = None) -> None:
+    """Teach the converter to tell the variants of a spec ``oneOf`` answer apart, once.
+
+    With ``tag`` (the spec's discriminator, e.g. ``object``), the answer's value for it
+    picks the variant whose field of that name defaults to the same value. Otherwise
+    the variant with the most required fields that are all present wins. An answer that
+    fits none is a validation error naming the variants.
+    """
+    by_tag: dict[Any, type] = {}
+    if tag is not None:
+        for cls in variants:
+            field = getattr(attrs.fields(cls), tag, None)
+            if field is not None and field.default is not attrs.NOTHING:
+                by_tag[field.default] = cls
+    ranked = sorted(variants, key=lambda cls: -len(_required_names(cls)))
+    required = [(cls, _required_names(cls)) for cls in ranked]
+    names = " | ".join(cls.__name__ for cls in variants)
+
+    def structure(value: Any, _: Any) -> Any:
+        if not isinstance(value, Mapping):
+            raise TypeError(f"expected an object ({names}), got {type(value).__name__}")
+        if tag is not None and value.get(tag) in by_tag:
+            cls = by_tag[value[tag]]
+            return converter.structure(value, cls)
+        for cls, needed in required:
+            if needed <= value.keys():
+                return converter.structure(value, cls)
+        raise ValueError(f"the object fits none of {names}")
+
+    converter.register_structure_hook(union, structure)

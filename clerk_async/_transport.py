@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+import uuid
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 from urllib.parse import quote
@@ -20,11 +22,13 @@ from yarl import URL
 
 from clerk_async import _json
 from clerk_async._convert import (
+    UNSET,
+    RequestPlan,
+    _plans,
     converter,
     describe_structure_error,
-    path_fields,
+    request_plan,
     snake_case,
-    unstructure_params,
 )
 from clerk_async._ratelimit import Limiter, PoolGate
 from clerk_async._retry import Outcome, RetryPolicy
@@ -189,13 +193,81 @@ def _segment(value: str) -> str:
     return quote(value, safe="")
 
 
-def _query(values: dict[str, Any]) -> dict[str, str]:
-    """Query strings have no null: a None leaves the parameter out (the server's default)."""
-    return {
-        k: ("true" if v else "false") if isinstance(v, bool) else str(v)
-        for k, v in values.items()
-        if v is not None
-    }
+def _query_value(value: Any) -> str:
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
+
+
+def query_values(pairs: Iterable[tuple[str, Any]]) -> dict[str, str | list[str]]:
+    """A query string's values: a list goes out as repeated keys (``user_id=a&user_id=b``).
+
+    Query strings have no null: a None (or UNSET) leaves the parameter out, which gives
+    the server's default.
+    """
+    values: dict[str, str | list[str]] = {}
+    for key, value in pairs:
+        if value is None or value is UNSET:
+            continue
+        if isinstance(value, (list, tuple)):
+            values[key] = [_query_value(item) for item in value]
+        else:
+            values[key] = _query_value(value)
+    return values
+
+
+def _quoted(text: str) -> str:
+    # A header parameter: no quote, backslash or line break may end it early.
+    return text.replace("\\", "_").replace('"', "_").replace("\r", "_").replace("\n", "_")
+
+
+def multipart(fields: Iterable[tuple[str, Any]]) -> tuple[bytes, str]:
+    """A ``multipart/form-data`` body and its Content-Type, from ``(wire name, value)`` pairs.
+
+    Bytes and binary files (anything with ``read()``) are sent as file parts; other
+    values as text. A file is read here, once: a retry resends the same bytes.
+    """
+    boundary = uuid.uuid4().hex
+    chunks: list[bytes] = []
+    for name, value in fields:
+        if value is UNSET or value is None:
+            continue
+        if isinstance(value, (bytes, bytearray, memoryview)) or hasattr(value, "read"):
+            data = bytes(value.read() if hasattr(value, "read") else value)
+            filename = os.path.basename(str(getattr(value, "name", "") or "")) or name
+            head = (
+                f'Content-Disposition: form-data; name="{_quoted(name)}"; '
+                f'filename="{_quoted(filename)}"\r\nContent-Type: application/octet-stream'
+            )
+        else:
+            data = _query_value(value).encode()
+            head = f'Content-Disposition: form-data; name="{_quoted(name)}"'
+        chunks += [f"--{boundary}\r\n{head}\r\n\r\n".encode(), data, b"\r\n"]
+    chunks.append(f"--{boundary}--\r\n".encode())
+    return b"".join(chunks), f"multipart/form-data; boundary={boundary}"
+
+
+def _nothing_to_change(params: Any, plan: RequestPlan) -> ClerkValidationError:
+    names = ", ".join(name for name, _ in plan.body)
+    field = plan.path[0][0] if plan.path else "params"
+    return ClerkValidationError(
+        field, f"nothing to change: give at least one of {names} ({type(params).__name__})"
+    )
+
+
+_ESCAPE_HATCH_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
+
+
+def check_raw_path(path: Any) -> str:
+    """The escape hatch's path: relative to ``base_url``, with no way to climb out of it."""
+    if not isinstance(path, str) or not path.startswith("/") or path.startswith("//"):
+        raise ClerkValidationError("path", f"must start with one '/', got {path!r}")
+    if any(c in path for c in "?#\\") or not path.isprintable():
+        raise ClerkValidationError(
+            "path", "must be a plain path: pass query parameters as query=, no '#' or '\\'"
+        )
+    segments = path.split("/")
+    if any(segment in (".", "..") or segment.lower() in ("%2e", "%2e%2e") for segment in segments):
+        raise ClerkValidationError("path", f"must not contain '.' or '..' segments: {path!r}")
+    return path
 
 
 @attrs.define
@@ -230,31 +302,93 @@ class Transport:
         """Send ``method template`` with ``params``; await the result for the response.
 
         ``template`` is the spec's path (``/machines/{machine_id}``); its placeholders are
-        filled from the params' path fields, each escaped as one segment. The other params
-        fields go to the query string (``query=True``) or the JSON body.
+        filled from the params' path fields, each escaped as one segment. The other fields
+        go where their metadata says (see :func:`clerk_async._convert.param`); fields with
+        no location go to the query string (``query=True``) or the JSON body. A PATCH
+        whose body fields are all unset is refused: it would change nothing.
 
         A plain function that builds the request and returns the coroutine that sends it:
         one coroutine frame less on every await of the hot path.
         """
         path = template
         body: bytes | None = None
-        query_values: dict[str, str] | None = None
+        url_query: dict[str, str | list[str]] | None = None
+        content_type: str | None = None
         if params is not None:
-            names = path_fields(type(params))
-            if names:
+            plan = _plans.get((type(params), query)) or request_plan(type(params), query)
+            if plan.path:
                 segments = {}
-                for name in names:  # a loop, not a comprehension: no extra frame (hot path)
-                    segments[name] = _segment(getattr(params, name))
+                for name, wire in plan.path:  # a loop, not a comprehension: no extra frame
+                    segments[wire] = _segment(getattr(params, name))
                 path = template.format_map(segments)
-            values = unstructure_params(params)
-            if query:
-                query_values = _query(values) if values else None
-            elif values or method in _BODY_METHODS:
+            if plan.query:
+                url_query = query_values((w, getattr(params, n)) for n, w in plan.query)
+            if plan.whole is not None:
+                body = _json.dumps(getattr(params, plan.whole))
+            elif plan.form:
+                body, content_type = multipart((w, getattr(params, n)) for n, w in plan.form)
+            elif plan.body or method in _BODY_METHODS:
+                values = {}
+                for name, wire in plan.body:
+                    value = getattr(params, name)
+                    if value is not UNSET:
+                        values[wire] = value
+                if not values and method == "PATCH" and plan.body:
+                    if options:
+                        check_options(options)  # a typo in an option is the first thing to say
+                    raise _nothing_to_change(params, plan)
                 body = _json.dumps(values)
         url = URL(self.base_url + path, encoded=True)
-        if query_values:
-            url = url.extend_query(query_values)
+        if url_query:
+            url = url.extend_query(url_query)
+        return self._prepared(
+            method, template, url, body, content_type, idempotent, response_type, options
+        )
 
+    def request_json(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: Mapping[str, Any] | None = None,
+        json: Any = None,
+        options: CallOptions | None = None,
+    ) -> Coroutine[Any, Any, Any]:
+        """The escape hatch: ``method path`` as given, the decoded JSON back.
+
+        Same pacing, retries by the method's safety, deadline and typed errors as every
+        other call; ``path`` is checked not to leave ``base_url``.
+        """
+        method = method.upper() if isinstance(method, str) else method
+        if method not in _ESCAPE_HATCH_METHODS:
+            allowed = ", ".join(sorted(_ESCAPE_HATCH_METHODS))
+            raise ClerkValidationError("method", f"must be one of {allowed}, got {method!r}")
+        url = URL(self.base_url + check_raw_path(path))
+        if query is not None:
+            if not isinstance(query, Mapping) or not all(isinstance(k, str) for k in query):
+                raise ClerkValidationError("query", "must be a mapping with string keys")
+            url_query = query_values(query.items())
+            if url_query:
+                url = url.extend_query(url_query)
+        body = None
+        if json is not None:
+            try:
+                body = _json.dumps(json)
+            except (TypeError, ValueError) as exc:
+                raise ClerkValidationError("json", f"is not JSON-serialisable: {exc}") from None
+        return self._prepared(method, path, url, body, None, None, Any, options)
+
+    def _prepared(
+        self,
+        method: str,
+        template: str,
+        url: URL,
+        body: bytes | None,
+        content_type: str | None,
+        idempotent: bool | None,
+        response_type: Any,
+        options: CallOptions | None,
+    ) -> Coroutine[Any, Any, Any]:
         headers = self.headers
         timeout = self.timeout
         deadline = self.deadline
@@ -263,6 +397,8 @@ class Transport:
             headers, timeout, deadline, retry = self._apply(options)
         elif self.missing_key:
             self._raise_missing_key()
+        if content_type is not None:
+            headers = {**headers, "Content-Type": content_type}
         if idempotent is None:
             idempotent = method in _IDEMPOTENT_METHODS
         return self._send(

@@ -8,7 +8,7 @@ import platform
 from collections.abc import Iterable, Mapping
 from functools import cached_property
 from types import TracebackType
-from typing import TYPE_CHECKING, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 import aiohttp
 import attrs
@@ -21,12 +21,20 @@ from clerk_async._version import __version__
 from clerk_async.errors import ClerkConfigError, ClientStateError
 
 if TYPE_CHECKING:
+    import sys
+
+    from clerk_async._transport import CallOptions
     from clerk_async.auth import Auth, RequestState
     from clerk_async.auth._keys import RSAPublicKey
     from clerk_async.auth._verifier import Authenticator
     from clerk_async.services.api_keys import APIKeys
     from clerk_async.services.m2m import M2M
     from clerk_async.services.machines import Machines
+
+    if sys.version_info >= (3, 11):
+        from typing import Unpack
+    else:
+        from typing_extensions import Unpack
 
 __all__ = ["API_VERSION", "DEFAULT_TIMEOUT", "Clerk"]
 
@@ -227,6 +235,28 @@ class Clerk:
 
         options = options_for(accepts_token, authorized_parties, audience, clock_skew)
         return await self._authenticator.authenticate(headers, options)
+
+    # --- the escape hatch ---------------------------------------------------------------
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: Mapping[str, Any] | None = None,
+        json: Any = None,
+        **options: Unpack[CallOptions],
+    ) -> Any:
+        """Call an endpoint newer than this client's spec; answers the decoded JSON.
+
+        ``await clerk.request("GET", "/users", query={"user_id": ["user_1", "user_2"]})``.
+        ``path`` hangs from ``base_url`` and may not leave it; lists in ``query`` go out
+        as repeated keys. The call takes the same path as every other: pacing, retries by
+        the method's safety (POST is not retried once sent), deadline and typed errors.
+        """
+        return await self._transport.request_json(
+            method, path, query=query, json=json, options=options
+        )
 
     # --- lifecycle --------------------------------------------------------------------
 

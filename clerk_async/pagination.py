@@ -9,7 +9,8 @@
 
 Pages are fetched by offset. Walking stops at ``total_count``, at an empty page, or at
 a page shorter than asked for, so a server that misreports its totals cannot make us
-loop forever.
+loop forever. Endpoints that answer a bare JSON array page the same way; their pages'
+``total_count`` is None (the server does not say).
 """
 
 from __future__ import annotations
@@ -32,10 +33,13 @@ T = TypeVar("T")
 
 @attrs.define(kw_only=True)
 class Page(Generic[T]):
-    """One page of a list: its items and how many there are in all."""
+    """One page of a list: its items and how many there are in all.
+
+    ``total_count`` is None for the endpoints that answer a bare array.
+    """
 
     data: list[T]
-    total_count: WholeNumber  # some list endpoints type it ``number``
+    total_count: WholeNumber | None  # some list endpoints type it ``number``; None: bare arrays
 
 
 FetchPage = Callable[[int | Unset, int | Unset], Awaitable[Page[T]]]
@@ -100,7 +104,8 @@ class _Pages(Generic[T]):
         self._next = self._position
         # Stop on an empty or short page, or once total_count is reached: whichever the
         # server gets wrong, the offset only grows and the walk ends.
-        if received < self._limit or self._position >= page.total_count:
+        total = page.total_count
+        if received < self._limit or (total is not None and self._position >= total):
             self._done = True
         if received == 0:
             raise StopAsyncIteration
@@ -132,7 +137,7 @@ class _PageLike(Protocol[T]):
     def data(self) -> list[T]: ...
 
     @property
-    def total_count(self) -> int: ...
+    def total_count(self) -> int | None: ...
 
 
 class _Paged(Protocol):
@@ -146,7 +151,7 @@ class _Paged(Protocol):
 def paginate(
     transport: Transport,
     template: str,
-    response_type: type[_PageLike[T]],
+    response_type: type[_PageLike[T]] | type[list[T]],
     params: Params,
     *,
     max_limit: int,
@@ -154,19 +159,22 @@ def paginate(
 ) -> AsyncPager[T]:
     """A pager over ``GET template`` whose params have ``offset`` and ``limit`` fields.
 
-    ``response_type`` is ``Page[Item]`` for the usual ``{data, total_count}`` shape, or a
-    model that exposes ``data`` and ``total_count`` over another shape (M2M tokens).
+    ``response_type`` is ``Page[Item]`` for the usual ``{data, total_count}`` shape, a
+    model that exposes ``data`` and ``total_count`` over another shape (M2M tokens), or
+    ``list[Item]`` for the endpoints that answer a bare array.
     """
     paged = cast("_Paged", params)
 
     async def fetch(offset: int | Unset, limit: int | Unset) -> Page[T]:
         # Every params class is attrs; the Params base just cannot say so to mypy.
         page_params: Params = attrs.evolve(cast(Any, params), offset=offset, limit=limit)
-        result = await transport.request(
+        result: Any = await transport.request(
             "GET", template, response_type, page_params, query=True, options=options
         )
         if isinstance(result, Page):
             return result
+        if isinstance(result, list):
+            return Page(data=result, total_count=None)
         return Page(data=result.data, total_count=result.total_count)
 
     return AsyncPager(fetch, offset=paged.offset, limit=paged.limit, max_limit=max_limit)

@@ -55,6 +55,7 @@ class Recorded:
     query: dict[str, str]
     headers: CIMultiDict[str]  # case-insensitive, as HTTP headers are
     body: bytes
+    query_string: str = ""  # as sent: repeated keys stay repeated
 
 
 class RecordingServer:
@@ -83,6 +84,7 @@ class RecordingServer:
                 dict(request.query),
                 CIMultiDict(request.headers),
                 body,
+                request.query_string,
             )
         )
         handler = self.script.popleft() if self.script else self.default

@@ -413,16 +413,16 @@ async def test_empty_but_required_bodies(clerk: Clerk, server: RecordingServer) 
     server.reply(201, m2m_token_json(token="t"))
     server.reply(200, m2m_token_json())
     server.reply(200, api_key_json())
-    server.reply(200, api_key_json())
     await clerk.m2m.create_token(machine_secret_key="ak_m")
     await clerk.m2m.revoke_token(TID)
     await clerk.api_keys.revoke(AKID)
-    await clerk.api_keys.update(AKID)
+    # A PATCH with no field would change nothing: refused before any request.
+    with pytest.raises(ClerkValidationError, match="api_key_id: nothing to change"):
+        await clerk.api_keys.update(AKID)
     assert [(r.method, r.body) for r in server.requests] == [
         ("POST", b"{}"),
         ("POST", b"{}"),
         ("POST", b"{}"),
-        ("PATCH", b"{}"),
     ]
 
 

@@ -42,7 +42,6 @@ def sent(server: RecordingServer) -> tuple[str, str, dict[str, Any]]:
             {"default_token_ttl": 3600},
         ),
         (lambda m: m.update({"machine_id": MID, "name": "n"}), {"name": "n"}),
-        (lambda m: m.update(MID), {}),
     ],
     ids=[
         "keywords",
@@ -50,7 +49,6 @@ def sent(server: RecordingServer) -> tuple[str, str, dict[str, Any]]:
         "params-object",
         "camelCase-mapping",
         "snake-mapping",
-        "nothing",
     ],
 )
 async def test_every_form_sends_the_same_patch(
@@ -71,6 +69,25 @@ async def test_every_form_sends_the_same_patch(
             default_token_ttl=3600,
         )
     ]
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda m: m.update(MID),
+        lambda m: m.update(machine_id=MID),
+        lambda m: m.update(UpdateMachineParams(machine_id=MID)),
+        lambda m: m.update({"machineId": MID}),
+    ],
+    ids=["positional-id", "keyword-id", "params-object", "mapping"],
+)
+async def test_an_update_with_nothing_to_change_is_refused(
+    clerk: Clerk, server: RecordingServer, call: Any
+) -> None:
+    with pytest.raises(ClerkValidationError, match="machine_id: nothing to change") as caught:
+        await call(clerk.machines)
+    assert "name, default_token_ttl" in str(caught.value)
+    assert server.requests == []
 
 
 async def test_headers(clerk: Clerk, server: RecordingServer) -> None:
