@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint typecheck docs pytest venv node demo bench clean
+.PHONY: test lint typecheck docs pytest venv node demo bench clean generate
 
 test: venv node lint typecheck docs pytest
 
@@ -25,8 +25,8 @@ node_modules/.package-lock.json: package.json package-lock.json
 node: node_modules/.package-lock.json
 
 lint: venv
-	$(VENV)/bin/ruff check clerk_async _clerk_async_pytest.py tests benchmarks examples
-	$(VENV)/bin/ruff format --check clerk_async _clerk_async_pytest.py tests benchmarks examples
+	$(VENV)/bin/ruff check clerk_async _clerk_async_pytest.py tests benchmarks examples codegen
+	$(VENV)/bin/ruff format --check clerk_async _clerk_async_pytest.py tests benchmarks examples codegen
 
 typecheck: venv
 	$(VENV)/bin/mypy --strict clerk_async _clerk_async_pytest.py
@@ -38,6 +38,10 @@ docs: venv
 
 pytest: venv node
 	$(VENV)/bin/pytest -q
+
+# The declarations (models, params, services) from the vendored spec; commit the output.
+generate: venv
+	$(PY) -m codegen.generate
 
 # 2,000 machines created, then updated concurrently, on an embedded FakeClerk.
 demo: venv

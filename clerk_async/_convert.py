@@ -42,6 +42,7 @@ __all__ = [
     "param",
     "path_field",
     "register_one_of",
+    "register_renames",
     "request_plan",
     "snake_case",
     "unstructure_params",
@@ -500,3 +501,11 @@ def register_one_of(union: Any, variants: tuple[type, ...], *, tag: str | None =
         raise ValueError(f"the object fits none of {names}")
 
     converter.register_structure_hook(union, structure)
+
+
+def register_renames(cls: type, renames: Mapping[str, str]) -> None:
+    """Read the response fields whose wire name is no Python name (``x5t#S256``)."""
+    from cattrs.gen import make_dict_structure_fn, override
+
+    overrides: dict[str, Any] = {name: override(rename=wire) for name, wire in renames.items()}
+    converter.register_structure_hook(cls, make_dict_structure_fn(cls, converter, **overrides))

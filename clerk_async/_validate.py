@@ -17,11 +17,15 @@ from clerk_async.errors import ClerkValidationError
 
 __all__ = [
     "boolean",
+    "file_content",
     "identifier",
     "integer",
+    "items",
+    "json_object",
     "json_value",
     "null_as_unset",
     "nullable",
+    "number",
     "one_of",
     "optional",
     "positive_number",
@@ -226,5 +230,72 @@ def json_value() -> Validator:
 
     def check(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         walk(attribute.name, value)
+
+    return check
+
+
+def number(
+    *,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    exclusive_minimum: bool = False,
+) -> Validator:
+    """A finite JSON number (int or float, never a bool) within the spec's bounds."""
+
+    def check(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        name = attribute.name
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            raise ClerkValidationError(name, f"expected a number, got {_type_name(value)}")
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ClerkValidationError(name, f"must be a finite number, got {value}")
+        if minimum is not None and (value <= minimum if exclusive_minimum else value < minimum):
+            raise ClerkValidationError(
+                name, f"must be {'>' if exclusive_minimum else '>='} {minimum}, got {value}"
+            )
+        if maximum is not None and value > maximum:
+            raise ClerkValidationError(name, f"must be <= {maximum}, got {value}")
+
+    return check
+
+
+def file_content() -> Validator:
+    """A multipart file part: bytes, or a binary file object (anything with ``read()``)."""
+
+    def check(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if not (isinstance(value, (bytes, bytearray, memoryview)) or hasattr(value, "read")):
+            raise ClerkValidationError(
+                attribute.name, f"expected bytes or a binary file, got {_type_name(value)}"
+            )
+
+    return check
+
+
+def items(item: Validator, *, min_items: int = 0, max_items: int | None = None) -> Validator:
+    """A JSON array whose every element passes ``item``, within the spec's item counts."""
+
+    def check(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        name = attribute.name
+        if not isinstance(value, (list, tuple)):
+            raise ClerkValidationError(name, f"expected a list, got {_type_name(value)}")
+        if len(value) < min_items:
+            raise ClerkValidationError(name, f"needs at least {min_items} items, got {len(value)}")
+        if max_items is not None and len(value) > max_items:
+            raise ClerkValidationError(name, f"has {len(value)} items; at most {max_items} allowed")
+        for index, element in enumerate(value):
+            item(instance, attribute.evolve(name=f"{name}[{index}]"), element)
+
+    return check
+
+
+def json_object() -> Validator:
+    """A JSON object (the spec's free-form ``type: object``): a dict of JSON values."""
+    walk = json_value()
+
+    def check(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if not isinstance(value, dict):
+            raise ClerkValidationError(
+                attribute.name, f"expected an object (dict), got {_type_name(value)}"
+            )
+        walk(instance, attribute, value)
 
     return check

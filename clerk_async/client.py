@@ -18,6 +18,7 @@ from clerk_async._ratelimit import Limiter, PoolGate, RateLimit, default_rate_li
 from clerk_async._retry import RetryPolicy
 from clerk_async._transport import Transport, as_timeout, retry_count, seconds
 from clerk_async._version import __version__
+from clerk_async.services.spec import SpecServices
 from clerk_async.errors import ClerkConfigError, ClientStateError
 
 if TYPE_CHECKING:
@@ -54,7 +55,7 @@ USER_AGENT: Final = (
 )
 
 
-class Clerk:
+class Clerk(SpecServices):
     """The async client for Clerk's Backend API. Use one per process and event loop.
 
     ``async with Clerk() as clerk:`` opens one aiohttp session (its connection pool) in
@@ -165,6 +166,9 @@ class Clerk:
         return f"<Clerk {self.base_url} key={self._key_hint} {state}>"
 
     # --- services ---------------------------------------------------------------------
+    # Every other service of the Backend API (``clerk.users``, ``clerk.organizations``...)
+    # comes from SpecServices, generated from the spec; these three are written by hand
+    # on top of the generated declarations (update_many, machine-key auth of M2M calls).
 
     @cached_property
     def machines(self) -> Machines:

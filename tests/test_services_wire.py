@@ -635,7 +635,7 @@ INVALID: list[tuple[str, Callable[[Clerk], Any], str]] = [
     ("m2m-revoked-str", lambda c: c.m2m.list_tokens(MID, revoked="yes"), "revoked"),
     ("m2m-offset-neg", lambda c: c.m2m.list_tokens(MID, offset=-5), "offset"),
     # m2m.revoke_token / verify_token
-    ("token-id-missing", lambda c: c.m2m.revoke_token(), "m2m_token_id"),
+    ("token-id-missing", lambda c: c.m2m.revoke_token({}), "m2m_token_id"),
     ("token-id-pattern", lambda c: c.m2m.revoke_token("mt_xyz"), "m2m_token_id"),
     ("token-id-upper-prefix", lambda c: c.m2m.revoke_token("MT_" + HEX32), "m2m_token_id"),
     (
@@ -691,7 +691,7 @@ INVALID: list[tuple[str, Callable[[Clerk], Any], str]] = [
         "seconds_until_expiration",
     ),
     # api key ids
-    ("ak-id-missing", lambda c: c.api_keys.get(), "api_key_id"),
+    ("ak-id-missing", lambda c: c.api_keys.get({}), "api_key_id"),
     ("ak-id-pattern", lambda c: c.api_keys.get("ak_123"), "api_key_id"),
     ("ak-id-nonhex", lambda c: c.api_keys.delete("ak_" + "g" * 32), "api_key_id"),
     ("ak-id-int", lambda c: c.api_keys.get_secret(123), "api_key_id"),

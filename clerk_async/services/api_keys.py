@@ -80,7 +80,7 @@ class APIKeys:
 
     async def get(
         self,
-        api_key_id: str | APIKeyIdParams | Mapping[str, Any] | Unset = UNSET,
+        api_key_id: str | APIKeyIdParams | Mapping[str, Any],
         **options: Unpack[CallOptions],
     ) -> APIKey:
         """``GET /api_keys/{apiKeyID}``."""
@@ -91,7 +91,7 @@ class APIKeys:
 
     async def update(
         self,
-        api_key_id: str | UpdateAPIKeyParams | Mapping[str, Any] | Unset = UNSET,
+        api_key_id: str | UpdateAPIKeyParams | Mapping[str, Any],
         *,
         claims: Any = UNSET,
         scopes: list[str] | Unset = UNSET,
@@ -119,7 +119,7 @@ class APIKeys:
 
     async def delete(
         self,
-        api_key_id: str | APIKeyIdParams | Mapping[str, Any] | Unset = UNSET,
+        api_key_id: str | APIKeyIdParams | Mapping[str, Any],
         **options: Unpack[CallOptions],
     ) -> APIKeyDeleted:
         """``DELETE /api_keys/{apiKeyID}``."""
@@ -130,7 +130,7 @@ class APIKeys:
 
     async def get_secret(
         self,
-        api_key_id: str | APIKeyIdParams | Mapping[str, Any] | Unset = UNSET,
+        api_key_id: str | APIKeyIdParams | Mapping[str, Any],
         **options: Unpack[CallOptions],
     ) -> APIKeySecret:
         """``GET /api_keys/{apiKeyID}/secret``."""
@@ -141,7 +141,7 @@ class APIKeys:
 
     async def revoke(
         self,
-        api_key_id: str | RevokeAPIKeyParams | Mapping[str, Any] | Unset = UNSET,
+        api_key_id: str | RevokeAPIKeyParams | Mapping[str, Any],
         *,
         revocation_reason: str | Unset | None = UNSET,
         **options: Unpack[CallOptions],

@@ -126,7 +126,7 @@ class M2M:
 
     async def revoke_token(
         self,
-        m2m_token_id: str | RevokeM2MTokenParams | Mapping[str, Any] | Unset = UNSET,
+        m2m_token_id: str | RevokeM2MTokenParams | Mapping[str, Any],
         *,
         revocation_reason: str | Unset | None = UNSET,
         **options: Unpack[CallOptions],

@@ -49,7 +49,7 @@ class Machines:
 
     async def get(
         self,
-        machine_id: str | MachineIdParams | Mapping[str, Any] | Unset = UNSET,
+        machine_id: str | MachineIdParams | Mapping[str, Any],
         **options: Unpack[CallOptions],
     ) -> Machine:
         """``GET /machines/{machine_id}``."""
@@ -88,7 +88,7 @@ class Machines:
 
     async def update(
         self,
-        machine_id: str | UpdateMachineParams | Mapping[str, Any] | Unset = UNSET,
+        machine_id: str | UpdateMachineParams | Mapping[str, Any],
         *,
         name: str | Unset = UNSET,
         default_token_ttl: int | Unset = UNSET,
@@ -111,7 +111,7 @@ class Machines:
 
     async def delete(
         self,
-        machine_id: str | MachineIdParams | Mapping[str, Any] | Unset = UNSET,
+        machine_id: str | MachineIdParams | Mapping[str, Any],
         **options: Unpack[CallOptions],
     ) -> MachineDeleted:
         """``DELETE /machines/{machine_id}``."""
@@ -122,7 +122,7 @@ class Machines:
 
     async def get_secret_key(
         self,
-        machine_id: str | MachineIdParams | Mapping[str, Any] | Unset = UNSET,
+        machine_id: str | MachineIdParams | Mapping[str, Any],
         **options: Unpack[CallOptions],
     ) -> MachineSecretKey:
         """``GET /machines/{machine_id}/secret_key``."""
@@ -133,7 +133,7 @@ class Machines:
 
     async def rotate_secret_key(
         self,
-        machine_id: str | RotateMachineSecretKeyParams | Mapping[str, Any] | Unset = UNSET,
+        machine_id: str | RotateMachineSecretKeyParams | Mapping[str, Any],
         *,
         previous_token_ttl: int | Unset = UNSET,
         **options: Unpack[CallOptions],
@@ -159,7 +159,7 @@ class Machines:
 
     async def create_scope(
         self,
-        machine_id: str | CreateMachineScopeParams | Mapping[str, Any] | Unset = UNSET,
+        machine_id: str | CreateMachineScopeParams | Mapping[str, Any],
         *,
         to_machine_id: str | Unset = UNSET,
         **options: Unpack[CallOptions],
@@ -177,7 +177,7 @@ class Machines:
 
     async def delete_scope(
         self,
-        machine_id: str | DeleteMachineScopeParams | Mapping[str, Any] | Unset = UNSET,
+        machine_id: str | DeleteMachineScopeParams | Mapping[str, Any],
         *,
         other_machine_id: str | Unset = UNSET,
         **options: Unpack[CallOptions],
