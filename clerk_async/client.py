@@ -18,8 +18,8 @@ from clerk_async._ratelimit import Limiter, PoolGate, RateLimit, default_rate_li
 from clerk_async._retry import RetryPolicy
 from clerk_async._transport import Transport, as_timeout, retry_count, seconds
 from clerk_async._version import __version__
-from clerk_async.services.spec import SpecServices
 from clerk_async.errors import ClerkConfigError, ClientStateError
+from clerk_async.services.spec import SpecServices
 
 if TYPE_CHECKING:
     import sys
