@@ -135,6 +135,9 @@ class RequestPlan:
     body: tuple[tuple[str, str], ...]
     form: tuple[tuple[str, str], ...]
     whole: str | None  # the field that is the whole JSON body, if any
+    # Every field says where it goes (generated params): a POST without body fields then
+    # sends no body, as its operation declares none. Hand-written params send ``{}``.
+    declared: bool = False
 
     @property
     def sends_body(self) -> bool:
@@ -150,7 +153,9 @@ def request_plan(cls: type, query: bool = False) -> RequestPlan:
     if plan is None:
         places: dict[str, list[tuple[str, str]]] = {"path": [], "query": [], "body": [], "form": []}
         whole = None
+        declared = True
         for a in attrs.fields(cls):
+            declared = declared and _IN in a.metadata
             where = a.metadata.get(_IN) or ("query" if query else "body")
             if a.metadata.get(_WHOLE):
                 whole = a.name
@@ -162,6 +167,7 @@ def request_plan(cls: type, query: bool = False) -> RequestPlan:
             body=tuple(places["body"]),
             form=tuple(places["form"]),
             whole=whole,
+            declared=declared,
         )
     return plan
 

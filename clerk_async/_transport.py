@@ -327,7 +327,7 @@ class Transport:
                 body = _json.dumps(getattr(params, plan.whole))
             elif plan.form:
                 body, content_type = multipart((w, getattr(params, n)) for n, w in plan.form)
-            elif plan.body or method in _BODY_METHODS:
+            elif plan.body or (method in _BODY_METHODS and not plan.declared):
                 values = {}
                 for name, wire in plan.body:
                     value = getattr(params, name)
