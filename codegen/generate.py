@@ -206,7 +206,7 @@ class Models:
                 self.renames.setdefault(cls, {})[field] = wire
             tp = self.type_of(prop, cls + pascal(wire))
             if tp == "float" and wire in self.timestamps:
-                tp = "int"
+                tp = "WholeNumber"
             enum = target.get("enum") if isinstance(target, dict) else None
             nullable = bool(target.get("nullable") or prop.get("nullable"))
             secret = ", repr=False" if wire in self.secrets else ""
@@ -239,7 +239,7 @@ class Models:
             "from __future__ import annotations\n",
             "from typing import Any\n",
             "import attrs\n",
-            "from clerk_async._convert import register_one_of, register_renames\n",
+            "from clerk_async._convert import WholeNumber, register_one_of, register_renames\n",
         ]
         for cls in self.order:
             out.append("\n".join(self.classes[cls]) + "\n")

@@ -12,7 +12,7 @@ from typing import Any
 
 import attrs
 
-from clerk_async._convert import register_one_of, register_renames
+from clerk_async._convert import WholeNumber, register_one_of, register_renames
 
 
 @attrs.define(kw_only=True)
@@ -3197,14 +3197,14 @@ class CreateAdminPortalLinkTokenResponse:
     token: str = attrs.field(repr=False)
     revoked: bool
     expired: bool
-    created_at: int
-    updated_at: int
+    created_at: WholeNumber
+    updated_at: WholeNumber
     object: str = "admin_portal_link_token"
     organization_id: str | None = None
     it_contact_id: str | None = None
     scopes: list[str] | None = None
     revocation_reason: str | None = None
-    expiration: int | None = None
+    expiration: WholeNumber | None = None
 
 
 @attrs.define(kw_only=True)
@@ -3216,14 +3216,14 @@ class RevokeAdminPortalLinkTokenResponse:
     instance_id: str
     revoked: bool
     expired: bool
-    created_at: int
-    updated_at: int
+    created_at: WholeNumber
+    updated_at: WholeNumber
     object: str = "admin_portal_link_token"
     organization_id: str | None = None
     it_contact_id: str | None = None
     scopes: list[str] | None = None
     revocation_reason: str | None = None
-    expiration: int | None = None
+    expiration: WholeNumber | None = None
 
 
 @attrs.define(kw_only=True)
@@ -3237,15 +3237,15 @@ class GetApiKeysResponseDataItem:
     scopes: list[str]
     revoked: bool
     expired: bool
-    created_at: int
-    updated_at: int
+    created_at: WholeNumber
+    updated_at: WholeNumber
     object: str = "api_key"
     description: str | None = None
     claims: Any | None = None
     revocation_reason: str | None = None
-    expiration: int | None = None
+    expiration: WholeNumber | None = None
     created_by: str | None = None
-    last_used_at: int | None = None
+    last_used_at: WholeNumber | None = None
 
 
 @attrs.define(kw_only=True)
@@ -3268,15 +3268,15 @@ class CreateApiKeyResponse:
     secret: str = attrs.field(repr=False)
     revoked: bool
     expired: bool
-    created_at: int
-    updated_at: int
+    created_at: WholeNumber
+    updated_at: WholeNumber
     object: str = "api_key"
     description: str | None = None
     claims: Any | None = None
     revocation_reason: str | None = None
-    expiration: int | None = None
+    expiration: WholeNumber | None = None
     created_by: str | None = None
-    last_used_at: int | None = None
+    last_used_at: WholeNumber | None = None
 
 
 @attrs.define(kw_only=True)
@@ -3290,15 +3290,15 @@ class GetApiKeyResponse:
     scopes: list[str]
     revoked: bool
     expired: bool
-    created_at: int
-    updated_at: int
+    created_at: WholeNumber
+    updated_at: WholeNumber
     object: str = "api_key"
     description: str | None = None
     claims: Any | None = None
     revocation_reason: str | None = None
-    expiration: int | None = None
+    expiration: WholeNumber | None = None
     created_by: str | None = None
-    last_used_at: int | None = None
+    last_used_at: WholeNumber | None = None
 
 
 @attrs.define(kw_only=True)
@@ -3312,15 +3312,15 @@ class UpdateApiKeyResponse:
     scopes: list[str]
     revoked: bool
     expired: bool
-    created_at: int
-    updated_at: int
+    created_at: WholeNumber
+    updated_at: WholeNumber
     object: str = "api_key"
     description: str | None = None
     claims: Any | None = None
     revocation_reason: str | None = None
-    expiration: int | None = None
+    expiration: WholeNumber | None = None
     created_by: str | None = None
-    last_used_at: int | None = None
+    last_used_at: WholeNumber | None = None
 
 
 @attrs.define(kw_only=True)
@@ -3350,15 +3350,15 @@ class RevokeApiKeyResponse:
     scopes: list[str]
     revoked: bool
     expired: bool
-    created_at: int
-    updated_at: int
+    created_at: WholeNumber
+    updated_at: WholeNumber
     object: str = "api_key"
     description: str | None = None
     claims: Any | None = None
     revocation_reason: str | None = None
-    expiration: int | None = None
+    expiration: WholeNumber | None = None
     created_by: str | None = None
-    last_used_at: int | None = None
+    last_used_at: WholeNumber | None = None
 
 
 @attrs.define(kw_only=True)
@@ -3372,15 +3372,15 @@ class VerifyApiKeyResponse:
     scopes: list[str]
     revoked: bool
     expired: bool
-    created_at: int
-    updated_at: int
+    created_at: WholeNumber
+    updated_at: WholeNumber
     object: str = "api_key"
     description: str | None = None
     claims: Any | None = None
     revocation_reason: str | None = None
-    expiration: int | None = None
+    expiration: WholeNumber | None = None
     created_by: str | None = None
-    last_used_at: int | None = None
+    last_used_at: WholeNumber | None = None
 
 
 @attrs.define(kw_only=True)
@@ -3391,14 +3391,14 @@ class GetM2MTokensResponseM2mTokensItem:
     subject: str
     revoked: bool
     expired: bool
-    created_at: int
-    updated_at: int
+    created_at: WholeNumber
+    updated_at: WholeNumber
     object: str = "machine_to_machine_token"
     claims: Any | None = None
     scopes: list[str] | None = None
     revocation_reason: str | None = None
-    expiration: int | None = None
-    last_used_at: int | None = None
+    expiration: WholeNumber | None = None
+    last_used_at: WholeNumber | None = None
 
 
 @attrs.define(kw_only=True)
@@ -3418,14 +3418,14 @@ class CreateM2MTokenResponse:
     token: str = attrs.field(repr=False)
     revoked: bool
     expired: bool
-    created_at: int
-    updated_at: int
+    created_at: WholeNumber
+    updated_at: WholeNumber
     object: str = "machine_to_machine_token"
     claims: Any | None = None
     scopes: list[str] | None = None
     revocation_reason: str | None = None
-    expiration: int | None = None
-    last_used_at: int | None = None
+    expiration: WholeNumber | None = None
+    last_used_at: WholeNumber | None = None
 
 
 @attrs.define(kw_only=True)
@@ -3436,14 +3436,14 @@ class RevokeM2MTokenResponse:
     subject: str
     revoked: bool
     expired: bool
-    created_at: int
-    updated_at: int
+    created_at: WholeNumber
+    updated_at: WholeNumber
     object: str = "machine_to_machine_token"
     claims: Any | None = None
     scopes: list[str] | None = None
     revocation_reason: str | None = None
-    expiration: int | None = None
-    last_used_at: int | None = None
+    expiration: WholeNumber | None = None
+    last_used_at: WholeNumber | None = None
 
 
 @attrs.define(kw_only=True)
@@ -3454,14 +3454,14 @@ class VerifyM2MTokenResponse:
     subject: str
     revoked: bool
     expired: bool
-    created_at: int
-    updated_at: int
+    created_at: WholeNumber
+    updated_at: WholeNumber
     object: str = "machine_to_machine_token"
     claims: Any | None = None
     scopes: list[str] | None = None
     revocation_reason: str | None = None
-    expiration: int | None = None
-    last_used_at: int | None = None
+    expiration: WholeNumber | None = None
+    last_used_at: WholeNumber | None = None
 
 
 @attrs.define(kw_only=True)
@@ -3474,11 +3474,11 @@ class VerifyOAuthAccessTokenResponse0:
     scopes: list[str]
     revoked: bool
     expired: bool
-    created_at: int
-    updated_at: int
+    created_at: WholeNumber
+    updated_at: WholeNumber
     object: str = "clerk_idp_oauth_access_token"
     revocation_reason: str | None = None
-    expiration: int | None = None
+    expiration: WholeNumber | None = None
 
 
 @attrs.define(kw_only=True)
