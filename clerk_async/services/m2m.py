@@ -12,11 +12,13 @@ tokens uses a client without ``machine_secret_key``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 from clerk_async._convert import UNSET, Unset, build_params
 from clerk_async.errors import ClerkConfigError
+from clerk_async.m2m_source import DEFAULT_MIN_REMAINING, M2MTokenSource
 from clerk_async.models.m2m import (
     MAX_M2M_LIST_LIMIT,
     CreateM2MTokenParams,
@@ -64,6 +66,33 @@ class M2M:
                 "machine_secret_key= to the call or Clerk(machine_secret_key=...)",
             )
         return options
+
+    def token_source(
+        self,
+        *,
+        machine_secret_key: str | None = None,
+        token_format: Literal["jwt", "opaque"] = "jwt",
+        seconds_until_expiration: float | None = None,
+        claims: Any = None,
+        min_remaining: float = DEFAULT_MIN_REMAINING,
+        clock: Callable[[], float] = time.time,
+    ) -> M2MTokenSource:
+        """A source of this machine's tokens that mints only when the held one has less
+        than ``min_remaining`` seconds left: ``await source.token()``.
+
+        ``token_format`` defaults to ``"jwt"``: Clerk charges a JWT only when created, as
+        the receiver verifies it without a call. Hand-written (not generated); see
+        :mod:`clerk_async.m2m_source`.
+        """
+        return M2MTokenSource(
+            self,
+            machine_secret_key=machine_secret_key,
+            token_format=token_format,
+            seconds_until_expiration=seconds_until_expiration,
+            claims=claims,
+            min_remaining=min_remaining,
+            clock=clock,
+        )
 
     async def create_token(
         self,

@@ -1,0 +1,201 @@
+"""M2M tokens that refresh themselves, and an aiohttp client middleware that sends them.
+
+Clerk charges for every M2M token created, and minting one per request also costs a round
+trip, so a caller should reuse one token for as long as it is valid::
+
+    source = clerk.m2m.token_source(token_format="jwt", min_remaining=60)
+    async with aiohttp.ClientSession(middlewares=[bearer_middleware(source)]) as http:
+        await http.get("https://reports.internal/reports/r1")
+
+``await source.token()`` returns the cached token while it has at least ``min_remaining``
+seconds left and mints a new one only then. Concurrent callers share one mint; a failed
+mint raises to every caller waiting on it, and the next call tries again. Opaque tokens
+are created with Clerk's ``min_remaining_ttl_seconds``, so that separate processes (each
+with its own source) are handed one live token by Clerk instead of minting their own.
+
+For httpx, :class:`clerk_async.m2m_httpx.M2MBearerAuth`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Literal
+
+import attrs
+from aiohttp import ClientHandlerType, ClientMiddlewareType, ClientRequest, ClientResponse, hdrs
+
+from clerk_async.errors import ClerkConfigError
+
+if TYPE_CHECKING:
+    from clerk_async.models.m2m import M2MToken
+    from clerk_async.services.m2m import M2M
+
+__all__ = ["DEFAULT_MIN_REMAINING", "M2MTokenSource", "bearer_middleware"]
+
+DEFAULT_MIN_REMAINING = 60.0
+TOKEN_FORMATS = ("jwt", "opaque")
+
+
+@attrs.frozen
+class _Held:
+    value: str = attrs.field(repr=False)
+    expires_at: float  # on the source's clock, epoch seconds
+
+
+def _expires_at(minted: M2MToken, sent_at: float) -> float:
+    """When ``minted`` expires on the local clock.
+
+    A fresh token lives ``expiration - created_at`` from about when it was asked for, which
+    holds whatever the skew between the clocks; a token Clerk reused was created earlier,
+    so its absolute ``expiration`` is the bound. The earlier of the two is safe for both.
+    """
+    if minted.expiration is None:
+        return math.inf
+    lifetime = (minted.expiration - minted.created_at) / 1000
+    return min(minted.expiration / 1000, sent_at + lifetime)
+
+
+class M2MTokenSource:
+    """Hands out one M2M token of a machine until it nears expiry; then mints the next.
+
+    Made by :meth:`clerk_async.services.m2m.M2M.token_source`. ``clock`` (epoch seconds)
+    can be replaced, e.g. by a test's fake clock.
+    """
+
+    def __init__(
+        self,
+        m2m: M2M,
+        *,
+        machine_secret_key: str | None = None,
+        token_format: Literal["jwt", "opaque"] = "jwt",
+        seconds_until_expiration: float | None = None,
+        claims: Any = None,
+        min_remaining: float = DEFAULT_MIN_REMAINING,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if token_format not in TOKEN_FORMATS:
+            raise ClerkConfigError(
+                "token_format", f"must be 'jwt' or 'opaque', got {token_format!r}"
+            )
+        if (
+            isinstance(min_remaining, bool)
+            or not isinstance(min_remaining, (int, float))
+            or not 0 <= min_remaining < math.inf
+        ):
+            raise ClerkConfigError(
+                "min_remaining", f"must be a number of seconds >= 0, got {min_remaining!r}"
+            )
+        if seconds_until_expiration is not None and min_remaining >= seconds_until_expiration:
+            # Every token would be stale when minted: the source would mint on every call.
+            raise ClerkConfigError(
+                "min_remaining",
+                f"must be less than seconds_until_expiration ({seconds_until_expiration}), "
+                f"got {min_remaining}",
+            )
+        self._m2m = m2m
+        self._machine_secret_key = machine_secret_key
+        self._token_format = token_format
+        self._seconds_until_expiration = seconds_until_expiration
+        self._claims = claims
+        self._min_remaining = float(min_remaining)
+        self._clock = clock
+        self._held: _Held | None = None
+        self._minting: asyncio.Task[str] | None = None
+        self.mints = 0  # create calls answered (with opaque tokens, some may be reused ones)
+
+    def __repr__(self) -> str:
+        held = self._held
+        state = "no token" if held is None else f"token expiring at {held.expires_at:.0f}"
+        margin = f"min_remaining={self._min_remaining:g}"
+        return f"<M2MTokenSource {self._token_format} {margin} {state}>"
+
+    @property
+    def token_format(self) -> str:
+        return self._token_format
+
+    @property
+    def expires_at(self) -> float | None:
+        """When the held token expires (epoch seconds on the source's clock), if one is held."""
+        return None if self._held is None else self._held.expires_at
+
+    async def token(self) -> str:
+        """A token valid for at least ``min_remaining`` more seconds, minted only if needed."""
+        held = self._held
+        if held is not None and held.expires_at - self._clock() >= self._min_remaining:
+            return held.value
+        return await self._shared_mint()
+
+    async def refresh(self, rejected: str) -> str:
+        """The token to use after ``rejected`` was refused (a 401): a new one, unless another
+        caller already replaced ``rejected``, whose replacement is then returned."""
+        held = self._held
+        if held is not None and held.value == rejected:
+            self._held = None
+        return await self.token()
+
+    async def _shared_mint(self) -> str:
+        task = self._minting
+        if task is None or task.done():
+            task = self._minting = asyncio.ensure_future(self._mint())
+            task.add_done_callback(self._minted)
+        # A waiter cancelled does not cancel the mint the others wait for.
+        return await asyncio.shield(task)
+
+    def _minted(self, task: asyncio.Task[str]) -> None:
+        if self._minting is task:
+            self._minting = None
+        if not task.cancelled():
+            task.exception()  # retrieved, even when every waiter was cancelled
+
+    async def _mint(self) -> str:
+        sent_at = self._clock()
+        optional: dict[str, Any] = {}
+        if self._seconds_until_expiration is not None:
+            optional["seconds_until_expiration"] = self._seconds_until_expiration
+        if self._claims is not None:
+            optional["claims"] = self._claims
+        if self._token_format == "opaque":
+            # Clerk answers with a live token of this machine (same claims) that has this
+            # much left, if there is one, instead of minting: processes share it.
+            optional["min_remaining_ttl_seconds"] = math.ceil(self._min_remaining)
+        if self._machine_secret_key is not None:
+            optional["machine_secret_key"] = self._machine_secret_key
+        minted = await self._m2m.create_token(token_format=self._token_format, **optional)
+        self.mints += 1
+        if minted.token is None:
+            raise ClerkConfigError("token", "Clerk's answer to create_token carried no token")
+        held = _Held(minted.token, _expires_at(minted, sent_at))
+        remaining = held.expires_at - self._clock()
+        if remaining < self._min_remaining:
+            # Else every call would mint again: the machine's default lifetime is too short.
+            raise ClerkConfigError(
+                "min_remaining",
+                f"a new token has {remaining:.0f} seconds left, less than min_remaining "
+                f"({self._min_remaining:g}): lower it or raise seconds_until_expiration",
+            )
+        self._held = held
+        return held.value
+
+
+def bearer_middleware(source: M2MTokenSource) -> ClientMiddlewareType:
+    """An aiohttp client middleware that sends ``Authorization: Bearer <token>`` from
+    ``source``; on a 401 it refreshes the token once and retries the request once.
+
+    ``aiohttp.ClientSession(middlewares=[bearer_middleware(source)])``, or per request
+    with ``session.get(url, middlewares=[...])``.
+    """
+
+    async def middleware(request: ClientRequest, handler: ClientHandlerType) -> ClientResponse:
+        token = await source.token()
+        request.headers[hdrs.AUTHORIZATION] = f"Bearer {token}"
+        response = await handler(request)
+        if response.status != 401:
+            return response
+        response.release()
+        request.headers[hdrs.AUTHORIZATION] = f"Bearer {await source.refresh(token)}"
+        return await handler(request)
+
+    return middleware
