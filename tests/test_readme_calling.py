@@ -1,0 +1,75 @@
+"""The README's "Calling another service with M2M tokens" and "Receiving Clerk webhooks"
+examples, run as written: read from README.md.
+
+The caller's ``main()`` calls examples/m2m_service.py under real uvicorn, in front of a
+FakeClerk; the webhook app is served by real uvicorn and fed by the section's own test.
+"""
+
+import re
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from clerk_async.testing import FakeClerk
+from tests.test_auth_fastapi import _load_example
+from tests.test_fastapi import serve_in_process
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def section_blocks(title: str) -> list[str]:
+    text = README.read_text()
+    section = text[text.index(f"## {title}\n") :]
+    section = section[: section.index("\n## ", 1)]
+    return re.findall(r"```python\n(.*?)```", section, re.DOTALL)
+
+
+def run_block(code: str) -> dict[str, Any]:
+    namespace: dict[str, Any] = {"__name__": "readme_example"}
+    exec(compile(code, str(README), "exec"), namespace)
+    return namespace
+
+
+async def test_the_readme_caller(
+    fake_clerk: FakeClerk, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    receiver = fake_clerk.add_machine("reports")
+    caller = fake_clerk.add_machine("billing")
+    caller.scopes[receiver.id] = 0
+    service = _load_example().create_app(
+        receiver.id, secret_key=fake_clerk.secret_key, base_url=fake_clerk.url, max_retries=0
+    )
+    async with serve_in_process(service) as url:
+        monkeypatch.setenv("REPORTS_URL", url)
+        monkeypatch.setenv("CLERK_MACHINE_SECRET_KEY", caller.secret_key)
+        monkeypatch.setenv("CLERK_API_URL", fake_clerk.url.removesuffix("/v1"))
+        monkeypatch.delenv("CLERK_SECRET_KEY", raising=False)
+        (block,) = section_blocks("Calling another service with M2M tokens")
+        await run_block(block)["main"]()
+    printed = capsys.readouterr().out.splitlines()
+    assert printed == [
+        str({"report_id": "r1", "called_by": caller.id}),
+        str({"report_id": "r2", "called_by": caller.id}),
+    ]
+    assert fake_clerk.stats.requests["POST", "/v1/m2m_tokens"] == 1  # one token, both clients
+
+
+async def test_the_readme_webhook_app_and_its_test(monkeypatch: pytest.MonkeyPatch) -> None:
+    app_block, test_block = section_blocks("Receiving Clerk webhooks")
+    app_namespace = run_block(app_block)
+    tests = run_block(test_block)
+    monkeypatch.setenv("CLERK_WEBHOOK_SIGNING_SECRET", tests["SECRET"])
+    async with (
+        serve_in_process(app_namespace["app"]) as url,
+        httpx.AsyncClient(base_url=url, timeout=15) as http,
+    ):
+        await tests["test_user_created"](http)
+        assert app_namespace["users"] == {"user_1": "Ada"}
+        body = b'{"type": "user.deleted", "object": "event", "timestamp": 1, "instance_id": "i",'
+        body += b' "data": {"id": "user_1", "object": "user", "deleted": true}}'
+        headers = tests["sign"](body, secret=tests["SECRET"])
+        answer = await http.post("/webhooks/clerk", content=body, headers=headers)
+        assert answer.json() == {"received": "user.deleted"}
+        assert app_namespace["users"] == {}
