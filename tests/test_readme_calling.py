@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from clerk_async.testing import FakeClerk
+from clerk_async.webhooks import sign
 from tests.test_auth_fastapi import _load_example
 from tests.test_fastapi import serve_in_process
 
@@ -56,20 +57,33 @@ async def test_the_readme_caller(
     assert fake_clerk.stats.requests["POST", "/v1/m2m_tokens"] == 1  # one token, both clients
 
 
-async def test_the_readme_webhook_app_and_its_test(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_the_readme_webhook_app(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The app block under uvicorn; its test block runs in tests/test_docs.py."""
     app_block, test_block = section_blocks("Receiving Clerk webhooks")
     app_namespace = run_block(app_block)
-    tests = run_block(test_block)
-    monkeypatch.setenv("CLERK_WEBHOOK_SIGNING_SECRET", tests["SECRET"])
+    found = re.search(r'^SECRET = "(whsec_\w+)"', test_block, re.MULTILINE)
+    assert found is not None
+    secret = found.group(1)
+    monkeypatch.setenv("CLERK_WEBHOOK_SIGNING_SECRET", secret)
     async with (
         serve_in_process(app_namespace["app"]) as url,
         httpx.AsyncClient(base_url=url, timeout=15) as http,
     ):
-        await tests["test_user_created"](http)
-        assert app_namespace["users"] == {"user_1": "Ada"}
-        body = b'{"type": "user.deleted", "object": "event", "timestamp": 1, "instance_id": "i",'
-        body += b' "data": {"id": "user_1", "object": "user", "deleted": true}}'
-        headers = tests["sign"](body, secret=tests["SECRET"])
-        answer = await http.post("/webhooks/clerk", content=body, headers=headers)
-        assert answer.json() == {"received": "user.deleted"}
-        assert app_namespace["users"] == {}
+        for body, users in [
+            (b'{"id": "user_1", "object": "user", "first_name": "Ada"}', {"user_1": "Ada"}),
+            (
+                b'{"id": "user_2", "object": "user", "first_name": null}',
+                {"user_1": "Ada", "user_2": None},
+            ),
+            (b'{"id": "user_1", "object": "user", "deleted": true}', {"user_2": None}),
+        ]:
+            kind = "user.deleted" if b"deleted" in body else "user.created"
+            event = (
+                b'{"type": "%s", "object": "event", "timestamp": 1, "instance_id": "i", "data": %s}'
+            )
+            signed = event % (kind.encode(), body)
+            answer = await http.post(
+                "/webhooks/clerk", content=signed, headers=sign(signed, secret=secret)
+            )
+            assert answer.json() == {"received": kind}
+            assert app_namespace["users"] == users
