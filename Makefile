@@ -42,6 +42,7 @@ pytest: venv node
 # The declarations (models, params, services) from the vendored spec; commit the output.
 generate: venv
 	$(PY) -m codegen.generate
+	$(PY) -m codegen.webhooks
 
 # 2,000 machines created, then updated concurrently, on an embedded FakeClerk.
 demo: venv

@@ -26,7 +26,7 @@ import sys
 import textwrap
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -229,28 +229,44 @@ class Models:
         _ = key
         return cls
 
+    def render_body(self) -> ModelsBody:
+        """The models as source lines: imports, classes, then the converter's registrations."""
+        imports = [
+            "from __future__ import annotations\n",
+            "from typing import Any\n",
+            "import attrs\n",
+            "from clerk_async._convert import WholeNumber, register_one_of, register_renames\n",
+        ]
+        classes = ["\n".join(self.classes[cls]) + "\n" for cls in self.order]
+        registrations = []
+        for alias, (members, _) in sorted(self.unions.items()):
+            registrations.append(f"{alias} = {' | '.join(members)}")
+        for alias, (members, tag) in sorted(self.unions.items()):
+            tag_arg = f', tag="{tag}"' if tag else ""
+            registrations.append(f"register_one_of({alias}, ({', '.join(members)},){tag_arg})")
+        for cls, names in sorted(self.renames.items()):
+            registrations.append(f"register_renames({cls}, {names!r})")
+        return ModelsBody(imports, classes, registrations)
+
     def render(self) -> str:
+        body = self.render_body()
         out = [
             HEADER,
             '"""Response models of every operation of the Backend API, from its schemas.\n\n'
             "Attribute names are the wire's keys; fields the spec does not require (or allows\n"
             "to be null) default to None; unknown keys are ignored. Enum values stay plain\n"
             'strings, so a value Clerk adds later does not break old clients."""\n',
-            "from __future__ import annotations\n",
-            "from typing import Any\n",
-            "import attrs\n",
-            "from clerk_async._convert import WholeNumber, register_one_of, register_renames\n",
+            *body.imports,
+            *body.classes,
+            *body.registrations,
         ]
-        for cls in self.order:
-            out.append("\n".join(self.classes[cls]) + "\n")
-        for alias, (members, _) in sorted(self.unions.items()):
-            out.append(f"{alias} = {' | '.join(members)}")
-        for alias, (members, tag) in sorted(self.unions.items()):
-            tag_arg = f', tag="{tag}"' if tag else ""
-            out.append(f"register_one_of({alias}, ({', '.join(members)},){tag_arg})")
-        for cls, names in sorted(self.renames.items()):
-            out.append(f"register_renames({cls}, {names!r})")
         return "\n".join(out) + "\n"
+
+
+class ModelsBody(NamedTuple):
+    imports: list[str]
+    classes: list[str]
+    registrations: list[str]
 
 
 def _is_object(node: Any) -> bool:
@@ -722,12 +738,17 @@ def generate(out: Path) -> list[Path]:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
     paths = sorted(files)
+    format_files(paths)
+    return paths
+
+
+def format_files(paths: list[Path]) -> None:
+    """ruff format, drop unused imports, format again: the committed style."""
     ruff = Path(sys.executable).with_name("ruff")
     names = list(map(str, paths))
     subprocess.run([str(ruff), "format", "-q", *names], check=True)
     subprocess.run([str(ruff), "check", "--fix-only", "-q", "--exit-zero", *names], check=True)
     subprocess.run([str(ruff), "format", "-q", *names], check=True)
-    return paths
 
 
 def main() -> None:
