@@ -88,8 +88,12 @@ class M2MTokenSource:
             raise ClerkConfigError(
                 "min_remaining", f"must be a number of seconds >= 0, got {min_remaining!r}"
             )
-        if seconds_until_expiration is not None and min_remaining >= seconds_until_expiration:
-            # Every token would be stale when minted: the source would mint on every call.
+        if (
+            seconds_until_expiration is not None
+            and math.ceil(min_remaining) >= seconds_until_expiration
+        ):
+            # Every token would be stale when minted: the source would mint on every call
+            # (and Clerk refuses a min_remaining_ttl_seconds that is not below the lifetime).
             raise ClerkConfigError(
                 "min_remaining",
                 f"must be less than seconds_until_expiration ({seconds_until_expiration}), "

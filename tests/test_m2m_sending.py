@@ -123,10 +123,12 @@ class Refusing:
 
     def __init__(self) -> None:
         self.tokens: list[str] = []
+        self.bodies: list[bytes] = []
         self.runner: web.AppRunner | None = None
 
     async def handle(self, request: web.Request) -> web.Response:
         self.tokens.append(request.headers.get("Authorization", ""))
+        self.bodies.append(await request.read())
         return web.json_response({"detail": "Unauthorized"}, status=401)
 
     async def __aenter__(self) -> str:
@@ -158,6 +160,21 @@ async def test_a_second_401_is_returned_not_retried(
     assert first != second
     assert second == f"Bearer {await source.token()}"
     assert fake.stats.requests[CREATE] == 2
+
+
+async def test_the_retry_sends_the_body_again(fake: FakeClerk, caller_clerk: Clerk) -> None:
+    source = caller_clerk.m2m.token_source()
+    body = b'{"report": "r1", "rows": [1, 2, 3]}'
+    refusing = Refusing()
+    async with refusing as url:
+        async with (
+            aiohttp.ClientSession(middlewares=[bearer_middleware(source)]) as http,
+            http.post(f"{url}/reports", data=body) as answer,
+        ):
+            assert answer.status == 401
+        async with httpx.AsyncClient(auth=M2MBearerAuth(source)) as client:
+            assert (await client.post(f"{url}/reports", content=body)).status_code == 401
+    assert refusing.bodies == [body] * 4
 
 
 def test_the_httpx_auth_refuses_a_sync_client(caller_clerk: Clerk) -> None:

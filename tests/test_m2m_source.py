@@ -192,6 +192,10 @@ async def test_bad_settings_are_refused_before_any_request(fake: FakeClerk, cler
         clerk.m2m.token_source(seconds_until_expiration=60, min_remaining=60)
     assert "seconds_until_expiration" in str(caught.value)
     with pytest.raises(ClerkConfigError, match="min_remaining"):
+        clerk.m2m.token_source(
+            token_format="opaque", seconds_until_expiration=60, min_remaining=59.5
+        )
+    with pytest.raises(ClerkConfigError, match="min_remaining"):
         clerk.m2m.token_source(min_remaining=-1)
     with pytest.raises(ClerkConfigError, match="min_remaining"):
         clerk.m2m.token_source(min_remaining=float("nan"))

@@ -2,12 +2,10 @@
 examples, run as written: read from README.md.
 
 The caller's ``main()`` calls examples/m2m_service.py under real uvicorn, in front of a
-FakeClerk; the webhook app is served by real uvicorn and fed by the section's own test.
+FakeClerk; the webhook app is served by real uvicorn (its test block runs in test_docs.py).
 """
 
 import re
-from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -16,8 +14,7 @@ from clerk_async.testing import FakeClerk
 from clerk_async.webhooks import sign
 from tests.test_auth_fastapi import _load_example
 from tests.test_fastapi import serve_in_process
-
-README = Path(__file__).resolve().parents[1] / "README.md"
+from tests.test_readme_auth import README, run_block
 
 
 def section_blocks(title: str) -> list[str]:
@@ -25,12 +22,6 @@ def section_blocks(title: str) -> list[str]:
     section = text[text.index(f"## {title}\n") :]
     section = section[: section.index("\n## ", 1)]
     return re.findall(r"```python\n(.*?)```", section, re.DOTALL)
-
-
-def run_block(code: str) -> dict[str, Any]:
-    namespace: dict[str, Any] = {"__name__": "readme_example"}
-    exec(compile(code, str(README), "exec"), namespace)
-    return namespace
 
 
 async def test_the_readme_caller(
