@@ -27,9 +27,12 @@ from typing import TYPE_CHECKING, Any, Literal
 import attrs
 from aiohttp import ClientHandlerType, ClientMiddlewareType, ClientRequest, ClientResponse, hdrs
 
-from clerk_async.errors import ClerkConfigError
+from clerk_async._convert import UNSET
+from clerk_async.errors import ClerkConfigError, ClerkResponseValidationError
+from clerk_async.models.m2m import CreateM2MTokenParams
 
 if TYPE_CHECKING:
+    from clerk_async._transport import CallOptions
     from clerk_async.models.m2m import M2MToken
     from clerk_async.services.m2m import M2M
 
@@ -102,8 +105,19 @@ class M2MTokenSource:
         self._m2m = m2m
         self._machine_secret_key = machine_secret_key
         self._token_format = token_format
-        self._seconds_until_expiration = seconds_until_expiration
-        self._claims = claims
+        # Built (and so checked) now, once: the same body for every mint.
+        self._params = CreateM2MTokenParams(
+            token_format=token_format,
+            seconds_until_expiration=UNSET
+            if seconds_until_expiration is None
+            else seconds_until_expiration,
+            claims=UNSET if claims is None else claims,
+            # Opaque only: Clerk answers with a live token of this machine (same claims)
+            # that has this much left, if there is one, instead of minting: processes share it.
+            min_remaining_ttl_seconds=math.ceil(min_remaining)
+            if token_format == "opaque"
+            else UNSET,
+        )
         self._min_remaining = float(min_remaining)
         self._clock = clock
         self._held: _Held | None = None
@@ -156,21 +170,15 @@ class M2MTokenSource:
 
     async def _mint(self) -> str:
         sent_at = self._clock()
-        optional: dict[str, Any] = {}
-        if self._seconds_until_expiration is not None:
-            optional["seconds_until_expiration"] = self._seconds_until_expiration
-        if self._claims is not None:
-            optional["claims"] = self._claims
-        if self._token_format == "opaque":
-            # Clerk answers with a live token of this machine (same claims) that has this
-            # much left, if there is one, instead of minting: processes share it.
-            optional["min_remaining_ttl_seconds"] = math.ceil(self._min_remaining)
+        options: CallOptions = {}
         if self._machine_secret_key is not None:
-            optional["machine_secret_key"] = self._machine_secret_key
-        minted = await self._m2m.create_token(token_format=self._token_format, **optional)
+            options["machine_secret_key"] = self._machine_secret_key
+        minted = await self._m2m.create_token(self._params, **options)
         self.mints += 1
         if minted.token is None:
-            raise ClerkConfigError("token", "Clerk's answer to create_token carried no token")
+            raise ClerkResponseValidationError(
+                "the answer to POST /m2m_tokens carried no token", status=200, body=b""
+            )
         held = _Held(minted.token, _expires_at(minted, sent_at))
         remaining = held.expires_at - self._clock()
         if remaining < self._min_remaining:

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from clerk_async import Clerk, ClerkAPIError, ClerkConfigError
+from clerk_async import Clerk, ClerkAPIError, ClerkConfigError, ClerkValidationError
 from clerk_async.auth import M2MAuth
 from clerk_async.m2m_source import M2MTokenSource
 from clerk_async.testing import FakeClerk, Faults
@@ -199,6 +199,10 @@ async def test_bad_settings_are_refused_before_any_request(fake: FakeClerk, cler
         clerk.m2m.token_source(min_remaining=-1)
     with pytest.raises(ClerkConfigError, match="min_remaining"):
         clerk.m2m.token_source(min_remaining=float("nan"))
+    with pytest.raises(ClerkValidationError, match="seconds_until_expiration"):
+        clerk.m2m.token_source(seconds_until_expiration=-5, min_remaining=0)
+    with pytest.raises(ClerkValidationError, match="claims"):
+        clerk.m2m.token_source(claims={"when": object()})
     with pytest.raises(ClerkConfigError, match="token_format"):
         clerk.m2m.token_source(token_format="paseto")  # type: ignore[arg-type]
     assert mints(fake) == 0
