@@ -109,7 +109,7 @@ def _as_bytes(body: bytes | bytearray | memoryview | str) -> bytes:
 
 
 def check_signature(
-    body: bytes,
+    body: bytes | bytearray | memoryview | str,
     headers: Mapping[str, str],
     *,
     secret: str | None = None,
@@ -118,6 +118,7 @@ def check_signature(
 ) -> None:
     """Raise :class:`WebhookVerificationError` unless ``body`` is signed by ``secret`` now."""
     key = _key(secret)  # a misconfiguration is reported before anything about the request
+    body = _as_bytes(body)
     if len(body) > max_body_bytes:
         raise WebhookVerificationError(
             "body-too-large",
