@@ -13,26 +13,114 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Final
 
 import attrs
+from yarl import URL
 
-__all__ = ["Limiter", "PoolGate", "RateLimit", "default_rate_limit"]
+__all__ = [
+    "KEYED_ROUTES",
+    "PER_OBJECT",
+    "Limiter",
+    "PoolGate",
+    "RateLimit",
+    "bucket_for",
+    "bucket_for_path",
+    "default_rate_limit",
+]
+
+
+def redact_url(url: str) -> str:
+    """``url`` without its password, for messages and reprs."""
+    try:
+        parsed = URL(url)
+    except (TypeError, ValueError):
+        return "<unparsable URL>"
+    return str(parsed.with_password("***")) if parsed.password else url
+
+
+def _check_redis_url(instance: object, attribute: object, value: str | None) -> None:
+    if value is None:
+        return
+    if not isinstance(value, str) or not value.startswith(("redis://", "rediss://", "unix://")):
+        shown = redact_url(value) if isinstance(value, str) else repr(value)
+        raise ValueError(f"redis_url must be a redis://, rediss:// or unix:// URL, got {shown}")
 
 
 @attrs.frozen
 class RateLimit:
-    """At most ``requests`` requests in any ``per_seconds`` window."""
+    """At most ``requests`` requests in any ``per_seconds`` window.
+
+    With ``redis_url``, every client using the same secret key, in any process on any host,
+    shares that one window through Redis (see clerk_async._redis_limit).
+    """
 
     requests: int = attrs.field(validator=attrs.validators.gt(0))
     per_seconds: float = attrs.field(validator=attrs.validators.gt(0))
+    # The URL may hold a password: the repr shows it redacted.
+    redis_url: str | None = attrs.field(
+        default=None,
+        validator=_check_redis_url,
+        repr=lambda url: repr(None if url is None else redact_url(url)),
+    )
 
 
 # Clerk's documented per-instance limits (docs: "System limits").
 PRODUCTION = RateLimit(1000, 10.0)
 DEVELOPMENT = RateLimit(100, 10.0)
+
+# Clerk's limit per object, counted on top of the instance's (docs: "System limits"): PATCH on a
+# user, its metadata, an organization and a membership, 10 per 10 s per user, organization or
+# membership. An object's endpoints share one bucket: the docs do not say whether a user's PATCH
+# and its metadata PATCH are counted apart, and counting them together is the safe reading.
+PER_OBJECT = RateLimit(10, 10.0)
+KEYED_ROUTES: Final[Mapping[str, tuple[str, str, tuple[str, ...]]]] = {
+    # path template -> (method, bucket kind, the path parameters naming the object)
+    "/users/{user_id}": ("PATCH", "user", ("user_id",)),
+    "/users/{user_id}/metadata": ("PATCH", "user", ("user_id",)),
+    "/organizations/{organization_id}": ("PATCH", "organization", ("organization_id",)),
+    "/organizations/{organization_id}/metadata": ("PATCH", "organization", ("organization_id",)),
+    "/organizations/{organization_id}/memberships/{user_id}": (
+        "PATCH",
+        "membership",
+        ("organization_id", "user_id"),
+    ),
+    "/organizations/{organization_id}/memberships/{user_id}/metadata": (
+        "PATCH",
+        "membership",
+        ("organization_id", "user_id"),
+    ),
+}
+
+
+def bucket_for(method: str, template: str, path_values: Mapping[str, str]) -> str | None:
+    """The per-object bucket a request counts against (``"user:user_123"``), or None."""
+    rule = KEYED_ROUTES.get(template)
+    if rule is None or rule[0] != method:
+        return None
+    return rule[1] + ":" + "/".join(path_values[name] for name in rule[2])
+
+
+# The same routes as patterns over concrete paths, for the escape hatch (clerk.request).
+_KEYED_PATHS: Final = [
+    (re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template) + "/?$"), template)
+    for template in KEYED_ROUTES
+]
+
+
+def bucket_for_path(method: str, path: str) -> str | None:
+    """:func:`bucket_for` for a concrete path such as ``/users/user_123/metadata``."""
+    if method != "PATCH":  # the only method with per-object limits (a cheap first test)
+        return None
+    for pattern, template in _KEYED_PATHS:
+        match = pattern.match(path)
+        if match:
+            return bucket_for(method, template, match.groupdict())
+    return None
 
 
 def default_rate_limit(secret_key: str | None) -> RateLimit:
@@ -42,25 +130,77 @@ def default_rate_limit(secret_key: str | None) -> RateLimit:
     return DEVELOPMENT
 
 
+class _Window:
+    """The slots of one limit: held by requests in flight and by answers younger than
+    ``per_seconds``. ``turn`` queues its waiters in arrival order."""
+
+    __slots__ = ("freed", "in_flight", "per_seconds", "released", "requests", "turn")
+
+    def __init__(self, limit: RateLimit) -> None:
+        self.requests = limit.requests
+        self.per_seconds = limit.per_seconds
+        self.in_flight = 0
+        self.released: deque[float] = deque()  # when recent requests finished
+        self.turn = asyncio.Lock()
+        self.freed = asyncio.Event()
+
+    def free_in(self, now: float, share: int) -> float | None:
+        """None when a slot is free now; else how long until one may be.
+
+        ``share``: pace to that fraction of the limit (a process's share when Redis is down).
+        """
+        released = self.released
+        horizon = now - self.per_seconds
+        while released and released[0] <= horizon:
+            released.popleft()
+        if self.in_flight + len(released) < max(1, self.requests // share):
+            return None
+        if released:
+            return released[0] - horizon
+        return float("inf")
+
+    def give_back(self, now: float, sent: bool) -> None:
+        self.in_flight -= 1
+        if sent:
+            self.released.append(now)
+        self.freed.set()
+
+    def idle(self, now: float) -> bool:
+        return (
+            not self.in_flight
+            and not self.turn.locked()
+            and (not self.released or self.released[-1] <= now - self.per_seconds)
+        )
+
+
 class Limiter:
-    """Sliding-window pacing, plus a pause per endpoint after a 429.
+    """Sliding-window pacing, per-object limits, and a pause per endpoint after a 429.
 
     Clerk documents that after a 429 "later requests to that endpoint are blocked" for the
     ``Retry-After`` period, so the pause is kept per endpoint (``route``: the method and path
-    template, ``"PATCH /machines/{machine_id}"``): a long block of one endpoint (invitations
-    allow 100 an hour) must not stall the others. The window itself is per client.
+    template, ``"PATCH /machines/{machine_id}"``): a long block of one endpoint must not stall
+    the others. A request may also name a per-object bucket (``key``, from :func:`bucket_for`):
+    it then needs a slot in that bucket's window (``per_object``) as well as in the instance's.
     """
 
     def __init__(
-        self, limit: RateLimit | None, *, clock: Callable[[], float] = time.monotonic
+        self,
+        limit: RateLimit | None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        per_object: RateLimit = PER_OBJECT,
     ) -> None:
         self.limit = limit
+        self.per_object = per_object
+        self.share = 1  # pace to 1/share of the limits (RedisLimiter, while Redis is down)
         self._clock = clock
-        self._in_flight = 0
-        self._released: deque[float] = deque()  # when recent requests finished
+        self._window = None if limit is None else _Window(limit)
+        self._keys: dict[str, _Window] = {}
         self._pauses: dict[str, float] = {}  # route -> when its pause ends
-        self._turn = asyncio.Lock()  # FIFO: waiters are served in arrival order
-        self._slot_freed = asyncio.Event()
+
+    @property
+    def _in_flight(self) -> int:
+        return 0 if self._window is None else self._window.in_flight
 
     def pause(self, route: str, seconds: float) -> None:
         """Hold every request to ``route`` until ``seconds`` from now (a 429's Retry-After)."""
@@ -70,7 +210,7 @@ class Limiter:
 
     def pause_remaining(self, route: str) -> float:
         """Seconds until ``route``'s pause ends; 0.0 when it is not paused."""
-        if not self._pauses:  # the usual case: one test, no clock read
+        if not self._pauses:  # the usual case: no clock read
             return 0.0
         until = self._pauses.get(route)
         if until is None:
@@ -81,61 +221,102 @@ class Limiter:
         del self._pauses[route]
         return 0.0
 
-    def try_acquire(self, route: str) -> bool:
+    def try_acquire(self, route: str, key: str | None = None) -> bool:
         """Take a slot if one is free now, without waiting; else ``acquire`` must be awaited."""
         if self._pauses and self.pause_remaining(route):
             return False
-        limit = self.limit
-        if limit is None:
+        window = self._window
+        if window is None:
             return True
-        if self._turn.locked():
+        if window.turn.locked():
             return False  # others queue already: wait in line
-        if self._free_in(self._clock(), limit) is None:
-            self._in_flight += 1
-            return True
-        return False
+        now = self._clock()
+        if window.free_in(now, self.share) is not None:
+            return False
+        if key is not None:
+            bucket = self._bucket(key)
+            if bucket.turn.locked() or bucket.free_in(now, self.share) is not None:
+                return False
+            bucket.in_flight += 1
+        window.in_flight += 1
+        return True
 
-    async def acquire(self, route: str) -> None:
+    async def acquire(self, route: str, key: str | None = None) -> None:
         """Wait for ``route``'s pause and a free slot; the caller must ``release``."""
         while True:
             pause = self.pause_remaining(route)
             if pause:
                 await asyncio.sleep(pause)  # out of the line: other endpoints go on
                 continue
-            if self.limit is None:
+            window = self._window
+            if window is None:
                 return
-            async with self._turn:
-                if self.pause_remaining(route):
-                    continue  # paused while we stood in line
-                while True:
-                    wait = self._free_in(self._clock(), self.limit)
-                    if wait is None:
-                        self._in_flight += 1
-                        return
-                    if wait == float("inf"):  # every slot is held by a request in flight
-                        self._slot_freed.clear()
-                        await self._slot_freed.wait()
-                    else:
-                        await asyncio.sleep(wait)
+            if key is None:
+                async with window.turn:
+                    if self.pause_remaining(route):
+                        continue  # paused while we stood in line
+                    await self._wait(window)
+                    window.in_flight += 1
+                    return
+            bucket = self._bucket(key)
+            # Requests to one object queue in its own line first: a busy user holds up
+            # only the requests to that user, not the instance's line.
+            async with bucket.turn:
+                await self._wait(bucket)
+                async with window.turn:
+                    if self.pause_remaining(route):
+                        continue
+                    await self._wait(window)
+                    window.in_flight += 1
+                    bucket.in_flight += 1
+                    return
 
-    def _free_in(self, now: float, limit: RateLimit) -> float | None:
-        """None when a slot is free now; else how long until one may be."""
-        released = self._released
-        horizon = now - limit.per_seconds
-        while released and released[0] <= horizon:
-            released.popleft()
-        if self._in_flight + len(released) < limit.requests:
-            return None
-        if released:
-            return released[0] - horizon
-        return float("inf")
+    async def _wait(self, window: _Window) -> None:
+        while True:
+            wait = window.free_in(self._clock(), self.share)
+            if wait is None:
+                return
+            if wait == float("inf"):  # every slot is held by a request in flight
+                window.freed.clear()
+                await window.freed.wait()
+            else:
+                await asyncio.sleep(wait)
 
-    def release(self, *, sent: bool = True) -> None:
+    def _bucket(self, key: str) -> _Window:
+        bucket = self._keys.get(key)
+        if bucket is None:
+            if len(self._keys) >= 1024:  # forget the objects whose slots are all free
+                now = self._clock()
+                for old in [k for k, b in self._keys.items() if b.idle(now)]:
+                    del self._keys[old]
+            bucket = self._keys[key] = _Window(self.per_object)
+        return bucket
+
+    def take(self, key: str | None = None) -> None:
+        """Count a slot granted elsewhere (by Redis): this process's own share of the window."""
+        if self._window is not None:
+            self._window.in_flight += 1
+            if key is not None:
+                self._bucket(key).in_flight += 1
+
+    def release(self, *, sent: bool = True, key: str | None = None) -> None:
         """End of a request let through by ``acquire`` (a limiter with a limit only)."""
-        self._in_flight -= 1
-        if sent:
-            self._released.append(self._clock())
-        self._slot_freed.set()
+        window = self._window
+        if window is None:
+            return
+        now = self._clock() if sent else 0.0
+        window.give_back(now, sent)
+        if key is not None:
+            self._keys[key].give_back(now, sent)
+
+    def recent(self) -> list[tuple[str | None, float]]:
+        """This process's answers still in a window: (bucket or None, seconds ago)."""
+        now = self._clock()
+        out: list[tuple[str | None, float]] = []
+        for key, window in [(None, self._window), *self._keys.items()]:
+            if window is not None:
+                out.extend((key, now - t) for t in window.released if now - t < window.per_seconds)
+        return out
 
 
 class PoolGate:

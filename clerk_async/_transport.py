@@ -30,7 +30,7 @@ from clerk_async._convert import (
     request_plan,
     snake_case,
 )
-from clerk_async._ratelimit import Limiter, PoolGate
+from clerk_async._ratelimit import Limiter, PoolGate, bucket_for, bucket_for_path
 from clerk_async._retry import Outcome, RetryPolicy
 from clerk_async.errors import (
     ClerkConfigError,
@@ -45,6 +45,7 @@ from clerk_async.errors import (
 )
 
 if TYPE_CHECKING:
+    from clerk_async._redis_limit import RedisLimiter
     from clerk_async.models.common import Params
 
 __all__ = ["CallOptions", "Transport", "log"]
@@ -279,7 +280,7 @@ class Transport:
     timeout: aiohttp.ClientTimeout
     deadline: float
     retry: RetryPolicy
-    limiter: Limiter
+    limiter: Limiter | RedisLimiter
     session: Callable[[], tuple[aiohttp.ClientSession, PoolGate | None]]
     missing_key: bool = False
     max_response_bytes: int = 16 * 1024 * 1024
@@ -311,6 +312,7 @@ class Transport:
         one coroutine frame less on every await of the hot path.
         """
         path = template
+        bucket: str | None = None  # the per-object limit it counts against, if any
         body: bytes | None = None
         url_query: dict[str, str | list[str]] | None = None
         content_type: str | None = None
@@ -321,6 +323,7 @@ class Transport:
                 for name, wire in plan.path:  # a loop, not a comprehension: no extra frame
                     segments[wire] = _segment(getattr(params, name))
                 path = template.format_map(segments)
+                bucket = bucket_for(method, template, segments)
             if plan.query:
                 url_query = query_values((w, getattr(params, n)) for n, w in plan.query)
             if plan.whole is not None:
@@ -342,7 +345,7 @@ class Transport:
         if url_query:
             url = url.extend_query(url_query)
         return self._prepared(
-            method, template, url, body, content_type, idempotent, response_type, options
+            method, template, url, body, content_type, idempotent, response_type, options, bucket
         )
 
     def request_json(
@@ -363,7 +366,8 @@ class Transport:
         if method not in _ESCAPE_HATCH_METHODS:
             allowed = ", ".join(sorted(_ESCAPE_HATCH_METHODS))
             raise ClerkValidationError("method", f"must be one of {allowed}, got {method!r}")
-        url = URL(self.base_url + check_raw_path(path))
+        checked = check_raw_path(path)
+        url = URL(self.base_url + checked)
         if query is not None:
             if not isinstance(query, Mapping) or not all(isinstance(k, str) for k in query):
                 raise ClerkValidationError("query", "must be a mapping with string keys")
@@ -376,7 +380,8 @@ class Transport:
                 body = _json.dumps(json)
             except (TypeError, ValueError) as exc:
                 raise ClerkValidationError("json", f"is not JSON-serialisable: {exc}") from None
-        return self._prepared(method, path, url, body, None, None, Any, options)
+        bucket = bucket_for_path(method, checked)  # Clerk's per-object limits hold here too
+        return self._prepared(method, path, url, body, None, None, Any, options, bucket)
 
     def _prepared(
         self,
@@ -388,6 +393,7 @@ class Transport:
         idempotent: bool | None,
         response_type: Any,
         options: CallOptions | None,
+        bucket: str | None = None,
     ) -> Coroutine[Any, Any, Any]:
         headers = self.headers
         timeout = self.timeout
@@ -412,6 +418,7 @@ class Transport:
             retry,
             idempotent,
             response_type,
+            bucket,
         )
 
     def _apply(
@@ -452,6 +459,7 @@ class Transport:
         retry: RetryPolicy,
         idempotent: bool,
         response_type: type[T],
+        bucket: str | None = None,
     ) -> T:
         session_timeout = self.session_timeout
         clock = self.clock
@@ -467,8 +475,8 @@ class Transport:
             # Each attempt asks anew: the client may have been closed during a backoff.
             session, pool_gate = self.session()
             queued = False
-            if not limiter.try_acquire(route):
-                await self._wait_for_limiter(route, deadline_at, deadline, retry, error)
+            if not limiter.try_acquire(route, bucket):
+                await self._wait_for_limiter(route, bucket, deadline_at, deadline, retry, error)
                 queued = True
             sent = False  # until the request is handed to aiohttp: then the server may see it
             try:
@@ -568,7 +576,7 @@ class Transport:
                     )
             finally:
                 if limiter.limit is not None:
-                    limiter.release(sent=sent)
+                    limiter.release(sent=sent, key=bucket)
 
             delay = retry.decide(attempt, outcome)
             if outcome.status == 429:
@@ -593,6 +601,7 @@ class Transport:
     async def _wait_for_limiter(
         self,
         route: str,
+        bucket: str | None,
         deadline_at: float,
         deadline: float,
         retry: RetryPolicy,
@@ -604,7 +613,7 @@ class Transport:
         pause = limiter.pause_remaining(route)
         if pause and (pause >= left or pause > retry.max_retry_after):
             raise RateLimitError.paused(route, pause) from error
-        if not await _within(lambda: limiter.acquire(route), left):
+        if not await _within(lambda: limiter.acquire(route, bucket), left):
             method, _, template = route.partition(" ")
             raise _deadline_error(
                 method, template, deadline, "waiting for the rate limiter"

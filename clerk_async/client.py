@@ -24,6 +24,7 @@ from clerk_async.services.spec import SpecServices
 if TYPE_CHECKING:
     import sys
 
+    from clerk_async._redis_limit import RedisLimiter
     from clerk_async._transport import CallOptions
     from clerk_async.auth import Auth, RequestState
     from clerk_async.auth._keys import RSAPublicKey
@@ -155,7 +156,7 @@ class Clerk(SpecServices):
             timeout=as_timeout(timeout),
             deadline=seconds("deadline", deadline),
             retry=policy,
-            limiter=Limiter(rate_limit),
+            limiter=_limiter(rate_limit, secret_key, as_timeout(timeout)),
             session=self._session_for_request,
             missing_key=not secret_key,
             max_response_bytes=max_response_bytes,
@@ -311,6 +312,9 @@ class Clerk(SpecServices):
         session, self._session = self._session, None
         if session is not None and session is not self._injected_session:
             await session.close()
+        limiter = self._transport.limiter
+        if not isinstance(limiter, Limiter):  # the Redis one: its connections
+            await limiter.aclose()
 
     def _session_for_request(self) -> tuple[aiohttp.ClientSession, PoolGate | None]:
         """The session and pool gate, created on first use inside the running loop."""
@@ -359,6 +363,22 @@ def base_url_from_api_url(api_url: str, name: str) -> str:
             f"write {root.removesuffix('/v1') or '/'!r}{instead}",
         )
     return root + "/v1"
+
+
+def _limiter(
+    limit: RateLimit | None, secret_key: str | None, timeout: aiohttp.ClientTimeout
+) -> Limiter | RedisLimiter:
+    """The local limiter, or with ``limit.redis_url`` the one shared through Redis."""
+    if limit is None or limit.redis_url is None or not secret_key:
+        return Limiter(limit)
+    try:
+        from clerk_async._redis_limit import RedisLimiter
+    except ImportError:
+        raise ClerkConfigError(
+            "rate_limit", "redis_url needs redis-py: pip install 'clerk-async[redis]'"
+        ) from None
+    # A slot in flight longer than an attempt can last belongs to a process that died.
+    return RedisLimiter(limit, secret_key, lease=timeout.total or DEFAULT_TIMEOUT.total or 30.0)
 
 
 def _key_hint(secret_key: str | None) -> str:

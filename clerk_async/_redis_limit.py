@@ -1,0 +1,563 @@
+"""One rate limit shared by every process that uses a secret key, kept in Redis.
+
+``RateLimit(requests, per_seconds, redis_url=...)`` gives each client a :class:`RedisLimiter`
+instead of the local :class:`~clerk_async._ratelimit.Limiter`. The semantics are the local
+limiter's, moved to Redis so that all processes and hosts count in one window:
+
+- A slot is held from the moment a request is let through until ``per_seconds`` after its
+  answer. Redis keeps, per window, a sorted set of slots in flight (scored by when their lease
+  runs out, so a crashed process cannot hold them for ever) and one of answered slots (scored
+  by when they free). Every time is Redis's own (``TIME`` inside the scripts), so hosts whose
+  clocks disagree still count in one window; a client only ever sleeps for durations.
+- Each decision is one Lua script, atomic in Redis, one round trip. When the window is full,
+  the script *reserves* the slot that frees first: the caller sleeps until then and sends,
+  without asking again (so N processes waiting on one window do not poll it in a herd).
+  Each process has at most one such sleeper (its line, ``_turn``).
+- A 429 pauses that endpoint for every process: the pause is a Redis key the acquire script
+  reads; each process also keeps it locally for ``pause_remaining``.
+- Per-object limits (Clerk's 10 per 10 s per user, organization or membership) are a second
+  window the same script checks: a busy object's requests wait outside the line, so they hold
+  up no other request.
+
+Why a Lua script and not the ``limits`` library: ``limits`` counts a hit when it is taken and
+forgets it; it cannot hold a slot until ``per_seconds`` after the answer (it never hears of
+the answer), reserve the next free slot, share a pause, or lease slots of a crashed process.
+
+When Redis fails (refused, reset, slower than ``timeout``, restarted empty), no call waits for
+it and none is lost: the limiter logs one WARNING and paces to this process's share of the
+limit (the limit divided by the processes Redis last counted), with its own recent requests
+still in its window. A background probe brings it back to Redis when Redis answers again,
+first telling Redis of the requests made meanwhile (and, if Redis restarted empty, of all this
+process's recent ones). See README, "Running many workers".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import itertools
+import logging
+import os
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Final
+
+from redis.exceptions import RedisError
+
+from clerk_async._ratelimit import PER_OBJECT, Limiter, RateLimit, redact_url
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+    from redis.commands.core import AsyncScript
+
+__all__ = ["RedisLimiter", "key_prefix"]
+
+log = logging.getLogger("clerk_async")
+
+GRANTED: Final = 0  # wait = seconds until the (reserved) slot is ours; 0 for now
+PAUSED: Final = 1  # wait = seconds left of the endpoint's pause
+OBJECT_BUSY: Final = 2  # wait = seconds until the object's window frees a slot (-1: unknown)
+FULL: Final = 3  # every slot of the window is in flight: ask again soon
+# A process counts towards the fallback's share while it asked Redis in the last minute.
+PROCS_TTL: Final = 60.0
+
+# Shared by the scripts: the time on Redis's clock, in seconds.
+_NOW = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+"""
+
+# KEYS: procs, epoch, pause, flight, done [, object flight, object done]
+# ARGV: slot id, process id, lease, procs ttl, requests, per_seconds [, object requests, per]
+ACQUIRE: Final = (
+    _NOW
+    + """
+local id, lease, procs_ttl = ARGV[1], tonumber(ARGV[3]), tonumber(ARGV[4])
+redis.call('ZADD', KEYS[1], now, ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - procs_ttl)
+redis.call('PEXPIRE', KEYS[1], math.ceil(procs_ttl * 1000))
+local procs = redis.call('ZCARD', KEYS[1])
+local epoch = redis.call('GET', KEYS[2])
+if not epoch then
+  epoch = t[1] .. '.' .. t[2]
+  redis.call('SET', KEYS[2], epoch)
+end
+local function reply(code, wait) return {code, tostring(wait), procs, epoch} end
+local paused = tonumber(redis.call('GET', KEYS[3]) or '0')
+if paused > now then return reply(1, paused - now) end
+local function used(flight, done)
+  redis.call('ZREMRANGEBYSCORE', flight, '-inf', now)
+  redis.call('ZREMRANGEBYSCORE', done, '-inf', now)
+  return redis.call('ZCARD', flight) + redis.call('ZCARD', done)
+end
+local object = #KEYS > 5
+if object and used(KEYS[6], KEYS[7]) >= tonumber(ARGV[7]) then
+  local first = redis.call('ZRANGE', KEYS[7], 0, 0, 'WITHSCORES')
+  return reply(2, first[2] and (tonumber(first[2]) - now) or -1)
+end
+local start = now
+if used(KEYS[4], KEYS[5]) >= tonumber(ARGV[5]) then
+  local first = redis.call('ZRANGE', KEYS[5], 0, 0, 'WITHSCORES')
+  if not first[1] then return reply(3, -1) end
+  -- Reserve the slot that frees first: ours from then on, nobody else's.
+  redis.call('ZREM', KEYS[5], first[1])
+  start = tonumber(first[2])
+end
+local ttl = math.ceil((lease + tonumber(ARGV[6]) * 2) * 1000)
+redis.call('ZADD', KEYS[4], start + lease, id)
+redis.call('PEXPIRE', KEYS[4], ttl)
+redis.call('PEXPIRE', KEYS[5], ttl)
+if object then
+  ttl = math.ceil((lease + tonumber(ARGV[8]) * 2) * 1000)
+  redis.call('ZADD', KEYS[6], start + lease, id)
+  redis.call('PEXPIRE', KEYS[6], ttl)
+  redis.call('PEXPIRE', KEYS[7], ttl)
+end
+return reply(0, start - now)
+"""
+)
+
+# KEYS: flight, done pairs, one per window. ARGV: lease, then per window its per_seconds,
+# then per release: slot id, sent (1/0), window index, object window index (0: none).
+# A slot not sent frees at once, unless it was reserved for later: then it gives the
+# reserved slot back as it was (freeing when it would have).
+RELEASE: Final = (
+    _NOW
+    + """
+local lease = tonumber(ARGV[1])
+local windows = #KEYS / 2
+local i = 2 + windows
+while i + 3 <= #ARGV do
+  local id, sent = ARGV[i], ARGV[i + 1] == '1'
+  for _, w in ipairs({tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3])}) do
+    if w > 0 then
+      local flight, done = KEYS[2 * w - 1], KEYS[2 * w]
+      local held = redis.call('ZSCORE', flight, id)
+      redis.call('ZREM', flight, id)
+      local frees = nil
+      if sent then
+        frees = now + tonumber(ARGV[1 + w])
+      elseif held and tonumber(held) - lease > now then
+        frees = tonumber(held) - lease
+      end
+      if frees then
+        redis.call('ZADD', done, frees, id)
+        redis.call('PEXPIRE', done, math.ceil((lease + tonumber(ARGV[1 + w]) * 2) * 1000))
+      end
+    end
+  end
+  i = i + 4
+end
+return 1
+"""
+)
+
+# Tell Redis what this process did while it was away. KEYS: epoch, then flight, done pairs.
+# ARGV: the epoch this process last saw, lease, then two lists, each a count followed by
+# (window index, 'f' or 'd', slot id, seconds until it frees) entries: Redis takes the first
+# if it still has that epoch (it kept our earlier requests), the second if it restarted empty.
+# Then: a count of placeholders, their id prefix and seconds: the other processes may still
+# pace locally until their own probe finds Redis, each to its share; placeholders hold their
+# shares in the instance window (window 1) until then.
+RESYNC: Final = (
+    _NOW
+    + """
+local epoch = redis.call('GET', KEYS[1])
+if not epoch then
+  epoch = t[1] .. '.' .. t[2]
+  redis.call('SET', KEYS[1], epoch)
+end
+local lease = tonumber(ARGV[2])
+local second = 4 + 4 * tonumber(ARGV[3])
+local i = 3
+if epoch ~= ARGV[1] then i = second end
+for j = 0, tonumber(ARGV[i]) - 1 do
+  local k = i + 1 + 4 * j
+  local w, id = tonumber(ARGV[k]), ARGV[k + 2]
+  local flight, done = KEYS[2 * w], KEYS[2 * w + 1]
+  if ARGV[k + 1] == 'f' then
+    redis.call('ZADD', flight, now + lease, id)
+  else
+    redis.call('ZADD', done, now + tonumber(ARGV[k + 3]), id)
+  end
+  redis.call('PEXPIRE', flight, math.ceil(lease * 3000))
+  redis.call('PEXPIRE', done, math.ceil(lease * 3000))
+end
+local p = second + 1 + 4 * tonumber(ARGV[second])
+for j = 1, tonumber(ARGV[p]) do
+  redis.call('ZADD', KEYS[3], now + tonumber(ARGV[p + 2]), ARGV[p + 1] .. j)
+end
+redis.call('PEXPIRE', KEYS[3], math.ceil(lease * 3000))
+return epoch
+"""
+)
+
+# KEYS: the endpoint's pause. ARGV: seconds.
+PAUSE: Final = (
+    _NOW
+    + """
+local untl = now + tonumber(ARGV[1])
+if untl > tonumber(redis.call('GET', KEYS[1]) or '0') then
+  redis.call('SET', KEYS[1], tostring(untl), 'PX', math.ceil(tonumber(ARGV[1]) * 1000) + 1000)
+end
+return 1
+"""
+)
+
+
+def key_prefix(secret_key: str) -> str:
+    """Where a key's windows live: a hash of the key, never the key.
+
+    The braces make it a Redis Cluster hash tag: all of a key's windows sit in one slot,
+    as a script touching several of them requires.
+    """
+    digest = hashlib.sha256(b"clerk-async rate limit\0" + secret_key.encode()).hexdigest()
+    return "clerk_async:{" + digest[:32] + "}"
+
+
+class _Down(Exception):
+    """Internal: Redis did not answer in time, or answered with an error."""
+
+
+# An entry of a resync list: window index, 'f' (in flight) or 'd' (done), slot id, seconds
+# until it frees (done entries only).
+_Entry = tuple[int, str, str, float]
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _connect(url: str, timeout: float) -> Redis:
+    from redis.asyncio import Redis
+    from redis.asyncio.retry import Retry
+    from redis.backoff import NoBackoff
+
+    # No retries inside redis-py: a failed call falls back at once, and the probe retries.
+    return Redis.from_url(
+        url,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        retry=Retry(NoBackoff(), 0),
+    )
+
+
+class _Windows:
+    """The windows one script call touches: their keys in KEYS order, numbered from 1."""
+
+    def __init__(self, limiter: RedisLimiter, keys: list[str]) -> None:
+        self._limiter = limiter
+        self.keys = keys
+        self.pers: list[float] = []
+        self._index: dict[str | None, int] = {}
+
+    def __call__(self, bucket: str | None) -> int:
+        """The number of ``bucket``'s window (None: the instance's)."""
+        index = self._index.get(bucket)
+        if index is None:
+            index = self._index[bucket] = len(self._index) + 1
+            self.keys += self._limiter._window_keys(bucket)
+            self.pers.append(self._limiter._per(bucket))
+        return index
+
+
+class RedisLimiter:
+    """A :class:`Limiter` whose window is in Redis; a local one is its fallback.
+
+    ``lease``: how long a slot may stay in flight without an answer before Redis frees it
+    (so a crashed process's slots come back); ``per_seconds`` is added to it. The client
+    passes its attempt timeout. ``timeout``: the longest a Redis call may take before this
+    process goes on without Redis; ``retry_every``: how often it then tries Redis again.
+    """
+
+    def __init__(
+        self,
+        limit: RateLimit,
+        secret_key: str,
+        *,
+        lease: float = 60.0,
+        timeout: float = 0.5,
+        retry_every: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+        per_object: RateLimit = PER_OBJECT,
+        redis: Redis | None = None,
+    ) -> None:
+        if redis is None:
+            if limit.redis_url is None:
+                raise ValueError("RedisLimiter needs a RateLimit with a redis_url")
+            redis = _connect(limit.redis_url, timeout)
+        self.limit = limit
+        self.per_object = per_object
+        self.lease = lease + limit.per_seconds
+        self.timeout = timeout
+        self.retry_every = retry_every
+        self.round_trips = 0  # Redis calls made (benchmarks report them per request)
+        self._clock = clock
+        self._url = redact_url(limit.redis_url or "redis://")
+        self._redis = redis
+        self._acquire_script = redis.register_script(ACQUIRE)
+        self._release_script = redis.register_script(RELEASE)
+        self._resync_script = redis.register_script(RESYNC)
+        self._pause_script = redis.register_script(PAUSE)
+        # The local limiter counts this process's own requests in both modes: that history
+        # is what the fallback paces with and what a resync tells Redis.
+        self._local = Limiter(limit, clock=clock, per_object=per_object)
+        self._prefix = key_prefix(secret_key)
+        self._pid = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
+        self._serial = itertools.count()
+        self._epoch = ""  # Redis's epoch when we last heard from it ("": never)
+        self._procs = 1  # processes Redis last counted: the fallback's share is 1/procs
+        self._turn = asyncio.Lock()  # one acquire (and one reserved sleeper) at a time
+        # Slots this process holds, by object bucket: Redis's slot ids, None if granted locally.
+        self._held: dict[str | None, list[str | None]] = {}
+        self._outbox: list[tuple[str, bool, str | None]] = []  # releases not yet in Redis
+        self._unsynced: deque[tuple[str | None, float]] = deque()  # answered while down
+        self._flushing: asyncio.Task[None] | None = None
+        self._pausing: set[asyncio.Task[None]] = set()
+        self._probing: asyncio.Task[None] | None = None
+        self._down = False
+
+    # -- the Limiter interface ---------------------------------------------------------
+
+    @property
+    def shared(self) -> bool:
+        """True while Redis answers; False while pacing locally to this process's share."""
+        return not self._down
+
+    def pause(self, route: str, seconds: float) -> None:
+        """Pause ``route`` here at once, and for every process through Redis."""
+        self._local.pause(route, seconds)
+        if not self._down:
+            task = asyncio.ensure_future(self._send_pause(route, seconds))
+            self._pausing.add(task)
+            task.add_done_callback(self._pausing.discard)
+
+    def pause_remaining(self, route: str) -> float:
+        return self._local.pause_remaining(route)
+
+    def try_acquire(self, route: str, key: str | None = None) -> bool:
+        """A local decision, only while Redis is down; otherwise ``acquire`` asks Redis."""
+        if self._down and self._local.try_acquire(route, key):
+            self._held.setdefault(key, []).append(None)
+            return True
+        return False
+
+    async def acquire(self, route: str, key: str | None = None) -> None:
+        local = self._local
+        while True:
+            if self._down:
+                await local.acquire(route, key)
+                if self._down:
+                    self._held.setdefault(key, []).append(None)
+                    return
+                local.release(sent=False, key=key)  # Redis came back meanwhile: ask it
+                continue
+            pause = local.pause_remaining(route)
+            if pause:
+                await asyncio.sleep(pause)
+                continue
+            async with self._turn:
+                if self._down:
+                    continue
+                try:
+                    code, wait, slot = await self._ask(route, key)
+                    while code == FULL:  # all in flight: an answer will free one soon
+                        await asyncio.sleep(self._poll)
+                        code, wait, slot = await self._ask(route, key)
+                except _Down:
+                    continue
+                if code == GRANTED:
+                    if wait > 0:
+                        try:
+                            await asyncio.sleep(wait)  # until our reserved slot frees
+                        except asyncio.CancelledError:
+                            self._post(slot, sent=False, key=key)
+                            raise
+                    local.take(key)
+                    self._held.setdefault(key, []).append(slot)
+                    return
+            if code == PAUSED:
+                local.pause(route, wait)
+            else:  # OBJECT_BUSY: wait out of the line, so that other requests go on
+                await asyncio.sleep(wait if wait > 0 else self._poll)
+
+    def release(self, *, sent: bool = True, key: str | None = None) -> None:
+        slot = self._held[key].pop()
+        self._local.release(sent=sent, key=key)
+        if slot is not None:
+            self._post(slot, sent=sent, key=key)
+        elif sent:
+            self._unsynced.append((key, self._clock()))
+
+    async def aclose(self) -> None:
+        """Send the releases still queued (for at most ``timeout``); close the connections."""
+        if self._probing is not None:
+            self._probing.cancel()
+        if self._flushing is not None and not self._flushing.done():
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(self._flushing), self.timeout)
+        await self._redis.aclose()
+
+    # -- Redis -------------------------------------------------------------------------
+
+    @property
+    def _poll(self) -> float:
+        """How soon to ask again when Redis can name no time (every slot is in flight)."""
+        return min(0.05, max(0.005, self.limit.per_seconds / self.limit.requests))
+
+    def _window_keys(self, key: str | None) -> list[str]:
+        name = "i" if key is None else "o:" + key
+        return [f"{self._prefix}:{name}:flight", f"{self._prefix}:{name}:done"]
+
+    def _per(self, key: str | None) -> float:
+        return self.limit.per_seconds if key is None else self.per_object.per_seconds
+
+    def _new_id(self) -> str:
+        return f"{self._pid}-{next(self._serial)}"
+
+    async def _call(self, script: AsyncScript, keys: list[str], args: list[Any]) -> Any:
+        """Run one script: one round trip, at most ``timeout``; _Down if Redis fails."""
+        self.round_trips += 1
+        try:
+            return await asyncio.wait_for(script(keys=keys, args=args), self.timeout)
+        except (asyncio.TimeoutError, OSError, RedisError) as exc:
+            self._went_down(exc)
+            raise _Down from None
+
+    async def _ask(self, route: str, key: str | None) -> tuple[int, float, str]:
+        slot = self._new_id()
+        limit = self.limit
+        keys = [
+            self._prefix + ":procs",
+            self._prefix + ":epoch",
+            self._prefix + ":pause:" + route,
+            *self._window_keys(None),
+        ]
+        args: list[Any] = [slot, self._pid, self.lease, PROCS_TTL, limit.requests]
+        args.append(limit.per_seconds)
+        if key is not None:
+            keys += self._window_keys(key)
+            args += [self.per_object.requests, self.per_object.per_seconds]
+        try:
+            reply = await self._call(self._acquire_script, keys, args)
+        except BaseException:
+            # Timed out or cancelled: Redis may have granted the slot all the same. Free it.
+            self._post(slot, sent=False, key=key)
+            raise
+        code, wait = int(reply[0]), float(_text(reply[1]))
+        self._procs = max(1, int(reply[2]))
+        epoch = _text(reply[3])
+        if epoch != self._epoch:
+            if self._epoch:  # Redis restarted empty: tell it what this process holds
+                log.warning("clerk_async: Redis at %s lost the rate-limit window", self._url)
+                try:
+                    await self._resync()
+                except BaseException:
+                    self._post(slot, sent=False, key=key)
+                    raise
+            self._epoch = epoch
+        return code, wait, slot
+
+    def _post(self, slot: str, *, sent: bool, key: str | None) -> None:
+        """Queue a release; one task sends all that queued up in one call."""
+        self._outbox.append((slot, sent, key))
+        if not self._down and (self._flushing is None or self._flushing.done()):
+            self._flushing = asyncio.ensure_future(self._flush())
+
+    async def _flush(self) -> None:
+        while self._outbox and not self._down:
+            batch, self._outbox = self._outbox, []
+            window = _Windows(self, [])
+            releases: list[Any] = []
+            for slot, sent, key in batch:
+                releases += [slot, int(sent), window(None), 0 if key is None else window(key)]
+            args = [self.lease, *window.pers, *releases]
+            try:
+                await self._call(self._release_script, window.keys, args)
+            except _Down:
+                self._outbox[:0] = batch  # sent after the resync
+
+    async def _send_pause(self, route: str, seconds: float) -> None:
+        with contextlib.suppress(_Down):
+            await self._call(self._pause_script, [self._prefix + ":pause:" + route], [seconds])
+
+    def _went_down(self, exc: BaseException) -> None:
+        if self._down:
+            return
+        self._down = True
+        self._local.share = self._procs
+        log.warning(
+            "clerk_async: Redis at %s failed (%s); pacing to this process's share of the "
+            "rate limit (1/%d) until it answers again",
+            self._url,
+            type(exc).__name__,
+            self._procs,
+        )
+        self._probing = asyncio.ensure_future(self._probe())
+
+    async def _probe(self) -> None:
+        while True:
+            await asyncio.sleep(self.retry_every)
+            # The pool's connections may be to a Redis that died: start afresh.
+            with contextlib.suppress(Exception):
+                await self._redis.connection_pool.disconnect()
+            try:
+                await self._resync()
+            except _Down:
+                continue
+            log.warning("clerk_async: Redis at %s is back; sharing the rate limit again", self._url)
+            return
+
+    async def _resync(self) -> None:
+        """Tell Redis of the slots and answers it does not know of, then use it again."""
+        window = _Windows(self, [self._prefix + ":epoch"])
+        window(None)  # the instance's is window 1: the placeholders go there
+
+        missed: list[_Entry] = []  # what Redis lacks if it kept its state
+        everything: list[_Entry] = []  # what it lacks if it restarted empty
+        renamed: set[str] = set()
+        for bucket, slots in self._held.items():
+            for i, held in enumerate(slots):
+                slot = held or self._new_id()
+                entries = [(window(None), "f", slot, 0.0)]
+                if bucket is not None:
+                    entries.append((window(bucket), "f", slot, 0.0))
+                everything += entries
+                if held is None:  # granted locally: Redis never saw it
+                    slots[i] = slot
+                    renamed.add(slot)
+                    missed += entries
+        now = self._clock()
+        unsynced = len(self._unsynced)
+        for bucket, answered in list(self._unsynced):
+            for b in (None, bucket) if bucket is not None else (None,):
+                missed.append((window(b), "d", self._new_id(), self._per(b) - (now - answered)))
+        for bucket, ago in self._local.recent():
+            everything.append((window(bucket), "d", self._new_id(), self._per(bucket) - ago))
+        args: list[Any] = [self._epoch, self.lease]
+        for entries in (missed, everything):
+            live = [e for e in entries if e[1] == "f" or e[3] > 0]
+            args.append(len(live))
+            for entry in live:
+                args += entry
+        others = self._procs - 1
+        share = max(1, self.limit.requests // self._procs)
+        args += [others * share, f"placeholder:{self._new_id()}:", 2 * self.retry_every]
+        try:
+            epoch = await self._call(self._resync_script, window.keys, args)
+        except _Down:
+            for slots in self._held.values():  # still known only here
+                for i, held in enumerate(slots):
+                    if held in renamed:
+                        slots[i] = None
+            raise
+        self._epoch = _text(epoch)
+        for _ in range(unsynced):
+            self._unsynced.popleft()
+        self._local.share = 1
+        self._down = False
+        if self._outbox and (self._flushing is None or self._flushing.done()):
+            self._flushing = asyncio.ensure_future(self._flush())
