@@ -1,0 +1,356 @@
+"""One rate limit shared through a real redis-server, by real processes, against FakeClerk.
+
+No timing asserts: FakeClerk enforces the instance limit and counts the 429s it answers;
+the assertions are on those counts, on calls lost, and on the order of arrivals.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+import time
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from typing import Any
+
+import attrs
+import pytest
+from aiohttp import web
+
+from clerk_async import Clerk, RateLimit, RetryPolicy
+from clerk_async._convert import path_field
+from clerk_async._ratelimit import Limiter, bucket_for
+from clerk_async._redis_limit import FULL, GRANTED, OBJECT_BUSY, PAUSED, RedisLimiter, key_prefix
+from clerk_async.models.common import Params
+from clerk_async.testing import FakeClerk
+from tests._recorder import RecordingServer, clerk_errors, machine_json
+from tests._redis import RedisServer, redis_server_binary
+from tests.test_ratelimit import max_in_window
+
+pytestmark = pytest.mark.skipif(
+    redis_server_binary() is None,
+    reason="redis-server not installed (Debian: apt-get install redis-server; .ci/run does)",
+)
+
+ROUTE = "PATCH /machines/{machine_id}"
+SECRET = "sk_test_shared_limit_secret"
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    with RedisServer() as server:
+        yield server
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeClerk]:
+    async with FakeClerk(SECRET, rate_limit=RateLimit(20, 0.5), seed=14) as fake:
+        yield fake
+
+
+async def workers(
+    fake: FakeClerk,
+    redis_url: str,
+    id_lists: Sequence[Sequence[str]],
+    *,
+    limit: RateLimit,
+    skews: Sequence[float] | None = None,
+) -> tuple[list[asyncio.subprocess.Process], asyncio.Future[list[tuple[dict[str, Any], str]]]]:
+    """Start one worker process per id list; the future gives each one's JSON and stderr."""
+    procs = []
+    for i, ids in enumerate(id_lists):
+        skew = ["--skew", str(skews[i])] if skews else []
+        procs.append(
+            await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "tests._redis_worker",
+                fake.url,
+                fake.secret_key,
+                redis_url,
+                str(limit.requests),
+                str(limit.per_seconds),
+                *ids,
+                *skew,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+            )
+        )
+
+    async def results() -> list[tuple[dict[str, Any], str]]:
+        out = []
+        for proc in procs:
+            stdout, stderr = await proc.communicate()
+            assert proc.returncode == 0, stderr.decode()
+            out.append((json.loads(stdout), stderr.decode()))
+        return out
+
+    return procs, asyncio.ensure_future(results())
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    """Wait for something another process or task does (no timing asserted)."""
+    while not condition():  # noqa: ASYNC110 (the condition is set in another process)
+        await asyncio.sleep(0.01)
+
+
+def seed(fake: FakeClerk, n: int) -> list[str]:
+    return [fake.add_machine(f"m-{i}").id for i in range(n)]
+
+
+async def test_processes_share_one_window(redis_server: RedisServer, fake: FakeClerk) -> None:
+    # Three processes, each pacing to the whole limit: alone, each would be within it; without
+    # the shared window they would send three times the limit and FakeClerk would answer 429s.
+    ids = seed(fake, 90)
+    _, done = await workers(
+        fake,
+        redis_server.url,
+        [ids[0::3], ids[1::3], ids[2::3]],
+        limit=fake.rate_limit or RateLimit(1, 1),
+    )
+    results = await done
+    assert sum(r["ok"] for r, _ in results) == 90
+    assert all(r["shared"] for r, _ in results)
+    assert fake.stats.rate_limited == 0
+    assert fake.stats.statuses[200] == 90
+    assert all(m.name == "shared" for m in fake.machines.values())
+    # One round trip to take a slot, and releases batched: at most two per request.
+    assert sum(r["round_trips"] for r, _ in results) <= 2 * 90 + 3
+
+
+async def test_skewed_clocks_still_share_one_window(
+    redis_server: RedisServer, fake: FakeClerk
+) -> None:
+    # Hosts whose clocks are minutes apart: the window lives on Redis's clock, so they agree.
+    ids = seed(fake, 60)
+    _, done = await workers(
+        fake,
+        redis_server.url,
+        [ids[0::2], ids[1::2]],
+        limit=RateLimit(20, 0.5),
+        skews=[-600.0, 600.0],
+    )
+    results = await done
+    assert sum(r["ok"] for r, _ in results) == 60
+    assert fake.stats.rate_limited == 0
+
+
+async def test_redis_killed_mid_run_loses_no_call(
+    redis_server: RedisServer, fake: FakeClerk
+) -> None:
+    ids = seed(fake, 160)
+    _, done = await workers(
+        fake, redis_server.url, [ids[0::2], ids[1::2]], limit=RateLimit(20, 0.5)
+    )
+    await until(lambda: fake.stats.statuses[200] >= 40 or done.done())
+    redis_server.kill()  # as a crash: connections reset, the window is lost
+    await until(lambda: fake.stats.statuses[200] >= 100 or done.done())
+    redis_server.start()  # back, and empty
+    results = await done
+    assert sum(r["ok"] for r, _ in results) == 160  # nothing lost
+    assert [r["failed"] for r, _ in results] == [[], []]
+    assert fake.stats.statuses[200] == 160
+    for _, stderr in results:  # one warning per outage, one when Redis is back
+        assert stderr.count("failed (ConnectionError)") == 1, stderr
+        assert stderr.count("is back") <= 1, stderr
+        assert SECRET not in stderr
+
+
+async def test_a_429_pauses_the_endpoint_in_every_process(
+    redis_server: RedisServer, server: RecordingServer
+) -> None:
+    arrivals: list[tuple[float, str]] = []
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        arrivals.append((time.monotonic(), request.headers.get("User-Agent", "")))
+        if len(arrivals) == 1:
+            return web.json_response(
+                clerk_errors("too_many_requests", "slow down"),
+                status=429,
+                headers={"Retry-After": "3"},
+            )
+        return web.json_response(machine_json())
+
+    server.default = handler
+    limit = RateLimit(100, 1.0, redis_url=redis_server.url)
+    retry = RetryPolicy(max_retries=2, max_retry_after=10.0)
+    async with Clerk(SECRET, base_url=server.url, rate_limit=limit, retry=retry) as clerk:
+        first = asyncio.ensure_future(clerk.machines.update("mch_1", name="x"))
+        await until(lambda: bool(arrivals))
+        limiter = clerk._transport.limiter
+        assert isinstance(limiter, RedisLimiter)
+        await until(lambda: bool(limiter.pause_remaining(ROUTE)))
+        await asyncio.gather(*limiter._pausing)  # the pause is in Redis
+        paused_at = arrivals[0][0]
+        # Another process, started during the pause, waits it out too.
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "tests._redis_worker",
+            server.url,
+            SECRET,
+            redis_server.url,
+            "100",
+            "1.0",
+            "mch_2",
+            "mch_3",
+            "mch_4",
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        stdout, stderr = await proc.communicate()
+        assert proc.returncode == 0, stderr.decode()
+        assert json.loads(stdout)["ok"] == 3
+        await first
+    assert len(arrivals) == 5  # the 429, its retry, the other process's three: no more 429s
+    assert all(t >= paused_at + 3.0 for t, _ in arrivals[1:])
+
+
+async def test_different_keys_are_independent_and_named_by_a_hash(
+    redis_server: RedisServer,
+) -> None:
+    import redis.asyncio as redis
+
+    limit = RateLimit(2, 30.0, redis_url=redis_server.url)
+    a1, a2 = RedisLimiter(limit, "sk_test_a"), RedisLimiter(limit, "sk_test_a")
+    b = RedisLimiter(limit, "sk_test_b")
+    try:
+        await a1.acquire(ROUTE)
+        await a1.acquire(ROUTE)  # key a's window is full, its two slots in flight
+        assert (await a2._ask(ROUTE, None))[0] == FULL  # another process with key a waits
+        assert [(await b._ask(ROUTE, None))[:2] for _ in range(2)] == [(GRANTED, 0.0)] * 2
+        client = redis.from_url(redis_server.url)
+        names = [k.decode() for k in await client.keys("*")]
+        await client.aclose()
+        assert names
+        assert all(n.startswith("clerk_async:{") for n in names)
+        assert not any("sk_test" in n for n in names)
+        assert {key_prefix("sk_test_a"), key_prefix("sk_test_b")} == {
+            n.split("}")[0] + "}" for n in names
+        }
+    finally:
+        for limiter in (a1, a2, b):
+            await limiter.aclose()
+
+
+async def test_reservations_hand_out_freed_slots_in_turn(redis_server: RedisServer) -> None:
+    limit = RateLimit(2, 30.0, redis_url=redis_server.url)
+    a, b = RedisLimiter(limit, SECRET), RedisLimiter(limit, SECRET)
+    try:
+        await a.acquire(ROUTE)
+        await a.acquire(ROUTE)
+        a.release()
+        a.release()
+        await asyncio.gather(*([a._flushing] if a._flushing else []))
+        # The window is full of answered slots: each ask reserves the next one to free.
+        first, second = await b._ask(ROUTE, None), await b._ask(ROUTE, None)
+        assert first[0] == second[0] == GRANTED
+        assert 29.0 < first[1] <= 30.0
+        assert 29.0 < second[1] <= 30.0
+        assert (await b._ask(ROUTE, None))[0] == FULL  # both reserved: nothing left to take
+    finally:
+        await a.aclose()
+        await b.aclose()
+
+
+async def test_pause_and_per_object_limits_in_redis(redis_server: RedisServer) -> None:
+    limit = RateLimit(100, 30.0, redis_url=redis_server.url)
+    per_object = RateLimit(2, 30.0)
+    a = RedisLimiter(limit, SECRET, per_object=per_object)
+    b = RedisLimiter(limit, SECRET, per_object=per_object)
+    try:
+        user = "PATCH /users/{user_id}"
+        await a.acquire(user, "user:u1")
+        await a.acquire(user, "user:u1")
+        # u1's window is full in every process; u2 and the instance still have room.
+        assert (await b._ask(user, "user:u1"))[0] == OBJECT_BUSY
+        assert (await b._ask(user, "user:u2"))[0] == GRANTED
+        assert (await b._ask(ROUTE, None))[0] == GRANTED
+        a.pause(ROUTE, 20.0)
+        await asyncio.gather(*a._pausing)
+        code, wait, _ = await b._ask(ROUTE, None)
+        assert code == PAUSED
+        assert 19.0 < wait <= 20.0
+        assert (await b._ask(user, "user:u2"))[0] == GRANTED  # other endpoints go on
+    finally:
+        await a.aclose()
+        await b.aclose()
+
+
+async def test_redis_down_at_start_paces_locally(caplog: pytest.LogCaptureFixture) -> None:
+    limit = RateLimit(3, 30.0, redis_url="redis://127.0.0.1:1/0")  # nothing listens there
+    limiter = RedisLimiter(limit, SECRET, retry_every=30.0)
+    try:
+        with caplog.at_level(logging.WARNING, logger="clerk_async"):
+            for _ in range(3):
+                await asyncio.wait_for(limiter.acquire(ROUTE), 10.0)  # never hangs
+        assert not limiter.shared
+        assert not limiter.try_acquire(ROUTE)  # the local window: 3 per 30 s, all taken
+        warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+        assert len(warnings) == 1
+        assert "redis://127.0.0.1:1/0" in warnings[0].getMessage()
+    finally:
+        await limiter.aclose()
+
+
+def test_redis_url_is_checked_and_its_password_never_shown() -> None:
+    limit = RateLimit(10, 1.0, redis_url="redis://:hunter2@cache:6379/0")
+    assert "hunter2" not in repr(limit)
+    with pytest.raises(ValueError, match="redis_url") as info:
+        RateLimit(10, 1.0, redis_url="http://:hunter2@cache")
+    assert "hunter2" not in str(info.value)
+
+
+# -- per-object limits, local --------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class _UpdateUser(Params):
+    user_id: str = path_field(validator=attrs.validators.instance_of(str))
+
+
+def test_per_object_buckets_follow_the_route_and_path() -> None:
+    assert bucket_for("PATCH", "/users/{user_id}", {"user_id": "u1"}) == "user:u1"
+    assert bucket_for("PATCH", "/users/{user_id}/metadata", {"user_id": "u1"}) == "user:u1"
+    assert bucket_for("GET", "/users/{user_id}", {"user_id": "u1"}) is None
+    assert bucket_for("PATCH", "/machines/{machine_id}", {"machine_id": "m"}) is None
+    membership = "/organizations/{organization_id}/memberships/{user_id}"
+    values = {"organization_id": "o1", "user_id": "u1"}
+    assert bucket_for("PATCH", membership, values) == "membership:o1/u1"
+    organization = "/organizations/{organization_id}"
+    assert bucket_for("PATCH", organization, values) == "organization:o1"
+
+
+def test_local_per_object_window_is_apart_from_the_instance() -> None:
+    limiter = Limiter(RateLimit(10, 30.0), per_object=RateLimit(2, 30.0))
+    user = "PATCH /users/{user_id}"
+    assert limiter.try_acquire(user, "user:a")
+    assert limiter.try_acquire(user, "user:a")
+    assert not limiter.try_acquire(user, "user:a")  # a's window is full
+    assert limiter.try_acquire(user, "user:b")  # b's is not, nor the instance's
+    assert limiter.try_acquire(ROUTE)
+    assert limiter._in_flight == 4
+
+
+async def test_per_object_limit_through_the_transport(server: RecordingServer) -> None:
+    arrivals: list[tuple[float, str]] = []
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        arrivals.append((time.monotonic(), request.path))
+        return web.json_response({"object": "user"})
+
+    server.default = handler
+    async with Clerk(SECRET, base_url=server.url, rate_limit=RateLimit(100, 10.0)) as clerk:
+        clerk._transport.limiter = Limiter(RateLimit(100, 10.0), per_object=RateLimit(2, 0.3))
+        calls = [
+            clerk._transport.request(
+                "PATCH", "/users/{user_id}", dict[str, Any], _UpdateUser(user_id=user)
+            )
+            for user in ["u1", "u2"] * 5
+        ]
+        assert len(await asyncio.gather(*calls)) == 10
+    for user in ("u1", "u2"):
+        times = [t for t, path in arrivals if path.endswith("/" + user)]
+        assert len(times) == 5
+        assert max_in_window(times, 0.3) <= 2
