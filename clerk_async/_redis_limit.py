@@ -121,7 +121,9 @@ return reply(0, start - now)
 )
 
 # KEYS: flight, done pairs, one per window. ARGV: lease, then per window its per_seconds,
-# then per release: slot id, sent (1/0), window index, object window index (0: none).
+# then per release: slot id, seconds since the answer (-1: not sent), window index, object
+# window index (0: none). An answered slot frees per_seconds after the answer: "now - ago" is
+# no earlier than the answer on Redis's clock, since the client measured "ago" before sending.
 # A slot not sent frees at once, unless it was reserved for later: then it gives the
 # reserved slot back as it was (freeing when it would have).
 RELEASE: Final = (
@@ -131,15 +133,15 @@ local lease = tonumber(ARGV[1])
 local windows = #KEYS / 2
 local i = 2 + windows
 while i + 3 <= #ARGV do
-  local id, sent = ARGV[i], ARGV[i + 1] == '1'
+  local id, ago = ARGV[i], tonumber(ARGV[i + 1])
   for _, w in ipairs({tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3])}) do
     if w > 0 then
       local flight, done = KEYS[2 * w - 1], KEYS[2 * w]
       local held = redis.call('ZSCORE', flight, id)
       redis.call('ZREM', flight, id)
       local frees = nil
-      if sent then
-        frees = now + tonumber(ARGV[1 + w])
+      if ago >= 0 then
+        frees = now - ago + tonumber(ARGV[1 + w])
       elseif held and tonumber(held) - lease > now then
         frees = tonumber(held) - lease
       end
@@ -313,7 +315,8 @@ class RedisLimiter:
         self._turn = asyncio.Lock()  # one acquire (and one reserved sleeper) at a time
         # Slots this process holds, by object bucket: Redis's slot ids, None if granted locally.
         self._held: dict[str | None, list[str | None]] = {}
-        self._outbox: list[tuple[str, bool, str | None]] = []  # releases not yet in Redis
+        # Releases not yet in Redis: slot, when answered (None: not sent), object bucket.
+        self._outbox: list[tuple[str, float | None, str | None]] = []
         self._unsynced: deque[tuple[str | None, float]] = deque()  # answered while down
         self._flushing: asyncio.Task[None] | None = None
         self._pausing: set[asyncio.Task[None]] = set()
@@ -374,7 +377,7 @@ class RedisLimiter:
                         try:
                             await asyncio.sleep(wait)  # until our reserved slot frees
                         except asyncio.CancelledError:
-                            self._post(slot, sent=False, key=key)
+                            self._post(slot, None, key)
                             raise
                     local.take(key)
                     self._held.setdefault(key, []).append(slot)
@@ -388,7 +391,7 @@ class RedisLimiter:
         slot = self._held[key].pop()
         self._local.release(sent=sent, key=key)
         if slot is not None:
-            self._post(slot, sent=sent, key=key)
+            self._post(slot, self._clock() if sent else None, key)
         elif sent:
             self._unsynced.append((key, self._clock()))
 
@@ -445,7 +448,7 @@ class RedisLimiter:
             reply = await self._call(self._acquire_script, keys, args)
         except BaseException:
             # Timed out or cancelled: Redis may have granted the slot all the same. Free it.
-            self._post(slot, sent=False, key=key)
+            self._post(slot, None, key)
             raise
         code, wait = int(reply[0]), float(_text(reply[1]))
         self._procs = max(1, int(reply[2]))
@@ -456,14 +459,14 @@ class RedisLimiter:
                 try:
                     await self._resync()
                 except BaseException:
-                    self._post(slot, sent=False, key=key)
+                    self._post(slot, None, key)
                     raise
             self._epoch = epoch
         return code, wait, slot
 
-    def _post(self, slot: str, *, sent: bool, key: str | None) -> None:
+    def _post(self, slot: str, answered: float | None, key: str | None) -> None:
         """Queue a release; one task sends all that queued up in one call."""
-        self._outbox.append((slot, sent, key))
+        self._outbox.append((slot, answered, key))
         if not self._down and (self._flushing is None or self._flushing.done()):
             self._flushing = asyncio.ensure_future(self._flush())
 
@@ -472,8 +475,10 @@ class RedisLimiter:
             batch, self._outbox = self._outbox, []
             window = _Windows(self, [])
             releases: list[Any] = []
-            for slot, sent, key in batch:
-                releases += [slot, int(sent), window(None), 0 if key is None else window(key)]
+            now = self._clock()
+            for slot, answered, key in batch:
+                ago = -1.0 if answered is None else max(0.0, now - answered)
+                releases += [slot, ago, window(None), 0 if key is None else window(key)]
             args = [self.lease, *window.pers, *releases]
             try:
                 await self._call(self._release_script, window.keys, args)
