@@ -388,7 +388,10 @@ class RedisLimiter:
                 await asyncio.sleep(wait if wait > 0 else self._poll)
 
     def release(self, *, sent: bool = True, key: str | None = None) -> None:
-        slot = self._held[key].pop()
+        held = self._held[key]
+        slot = held.pop()
+        if not held and key is not None:
+            del self._held[key]  # one list per object would grow with every user updated
         self._local.release(sent=sent, key=key)
         if slot is not None:
             self._post(slot, self._clock() if sent else None, key)

@@ -83,6 +83,7 @@ GLOBAL_DEFAULTS: Final[Mapping[str, Any]] = {
     "api_url": None,
     "fake": False,
     "rate_limit": "auto",
+    "redis": None,
     "max_retries": None,
     "verbose": False,
     "json": False,
@@ -119,6 +120,21 @@ def _rate_limit(text: str) -> RateLimit | str | None:
         raise argparse.ArgumentTypeError(
             f"expected N/T (N requests per T seconds, e.g. 100/10), off or auto; got {text!r}"
         ) from None
+
+
+def _redis_url(text: str) -> str:
+    if not text.startswith(("redis://", "rediss://", "unix://")):
+        raise argparse.ArgumentTypeError("expected a redis://, rediss:// or unix:// URL")
+    return text
+
+
+def _shared(limit: RateLimit | None, args: argparse.Namespace) -> RateLimit | None:
+    """The limit, shared through Redis with --redis."""
+    if args.redis is None:
+        return limit
+    if limit is None:
+        raise UsageError("--redis shares the rate limit, but pacing is off: give --rate-limit N/T")
+    return attrs.evolve(limit, redis_url=args.redis)
 
 
 def _positive_int(text: str) -> int:
@@ -182,6 +198,13 @@ def _parser() -> argparse.ArgumentParser:
         type=_rate_limit,
         help="client-side pacing: N requests per T seconds, or off (default: the key's "
         "documented instance limit; with --fake: off, else the fake enforces the same limit)",
+    )
+    common.add_argument(
+        "--redis",
+        metavar="URL",
+        type=_redis_url,
+        help="share the rate limit with every process using this key through Redis "
+        "(redis://host:6379/0; needs clerk-async[redis]); see README, Running many workers",
     )
     common.add_argument(
         "--max-retries",
@@ -322,7 +345,7 @@ async def _open(
         limit = None if args.rate_limit == "auto" else args.rate_limit
         async with (
             FakeClerk(rate_limit=limit) as fake,
-            fake.client(rate_limit=limit, **options) as clerk,
+            fake.client(rate_limit=_shared(limit, args), **options) as clerk,
         ):
             yield clerk, fake
         return
@@ -331,7 +354,11 @@ async def _open(
         raise UsageError("no secret key: set CLERK_SECRET_KEY or pass --secret-key (or --fake)")
     if args.api_url:
         options["base_url"] = base_url_from_api_url(args.api_url, "--api-url")
-    async with Clerk(key, rate_limit=args.rate_limit, **options) as clerk:
+    rate_limit = args.rate_limit
+    if args.redis is not None:
+        auto = Clerk(key).rate_limit if rate_limit == "auto" else rate_limit  # the key's limit
+        rate_limit = _shared(auto, args)
+    async with Clerk(key, rate_limit=rate_limit, **options) as clerk:
         yield clerk, None
 
 
@@ -1164,7 +1191,8 @@ async def _demo(args: argparse.Namespace) -> int:
     def say(text: str) -> None:
         print(text, file=out, flush=True)
 
-    async with FakeClerk(rate_limit=limit) as fake, fake.client(rate_limit=limit) as clerk:
+    shared = _shared(limit, args)
+    async with FakeClerk(rate_limit=limit) as fake, fake.client(rate_limit=shared) as clerk:
         say(f"demo: a FakeClerk serves Clerk's Backend API at {fake.url}")
 
         # 1. Create N machines, at most `concurrency` requests at a time.

@@ -23,8 +23,8 @@ With a lifespan of your own, open the client inside it::
 The client is created when the app starts, inside the server's event loop, stored on
 ``app.state.clerk`` and closed when the app shuts down: one connection pool shared by every
 request of the process. Never create a ``Clerk`` per request. With several worker
-processes each has its own client and its own rate limiter: give each its share of
-Clerk's limit (``rate_limit=RateLimit(1000 // workers, 10)``).
+processes each has its own client: share one rate limit between them through Redis
+(``rate_limit=RateLimit(1000, 10, redis_url=...)``; README, "Running many workers").
 
 Protect a path operation with :func:`require_auth` (needs ``clerk-async[auth]`` too)::
 

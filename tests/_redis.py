@@ -10,8 +10,11 @@ import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
 
-__all__ = ["RedisServer", "redis_server_binary"]
+import pytest
+
+__all__ = ["RedisServer", "needs_redis_server", "redis_server", "redis_server_binary"]
 
 
 def redis_server_binary() -> str | None:
@@ -88,3 +91,16 @@ class RedisServer:
 
     def __exit__(self, *exc_info: object) -> None:
         self.kill()
+
+
+needs_redis_server = pytest.mark.skipif(
+    redis_server_binary() is None,
+    reason="redis-server not installed (Debian: apt-get install redis-server; .ci/run does)",
+)
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    """A fresh redis-server on a free port (import this fixture into the test module)."""
+    with RedisServer() as server:
+        yield server

@@ -11,7 +11,7 @@ import json
 import logging
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import attrs
@@ -25,22 +25,14 @@ from clerk_async._redis_limit import FULL, GRANTED, OBJECT_BUSY, PAUSED, RedisLi
 from clerk_async.models.common import Params
 from clerk_async.testing import FakeClerk
 from tests._recorder import RecordingServer, clerk_errors, machine_json
-from tests._redis import RedisServer, redis_server_binary
+from tests._redis import RedisServer, needs_redis_server, redis_server
 from tests.test_ratelimit import max_in_window
 
-pytestmark = pytest.mark.skipif(
-    redis_server_binary() is None,
-    reason="redis-server not installed (Debian: apt-get install redis-server; .ci/run does)",
-)
+pytestmark = needs_redis_server
+__all__ = ["redis_server"]  # the fixture, imported
 
 ROUTE = "PATCH /machines/{machine_id}"
 SECRET = "sk_test_shared_limit_secret"
-
-
-@pytest.fixture
-def redis_server() -> Iterator[RedisServer]:
-    with RedisServer() as server:
-        yield server
 
 
 @pytest.fixture
