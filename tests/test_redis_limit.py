@@ -286,6 +286,40 @@ async def test_redis_down_at_start_paces_locally(caplog: pytest.LogCaptureFixtur
         await limiter.aclose()
 
 
+async def test_a_redis_that_never_answers_costs_one_timeout(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A "Redis" that accepts connections and reads, but never answers: a hung or slow server.
+    connections: list[asyncio.StreamWriter] = []
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connections.append(writer)
+        while await reader.read(4096):
+            pass
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    limit = RateLimit(5, 30.0, redis_url=f"redis://127.0.0.1:{port}/0")
+    limiter = RedisLimiter(limit, SECRET, timeout=0.2, retry_every=30.0)
+    try:
+        with caplog.at_level(logging.WARNING, logger="clerk_async"):
+            for _ in range(5):
+                await asyncio.wait_for(limiter.acquire(ROUTE), 10.0)
+        assert connections  # it did try Redis
+        assert not limiter.shared
+        assert limiter.round_trips == 1  # one timeout, then local until the probe
+        assert [r.getMessage() for r in caplog.records].count(
+            f"clerk_async: Redis at redis://127.0.0.1:{port}/0 failed (TimeoutError); "
+            "pacing to this process's share of the rate limit (1/1) until it answers again"
+        ) == 1
+    finally:
+        await limiter.aclose()
+        server.close()
+        for writer in connections:
+            writer.close()
+        await server.wait_closed()
+
+
 def test_redis_url_is_checked_and_its_password_never_shown() -> None:
     limit = RateLimit(10, 1.0, redis_url="redis://:hunter2@cache:6379/0")
     assert "hunter2" not in repr(limit)
