@@ -396,7 +396,12 @@ class RedisLimiter:
         if slot is not None:
             self._post(slot, self._clock() if sent else None, key)
         elif sent:
-            self._unsynced.append((key, self._clock()))
+            now = self._clock()
+            unsynced = self._unsynced
+            unsynced.append((key, now))
+            horizon = now - max(self.limit.per_seconds, self.per_object.per_seconds)
+            while unsynced[0][1] < horizon:  # out of every window: nothing to tell Redis
+                unsynced.popleft()
 
     async def aclose(self) -> None:
         """Send the releases still queued (for at most ``timeout``); close the connections."""
