@@ -178,8 +178,8 @@ class Limiter:
 
     Clerk documents that after a 429 "later requests to that endpoint are blocked" for the
     ``Retry-After`` period, so the pause is kept per endpoint (``route``: the method and path
-    template, ``"PATCH /machines/{machine_id}"``): a long block of one endpoint must not stall
-    the others. A request may also name a per-object bucket (``key``, from :func:`bucket_for`):
+    template, ``"PATCH /machines/{machine_id}"``): a long block of one endpoint (invitations
+    allow 100 an hour) must not stall the others. A request may also name a per-object bucket (``key``, from :func:`bucket_for`):
     it then needs a slot in that bucket's window (``per_object``) as well as in the instance's.
     """
 
@@ -210,7 +210,7 @@ class Limiter:
 
     def pause_remaining(self, route: str) -> float:
         """Seconds until ``route``'s pause ends; 0.0 when it is not paused."""
-        if not self._pauses:  # the usual case: no clock read
+        if not self._pauses:  # the usual case: one test, no clock read
             return 0.0
         until = self._pauses.get(route)
         if until is None:
