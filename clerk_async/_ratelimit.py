@@ -179,8 +179,9 @@ class Limiter:
     Clerk documents that after a 429 "later requests to that endpoint are blocked" for the
     ``Retry-After`` period, so the pause is kept per endpoint (``route``: the method and path
     template, ``"PATCH /machines/{machine_id}"``): a long block of one endpoint (invitations
-    allow 100 an hour) must not stall the others. A request may also name a per-object bucket (``key``, from :func:`bucket_for`):
-    it then needs a slot in that bucket's window (``per_object``) as well as in the instance's.
+    allow 100 an hour) must not stall the others. A request may also name a per-object bucket
+    (``key``, from :func:`bucket_for`): it then needs a slot in that bucket's window
+    (``per_object``) as well as in the instance's.
     """
 
     def __init__(

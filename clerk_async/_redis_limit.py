@@ -71,7 +71,9 @@ local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 """
 
 # KEYS: procs, epoch, pause, flight, done [, object flight, object done]
-# ARGV: slot id, process id, lease, procs ttl, requests, per_seconds [, object requests, per]
+# ARGV: slot id, process id, lease, procs ttl, requests, per_seconds, extra
+# [, object requests, per]. With slots free now, up to ``extra`` more are granted at once for
+# the process's other waiters (ids "<slot id>:1".. "<slot id>:<got>"; the reply's last item).
 ACQUIRE: Final = (
     _NOW
     + """
@@ -85,7 +87,7 @@ if not epoch then
   epoch = t[1] .. '.' .. t[2]
   redis.call('SET', KEYS[2], epoch)
 end
-local function reply(code, wait) return {code, tostring(wait), procs, epoch} end
+local function reply(code, wait, got) return {code, tostring(wait), procs, epoch, got or 0} end
 local paused = tonumber(redis.call('GET', KEYS[3]) or '0')
 if paused > now then return reply(1, paused - now) end
 local function used(flight, done)
@@ -94,12 +96,12 @@ local function used(flight, done)
   return redis.call('ZCARD', flight) + redis.call('ZCARD', done)
 end
 local object = #KEYS > 5
-if object and used(KEYS[6], KEYS[7]) >= tonumber(ARGV[7]) then
+if object and used(KEYS[6], KEYS[7]) >= tonumber(ARGV[8]) then
   local first = redis.call('ZRANGE', KEYS[7], 0, 0, 'WITHSCORES')
   return reply(2, first[2] and (tonumber(first[2]) - now) or -1)
 end
-local start = now
-if used(KEYS[4], KEYS[5]) >= tonumber(ARGV[5]) then
+local start, free = now, tonumber(ARGV[5]) - used(KEYS[4], KEYS[5])
+if free <= 0 then
   local first = redis.call('ZRANGE', KEYS[5], 0, 0, 'WITHSCORES')
   if not first[1] then return reply(3, -1) end
   -- Reserve the slot that frees first: ours from then on, nobody else's.
@@ -111,12 +113,15 @@ redis.call('ZADD', KEYS[4], start + lease, id)
 redis.call('PEXPIRE', KEYS[4], ttl)
 redis.call('PEXPIRE', KEYS[5], ttl)
 if object then
-  ttl = math.ceil((lease + tonumber(ARGV[8]) * 2) * 1000)
+  ttl = math.ceil((lease + tonumber(ARGV[9]) * 2) * 1000)
   redis.call('ZADD', KEYS[6], start + lease, id)
   redis.call('PEXPIRE', KEYS[6], ttl)
   redis.call('PEXPIRE', KEYS[7], ttl)
 end
-return reply(0, start - now)
+local got = 0
+if not object then got = math.max(0, math.min(tonumber(ARGV[7]), free - 1)) end
+for j = 1, got do redis.call('ZADD', KEYS[4], now + lease, id .. ':' .. j) end
+return reply(0, start - now, got)
 """
 )
 
@@ -313,6 +318,8 @@ class RedisLimiter:
         self._epoch = ""  # Redis's epoch when we last heard from it ("": never)
         self._procs = 1  # processes Redis last counted: the fallback's share is 1/procs
         self._turn = asyncio.Lock()  # one acquire (and one reserved sleeper) at a time
+        self._waiting = 0  # tasks in line for _turn (for slots of the instance only)
+        self._spare: list[str] = []  # slots Redis granted ahead for those in line
         # Slots this process holds, by object bucket: Redis's slot ids, None if granted locally.
         self._held: dict[str | None, list[str | None]] = {}
         # Releases not yet in Redis: slot, when answered (None: not sent), object bucket.
@@ -362,30 +369,52 @@ class RedisLimiter:
             if pause:
                 await asyncio.sleep(pause)
                 continue
-            async with self._turn:
-                if self._down:
-                    continue
-                try:
-                    code, wait, slot = await self._ask(route, key)
-                    while code == FULL:  # all in flight: an answer will free one soon
-                        await asyncio.sleep(self._poll)
-                        code, wait, slot = await self._ask(route, key)
-                except _Down:
-                    continue
-                if code == GRANTED:
-                    if wait > 0:
-                        try:
-                            await asyncio.sleep(wait)  # until our reserved slot frees
-                        except asyncio.CancelledError:
-                            self._post(slot, None, key)
-                            raise
-                    local.take(key)
-                    self._held.setdefault(key, []).append(slot)
-                    return
+            if key is None:
+                self._waiting += 1
+            try:
+                code, wait = await self._in_line(route, key)
+            finally:
+                if key is None:
+                    self._waiting -= 1
+                    if not self._waiting and self._spare:  # nobody left to use them
+                        for spare in self._spare:
+                            self._post(spare, None, None)
+                        self._spare.clear()
+            if code == GRANTED:
+                return
             if code == PAUSED:
                 local.pause(route, wait)
-            else:  # OBJECT_BUSY: wait out of the line, so that other requests go on
+            elif code == OBJECT_BUSY:  # wait out of the line, so that other requests go on
                 await asyncio.sleep(wait if wait > 0 else self._poll)
+
+    async def _in_line(self, route: str, key: str | None) -> tuple[int, float]:
+        """One turn in the line: a slot (GRANTED), or why not; -1 if Redis failed."""
+        local = self._local
+        async with self._turn:
+            if self._down:
+                return -1, 0.0
+            if key is None and self._spare:  # granted ahead with an earlier ask
+                local.take(None)
+                self._held.setdefault(None, []).append(self._spare.pop())
+                return GRANTED, 0.0
+            extra = self._waiting - 1 if key is None else 0
+            try:
+                code, wait, slot = await self._ask(route, key, extra)
+                while code == FULL:  # all in flight: an answer will free one soon
+                    await asyncio.sleep(self._poll)
+                    code, wait, slot = await self._ask(route, key, extra)
+            except _Down:
+                return -1, 0.0
+            if code == GRANTED:
+                if wait > 0:
+                    try:
+                        await asyncio.sleep(wait)  # until our reserved slot frees
+                    except asyncio.CancelledError:
+                        self._post(slot, None, key)
+                        raise
+                local.take(key)
+                self._held.setdefault(key, []).append(slot)
+            return code, wait
 
     def release(self, *, sent: bool = True, key: str | None = None) -> None:
         held = self._held[key]
@@ -438,7 +467,8 @@ class RedisLimiter:
             self._went_down(exc)
             raise _Down from None
 
-    async def _ask(self, route: str, key: str | None) -> tuple[int, float, str]:
+    async def _ask(self, route: str, key: str | None, extra: int = 0) -> tuple[int, float, str]:
+        """Ask Redis for a slot (and ``extra`` more, kept in ``_spare``, if free now)."""
         slot = self._new_id()
         limit = self.limit
         keys = [
@@ -448,7 +478,7 @@ class RedisLimiter:
             *self._window_keys(None),
         ]
         args: list[Any] = [slot, self._pid, self.lease, PROCS_TTL, limit.requests]
-        args.append(limit.per_seconds)
+        args += [limit.per_seconds, extra]
         if key is not None:
             keys += self._window_keys(key)
             args += [self.per_object.requests, self.per_object.per_seconds]
@@ -459,6 +489,7 @@ class RedisLimiter:
             self._post(slot, None, key)
             raise
         code, wait = int(reply[0]), float(_text(reply[1]))
+        self._spare += [f"{slot}:{j}" for j in range(1, int(reply[4]) + 1)]
         self._procs = max(1, int(reply[2]))
         epoch = _text(reply[3])
         if epoch != self._epoch:
@@ -543,6 +574,7 @@ class RedisLimiter:
                     slots[i] = slot
                     renamed.add(slot)
                     missed += entries
+        everything += [(window(None), "f", slot, 0.0) for slot in self._spare]
         now = self._clock()
         unsynced = len(self._unsynced)
         for bucket, answered in list(self._unsynced):
