@@ -3,7 +3,7 @@ FakeClerk (its own process) that enforces a scaled instance limit, all pacing th
 redis-server; then the same with Redis killed halfway through.
 
 Run: .venv/bin/python -m benchmarks.shared_limit [--processes 4 8] [--updates 750]
-     [--limit 400/2] [--concurrency 32]
+     [--limit 100/1] [--concurrency 32]
 
 Per run it prints: the 429s FakeClerk answered (goal <= 10), the total time against the
 ideal (goal <= 1.1x), Redis round trips per request, and the updates lost (goal 0).
@@ -139,7 +139,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--processes", type=int, nargs="+", default=[4, 8])
     parser.add_argument("--updates", type=int, default=750)
-    parser.add_argument("--limit", default="400/2", help="the instance limit, N/SECONDS")
+    parser.add_argument("--limit", default="100/1", help="the instance limit, N/SECONDS")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--no-kill", action="store_true", help="skip the runs killing Redis")
     args = parser.parse_args()

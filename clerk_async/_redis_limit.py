@@ -12,7 +12,8 @@ limiter's, moved to Redis so that all processes and hosts count in one window:
 - Each decision is one Lua script, atomic in Redis, one round trip. When the window is full,
   the script *reserves* the slot that frees first: the caller sleeps until then and sends,
   without asking again (so N processes waiting on one window do not poll it in a herd).
-  Each process has at most one such sleeper (its line, ``_turn``).
+  Each process has at most one such sleeper (its line, ``_turn``); with slots free, one ask
+  also takes those its other waiters need.
 - A 429 pauses that endpoint for every process: the pause is a Redis key the acquire script
   reads; each process also keeps it locally for ``pause_remaining``.
 - Per-object limits (Clerk's 10 per 10 s per user, organization or membership) are a second
