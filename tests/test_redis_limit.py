@@ -14,15 +14,12 @@ import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
-import attrs
 import pytest
 from aiohttp import web
 
 from clerk_async import Clerk, RateLimit, RetryPolicy
-from clerk_async._convert import path_field
-from clerk_async._ratelimit import Limiter, bucket_for
+from clerk_async._ratelimit import Limiter, bucket_for, bucket_for_path
 from clerk_async._redis_limit import FULL, GRANTED, OBJECT_BUSY, PAUSED, RedisLimiter, key_prefix
-from clerk_async.models.common import Params
 from clerk_async.testing import FakeClerk
 from tests._recorder import RecordingServer, clerk_errors, machine_json
 from tests._redis import RedisServer, needs_redis_server, redis_server
@@ -347,9 +344,21 @@ def test_redis_url_is_checked_and_its_password_never_shown() -> None:
 # -- per-object limits, local --------------------------------------------------------------
 
 
-@attrs.frozen(kw_only=True)
-class _UpdateUser(Params):
-    user_id: str = path_field(validator=attrs.validators.instance_of(str))
+def user_json(user_id: str) -> dict[str, Any]:
+    """A User with the spec's required fields, as Clerk answers a user PATCH."""
+    lists = ("email_addresses", "phone_numbers", "web3_wallets", "passkeys", "external_accounts")
+    lists += ("saml_accounts", "enterprise_accounts")
+    flags = ("has_image", "password_enabled", "two_factor_enabled", "totp_enabled")
+    more = ("backup_code_enabled", "banned", "locked", "delete_self_enabled")
+    return {
+        "object": "user",
+        "id": user_id,
+        "public_metadata": {},
+        **{key: [] for key in lists},
+        **dict.fromkeys((*flags, *more, "create_organization_enabled"), False),
+        "updated_at": 1754938436732,
+        "created_at": 1754938436732,
+    }
 
 
 def test_per_object_buckets_follow_the_route_and_path() -> None:
@@ -362,6 +371,10 @@ def test_per_object_buckets_follow_the_route_and_path() -> None:
     assert bucket_for("PATCH", membership, values) == "membership:o1/u1"
     organization = "/organizations/{organization_id}"
     assert bucket_for("PATCH", organization, values) == "organization:o1"
+    assert bucket_for_path("PATCH", "/users/u1/metadata") == "user:u1"
+    assert bucket_for_path("PATCH", "/organizations/o1/memberships/u1") == "membership:o1/u1"
+    assert bucket_for_path("PATCH", "/users/u1/unknown") is None
+    assert bucket_for_path("DELETE", "/users/u1") is None
 
 
 def test_local_per_object_window_is_apart_from_the_instance() -> None:
@@ -375,24 +388,26 @@ def test_local_per_object_window_is_apart_from_the_instance() -> None:
     assert limiter._in_flight == 4
 
 
-async def test_per_object_limit_through_the_transport(server: RecordingServer) -> None:
+async def test_per_object_limit_through_the_services_and_the_escape_hatch(
+    server: RecordingServer,
+) -> None:
     arrivals: list[tuple[float, str]] = []
 
     async def handler(request: web.Request) -> web.StreamResponse:
         arrivals.append((time.monotonic(), request.path))
-        return web.json_response({"object": "user"})
+        return web.json_response(user_json(request.path.split("/")[3]))
 
     server.default = handler
     async with Clerk(SECRET, base_url=server.url, rate_limit=RateLimit(100, 10.0)) as clerk:
         clerk._transport.limiter = Limiter(RateLimit(100, 10.0), per_object=RateLimit(2, 0.3))
         calls = [
-            clerk._transport.request(
-                "PATCH", "/users/{user_id}", dict[str, Any], _UpdateUser(user_id=user)
-            )
-            for user in ["u1", "u2"] * 5
+            *(clerk.users.update("u1", first_name="a") for _ in range(3)),
+            *(clerk.users.update_metadata("u1", public_metadata={"n": 1}) for _ in range(3)),
+            *(clerk.request("PATCH", "/users/u2", json={"first_name": "b"}) for _ in range(5)),
         ]
-        assert len(await asyncio.gather(*calls)) == 10
-    for user in ("u1", "u2"):
-        times = [t for t, path in arrivals if path.endswith("/" + user)]
-        assert len(times) == 5
+        assert len(await asyncio.gather(*calls)) == 11
+    for user, count in (("u1", 6), ("u2", 5)):
+        # A user's PATCH and its metadata PATCH count in one window of 2 per 0.3 s.
+        times = [t for t, path in arrivals if path.split("/")[3] == user]
+        assert len(times) == count
         assert max_in_window(times, 0.3) <= 2
