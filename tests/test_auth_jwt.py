@@ -188,6 +188,13 @@ def test_infinite_timestamps_are_refused() -> None:
     assert claims_reason(payload) == "token-verification-failed"
 
 
+@pytest.mark.parametrize("claim", ["exp", "nbf", "iat"])
+def test_timestamps_beyond_float_range_are_refused(claim: str) -> None:
+    # An integer no float holds (the stdlib decoder reads it): refused, not OverflowError.
+    assert claims_reason({**BASE, claim: 10**400}) == "token-verification-failed"
+    assert claims_reason({**BASE, claim: -(10**400)}) == "token-verification-failed"
+
+
 def test_azp_applies_to_session_tokens_only() -> None:
     m2m = {"sub": "mch_1", "exp": NOW + 60}
     check_claims(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
@@ -26,7 +27,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from multidict import CIMultiDict
 
-from clerk_async import Clerk, ClerkConfigError, ClerkValidationError
+from clerk_async import Clerk, ClerkConfigError, ClerkValidationError, _json
 from clerk_async.auth import (
     APIKeyAuth,
     M2MAuth,
@@ -838,6 +839,43 @@ except ImportError as exc:
         [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
     ).stdout
     assert out.count("pip install 'clerk-async[auth]'") == 3
+
+
+def _signed_raw(fake: FakeClerk, payload_json: str) -> str:
+    """A session JWT whose payload is ``payload_json`` as written, signed by ``fake``'s key
+    (the fake's own encoder refuses integers beyond 64 bits)."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    header = {"alg": "RS256", "kid": fake.instance_id, "typ": "JWT"}
+    signing_input = f"{b64(header)}.{b64(payload_json.encode())}"
+    key = fake._store.tokens.private_key
+    signature = key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
+    return f"{signing_input}.{b64(signature)}"
+
+
+@pytest.mark.parametrize("claim", ["exp", "nbf", "iat"])
+@pytest.mark.parametrize("networkless", [True, False])
+async def test_a_signed_timestamp_beyond_float_range_is_refused_not_raised(
+    fake: FakeClerk, clerk: Clerk, claim: str, networkless: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 10**400 is a JSON integer the stdlib decodes (orjson refuses it: token-invalid), but
+    # no float holds it: the claim check must refuse it, and authenticate_request answer,
+    # not raise OverflowError. The stdlib codec is the default install's.
+    monkeypatch.setattr(_json, "loads", json.loads)
+    t = now()
+    times = {"exp": t + 300, "nbf": t - 5, "iat": t}
+    fields = ", ".join(
+        f'"{name}": {"1" + "0" * 400 if name == claim else value}' for name, value in times.items()
+    )
+    token = _signed_raw(fake, f'{{"sub": "{USER}", "sid": "sess_1", {fields}}}')
+    client = fake.client(max_retries=0, jwt_key=fake.jwt_key) if networkless else clerk
+    async with contextlib.AsyncExitStack() as stack:
+        if networkless:
+            await stack.enter_async_context(client)
+        await refused(client, token, "token-verification-failed")
+        state = await client.authenticate_request({"Authorization": f"Bearer {token}"})
+        assert (state.is_authenticated, state.reason) == (False, "token-verification-failed")
 
 
 def test_every_reason_code_was_exercised() -> None:

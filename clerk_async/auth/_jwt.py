@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import math
 import re
 from collections.abc import Mapping
@@ -141,11 +142,16 @@ def _number(payload: Mapping[str, Any], name: str) -> float | None:
     value = payload.get(name)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    number = math.nan
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        # An integer no float holds (the stdlib decoder reads 10**400) stays NaN: refused.
+        with contextlib.suppress(OverflowError):
+            number = float(value)
+    if not math.isfinite(number):
         raise TokenVerificationError(
             "token-verification-failed", f"Invalid JWT claim {name}: it must be a finite number."
         )
-    return float(value)
+    return number
 
 
 def check_claims(
