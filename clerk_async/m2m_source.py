@@ -19,6 +19,7 @@ For httpx, :class:`clerk_async.m2m_httpx.M2MBearerAuth`.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import math
 import time
 from collections.abc import Callable
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 from aiohttp import ClientHandlerType, ClientMiddlewareType, ClientRequest, ClientResponse, hdrs
+from yarl import URL
 
 from clerk_async._convert import UNSET
 from clerk_async.errors import ClerkConfigError, ClerkResponseValidationError
@@ -192,22 +194,43 @@ class M2MTokenSource:
         return held.value
 
 
+# The origin of a redirect the middleware just passed back to aiohttp, in the caller's
+# context (a middleware runs in the task that made the request).
+_redirected_from: contextvars.ContextVar[URL | None] = contextvars.ContextVar(
+    "clerk_async_redirected_from", default=None
+)
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+
+
 def bearer_middleware(source: M2MTokenSource) -> ClientMiddlewareType:
     """An aiohttp client middleware that sends ``Authorization: Bearer <token>`` from
     ``source``; on a 401 it refreshes the token once and retries the request once.
 
     ``aiohttp.ClientSession(middlewares=[bearer_middleware(source)])``, or per request
     with ``session.get(url, middlewares=[...])``.
+
+    aiohttp runs middlewares again on each hop of a redirect it follows, having dropped
+    ``Authorization`` when the hop leaves the origin: such a hop gets no token either.
+    (So does the first request a task makes to another origin right after it was
+    answered a redirect it did not follow, ``allow_redirects=False``: refused, not leaked.)
     """
 
     async def middleware(request: ClientRequest, handler: ClientHandlerType) -> ClientResponse:
-        token = await source.token()
-        request.headers[hdrs.AUTHORIZATION] = f"Bearer {token}"
-        response = await handler(request)
-        if response.status != 401:
-            return response
-        response.release()
-        request.headers[hdrs.AUTHORIZATION] = f"Bearer {await source.refresh(token)}"
-        return await handler(request)
+        came_from = _redirected_from.get()
+        if came_from is not None:
+            _redirected_from.set(None)
+        if came_from is not None and came_from != request.url.origin():
+            response = await handler(request)  # a redirect to another origin: no token
+        else:
+            token = await source.token()
+            request.headers[hdrs.AUTHORIZATION] = f"Bearer {token}"
+            response = await handler(request)
+            if response.status == 401:
+                response.release()
+                request.headers[hdrs.AUTHORIZATION] = f"Bearer {await source.refresh(token)}"
+                response = await handler(request)
+        if response.status in _REDIRECTS and hdrs.LOCATION in response.headers:
+            _redirected_from.set(request.url.origin())
+        return response
 
     return middleware

@@ -183,3 +183,59 @@ def test_the_httpx_auth_refuses_a_sync_client(caller_clerk: Clerk) -> None:
         pytest.raises(TypeError, match="AsyncClient"),
     ):
         http.get("http://127.0.0.1:9/")
+
+
+async def _serve(app: web.Application) -> tuple[web.AppRunner, str]:
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    return runner, f"http://127.0.0.1:{port}"
+
+
+async def follow_httpx(source: M2MTokenSource, url: str) -> tuple[int, Any]:
+    async with httpx.AsyncClient(auth=M2MBearerAuth(source), follow_redirects=True) as http:
+        answer = await http.get(url)
+        return answer.status_code, answer.json()
+
+
+@pytest.mark.parametrize(
+    "send", [pytest.param(send_aiohttp, id="aiohttp"), pytest.param(follow_httpx, id="httpx")]
+)
+async def test_a_redirect_to_another_origin_does_not_carry_the_token(
+    send: Send, fake: FakeClerk, caller_clerk: Clerk
+) -> None:
+    # aiohttp runs client middlewares on every hop of a redirect, after it dropped the
+    # Authorization header for a new origin: the token must not be put back for it.
+    # A redirect within the origin keeps it. (Another port is another origin.)
+    seen: dict[str, str | None] = {}
+
+    async def record(request: web.Request) -> web.Response:
+        seen[request.path] = request.headers.get("Authorization")
+        if request.path == "/away":
+            raise web.HTTPFound(f"{other_url}/stolen")
+        if request.path == "/near":
+            raise web.HTTPFound("/here")
+        return web.json_response({"ok": True})
+
+    apps = [web.Application(), web.Application()]
+    for app in apps:
+        app.router.add_get("/{tail:.*}", record)
+    (runner, url), (other_runner, other_url) = [await _serve(app) for app in apps]
+    source = caller_clerk.m2m.token_source()
+    try:
+        assert await send(source, f"{url}/away") == (200, {"ok": True})
+        assert await send(source, f"{url}/near") == (200, {"ok": True})
+        assert await send(source, f"{other_url}/direct") == (200, {"ok": True})
+    finally:
+        await runner.cleanup()
+        await other_runner.cleanup()
+    token = f"Bearer {await source.token()}"
+    assert seen == {
+        "/away": token,
+        "/stolen": None,  # the redirect's new origin
+        "/near": token,
+        "/here": token,
+        "/direct": token,  # the same origin, asked for by the caller
+    }
