@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
@@ -154,10 +155,23 @@ def _deadline_error(method: str, template: str, deadline: float, during: str) ->
 
 
 async def _within(acquire: Callable[[], Awaitable[None]], seconds: float) -> bool:
-    """Await ``acquire()`` for at most ``seconds``; False if the time ran out first."""
+    """Await ``acquire()`` for at most ``seconds``; False if the time ran out first.
+
+    ``acquire`` runs in the caller's task, so a cancel reaches it wherever it waits (the
+    limiter and the pool gate give back what they took). ``asyncio.wait_for`` on Python
+    <= 3.11 runs it in a task of its own and, when that task had just finished, returns
+    its result and swallows the caller's cancel.
+    """
     if seconds <= 0:
         return False
-    try:
+    if sys.version_info >= (3, 11):
+        try:
+            async with asyncio.timeout(seconds):
+                await acquire()
+        except TimeoutError:
+            return False
+        return True
+    try:  # Python 3.10: no asyncio.timeout, and the narrow race above remains
         await asyncio.wait_for(acquire(), seconds)
     except asyncio.TimeoutError:
         return False

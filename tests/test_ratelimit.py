@@ -206,6 +206,36 @@ async def test_pool_gate_hands_slots_over_in_order_and_survives_cancellation() -
     assert gate.free == 1
 
 
+@pytest.mark.parametrize("steps", range(5))
+async def test_a_wait_cancelled_as_it_gets_its_slot_never_swallows_the_cancel(steps: int) -> None:
+    # The slot is handed over, then the waiting caller is cancelled `steps` loop steps
+    # later. A cancel the task accepted must end it with CancelledError and the slot given
+    # back; only a cancel that came too late (the task had finished) may leave it holding
+    # the slot. asyncio.wait_for on Python <= 3.11 broke this: when its inner task had
+    # just finished, it returned the result and swallowed the cancel, so the call went on.
+    from clerk_async._ratelimit import PoolGate
+    from clerk_async._transport import _within
+
+    gate = PoolGate(1)
+    assert gate.try_acquire()
+    waiter = asyncio.ensure_future(_within(gate.acquire, 60.0))
+    for _ in range(3):
+        await asyncio.sleep(0)  # the waiter is queued in the gate
+    gate.release()  # the slot goes to the waiter
+    for _ in range(steps):
+        await asyncio.sleep(0)
+    if waiter.cancel():
+        with pytest.raises(asyncio.CancelledError):
+            await waiter
+        await asyncio.sleep(0)
+        assert gate.free == 1  # given back
+    else:
+        assert waiter.result() is True
+        assert gate.free == 0  # the caller holds it and will release it
+        gate.release()
+    assert not gate._waiters
+
+
 async def test_a_call_cancelled_before_sending_gives_its_rate_slot_back(
     server: RecordingServer,
 ) -> None:
