@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import aiohttp
 import attrs
@@ -279,8 +279,8 @@ def check_raw_path(path: Any) -> str:
         raise ClerkValidationError(
             "path", "must be a plain path: pass query parameters as query=, no '#' or '\\'"
         )
-    segments = path.split("/")
-    if any(segment in (".", "..") or segment.lower() in ("%2e", "%2e%2e") for segment in segments):
+    # Decoded, as yarl reads them before it folds dot segments: ".%2e" is ".." too.
+    if any(unquote(segment) in (".", "..") for segment in path.split("/")):
         raise ClerkValidationError("path", f"must not contain '.' or '..' segments: {path!r}")
     return path
 

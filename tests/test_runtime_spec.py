@@ -169,6 +169,9 @@ async def test_the_escape_hatch_takes_the_same_path(clerk: Clerk, server: Record
         ("GET", "//evil.example/x", {}, "path"),
         ("GET", "/users/../machines", {}, "path"),
         ("GET", "/users/%2e%2e/machines", {}, "path"),
+        ("GET", "/.%2e/v2/users", {}, "path"),  # yarl folds it to {origin}/v2/users
+        ("GET", "/users/%2E./machines", {}, "path"),
+        ("GET", "/%2e/users", {}, "path"),
         ("GET", "/users?x=1", {}, "path"),
         ("TRACE", "/users", {}, "method"),
         ("GET", "/users", {"query": ["a"]}, "query"),
