@@ -130,3 +130,31 @@ def test_fake_clerk_sync_fixture(fake_clerk_sync: FakeClerk) -> None:
 @pytest.mark.fake_clerk(secret_key="sk_test_from_marker")
 def test_marker_options_reach_the_sync_fixture(fake_clerk_sync: FakeClerk) -> None:
     assert fake_clerk_sync.secret_key == "sk_test_from_marker"
+
+
+def test_tokens_minted_from_several_threads_at_once_share_one_key() -> None:
+    # The instance key is made on first use, and a threaded fake is used from two threads
+    # at least (its own serving GET /jwks, the test's minting): a key made twice at once
+    # would sign some tokens with a key the JWKS does not serve.
+    user = "user_2GIpXOEpVyJw51rkZn9Kmnc6Sxr"
+    with FakeClerk(rate_limit=None) as fake:
+        start = threading.Barrier(4)
+        tokens: list[str] = []
+
+        def mint() -> None:
+            start.wait()
+            tokens.append(fake.session_token(user_id=user))
+
+        threads = [threading.Thread(target=mint) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+
+        async def verify_all() -> list[str]:
+            async with fake.client() as clerk:
+                start.wait()
+                await clerk.request("GET", "/jwks")  # the fake's thread needs the key too
+                for thread in threads:
+                    thread.join()
+                return [(await clerk.verify_token(t)).user_id for t in tokens]
+
+        assert asyncio.run(verify_all()) == [user] * 3

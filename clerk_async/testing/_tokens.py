@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import random
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -80,6 +81,7 @@ class Tokens:
         self._now_ms = now_ms
         self._rng = rng
         self._key: RSAPrivateKey | None = None
+        self._key_lock = threading.Lock()
         self.oauth_tokens: dict[str, OAuthTokenRecord] = {}
         self._oauth_by_value: dict[str, OAuthTokenRecord] = {}
         # Clerk's Frontend API URL, the `iss` of its session tokens.
@@ -87,15 +89,22 @@ class Tokens:
 
     @property
     def private_key(self) -> RSAPrivateKey:
-        if self._key is None:
-            try:
-                from cryptography.hazmat.primitives.asymmetric import rsa
-            except ImportError as exc:
-                raise ImportError(
-                    "FakeClerk's tokens need the 'auth' extra: pip install 'clerk-async[auth]'"
-                ) from exc
-            self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        return self._key
+        key = self._key
+        if key is None:
+            # A threaded fake mints in the caller's thread and serves /jwks in its own:
+            # the key is made once, under the lock, or tokens would be signed by a lost key.
+            with self._key_lock:
+                key = self._key
+                if key is None:
+                    try:
+                        from cryptography.hazmat.primitives.asymmetric import rsa
+                    except ImportError as exc:
+                        raise ImportError(
+                            "FakeClerk's tokens need the 'auth' extra: "
+                            "pip install 'clerk-async[auth]'"
+                        ) from exc
+                    key = self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        return key
 
     def rotate_key(self) -> None:
         self._key = None  # the next token or JWKS makes a new one
