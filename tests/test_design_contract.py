@@ -191,11 +191,13 @@ def test_pacing_and_pool_defaults_follow_the_design() -> None:
     assert Clerk(secret_key="sk_test_x", max_connections=7).max_connections == 7
 
 
-@pytest.mark.xfail(strict=True, reason="DESIGN's RateLimit(..., redis_url=None) is not on main yet")
-def test_rate_limit_takes_a_redis_url() -> None:
+def test_rate_limit_takes_a_redis_url_and_never_shows_its_password() -> None:
     from clerk_async import RateLimit
 
-    assert RateLimit(100, 10.0, redis_url=None) == RateLimit(100, 10.0)  # type: ignore[call-arg]
+    assert RateLimit(100, 10.0, redis_url=None) == RateLimit(100, 10.0)
+    shared = RateLimit(100, 10.0, redis_url="redis://:hunter2-secret@127.0.0.1:6379/0")
+    assert shared.redis_url is not None
+    assert "hunter2-secret" not in repr(shared)
 
 
 async def test_an_api_error_carries_what_the_design_lists(fake: FakeClerk, clerk: Clerk) -> None:
