@@ -90,6 +90,13 @@ def jwks_fetches(fake: FakeClerk) -> int:
     return fake.stats.requests[JWKS_ROUTE]
 
 
+async def refreshed(clerk: Clerk) -> None:
+    """Wait for the JWKS refresh in flight, if any (a key past its time starts one)."""
+    task = clerk._authenticator.jwks._inflight
+    if task is not None:
+        await task
+
+
 async def refused(clerk: Clerk, token: str, reason: str, **options: Any) -> TokenVerificationError:
     with pytest.raises(TokenVerificationError) as caught:
         await clerk.verify_token(token, **options)
@@ -678,12 +685,14 @@ async def test_stale_keys_are_refetched_and_kept_when_clerk_fails(
     clock.t += 299
     await clerk.verify_token(token)
     assert jwks_fetches(fake) == 1
-    clock.t += 2  # past the 5 minutes: the next verification refreshes
+    clock.t += 2  # past the 5 minutes: the next verification refreshes (in the background)
     await clerk.verify_token(token)
+    await refreshed(clerk)
     assert jwks_fetches(fake) == 2
     fake.faults = Faults(error_rate=1.0, error_after_apply_fraction=0.0)
     clock.t += 301
     assert isinstance(await clerk.verify_token(token), SessionAuth)  # the old keys still serve
+    await refreshed(clerk)
     assert jwks_fetches(fake) == 3
     unknown = fake.sign_jwt(claims(), {"kid": "ins_new"})
     await refused(clerk, unknown, "jwk-remote-failed-to-load")  # the failure, repeated
@@ -692,6 +701,50 @@ async def test_stale_keys_are_refetched_and_kept_when_clerk_fails(
     clock.t += 5
     await refused(clerk, unknown, "jwk-kid-mismatch")
     assert jwks_fetches(fake) == 4
+
+
+async def test_expired_keys_serve_while_the_refresh_runs(other: FakeClerk) -> None:
+    # Past the cache's 5 minutes the known keys keep verifying while the refresh runs in
+    # the background: a Clerk that hangs must not hold every request for the transport's
+    # whole deadline (its retries and timeouts) when the keys at hand still work.
+    jwks = other._store.tokens.jwks()
+    hang = asyncio.Event()
+    reached = asyncio.Event()
+
+    async def hanging(request: Any) -> Any:
+        from aiohttp import web
+
+        reached.set()
+        await hang.wait()
+        return web.json_response(jwks)
+
+    server = RecordingServer()
+    await server.start()
+    try:
+        server.reply(200, jwks)
+        server.script.append(hanging)
+        async with Clerk("sk_test_k", base_url=server.url, rate_limit=None) as clerk:
+            clock = FakeClock()
+            clerk._authenticator.jwks.clock = clock
+            token = other.session_token(USER)
+            assert isinstance(await clerk.verify_token(token), SessionAuth)  # the first fetch
+            clock.t += 301
+            verifying = asyncio.ensure_future(clerk.verify_token(token))
+            await reached.wait()  # the refresh is at Clerk, and hangs there
+            assert verifying.done()
+            assert isinstance(verifying.result(), SessionAuth)
+            unknown = other.sign_jwt(claims(), {"kid": "ins_new"})
+            waiting = asyncio.ensure_future(clerk.verify_token(unknown))  # needs the answer
+            await asyncio.sleep(0)
+            assert not waiting.done()
+            hang.set()
+            with pytest.raises(TokenVerificationError) as caught:
+                await waiting
+            assert caught.value.reason == "jwk-kid-mismatch"
+            assert len(server.requests) == 2
+    finally:
+        hang.set()
+        await server.close()
 
 
 async def test_a_rotated_key_is_picked_up_with_one_refresh(fake: FakeClerk, clerk: Clerk) -> None:

@@ -111,7 +111,8 @@ class JWKSCache:
     - A fetch starts at most once per ``refresh_interval`` seconds: inside it, an unknown
       kid is refused at once (``jwk-kid-mismatch``) and a failed fetch's error is repeated.
     - A refresh replaces the keys (a key Clerk dropped stops verifying). A refresh that
-      fails keeps the keys we had, so a Clerk outage does not sign every user out.
+      fails keeps the keys we had, so a Clerk outage does not sign every user out; and a
+      key past its ``ttl`` serves while its refresh runs, so a slow Clerk holds no request.
 
     ``fetch`` returns the JWKS's ``keys`` list or raises :class:`TokenVerificationError`.
     ``clock`` is monotonic seconds (tests drive a fake one).
@@ -165,6 +166,11 @@ class JWKSCache:
             self._started_at = self.clock()
             self.fetches += 1
             task = self._inflight = asyncio.ensure_future(self._refresh())
+        entry = self._keys.get(kid)
+        if entry is not None and stale is None:
+            # Only past its time: it serves while the refresh runs, so a Clerk that hangs
+            # costs no request the transport's whole deadline.
+            return entry[2]
         # Shielded: a caller cancelled while waiting must not cancel the others' fetch.
         await asyncio.shield(task)
         return self._known(kid)
@@ -183,8 +189,9 @@ class JWKSCache:
         )
 
     async def _refresh(self) -> None:
-        # Never raises: the outcome is read from the cache by every waiter, so no task
-        # is left with an exception nobody retrieves.
+        # Never raises (it may run with nobody awaiting it): the outcome is read from the
+        # cache by every waiter. A failure other than Clerk's answer (the client closed
+        # under it) is kept as a failed fetch too.
         try:
             keys = parse_jwks(await self._fetch(), self._keys)
             if not keys:
@@ -196,6 +203,10 @@ class JWKSCache:
             self._error = exc
             if self._keys:
                 log.warning("JWKS refresh failed (%s); keeping the cached keys", exc.reason)
+        except Exception as exc:
+            self._error = TokenVerificationError(
+                "jwk-remote-failed-to-load", f"Error loading the JWKS: {type(exc).__name__}."
+            )
         else:
             self._keys = keys
             self._fetched_at = self.clock()
