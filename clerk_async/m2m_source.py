@@ -212,7 +212,8 @@ def bearer_middleware(source: M2MTokenSource) -> ClientMiddlewareType:
     aiohttp runs middlewares again on each hop of a redirect it follows, having dropped
     ``Authorization`` when the hop leaves the origin: such a hop gets no token either.
     (So does the first request a task makes to another origin right after it was
-    answered a redirect it did not follow, ``allow_redirects=False``: refused, not leaked.)
+    answered a redirect it did not follow (``allow_redirects=False``, ``max_redirects``): it
+    is refused, never leaked.)
     """
 
     async def middleware(request: ClientRequest, handler: ClientHandlerType) -> ClientResponse:
