@@ -205,9 +205,16 @@ class Limiter:
 
     def pause(self, route: str, seconds: float) -> None:
         """Hold every request to ``route`` until ``seconds`` from now (a 429's Retry-After)."""
-        until = self._clock() + seconds
-        if until > self._pauses.get(route, 0.0):
-            self._pauses[route] = until
+        now = self._clock()
+        pauses = self._pauses
+        # Ended pauses are dropped when their route is next used; routes that never are
+        # (``clerk.request`` paths) are dropped here, so the table stays small and the
+        # fast path (no pause at all) comes back.
+        for ended in [r for r, end in pauses.items() if end <= now]:
+            del pauses[ended]
+        until = now + seconds
+        if until > pauses.get(route, 0.0):
+            pauses[route] = until
 
     def pause_remaining(self, route: str) -> float:
         """Seconds until ``route``'s pause ends; 0.0 when it is not paused."""

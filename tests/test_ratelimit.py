@@ -86,6 +86,16 @@ async def test_a_pause_is_per_endpoint_and_ends_on_the_clock() -> None:
     assert limiter.try_acquire(ROUTE)
 
 
+def test_ended_pauses_of_unused_routes_are_dropped() -> None:
+    now = [0.0]
+    limiter = Limiter(None, clock=lambda: now[0])
+    for n in range(100):
+        limiter.pause(f"GET /v1/things/{n}", 1.0)
+    now[0] += 2
+    limiter.pause(ROUTE, 1.0)
+    assert limiter._pauses == {ROUTE: 3.0}
+
+
 async def test_a_paused_endpoint_does_not_hold_the_line_for_others() -> None:
     limiter = Limiter(RateLimit(10, 1.0))
     limiter.pause(ROUTE, 60)
