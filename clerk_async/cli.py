@@ -588,7 +588,9 @@ async def _m2m_verify(args: argparse.Namespace) -> int:
     token = _secret_arg(args.token)
     async with _open(args) as (clerk, _):
         verified = await clerk.m2m.verify_token(token)
-    _print_json(args, _as_json(verified))
+    out = _as_json(verified)
+    out.pop("token", None)  # the caller has it; a terminal or a log need not
+    _print_json(args, out)
     return EXIT_OK
 
 

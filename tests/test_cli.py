@@ -526,7 +526,9 @@ def test_m2m_create_list_verify_revoke(
     assert [t["id"] for t in json.loads(capsys.readouterr().out)["data"]] == [created["id"]]
     monkeypatch.setattr(sys, "stdin", io.StringIO(created["token"] + "\n"))
     assert run(fake, "m2m", "verify", "-") == 0  # the token from stdin, not argv
-    assert json.loads(capsys.readouterr().out)["id"] == created["id"]
+    out = capsys.readouterr().out
+    assert json.loads(out)["id"] == created["id"]
+    assert created["token"] not in out  # verifying does not print the token back
     assert run(fake, "m2m", "revoke", created["id"], "--reason", "rotated") == 0
     assert json.loads(capsys.readouterr().out)["revocation_reason"] == "rotated"
     assert run(fake, "--json", "m2m", "verify", created["token"]) == 1  # revoked: 404
