@@ -33,6 +33,7 @@ from clerk_async._convert import (
 )
 from clerk_async._ratelimit import Limiter, PoolGate, bucket_for, bucket_for_path
 from clerk_async._retry import Outcome, RetryPolicy
+from clerk_async._validate import header_problem, secret_problem
 from clerk_async.errors import (
     ClerkConfigError,
     ClerkConnectionError,
@@ -109,14 +110,18 @@ def check_options(options: Mapping[str, Any]) -> None:
     if "retry" in options and not isinstance(options["retry"], RetryPolicy):
         raise ClerkConfigError("retry", f"must be a RetryPolicy, got {options['retry']!r}")
     extra = options.get("extra_headers")
-    if extra is not None and not (
-        isinstance(extra, Mapping)
-        and all(isinstance(k, str) and isinstance(v, str) for k, v in extra.items())
-    ):
-        raise ClerkConfigError("extra_headers", "must be a mapping of str to str")
+    if extra is not None:
+        if not isinstance(extra, Mapping):
+            raise ClerkConfigError("extra_headers", "must be a mapping of str to str")
+        for name, value in extra.items():
+            problem = header_problem(name, value)
+            if problem is not None:
+                raise ClerkConfigError("extra_headers", problem)
     key = options.get("machine_secret_key")
-    if key is not None and not (isinstance(key, str) and key.strip()):
-        raise ClerkConfigError("machine_secret_key", "must be a non-empty string")
+    if key is not None:
+        problem = secret_problem(key)
+        if problem is not None:
+            raise ClerkConfigError("machine_secret_key", problem)
 
 
 def as_timeout(timeout: float | aiohttp.ClientTimeout) -> aiohttp.ClientTimeout:

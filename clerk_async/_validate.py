@@ -18,6 +18,8 @@ from clerk_async.errors import ClerkValidationError
 __all__ = [
     "boolean",
     "file_content",
+    "has_surrogate",
+    "header_problem",
     "identifier",
     "integer",
     "items",
@@ -29,6 +31,7 @@ __all__ = [
     "one_of",
     "optional",
     "positive_number",
+    "secret_problem",
     "string",
     "string_list",
 ]
@@ -39,6 +42,12 @@ Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
 # No Clerk id comes near this; a longer one is a bug or an attack, not an id.
 MAX_ID_LENGTH = 256
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# A lone surrogate (from a bad decode, a JSON "\\ud800", a fuzzer) cannot be encoded as
+# UTF-8: refused here, it never reaches the JSON encoder or the URL quoter.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# What a typed JSON decoder on the server (Go's int64, orjson) takes for an integer.
+INT_MIN = -(2**63)
+INT_MAX = 2**63 - 1
 
 
 def _type_name(value: Any) -> str:
@@ -47,6 +56,16 @@ def _type_name(value: Any) -> str:
 
 def _excerpt(value: str) -> str:
     return repr(value if len(value) <= 40 else value[:40] + "...")
+
+
+def _int_text(value: int) -> str:
+    # str() of an int over 4,300 digits raises ValueError; the size says enough anyway.
+    return str(value) if value.bit_length() <= 64 else f"a {value.bit_length()}-bit integer"
+
+
+def has_surrogate(value: str) -> bool:
+    """True if ``value`` holds a lone surrogate (so it has no UTF-8 form). ASCII: cheap."""
+    return not value.isascii() and _SURROGATE.search(value) is not None
 
 
 def optional(validator: Validator) -> Validator:
@@ -89,7 +108,8 @@ def identifier(pattern: str | None = None, *, example: str = "") -> Validator:
             )
         # isascii() and isprintable() together mean "no control characters", cheaply.
         if value in (".", "..") or (
-            not (value.isascii() and value.isprintable()) and _CONTROL.search(value)
+            not (value.isascii() and value.isprintable())
+            and (_CONTROL.search(value) or _SURROGATE.search(value))
         ):
             raise ClerkValidationError(name, f"is not a valid id: {_excerpt(value)}")
         if compiled is not None and not compiled.fullmatch(value):
@@ -121,22 +141,26 @@ def string(
             )
         if "\x00" in value:
             raise ClerkValidationError(name, "must not contain NUL characters")
+        if has_surrogate(value):
+            raise ClerkValidationError(name, "contains a lone surrogate (not valid Unicode text)")
         if compiled is not None and not compiled.fullmatch(value):
             raise ClerkValidationError(name, f"{_excerpt(value)} must match {pattern}")
 
     return check
 
 
-def integer(*, minimum: int | None = None, maximum: int | None = None) -> Validator:
+def integer(*, minimum: int = INT_MIN, maximum: int = INT_MAX) -> Validator:
+    """An int (never a bool) in ``minimum..maximum``; by default the 64-bit signed range."""
+
     def check(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         name = attribute.name
         # bool is an int subclass; True is never a meaningful TTL or limit.
         if not isinstance(value, int) or isinstance(value, bool):
             raise ClerkValidationError(name, f"expected an integer, got {_type_name(value)}")
-        if minimum is not None and value < minimum:
-            raise ClerkValidationError(name, f"must be >= {minimum}, got {value}")
-        if maximum is not None and value > maximum:
-            raise ClerkValidationError(name, f"must be <= {maximum}, got {value}")
+        if value < minimum:
+            raise ClerkValidationError(name, f"must be >= {minimum}, got {_int_text(value)}")
+        if value > maximum:
+            raise ClerkValidationError(name, f"must be <= {maximum}, got {_int_text(value)}")
 
     return check
 
@@ -207,9 +231,12 @@ def json_value() -> Validator:
     def walk(name: str, value: Any, depth: int = 0) -> None:
         if depth > _JSON_MAX_DEPTH:  # also ends a structure that contains itself
             raise ClerkValidationError(name, f"nested deeper than {_JSON_MAX_DEPTH} levels")
-        if value is None or isinstance(value, (str, bool)):
+        if value is None or isinstance(value, bool):
             return
-        if isinstance(value, int):
+        if isinstance(value, str):
+            if has_surrogate(value):
+                raise ClerkValidationError(name, "contains a lone surrogate (not valid Unicode)")
+        elif isinstance(value, int):
             if not _JSON_INT_MIN <= value <= _JSON_INT_MAX:
                 raise ClerkValidationError(name, "integer is too large for JSON")
         elif isinstance(value, float):
@@ -221,7 +248,9 @@ def json_value() -> Validator:
                     raise ClerkValidationError(
                         name, f"object keys must be strings, got {_type_name(key)}"
                     )
-                walk(f"{name}.{key}", item, depth + 1)
+                if has_surrogate(key):
+                    raise ClerkValidationError(name, "an object key contains a lone surrogate")
+                walk(f"{name}.{key if len(key) <= 40 else key[:40] + '...'}", item, depth + 1)
         elif isinstance(value, (list, tuple)):
             for index, item in enumerate(value):
                 walk(f"{name}[{index}]", item, depth + 1)
@@ -299,3 +328,41 @@ def json_object() -> Validator:
         walk(instance, attribute, value)
 
     return check
+
+
+# RFC 9110: a field name is a token; a value has no control character but HTAB. aiohttp
+# refuses CR/LF (header injection) with a ValueError and cannot encode a lone surrogate.
+_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_BAD_HEADER_VALUE = re.compile("[\x00-\x08\x0a-\x1f\x7f\ud800-\udfff]")
+_BAD_SECRET = re.compile("[\\s\x00-\x1f\x7f\ud800-\udfff]")  # no key holds whitespace
+
+
+def header_problem(name: Any, value: Any) -> str | None:
+    """Why ``name: value`` cannot be sent as an HTTP header, or None if it can.
+
+    The value is never quoted: headers carry secrets (the secret key is one).
+    """
+    if not isinstance(name, str) or not isinstance(value, str):
+        return f"header names and values must be strings, got {_type_name(name)}: " + (
+            _type_name(value)
+        )
+    if not _HEADER_NAME.fullmatch(name):
+        return f"{_excerpt(name)} is not a valid header name"
+    if _BAD_HEADER_VALUE.search(value):
+        return (
+            f"the value of {_excerpt(name)} contains a control character (a trailing newline?) "
+            "or a lone surrogate"
+        )
+    return None
+
+
+def secret_problem(value: Any) -> str | None:
+    """Why ``value`` cannot be a secret key sent as ``Bearer <value>``, or None if it can."""
+    if not isinstance(value, str):
+        return f"must be a string, got {_type_name(value)}"
+    if not value.strip():
+        return "must be a non-empty string"
+    if _BAD_SECRET.search(value):
+        # Never the value: it is a secret. A trailing newline from a .env file is the usual.
+        return "contains whitespace or a control character (a trailing newline?)"
+    return None

@@ -17,6 +17,7 @@ from yarl import URL
 from clerk_async._ratelimit import Limiter, PoolGate, RateLimit, default_rate_limit
 from clerk_async._retry import RetryPolicy
 from clerk_async._transport import Transport, as_timeout, retry_count, seconds
+from clerk_async._validate import header_problem, secret_problem
 from clerk_async._version import __version__
 from clerk_async.errors import ClerkConfigError, ClientStateError
 from clerk_async.services.spec import SpecServices
@@ -85,6 +86,8 @@ class Clerk(SpecServices):
     ) -> None:
         if secret_key is None:
             secret_key = os.environ.get("CLERK_SECRET_KEY") or None
+        _check_secret("secret_key", secret_key)
+        _check_secret("machine_secret_key", machine_secret_key)
         if jwt_key is None:
             jwt_key = os.environ.get("CLERK_JWT_KEY") or None
         # Parsed now: a bad key is a configuration error before any request.
@@ -97,7 +100,10 @@ class Clerk(SpecServices):
             base_url = base_url_from_api_url(
                 os.environ.get("CLERK_API_URL") or DEFAULT_API_URL, "CLERK_API_URL"
             )
-        url = URL(str(base_url))
+        try:
+            url = URL(str(base_url))
+        except ValueError:  # yarl: "http://[::1", a bad port...
+            url = URL()
         if not url.is_absolute() or url.scheme not in ("http", "https"):
             raise ClerkConfigError(
                 "base_url", f"must be an absolute http(s) URL, got {str(base_url)!r}"
@@ -141,12 +147,20 @@ class Clerk(SpecServices):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
 
+        extra = default_headers or {}
+        if not isinstance(extra, Mapping):
+            raise ClerkConfigError("default_headers", "must be a mapping of str to str")
+        for name, value in (("Clerk-API-Version", api_version), *extra.items()):
+            problem = header_problem(name, value)
+            if problem is not None:
+                field = "api_version" if name == "Clerk-API-Version" else "default_headers"
+                raise ClerkConfigError(field, problem)
         headers = {
             "Accept": "application/json",
             "Content-Type": "application/json",
             "Clerk-API-Version": api_version,
             "User-Agent": USER_AGENT,
-            **(default_headers or {}),
+            **extra,
         }
         if secret_key:
             headers["Authorization"] = f"Bearer {secret_key}"
@@ -379,6 +393,14 @@ def _limiter(
         ) from None
     # A slot in flight longer than an attempt can last belongs to a process that died.
     return RedisLimiter(limit, secret_key, lease=timeout.total or DEFAULT_TIMEOUT.total or 30.0)
+
+
+def _check_secret(name: str, value: object) -> None:
+    """A key given (or read from the environment) must be sendable as ``Bearer <key>``."""
+    if value is not None and value != "":  # "" is no key, as when the variable is unset
+        problem = secret_problem(value)
+        if problem is not None:
+            raise ClerkConfigError(name, problem)
 
 
 def _key_hint(secret_key: str | None) -> str:
