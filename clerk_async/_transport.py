@@ -33,7 +33,7 @@ from clerk_async._convert import (
 )
 from clerk_async._ratelimit import Limiter, PoolGate, bucket_for, bucket_for_path
 from clerk_async._retry import Outcome, RetryPolicy
-from clerk_async._validate import header_problem, secret_problem
+from clerk_async._validate import describe, header_problem, secret_problem
 from clerk_async.errors import (
     ClerkConfigError,
     ClerkConnectionError,
@@ -82,13 +82,13 @@ _OPTION_NAMES = frozenset(CallOptions.__annotations__)
 def seconds(name: str, value: Any) -> float:
     """A positive, finite number of seconds, else ClerkConfigError naming the option."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1e9:
-        raise ClerkConfigError(name, f"must be a number of seconds > 0, got {value!r}")
+        raise ClerkConfigError(name, f"must be a number of seconds > 0, got {describe(value)}")
     return float(value)
 
 
 def retry_count(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ClerkConfigError(name, f"must be an integer >= 0, got {value!r}")
+        raise ClerkConfigError(name, f"must be an integer >= 0, got {describe(value)}")
     return value
 
 
@@ -108,7 +108,7 @@ def check_options(options: Mapping[str, Any]) -> None:
     if "max_retries" in options:
         retry_count("max_retries", options["max_retries"])
     if "retry" in options and not isinstance(options["retry"], RetryPolicy):
-        raise ClerkConfigError("retry", f"must be a RetryPolicy, got {options['retry']!r}")
+        raise ClerkConfigError("retry", f"must be a RetryPolicy, got {describe(options['retry'])}")
     extra = options.get("extra_headers")
     if extra is not None:
         if not isinstance(extra, Mapping):

@@ -17,6 +17,7 @@ from clerk_async.errors import ClerkValidationError
 
 __all__ = [
     "boolean",
+    "describe",
     "file_content",
     "has_surrogate",
     "header_problem",
@@ -61,6 +62,17 @@ def _excerpt(value: str) -> str:
 def _int_text(value: int) -> str:
     # str() of an int over 4,300 digits raises ValueError; the size says enough anyway.
     return str(value) if value.bit_length() <= 64 else f"a {value.bit_length()}-bit integer"
+
+
+def describe(value: Any) -> str:
+    """A short repr of a bad value for an error message; never raises, never 10 MB long."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return _int_text(value)
+    try:
+        text = repr(value)
+    except Exception:  # a broken __repr__ must not hide the real problem
+        return f"<{_type_name(value)}>"
+    return text if len(text) <= 60 else text[:60] + "..."
 
 
 def has_surrogate(value: str) -> bool:
@@ -173,7 +185,7 @@ def positive_number() -> Validator:
         if not isinstance(value, (int, float)) or isinstance(value, bool):
             raise ClerkValidationError(name, f"expected a number, got {_type_name(value)}")
         if not value > 0 or value == float("inf"):
-            raise ClerkValidationError(name, f"must be a finite number > 0, got {value}")
+            raise ClerkValidationError(name, f"must be a finite number > 0, got {describe(value)}")
 
     return check
 
@@ -190,7 +202,9 @@ def one_of(choices: Collection[str]) -> Validator:
     def check(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         if value not in choices:
             allowed = ", ".join(repr(c) for c in choices)
-            raise ClerkValidationError(attribute.name, f"must be one of {allowed}, got {value!r}")
+            raise ClerkValidationError(
+                attribute.name, f"must be one of {allowed}, got {describe(value)}"
+            )
 
     return check
 

@@ -50,6 +50,8 @@ class BatchProgress:
 
 _DONE: Any = object()  # a worker's last word
 _CLOSED: Any = object()  # aclose() wakes a consumer waiting for results
+# One task per worker: 2**63 of them would exhaust memory before the first request.
+MAX_CONCURRENCY = 10_000
 
 
 class Batch(Generic[T]):
@@ -76,8 +78,13 @@ class Batch(Generic[T]):
         fail_fast: bool = False,
         on_progress: Callable[[BatchProgress], None] | None = None,
     ) -> None:
-        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-            raise ClerkValidationError("concurrency", f"must be an int >= 1, got {concurrency!r}")
+        if (
+            isinstance(concurrency, bool)
+            or not isinstance(concurrency, int)
+            or not 1 <= concurrency <= MAX_CONCURRENCY
+        ):
+            # Not the value itself: repr() of a 5,000-digit int raises.
+            raise ClerkValidationError("concurrency", f"must be an int from 1 to {MAX_CONCURRENCY}")
         self._total = len(inputs) if hasattr(inputs, "__len__") else None  # type: ignore[arg-type]
         self._sync: Iterator[Any] | None = None
         self._async: AsyncIterator[Any] | None = None

@@ -972,7 +972,10 @@ class _Report:
                         if os.path.samefile(path, other):
                             raise UsageError(f"--report {path} would overwrite {what}")
             try:
-                self._file = open(path, "w", encoding="utf-8")  # noqa: SIM115
+                # A lone surrogate read from a JSON "\ud800" is written back as that escape.
+                self._file = open(  # noqa: SIM115
+                    path, "w", encoding="utf-8", errors="backslashreplace"
+                )
             except OSError as exc:
                 raise UsageError(f"--report {path}: {exc.strerror or exc}") from None
 

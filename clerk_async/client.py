@@ -17,7 +17,7 @@ from yarl import URL
 from clerk_async._ratelimit import Limiter, PoolGate, RateLimit, default_rate_limit
 from clerk_async._retry import RetryPolicy
 from clerk_async._transport import Transport, as_timeout, retry_count, seconds
-from clerk_async._validate import header_problem, secret_problem
+from clerk_async._validate import describe, header_problem, secret_problem
 from clerk_async._version import __version__
 from clerk_async.errors import ClerkConfigError, ClientStateError
 from clerk_async.services.spec import SpecServices
@@ -106,7 +106,7 @@ class Clerk(SpecServices):
             url = URL()
         if not url.is_absolute() or url.scheme not in ("http", "https"):
             raise ClerkConfigError(
-                "base_url", f"must be an absolute http(s) URL, got {str(base_url)!r}"
+                "base_url", f"must be an absolute http(s) URL, got {describe(base_url)}"
             )
         if (
             isinstance(max_connections, bool)
@@ -114,7 +114,7 @@ class Clerk(SpecServices):
             or max_connections < 1
         ):
             raise ClerkConfigError(
-                "max_connections", f"must be an integer >= 1, got {max_connections!r}"
+                "max_connections", f"must be an integer >= 1, got {describe(max_connections)}"
             )
         if (
             isinstance(max_response_bytes, bool)
@@ -125,7 +125,7 @@ class Clerk(SpecServices):
                 "max_response_bytes", f"must be an integer >= 1, got {max_response_bytes!r}"
             )
         if retry is not None and not isinstance(retry, RetryPolicy):
-            raise ClerkConfigError("retry", f"must be a RetryPolicy, got {retry!r}")
+            raise ClerkConfigError("retry", f"must be a RetryPolicy, got {describe(retry)}")
         policy = retry if retry is not None else RetryPolicy()
         if max_retries is not None:
             policy = attrs.evolve(policy, max_retries=retry_count("max_retries", max_retries))
@@ -133,7 +133,7 @@ class Clerk(SpecServices):
             rate_limit = default_rate_limit(secret_key)
         elif rate_limit is not None and not isinstance(rate_limit, RateLimit):
             raise ClerkConfigError(
-                "rate_limit", f"must be a RateLimit, None or 'auto', got {rate_limit!r}"
+                "rate_limit", f"must be a RateLimit, None or 'auto', got {describe(rate_limit)}"
             )
         self._rate_limit: RateLimit | None = rate_limit
         self._base_url = str(url).rstrip("/")

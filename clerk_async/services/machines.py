@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from clerk_async._convert import UNSET, Unset, build_params
 from clerk_async._transport import check_options
 from clerk_async.batch import Batch, BatchProgress
+from clerk_async.errors import ClerkError, ClerkValidationError
 from clerk_async.models.machines import (
     CreateMachineParams,
     CreateMachineScopeParams,
@@ -221,9 +222,17 @@ class Machines:
         check_options(options)  # once, not per item: a typo fails the call, not every result
 
         async def update_one(item: Any) -> Machine:
-            if isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], Mapping):
-                item = {"machine_id": item[0], **item[1]}
-            return await self.update(item, **options)
+            try:
+                if isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], Mapping):
+                    item = {"machine_id": item[0], **item[1]}
+                params = build_params(UpdateMachineParams, item, {}, id_field="machine_id")
+            except ClerkError:
+                raise
+            except Exception as exc:  # an input that cannot even be read: this item fails
+                raise ClerkValidationError(
+                    "update", f"cannot be read as an update ({type(exc).__name__})"
+                ) from exc
+            return await self.update(params, **options)
 
         return Batch(
             updates,

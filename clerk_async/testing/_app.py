@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import os
 import random
@@ -13,9 +14,10 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 from aiohttp import web
+from aiohttp.web_protocol import RequestPayloadError
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from clerk_async._json import dumps, loads
+from clerk_async._json import CODEC, dumps, loads
 from clerk_async._ratelimit import RateLimit, default_rate_limit
 from clerk_async.testing import _schema as schema
 from clerk_async.testing._control import (
@@ -311,13 +313,26 @@ def _body_invalid(long_message: str) -> FakeError:
 
 async def _read_body(request: web.Request) -> Any:
     """The parsed JSON body, ``_NO_BODY`` or ``_MALFORMED``."""
-    raw = await request.read()
+    try:
+        raw = await request.read()
+    except RequestPayloadError:  # not what its Content-Encoding says (not gzip...)
+        return _MALFORMED
     if not raw.strip():
         return _NO_BODY
     try:
-        return loads(raw)
-    except ValueError:
+        return _strict_loads(raw)
+    except (ValueError, RecursionError):  # RecursionError: the stdlib on "[[[[..."
         return _MALFORMED
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")
+
+
+def _strict_loads(raw: bytes) -> Any:
+    if CODEC == "json":  # the stdlib takes NaN and Infinity, which JSON has not
+        return json.loads(raw, parse_constant=_not_json)
+    return loads(raw)
 
 
 def _drop_connection(request: web.Request) -> web.Response:

@@ -126,8 +126,23 @@ class APIKeyRecord:
         return self.expiration is not None and now >= self.expiration
 
 
+# The last millisecond of the year 9999: no expiration is later (the spec sets no maximum;
+# without one, 1e308 seconds overflowed into a 500, 1e300 into an integer JSON cannot carry).
+MAX_EXPIRATION_MS = 253_402_300_799_999
+
+
 def _expiration(now: int, seconds: float | None) -> int | None:
-    return None if seconds is None else now + int(seconds * 1000)
+    if seconds is None:
+        return None
+    if seconds * 1000 > MAX_EXPIRATION_MS - now:
+        raise FakeError.one(
+            400,
+            "form_param_value_invalid",
+            "is invalid",
+            "seconds_until_expiration puts the expiration after the year 9999",
+            param_name="seconds_until_expiration",
+        )
+    return now + int(seconds * 1000)
 
 
 class Store:
@@ -535,6 +550,9 @@ class Store:
     ) -> APIKeyRecord:
         k = self.get_api_key(api_key_id)
         now = self.now()
+        expiration = k.expiration  # first: a refused one leaves the key as it was
+        if seconds_until_expiration is not UNSET:
+            expiration = _expiration(now, seconds_until_expiration)
         if claims is not UNSET:
             k.claims = claims
         if scopes is not UNSET:
@@ -543,8 +561,7 @@ class Store:
             k.description = description
         if subject is not UNSET:
             k.subject = subject
-        if seconds_until_expiration is not UNSET:
-            k.expiration = _expiration(now, seconds_until_expiration)
+        k.expiration = expiration
         k.updated_at = self._bump(k.updated_at, now)
         return k
 
