@@ -986,7 +986,9 @@ class _Report:
             self._write({**row.original, "_line": row.line, "_error": info})
         elif self.count <= SHOWN_FAILURES:
             status = info["status"] or info["code"]
-            echo(f"{self._source.path}:{row.line}: {_row_id(row)!s}: {status}: {info['message']}")
+            text = f"{self._source.path}:{row.line}: {_row_id(row)!s}: {status}: {info['message']}"
+            # A lone surrogate in an id cannot be written to a strict stream: escape it.
+            echo(text.encode("utf-8", "backslashreplace").decode("utf-8"))
 
     def bad_line(self, bad: _BadLine, echo: Callable[[str], None]) -> None:
         """A malformed line, skipped: always on stderr, and in the report as ``_input``."""

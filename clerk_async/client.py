@@ -122,8 +122,18 @@ class Clerk(SpecServices):
             or max_response_bytes < 1
         ):
             raise ClerkConfigError(
-                "max_response_bytes", f"must be an integer >= 1, got {max_response_bytes!r}"
+                "max_response_bytes", f"must be an integer >= 1, got {describe(max_response_bytes)}"
             )
+        if session is not None and not isinstance(session, aiohttp.ClientSession):
+            raise ClerkConfigError(
+                "session", f"must be an aiohttp.ClientSession, got {describe(session)}"
+            )
+        try:
+            traces: list[object] = list(trace_configs or ())
+        except TypeError:  # not iterable
+            traces = [trace_configs]
+        if not all(isinstance(t, aiohttp.TraceConfig) for t in traces):
+            raise ClerkConfigError("trace_configs", "must be aiohttp.TraceConfig objects")
         if retry is not None and not isinstance(retry, RetryPolicy):
             raise ClerkConfigError("retry", f"must be a RetryPolicy, got {describe(retry)}")
         policy = retry if retry is not None else RetryPolicy()
@@ -141,7 +151,7 @@ class Clerk(SpecServices):
         self._key_hint = _key_hint(secret_key)
         self._machine_secret_key = machine_secret_key
         self._injected_session = session
-        self._trace_configs = list(trace_configs or ())
+        self._trace_configs: list[aiohttp.TraceConfig] = traces  # type: ignore[assignment]
         self._session: aiohttp.ClientSession | None = None
         self._pool_gate: PoolGate | None = None
         self._loop: asyncio.AbstractEventLoop | None = None

@@ -118,7 +118,15 @@ claims_values = st.recursive(
 
 def hostile(*plausible: Any) -> st.SearchStrategy[Any]:
     """A field's value: one that may pass (``plausible``) or anything else."""
-    return st.one_of(pick(plausible), scalar) if plausible else scalar
+    return weighted(pick(plausible), scalar, 0.7) if plausible else scalar
+
+
+def weighted(
+    often: st.SearchStrategy[Any], otherwise: st.SearchStrategy[Any], share: float
+) -> st.SearchStrategy[Any]:
+    """``often`` for ``share`` of the draws: a call must pass validation often enough to
+    reach the server (``one_of`` would favour the simpler branch)."""
+    return st.integers(0, 99).flatmap(lambda n: often if n < share * 100 else otherwise)
 
 
 # --- the FakeClerk and what it holds -----------------------------------------------------------
@@ -212,6 +220,8 @@ def call_strategy(
         else:
             kwargs = chosen
         kwargs.update(draw(options(w)))
+        if operation == "m2m.create_token" and draw(st.integers(0, 9)) < 7:
+            kwargs.setdefault("machine_secret_key", w.machine_key)  # it needs one
         pages = draw(st.integers(0, 3))
         return Call(operation, args, kwargs, pages)
 
@@ -235,14 +245,14 @@ def options(w: World) -> st.SearchStrategy[dict[str, Any]]:
         "nmae": st.just("typo"),  # unknown options must be refused
         "defaultTokenTtl": st.just(60),
     }
-    return st.fixed_dictionaries({}, optional=values).filter(
-        lambda d: len(d) <= 3
-    )  # a few at a time, mostly none
+    option = st.one_of([st.tuples(st.just(name), v) for name, v in values.items()])
+    # Mostly none, else one or two: a bad option fails the call before anything else.
+    return st.one_of(st.just({}), st.just({}), st.lists(option, max_size=2).map(dict))
 
 
 def ids(*valid: str) -> st.SearchStrategy[Any]:
-    suffixed = [v + s for v in valid for s in ("\n", "/..", "%2e", "\ud800", " ")]
-    return hostile(*valid, *suffixed)
+    suffixed = tuple(v + s for v in valid for s in ("\n", "/..", "%2e", "\ud800", " "))
+    return weighted(pick(valid), weighted(pick(suffixed), scalar, 0.4), 0.6)
 
 
 def operations(w: World) -> dict[str, st.SearchStrategy[Call]]:
@@ -383,6 +393,9 @@ def update_many_calls(
     )
 
 
+BAD_PORT = "http://127.0.0.1:1/v1"  # nothing listens there: a connection error
+
+
 def configs(w: World, url: str) -> st.SearchStrategy[dict[str, Any]]:
     """``Clerk(**config)`` keyword arguments, hostile, for a client of the FakeClerk at ``url``."""
     key = w.instance_key
@@ -392,7 +405,7 @@ def configs(w: World, url: str) -> st.SearchStrategy[dict[str, Any]]:
         max_size=2,
     )
     return st.fixed_dictionaries(
-        {"base_url": hostile(url, url + "/", "ftp://x", "http://[::1", "http://127.0.0.1:1/v1")},
+        {"base_url": weighted(st.just(url), pick(("ftp://x", "http://[::1", BAD_PORT)), 0.8)},
         optional={
             "secret_key": hostile(key, key + "\n", " " + key, None, "", "sk_live_x", "sk_\ud800"),
             "machine_secret_key": hostile(w.machine_key, w.machine_key + "\r\n", None),
