@@ -186,6 +186,8 @@ def positive_number() -> Validator:
             raise ClerkValidationError(name, f"expected a number, got {_type_name(value)}")
         if not value > 0 or value == float("inf"):
             raise ClerkValidationError(name, f"must be a finite number > 0, got {describe(value)}")
+        if isinstance(value, int) and value > INT_MAX:  # orjson cannot send it
+            raise ClerkValidationError(name, f"is {describe(value)}, beyond 64 bits")
 
     return check
 
@@ -290,13 +292,16 @@ def number(
         if not isinstance(value, (int, float)) or isinstance(value, bool):
             raise ClerkValidationError(name, f"expected a number, got {_type_name(value)}")
         if value != value or value in (float("inf"), float("-inf")):
-            raise ClerkValidationError(name, f"must be a finite number, got {value}")
+            raise ClerkValidationError(name, f"must be a finite number, got {describe(value)}")
+        if isinstance(value, int) and not INT_MIN <= value <= INT_MAX:  # orjson cannot send it
+            raise ClerkValidationError(name, f"is {describe(value)}, beyond 64 bits")
         if minimum is not None and (value <= minimum if exclusive_minimum else value < minimum):
             raise ClerkValidationError(
-                name, f"must be {'>' if exclusive_minimum else '>='} {minimum}, got {value}"
+                name,
+                f"must be {'>' if exclusive_minimum else '>='} {minimum}, got {describe(value)}",
             )
         if maximum is not None and value > maximum:
-            raise ClerkValidationError(name, f"must be <= {maximum}, got {value}")
+            raise ClerkValidationError(name, f"must be <= {maximum}, got {describe(value)}")
 
     return check
 

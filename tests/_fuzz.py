@@ -76,6 +76,8 @@ SPECIAL_STRINGS = (
     BIG,
     BIG[:-1] + "\ud800",
 )
+HUGE_INTS = (2**63, 2**64 - 1, 2**64, 10**30, 10**400, -(2**63) - 1, -(10**5000))
+UNSENDABLE = ("\ud800", "a\udfffb", "\x00", "a\r\nb", "x\n", "\x7f", "../", "%2e%2e", "/")
 INTS = (0, -1, 1, 60, 3600, 28_800, 28_801, 315_360_000, 315_360_001, 2**31, 2**53 + 1)
 INTS += (2**63 - 1, 2**63, 2**64 - 1, 2**64, -(2**63), -(2**63) - 1, 10**400, -(10**5000))
 FLOATS = (0.0, -0.0, 1e-300, 0.5, 2.5, 60.0, 3600.0, 3600.9, 1e15, 1e308, -1.0)
@@ -127,6 +129,31 @@ def weighted(
     """``often`` for ``share`` of the draws: a call must pass validation often enough to
     reach the server (``one_of`` would favour the simpler branch)."""
     return st.integers(0, 99).flatmap(lambda n: often if n < share * 100 else otherwise)
+
+
+@attrs.frozen
+class Arg:
+    """An argument's values: ``good`` ones (that may pass) and ``bad`` ones (hostile)."""
+
+    good: st.SearchStrategy[Any]
+    bad: st.SearchStrategy[Any] = scalar
+
+    @property
+    def any(self) -> st.SearchStrategy[Any]:
+        return weighted(self.good, self.bad, 0.7)
+
+
+def arg(*plausible: Any) -> Arg:
+    """Good values ``plausible``; bad ones mostly the classics of their type, else anything."""
+    typed = [p for p in plausible if p is not None]  # None: the nullable ones
+    # Branches, not one long list: hypothesis draws low indices of a list far more often.
+    if all(isinstance(p, (int, float)) and not isinstance(p, bool) for p in typed):
+        classics = st.one_of(pick(HUGE_INTS), pick(INTS), pick(FLOATS))
+    elif all(isinstance(p, str) for p in typed):
+        classics = st.one_of(pick(UNSENDABLE), pick(SPECIAL_STRINGS))
+    else:
+        return Arg(pick(plausible))
+    return Arg(pick(plausible), weighted(classics, scalar, 0.6))
 
 
 # --- the FakeClerk and what it holds -----------------------------------------------------------
@@ -190,18 +217,23 @@ def camel(name: str) -> str:
 
 
 def call_strategy(
-    operation: str, fields: dict[str, st.SearchStrategy[Any]], id_field: str | None, w: World
+    operation: str, fields: dict[str, Arg], id_field: str | None, w: World
 ) -> st.SearchStrategy[Call]:
     """Calls of ``operation`` in each accepted form, with hostile values and options."""
 
     @st.composite
     def build(draw: st.DrawFn) -> Call:
+        # One argument is attacked, the others mostly good: the attack gets past the
+        # checks of the others, deep into the request path. Sometimes none is attacked.
+        attacked = draw(st.sampled_from([None, *fields]))
         chosen = {
-            name: draw(strategy)
-            for name, strategy in fields.items()
-            if draw(st.integers(0, 3)) > 0  # each field given 3 times in 4
+            name: draw(a.bad if name == attacked else weighted(a.good, a.bad, 0.9))
+            for name, a in fields.items()
+            if name == attacked or draw(st.integers(0, 3)) > 0  # others given 3 times in 4
         }
         form = draw(st.sampled_from(("kwargs", "positional", "mapping", "camel", "junk")))
+        if id_field is not None and form in ("kwargs", "positional") and id_field not in chosen:
+            chosen[id_field] = draw(fields[id_field].any)  # a required argument: else TypeError
         args: tuple[Any, ...] = ()
         kwargs: dict[str, Any] = {}
         if form == "positional" and id_field is not None and id_field in chosen:
@@ -250,9 +282,10 @@ def options(w: World) -> st.SearchStrategy[dict[str, Any]]:
     return st.one_of(st.just({}), st.just({}), st.lists(option, max_size=2).map(dict))
 
 
-def ids(*valid: str) -> st.SearchStrategy[Any]:
+def ids(*valid: str) -> Arg:
     suffixed = tuple(v + s for v in valid for s in ("\n", "/..", "%2e", "\ud800", " "))
-    return weighted(pick(valid), weighted(pick(suffixed), scalar, 0.4), 0.6)
+    bad = weighted(pick(suffixed), weighted(pick(SPECIAL_STRINGS), scalar, 0.5), 0.4)
+    return Arg(pick(valid), bad)
 
 
 def operations(w: World) -> dict[str, st.SearchStrategy[Call]]:
@@ -260,17 +293,19 @@ def operations(w: World) -> dict[str, st.SearchStrategy[Call]]:
     machine = ids(w.machine, w.other, "mch_" + "0" * 27)
     api_key = ids(w.api_key_id, "ak_" + "0" * 32)
     subject = ids(w.machine, w.other, "user_" + "a" * 27)
-    name = hostile("renamed", "é-name", "a" * 255, "a" * 256, " padded ")
-    ttl = hostile(60, 3600, 315_360_000)
-    seconds = hostile(60, 0.5, 3600.0, None)
-    claims = st.one_of(st.sampled_from(({"a": 1}, None, [])), claims_values)
-    scopes = st.one_of(st.lists(hostile_text, max_size=3), scalar)
-    reason = hostile("compromised", None)
-    limit = hostile(1, 10, 100, 500, 501)
-    offset = hostile(0, 1, 10_000, None)
+    name = arg("renamed", "é-name", "a" * 255, "a" * 256, " padded ")
+    ttl = arg(60, 3600, 315_360_000)
+    seconds = arg(60, 0.5, 3600.0, None)
+    claims = Arg(pick(({"a": 1}, None, [], {"n": {"k": [1, 2.5, True]}})), claims_values)
+    scopes = Arg(
+        pick((["read"], [], ["a", "b"])), st.one_of(st.lists(hostile_text, max_size=3), scalar)
+    )
+    reason = arg("compromised", None)
+    limit = arg(1, 10, 100, 500, 501)
+    offset = arg(0, 1, 10_000, None)
 
     def op(
-        name_: str, id_field: str | None = None, **fields: st.SearchStrategy[Any]
+        name_: str, id_field: str | None = None, **fields: Arg
     ) -> tuple[str, st.SearchStrategy[Call]]:
         return name_, call_strategy(name_, fields, id_field, w)
 
@@ -291,7 +326,7 @@ def operations(w: World) -> dict[str, st.SearchStrategy[Call]]:
                 "machines.rotate_secret_key",
                 "machine_id",
                 machine_id=machine,
-                previous_token_ttl=hostile(0, 60, 28_800),
+                previous_token_ttl=arg(0, 60, 28_800),
             ),
             op("machines.create_scope", "machine_id", machine_id=machine, to_machine_id=machine),
             op("machines.delete_scope", "machine_id", machine_id=machine, other_machine_id=machine),
@@ -300,23 +335,23 @@ def operations(w: World) -> dict[str, st.SearchStrategy[Call]]:
                 None,
                 limit=limit,
                 offset=offset,
-                query=hostile("fuzz", w.machine),
-                order_by=hostile("name", "-created_at"),
+                query=arg("fuzz", w.machine),
+                order_by=arg("name", "-created_at"),
             ),
             op(
                 "m2m.create_token",
                 None,
-                token_format=hostile("opaque", "jwt"),
+                token_format=arg("opaque", "jwt"),
                 seconds_until_expiration=seconds,
                 claims=claims,
-                min_remaining_ttl_seconds=hostile(0, 30),
+                min_remaining_ttl_seconds=arg(0, 30),
             ),
             op(
                 "m2m.list_tokens",
                 "subject",
                 subject=ids(w.other, w.machine),
-                revoked=hostile(True, False, None),
-                expired=hostile(True, False, None),
+                revoked=arg(True, False, None),
+                expired=arg(True, False, None),
                 limit=limit,
                 offset=offset,
             ),
@@ -332,11 +367,11 @@ def operations(w: World) -> dict[str, st.SearchStrategy[Call]]:
                 None,
                 name=name,
                 subject=subject,
-                type=hostile("api_key", "x" * 26),
-                description=hostile("d", None),
+                type=arg("api_key", "x" * 26),
+                description=arg("d", None),
                 claims=claims,
                 scopes=scopes,
-                created_by=hostile("user_" + "a" * 27, None),
+                created_by=arg("user_" + "a" * 27, None),
                 seconds_until_expiration=seconds,
             ),
             op("api_keys.get", "api_key_id", api_key_id=api_key),
@@ -346,7 +381,7 @@ def operations(w: World) -> dict[str, st.SearchStrategy[Call]]:
                 api_key_id=api_key,
                 claims=claims,
                 scopes=scopes,
-                description=hostile("d", None),
+                description=arg("d", None),
                 subject=subject,
                 seconds_until_expiration=seconds,
             ),
@@ -358,15 +393,15 @@ def operations(w: World) -> dict[str, st.SearchStrategy[Call]]:
                 "api_keys.list",
                 "subject",
                 subject=subject,
-                type=hostile("api_key"),
-                include_invalid=hostile(True, False),
+                type=arg("api_key"),
+                include_invalid=arg(True, False),
                 limit=limit,
                 offset=offset,
-                query=hostile("fuzz"),
+                query=arg("fuzz"),
             ),
         )
     )
-    table["machines.update_many"] = update_many_calls(w, machine, name, ttl)
+    table["machines.update_many"] = update_many_calls(w, machine.any, name.any, ttl.any)
     return table
 
 
