@@ -151,7 +151,7 @@ class Clerk(SpecServices):
         self._key_hint = _key_hint(secret_key)
         self._machine_secret_key = machine_secret_key
         self._injected_session = session
-        self._trace_configs: list[aiohttp.TraceConfig] = traces  # type: ignore[assignment]
+        self._trace_configs = [t for t in traces if isinstance(t, aiohttp.TraceConfig)]
         self._session: aiohttp.ClientSession | None = None
         self._pool_gate: PoolGate | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
