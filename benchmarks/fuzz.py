@@ -1,11 +1,11 @@
 """The big fuzz run (issue 11): hypothesis-generated hostile calls over real HTTP.
 
-    python -m benchmarks.fuzz                       # 21,000 calls + 21,000 raw requests
+    python -m benchmarks.fuzz                       # 23,000 calls + 23,000 raw requests
     python -m benchmarks.fuzz --calls 2000 --raw 0  # a quicker look
     CLERK_ASYNC_PURE_JSON=1 python -m benchmarks.fuzz   # the same with the stdlib codec
 
 Every public operation (and ``Clerk(...)`` itself) gets ``--calls / 23`` examples from the
-strategies in ``tests/_fuzz.py``; every FakeClerk route gets ``--raw / 21`` raw requests.
+strategies in ``tests/_fuzz.py``; every FakeClerk route gets an equal share of ``--raw``.
 Nothing stops at the first problem: every outcome is counted. A problem is an exception
 that is not a ClerkError (goal 0) or a 5xx from FakeClerk (goal 0); the first example of
 each kind is printed. Exit status 1 if there was any.
@@ -55,8 +55,8 @@ def _where(exc: BaseException) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--calls", type=int, default=21_000, help="client calls in all")
-    parser.add_argument("--raw", type=int, default=21_000, help="raw requests in all")
+    parser.add_argument("--calls", type=int, default=23_000, help="client calls in all")
+    parser.add_argument("--raw", type=int, default=23_000, help="raw requests in all")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 

@@ -434,15 +434,25 @@ BAD_PORT = "http://127.0.0.1:1/v1"  # nothing listens there: a connection error
 def configs(w: World, url: str) -> st.SearchStrategy[dict[str, Any]]:
     """``Clerk(**config)`` keyword arguments, hostile, for a client of the FakeClerk at ``url``."""
     key = w.instance_key
+
+    def hostile(*plausible: Any) -> st.SearchStrategy[Any]:  # here: one bad argument is enough
+        return weighted(pick(plausible), scalar, 0.9)
+
     headers = st.dictionaries(
         st.one_of(st.sampled_from(("X-Trace", "X Bad", "", "é", "\ud800")), hostile_text),
         hostile("v", "a\r\nb", "x\n"),
         max_size=2,
     )
     return st.fixed_dictionaries(
-        {"base_url": weighted(st.just(url), pick(("ftp://x", "http://[::1", BAD_PORT)), 0.8)},
+        {
+            "base_url": weighted(st.just(url), pick(("ftp://x", "http://[::1", BAD_PORT)), 0.8),
+            "secret_key": weighted(
+                st.just(key),
+                hostile(key + "\n", " " + key, None, "", "sk_live_x", "sk_\ud800"),
+                0.7,
+            ),
+        },
         optional={
-            "secret_key": hostile(key, key + "\n", " " + key, None, "", "sk_live_x", "sk_\ud800"),
             "machine_secret_key": hostile(w.machine_key, w.machine_key + "\r\n", None),
             "timeout": hostile(5.0, aiohttp.ClientTimeout(total=5)),
             "deadline": hostile(10.0),
