@@ -7,6 +7,7 @@ A service method only says what to send and what type comes back.
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 import os
 import sys
@@ -514,16 +515,19 @@ class Transport:
                         if remaining <= 0:
                             raise _DeadlineExceeded(f"before attempt {attempt + 1}")
                         attempt_timeout = attrs.evolve(timeout, total=remaining)
+                    data: bytes | io.BytesIO | None = body
+                    if body is not None and len(body) > _LARGE_BODY:
+                        data = io.BytesIO(body)  # a fresh reader for each attempt
                     sent = True
                     if attempt_timeout is session_timeout:  # the session's own: no copy
                         sending = session.request(
-                            method, url, data=body, headers=headers, allow_redirects=False
+                            method, url, data=data, headers=headers, allow_redirects=False
                         )
                     else:
                         sending = session.request(
                             method,
                             url,
-                            data=body,
+                            data=data,
                             headers=headers,
                             allow_redirects=False,
                             timeout=attempt_timeout,
@@ -672,6 +676,9 @@ class Transport:
 
 
 _NONE_TYPE: Any = type(None)
+# aiohttp writes raw bytes past 1 MiB in one go and warns that it may block the loop; a
+# reader is written in chunks (a big upload, or claims of many megabytes).
+_LARGE_BODY = 2**20
 
 
 def _timed_out(

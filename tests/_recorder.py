@@ -125,7 +125,7 @@ class RecordingServer:
         self.script.extend([handler] * times)
 
     async def start(self) -> None:
-        app = web.Application()
+        app = web.Application(client_max_size=64 << 20)  # room for big request bodies
         app.router.add_route("*", "/{tail:.*}", self._handle)
         self._runner = web.AppRunner(app, handle_signals=False)
         await self._runner.setup()

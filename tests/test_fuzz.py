@@ -42,9 +42,6 @@ def test_every_public_operation_is_fuzzed() -> None:
     assert len(OPERATIONS) == 22
 
 
-# A request body over 1 MiB (10 MB of claims) makes aiohttp warn that writing raw bytes may
-# block the loop; _transport._send passes bytes (reported to its owner, not changed here).
-@pytest.mark.filterwarnings("ignore:Sending a large body directly:ResourceWarning")
 @pytest.mark.parametrize("operation", OPERATIONS)
 def test_an_operation_raises_only_clerk_errors(harness: _fuzz.Harness, operation: str) -> None:
     calls = _fuzz.operations(harness.world)[operation]

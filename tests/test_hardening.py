@@ -364,10 +364,15 @@ async def test_the_deadline_bounds_the_wait_for_a_pooled_connection(
         results = await asyncio.gather(
             *(clerk.machines.get(MID) for _ in range(20)), return_exceptions=True
         )
-    queued = [r for r in results if "waiting for a pooled connection" in str(r)]
+    queued = [
+        r
+        for r in results
+        if "waiting for a pooled connection" in str(r) or "exceeded before attempt 1" in str(r)
+    ]
     # One connection, 0.2 s an answer, 0.5 s for each call from its start: two answers, a
     # third call running out of time mid-answer, perhaps a fourth sent with a moment left
-    # as the third gives up; every other call gives up while queueing, within its deadline.
+    # as the third gives up; every other call gives up unsent, while queueing or as it
+    # gets the connection with no time left, within its deadline.
     assert len(server.requests) <= 4
     assert len(queued) == 20 - len(server.requests)
     assert all(isinstance(r, (Machine, ClerkTimeoutError)) for r in results)
@@ -453,3 +458,14 @@ async def test_break_without_async_with_stops_the_workers(server: RecordingServe
     # Only the calls in flight at the break (at most one per worker) were still sent.
     assert settled - sent_at_break <= 16
     assert len(server.requests) == settled
+
+
+async def test_a_body_over_a_mebibyte_is_sent_whole_and_resent_on_retry(
+    server: RecordingServer,
+) -> None:
+    server.reply(503, clerk_errors("unavailable", "busy"))
+    claims = {"blob": "x" * (3 << 20)}
+    async with _client(server, retry=RetryPolicy(initial_delay=0.01, max_delay=0.01)) as clerk:
+        await clerk.request("PATCH", f"/machines/{MID}", json=claims)  # no ResourceWarning
+    assert len(server.requests) == 2
+    assert [json.loads(r.body) for r in server.requests] == [claims] * 2
