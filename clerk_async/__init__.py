@@ -1,5 +1,7 @@
 """clerk-async: the async-first Python client for Clerk's Backend API."""
 
+from typing import TYPE_CHECKING, Any
+
 from clerk_async._convert import UNSET, Unset
 from clerk_async._ratelimit import RateLimit
 from clerk_async._retry import RetryPolicy
@@ -25,40 +27,7 @@ from clerk_async.errors import (
     RateLimitError,
     UnprocessableEntityError,
 )
-from clerk_async.models.api_keys import (
-    APIKey,
-    APIKeyDeleted,
-    APIKeyIdParams,
-    APIKeySecret,
-    CreateAPIKeyParams,
-    ListAPIKeysParams,
-    RevokeAPIKeyParams,
-    UpdateAPIKeyParams,
-    VerifyAPIKeyParams,
-)
 from clerk_async.models.common import DeletedObject
-from clerk_async.models.m2m import (
-    CreateM2MTokenParams,
-    ListM2MTokensParams,
-    M2MToken,
-    RevokeM2MTokenParams,
-    VerifyM2MTokenParams,
-)
-from clerk_async.models.machines import (
-    CreateMachineParams,
-    CreateMachineScopeParams,
-    DeleteMachineScopeParams,
-    ListMachinesParams,
-    Machine,
-    MachineCreated,
-    MachineDeleted,
-    MachineScope,
-    MachineScopeDeleted,
-    MachineSecretKey,
-    RotateMachineSecretKeyParams,
-    ScopedMachine,
-    UpdateMachineParams,
-)
 from clerk_async.pagination import AsyncPager, Page
 
 __all__ = [
@@ -66,6 +35,7 @@ __all__ = [
     "APIKey",
     "APIKeyDeleted",
     "APIKeyIdParams",
+    "APIKeyList",
     "APIKeySecret",
     "AsyncPager",
     "AuthenticationError",
@@ -95,9 +65,11 @@ __all__ = [
     "ListM2MTokensParams",
     "ListMachinesParams",
     "M2MToken",
+    "M2MTokenList",
     "Machine",
     "MachineCreated",
     "MachineDeleted",
+    "MachineIdParams",
     "MachineScope",
     "MachineScopeDeleted",
     "MachineSecretKey",
@@ -119,3 +91,103 @@ __all__ = [
     "VerifyM2MTokenParams",
     "__version__",
 ]
+
+# The Machines, M2M and API keys models and params are generated (models/spec.py,
+# services/spec/): imported on first use, so ``import clerk_async`` does not load the
+# models of all 249 operations.
+_LAZY = {
+    "clerk_async.models.spec": (
+        "APIKey",
+        "APIKeyDeleted",
+        "APIKeyList",
+        "APIKeySecret",
+        "M2MToken",
+        "M2MTokenList",
+        "Machine",
+        "MachineCreated",
+        "MachineDeleted",
+        "MachineScope",
+        "MachineScopeDeleted",
+        "MachineSecretKey",
+        "ScopedMachine",
+    ),
+    "clerk_async.services.spec.api_keys": (
+        "APIKeyIdParams",
+        "CreateAPIKeyParams",
+        "ListAPIKeysParams",
+        "RevokeAPIKeyParams",
+        "UpdateAPIKeyParams",
+        "VerifyAPIKeyParams",
+    ),
+    "clerk_async.services.spec.m2m": (
+        "CreateM2MTokenParams",
+        "ListM2MTokensParams",
+        "RevokeM2MTokenParams",
+        "VerifyM2MTokenParams",
+    ),
+    "clerk_async.services.spec.machines": (
+        "CreateMachineParams",
+        "CreateMachineScopeParams",
+        "DeleteMachineScopeParams",
+        "ListMachinesParams",
+        "MachineIdParams",
+        "RotateMachineSecretKeyParams",
+        "UpdateMachineParams",
+    ),
+}
+_LAZY_MODULES = {name: module for module, names in _LAZY.items() for name in names}
+
+if TYPE_CHECKING:
+    from clerk_async.models.spec import (
+        APIKey,
+        APIKeyDeleted,
+        APIKeyList,
+        APIKeySecret,
+        M2MToken,
+        M2MTokenList,
+        Machine,
+        MachineCreated,
+        MachineDeleted,
+        MachineScope,
+        MachineScopeDeleted,
+        MachineSecretKey,
+        ScopedMachine,
+    )
+    from clerk_async.services.spec.api_keys import (
+        APIKeyIdParams,
+        CreateAPIKeyParams,
+        ListAPIKeysParams,
+        RevokeAPIKeyParams,
+        UpdateAPIKeyParams,
+        VerifyAPIKeyParams,
+    )
+    from clerk_async.services.spec.m2m import (
+        CreateM2MTokenParams,
+        ListM2MTokensParams,
+        RevokeM2MTokenParams,
+        VerifyM2MTokenParams,
+    )
+    from clerk_async.services.spec.machines import (
+        CreateMachineParams,
+        CreateMachineScopeParams,
+        DeleteMachineScopeParams,
+        ListMachinesParams,
+        MachineIdParams,
+        RotateMachineSecretKeyParams,
+        UpdateMachineParams,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY_MODULES.get(name)
+    if module is None:
+        raise AttributeError(f"module 'clerk_async' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # once: later lookups are plain module attributes
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

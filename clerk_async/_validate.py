@@ -26,6 +26,7 @@ __all__ = [
     "items",
     "json_object",
     "json_value",
+    "less_than",
     "null_as_unset",
     "nullable",
     "number",
@@ -385,3 +386,13 @@ def secret_problem(value: Any) -> str | None:
         # Never the value: it is a secret. A trailing newline from a .env file is the usual.
         return "contains whitespace or a control character (a trailing newline?)"
     return None
+
+
+def less_than(instance: Any, name: str, bound: str) -> None:
+    """A check across two fields (the spec says it in prose): ``name`` < ``bound`` when
+    both are given as numbers."""
+    value = getattr(instance, name)
+    limit = getattr(instance, bound)
+    numbers = (int, float)
+    if isinstance(value, numbers) and isinstance(limit, numbers) and not value < limit:
+        raise ClerkValidationError(name, f"must be less than {bound} ({limit:g}), got {value}")

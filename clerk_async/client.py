@@ -30,7 +30,6 @@ if TYPE_CHECKING:
     from clerk_async.auth import Auth, RequestState
     from clerk_async.auth._keys import RSAPublicKey
     from clerk_async.auth._verifier import Authenticator
-    from clerk_async.services.api_keys import APIKeys
     from clerk_async.services.m2m import M2M
     from clerk_async.services.machines import Machines
 
@@ -192,8 +191,8 @@ class Clerk(SpecServices):
 
     # --- services ---------------------------------------------------------------------
     # Every other service of the Backend API (``clerk.users``, ``clerk.organizations``...)
-    # comes from SpecServices, generated from the spec; these three are written by hand
-    # on top of the generated declarations (update_many, machine-key auth of M2M calls).
+    # comes from SpecServices, generated from the spec. These two subclass the generated
+    # services with runtime extras the spec cannot say (update_many; M2M token sources).
 
     @cached_property
     def machines(self) -> Machines:
@@ -206,12 +205,6 @@ class Clerk(SpecServices):
         from clerk_async.services.m2m import M2M
 
         return M2M(self._transport, machine_secret_key=self._machine_secret_key)
-
-    @cached_property
-    def api_keys(self) -> APIKeys:
-        from clerk_async.services.api_keys import APIKeys
-
-        return APIKeys(self._transport)
 
     # --- authenticating requests ------------------------------------------------------
 

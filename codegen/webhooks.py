@@ -80,7 +80,7 @@ def load() -> Spec:
 
 
 def render(spec: Spec) -> str:
-    models = Models(spec, {"timestamps": {"fields": []}, "secret_fields": {"fields": []}})
+    models = Models(spec, {})  # no overrides: the webhooks spec is taken as it is
     envelope = spec.schemas[ENVELOPE]
     generic = {
         **envelope,

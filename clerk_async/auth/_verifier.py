@@ -312,7 +312,7 @@ class Authenticator:
                 return M2MAuth(
                     machine_id=m2m.subject,
                     token_id=m2m.id,
-                    scopes=list(m2m.scopes),
+                    scopes=list(m2m.scopes or ()),  # the spec does not require them
                     claims=m2m.claims if isinstance(m2m.claims, dict) else {},
                 )
             if kind == "api_key":

@@ -229,9 +229,9 @@ class DeletedObject:
     """The spec's ``DeletedObject``."""
 
     object: str
-    deleted: bool
     id: str | None = None
     slug: str | None = None
+    deleted: bool = True
     external_id: str | None = None
 
 
@@ -1456,7 +1456,7 @@ class JWTTemplate:
 
 
 @attrs.define(kw_only=True)
-class MachineWithoutScopedMachines:
+class ScopedMachine:
     """The spec's ``MachineWithoutScopedMachines``."""
 
     id: str
@@ -1477,7 +1477,7 @@ class Machine:
     instance_id: str
     created_at: int
     updated_at: int
-    scoped_machines: list[MachineWithoutScopedMachines]
+    scoped_machines: list[ScopedMachine]
     object: str = "machine"
     default_token_ttl: int | None = None
 
@@ -1491,7 +1491,7 @@ class ListMachinesResponse:
 
 
 @attrs.define(kw_only=True)
-class CreateMachineResponse:
+class MachineCreated:
     """The spec's ``CreateMachineResponse``."""
 
     id: str
@@ -1499,32 +1499,24 @@ class CreateMachineResponse:
     instance_id: str
     created_at: int
     updated_at: int
-    scoped_machines: list[MachineWithoutScopedMachines]
+    scoped_machines: list[ScopedMachine]
     secret_key: str = attrs.field(repr=False)
     object: str = "machine"
     default_token_ttl: int | None = None
 
 
 @attrs.define(kw_only=True)
-class DeleteMachineResponse:
+class MachineDeleted:
     """The spec's ``DeleteMachineResponse``."""
 
     id: str
-    deleted: bool
     object: str = "machine"
+    deleted: bool = True
 
 
 @attrs.define(kw_only=True)
-class GetMachineSecretKeyResponse:
+class MachineSecretKey:
     """The spec's ``GetMachineSecretKeyResponse``."""
-
-    secret: str = attrs.field(repr=False)
-    object: str = "machine_secret_key"
-
-
-@attrs.define(kw_only=True)
-class RotateMachineSecretKeyResponse:
-    """The spec's ``RotateMachineSecretKeyResponse``."""
 
     secret: str = attrs.field(repr=False)
     object: str = "machine_secret_key"
@@ -1541,13 +1533,13 @@ class MachineScope:
 
 
 @attrs.define(kw_only=True)
-class DeleteMachineScopeResponse:
+class MachineScopeDeleted:
     """The spec's ``DeleteMachineScopeResponse``."""
 
     from_machine_id: str
     to_machine_id: str
-    deleted: bool
     object: str = "machine_scope"
+    deleted: bool = True
 
 
 @attrs.define(kw_only=True)
@@ -3099,8 +3091,8 @@ class DeleteSCIMGroupRoleMappingResponse:
     """The spec's ``DeleteSCIMGroupRoleMappingResponse``."""
 
     id: str
-    deleted: bool
     object: str = "scim_group_role_mapping"
+    deleted: bool = True
 
 
 @attrs.define(kw_only=True)
@@ -3183,8 +3175,8 @@ class DeleteDirectoryGroupRoleMappingResponse:
     """The spec's ``DeleteDirectoryGroupRoleMappingResponse``."""
 
     id: str
-    deleted: bool
     object: str = "directory_group_role_mapping"
+    deleted: bool = True
 
 
 @attrs.define(kw_only=True)
@@ -3227,7 +3219,7 @@ class RevokeAdminPortalLinkTokenResponse:
 
 
 @attrs.define(kw_only=True)
-class GetApiKeysResponseDataItem:
+class APIKey:
     """The spec's ``GetApiKeysResponseDataItem``."""
 
     id: str
@@ -3246,145 +3238,35 @@ class GetApiKeysResponseDataItem:
     expiration: WholeNumber | None = None
     created_by: str | None = None
     last_used_at: WholeNumber | None = None
+    secret: str | None = attrs.field(default=None, repr=False)
 
 
 @attrs.define(kw_only=True)
-class GetApiKeysResponse:
+class APIKeyList:
     """The spec's ``GetApiKeysResponse``."""
 
-    data: list[GetApiKeysResponseDataItem]
-    total_count: float
+    data: list[APIKey]
+    total_count: WholeNumber
 
 
 @attrs.define(kw_only=True)
-class CreateApiKeyResponse:
-    """The spec's ``CreateApiKeyResponse``."""
-
-    id: str
-    type: str
-    subject: str
-    name: str
-    scopes: list[str]
-    secret: str = attrs.field(repr=False)
-    revoked: bool
-    expired: bool
-    created_at: WholeNumber
-    updated_at: WholeNumber
-    object: str = "api_key"
-    description: str | None = None
-    claims: Any | None = None
-    revocation_reason: str | None = None
-    expiration: WholeNumber | None = None
-    created_by: str | None = None
-    last_used_at: WholeNumber | None = None
-
-
-@attrs.define(kw_only=True)
-class GetApiKeyResponse:
-    """The spec's ``GetApiKeyResponse``."""
-
-    id: str
-    type: str
-    subject: str
-    name: str
-    scopes: list[str]
-    revoked: bool
-    expired: bool
-    created_at: WholeNumber
-    updated_at: WholeNumber
-    object: str = "api_key"
-    description: str | None = None
-    claims: Any | None = None
-    revocation_reason: str | None = None
-    expiration: WholeNumber | None = None
-    created_by: str | None = None
-    last_used_at: WholeNumber | None = None
-
-
-@attrs.define(kw_only=True)
-class UpdateApiKeyResponse:
-    """The spec's ``UpdateApiKeyResponse``."""
-
-    id: str
-    type: str
-    subject: str
-    name: str
-    scopes: list[str]
-    revoked: bool
-    expired: bool
-    created_at: WholeNumber
-    updated_at: WholeNumber
-    object: str = "api_key"
-    description: str | None = None
-    claims: Any | None = None
-    revocation_reason: str | None = None
-    expiration: WholeNumber | None = None
-    created_by: str | None = None
-    last_used_at: WholeNumber | None = None
-
-
-@attrs.define(kw_only=True)
-class DeleteApiKeyResponse:
+class APIKeyDeleted:
     """The spec's ``DeleteApiKeyResponse``."""
 
     id: str
-    deleted: bool
     object: str = "api_key"
+    deleted: bool = True
 
 
 @attrs.define(kw_only=True)
-class GetApiKeySecretResponse:
+class APIKeySecret:
     """The spec's ``GetApiKeySecretResponse``."""
 
     secret: str = attrs.field(repr=False)
 
 
 @attrs.define(kw_only=True)
-class RevokeApiKeyResponse:
-    """The spec's ``RevokeApiKeyResponse``."""
-
-    id: str
-    type: str
-    subject: str
-    name: str
-    scopes: list[str]
-    revoked: bool
-    expired: bool
-    created_at: WholeNumber
-    updated_at: WholeNumber
-    object: str = "api_key"
-    description: str | None = None
-    claims: Any | None = None
-    revocation_reason: str | None = None
-    expiration: WholeNumber | None = None
-    created_by: str | None = None
-    last_used_at: WholeNumber | None = None
-
-
-@attrs.define(kw_only=True)
-class VerifyApiKeyResponse:
-    """The spec's ``VerifyApiKeyResponse``."""
-
-    id: str
-    type: str
-    subject: str
-    name: str
-    scopes: list[str]
-    revoked: bool
-    expired: bool
-    created_at: WholeNumber
-    updated_at: WholeNumber
-    object: str = "api_key"
-    description: str | None = None
-    claims: Any | None = None
-    revocation_reason: str | None = None
-    expiration: WholeNumber | None = None
-    created_by: str | None = None
-    last_used_at: WholeNumber | None = None
-
-
-@attrs.define(kw_only=True)
-class GetM2MTokensResponseM2mTokensItem:
+class M2MToken:
     """The spec's ``GetM2MTokensResponseM2mTokensItem``."""
 
     id: str
@@ -3399,69 +3281,20 @@ class GetM2MTokensResponseM2mTokensItem:
     revocation_reason: str | None = None
     expiration: WholeNumber | None = None
     last_used_at: WholeNumber | None = None
+    token: str | None = attrs.field(default=None, repr=False)
 
 
 @attrs.define(kw_only=True)
-class GetM2MTokensResponse:
+class M2MTokenList:
     """The spec's ``GetM2MTokensResponse``."""
 
-    m2m_tokens: list[GetM2MTokensResponseM2mTokensItem]
-    total_count: float
+    m2m_tokens: list[M2MToken]
+    total_count: WholeNumber
 
-
-@attrs.define(kw_only=True)
-class CreateM2MTokenResponse:
-    """The spec's ``CreateM2MTokenResponse``."""
-
-    id: str
-    subject: str
-    token: str = attrs.field(repr=False)
-    revoked: bool
-    expired: bool
-    created_at: WholeNumber
-    updated_at: WholeNumber
-    object: str = "machine_to_machine_token"
-    claims: Any | None = None
-    scopes: list[str] | None = None
-    revocation_reason: str | None = None
-    expiration: WholeNumber | None = None
-    last_used_at: WholeNumber | None = None
-
-
-@attrs.define(kw_only=True)
-class RevokeM2MTokenResponse:
-    """The spec's ``RevokeM2MTokenResponse``."""
-
-    id: str
-    subject: str
-    revoked: bool
-    expired: bool
-    created_at: WholeNumber
-    updated_at: WholeNumber
-    object: str = "machine_to_machine_token"
-    claims: Any | None = None
-    scopes: list[str] | None = None
-    revocation_reason: str | None = None
-    expiration: WholeNumber | None = None
-    last_used_at: WholeNumber | None = None
-
-
-@attrs.define(kw_only=True)
-class VerifyM2MTokenResponse:
-    """The spec's ``VerifyM2MTokenResponse``."""
-
-    id: str
-    subject: str
-    revoked: bool
-    expired: bool
-    created_at: WholeNumber
-    updated_at: WholeNumber
-    object: str = "machine_to_machine_token"
-    claims: Any | None = None
-    scopes: list[str] | None = None
-    revocation_reason: str | None = None
-    expiration: WholeNumber | None = None
-    last_used_at: WholeNumber | None = None
+    @property
+    def data(self) -> list[M2MToken]:
+        """The items (``m2m_tokens`` on the wire), named as on every page."""
+        return self.m2m_tokens
 
 
 @attrs.define(kw_only=True)

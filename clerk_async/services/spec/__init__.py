@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from clerk_async.services.spec.admin_portal_link_tokens import AdminPortalLinkTokens
     from clerk_async.services.spec.agent_tasks import AgentTasks
     from clerk_async.services.spec.allowlist_identifiers import AllowlistIdentifiers
+    from clerk_async.services.spec.api_keys import APIKeys
     from clerk_async.services.spec.beta_features import BetaFeatures
     from clerk_async.services.spec.billing import Billing
     from clerk_async.services.spec.blocklist_identifiers import BlocklistIdentifiers
@@ -919,7 +920,7 @@ OPERATIONS: dict[str, Operation] = {
         "GET",
         "/machines/{machine_id}",
         "clerk_async.services.spec.machines",
-        "GetMachineParams",
+        "MachineIdParams",
     ),
     "UpdateMachine": Operation(
         "machines",
@@ -935,7 +936,7 @@ OPERATIONS: dict[str, Operation] = {
         "DELETE",
         "/machines/{machine_id}",
         "clerk_async.services.spec.machines",
-        "DeleteMachineParams",
+        "MachineIdParams",
     ),
     "GetMachineSecretKey": Operation(
         "machines",
@@ -943,7 +944,7 @@ OPERATIONS: dict[str, Operation] = {
         "GET",
         "/machines/{machine_id}/secret_key",
         "clerk_async.services.spec.machines",
-        "GetMachineSecretKeyParams",
+        "MachineIdParams",
     ),
     "RotateMachineSecretKey": Operation(
         "machines",
@@ -1943,7 +1944,7 @@ OPERATIONS: dict[str, Operation] = {
         "GET",
         "/api_keys",
         "clerk_async.services.spec.api_keys",
-        "GetApiKeysParams",
+        "ListAPIKeysParams",
     ),
     "createApiKey": Operation(
         "api_keys",
@@ -1951,7 +1952,7 @@ OPERATIONS: dict[str, Operation] = {
         "POST",
         "/api_keys",
         "clerk_async.services.spec.api_keys",
-        "CreateApiKeyParams",
+        "CreateAPIKeyParams",
     ),
     "getApiKey": Operation(
         "api_keys",
@@ -1959,7 +1960,7 @@ OPERATIONS: dict[str, Operation] = {
         "GET",
         "/api_keys/{apiKeyID}",
         "clerk_async.services.spec.api_keys",
-        "GetApiKeyParams",
+        "APIKeyIdParams",
     ),
     "updateApiKey": Operation(
         "api_keys",
@@ -1967,7 +1968,7 @@ OPERATIONS: dict[str, Operation] = {
         "PATCH",
         "/api_keys/{apiKeyID}",
         "clerk_async.services.spec.api_keys",
-        "UpdateApiKeyParams",
+        "UpdateAPIKeyParams",
     ),
     "deleteApiKey": Operation(
         "api_keys",
@@ -1975,7 +1976,7 @@ OPERATIONS: dict[str, Operation] = {
         "DELETE",
         "/api_keys/{apiKeyID}",
         "clerk_async.services.spec.api_keys",
-        "DeleteApiKeyParams",
+        "APIKeyIdParams",
     ),
     "getApiKeySecret": Operation(
         "api_keys",
@@ -1983,7 +1984,7 @@ OPERATIONS: dict[str, Operation] = {
         "GET",
         "/api_keys/{apiKeyID}/secret",
         "clerk_async.services.spec.api_keys",
-        "GetApiKeySecretParams",
+        "APIKeyIdParams",
     ),
     "revokeApiKey": Operation(
         "api_keys",
@@ -1991,7 +1992,7 @@ OPERATIONS: dict[str, Operation] = {
         "POST",
         "/api_keys/{apiKeyID}/revoke",
         "clerk_async.services.spec.api_keys",
-        "RevokeApiKeyParams",
+        "RevokeAPIKeyParams",
     ),
     "verifyApiKey": Operation(
         "api_keys",
@@ -1999,7 +2000,7 @@ OPERATIONS: dict[str, Operation] = {
         "POST",
         "/api_keys/verify",
         "clerk_async.services.spec.api_keys",
-        "VerifyApiKeyParams",
+        "VerifyAPIKeyParams",
     ),
     "getM2MTokens": Operation(
         "m2m",
@@ -2007,7 +2008,7 @@ OPERATIONS: dict[str, Operation] = {
         "GET",
         "/m2m_tokens",
         "clerk_async.services.spec.m2m",
-        "GetM2MTokensParams",
+        "ListM2MTokensParams",
     ),
     "createM2MToken": Operation(
         "m2m",
@@ -2072,6 +2073,12 @@ class SpecServices:
         from clerk_async.services.spec.allowlist_identifiers import AllowlistIdentifiers
 
         return AllowlistIdentifiers(self._transport)
+
+    @cached_property
+    def api_keys(self) -> APIKeys:
+        from clerk_async.services.spec.api_keys import APIKeys
+
+        return APIKeys(self._transport)
 
     @cached_property
     def beta_features(self) -> BetaFeatures:

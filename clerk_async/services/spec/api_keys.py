@@ -12,16 +12,7 @@ import attrs
 from clerk_async import _validate as v
 from clerk_async._convert import UNSET, Unset, build_params, param
 from clerk_async.models.common import Params
-from clerk_async.models.spec import (
-    CreateApiKeyResponse,
-    DeleteApiKeyResponse,
-    GetApiKeyResponse,
-    GetApiKeySecretResponse,
-    GetApiKeysResponseDataItem,
-    RevokeApiKeyResponse,
-    UpdateApiKeyResponse,
-    VerifyApiKeyResponse,
-)
+from clerk_async.models.spec import APIKey, APIKeyDeleted, APIKeySecret
 from clerk_async.pagination import AsyncPager, Page, paginate
 from clerk_async.services._base import Service
 
@@ -36,32 +27,30 @@ if TYPE_CHECKING:
         from typing_extensions import Unpack
 
 __all__ = [
-    "ApiKeys",
-    "CreateApiKeyParams",
-    "DeleteApiKeyParams",
-    "GetApiKeyParams",
-    "GetApiKeySecretParams",
-    "GetApiKeysParams",
-    "RevokeApiKeyParams",
-    "UpdateApiKeyParams",
-    "VerifyApiKeyParams",
+    "APIKeyIdParams",
+    "APIKeys",
+    "CreateAPIKeyParams",
+    "ListAPIKeysParams",
+    "RevokeAPIKeyParams",
+    "UpdateAPIKeyParams",
+    "VerifyAPIKeyParams",
 ]
 
 
 @attrs.frozen(kw_only=True)
-class GetApiKeysParams(Params):
+class ListAPIKeysParams(Params):
     """``GET /api_keys``."""
 
     subject: str = param("query", v.string(pattern="^(user|org|mch|scim)_\\w{27}$"), required=True)
     type: str | Unset = param("query", v.string(min_length=3))
-    include_invalid: str | Unset = param("query", v.one_of(("true", "false")))
-    limit: float | Unset = param("query", v.number(minimum=1, maximum=100))
-    offset: float | Unset | None = param("query", v.nullable(v.number(minimum=0)))
+    include_invalid: bool | Unset = param("query", v.boolean())
+    limit: int | Unset = param("query", v.integer(minimum=1, maximum=100))
+    offset: int | Unset | None = param("query", v.nullable(v.integer(minimum=0)))
     query: str | Unset = param("query", v.string())
 
 
 @attrs.frozen(kw_only=True)
-class CreateApiKeyParams(Params):
+class CreateAPIKeyParams(Params):
     """``POST /api_keys``."""
 
     name: str = param("body", v.string(min_length=3, pattern="^(\\S(.*\\S)?)?$"), required=True)
@@ -77,8 +66,8 @@ class CreateApiKeyParams(Params):
 
 
 @attrs.frozen(kw_only=True)
-class GetApiKeyParams(Params):
-    """``GET /api_keys/{apiKeyID}``."""
+class APIKeyIdParams(Params):
+    """``GET /api_keys/{apiKeyID}``, ``DELETE /api_keys/{apiKeyID}``, ``GET /api_keys/{apiKeyID}/secret``."""
 
     api_key_id: str = param(
         "path", v.identifier("^(ak|api_key)_[0-9A-Fa-f]{32}$"), required=True, wire="apiKeyID"
@@ -86,7 +75,7 @@ class GetApiKeyParams(Params):
 
 
 @attrs.frozen(kw_only=True)
-class UpdateApiKeyParams(Params):
+class UpdateAPIKeyParams(Params):
     """``PATCH /api_keys/{apiKeyID}``."""
 
     api_key_id: str = param(
@@ -102,25 +91,7 @@ class UpdateApiKeyParams(Params):
 
 
 @attrs.frozen(kw_only=True)
-class DeleteApiKeyParams(Params):
-    """``DELETE /api_keys/{apiKeyID}``."""
-
-    api_key_id: str = param(
-        "path", v.identifier("^(ak|api_key)_[0-9A-Fa-f]{32}$"), required=True, wire="apiKeyID"
-    )
-
-
-@attrs.frozen(kw_only=True)
-class GetApiKeySecretParams(Params):
-    """``GET /api_keys/{apiKeyID}/secret``."""
-
-    api_key_id: str = param(
-        "path", v.identifier("^(ak|api_key)_[0-9A-Fa-f]{32}$"), required=True, wire="apiKeyID"
-    )
-
-
-@attrs.frozen(kw_only=True)
-class RevokeApiKeyParams(Params):
+class RevokeAPIKeyParams(Params):
     """``POST /api_keys/{apiKeyID}/revoke``."""
 
     api_key_id: str = param(
@@ -130,20 +101,20 @@ class RevokeApiKeyParams(Params):
 
 
 @attrs.frozen(kw_only=True)
-class VerifyApiKeyParams(Params):
+class VerifyAPIKeyParams(Params):
     """``POST /api_keys/verify``."""
 
-    secret: str = param("body", v.string(), required=True, secret=True)
+    secret: str = param("body", v.string(min_length=1), required=True, secret=True)
 
 
-class ApiKeys(Service):
+class APIKeys(Service):
     """``clerk.api_keys``."""
 
     __slots__ = ()
 
     async def create(
         self,
-        params: CreateApiKeyParams | Mapping[str, Any] | Unset = UNSET,
+        params: CreateAPIKeyParams | Mapping[str, Any] | Unset = UNSET,
         /,
         *,
         type: str | Unset = UNSET,
@@ -155,13 +126,13 @@ class ApiKeys(Service):
         created_by: str | Unset | None = UNSET,
         seconds_until_expiration: float | Unset | None = UNSET,
         **options: Unpack[CallOptions],
-    ) -> CreateApiKeyResponse:
+    ) -> APIKey:
         """Create an API Key
 
         ``POST /api_keys``
         """
         built = build_params(
-            CreateApiKeyParams,
+            CreateAPIKeyParams,
             params,
             {
                 "type": type,
@@ -174,27 +145,25 @@ class ApiKeys(Service):
                 "seconds_until_expiration": seconds_until_expiration,
             },
         )
-        return await self._transport.request(
-            "POST", "/api_keys", CreateApiKeyResponse, built, options=options
-        )
+        return await self._transport.request("POST", "/api_keys", APIKey, built, options=options)
 
     async def get(
         self,
-        api_key_id: str | GetApiKeyParams | Mapping[str, Any],
+        api_key_id: str | APIKeyIdParams | Mapping[str, Any],
         **options: Unpack[CallOptions],
-    ) -> GetApiKeyResponse:
+    ) -> APIKey:
         """Get an API Key by ID
 
         ``GET /api_keys/{apiKeyID}``
         """
-        built = build_params(GetApiKeyParams, api_key_id, {}, id_field="api_key_id")
+        built = build_params(APIKeyIdParams, api_key_id, {}, id_field="api_key_id")
         return await self._transport.request(
-            "GET", "/api_keys/{apiKeyID}", GetApiKeyResponse, built, options=options
+            "GET", "/api_keys/{apiKeyID}", APIKey, built, options=options
         )
 
     async def update(
         self,
-        api_key_id: str | UpdateApiKeyParams | Mapping[str, Any],
+        api_key_id: str | UpdateAPIKeyParams | Mapping[str, Any],
         *,
         claims: Any | Unset = UNSET,
         scopes: list[str] | Unset = UNSET,
@@ -202,13 +171,13 @@ class ApiKeys(Service):
         subject: str | Unset = UNSET,
         seconds_until_expiration: float | Unset | None = UNSET,
         **options: Unpack[CallOptions],
-    ) -> UpdateApiKeyResponse:
+    ) -> APIKey:
         """Update an API Key
 
         ``PATCH /api_keys/{apiKeyID}``
         """
         built = build_params(
-            UpdateApiKeyParams,
+            UpdateAPIKeyParams,
             api_key_id,
             {
                 "claims": claims,
@@ -220,119 +189,99 @@ class ApiKeys(Service):
             id_field="api_key_id",
         )
         return await self._transport.request(
-            "PATCH", "/api_keys/{apiKeyID}", UpdateApiKeyResponse, built, options=options
+            "PATCH", "/api_keys/{apiKeyID}", APIKey, built, options=options
         )
 
     async def delete(
         self,
-        api_key_id: str | DeleteApiKeyParams | Mapping[str, Any],
+        api_key_id: str | APIKeyIdParams | Mapping[str, Any],
         **options: Unpack[CallOptions],
-    ) -> DeleteApiKeyResponse:
+    ) -> APIKeyDeleted:
         """Delete an API Key
 
         ``DELETE /api_keys/{apiKeyID}``
         """
-        built = build_params(DeleteApiKeyParams, api_key_id, {}, id_field="api_key_id")
+        built = build_params(APIKeyIdParams, api_key_id, {}, id_field="api_key_id")
         return await self._transport.request(
-            "DELETE", "/api_keys/{apiKeyID}", DeleteApiKeyResponse, built, options=options
+            "DELETE", "/api_keys/{apiKeyID}", APIKeyDeleted, built, options=options
         )
 
     async def get_secret(
         self,
-        api_key_id: str | GetApiKeySecretParams | Mapping[str, Any],
+        api_key_id: str | APIKeyIdParams | Mapping[str, Any],
         **options: Unpack[CallOptions],
-    ) -> GetApiKeySecretResponse:
+    ) -> APIKeySecret:
         """Get an API Key Secret
 
         ``GET /api_keys/{apiKeyID}/secret``
         """
-        built = build_params(GetApiKeySecretParams, api_key_id, {}, id_field="api_key_id")
+        built = build_params(APIKeyIdParams, api_key_id, {}, id_field="api_key_id")
         return await self._transport.request(
-            "GET", "/api_keys/{apiKeyID}/secret", GetApiKeySecretResponse, built, options=options
+            "GET", "/api_keys/{apiKeyID}/secret", APIKeySecret, built, options=options
         )
 
     async def revoke(
         self,
-        api_key_id: str | RevokeApiKeyParams | Mapping[str, Any],
+        api_key_id: str | RevokeAPIKeyParams | Mapping[str, Any],
         *,
         revocation_reason: str | Unset | None = UNSET,
         **options: Unpack[CallOptions],
-    ) -> RevokeApiKeyResponse:
+    ) -> APIKey:
         """Revoke an API Key
 
         ``POST /api_keys/{apiKeyID}/revoke``
         """
         built = build_params(
-            RevokeApiKeyParams,
+            RevokeAPIKeyParams,
             api_key_id,
             {"revocation_reason": revocation_reason},
             id_field="api_key_id",
         )
         return await self._transport.request(
-            "POST",
-            "/api_keys/{apiKeyID}/revoke",
-            RevokeApiKeyResponse,
-            built,
-            idempotent=True,
-            options=options,
+            "POST", "/api_keys/{apiKeyID}/revoke", APIKey, built, idempotent=True, options=options
         )
 
     async def verify(
         self,
-        params: VerifyApiKeyParams | Mapping[str, Any] | Unset = UNSET,
-        /,
-        *,
-        secret: str | Unset = UNSET,
+        secret: str | VerifyAPIKeyParams | Mapping[str, Any] | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> VerifyApiKeyResponse:
+    ) -> APIKey:
         """Verify an API Key
 
         ``POST /api_keys/verify``
         """
-        built = build_params(VerifyApiKeyParams, params, {"secret": secret})
+        built = build_params(VerifyAPIKeyParams, secret, {}, id_field="secret")
         return await self._transport.request(
-            "POST",
-            "/api_keys/verify",
-            VerifyApiKeyResponse,
-            built,
-            idempotent=True,
-            options=options,
+            "POST", "/api_keys/verify", APIKey, built, idempotent=True, options=options
         )
 
     def list(
         self,
-        params: GetApiKeysParams | Mapping[str, Any] | Unset = UNSET,
-        /,
+        subject: str | ListAPIKeysParams | Mapping[str, Any] | Unset = UNSET,
         *,
         type: str | Unset = UNSET,
-        subject: str | Unset = UNSET,
-        include_invalid: str | Unset = UNSET,
-        limit: float | Unset = UNSET,
-        offset: float | Unset | None = UNSET,
+        include_invalid: bool | Unset = UNSET,
+        limit: int | Unset = UNSET,
+        offset: int | Unset | None = UNSET,
         query: str | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> AsyncPager[GetApiKeysResponseDataItem]:
+    ) -> AsyncPager[APIKey]:
         """Get API Keys
 
         ``GET /api_keys``
         """
         built = build_params(
-            GetApiKeysParams,
-            params,
+            ListAPIKeysParams,
+            subject,
             {
                 "type": type,
-                "subject": subject,
                 "include_invalid": include_invalid,
                 "limit": limit,
                 "offset": offset,
                 "query": query,
             },
+            id_field="subject",
         )
         return paginate(
-            self._transport,
-            "/api_keys",
-            Page[GetApiKeysResponseDataItem],
-            built,
-            max_limit=100,
-            options=options,
+            self._transport, "/api_keys", Page[APIKey], built, max_limit=100, options=options
         )

@@ -12,13 +12,9 @@ import attrs
 from clerk_async import _validate as v
 from clerk_async._convert import UNSET, Unset, build_params, param
 from clerk_async.models.common import Params
-from clerk_async.models.spec import (
-    CreateM2MTokenResponse,
-    GetM2MTokensResponse,
-    RevokeM2MTokenResponse,
-    VerifyM2MTokenResponse,
-)
-from clerk_async.services._base import Service
+from clerk_async.models.spec import M2MToken, M2MTokenList
+from clerk_async.pagination import AsyncPager, paginate
+from clerk_async.services._base import MachineAuthService
 
 if TYPE_CHECKING:
     import sys
@@ -31,23 +27,23 @@ if TYPE_CHECKING:
         from typing_extensions import Unpack
 
 __all__ = [
+    "M2M",
     "CreateM2MTokenParams",
-    "GetM2MTokensParams",
-    "M2m",
+    "ListM2MTokensParams",
     "RevokeM2MTokenParams",
     "VerifyM2MTokenParams",
 ]
 
 
 @attrs.frozen(kw_only=True)
-class GetM2MTokensParams(Params):
+class ListM2MTokensParams(Params):
     """``GET /m2m_tokens``."""
 
     subject: str = param("query", v.string(pattern="^mch_\\w{27}$"), required=True)
     revoked: bool | Unset | None = param("query", v.nullable(v.boolean()))
     expired: bool | Unset | None = param("query", v.nullable(v.boolean()))
-    limit: float | Unset = param("query", v.number(minimum=1, maximum=100))
-    offset: float | Unset | None = param("query", v.nullable(v.number(minimum=0)))
+    limit: int | Unset = param("query", v.integer(minimum=1, maximum=100))
+    offset: int | Unset | None = param("query", v.nullable(v.integer(minimum=0)))
 
 
 @attrs.frozen(kw_only=True)
@@ -60,6 +56,9 @@ class CreateM2MTokenParams(Params):
     )
     claims: Any | Unset = param("body", v.nullable(v.json_value()))
     min_remaining_ttl_seconds: int | Unset = param("body", v.integer(minimum=0))
+
+    def __attrs_post_init__(self) -> None:
+        v.less_than(self, "min_remaining_ttl_seconds", "seconds_until_expiration")
 
 
 @attrs.frozen(kw_only=True)
@@ -74,26 +73,24 @@ class RevokeM2MTokenParams(Params):
 class VerifyM2MTokenParams(Params):
     """``POST /m2m_tokens/verify``."""
 
-    token: str = param("body", v.string(), required=True, secret=True)
+    token: str = param("body", v.string(min_length=1), required=True, secret=True)
 
 
-class M2m(Service):
+class M2M(MachineAuthService):
     """``clerk.m2m``."""
 
     __slots__ = ()
 
-    async def list_tokens(
+    def list_tokens(
         self,
-        params: GetM2MTokensParams | Mapping[str, Any] | Unset = UNSET,
-        /,
+        subject: str | ListM2MTokensParams | Mapping[str, Any] | Unset = UNSET,
         *,
-        subject: str | Unset = UNSET,
         revoked: bool | Unset | None = UNSET,
         expired: bool | Unset | None = UNSET,
-        limit: float | Unset = UNSET,
-        offset: float | Unset | None = UNSET,
+        limit: int | Unset = UNSET,
+        offset: int | Unset | None = UNSET,
         **options: Unpack[CallOptions],
-    ) -> GetM2MTokensResponse:
+    ) -> AsyncPager[M2MToken]:
         """Get M2M Tokens
 
         Fetches M2M tokens for a specific machine.
@@ -101,18 +98,14 @@ class M2m(Service):
         ``GET /m2m_tokens``
         """
         built = build_params(
-            GetM2MTokensParams,
-            params,
-            {
-                "subject": subject,
-                "revoked": revoked,
-                "expired": expired,
-                "limit": limit,
-                "offset": offset,
-            },
+            ListM2MTokensParams,
+            subject,
+            {"revoked": revoked, "expired": expired, "limit": limit, "offset": offset},
+            id_field="subject",
         )
-        return await self._transport.request(
-            "GET", "/m2m_tokens", GetM2MTokensResponse, built, options=options
+        options = self._machine_auth(options)
+        return paginate(
+            self._transport, "/m2m_tokens", M2MTokenList, built, max_limit=100, options=options
         )
 
     async def create_token(
@@ -125,7 +118,7 @@ class M2m(Service):
         claims: Any | Unset = UNSET,
         min_remaining_ttl_seconds: int | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> CreateM2MTokenResponse:
+    ) -> M2MToken:
         """Create a M2M Token
 
         Creates a new M2M Token. Must be authenticated via a Machine Secret Key.
@@ -142,8 +135,9 @@ class M2m(Service):
                 "min_remaining_ttl_seconds": min_remaining_ttl_seconds,
             },
         )
+        options = self._machine_auth(options, required="clerk.m2m.create_token")
         return await self._transport.request(
-            "POST", "/m2m_tokens", CreateM2MTokenResponse, built, options=options
+            "POST", "/m2m_tokens", M2MToken, built, options=options
         )
 
     async def revoke_token(
@@ -152,7 +146,7 @@ class M2m(Service):
         *,
         revocation_reason: str | Unset | None = UNSET,
         **options: Unpack[CallOptions],
-    ) -> RevokeM2MTokenResponse:
+    ) -> M2MToken:
         """Revoke a M2M Token
 
         Revokes a M2M Token.
@@ -165,10 +159,11 @@ class M2m(Service):
             {"revocation_reason": revocation_reason},
             id_field="m2m_token_id",
         )
+        options = self._machine_auth(options)
         return await self._transport.request(
             "POST",
             "/m2m_tokens/{m2m_token_id}/revoke",
-            RevokeM2MTokenResponse,
+            M2MToken,
             built,
             idempotent=True,
             options=options,
@@ -176,24 +171,17 @@ class M2m(Service):
 
     async def verify_token(
         self,
-        params: VerifyM2MTokenParams | Mapping[str, Any] | Unset = UNSET,
-        /,
-        *,
-        token: str | Unset = UNSET,
+        token: str | VerifyM2MTokenParams | Mapping[str, Any] | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> VerifyM2MTokenResponse:
+    ) -> M2MToken:
         """Verify a M2M Token
 
         Verifies a M2M Token.
 
         ``POST /m2m_tokens/verify``
         """
-        built = build_params(VerifyM2MTokenParams, params, {"token": token})
+        built = build_params(VerifyM2MTokenParams, token, {}, id_field="token")
+        options = self._machine_auth(options)
         return await self._transport.request(
-            "POST",
-            "/m2m_tokens/verify",
-            VerifyM2MTokenResponse,
-            built,
-            idempotent=True,
-            options=options,
+            "POST", "/m2m_tokens/verify", M2MToken, built, idempotent=True, options=options
         )

@@ -13,13 +13,12 @@ from clerk_async import _validate as v
 from clerk_async._convert import UNSET, Unset, build_params, param
 from clerk_async.models.common import Params
 from clerk_async.models.spec import (
-    CreateMachineResponse,
-    DeleteMachineResponse,
-    DeleteMachineScopeResponse,
-    GetMachineSecretKeyResponse,
     Machine,
+    MachineCreated,
+    MachineDeleted,
     MachineScope,
-    RotateMachineSecretKeyResponse,
+    MachineScopeDeleted,
+    MachineSecretKey,
 )
 from clerk_async.pagination import AsyncPager, Page, paginate
 from clerk_async.services._base import Service
@@ -37,11 +36,9 @@ if TYPE_CHECKING:
 __all__ = [
     "CreateMachineParams",
     "CreateMachineScopeParams",
-    "DeleteMachineParams",
     "DeleteMachineScopeParams",
-    "GetMachineParams",
-    "GetMachineSecretKeyParams",
     "ListMachinesParams",
+    "MachineIdParams",
     "Machines",
     "RotateMachineSecretKeyParams",
     "UpdateMachineParams",
@@ -55,7 +52,9 @@ class ListMachinesParams(Params):
     limit: int | Unset = param("query", v.integer(minimum=1, maximum=500))
     offset: int | Unset = param("query", v.integer(minimum=0))
     query: str | Unset = param("query", v.string())
-    order_by: str | Unset = param("query", v.string())
+    order_by: str | Unset = param(
+        "query", v.one_of(("name", "+name", "-name", "created_at", "+created_at", "-created_at"))
+    )
 
 
 @attrs.frozen(kw_only=True)
@@ -68,8 +67,8 @@ class CreateMachineParams(Params):
 
 
 @attrs.frozen(kw_only=True)
-class GetMachineParams(Params):
-    """``GET /machines/{machine_id}``."""
+class MachineIdParams(Params):
+    """``GET /machines/{machine_id}``, ``DELETE /machines/{machine_id}``, ``GET /machines/{machine_id}/secret_key``."""
 
     machine_id: str = param("path", v.identifier(), required=True)
 
@@ -81,20 +80,6 @@ class UpdateMachineParams(Params):
     machine_id: str = param("path", v.identifier(), required=True)
     name: str | Unset = param("body", v.string(min_length=1, max_length=255))
     default_token_ttl: int | Unset = param("body", v.integer(minimum=1, maximum=315360000))
-
-
-@attrs.frozen(kw_only=True)
-class DeleteMachineParams(Params):
-    """``DELETE /machines/{machine_id}``."""
-
-    machine_id: str = param("path", v.identifier(), required=True)
-
-
-@attrs.frozen(kw_only=True)
-class GetMachineSecretKeyParams(Params):
-    """``GET /machines/{machine_id}/secret_key``."""
-
-    machine_id: str = param("path", v.identifier(), required=True)
 
 
 @attrs.frozen(kw_only=True)
@@ -135,7 +120,7 @@ class Machines(Service):
         scoped_machines: list[str] | Unset = UNSET,
         default_token_ttl: int | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> CreateMachineResponse:
+    ) -> MachineCreated:
         """Create a machine
 
         Creates a new machine.
@@ -152,12 +137,12 @@ class Machines(Service):
             },
         )
         return await self._transport.request(
-            "POST", "/machines", CreateMachineResponse, built, options=options
+            "POST", "/machines", MachineCreated, built, options=options
         )
 
     async def get(
         self,
-        machine_id: str | GetMachineParams | Mapping[str, Any],
+        machine_id: str | MachineIdParams | Mapping[str, Any],
         **options: Unpack[CallOptions],
     ) -> Machine:
         """Retrieve a machine
@@ -166,7 +151,7 @@ class Machines(Service):
 
         ``GET /machines/{machine_id}``
         """
-        built = build_params(GetMachineParams, machine_id, {}, id_field="machine_id")
+        built = build_params(MachineIdParams, machine_id, {}, id_field="machine_id")
         return await self._transport.request(
             "GET", "/machines/{machine_id}", Machine, built, options=options
         )
@@ -197,38 +182,34 @@ class Machines(Service):
 
     async def delete(
         self,
-        machine_id: str | DeleteMachineParams | Mapping[str, Any],
+        machine_id: str | MachineIdParams | Mapping[str, Any],
         **options: Unpack[CallOptions],
-    ) -> DeleteMachineResponse:
+    ) -> MachineDeleted:
         """Delete a machine
 
         Deletes a machine.
 
         ``DELETE /machines/{machine_id}``
         """
-        built = build_params(DeleteMachineParams, machine_id, {}, id_field="machine_id")
+        built = build_params(MachineIdParams, machine_id, {}, id_field="machine_id")
         return await self._transport.request(
-            "DELETE", "/machines/{machine_id}", DeleteMachineResponse, built, options=options
+            "DELETE", "/machines/{machine_id}", MachineDeleted, built, options=options
         )
 
     async def get_secret_key(
         self,
-        machine_id: str | GetMachineSecretKeyParams | Mapping[str, Any],
+        machine_id: str | MachineIdParams | Mapping[str, Any],
         **options: Unpack[CallOptions],
-    ) -> GetMachineSecretKeyResponse:
+    ) -> MachineSecretKey:
         """Retrieve a machine secret key
 
         Returns the secret key for a machine.
 
         ``GET /machines/{machine_id}/secret_key``
         """
-        built = build_params(GetMachineSecretKeyParams, machine_id, {}, id_field="machine_id")
+        built = build_params(MachineIdParams, machine_id, {}, id_field="machine_id")
         return await self._transport.request(
-            "GET",
-            "/machines/{machine_id}/secret_key",
-            GetMachineSecretKeyResponse,
-            built,
-            options=options,
+            "GET", "/machines/{machine_id}/secret_key", MachineSecretKey, built, options=options
         )
 
     async def rotate_secret_key(
@@ -237,7 +218,7 @@ class Machines(Service):
         *,
         previous_token_ttl: int | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> RotateMachineSecretKeyResponse:
+    ) -> MachineSecretKey:
         """Rotate a machine's secret key
 
         Rotates the machine's secret key. When the secret key is rotated, make sure to
@@ -255,7 +236,7 @@ class Machines(Service):
         return await self._transport.request(
             "POST",
             "/machines/{machine_id}/secret_key/rotate",
-            RotateMachineSecretKeyResponse,
+            MachineSecretKey,
             built,
             options=options,
         )
@@ -289,7 +270,7 @@ class Machines(Service):
         machine_id: str | DeleteMachineScopeParams | Mapping[str, Any],
         other_machine_id: str | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> DeleteMachineScopeResponse:
+    ) -> MachineScopeDeleted:
         """Delete a machine scope
 
         Deletes a machine scope, removing access from one machine to another.
@@ -305,7 +286,7 @@ class Machines(Service):
         return await self._transport.request(
             "DELETE",
             "/machines/{machine_id}/scopes/{other_machine_id}",
-            DeleteMachineScopeResponse,
+            MachineScopeDeleted,
             built,
             options=options,
         )

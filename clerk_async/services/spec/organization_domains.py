@@ -89,7 +89,7 @@ class ListAllOrganizationDomainsParams(Params):
     """``GET /organization_domains``."""
 
     organization_id: str | Unset = param("query", v.string())
-    verified: str | Unset = param("query", v.one_of(("true", "false")))
+    verified: bool | Unset = param("query", v.boolean())
     enrollment_mode: list[str] | Unset = param(
         "query",
         v.items(
@@ -239,7 +239,7 @@ class OrganizationDomains(Service):
         /,
         *,
         organization_id: str | Unset = UNSET,
-        verified: str | Unset = UNSET,
+        verified: bool | Unset = UNSET,
         enrollment_mode: list[str] | Unset = UNSET,
         query: str | Unset = UNSET,
         domains: list[str] | Unset = UNSET,
