@@ -1,8 +1,11 @@
-"""FakeClerk: an in-process emulator of Clerk's Backend API for machine authentication.
+"""FakeClerk: an in-process emulator of Clerk's Backend API.
 
-It serves, over real HTTP on loopback, the Machines, M2M token, API key, JWKS and OAuth
-access token verify endpoints of ``spec/clerk-bapi-2026-05-12.yml`` from an in-memory
-store that behaves like Clerk::
+It serves, over real HTTP on loopback, all 249 operations of
+``spec/clerk-bapi-2026-05-12.yml``. The Machines, M2M token, API key, JWKS and OAuth access
+token verify endpoints answer from an in-memory store that behaves like Clerk; every other
+operation checks its request as the spec says (below) and answers a fixed example that
+fits the spec and the client's models (``_spec.py``, generated with the client's
+declarations by ``make generate``)::
 
     from clerk_async.testing import FakeClerk, Faults
 
@@ -26,14 +29,15 @@ How it answers (where the spec leaves a choice, the choice is written here):
   the M2M token endpoints only, and ``POST /m2m_tokens`` takes nothing else (the instance key
   gets a 401 ``authentication_invalid`` there). A rotated key stays valid for its
   ``previous_token_ttl``.
-- Errors are ``ClerkErrors`` bodies with a ``clerk_trace_id``. Invalid input: 422 on machine
-  endpoints, 400 on the M2M token and API key endpoints (the only statuses each declares),
+- Errors are ``ClerkErrors`` bodies with a ``clerk_trace_id``. Invalid input: 422 where the
+  operation declares a 422 (machine endpoints...), else 400 (M2M tokens, API keys...),
   with codes ``form_param_missing``, ``form_param_unknown`` (where additionalProperties is
   false), ``form_param_type_invalid`` (``"60"`` or ``true`` for an integer),
   ``form_param_format_invalid`` (patterns), ``form_param_value_invalid`` (ranges, enums),
   ``form_param_min_length_exceeded``/``form_param_max_length_exceeded``,
   ``form_param_array_size_exceeded``, each with ``meta.param_name``; a body that is not a
-  JSON object, or missing where the spec requires one: 400 ``request_body_invalid``.
+  JSON object (or array, or multipart, as the operation declares), or missing where the
+  spec requires one: 400 ``request_body_invalid``. The checks are the top-level fields'.
   An unknown ``Clerk-API-Version``: 400 ``api_version_invalid``.
 - Verifying an unknown, revoked or expired M2M token or API key: 404 ``resource_not_found``.
   A machine key lists only its own tokens (else 403), revokes only its own and verifies only

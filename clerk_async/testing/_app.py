@@ -19,7 +19,6 @@ from multidict import CIMultiDict, CIMultiDictProxy
 
 from clerk_async._json import CODEC, dumps, loads
 from clerk_async._ratelimit import RateLimit, default_rate_limit
-from clerk_async.testing import _schema as schema
 from clerk_async.testing._control import (
     NO_FAULT,
     FaultPlan,
@@ -29,7 +28,9 @@ from clerk_async.testing._control import (
     Stats,
     draw,
 )
+from clerk_async.testing._schema import Schema, SpecOperation
 from clerk_async.testing._server import LoopbackServer
+from clerk_async.testing._spec import OPERATIONS as SPEC
 from clerk_async.testing._store import (
     APIKeyRecord,
     FakeError,
@@ -64,24 +65,36 @@ _HTML_502 = (
 class Route:
     """One operation of the spec: how it authenticates, what it accepts, what it does."""
 
-    method: str
-    path: str  # the spec's path, below /v1
-    op: Op
+    spec: SpecOperation  # generated from the spec: method, path, checks, statuses
+    op: Op | None  # None: answer the spec's example (the operations without state here)
     auth: Auth = "instance"
-    path_params: schema.Schema | None = None
-    query: schema.Schema | None = None
-    body: schema.Schema | None = None
-    body_required: bool = False
-    status: int = 200
-    # Machines declare 422 for invalid input; M2M tokens and API keys declare only 400.
-    invalid_status: int = 422
     # M2M tokens and API keys sit behind Clerk's "bapi-proxy", which also serves them
     # without the /v1 prefix (the JS SDK calls them so).
     unversioned: bool = False
 
+    @property
+    def method(self) -> str:
+        return self.spec.method
 
-def _proxied(method: str, path: str, op: Op, **kwargs: Any) -> Route:
-    return Route(method, path, op, invalid_status=400, unversioned=True, **kwargs)
+    @property
+    def path(self) -> str:
+        return self.spec.path
+
+    @property
+    def query(self) -> Schema | None:
+        return self.spec.query
+
+    @property
+    def body(self) -> Schema | None:
+        return self.spec.body
+
+
+def _route(operation: str, op: Op, **kwargs: Any) -> Route:
+    return Route(SPEC[operation], op, **kwargs)
+
+
+def _proxied(operation: str, op: Op, **kwargs: Any) -> Route:
+    return Route(SPEC[operation], op, unversioned=True, **kwargs)
 
 
 # -- operations: (store, calling machine, checked params) -> JSON payload -------------------
@@ -205,88 +218,51 @@ def _verify_oauth_token(s: Store, _: MachineRecord | None, p: dict[str, Any]) ->
     return s.tokens.verify_oauth_token(**p)
 
 
-ROUTES: tuple[Route, ...] = (
-    Route("GET", "/jwks", _get_jwks),
-    _proxied(
-        "POST",
-        "/oauth_applications/access_tokens/verify",
-        _verify_oauth_token,
-        body=schema.VERIFY_OAUTH_ACCESS_TOKEN,
-        body_required=True,
-    ),
-    Route("GET", "/machines", _list_machines, query=schema.LIST_MACHINES),
-    Route("POST", "/machines", _create_machine, body=schema.CREATE_MACHINE),
-    Route("GET", "/machines/{machine_id}", _get_machine),
-    Route("PATCH", "/machines/{machine_id}", _update_machine, body=schema.UPDATE_MACHINE),
-    Route("DELETE", "/machines/{machine_id}", _delete_machine),
-    Route("GET", "/machines/{machine_id}/secret_key", _get_secret_key),
-    Route(
-        "POST",
-        "/machines/{machine_id}/secret_key/rotate",
-        _rotate_secret_key,
-        body=schema.ROTATE_SECRET_KEY,
-        body_required=True,
-    ),
-    Route("POST", "/machines/{machine_id}/scopes", _create_scope, body=schema.CREATE_SCOPE),
-    Route("DELETE", "/machines/{machine_id}/scopes/{other_machine_id}", _delete_scope),
-    _proxied(
-        "POST",
-        "/m2m_tokens",
-        _create_m2m_token,
-        auth="machine",
-        body=schema.CREATE_M2M_TOKEN,
-        body_required=True,
-        status=201,
-    ),
-    _proxied("GET", "/m2m_tokens", _list_m2m_tokens, auth="either", query=schema.LIST_M2M_TOKENS),
-    _proxied(
-        "POST",
-        "/m2m_tokens/{m2m_token_id}/revoke",
-        _revoke_m2m_token,
-        auth="either",
-        path_params=schema.M2M_TOKEN_PATH,
-        body=schema.REVOKE_M2M_TOKEN,
-        body_required=True,
-    ),
-    _proxied(
-        "POST",
-        "/m2m_tokens/verify",
-        _verify_m2m_token,
-        auth="either",
-        body=schema.VERIFY_M2M_TOKEN,
-        body_required=True,
-    ),
-    _proxied("POST", "/api_keys", _create_api_key, body=schema.CREATE_API_KEY, body_required=True),
-    _proxied("GET", "/api_keys", _list_api_keys, query=schema.LIST_API_KEYS),
-    _proxied(
-        "POST",
-        "/api_keys/verify",
-        _verify_api_key,
-        body=schema.VERIFY_API_KEY,
-        body_required=True,
-    ),
-    _proxied("GET", "/api_keys/{apiKeyID}", _get_api_key, path_params=schema.API_KEY_PATH),
-    _proxied(
-        "PATCH",
-        "/api_keys/{apiKeyID}",
-        _update_api_key,
-        path_params=schema.API_KEY_PATH,
-        body=schema.UPDATE_API_KEY,
-        body_required=True,
-    ),
-    _proxied("DELETE", "/api_keys/{apiKeyID}", _delete_api_key, path_params=schema.API_KEY_PATH),
-    _proxied(
-        "GET", "/api_keys/{apiKeyID}/secret", _get_api_key_secret, path_params=schema.API_KEY_PATH
-    ),
-    _proxied(
-        "POST",
-        "/api_keys/{apiKeyID}/revoke",
-        _revoke_api_key,
-        path_params=schema.API_KEY_PATH,
-        body=schema.REVOKE_API_KEY,
-        body_required=True,
-    ),
+STATEFUL: tuple[Route, ...] = (
+    _route("GetJWKS", _get_jwks),
+    _proxied("verifyOAuthAccessToken", _verify_oauth_token),
+    _route("ListMachines", _list_machines),
+    _route("CreateMachine", _create_machine),
+    _route("GetMachine", _get_machine),
+    _route("UpdateMachine", _update_machine),
+    _route("DeleteMachine", _delete_machine),
+    _route("GetMachineSecretKey", _get_secret_key),
+    _route("RotateMachineSecretKey", _rotate_secret_key),
+    _route("CreateMachineScope", _create_scope),
+    _route("DeleteMachineScope", _delete_scope),
+    _proxied("createM2MToken", _create_m2m_token, auth="machine"),
+    _proxied("getM2MTokens", _list_m2m_tokens, auth="either"),
+    _proxied("revokeM2MToken", _revoke_m2m_token, auth="either"),
+    _proxied("verifyM2MToken", _verify_m2m_token, auth="either"),
+    _proxied("createApiKey", _create_api_key),
+    _proxied("getApiKeys", _list_api_keys),
+    _proxied("verifyApiKey", _verify_api_key),
+    _proxied("getApiKey", _get_api_key),
+    _proxied("updateApiKey", _update_api_key),
+    _proxied("deleteApiKey", _delete_api_key),
+    _proxied("getApiKeySecret", _get_api_key_secret),
+    _proxied("revokeApiKey", _revoke_api_key),
 )
+_HAS_STATE = {(r.method, r.path) for r in STATEFUL}
+# Every operation of the spec: the stateful ones above, the others answer the spec's
+# example after checking the request as the spec says. Static segments are registered
+# before placeholders (aiohttp matches in order): /users/count before /users/{user_id}.
+ROUTES: tuple[Route, ...] = tuple(
+    sorted(
+        [
+            *STATEFUL,
+            *(Route(o, None) for o in SPEC.values() if (o.method, o.path) not in _HAS_STATE),
+        ],
+        key=lambda r: [segment.startswith("{") for segment in r.path.split("/")],
+    )
+)
+
+
+def _checked(operation: str, body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` checked as the operation's request body would be."""
+    spec = SPEC[operation]
+    assert spec.body is not None
+    return spec.body.check(body, spec.invalid_status)
 
 
 def _json_response(status: int, payload: Any) -> web.Response:
@@ -345,7 +321,7 @@ def _drop_connection(request: web.Request) -> web.Response:
 
 
 class FakeClerk(LoopbackServer):
-    """Clerk's Backend API for machines, M2M tokens and API keys, served on loopback.
+    """Clerk's Backend API, every operation of the spec, served on loopback.
 
     ``async with FakeClerk() as fake:`` listens on ``host``:``port`` (0: a free port), in
     the running event loop, and serves ``fake.url`` (``http://127.0.0.1:PORT/v1``) to
@@ -443,13 +419,13 @@ class FakeClerk(LoopbackServer):
 
         ``machine_id`` seeds a machine under an id of your choosing (Clerk makes its own).
         """
-        params = schema.CREATE_MACHINE.check(
+        params = _checked(
+            "CreateMachine",
             {
                 "name": name,
                 "default_token_ttl": default_token_ttl,
                 "scoped_machines": list(scoped_machines),
             },
-            422,
         )
         return self._store.create_machine(**params, machine_id=machine_id)
 
@@ -461,14 +437,15 @@ class FakeClerk(LoopbackServer):
         claims: Any = None,
     ) -> M2MTokenRecord:
         """Create an opaque token for a machine, as its secret key could; ``.token`` is it."""
-        params = schema.CREATE_M2M_TOKEN.check(
-            {"seconds_until_expiration": seconds_until_expiration, "claims": claims}, 400
+        params = _checked(
+            "createM2MToken",
+            {"seconds_until_expiration": seconds_until_expiration, "claims": claims},
         )
         return self._store.create_m2m_token(self._store.get_machine(machine_id), **params)
 
     def add_api_key(self, subject: str, name: str = "api-key", **fields: Any) -> APIKeyRecord:
         """Create an API key as ``POST /api_keys`` would (``fields``: its other body fields)."""
-        params = schema.CREATE_API_KEY.check({"subject": subject, "name": name, **fields}, 400)
+        params = _checked("createApiKey", {"subject": subject, "name": name, **fields})
         return self._store.create_api_key(**params)
 
     # -- tokens, issued as Clerk issues them (clerk_async.testing._tokens) ----------------
@@ -626,8 +603,9 @@ class FakeClerk(LoopbackServer):
         try:
             machine = self._authenticate(request, route)
             self._admit()
-            params = self._params(route, request, body)
-            response = _json_response(route.status, route.op(self._store, machine, params))
+            form = request.content_type == "multipart/form-data"
+            params = self._params(route.spec, request, body, form)
+            response = self._answer(route, machine, params)
         except FakeError as error:
             response = _error_response(error)
 
@@ -719,22 +697,39 @@ class FakeClerk(LoopbackServer):
                 headers={"Retry-After": str(seconds)},
             )
 
+    def _answer(
+        self, route: Route, machine: MachineRecord | None, params: dict[str, Any]
+    ) -> web.Response:
+        spec = route.spec
+        if route.op is not None:
+            return _json_response(spec.status, route.op(self._store, machine, params))
+        if spec.answer is None:  # the operation answers no body
+            return web.Response(status=spec.status)
+        return web.Response(
+            body=spec.answer.encode(), status=spec.status, content_type="application/json"
+        )
+
     @staticmethod
-    def _params(route: Route, request: web.Request, body: Any) -> dict[str, Any]:
-        status = route.invalid_status
+    def _params(spec: SpecOperation, request: web.Request, body: Any, form: bool) -> dict[str, Any]:
+        status = spec.invalid_status
         params: dict[str, Any] = dict(request.match_info)
-        if route.path_params is not None:
-            route.path_params.check(params, status)
-        if route.query is not None:
-            params.update(route.query.check(request.query, status))
-        if route.body is not None:
+        if spec.path_params is not None:
+            spec.path_params.check(params, status)
+        if spec.query is not None:
+            params.update(spec.query.check(request.query, status))
+        kind = spec.body_kind
+        if kind == "form":  # multipart: its parts are not read here
+            if not form and (spec.body_required or body is not _NO_BODY):
+                raise _body_invalid("The request body must be multipart/form-data.")
+        elif kind is not None:
             if body is _NO_BODY:
-                if route.body_required:
+                if spec.body_required:
                     raise _body_invalid("The request body is required.")
-                body = {}
+                body = {} if kind == "object" else []
             if body is _MALFORMED:
                 raise _body_invalid("The request body is not valid JSON.")
-            if not isinstance(body, dict):
-                raise _body_invalid("The request body must be a JSON object.")
-            params.update(route.body.check(body, status))
+            if not isinstance(body, dict if kind == "object" else list):
+                raise _body_invalid(f"The request body must be a JSON {kind}.")
+            if spec.body is not None and isinstance(body, dict):
+                params.update(spec.body.check(body, status))
         return params

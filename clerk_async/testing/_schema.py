@@ -1,7 +1,8 @@
 """Request checks: one small validator driven by tables of the spec's constraints.
 
-Every endpoint's body, query or path is a :class:`Schema` below, copied from
-``spec/clerk-bapi-2026-05-12.yml``. A failure answers with Clerk's form error codes and
+Every operation's path, query and body is a :class:`Schema` in the generated
+``_spec.py`` (``make generate`` writes it from ``spec/clerk-bapi-2026-05-12.yml``, as it
+writes the client's params). A failure answers with Clerk's form error codes and
 ``meta.param_name``; all failures of a request are reported together, as Clerk does.
 """
 
@@ -14,11 +15,11 @@ from typing import Any, Literal
 
 import attrs
 
-from clerk_async.testing._store import MAX_SCOPES, FakeError, error_detail
+from clerk_async.testing._store import FakeError, error_detail
 
-__all__ = ["Field", "Schema"]
+__all__ = ["Field", "Schema", "SpecOperation"]
 
-Kind = Literal["string", "integer", "number", "boolean", "strings", "any"]
+Kind = Literal["string", "integer", "number", "boolean", "strings", "array", "object", "any"]
 
 _TYPE_NAMES: dict[str, str] = {
     "string": "string",
@@ -26,6 +27,8 @@ _TYPE_NAMES: dict[str, str] = {
     "number": "number",
     "boolean": "boolean",
     "strings": "array of strings",
+    "array": "array",
+    "object": "object",
 }
 # Query and path text that stands for a number. ASCII digits only: Python's \d would also
 # take other scripts' digits ("٣"), which are not numbers to JSON or ECMAScript.
@@ -147,8 +150,13 @@ class Field:
         elif kind == "boolean":
             if type(value) is not bool:
                 return self._type_error()
-        elif kind == "strings":
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        elif kind == "object":
+            if not isinstance(value, dict):
+                return self._type_error()
+        elif kind in ("strings", "array"):
+            if not isinstance(value, list):
+                return self._type_error()
+            if kind == "strings" and not all(isinstance(v, str) for v in value):
                 return self._type_error()
             if self.max_items is not None and len(value) > self.max_items:
                 return error_detail(
@@ -218,7 +226,9 @@ class Schema:
             )
         given: dict[str, Any] = {}
         for f in self.fields:
-            value = params.get(f.name, _MISSING)
+            value: Any = params.get(f.name, _MISSING)
+            if self.in_url and f.kind in ("strings", "array") and hasattr(params, "getall"):
+                value = list(params.getall(f.name, ())) or _MISSING  # repeated keys
             if value is _MISSING:
                 if f.required:
                     errors.append(
@@ -230,7 +240,7 @@ class Schema:
                         )
                     )
                 continue
-            if self.in_url:
+            if self.in_url and isinstance(value, str):
                 value = f.from_text(value)
             problem = f.problem(value)
             if problem is None:
@@ -242,117 +252,22 @@ class Schema:
         return given
 
 
-_MACHINE_ID = r"mch_\w{27}"
-_TTL = Field("default_token_ttl", "integer", minimum=1, maximum=315_360_000)
-_NAME = Field("name", "string", min_length=1, max_length=255)
-_EXPIRES_IN = Field(
-    "seconds_until_expiration", "number", nullable=True, minimum=0, exclusive_minimum=True
-)
-_REVOKE = Schema((Field("revocation_reason", "string", nullable=True),), additional=False)
-_OFFSET = Field("offset", "integer", minimum=0)
+@attrs.frozen
+class SpecOperation:
+    """One operation as the spec declares it: what it accepts, what it answers."""
 
-# -- Machines -----------------------------------------------------------------------------
+    method: str
+    path: str  # the spec's, below /v1
+    status: int  # the success status
+    invalid_status: int  # 422 where the spec declares it for invalid input, else 400
+    body_required: bool
+    body_kind: Literal["object", "array", "form"] | None  # JSON object or array, multipart
+    path_params: Schema | None
+    query: Schema | None
+    body: Schema | None
+    answer: str | None  # the JSON text of a valid answer; None: the answer has no body
 
-LIST_MACHINES = Schema(
-    (
-        Field("limit", "integer", minimum=1, maximum=500),
-        _OFFSET,
-        Field("query", "string"),
-        Field(
-            "order_by",
-            "string",
-            enum=("name", "+name", "-name", "created_at", "+created_at", "-created_at"),
-        ),
-    ),
-    in_url=True,
-)
-CREATE_MACHINE = Schema(
-    (
-        attrs.evolve(_NAME, required=True),
-        Field("scoped_machines", "strings", max_items=MAX_SCOPES),
-        _TTL,
-    )
-)
-UPDATE_MACHINE = Schema((_NAME, _TTL))
-ROTATE_SECRET_KEY = Schema(
-    (Field("previous_token_ttl", "integer", required=True, minimum=0, maximum=28_800),)
-)
-CREATE_SCOPE = Schema((Field("to_machine_id", "string", required=True),))
-
-# -- M2M tokens ---------------------------------------------------------------------------
-
-CREATE_M2M_TOKEN = Schema(
-    (
-        Field("token_format", "string", enum=("opaque", "jwt")),
-        _EXPIRES_IN,
-        Field("claims", "any", nullable=True),
-        Field("min_remaining_ttl_seconds", "integer", minimum=0),
-    ),
-    additional=False,
-)
-# The spec types limit and offset of the M2M token and API key lists as "number" (unlike
-# the machines list's integers), so limit=2.5 is valid there; the list operations floor
-# them (_whole_pages in _app.py).
-_LIMIT_100 = Field("limit", "number", minimum=1, maximum=100)
-_NUMBER_OFFSET = Field("offset", "number", minimum=0)
-LIST_M2M_TOKENS = Schema(
-    (
-        Field("subject", "string", required=True, pattern=_MACHINE_ID),
-        Field("revoked", "boolean"),
-        Field("expired", "boolean"),
-        _LIMIT_100,
-        _NUMBER_OFFSET,
-    ),
-    in_url=True,
-)
-M2M_TOKEN_PATH = Schema(
-    (Field("m2m_token_id", "string", required=True, pattern=r"mt_[0-9A-Fa-f]{32}"),),
-    in_url=True,
-)
-REVOKE_M2M_TOKEN = _REVOKE
-VERIFY_M2M_TOKEN = Schema((Field("token", "string", required=True),), additional=False)
-
-# -- API keys -----------------------------------------------------------------------------
-
-_SUBJECT = Field("subject", "string", pattern=r"(user|org|mch|scim)_\w{27}")
-_DESCRIPTION = Field("description", "string", nullable=True, max_length=255)
-_CLAIMS = Field("claims", "any", nullable=True)
-CREATE_API_KEY = Schema(
-    (
-        Field("type", "string", min_length=3, max_length=25),
-        Field("name", "string", required=True, min_length=3, pattern=r"(\S(.*\S)?)?"),
-        _DESCRIPTION,
-        attrs.evolve(_SUBJECT, required=True),
-        _CLAIMS,
-        Field("scopes", "strings"),
-        Field("created_by", "string", nullable=True, pattern=r"user_\w{27}"),
-        _EXPIRES_IN,
-    ),
-    additional=False,
-)
-LIST_API_KEYS = Schema(
-    (
-        Field("type", "string", min_length=3),
-        attrs.evolve(_SUBJECT, required=True),
-        Field("include_invalid", "string", enum=("true", "false")),
-        _LIMIT_100,
-        _NUMBER_OFFSET,
-        Field("query", "string"),
-    ),
-    in_url=True,
-)
-API_KEY_PATH = Schema(
-    (Field("apiKeyID", "string", required=True, pattern=r"(ak|api_key)_[0-9A-Fa-f]{32}"),),
-    in_url=True,
-)
-UPDATE_API_KEY = Schema(
-    (_CLAIMS, Field("scopes", "strings"), _DESCRIPTION, _SUBJECT, _EXPIRES_IN),
-    additional=False,
-)
-REVOKE_API_KEY = _REVOKE
-VERIFY_API_KEY = Schema((Field("secret", "string", required=True),), additional=False)
-
-# -- OAuth access tokens ------------------------------------------------------------------
-
-# Neither field is required and additionalProperties is not false; `secret` is deprecated.
-VERIFY_OAUTH_ACCESS_TOKEN = Schema((Field("access_token", "string"), Field("secret", "string")))
+    def field(self, name: str) -> Field:
+        """The body field ``name`` (where a limit of the spec is needed, e.g. scopes)."""
+        assert self.body is not None
+        return next(f for f in self.body.fields if f.name == name)

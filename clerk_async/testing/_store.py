@@ -27,7 +27,16 @@ __all__ = [
     "error_detail",
 ]
 
-MAX_SCOPES = 150  # per machine (spec: CreateMachine, CreateMachineScope)
+
+def max_scopes() -> int:
+    """Scopes per machine: the spec's maxItems of CreateMachine's scoped_machines."""
+    from clerk_async.testing._spec import OPERATIONS  # generated; it imports this module
+
+    limit = OPERATIONS["CreateMachine"].field("scoped_machines").max_items
+    assert limit is not None
+    return limit
+
+
 _ALPHANUMERIC = string.ascii_letters + string.digits
 
 
@@ -306,12 +315,13 @@ class Store:
                 "duplicate machine scope",
                 f"Machine {machine_id} already has access to machine {to_machine_id}",
             )
-        if len(m.scopes) >= MAX_SCOPES:
+        limit = max_scopes()
+        if len(m.scopes) >= limit:
             raise FakeError.one(
                 422,
                 "form_param_value_invalid",
                 "is invalid",
-                f"A machine can have at most {MAX_SCOPES} scopes",
+                f"A machine can have at most {limit} scopes",
                 param_name="to_machine_id",
             )
         now = self.now()
