@@ -17,6 +17,7 @@ from clerk_async.services._base import Service
 
 if TYPE_CHECKING:
     import sys
+    from collections.abc import Coroutine
 
     from clerk_async._transport import CallOptions
 
@@ -50,7 +51,7 @@ class ActorTokens(Service):
 
     __slots__ = ()
 
-    async def create(
+    def create(
         self,
         params: CreateActorTokenParams | Mapping[str, Any] | Unset = UNSET,
         /,
@@ -60,7 +61,7 @@ class ActorTokens(Service):
         expires_in_seconds: int | Unset = UNSET,
         session_max_duration_in_seconds: int | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> ActorToken:
+    ) -> Coroutine[Any, Any, ActorToken]:
         """Create actor token
 
         Create an actor token that can be used to impersonate the given user. The `actor`
@@ -69,33 +70,44 @@ class ActorTokens(Service):
 
         ``POST /actor_tokens``
         """
-        built = build_params(
-            CreateActorTokenParams,
-            params,
-            {
-                "user_id": user_id,
-                "actor": actor,
-                "expires_in_seconds": expires_in_seconds,
-                "session_max_duration_in_seconds": session_max_duration_in_seconds,
-            },
-        )
-        return await self._transport.request(
-            "POST", "/actor_tokens", ActorToken, built, options=options
-        )
+        if params is UNSET and user_id is not UNSET and actor is not UNSET:
+            built = CreateActorTokenParams(
+                user_id=user_id,
+                actor=actor,
+                expires_in_seconds=expires_in_seconds,
+                session_max_duration_in_seconds=session_max_duration_in_seconds,
+            )
+        else:
+            built = build_params(
+                CreateActorTokenParams,
+                params,
+                {
+                    "user_id": user_id,
+                    "actor": actor,
+                    "expires_in_seconds": expires_in_seconds,
+                    "session_max_duration_in_seconds": session_max_duration_in_seconds,
+                },
+            )
+        return self._transport.request("POST", "/actor_tokens", ActorToken, built, options=options)
 
-    async def revoke(
+    def revoke(
         self,
         actor_token_id: str | RevokeActorTokenParams | Mapping[str, Any],
         **options: Unpack[CallOptions],
-    ) -> ActorToken:
+    ) -> Coroutine[Any, Any, ActorToken]:
         """Revoke actor token
 
         Revokes a pending actor token.
 
         ``POST /actor_tokens/{actor_token_id}/revoke``
         """
-        built = build_params(RevokeActorTokenParams, actor_token_id, {}, id_field="actor_token_id")
-        return await self._transport.request(
+        if isinstance(actor_token_id, str):
+            built = RevokeActorTokenParams(actor_token_id=actor_token_id)
+        else:
+            built = build_params(
+                RevokeActorTokenParams, actor_token_id, {}, id_field="actor_token_id"
+            )
+        return self._transport.request(
             "POST",
             "/actor_tokens/{actor_token_id}/revoke",
             ActorToken,

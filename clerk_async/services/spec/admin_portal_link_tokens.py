@@ -20,6 +20,7 @@ from clerk_async.services._base import Service
 
 if TYPE_CHECKING:
     import sys
+    from collections.abc import Coroutine
 
     from clerk_async._transport import CallOptions
 
@@ -60,7 +61,7 @@ class AdminPortalLinkTokens(Service):
 
     __slots__ = ()
 
-    async def create(
+    def create(
         self,
         params: CreateAdminPortalLinkTokenParams | Mapping[str, Any] | Unset = UNSET,
         /,
@@ -70,22 +71,30 @@ class AdminPortalLinkTokens(Service):
         scopes: list[str] | Unset = UNSET,
         seconds_until_expiration: int | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> CreateAdminPortalLinkTokenResponse:
+    ) -> Coroutine[Any, Any, CreateAdminPortalLinkTokenResponse]:
         """Create an Admin Portal Link Token
 
         ``POST /admin_portal_link_tokens``
         """
-        built = build_params(
-            CreateAdminPortalLinkTokenParams,
-            params,
-            {
-                "organization_id": organization_id,
-                "it_contact_id": it_contact_id,
-                "scopes": scopes,
-                "seconds_until_expiration": seconds_until_expiration,
-            },
-        )
-        return await self._transport.request(
+        if params is UNSET:
+            built = CreateAdminPortalLinkTokenParams(
+                organization_id=organization_id,
+                it_contact_id=it_contact_id,
+                scopes=scopes,
+                seconds_until_expiration=seconds_until_expiration,
+            )
+        else:
+            built = build_params(
+                CreateAdminPortalLinkTokenParams,
+                params,
+                {
+                    "organization_id": organization_id,
+                    "it_contact_id": it_contact_id,
+                    "scopes": scopes,
+                    "seconds_until_expiration": seconds_until_expiration,
+                },
+            )
+        return self._transport.request(
             "POST",
             "/admin_portal_link_tokens",
             CreateAdminPortalLinkTokenResponse,
@@ -93,24 +102,30 @@ class AdminPortalLinkTokens(Service):
             options=options,
         )
 
-    async def revoke(
+    def revoke(
         self,
         admin_portal_link_token_id: str | RevokeAdminPortalLinkTokenParams | Mapping[str, Any],
         *,
         revocation_reason: str | Unset | None = UNSET,
         **options: Unpack[CallOptions],
-    ) -> RevokeAdminPortalLinkTokenResponse:
+    ) -> Coroutine[Any, Any, RevokeAdminPortalLinkTokenResponse]:
         """Revoke an Admin Portal Link Token
 
         ``POST /admin_portal_link_tokens/{adminPortalLinkTokenID}/revoke``
         """
-        built = build_params(
-            RevokeAdminPortalLinkTokenParams,
-            admin_portal_link_token_id,
-            {"revocation_reason": revocation_reason},
-            id_field="admin_portal_link_token_id",
-        )
-        return await self._transport.request(
+        if isinstance(admin_portal_link_token_id, str):
+            built = RevokeAdminPortalLinkTokenParams(
+                admin_portal_link_token_id=admin_portal_link_token_id,
+                revocation_reason=revocation_reason,
+            )
+        else:
+            built = build_params(
+                RevokeAdminPortalLinkTokenParams,
+                admin_portal_link_token_id,
+                {"revocation_reason": revocation_reason},
+                id_field="admin_portal_link_token_id",
+            )
+        return self._transport.request(
             "POST",
             "/admin_portal_link_tokens/{adminPortalLinkTokenID}/revoke",
             RevokeAdminPortalLinkTokenResponse,

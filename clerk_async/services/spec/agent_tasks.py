@@ -17,6 +17,7 @@ from clerk_async.services._base import Service
 
 if TYPE_CHECKING:
     import sys
+    from collections.abc import Coroutine
 
     from clerk_async._transport import CallOptions
 
@@ -52,7 +53,7 @@ class AgentTasks(Service):
 
     __slots__ = ()
 
-    async def create(
+    def create(
         self,
         params: CreateAgentTaskParams | Mapping[str, Any] | Unset = UNSET,
         /,
@@ -64,7 +65,7 @@ class AgentTasks(Service):
         redirect_url: str | Unset = UNSET,
         session_max_duration_in_seconds: int | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> AgentTask:
+    ) -> Coroutine[Any, Any, AgentTask]:
         """Create agent task
 
         Create an agent task on behalf of a user. The response contains a URL that, when
@@ -73,34 +74,52 @@ class AgentTasks(Service):
 
         ``POST /agents/tasks``
         """
-        built = build_params(
-            CreateAgentTaskParams,
-            params,
-            {
-                "on_behalf_of": on_behalf_of,
-                "permissions": permissions,
-                "agent_name": agent_name,
-                "task_description": task_description,
-                "redirect_url": redirect_url,
-                "session_max_duration_in_seconds": session_max_duration_in_seconds,
-            },
-        )
-        return await self._transport.request(
-            "POST", "/agents/tasks", AgentTask, built, options=options
-        )
+        if (
+            params is UNSET
+            and on_behalf_of is not UNSET
+            and permissions is not UNSET
+            and agent_name is not UNSET
+            and task_description is not UNSET
+            and redirect_url is not UNSET
+        ):
+            built = CreateAgentTaskParams(
+                on_behalf_of=on_behalf_of,
+                permissions=permissions,
+                agent_name=agent_name,
+                task_description=task_description,
+                redirect_url=redirect_url,
+                session_max_duration_in_seconds=session_max_duration_in_seconds,
+            )
+        else:
+            built = build_params(
+                CreateAgentTaskParams,
+                params,
+                {
+                    "on_behalf_of": on_behalf_of,
+                    "permissions": permissions,
+                    "agent_name": agent_name,
+                    "task_description": task_description,
+                    "redirect_url": redirect_url,
+                    "session_max_duration_in_seconds": session_max_duration_in_seconds,
+                },
+            )
+        return self._transport.request("POST", "/agents/tasks", AgentTask, built, options=options)
 
-    async def revoke(
+    def revoke(
         self,
         agent_task_id: str | RevokeAgentTaskParams | Mapping[str, Any],
         **options: Unpack[CallOptions],
-    ) -> AgentTask:
+    ) -> Coroutine[Any, Any, AgentTask]:
         """Revoke agent task
 
         Revokes a pending agent task.
 
         ``POST /agents/tasks/{agent_task_id}/revoke``
         """
-        built = build_params(RevokeAgentTaskParams, agent_task_id, {}, id_field="agent_task_id")
-        return await self._transport.request(
+        if isinstance(agent_task_id, str):
+            built = RevokeAgentTaskParams(agent_task_id=agent_task_id)
+        else:
+            built = build_params(RevokeAgentTaskParams, agent_task_id, {}, id_field="agent_task_id")
+        return self._transport.request(
             "POST", "/agents/tasks/{agent_task_id}/revoke", AgentTask, built, options=options
         )

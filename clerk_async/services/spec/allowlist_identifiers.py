@@ -18,6 +18,7 @@ from clerk_async.services._base import Service
 
 if TYPE_CHECKING:
     import sys
+    from collections.abc import Coroutine
 
     from clerk_async._transport import CallOptions
 
@@ -63,7 +64,7 @@ class AllowlistIdentifiers(Service):
 
     __slots__ = ()
 
-    async def create(
+    def create(
         self,
         params: CreateAllowlistIdentifierParams | Mapping[str, Any] | Unset = UNSET,
         /,
@@ -71,35 +72,43 @@ class AllowlistIdentifiers(Service):
         identifier: str | Unset = UNSET,
         notify: bool | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> AllowlistIdentifier:
+    ) -> Coroutine[Any, Any, AllowlistIdentifier]:
         """Add identifier to the allow-list
 
         Create an identifier allowed to sign up to an instance
 
         ``POST /allowlist_identifiers``
         """
-        built = build_params(
-            CreateAllowlistIdentifierParams, params, {"identifier": identifier, "notify": notify}
-        )
-        return await self._transport.request(
+        if params is UNSET and identifier is not UNSET:
+            built = CreateAllowlistIdentifierParams(identifier=identifier, notify=notify)
+        else:
+            built = build_params(
+                CreateAllowlistIdentifierParams,
+                params,
+                {"identifier": identifier, "notify": notify},
+            )
+        return self._transport.request(
             "POST", "/allowlist_identifiers", AllowlistIdentifier, built, options=options
         )
 
-    async def delete(
+    def delete(
         self,
         identifier_id: str | DeleteAllowlistIdentifierParams | Mapping[str, Any],
         **options: Unpack[CallOptions],
-    ) -> DeletedObject:
+    ) -> Coroutine[Any, Any, DeletedObject]:
         """Delete identifier from allow-list
 
         Delete an identifier from the instance allow-list
 
         ``DELETE /allowlist_identifiers/{identifier_id}``
         """
-        built = build_params(
-            DeleteAllowlistIdentifierParams, identifier_id, {}, id_field="identifier_id"
-        )
-        return await self._transport.request(
+        if isinstance(identifier_id, str):
+            built = DeleteAllowlistIdentifierParams(identifier_id=identifier_id)
+        else:
+            built = build_params(
+                DeleteAllowlistIdentifierParams, identifier_id, {}, id_field="identifier_id"
+            )
+        return self._transport.request(
             "DELETE",
             "/allowlist_identifiers/{identifier_id}",
             DeletedObject,
@@ -123,11 +132,14 @@ class AllowlistIdentifiers(Service):
 
         ``GET /allowlist_identifiers``
         """
-        built = build_params(
-            ListAllowlistIdentifiersParams,
-            params,
-            {"paginated": paginated, "limit": limit, "offset": offset},
-        )
+        if params is UNSET:
+            built = ListAllowlistIdentifiersParams(paginated=paginated, limit=limit, offset=offset)
+        else:
+            built = build_params(
+                ListAllowlistIdentifiersParams,
+                params,
+                {"paginated": paginated, "limit": limit, "offset": offset},
+            )
         return paginate(
             self._transport,
             "/allowlist_identifiers",

@@ -18,6 +18,7 @@ from clerk_async.services._base import Service
 
 if TYPE_CHECKING:
     import sys
+    from collections.abc import Coroutine
 
     from clerk_async._transport import CallOptions
 
@@ -112,7 +113,7 @@ class APIKeys(Service):
 
     __slots__ = ()
 
-    async def create(
+    def create(
         self,
         params: CreateAPIKeyParams | Mapping[str, Any] | Unset = UNSET,
         /,
@@ -126,42 +127,57 @@ class APIKeys(Service):
         created_by: str | Unset | None = UNSET,
         seconds_until_expiration: float | Unset | None = UNSET,
         **options: Unpack[CallOptions],
-    ) -> APIKey:
+    ) -> Coroutine[Any, Any, APIKey]:
         """Create an API Key
 
         ``POST /api_keys``
         """
-        built = build_params(
-            CreateAPIKeyParams,
-            params,
-            {
-                "type": type,
-                "name": name,
-                "description": description,
-                "subject": subject,
-                "claims": claims,
-                "scopes": scopes,
-                "created_by": created_by,
-                "seconds_until_expiration": seconds_until_expiration,
-            },
-        )
-        return await self._transport.request("POST", "/api_keys", APIKey, built, options=options)
+        if params is UNSET and name is not UNSET and subject is not UNSET:
+            built = CreateAPIKeyParams(
+                type=type,
+                name=name,
+                description=description,
+                subject=subject,
+                claims=claims,
+                scopes=scopes,
+                created_by=created_by,
+                seconds_until_expiration=seconds_until_expiration,
+            )
+        else:
+            built = build_params(
+                CreateAPIKeyParams,
+                params,
+                {
+                    "type": type,
+                    "name": name,
+                    "description": description,
+                    "subject": subject,
+                    "claims": claims,
+                    "scopes": scopes,
+                    "created_by": created_by,
+                    "seconds_until_expiration": seconds_until_expiration,
+                },
+            )
+        return self._transport.request("POST", "/api_keys", APIKey, built, options=options)
 
-    async def get(
+    def get(
         self,
         api_key_id: str | APIKeyIdParams | Mapping[str, Any],
         **options: Unpack[CallOptions],
-    ) -> APIKey:
+    ) -> Coroutine[Any, Any, APIKey]:
         """Get an API Key by ID
 
         ``GET /api_keys/{apiKeyID}``
         """
-        built = build_params(APIKeyIdParams, api_key_id, {}, id_field="api_key_id")
-        return await self._transport.request(
+        if isinstance(api_key_id, str):
+            built = APIKeyIdParams(api_key_id=api_key_id)
+        else:
+            built = build_params(APIKeyIdParams, api_key_id, {}, id_field="api_key_id")
+        return self._transport.request(
             "GET", "/api_keys/{apiKeyID}", APIKey, built, options=options
         )
 
-    async def update(
+    def update(
         self,
         api_key_id: str | UpdateAPIKeyParams | Mapping[str, Any],
         *,
@@ -171,87 +187,109 @@ class APIKeys(Service):
         subject: str | Unset = UNSET,
         seconds_until_expiration: float | Unset | None = UNSET,
         **options: Unpack[CallOptions],
-    ) -> APIKey:
+    ) -> Coroutine[Any, Any, APIKey]:
         """Update an API Key
 
         ``PATCH /api_keys/{apiKeyID}``
         """
-        built = build_params(
-            UpdateAPIKeyParams,
-            api_key_id,
-            {
-                "claims": claims,
-                "scopes": scopes,
-                "description": description,
-                "subject": subject,
-                "seconds_until_expiration": seconds_until_expiration,
-            },
-            id_field="api_key_id",
-        )
-        return await self._transport.request(
+        if isinstance(api_key_id, str):
+            built = UpdateAPIKeyParams(
+                api_key_id=api_key_id,
+                claims=claims,
+                scopes=scopes,
+                description=description,
+                subject=subject,
+                seconds_until_expiration=seconds_until_expiration,
+            )
+        else:
+            built = build_params(
+                UpdateAPIKeyParams,
+                api_key_id,
+                {
+                    "claims": claims,
+                    "scopes": scopes,
+                    "description": description,
+                    "subject": subject,
+                    "seconds_until_expiration": seconds_until_expiration,
+                },
+                id_field="api_key_id",
+            )
+        return self._transport.request(
             "PATCH", "/api_keys/{apiKeyID}", APIKey, built, options=options
         )
 
-    async def delete(
+    def delete(
         self,
         api_key_id: str | APIKeyIdParams | Mapping[str, Any],
         **options: Unpack[CallOptions],
-    ) -> APIKeyDeleted:
+    ) -> Coroutine[Any, Any, APIKeyDeleted]:
         """Delete an API Key
 
         ``DELETE /api_keys/{apiKeyID}``
         """
-        built = build_params(APIKeyIdParams, api_key_id, {}, id_field="api_key_id")
-        return await self._transport.request(
+        if isinstance(api_key_id, str):
+            built = APIKeyIdParams(api_key_id=api_key_id)
+        else:
+            built = build_params(APIKeyIdParams, api_key_id, {}, id_field="api_key_id")
+        return self._transport.request(
             "DELETE", "/api_keys/{apiKeyID}", APIKeyDeleted, built, options=options
         )
 
-    async def get_secret(
+    def get_secret(
         self,
         api_key_id: str | APIKeyIdParams | Mapping[str, Any],
         **options: Unpack[CallOptions],
-    ) -> APIKeySecret:
+    ) -> Coroutine[Any, Any, APIKeySecret]:
         """Get an API Key Secret
 
         ``GET /api_keys/{apiKeyID}/secret``
         """
-        built = build_params(APIKeyIdParams, api_key_id, {}, id_field="api_key_id")
-        return await self._transport.request(
+        if isinstance(api_key_id, str):
+            built = APIKeyIdParams(api_key_id=api_key_id)
+        else:
+            built = build_params(APIKeyIdParams, api_key_id, {}, id_field="api_key_id")
+        return self._transport.request(
             "GET", "/api_keys/{apiKeyID}/secret", APIKeySecret, built, options=options
         )
 
-    async def revoke(
+    def revoke(
         self,
         api_key_id: str | RevokeAPIKeyParams | Mapping[str, Any],
         *,
         revocation_reason: str | Unset | None = UNSET,
         **options: Unpack[CallOptions],
-    ) -> APIKey:
+    ) -> Coroutine[Any, Any, APIKey]:
         """Revoke an API Key
 
         ``POST /api_keys/{apiKeyID}/revoke``
         """
-        built = build_params(
-            RevokeAPIKeyParams,
-            api_key_id,
-            {"revocation_reason": revocation_reason},
-            id_field="api_key_id",
-        )
-        return await self._transport.request(
+        if isinstance(api_key_id, str):
+            built = RevokeAPIKeyParams(api_key_id=api_key_id, revocation_reason=revocation_reason)
+        else:
+            built = build_params(
+                RevokeAPIKeyParams,
+                api_key_id,
+                {"revocation_reason": revocation_reason},
+                id_field="api_key_id",
+            )
+        return self._transport.request(
             "POST", "/api_keys/{apiKeyID}/revoke", APIKey, built, idempotent=True, options=options
         )
 
-    async def verify(
+    def verify(
         self,
         secret: str | VerifyAPIKeyParams | Mapping[str, Any] | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> APIKey:
+    ) -> Coroutine[Any, Any, APIKey]:
         """Verify an API Key
 
         ``POST /api_keys/verify``
         """
-        built = build_params(VerifyAPIKeyParams, secret, {}, id_field="secret")
-        return await self._transport.request(
+        if isinstance(secret, str):
+            built = VerifyAPIKeyParams(secret=secret)
+        else:
+            built = build_params(VerifyAPIKeyParams, secret, {}, id_field="secret")
+        return self._transport.request(
             "POST", "/api_keys/verify", APIKey, built, idempotent=True, options=options
         )
 
@@ -270,18 +308,28 @@ class APIKeys(Service):
 
         ``GET /api_keys``
         """
-        built = build_params(
-            ListAPIKeysParams,
-            subject,
-            {
-                "type": type,
-                "include_invalid": include_invalid,
-                "limit": limit,
-                "offset": offset,
-                "query": query,
-            },
-            id_field="subject",
-        )
+        if isinstance(subject, str):
+            built = ListAPIKeysParams(
+                type=type,
+                subject=subject,
+                include_invalid=include_invalid,
+                limit=limit,
+                offset=offset,
+                query=query,
+            )
+        else:
+            built = build_params(
+                ListAPIKeysParams,
+                subject,
+                {
+                    "type": type,
+                    "include_invalid": include_invalid,
+                    "limit": limit,
+                    "offset": offset,
+                    "query": query,
+                },
+                id_field="subject",
+            )
         return paginate(
             self._transport, "/api_keys", Page[APIKey], built, max_limit=100, options=options
         )

@@ -17,6 +17,7 @@ from clerk_async.services._base import Service, deprecated
 
 if TYPE_CHECKING:
     import sys
+    from collections.abc import Coroutine
 
     from clerk_async._transport import CallOptions
 
@@ -51,7 +52,7 @@ class BetaFeatures(Service):
 
     __slots__ = ()
 
-    async def update_instance_settings(
+    def update_instance_settings(
         self,
         params: UpdateInstanceAuthConfigParams | Mapping[str, Any] | Unset = UNSET,
         /,
@@ -61,24 +62,32 @@ class BetaFeatures(Service):
         progressive_sign_up: bool | Unset | None = UNSET,
         test_mode: bool | Unset | None = UNSET,
         **options: Unpack[CallOptions],
-    ) -> UpdateInstanceAuthConfigResponse:
+    ) -> Coroutine[Any, Any, UpdateInstanceAuthConfigResponse]:
         """Update instance settings
 
         Updates the settings of an instance
 
         ``PATCH /beta_features/instance_settings``
         """
-        built = build_params(
-            UpdateInstanceAuthConfigParams,
-            params,
-            {
-                "restricted_to_allowlist": restricted_to_allowlist,
-                "from_email_address": from_email_address,
-                "progressive_sign_up": progressive_sign_up,
-                "test_mode": test_mode,
-            },
-        )
-        return await self._transport.request(
+        if params is UNSET:
+            built = UpdateInstanceAuthConfigParams(
+                restricted_to_allowlist=restricted_to_allowlist,
+                from_email_address=from_email_address,
+                progressive_sign_up=progressive_sign_up,
+                test_mode=test_mode,
+            )
+        else:
+            built = build_params(
+                UpdateInstanceAuthConfigParams,
+                params,
+                {
+                    "restricted_to_allowlist": restricted_to_allowlist,
+                    "from_email_address": from_email_address,
+                    "progressive_sign_up": progressive_sign_up,
+                    "test_mode": test_mode,
+                },
+            )
+        return self._transport.request(
             "PATCH",
             "/beta_features/instance_settings",
             UpdateInstanceAuthConfigResponse,
@@ -86,7 +95,7 @@ class BetaFeatures(Service):
             options=options,
         )
 
-    async def update_production_instance_domain(
+    def update_production_instance_domain(
         self,
         params: UpdateProductionInstanceDomainParams | Mapping[str, Any] | Unset = UNSET,
         /,
@@ -94,7 +103,7 @@ class BetaFeatures(Service):
         home_url: str | Unset = UNSET,
         is_secondary: bool | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> None:
+    ) -> Coroutine[Any, Any, None]:
         """Update production instance domain
 
         Change the domain of a production instance.
@@ -105,11 +114,16 @@ class BetaFeatures(Service):
             "clerk.beta_features.update_production_instance_domain",
             "clerk.instance_settings.change_domain",
         )
-        built = build_params(
-            UpdateProductionInstanceDomainParams,
-            params,
-            {"home_url": home_url, "is_secondary": is_secondary},
-        )
-        return await self._transport.request(
+        if params is UNSET:
+            built = UpdateProductionInstanceDomainParams(
+                home_url=home_url, is_secondary=is_secondary
+            )
+        else:
+            built = build_params(
+                UpdateProductionInstanceDomainParams,
+                params,
+                {"home_url": home_url, "is_secondary": is_secondary},
+            )
+        return self._transport.request(
             "PUT", "/beta_features/domain", type(None), built, options=options
         )

@@ -27,6 +27,7 @@ from clerk_async.services._base import Service
 
 if TYPE_CHECKING:
     import sys
+    from collections.abc import Coroutine
 
     from clerk_async._transport import CallOptions
 
@@ -191,11 +192,21 @@ class Billing(Service):
 
         ``GET /billing/plans``
         """
-        built = build_params(
-            GetCommercePlanListParams,
-            params,
-            {"paginated": paginated, "limit": limit, "offset": offset, "payer_type": payer_type},
-        )
+        if params is UNSET:
+            built = GetCommercePlanListParams(
+                paginated=paginated, limit=limit, offset=offset, payer_type=payer_type
+            )
+        else:
+            built = build_params(
+                GetCommercePlanListParams,
+                params,
+                {
+                    "paginated": paginated,
+                    "limit": limit,
+                    "offset": offset,
+                    "payer_type": payer_type,
+                },
+            )
         return paginate(
             self._transport,
             "/billing/plans",
@@ -224,11 +235,16 @@ class Billing(Service):
 
         ``GET /billing/prices``
         """
-        built = build_params(
-            GetBillingPriceListParams,
-            params,
-            {"paginated": paginated, "limit": limit, "offset": offset, "plan_id": plan_id},
-        )
+        if params is UNSET:
+            built = GetBillingPriceListParams(
+                paginated=paginated, limit=limit, offset=offset, plan_id=plan_id
+            )
+        else:
+            built = build_params(
+                GetBillingPriceListParams,
+                params,
+                {"paginated": paginated, "limit": limit, "offset": offset, "plan_id": plan_id},
+            )
         return paginate(
             self._transport,
             "/billing/prices",
@@ -238,7 +254,7 @@ class Billing(Service):
             options=options,
         )
 
-    async def create_price(
+    def create_price(
         self,
         params: CreateBillingPriceParams | Mapping[str, Any] | Unset = UNSET,
         /,
@@ -250,7 +266,7 @@ class Billing(Service):
         description: str | Unset = UNSET,
         supported_billing_periods: str | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> BillingPriceResponse:
+    ) -> Coroutine[Any, Any, BillingPriceResponse]:
         """Create a custom billing price
 
         Creates a custom price for a billing plan. Custom prices allow you to offer
@@ -258,19 +274,29 @@ class Billing(Service):
 
         ``POST /billing/prices``
         """
-        built = build_params(
-            CreateBillingPriceParams,
-            params,
-            {
-                "plan_id": plan_id,
-                "currency": currency,
-                "amount": amount,
-                "annual_monthly_amount": annual_monthly_amount,
-                "description": description,
-                "supported_billing_periods": supported_billing_periods,
-            },
-        )
-        return await self._transport.request(
+        if params is UNSET and plan_id is not UNSET and amount is not UNSET:
+            built = CreateBillingPriceParams(
+                plan_id=plan_id,
+                currency=currency,
+                amount=amount,
+                annual_monthly_amount=annual_monthly_amount,
+                description=description,
+                supported_billing_periods=supported_billing_periods,
+            )
+        else:
+            built = build_params(
+                CreateBillingPriceParams,
+                params,
+                {
+                    "plan_id": plan_id,
+                    "currency": currency,
+                    "amount": amount,
+                    "annual_monthly_amount": annual_monthly_amount,
+                    "description": description,
+                    "supported_billing_periods": supported_billing_periods,
+                },
+            )
+        return self._transport.request(
             "POST", "/billing/prices", BillingPriceResponse, built, options=options
         )
 
@@ -297,20 +323,32 @@ class Billing(Service):
 
         ``GET /billing/subscription_items``
         """
-        built = build_params(
-            GetCommerceSubscriptionItemListParams,
-            params,
-            {
-                "paginated": paginated,
-                "limit": limit,
-                "offset": offset,
-                "status": status,
-                "payer_type": payer_type,
-                "plan_id": plan_id,
-                "include_free": include_free,
-                "query": query,
-            },
-        )
+        if params is UNSET:
+            built = GetCommerceSubscriptionItemListParams(
+                paginated=paginated,
+                limit=limit,
+                offset=offset,
+                status=status,
+                payer_type=payer_type,
+                plan_id=plan_id,
+                include_free=include_free,
+                query=query,
+            )
+        else:
+            built = build_params(
+                GetCommerceSubscriptionItemListParams,
+                params,
+                {
+                    "paginated": paginated,
+                    "limit": limit,
+                    "offset": offset,
+                    "status": status,
+                    "payer_type": payer_type,
+                    "plan_id": plan_id,
+                    "include_free": include_free,
+                    "query": query,
+                },
+            )
         return paginate(
             self._transport,
             "/billing/subscription_items",
@@ -320,13 +358,13 @@ class Billing(Service):
             options=options,
         )
 
-    async def cancel_subscription_item(
+    def cancel_subscription_item(
         self,
         subscription_item_id: str | CancelCommerceSubscriptionItemParams | Mapping[str, Any],
         *,
         end_now: bool | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> CommerceSubscriptionItem:
+    ) -> Coroutine[Any, Any, CommerceSubscriptionItem]:
         """Cancel a subscription item
 
         Cancel a specific subscription item. The subscription item can be canceled
@@ -334,13 +372,18 @@ class Billing(Service):
 
         ``DELETE /billing/subscription_items/{subscription_item_id}``
         """
-        built = build_params(
-            CancelCommerceSubscriptionItemParams,
-            subscription_item_id,
-            {"end_now": end_now},
-            id_field="subscription_item_id",
-        )
-        return await self._transport.request(
+        if isinstance(subscription_item_id, str):
+            built = CancelCommerceSubscriptionItemParams(
+                subscription_item_id=subscription_item_id, end_now=end_now
+            )
+        else:
+            built = build_params(
+                CancelCommerceSubscriptionItemParams,
+                subscription_item_id,
+                {"end_now": end_now},
+                id_field="subscription_item_id",
+            )
+        return self._transport.request(
             "DELETE",
             "/billing/subscription_items/{subscription_item_id}",
             CommerceSubscriptionItem,
@@ -348,7 +391,7 @@ class Billing(Service):
             options=options,
         )
 
-    async def extend_subscription_item_free_trial(
+    def extend_subscription_item_free_trial(
         self,
         subscription_item_id: str
         | ExtendBillingSubscriptionItemFreeTrialParams
@@ -356,7 +399,7 @@ class Billing(Service):
         *,
         extend_to: str | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> CommerceSubscriptionItem2:
+    ) -> Coroutine[Any, Any, CommerceSubscriptionItem2]:
         """Extend free trial for a subscription item
 
         Extends the free trial period for a specific subscription item to the specified
@@ -367,13 +410,18 @@ class Billing(Service):
 
         ``POST /billing/subscription_items/{subscription_item_id}/extend_free_trial``
         """
-        built = build_params(
-            ExtendBillingSubscriptionItemFreeTrialParams,
-            subscription_item_id,
-            {"extend_to": extend_to},
-            id_field="subscription_item_id",
-        )
-        return await self._transport.request(
+        if isinstance(subscription_item_id, str) and extend_to is not UNSET:
+            built = ExtendBillingSubscriptionItemFreeTrialParams(
+                subscription_item_id=subscription_item_id, extend_to=extend_to
+            )
+        else:
+            built = build_params(
+                ExtendBillingSubscriptionItemFreeTrialParams,
+                subscription_item_id,
+                {"extend_to": extend_to},
+                id_field="subscription_item_id",
+            )
+        return self._transport.request(
             "POST",
             "/billing/subscription_items/{subscription_item_id}/extend_free_trial",
             CommerceSubscriptionItem2,
@@ -381,14 +429,14 @@ class Billing(Service):
             options=options,
         )
 
-    async def create_price_transition(
+    def create_price_transition(
         self,
         subscription_item_id: str | CreateBillingPriceTransitionParams | Mapping[str, Any],
         *,
         from_price_id: str | Unset = UNSET,
         to_price_id: str | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> CommercePriceTransitionResponse:
+    ) -> Coroutine[Any, Any, CommercePriceTransitionResponse]:
         """Create a price transition for a subscription item
 
         Creates a price transition for the specified subscription item. This may create an
@@ -397,13 +445,24 @@ class Billing(Service):
 
         ``POST /billing/subscription_items/{subscription_item_id}/price_transition``
         """
-        built = build_params(
-            CreateBillingPriceTransitionParams,
-            subscription_item_id,
-            {"from_price_id": from_price_id, "to_price_id": to_price_id},
-            id_field="subscription_item_id",
-        )
-        return await self._transport.request(
+        if (
+            isinstance(subscription_item_id, str)
+            and from_price_id is not UNSET
+            and to_price_id is not UNSET
+        ):
+            built = CreateBillingPriceTransitionParams(
+                subscription_item_id=subscription_item_id,
+                from_price_id=from_price_id,
+                to_price_id=to_price_id,
+            )
+        else:
+            built = build_params(
+                CreateBillingPriceTransitionParams,
+                subscription_item_id,
+                {"from_price_id": from_price_id, "to_price_id": to_price_id},
+                id_field="subscription_item_id",
+            )
+        return self._transport.request(
             "POST",
             "/billing/subscription_items/{subscription_item_id}/price_transition",
             CommercePriceTransitionResponse,
@@ -411,13 +470,13 @@ class Billing(Service):
             options=options,
         )
 
-    async def apply_subscription_item_discount(
+    def apply_subscription_item_discount(
         self,
         subscription_item_id: str | ApplyBillingSubscriptionItemDiscountParams | Mapping[str, Any],
         *,
         discount_id: str | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> CommerceDiscountRedemptionResponse:
+    ) -> Coroutine[Any, Any, CommerceDiscountRedemptionResponse]:
         """Apply a discount to a subscription item
 
         Applies an existing discount to a subscription item. Manual application is an
@@ -427,13 +486,18 @@ class Billing(Service):
 
         ``POST /billing/subscription_items/{subscription_item_id}/discounts``
         """
-        built = build_params(
-            ApplyBillingSubscriptionItemDiscountParams,
-            subscription_item_id,
-            {"discount_id": discount_id},
-            id_field="subscription_item_id",
-        )
-        return await self._transport.request(
+        if isinstance(subscription_item_id, str) and discount_id is not UNSET:
+            built = ApplyBillingSubscriptionItemDiscountParams(
+                subscription_item_id=subscription_item_id, discount_id=discount_id
+            )
+        else:
+            built = build_params(
+                ApplyBillingSubscriptionItemDiscountParams,
+                subscription_item_id,
+                {"discount_id": discount_id},
+                id_field="subscription_item_id",
+            )
+        return self._transport.request(
             "POST",
             "/billing/subscription_items/{subscription_item_id}/discounts",
             CommerceDiscountRedemptionResponse,
@@ -441,12 +505,12 @@ class Billing(Service):
             options=options,
         )
 
-    async def remove_subscription_item_discount(
+    def remove_subscription_item_discount(
         self,
         subscription_item_id: str | RemoveBillingSubscriptionItemDiscountParams | Mapping[str, Any],
         discount_id: str | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> CommerceDiscountRedemptionResponse:
+    ) -> Coroutine[Any, Any, CommerceDiscountRedemptionResponse]:
         """Remove a discount from a subscription item
 
         Removes the active discount from a subscription item. The discount_id must match the
@@ -454,13 +518,18 @@ class Billing(Service):
 
         ``DELETE /billing/subscription_items/{subscription_item_id}/discounts/{discount_id}``
         """
-        built = build_params(
-            RemoveBillingSubscriptionItemDiscountParams,
-            subscription_item_id,
-            {"discount_id": discount_id},
-            id_field="subscription_item_id",
-        )
-        return await self._transport.request(
+        if isinstance(subscription_item_id, str) and discount_id is not UNSET:
+            built = RemoveBillingSubscriptionItemDiscountParams(
+                subscription_item_id=subscription_item_id, discount_id=discount_id
+            )
+        else:
+            built = build_params(
+                RemoveBillingSubscriptionItemDiscountParams,
+                subscription_item_id,
+                {"discount_id": discount_id},
+                id_field="subscription_item_id",
+            )
+        return self._transport.request(
             "DELETE",
             "/billing/subscription_items/{subscription_item_id}/discounts/{discount_id}",
             CommerceDiscountRedemptionResponse,
@@ -486,11 +555,14 @@ class Billing(Service):
 
         ``GET /billing/statements``
         """
-        built = build_params(
-            GetBillingStatementListParams,
-            params,
-            {"paginated": paginated, "limit": limit, "offset": offset},
-        )
+        if params is UNSET:
+            built = GetBillingStatementListParams(paginated=paginated, limit=limit, offset=offset)
+        else:
+            built = build_params(
+                GetBillingStatementListParams,
+                params,
+                {"paginated": paginated, "limit": limit, "offset": offset},
+            )
         return paginate(
             self._transport,
             "/billing/statements",
@@ -500,19 +572,24 @@ class Billing(Service):
             options=options,
         )
 
-    async def get_statement(
+    def get_statement(
         self,
         statement_id: str | GetBillingStatementParams | Mapping[str, Any],
         **options: Unpack[CallOptions],
-    ) -> BillingStatement:
+    ) -> Coroutine[Any, Any, BillingStatement]:
         """Retrieve a billing statement
 
         Retrieves the details of a billing statement.
 
         ``GET /billing/statements/{statementID}``
         """
-        built = build_params(GetBillingStatementParams, statement_id, {}, id_field="statement_id")
-        return await self._transport.request(
+        if isinstance(statement_id, str):
+            built = GetBillingStatementParams(statement_id=statement_id)
+        else:
+            built = build_params(
+                GetBillingStatementParams, statement_id, {}, id_field="statement_id"
+            )
+        return self._transport.request(
             "GET", "/billing/statements/{statementID}", BillingStatement, built, options=options
         )
 
@@ -533,12 +610,17 @@ class Billing(Service):
 
         ``GET /billing/statements/{statementID}/payment_attempts``
         """
-        built = build_params(
-            GetBillingStatementPaymentAttemptsParams,
-            statement_id,
-            {"paginated": paginated, "limit": limit, "offset": offset},
-            id_field="statement_id",
-        )
+        if isinstance(statement_id, str):
+            built = GetBillingStatementPaymentAttemptsParams(
+                statement_id=statement_id, paginated=paginated, limit=limit, offset=offset
+            )
+        else:
+            built = build_params(
+                GetBillingStatementPaymentAttemptsParams,
+                statement_id,
+                {"paginated": paginated, "limit": limit, "offset": offset},
+                id_field="statement_id",
+            )
         return paginate(
             self._transport,
             "/billing/statements/{statementID}/payment_attempts",

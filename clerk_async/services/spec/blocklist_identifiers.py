@@ -17,6 +17,7 @@ from clerk_async.services._base import Service
 
 if TYPE_CHECKING:
     import sys
+    from collections.abc import Coroutine
 
     from clerk_async._transport import CallOptions
 
@@ -57,40 +58,48 @@ class BlocklistIdentifiers(Service):
 
     __slots__ = ()
 
-    async def create(
+    def create(
         self,
         params: CreateBlocklistIdentifierParams | Mapping[str, Any] | Unset = UNSET,
         /,
         *,
         identifier: str | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> BlocklistIdentifier:
+    ) -> Coroutine[Any, Any, BlocklistIdentifier]:
         """Add identifier to the block-list
 
         Create an identifier that is blocked from accessing an instance
 
         ``POST /blocklist_identifiers``
         """
-        built = build_params(CreateBlocklistIdentifierParams, params, {"identifier": identifier})
-        return await self._transport.request(
+        if params is UNSET and identifier is not UNSET:
+            built = CreateBlocklistIdentifierParams(identifier=identifier)
+        else:
+            built = build_params(
+                CreateBlocklistIdentifierParams, params, {"identifier": identifier}
+            )
+        return self._transport.request(
             "POST", "/blocklist_identifiers", BlocklistIdentifier, built, options=options
         )
 
-    async def delete(
+    def delete(
         self,
         identifier_id: str | DeleteBlocklistIdentifierParams | Mapping[str, Any],
         **options: Unpack[CallOptions],
-    ) -> DeletedObject:
+    ) -> Coroutine[Any, Any, DeletedObject]:
         """Delete identifier from block-list
 
         Delete an identifier from the instance block-list
 
         ``DELETE /blocklist_identifiers/{identifier_id}``
         """
-        built = build_params(
-            DeleteBlocklistIdentifierParams, identifier_id, {}, id_field="identifier_id"
-        )
-        return await self._transport.request(
+        if isinstance(identifier_id, str):
+            built = DeleteBlocklistIdentifierParams(identifier_id=identifier_id)
+        else:
+            built = build_params(
+                DeleteBlocklistIdentifierParams, identifier_id, {}, id_field="identifier_id"
+            )
+        return self._transport.request(
             "DELETE",
             "/blocklist_identifiers/{identifier_id}",
             DeletedObject,
@@ -98,16 +107,16 @@ class BlocklistIdentifiers(Service):
             options=options,
         )
 
-    async def list(
+    def list(
         self,
         **options: Unpack[CallOptions],
-    ) -> BlocklistIdentifiersList:
+    ) -> Coroutine[Any, Any, BlocklistIdentifiersList]:
         """List all identifiers on the block-list
 
         Get a list of all identifiers which are not allowed to access an instance
 
         ``GET /blocklist_identifiers``
         """
-        return await self._transport.request(
+        return self._transport.request(
             "GET", "/blocklist_identifiers", BlocklistIdentifiersList, None, options=options
         )

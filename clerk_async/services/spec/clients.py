@@ -18,6 +18,7 @@ from clerk_async.services._base import Service, deprecated
 
 if TYPE_CHECKING:
     import sys
+    from collections.abc import Coroutine
 
     from clerk_async._transport import CallOptions
 
@@ -57,38 +58,44 @@ class Clients(Service):
 
     __slots__ = ()
 
-    async def verify(
+    def verify(
         self,
         params: VerifyClientParams | Mapping[str, Any] | Unset = UNSET,
         /,
         *,
         token: str | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> Client:
+    ) -> Coroutine[Any, Any, Client]:
         """Verify a client
 
         Verifies the client in the provided token
 
         ``POST /clients/verify``
         """
-        built = build_params(VerifyClientParams, params, {"token": token})
-        return await self._transport.request(
+        if params is UNSET and token is not UNSET:
+            built = VerifyClientParams(token=token)
+        else:
+            built = build_params(VerifyClientParams, params, {"token": token})
+        return self._transport.request(
             "POST", "/clients/verify", Client, built, idempotent=True, options=options
         )
 
-    async def get(
+    def get(
         self,
         client_id: str | GetClientParams | Mapping[str, Any],
         **options: Unpack[CallOptions],
-    ) -> Client:
+    ) -> Coroutine[Any, Any, Client]:
         """Get a client
 
         Returns the details of a client.
 
         ``GET /clients/{client_id}``
         """
-        built = build_params(GetClientParams, client_id, {}, id_field="client_id")
-        return await self._transport.request(
+        if isinstance(client_id, str):
+            built = GetClientParams(client_id=client_id)
+        else:
+            built = build_params(GetClientParams, client_id, {}, id_field="client_id")
+        return self._transport.request(
             "GET", "/clients/{client_id}", Client, built, options=options
         )
 
@@ -111,9 +118,14 @@ class Clients(Service):
         ``GET /clients`` (deprecated)
         """
         deprecated("clerk.clients.list", "clerk.sessions.list")
-        built = build_params(
-            GetClientListParams, params, {"paginated": paginated, "limit": limit, "offset": offset}
-        )
+        if params is UNSET:
+            built = GetClientListParams(paginated=paginated, limit=limit, offset=offset)
+        else:
+            built = build_params(
+                GetClientListParams,
+                params,
+                {"paginated": paginated, "limit": limit, "offset": offset},
+            )
         return paginate(
             self._transport, "/clients", list[Client], built, max_limit=500, options=options
         )

@@ -25,6 +25,7 @@ from clerk_async.services._base import Service
 
 if TYPE_CHECKING:
     import sys
+    from collections.abc import Coroutine
 
     from clerk_async._transport import CallOptions
 
@@ -138,7 +139,7 @@ class Directories(Service):
 
     __slots__ = ()
 
-    async def create(
+    def create(
         self,
         params: CreateDirectoryParams | Mapping[str, Any] | Unset = UNSET,
         /,
@@ -148,44 +149,53 @@ class Directories(Service):
         provider: str | Unset = UNSET,
         group_role_mappings: list[Any] | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> Directory:
+    ) -> Coroutine[Any, Any, Directory]:
         """Create a directory
 
         Create a new directory for the instance.
 
         ``POST /directories``
         """
-        built = build_params(
-            CreateDirectoryParams,
-            params,
-            {
-                "enterprise_connection_id": enterprise_connection_id,
-                "name": name,
-                "provider": provider,
-                "group_role_mappings": group_role_mappings,
-            },
-        )
-        return await self._transport.request(
-            "POST", "/directories", Directory, built, options=options
-        )
+        if params is UNSET and enterprise_connection_id is not UNSET and provider is not UNSET:
+            built = CreateDirectoryParams(
+                enterprise_connection_id=enterprise_connection_id,
+                name=name,
+                provider=provider,
+                group_role_mappings=group_role_mappings,
+            )
+        else:
+            built = build_params(
+                CreateDirectoryParams,
+                params,
+                {
+                    "enterprise_connection_id": enterprise_connection_id,
+                    "name": name,
+                    "provider": provider,
+                    "group_role_mappings": group_role_mappings,
+                },
+            )
+        return self._transport.request("POST", "/directories", Directory, built, options=options)
 
-    async def get(
+    def get(
         self,
         directory_id: str | GetDirectoryParams | Mapping[str, Any],
         **options: Unpack[CallOptions],
-    ) -> Directory:
+    ) -> Coroutine[Any, Any, Directory]:
         """Retrieve a directory
 
         Returns the details of a directory.
 
         ``GET /directories/{directory_id}``
         """
-        built = build_params(GetDirectoryParams, directory_id, {}, id_field="directory_id")
-        return await self._transport.request(
+        if isinstance(directory_id, str):
+            built = GetDirectoryParams(directory_id=directory_id)
+        else:
+            built = build_params(GetDirectoryParams, directory_id, {}, id_field="directory_id")
+        return self._transport.request(
             "GET", "/directories/{directory_id}", Directory, built, options=options
         )
 
-    async def update(
+    def update(
         self,
         directory_id: str | UpdateDirectoryParams | Mapping[str, Any],
         *,
@@ -195,34 +205,44 @@ class Directories(Service):
         attribute_mapping: dict[str, Any] | Unset = UNSET,
         group_role_mapping_enabled: bool | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> Directory:
+    ) -> Coroutine[Any, Any, Directory]:
         """Update a directory
 
         Updates a directory.
 
         ``PATCH /directories/{directory_id}``
         """
-        built = build_params(
-            UpdateDirectoryParams,
-            directory_id,
-            {
-                "name": name,
-                "enabled": enabled,
-                "provider": provider,
-                "attribute_mapping": attribute_mapping,
-                "group_role_mapping_enabled": group_role_mapping_enabled,
-            },
-            id_field="directory_id",
-        )
-        return await self._transport.request(
+        if isinstance(directory_id, str):
+            built = UpdateDirectoryParams(
+                directory_id=directory_id,
+                name=name,
+                enabled=enabled,
+                provider=provider,
+                attribute_mapping=attribute_mapping,
+                group_role_mapping_enabled=group_role_mapping_enabled,
+            )
+        else:
+            built = build_params(
+                UpdateDirectoryParams,
+                directory_id,
+                {
+                    "name": name,
+                    "enabled": enabled,
+                    "provider": provider,
+                    "attribute_mapping": attribute_mapping,
+                    "group_role_mapping_enabled": group_role_mapping_enabled,
+                },
+                id_field="directory_id",
+            )
+        return self._transport.request(
             "PATCH", "/directories/{directory_id}", Directory, built, options=options
         )
 
-    async def delete(
+    def delete(
         self,
         directory_id: str | DeleteDirectoryParams | Mapping[str, Any],
         **options: Unpack[CallOptions],
-    ) -> DeletedObject:
+    ) -> Coroutine[Any, Any, DeletedObject]:
         """Delete a directory
 
         Deletes a directory and stops provisioning for it. Provisioning requests
@@ -230,16 +250,19 @@ class Directories(Service):
 
         ``DELETE /directories/{directory_id}``
         """
-        built = build_params(DeleteDirectoryParams, directory_id, {}, id_field="directory_id")
-        return await self._transport.request(
+        if isinstance(directory_id, str):
+            built = DeleteDirectoryParams(directory_id=directory_id)
+        else:
+            built = build_params(DeleteDirectoryParams, directory_id, {}, id_field="directory_id")
+        return self._transport.request(
             "DELETE", "/directories/{directory_id}", DeletedObject, built, options=options
         )
 
-    async def rotate_api_key(
+    def rotate_api_key(
         self,
         directory_id: str | RotateDirectoryAPIKeyParams | Mapping[str, Any],
         **options: Unpack[CallOptions],
-    ) -> Directory:
+    ) -> Coroutine[Any, Any, Directory]:
         """Rotate a directory's API key
 
         Generates a new API key for the directory and returns it in the `api_key` field.
@@ -249,16 +272,21 @@ class Directories(Service):
 
         ``POST /directories/{directory_id}/rotate_api_key``
         """
-        built = build_params(RotateDirectoryAPIKeyParams, directory_id, {}, id_field="directory_id")
-        return await self._transport.request(
+        if isinstance(directory_id, str):
+            built = RotateDirectoryAPIKeyParams(directory_id=directory_id)
+        else:
+            built = build_params(
+                RotateDirectoryAPIKeyParams, directory_id, {}, id_field="directory_id"
+            )
+        return self._transport.request(
             "POST", "/directories/{directory_id}/rotate_api_key", Directory, built, options=options
         )
 
-    async def list_group_role_mappings(
+    def list_group_role_mappings(
         self,
         directory_id: str | ListDirectoryGroupRoleMappingsParams | Mapping[str, Any],
         **options: Unpack[CallOptions],
-    ) -> ListDirectoryGroupRoleMappingsResponse:
+    ) -> Coroutine[Any, Any, ListDirectoryGroupRoleMappingsResponse]:
         """List directory group role mappings
 
         Returns the list of directory group to organization role mappings for a directory,
@@ -266,10 +294,13 @@ class Directories(Service):
 
         ``GET /directories/{directory_id}/group_role_mappings``
         """
-        built = build_params(
-            ListDirectoryGroupRoleMappingsParams, directory_id, {}, id_field="directory_id"
-        )
-        return await self._transport.request(
+        if isinstance(directory_id, str):
+            built = ListDirectoryGroupRoleMappingsParams(directory_id=directory_id)
+        else:
+            built = build_params(
+                ListDirectoryGroupRoleMappingsParams, directory_id, {}, id_field="directory_id"
+            )
+        return self._transport.request(
             "GET",
             "/directories/{directory_id}/group_role_mappings",
             ListDirectoryGroupRoleMappingsResponse,
@@ -277,7 +308,7 @@ class Directories(Service):
             options=options,
         )
 
-    async def create_group_role_mapping(
+    def create_group_role_mapping(
         self,
         directory_id: str | CreateDirectoryGroupRoleMappingParams | Mapping[str, Any],
         *,
@@ -286,7 +317,7 @@ class Directories(Service):
         role_id: str | Unset = UNSET,
         precedence: int | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> DirectoryGroupRoleMapping:
+    ) -> Coroutine[Any, Any, DirectoryGroupRoleMapping]:
         """Create a directory group role mapping
 
         Creates a new directory group to organization role mapping for a directory. Group
@@ -294,18 +325,27 @@ class Directories(Service):
 
         ``POST /directories/{directory_id}/group_role_mappings``
         """
-        built = build_params(
-            CreateDirectoryGroupRoleMappingParams,
-            directory_id,
-            {
-                "directory_group_id": directory_group_id,
-                "scim_group_id": scim_group_id,
-                "role_id": role_id,
-                "precedence": precedence,
-            },
-            id_field="directory_id",
-        )
-        return await self._transport.request(
+        if isinstance(directory_id, str) and role_id is not UNSET:
+            built = CreateDirectoryGroupRoleMappingParams(
+                directory_id=directory_id,
+                directory_group_id=directory_group_id,
+                scim_group_id=scim_group_id,
+                role_id=role_id,
+                precedence=precedence,
+            )
+        else:
+            built = build_params(
+                CreateDirectoryGroupRoleMappingParams,
+                directory_id,
+                {
+                    "directory_group_id": directory_group_id,
+                    "scim_group_id": scim_group_id,
+                    "role_id": role_id,
+                    "precedence": precedence,
+                },
+                id_field="directory_id",
+            )
+        return self._transport.request(
             "POST",
             "/directories/{directory_id}/group_role_mappings",
             DirectoryGroupRoleMapping,
@@ -313,13 +353,13 @@ class Directories(Service):
             options=options,
         )
 
-    async def replace_group_role_mappings(
+    def replace_group_role_mappings(
         self,
         directory_id: str | ReplaceDirectoryGroupRoleMappingsParams | Mapping[str, Any],
         *,
         mappings: list[Any] | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> ReplaceDirectoryGroupRoleMappingsResponse:
+    ) -> Coroutine[Any, Any, ReplaceDirectoryGroupRoleMappingsResponse]:
         """Replace directory group role mappings
 
         Replaces the entire set of directory group role mappings for a directory. The
@@ -329,13 +369,18 @@ class Directories(Service):
 
         ``PUT /directories/{directory_id}/group_role_mappings``
         """
-        built = build_params(
-            ReplaceDirectoryGroupRoleMappingsParams,
-            directory_id,
-            {"mappings": mappings},
-            id_field="directory_id",
-        )
-        return await self._transport.request(
+        if isinstance(directory_id, str) and mappings is not UNSET:
+            built = ReplaceDirectoryGroupRoleMappingsParams(
+                directory_id=directory_id, mappings=mappings
+            )
+        else:
+            built = build_params(
+                ReplaceDirectoryGroupRoleMappingsParams,
+                directory_id,
+                {"mappings": mappings},
+                id_field="directory_id",
+            )
+        return self._transport.request(
             "PUT",
             "/directories/{directory_id}/group_role_mappings",
             ReplaceDirectoryGroupRoleMappingsResponse,
@@ -343,12 +388,12 @@ class Directories(Service):
             options=options,
         )
 
-    async def delete_group_role_mapping(
+    def delete_group_role_mapping(
         self,
         directory_id: str | DeleteDirectoryGroupRoleMappingParams | Mapping[str, Any],
         mapping_id: str | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> DeleteDirectoryGroupRoleMappingResponse:
+    ) -> Coroutine[Any, Any, DeleteDirectoryGroupRoleMappingResponse]:
         """Delete a directory group role mapping
 
         Deletes a single directory group role mapping. Group role mapping must be enabled on
@@ -356,13 +401,18 @@ class Directories(Service):
 
         ``DELETE /directories/{directory_id}/group_role_mappings/{mapping_id}``
         """
-        built = build_params(
-            DeleteDirectoryGroupRoleMappingParams,
-            directory_id,
-            {"mapping_id": mapping_id},
-            id_field="directory_id",
-        )
-        return await self._transport.request(
+        if isinstance(directory_id, str) and mapping_id is not UNSET:
+            built = DeleteDirectoryGroupRoleMappingParams(
+                directory_id=directory_id, mapping_id=mapping_id
+            )
+        else:
+            built = build_params(
+                DeleteDirectoryGroupRoleMappingParams,
+                directory_id,
+                {"mapping_id": mapping_id},
+                id_field="directory_id",
+            )
+        return self._transport.request(
             "DELETE",
             "/directories/{directory_id}/group_role_mappings/{mapping_id}",
             DeleteDirectoryGroupRoleMappingResponse,
@@ -385,7 +435,10 @@ class Directories(Service):
 
         ``GET /directories``
         """
-        built = build_params(ListDirectoriesParams, params, {"limit": limit, "offset": offset})
+        if params is UNSET:
+            built = ListDirectoriesParams(limit=limit, offset=offset)
+        else:
+            built = build_params(ListDirectoriesParams, params, {"limit": limit, "offset": offset})
         return paginate(
             self._transport, "/directories", Page[Directory], built, max_limit=500, options=options
         )

@@ -17,6 +17,7 @@ from clerk_async.services._base import Service
 
 if TYPE_CHECKING:
     import sys
+    from collections.abc import Coroutine
 
     from clerk_async._transport import CallOptions
 
@@ -70,7 +71,7 @@ class Domains(Service):
 
     __slots__ = ()
 
-    async def add(
+    def add(
         self,
         params: AddDomainParams | Mapping[str, Any] | Unset = UNSET,
         /,
@@ -79,7 +80,7 @@ class Domains(Service):
         is_satellite: bool | Unset = UNSET,
         proxy_url: str | Unset | None = UNSET,
         **options: Unpack[CallOptions],
-    ) -> Domain:
+    ) -> Coroutine[Any, Any, Domain]:
         """Add a domain
 
         Add a new domain for your instance. Useful in the case of multi-domain instances,
@@ -92,14 +93,17 @@ class Domains(Service):
 
         ``POST /domains``
         """
-        built = build_params(
-            AddDomainParams,
-            params,
-            {"name": name, "is_satellite": is_satellite, "proxy_url": proxy_url},
-        )
-        return await self._transport.request("POST", "/domains", Domain, built, options=options)
+        if params is UNSET and name is not UNSET and is_satellite is not UNSET:
+            built = AddDomainParams(name=name, is_satellite=is_satellite, proxy_url=proxy_url)
+        else:
+            built = build_params(
+                AddDomainParams,
+                params,
+                {"name": name, "is_satellite": is_satellite, "proxy_url": proxy_url},
+            )
+        return self._transport.request("POST", "/domains", Domain, built, options=options)
 
-    async def update(
+    def update(
         self,
         domain_id: str | UpdateDomainParams | Mapping[str, Any],
         *,
@@ -107,7 +111,7 @@ class Domains(Service):
         proxy_url: str | Unset | None = UNSET,
         is_secondary: bool | Unset | None = UNSET,
         **options: Unpack[CallOptions],
-    ) -> Domain:
+    ) -> Coroutine[Any, Any, Domain]:
         """Update a domain
 
         The `proxy_url` can be updated only for production instances. Update one of the
@@ -121,21 +125,26 @@ class Domains(Service):
 
         ``PATCH /domains/{domain_id}``
         """
-        built = build_params(
-            UpdateDomainParams,
-            domain_id,
-            {"name": name, "proxy_url": proxy_url, "is_secondary": is_secondary},
-            id_field="domain_id",
-        )
-        return await self._transport.request(
+        if isinstance(domain_id, str):
+            built = UpdateDomainParams(
+                domain_id=domain_id, name=name, proxy_url=proxy_url, is_secondary=is_secondary
+            )
+        else:
+            built = build_params(
+                UpdateDomainParams,
+                domain_id,
+                {"name": name, "proxy_url": proxy_url, "is_secondary": is_secondary},
+                id_field="domain_id",
+            )
+        return self._transport.request(
             "PATCH", "/domains/{domain_id}", Domain, built, options=options
         )
 
-    async def delete(
+    def delete(
         self,
         domain_id: str | DeleteDomainParams | Mapping[str, Any],
         **options: Unpack[CallOptions],
-    ) -> DeletedObject:
+    ) -> Coroutine[Any, Any, DeletedObject]:
         """Delete a satellite domain
 
         Deletes a satellite domain for the instance. It is currently not possible to delete
@@ -143,15 +152,18 @@ class Domains(Service):
 
         ``DELETE /domains/{domain_id}``
         """
-        built = build_params(DeleteDomainParams, domain_id, {}, id_field="domain_id")
-        return await self._transport.request(
+        if isinstance(domain_id, str):
+            built = DeleteDomainParams(domain_id=domain_id)
+        else:
+            built = build_params(DeleteDomainParams, domain_id, {}, id_field="domain_id")
+        return self._transport.request(
             "DELETE", "/domains/{domain_id}", DeletedObject, built, options=options
         )
 
-    async def list(
+    def list(
         self,
         **options: Unpack[CallOptions],
-    ) -> DomainsList:
+    ) -> Coroutine[Any, Any, DomainsList]:
         """List all instance domains
 
         Use this endpoint to get a list of all domains for an instance. The response will
@@ -161,4 +173,4 @@ class Domains(Service):
 
         ``GET /domains``
         """
-        return await self._transport.request("GET", "/domains", DomainsList, None, options=options)
+        return self._transport.request("GET", "/domains", DomainsList, None, options=options)

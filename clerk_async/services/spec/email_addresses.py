@@ -22,6 +22,7 @@ from clerk_async.services._base import Service
 
 if TYPE_CHECKING:
     import sys
+    from collections.abc import Coroutine
 
     from clerk_async._transport import CallOptions
 
@@ -116,7 +117,7 @@ class EmailAddresses(Service):
 
     __slots__ = ()
 
-    async def create(
+    def create(
         self,
         params: CreateEmailAddressParams | Mapping[str, Any] | Unset = UNSET,
         /,
@@ -127,47 +128,59 @@ class EmailAddresses(Service):
         primary: bool | Unset | None = UNSET,
         notify_primary_email_address_changed: bool | Unset | None = UNSET,
         **options: Unpack[CallOptions],
-    ) -> EmailAddress:
+    ) -> Coroutine[Any, Any, EmailAddress]:
         """Create an email address
 
         Create a new email address
 
         ``POST /email_addresses``
         """
-        built = build_params(
-            CreateEmailAddressParams,
-            params,
-            {
-                "user_id": user_id,
-                "email_address": email_address,
-                "verified": verified,
-                "primary": primary,
-                "notify_primary_email_address_changed": notify_primary_email_address_changed,
-            },
-        )
-        return await self._transport.request(
+        if params is UNSET and user_id is not UNSET and email_address is not UNSET:
+            built = CreateEmailAddressParams(
+                user_id=user_id,
+                email_address=email_address,
+                verified=verified,
+                primary=primary,
+                notify_primary_email_address_changed=notify_primary_email_address_changed,
+            )
+        else:
+            built = build_params(
+                CreateEmailAddressParams,
+                params,
+                {
+                    "user_id": user_id,
+                    "email_address": email_address,
+                    "verified": verified,
+                    "primary": primary,
+                    "notify_primary_email_address_changed": notify_primary_email_address_changed,
+                },
+            )
+        return self._transport.request(
             "POST", "/email_addresses", EmailAddress, built, options=options
         )
 
-    async def get(
+    def get(
         self,
         email_address_id: str | GetEmailAddressParams | Mapping[str, Any],
         **options: Unpack[CallOptions],
-    ) -> EmailAddress:
+    ) -> Coroutine[Any, Any, EmailAddress]:
         """Retrieve an email address
 
         Returns the details of an email address.
 
         ``GET /email_addresses/{email_address_id}``
         """
-        built = build_params(
-            GetEmailAddressParams, email_address_id, {}, id_field="email_address_id"
-        )
-        return await self._transport.request(
+        if isinstance(email_address_id, str):
+            built = GetEmailAddressParams(email_address_id=email_address_id)
+        else:
+            built = build_params(
+                GetEmailAddressParams, email_address_id, {}, id_field="email_address_id"
+            )
+        return self._transport.request(
             "GET", "/email_addresses/{email_address_id}", EmailAddress, built, options=options
         )
 
-    async def update(
+    def update(
         self,
         email_address_id: str | UpdateEmailAddressParams | Mapping[str, Any],
         *,
@@ -175,50 +188,61 @@ class EmailAddresses(Service):
         primary: bool | Unset | None = UNSET,
         notify_primary_email_address_changed: bool | Unset | None = UNSET,
         **options: Unpack[CallOptions],
-    ) -> EmailAddress:
+    ) -> Coroutine[Any, Any, EmailAddress]:
         """Update an email address
 
         Updates an email address.
 
         ``PATCH /email_addresses/{email_address_id}``
         """
-        built = build_params(
-            UpdateEmailAddressParams,
-            email_address_id,
-            {
-                "verified": verified,
-                "primary": primary,
-                "notify_primary_email_address_changed": notify_primary_email_address_changed,
-            },
-            id_field="email_address_id",
-        )
-        return await self._transport.request(
+        if isinstance(email_address_id, str):
+            built = UpdateEmailAddressParams(
+                email_address_id=email_address_id,
+                verified=verified,
+                primary=primary,
+                notify_primary_email_address_changed=notify_primary_email_address_changed,
+            )
+        else:
+            built = build_params(
+                UpdateEmailAddressParams,
+                email_address_id,
+                {
+                    "verified": verified,
+                    "primary": primary,
+                    "notify_primary_email_address_changed": notify_primary_email_address_changed,
+                },
+                id_field="email_address_id",
+            )
+        return self._transport.request(
             "PATCH", "/email_addresses/{email_address_id}", EmailAddress, built, options=options
         )
 
-    async def delete(
+    def delete(
         self,
         email_address_id: str | DeleteEmailAddressParams | Mapping[str, Any],
         **options: Unpack[CallOptions],
-    ) -> DeletedObject:
+    ) -> Coroutine[Any, Any, DeletedObject]:
         """Delete an email address
 
         Delete the email address with the given ID
 
         ``DELETE /email_addresses/{email_address_id}``
         """
-        built = build_params(
-            DeleteEmailAddressParams, email_address_id, {}, id_field="email_address_id"
-        )
-        return await self._transport.request(
+        if isinstance(email_address_id, str):
+            built = DeleteEmailAddressParams(email_address_id=email_address_id)
+        else:
+            built = build_params(
+                DeleteEmailAddressParams, email_address_id, {}, id_field="email_address_id"
+            )
+        return self._transport.request(
             "DELETE", "/email_addresses/{email_address_id}", DeletedObject, built, options=options
         )
 
-    async def prepare_verification(
+    def prepare_verification(
         self,
         email_address_id: str | PrepareEmailAddressVerificationParams | Mapping[str, Any],
         **options: Unpack[CallOptions],
-    ) -> PrepareEmailAddressVerificationResponse:
+    ) -> Coroutine[Any, Any, PrepareEmailAddressVerificationResponse]:
         """Send a verification code to an email address
 
         Sends a one-time code to the given email address so that a backend can verify the
@@ -227,10 +251,16 @@ class EmailAddresses(Service):
 
         ``POST /email_addresses/{email_address_id}/prepare_verification``
         """
-        built = build_params(
-            PrepareEmailAddressVerificationParams, email_address_id, {}, id_field="email_address_id"
-        )
-        return await self._transport.request(
+        if isinstance(email_address_id, str):
+            built = PrepareEmailAddressVerificationParams(email_address_id=email_address_id)
+        else:
+            built = build_params(
+                PrepareEmailAddressVerificationParams,
+                email_address_id,
+                {},
+                id_field="email_address_id",
+            )
+        return self._transport.request(
             "POST",
             "/email_addresses/{email_address_id}/prepare_verification",
             PrepareEmailAddressVerificationResponse,
@@ -238,14 +268,14 @@ class EmailAddresses(Service):
             options=options,
         )
 
-    async def attempt_verification(
+    def attempt_verification(
         self,
         email_address_id: str | AttemptEmailAddressVerificationParams | Mapping[str, Any],
         *,
         verification_id: str | Unset = UNSET,
         code: str | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> AttemptEmailAddressVerificationResponse:
+    ) -> Coroutine[Any, Any, AttemptEmailAddressVerificationResponse]:
         """Verify a code sent to an email address
 
         Checks a one-time code against the verification identified by verification_id, and
@@ -261,13 +291,18 @@ class EmailAddresses(Service):
 
         ``POST /email_addresses/{email_address_id}/attempt_verification``
         """
-        built = build_params(
-            AttemptEmailAddressVerificationParams,
-            email_address_id,
-            {"verification_id": verification_id, "code": code},
-            id_field="email_address_id",
-        )
-        return await self._transport.request(
+        if isinstance(email_address_id, str) and verification_id is not UNSET and code is not UNSET:
+            built = AttemptEmailAddressVerificationParams(
+                email_address_id=email_address_id, verification_id=verification_id, code=code
+            )
+        else:
+            built = build_params(
+                AttemptEmailAddressVerificationParams,
+                email_address_id,
+                {"verification_id": verification_id, "code": code},
+                id_field="email_address_id",
+            )
+        return self._transport.request(
             "POST",
             "/email_addresses/{email_address_id}/attempt_verification",
             AttemptEmailAddressVerificationResponse,
@@ -275,7 +310,7 @@ class EmailAddresses(Service):
             options=options,
         )
 
-    async def replace_for_user(
+    def replace_for_user(
         self,
         user_id: str | ReplaceUserEmailAddressParams | Mapping[str, Any],
         *,
@@ -283,7 +318,7 @@ class EmailAddresses(Service):
         identification_status: str | Unset = UNSET,
         notify_primary_email_address_changed: bool | Unset | None = UNSET,
         **options: Unpack[CallOptions],
-    ) -> EmailAddress:
+    ) -> Coroutine[Any, Any, EmailAddress]:
         """Replace a user's email address
 
         Replaces all of the user's email addresses with a single primary email address. By
@@ -296,16 +331,24 @@ class EmailAddresses(Service):
 
         ``PUT /users/{user_id}/email_address``
         """
-        built = build_params(
-            ReplaceUserEmailAddressParams,
-            user_id,
-            {
-                "email_address": email_address,
-                "identification_status": identification_status,
-                "notify_primary_email_address_changed": notify_primary_email_address_changed,
-            },
-            id_field="user_id",
-        )
-        return await self._transport.request(
+        if isinstance(user_id, str) and email_address is not UNSET:
+            built = ReplaceUserEmailAddressParams(
+                user_id=user_id,
+                email_address=email_address,
+                identification_status=identification_status,
+                notify_primary_email_address_changed=notify_primary_email_address_changed,
+            )
+        else:
+            built = build_params(
+                ReplaceUserEmailAddressParams,
+                user_id,
+                {
+                    "email_address": email_address,
+                    "identification_status": identification_status,
+                    "notify_primary_email_address_changed": notify_primary_email_address_changed,
+                },
+                id_field="user_id",
+            )
+        return self._transport.request(
             "PUT", "/users/{user_id}/email_address", EmailAddress, built, options=options
         )

@@ -17,6 +17,7 @@ from clerk_async.services._base import Service, deprecated
 
 if TYPE_CHECKING:
     import sys
+    from collections.abc import Coroutine
 
     from clerk_async._transport import CallOptions
 
@@ -48,7 +49,7 @@ class EmailAndSmsTemplates(Service):
 
     __slots__ = ()
 
-    async def upsert(
+    def upsert(
         self,
         template_type: str | UpsertTemplateParams | Mapping[str, Any],
         slug: str | Unset = UNSET,
@@ -61,7 +62,7 @@ class EmailAndSmsTemplates(Service):
         from_email_name: str | Unset = UNSET,
         reply_to_email_name: str | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> Template:
+    ) -> Coroutine[Any, Any, Template]:
         """Update a template for a given type and slug
 
         Updates the existing template of the given type and slug
@@ -69,21 +70,34 @@ class EmailAndSmsTemplates(Service):
         ``PUT /templates/{template_type}/{slug}`` (deprecated)
         """
         deprecated("clerk.email_and_sms_templates.upsert", None)
-        built = build_params(
-            UpsertTemplateParams,
-            template_type,
-            {
-                "slug": slug,
-                "name": name,
-                "subject": subject,
-                "markup": markup,
-                "body": body,
-                "delivered_by_clerk": delivered_by_clerk,
-                "from_email_name": from_email_name,
-                "reply_to_email_name": reply_to_email_name,
-            },
-            id_field="template_type",
-        )
-        return await self._transport.request(
+        if isinstance(template_type, str) and slug is not UNSET:
+            built = UpsertTemplateParams(
+                template_type=template_type,
+                slug=slug,
+                name=name,
+                subject=subject,
+                markup=markup,
+                body=body,
+                delivered_by_clerk=delivered_by_clerk,
+                from_email_name=from_email_name,
+                reply_to_email_name=reply_to_email_name,
+            )
+        else:
+            built = build_params(
+                UpsertTemplateParams,
+                template_type,
+                {
+                    "slug": slug,
+                    "name": name,
+                    "subject": subject,
+                    "markup": markup,
+                    "body": body,
+                    "delivered_by_clerk": delivered_by_clerk,
+                    "from_email_name": from_email_name,
+                    "reply_to_email_name": reply_to_email_name,
+                },
+                id_field="template_type",
+            )
+        return self._transport.request(
             "PUT", "/templates/{template_type}/{slug}", Template, built, options=options
         )

@@ -18,6 +18,7 @@ from clerk_async.services._base import Service, deprecated
 
 if TYPE_CHECKING:
     import sys
+    from collections.abc import Coroutine
 
     from clerk_async._transport import CallOptions
 
@@ -75,12 +76,12 @@ class EmailSmsTemplates(Service):
 
     __slots__ = ()
 
-    async def get(
+    def get(
         self,
         template_type: str | GetTemplateParams | Mapping[str, Any],
         slug: str | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> Template:
+    ) -> Coroutine[Any, Any, Template]:
         """Retrieve a template
 
         Returns the details of a template
@@ -88,19 +89,22 @@ class EmailSmsTemplates(Service):
         ``GET /templates/{template_type}/{slug}`` (deprecated)
         """
         deprecated("clerk.email_sms_templates.get", None)
-        built = build_params(
-            GetTemplateParams, template_type, {"slug": slug}, id_field="template_type"
-        )
-        return await self._transport.request(
+        if isinstance(template_type, str) and slug is not UNSET:
+            built = GetTemplateParams(template_type=template_type, slug=slug)
+        else:
+            built = build_params(
+                GetTemplateParams, template_type, {"slug": slug}, id_field="template_type"
+            )
+        return self._transport.request(
             "GET", "/templates/{template_type}/{slug}", Template, built, options=options
         )
 
-    async def revert(
+    def revert(
         self,
         template_type: str | RevertTemplateParams | Mapping[str, Any],
         slug: str | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> Template:
+    ) -> Coroutine[Any, Any, Template]:
         """Revert a template
 
         Reverts an updated template to its default state
@@ -108,21 +112,24 @@ class EmailSmsTemplates(Service):
         ``POST /templates/{template_type}/{slug}/revert`` (deprecated)
         """
         deprecated("clerk.email_sms_templates.revert", None)
-        built = build_params(
-            RevertTemplateParams, template_type, {"slug": slug}, id_field="template_type"
-        )
-        return await self._transport.request(
+        if isinstance(template_type, str) and slug is not UNSET:
+            built = RevertTemplateParams(template_type=template_type, slug=slug)
+        else:
+            built = build_params(
+                RevertTemplateParams, template_type, {"slug": slug}, id_field="template_type"
+            )
+        return self._transport.request(
             "POST", "/templates/{template_type}/{slug}/revert", Template, built, options=options
         )
 
-    async def toggle_template_delivery(
+    def toggle_template_delivery(
         self,
         template_type: str | ToggleTemplateDeliveryParams | Mapping[str, Any],
         slug: str | Unset = UNSET,
         *,
         delivered_by_clerk: bool | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> Template:
+    ) -> Coroutine[Any, Any, Template]:
         """Toggle the delivery by Clerk for a template of a given type and slug
 
         Toggles the delivery by Clerk for a template of a given type and slug. If disabled,
@@ -133,13 +140,18 @@ class EmailSmsTemplates(Service):
         ``POST /templates/{template_type}/{slug}/toggle_delivery`` (deprecated)
         """
         deprecated("clerk.email_sms_templates.toggle_template_delivery", None)
-        built = build_params(
-            ToggleTemplateDeliveryParams,
-            template_type,
-            {"slug": slug, "delivered_by_clerk": delivered_by_clerk},
-            id_field="template_type",
-        )
-        return await self._transport.request(
+        if isinstance(template_type, str) and slug is not UNSET:
+            built = ToggleTemplateDeliveryParams(
+                template_type=template_type, slug=slug, delivered_by_clerk=delivered_by_clerk
+            )
+        else:
+            built = build_params(
+                ToggleTemplateDeliveryParams,
+                template_type,
+                {"slug": slug, "delivered_by_clerk": delivered_by_clerk},
+                id_field="template_type",
+            )
+        return self._transport.request(
             "POST",
             "/templates/{template_type}/{slug}/toggle_delivery",
             Template,
@@ -163,12 +175,17 @@ class EmailSmsTemplates(Service):
         ``GET /templates/{template_type}`` (deprecated)
         """
         deprecated("clerk.email_sms_templates.list", None)
-        built = build_params(
-            GetTemplateListParams,
-            template_type,
-            {"paginated": paginated, "limit": limit, "offset": offset},
-            id_field="template_type",
-        )
+        if isinstance(template_type, str):
+            built = GetTemplateListParams(
+                template_type=template_type, paginated=paginated, limit=limit, offset=offset
+            )
+        else:
+            built = build_params(
+                GetTemplateListParams,
+                template_type,
+                {"paginated": paginated, "limit": limit, "offset": offset},
+                id_field="template_type",
+            )
         return paginate(
             self._transport,
             "/templates/{template_type}",

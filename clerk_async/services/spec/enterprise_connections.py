@@ -23,6 +23,7 @@ from clerk_async.services._base import Service
 
 if TYPE_CHECKING:
     import sys
+    from collections.abc import Coroutine
 
     from clerk_async._transport import CallOptions
 
@@ -137,7 +138,7 @@ class EnterpriseConnections(Service):
 
     __slots__ = ()
 
-    async def create(
+    def create(
         self,
         params: CreateEnterpriseConnectionParams | Mapping[str, Any] | Unset = UNSET,
         /,
@@ -152,37 +153,50 @@ class EnterpriseConnections(Service):
         oidc: dict[str, Any] | Unset | None = UNSET,
         custom_attributes: list[Any] | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> EnterpriseConnection:
+    ) -> Coroutine[Any, Any, EnterpriseConnection]:
         """Create an enterprise connection
 
         Create a new enterprise connection.
 
         ``POST /enterprise_connections``
         """
-        built = build_params(
-            CreateEnterpriseConnectionParams,
-            params,
-            {
-                "name": name,
-                "provider": provider,
-                "domains": domains,
-                "organization_id": organization_id,
-                "allow_organization_account_linking": allow_organization_account_linking,
-                "active": active,
-                "saml": saml,
-                "oidc": oidc,
-                "custom_attributes": custom_attributes,
-            },
-        )
-        return await self._transport.request(
+        if params is UNSET and name is not UNSET and provider is not UNSET and domains is not UNSET:
+            built = CreateEnterpriseConnectionParams(
+                name=name,
+                provider=provider,
+                domains=domains,
+                organization_id=organization_id,
+                allow_organization_account_linking=allow_organization_account_linking,
+                active=active,
+                saml=saml,
+                oidc=oidc,
+                custom_attributes=custom_attributes,
+            )
+        else:
+            built = build_params(
+                CreateEnterpriseConnectionParams,
+                params,
+                {
+                    "name": name,
+                    "provider": provider,
+                    "domains": domains,
+                    "organization_id": organization_id,
+                    "allow_organization_account_linking": allow_organization_account_linking,
+                    "active": active,
+                    "saml": saml,
+                    "oidc": oidc,
+                    "custom_attributes": custom_attributes,
+                },
+            )
+        return self._transport.request(
             "POST", "/enterprise_connections", EnterpriseConnection, built, options=options
         )
 
-    async def get(
+    def get(
         self,
         enterprise_connection_id: str | GetEnterpriseConnectionParams | Mapping[str, Any],
         **options: Unpack[CallOptions],
-    ) -> EnterpriseConnection:
+    ) -> Coroutine[Any, Any, EnterpriseConnection]:
         """Retrieve an enterprise connection
 
         Fetches the enterprise connection whose ID matches the provided
@@ -190,13 +204,16 @@ class EnterpriseConnections(Service):
 
         ``GET /enterprise_connections/{enterprise_connection_id}``
         """
-        built = build_params(
-            GetEnterpriseConnectionParams,
-            enterprise_connection_id,
-            {},
-            id_field="enterprise_connection_id",
-        )
-        return await self._transport.request(
+        if isinstance(enterprise_connection_id, str):
+            built = GetEnterpriseConnectionParams(enterprise_connection_id=enterprise_connection_id)
+        else:
+            built = build_params(
+                GetEnterpriseConnectionParams,
+                enterprise_connection_id,
+                {},
+                id_field="enterprise_connection_id",
+            )
+        return self._transport.request(
             "GET",
             "/enterprise_connections/{enterprise_connection_id}",
             EnterpriseConnection,
@@ -204,7 +221,7 @@ class EnterpriseConnections(Service):
             options=options,
         )
 
-    async def update(
+    def update(
         self,
         enterprise_connection_id: str | UpdateEnterpriseConnectionParams | Mapping[str, Any],
         *,
@@ -219,7 +236,7 @@ class EnterpriseConnections(Service):
         oidc: dict[str, Any] | Unset | None = UNSET,
         custom_attributes: list[Any] | Unset | None = UNSET,
         **options: Unpack[CallOptions],
-    ) -> EnterpriseConnection:
+    ) -> Coroutine[Any, Any, EnterpriseConnection]:
         """Update an enterprise connection
 
         Updates the enterprise connection whose ID matches the provided
@@ -230,24 +247,39 @@ class EnterpriseConnections(Service):
 
         ``PATCH /enterprise_connections/{enterprise_connection_id}``
         """
-        built = build_params(
-            UpdateEnterpriseConnectionParams,
-            enterprise_connection_id,
-            {
-                "name": name,
-                "domains": domains,
-                "active": active,
-                "sync_user_attributes": sync_user_attributes,
-                "disable_additional_identifications": disable_additional_identifications,
-                "allow_organization_account_linking": allow_organization_account_linking,
-                "organization_id": organization_id,
-                "saml": saml,
-                "oidc": oidc,
-                "custom_attributes": custom_attributes,
-            },
-            id_field="enterprise_connection_id",
-        )
-        return await self._transport.request(
+        if isinstance(enterprise_connection_id, str):
+            built = UpdateEnterpriseConnectionParams(
+                enterprise_connection_id=enterprise_connection_id,
+                name=name,
+                domains=domains,
+                active=active,
+                sync_user_attributes=sync_user_attributes,
+                disable_additional_identifications=disable_additional_identifications,
+                allow_organization_account_linking=allow_organization_account_linking,
+                organization_id=organization_id,
+                saml=saml,
+                oidc=oidc,
+                custom_attributes=custom_attributes,
+            )
+        else:
+            built = build_params(
+                UpdateEnterpriseConnectionParams,
+                enterprise_connection_id,
+                {
+                    "name": name,
+                    "domains": domains,
+                    "active": active,
+                    "sync_user_attributes": sync_user_attributes,
+                    "disable_additional_identifications": disable_additional_identifications,
+                    "allow_organization_account_linking": allow_organization_account_linking,
+                    "organization_id": organization_id,
+                    "saml": saml,
+                    "oidc": oidc,
+                    "custom_attributes": custom_attributes,
+                },
+                id_field="enterprise_connection_id",
+            )
+        return self._transport.request(
             "PATCH",
             "/enterprise_connections/{enterprise_connection_id}",
             EnterpriseConnection,
@@ -255,11 +287,11 @@ class EnterpriseConnections(Service):
             options=options,
         )
 
-    async def delete(
+    def delete(
         self,
         enterprise_connection_id: str | DeleteEnterpriseConnectionParams | Mapping[str, Any],
         **options: Unpack[CallOptions],
-    ) -> DeletedObject:
+    ) -> Coroutine[Any, Any, DeletedObject]:
         """Delete an enterprise connection
 
         Deletes the enterprise connection whose ID matches the provided
@@ -267,13 +299,18 @@ class EnterpriseConnections(Service):
 
         ``DELETE /enterprise_connections/{enterprise_connection_id}``
         """
-        built = build_params(
-            DeleteEnterpriseConnectionParams,
-            enterprise_connection_id,
-            {},
-            id_field="enterprise_connection_id",
-        )
-        return await self._transport.request(
+        if isinstance(enterprise_connection_id, str):
+            built = DeleteEnterpriseConnectionParams(
+                enterprise_connection_id=enterprise_connection_id
+            )
+        else:
+            built = build_params(
+                DeleteEnterpriseConnectionParams,
+                enterprise_connection_id,
+                {},
+                id_field="enterprise_connection_id",
+            )
+        return self._transport.request(
             "DELETE",
             "/enterprise_connections/{enterprise_connection_id}",
             DeletedObject,
@@ -297,12 +334,20 @@ class EnterpriseConnections(Service):
 
         ``GET /enterprise_connections/{enterprise_connection_id}/test_runs``
         """
-        built = build_params(
-            ListEnterpriseConnectionTestRunsParams,
-            enterprise_connection_id,
-            {"status": status, "limit": limit, "offset": offset},
-            id_field="enterprise_connection_id",
-        )
+        if isinstance(enterprise_connection_id, str):
+            built = ListEnterpriseConnectionTestRunsParams(
+                enterprise_connection_id=enterprise_connection_id,
+                status=status,
+                limit=limit,
+                offset=offset,
+            )
+        else:
+            built = build_params(
+                ListEnterpriseConnectionTestRunsParams,
+                enterprise_connection_id,
+                {"status": status, "limit": limit, "offset": offset},
+                id_field="enterprise_connection_id",
+            )
         return paginate(
             self._transport,
             "/enterprise_connections/{enterprise_connection_id}/test_runs",
@@ -312,24 +357,29 @@ class EnterpriseConnections(Service):
             options=options,
         )
 
-    async def create_test_run(
+    def create_test_run(
         self,
         enterprise_connection_id: str | CreateEnterpriseConnectionTestRunParams | Mapping[str, Any],
         **options: Unpack[CallOptions],
-    ) -> EnterpriseConnectionTestRunResponse:
+    ) -> Coroutine[Any, Any, EnterpriseConnectionTestRunResponse]:
         """Create an enterprise connection test run
 
         Returns a short-lived URL that starts the IdP test flow for this connection.
 
         ``POST /enterprise_connections/{enterprise_connection_id}/test_runs``
         """
-        built = build_params(
-            CreateEnterpriseConnectionTestRunParams,
-            enterprise_connection_id,
-            {},
-            id_field="enterprise_connection_id",
-        )
-        return await self._transport.request(
+        if isinstance(enterprise_connection_id, str):
+            built = CreateEnterpriseConnectionTestRunParams(
+                enterprise_connection_id=enterprise_connection_id
+            )
+        else:
+            built = build_params(
+                CreateEnterpriseConnectionTestRunParams,
+                enterprise_connection_id,
+                {},
+                id_field="enterprise_connection_id",
+            )
+        return self._transport.request(
             "POST",
             "/enterprise_connections/{enterprise_connection_id}/test_runs",
             EnterpriseConnectionTestRunResponse,
@@ -355,16 +405,21 @@ class EnterpriseConnections(Service):
 
         ``GET /enterprise_connections``
         """
-        built = build_params(
-            ListEnterpriseConnectionsParams,
-            params,
-            {
-                "limit": limit,
-                "offset": offset,
-                "organization_id": organization_id,
-                "active": active,
-            },
-        )
+        if params is UNSET:
+            built = ListEnterpriseConnectionsParams(
+                limit=limit, offset=offset, organization_id=organization_id, active=active
+            )
+        else:
+            built = build_params(
+                ListEnterpriseConnectionsParams,
+                params,
+                {
+                    "limit": limit,
+                    "offset": offset,
+                    "organization_id": organization_id,
+                    "active": active,
+                },
+            )
         return paginate(
             self._transport,
             "/enterprise_connections",

@@ -24,6 +24,7 @@ from clerk_async.services._base import Service
 
 if TYPE_CHECKING:
     import sys
+    from collections.abc import Coroutine
 
     from clerk_async._transport import CallOptions
 
@@ -166,19 +167,19 @@ class InstanceSettings(Service):
 
     __slots__ = ()
 
-    async def get(
+    def get(
         self,
         **options: Unpack[CallOptions],
-    ) -> Instance:
+    ) -> Coroutine[Any, Any, Instance]:
         """Fetch the current instance
 
         Fetches the current instance
 
         ``GET /instance``
         """
-        return await self._transport.request("GET", "/instance", Instance, None, options=options)
+        return self._transport.request("GET", "/instance", Instance, None, options=options)
 
-    async def update(
+    def update(
         self,
         params: UpdateInstanceParams | Mapping[str, Any] | Unset = UNSET,
         /,
@@ -193,33 +194,44 @@ class InstanceSettings(Service):
         url_based_session_syncing: bool | Unset | None = UNSET,
         preferred_sign_in_strategy_when_password_required: str | Unset | None = UNSET,
         **options: Unpack[CallOptions],
-    ) -> None:
+    ) -> Coroutine[Any, Any, None]:
         """Update instance settings
 
         Updates the settings of an instance
 
         ``PATCH /instance``
         """
-        built = build_params(
-            UpdateInstanceParams,
-            params,
-            {
-                "test_mode": test_mode,
-                "hibp": hibp,
-                "support_email": support_email,
-                "clerk_js_version": clerk_js_version,
-                "development_origin": development_origin,
-                "allowed_origins": allowed_origins,
-                "cookieless_dev": cookieless_dev,
-                "url_based_session_syncing": url_based_session_syncing,
-                "preferred_sign_in_strategy_when_password_required": preferred_sign_in_strategy_when_password_required,
-            },
-        )
-        return await self._transport.request(
-            "PATCH", "/instance", type(None), built, options=options
-        )
+        if params is UNSET:
+            built = UpdateInstanceParams(
+                test_mode=test_mode,
+                hibp=hibp,
+                support_email=support_email,
+                clerk_js_version=clerk_js_version,
+                development_origin=development_origin,
+                allowed_origins=allowed_origins,
+                cookieless_dev=cookieless_dev,
+                url_based_session_syncing=url_based_session_syncing,
+                preferred_sign_in_strategy_when_password_required=preferred_sign_in_strategy_when_password_required,
+            )
+        else:
+            built = build_params(
+                UpdateInstanceParams,
+                params,
+                {
+                    "test_mode": test_mode,
+                    "hibp": hibp,
+                    "support_email": support_email,
+                    "clerk_js_version": clerk_js_version,
+                    "development_origin": development_origin,
+                    "allowed_origins": allowed_origins,
+                    "cookieless_dev": cookieless_dev,
+                    "url_based_session_syncing": url_based_session_syncing,
+                    "preferred_sign_in_strategy_when_password_required": preferred_sign_in_strategy_when_password_required,
+                },
+            )
+        return self._transport.request("PATCH", "/instance", type(None), built, options=options)
 
-    async def update_restrictions(
+    def update_restrictions(
         self,
         params: UpdateInstanceRestrictionsParams | Mapping[str, Any] | Unset = UNSET,
         /,
@@ -230,41 +242,50 @@ class InstanceSettings(Service):
         block_email_subaddresses: bool | Unset | None = UNSET,
         block_disposable_email_domains: bool | Unset | None = UNSET,
         **options: Unpack[CallOptions],
-    ) -> InstanceRestrictions:
+    ) -> Coroutine[Any, Any, InstanceRestrictions]:
         """Update instance restrictions
 
         Updates the restriction settings of an instance
 
         ``PATCH /instance/restrictions``
         """
-        built = build_params(
-            UpdateInstanceRestrictionsParams,
-            params,
-            {
-                "allowlist": allowlist,
-                "blocklist": blocklist,
-                "allowlist_blocklist_disabled_on_sign_in": allowlist_blocklist_disabled_on_sign_in,
-                "block_email_subaddresses": block_email_subaddresses,
-                "block_disposable_email_domains": block_disposable_email_domains,
-            },
-        )
-        return await self._transport.request(
+        if params is UNSET:
+            built = UpdateInstanceRestrictionsParams(
+                allowlist=allowlist,
+                blocklist=blocklist,
+                allowlist_blocklist_disabled_on_sign_in=allowlist_blocklist_disabled_on_sign_in,
+                block_email_subaddresses=block_email_subaddresses,
+                block_disposable_email_domains=block_disposable_email_domains,
+            )
+        else:
+            built = build_params(
+                UpdateInstanceRestrictionsParams,
+                params,
+                {
+                    "allowlist": allowlist,
+                    "blocklist": blocklist,
+                    "allowlist_blocklist_disabled_on_sign_in": allowlist_blocklist_disabled_on_sign_in,
+                    "block_email_subaddresses": block_email_subaddresses,
+                    "block_disposable_email_domains": block_disposable_email_domains,
+                },
+            )
+        return self._transport.request(
             "PATCH", "/instance/restrictions", InstanceRestrictions, built, options=options
         )
 
-    async def get_instance_protect(
+    def get_instance_protect(
         self,
         **options: Unpack[CallOptions],
-    ) -> InstanceProtect:
+    ) -> Coroutine[Any, Any, InstanceProtect]:
         """Get instance protect settings
 
         ``GET /instance/protect``
         """
-        return await self._transport.request(
+        return self._transport.request(
             "GET", "/instance/protect", InstanceProtect, None, options=options
         )
 
-    async def update_instance_protect(
+    def update_instance_protect(
         self,
         params: UpdateInstanceProtectParams | Mapping[str, Any] | Unset = UNSET,
         /,
@@ -272,24 +293,29 @@ class InstanceSettings(Service):
         rules_enabled: bool | Unset | None = UNSET,
         specter_enabled: bool | Unset | None = UNSET,
         **options: Unpack[CallOptions],
-    ) -> InstanceProtect:
+    ) -> Coroutine[Any, Any, InstanceProtect]:
         """Update instance protect settings
 
         ``PATCH /instance/protect``
         """
-        built = build_params(
-            UpdateInstanceProtectParams,
-            params,
-            {"rules_enabled": rules_enabled, "specter_enabled": specter_enabled},
-        )
-        return await self._transport.request(
+        if params is UNSET:
+            built = UpdateInstanceProtectParams(
+                rules_enabled=rules_enabled, specter_enabled=specter_enabled
+            )
+        else:
+            built = build_params(
+                UpdateInstanceProtectParams,
+                params,
+                {"rules_enabled": rules_enabled, "specter_enabled": specter_enabled},
+            )
+        return self._transport.request(
             "PATCH", "/instance/protect", InstanceProtect, built, options=options
         )
 
-    async def get_communication(
+    def get_communication(
         self,
         **options: Unpack[CallOptions],
-    ) -> InstanceCommunication:
+    ) -> Coroutine[Any, Any, InstanceCommunication]:
         """Get instance communication settings
 
         Retrieves the per-instance SMS communication settings, including the SMS country
@@ -297,18 +323,18 @@ class InstanceSettings(Service):
 
         ``GET /instance/communication``
         """
-        return await self._transport.request(
+        return self._transport.request(
             "GET", "/instance/communication", InstanceCommunication, None, options=options
         )
 
-    async def update_communication(
+    def update_communication(
         self,
         params: UpdateInstanceCommunicationParams | Mapping[str, Any] | Unset = UNSET,
         /,
         *,
         blocked_country_codes: list[str] | Unset | None = UNSET,
         **options: Unpack[CallOptions],
-    ) -> InstanceCommunication:
+    ) -> Coroutine[Any, Any, InstanceCommunication]:
         """Update instance communication settings
 
         Replaces the SMS country blocklist for this instance. Pass the full set of ISO
@@ -318,19 +344,22 @@ class InstanceSettings(Service):
 
         ``PATCH /instance/communication``
         """
-        built = build_params(
-            UpdateInstanceCommunicationParams,
-            params,
-            {"blocked_country_codes": blocked_country_codes},
-        )
-        return await self._transport.request(
+        if params is UNSET:
+            built = UpdateInstanceCommunicationParams(blocked_country_codes=blocked_country_codes)
+        else:
+            built = build_params(
+                UpdateInstanceCommunicationParams,
+                params,
+                {"blocked_country_codes": blocked_country_codes},
+            )
+        return self._transport.request(
             "PATCH", "/instance/communication", InstanceCommunication, built, options=options
         )
 
-    async def get_oauth_application_settings(
+    def get_oauth_application_settings(
         self,
         **options: Unpack[CallOptions],
-    ) -> OAuthApplicationSettings:
+    ) -> Coroutine[Any, Any, OAuthApplicationSettings]:
         """Get OAuth application settings
 
         Retrieves the settings for OAuth applications for the instance (dynamic client
@@ -338,7 +367,7 @@ class InstanceSettings(Service):
 
         ``GET /instance/oauth_application_settings``
         """
-        return await self._transport.request(
+        return self._transport.request(
             "GET",
             "/instance/oauth_application_settings",
             OAuthApplicationSettings,
@@ -346,7 +375,7 @@ class InstanceSettings(Service):
             options=options,
         )
 
-    async def update_oauth_application_settings(
+    def update_oauth_application_settings(
         self,
         params: UpdateInstanceOAuthApplicationSettingsParams | Mapping[str, Any] | Unset = UNSET,
         /,
@@ -358,26 +387,36 @@ class InstanceSettings(Service):
         client_id_metadata_documents_only_allow_pre_registered_clients: bool | Unset | None = UNSET,
         client_id_metadata_documents_block_implicitly_allowed_clients: bool | Unset | None = UNSET,
         **options: Unpack[CallOptions],
-    ) -> OAuthApplicationSettings:
+    ) -> Coroutine[Any, Any, OAuthApplicationSettings]:
         """Update OAuth application settings
 
         Updates the OAuth application settings for the instance.
 
         ``PATCH /instance/oauth_application_settings``
         """
-        built = build_params(
-            UpdateInstanceOAuthApplicationSettingsParams,
-            params,
-            {
-                "dynamic_oauth_client_registration": dynamic_oauth_client_registration,
-                "default_scopes": default_scopes,
-                "oauth_jwt_access_tokens": oauth_jwt_access_tokens,
-                "client_id_metadata_documents_advertised": client_id_metadata_documents_advertised,
-                "client_id_metadata_documents_only_allow_pre_registered_clients": client_id_metadata_documents_only_allow_pre_registered_clients,
-                "client_id_metadata_documents_block_implicitly_allowed_clients": client_id_metadata_documents_block_implicitly_allowed_clients,
-            },
-        )
-        return await self._transport.request(
+        if params is UNSET:
+            built = UpdateInstanceOAuthApplicationSettingsParams(
+                dynamic_oauth_client_registration=dynamic_oauth_client_registration,
+                default_scopes=default_scopes,
+                oauth_jwt_access_tokens=oauth_jwt_access_tokens,
+                client_id_metadata_documents_advertised=client_id_metadata_documents_advertised,
+                client_id_metadata_documents_only_allow_pre_registered_clients=client_id_metadata_documents_only_allow_pre_registered_clients,
+                client_id_metadata_documents_block_implicitly_allowed_clients=client_id_metadata_documents_block_implicitly_allowed_clients,
+            )
+        else:
+            built = build_params(
+                UpdateInstanceOAuthApplicationSettingsParams,
+                params,
+                {
+                    "dynamic_oauth_client_registration": dynamic_oauth_client_registration,
+                    "default_scopes": default_scopes,
+                    "oauth_jwt_access_tokens": oauth_jwt_access_tokens,
+                    "client_id_metadata_documents_advertised": client_id_metadata_documents_advertised,
+                    "client_id_metadata_documents_only_allow_pre_registered_clients": client_id_metadata_documents_only_allow_pre_registered_clients,
+                    "client_id_metadata_documents_block_implicitly_allowed_clients": client_id_metadata_documents_block_implicitly_allowed_clients,
+                },
+            )
+        return self._transport.request(
             "PATCH",
             "/instance/oauth_application_settings",
             OAuthApplicationSettings,
@@ -385,7 +424,7 @@ class InstanceSettings(Service):
             options=options,
         )
 
-    async def change_domain(
+    def change_domain(
         self,
         params: ChangeProductionInstanceDomainParams | Mapping[str, Any] | Unset = UNSET,
         /,
@@ -393,37 +432,42 @@ class InstanceSettings(Service):
         home_url: str | Unset = UNSET,
         is_secondary: bool | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> None:
+    ) -> Coroutine[Any, Any, None]:
         """Update production instance domain
 
         Change the domain of a production instance.
 
         ``POST /instance/change_domain``
         """
-        built = build_params(
-            ChangeProductionInstanceDomainParams,
-            params,
-            {"home_url": home_url, "is_secondary": is_secondary},
-        )
-        return await self._transport.request(
+        if params is UNSET:
+            built = ChangeProductionInstanceDomainParams(
+                home_url=home_url, is_secondary=is_secondary
+            )
+        else:
+            built = build_params(
+                ChangeProductionInstanceDomainParams,
+                params,
+                {"home_url": home_url, "is_secondary": is_secondary},
+            )
+        return self._transport.request(
             "POST", "/instance/change_domain", type(None), built, options=options
         )
 
-    async def get_organization_settings(
+    def get_organization_settings(
         self,
         **options: Unpack[CallOptions],
-    ) -> OrganizationSettings:
+    ) -> Coroutine[Any, Any, OrganizationSettings]:
         """Get instance organization settings
 
         Retrieves the organization settings of the instance
 
         ``GET /instance/organization_settings``
         """
-        return await self._transport.request(
+        return self._transport.request(
             "GET", "/instance/organization_settings", OrganizationSettings, None, options=options
         )
 
-    async def update_organization_settings(
+    def update_organization_settings(
         self,
         params: UpdateInstanceOrganizationSettingsParams | Mapping[str, Any] | Unset = UNSET,
         /,
@@ -437,27 +481,39 @@ class InstanceSettings(Service):
         creator_role_id: str | Unset | None = UNSET,
         domains_default_role_id: str | Unset | None = UNSET,
         **options: Unpack[CallOptions],
-    ) -> OrganizationSettings:
+    ) -> Coroutine[Any, Any, OrganizationSettings]:
         """Update instance organization settings
 
         Updates the organization settings of the instance
 
         ``PATCH /instance/organization_settings``
         """
-        built = build_params(
-            UpdateInstanceOrganizationSettingsParams,
-            params,
-            {
-                "enabled": enabled,
-                "max_allowed_memberships": max_allowed_memberships,
-                "admin_delete_enabled": admin_delete_enabled,
-                "domains_enabled": domains_enabled,
-                "slug_disabled": slug_disabled,
-                "domains_enrollment_modes": domains_enrollment_modes,
-                "creator_role_id": creator_role_id,
-                "domains_default_role_id": domains_default_role_id,
-            },
-        )
-        return await self._transport.request(
+        if params is UNSET:
+            built = UpdateInstanceOrganizationSettingsParams(
+                enabled=enabled,
+                max_allowed_memberships=max_allowed_memberships,
+                admin_delete_enabled=admin_delete_enabled,
+                domains_enabled=domains_enabled,
+                slug_disabled=slug_disabled,
+                domains_enrollment_modes=domains_enrollment_modes,
+                creator_role_id=creator_role_id,
+                domains_default_role_id=domains_default_role_id,
+            )
+        else:
+            built = build_params(
+                UpdateInstanceOrganizationSettingsParams,
+                params,
+                {
+                    "enabled": enabled,
+                    "max_allowed_memberships": max_allowed_memberships,
+                    "admin_delete_enabled": admin_delete_enabled,
+                    "domains_enabled": domains_enabled,
+                    "slug_disabled": slug_disabled,
+                    "domains_enrollment_modes": domains_enrollment_modes,
+                    "creator_role_id": creator_role_id,
+                    "domains_default_role_id": domains_default_role_id,
+                },
+            )
+        return self._transport.request(
             "PATCH", "/instance/organization_settings", OrganizationSettings, built, options=options
         )

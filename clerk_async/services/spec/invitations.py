@@ -18,6 +18,7 @@ from clerk_async.services._base import Service
 
 if TYPE_CHECKING:
     import sys
+    from collections.abc import Coroutine
 
     from clerk_async._transport import CallOptions
 
@@ -83,7 +84,7 @@ class Invitations(Service):
 
     __slots__ = ()
 
-    async def create(
+    def create(
         self,
         params: CreateInvitationParams | Mapping[str, Any] | Unset = UNSET,
         /,
@@ -96,7 +97,7 @@ class Invitations(Service):
         expires_in_days: int | Unset | None = UNSET,
         template_slug: str | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> Invitation:
+    ) -> Coroutine[Any, Any, Invitation]:
         """Create an invitation
 
         Creates a new invitation for the given email address and sends the invitation email.
@@ -106,31 +107,40 @@ class Invitations(Service):
 
         ``POST /invitations``
         """
-        built = build_params(
-            CreateInvitationParams,
-            params,
-            {
-                "email_address": email_address,
-                "public_metadata": public_metadata,
-                "redirect_url": redirect_url,
-                "notify": notify,
-                "ignore_existing": ignore_existing,
-                "expires_in_days": expires_in_days,
-                "template_slug": template_slug,
-            },
-        )
-        return await self._transport.request(
-            "POST", "/invitations", Invitation, built, options=options
-        )
+        if params is UNSET and email_address is not UNSET:
+            built = CreateInvitationParams(
+                email_address=email_address,
+                public_metadata=public_metadata,
+                redirect_url=redirect_url,
+                notify=notify,
+                ignore_existing=ignore_existing,
+                expires_in_days=expires_in_days,
+                template_slug=template_slug,
+            )
+        else:
+            built = build_params(
+                CreateInvitationParams,
+                params,
+                {
+                    "email_address": email_address,
+                    "public_metadata": public_metadata,
+                    "redirect_url": redirect_url,
+                    "notify": notify,
+                    "ignore_existing": ignore_existing,
+                    "expires_in_days": expires_in_days,
+                    "template_slug": template_slug,
+                },
+            )
+        return self._transport.request("POST", "/invitations", Invitation, built, options=options)
 
-    async def bulk_create(
+    def bulk_create(
         self,
         params: CreateBulkInvitationsParams | Mapping[str, Any] | Unset = UNSET,
         /,
         *,
         request_body: list[Any] | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> list[Invitation]:
+    ) -> Coroutine[Any, Any, list[Invitation]]:
         """Create multiple invitations
 
         Use this API operation to create multiple invitations for the provided email
@@ -142,16 +152,21 @@ class Invitations(Service):
 
         ``POST /invitations/bulk``
         """
-        built = build_params(CreateBulkInvitationsParams, params, {"request_body": request_body})
-        return await self._transport.request(
+        if params is UNSET and request_body is not UNSET:
+            built = CreateBulkInvitationsParams(request_body=request_body)
+        else:
+            built = build_params(
+                CreateBulkInvitationsParams, params, {"request_body": request_body}
+            )
+        return self._transport.request(
             "POST", "/invitations/bulk", list[Invitation], built, options=options
         )
 
-    async def revoke(
+    def revoke(
         self,
         invitation_id: str | RevokeInvitationParams | Mapping[str, Any],
         **options: Unpack[CallOptions],
-    ) -> RevokeInvitationResponse:
+    ) -> Coroutine[Any, Any, RevokeInvitationResponse]:
         """Revokes an invitation
 
         Revokes the given invitation. Revoking an invitation will prevent the user from
@@ -161,8 +176,13 @@ class Invitations(Service):
 
         ``POST /invitations/{invitation_id}/revoke``
         """
-        built = build_params(RevokeInvitationParams, invitation_id, {}, id_field="invitation_id")
-        return await self._transport.request(
+        if isinstance(invitation_id, str):
+            built = RevokeInvitationParams(invitation_id=invitation_id)
+        else:
+            built = build_params(
+                RevokeInvitationParams, invitation_id, {}, id_field="invitation_id"
+            )
+        return self._transport.request(
             "POST",
             "/invitations/{invitation_id}/revoke",
             RevokeInvitationResponse,
@@ -190,18 +210,28 @@ class Invitations(Service):
 
         ``GET /invitations``
         """
-        built = build_params(
-            ListInvitationsParams,
-            params,
-            {
-                "status": status,
-                "query": query,
-                "order_by": order_by,
-                "paginated": paginated,
-                "limit": limit,
-                "offset": offset,
-            },
-        )
+        if params is UNSET:
+            built = ListInvitationsParams(
+                status=status,
+                query=query,
+                order_by=order_by,
+                paginated=paginated,
+                limit=limit,
+                offset=offset,
+            )
+        else:
+            built = build_params(
+                ListInvitationsParams,
+                params,
+                {
+                    "status": status,
+                    "query": query,
+                    "order_by": order_by,
+                    "paginated": paginated,
+                    "limit": limit,
+                    "offset": offset,
+                },
+            )
         return paginate(
             self._transport, "/invitations", list[Invitation], built, max_limit=500, options=options
         )

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -14,6 +14,7 @@ from clerk_async.services._base import Service
 
 if TYPE_CHECKING:
     import sys
+    from collections.abc import Coroutine
 
     from clerk_async._transport import CallOptions
 
@@ -35,12 +36,12 @@ class Jwks(Service):
 
     __slots__ = ()
 
-    async def get_jwks(
+    def get_jwks(
         self,
         **options: Unpack[CallOptions],
-    ) -> JWKS:
+    ) -> Coroutine[Any, Any, JWKS]:
         """Retrieve the JSON Web Key Set of the instance
 
         ``GET /jwks``
         """
-        return await self._transport.request("GET", "/jwks", JWKS, None, options=options)
+        return self._transport.request("GET", "/jwks", JWKS, None, options=options)

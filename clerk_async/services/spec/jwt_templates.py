@@ -18,6 +18,7 @@ from clerk_async.services._base import Service
 
 if TYPE_CHECKING:
     import sys
+    from collections.abc import Coroutine
 
     from clerk_async._transport import CallOptions
 
@@ -99,7 +100,7 @@ class JwtTemplates(Service):
 
     __slots__ = ()
 
-    async def create(
+    def create(
         self,
         params: CreateJWTTemplateParams | Mapping[str, Any] | Unset = UNSET,
         /,
@@ -112,47 +113,61 @@ class JwtTemplates(Service):
         signing_algorithm: str | Unset | None = UNSET,
         signing_key: str | Unset | None = UNSET,
         **options: Unpack[CallOptions],
-    ) -> JWTTemplate:
+    ) -> Coroutine[Any, Any, JWTTemplate]:
         """Create a JWT template
 
         Create a new JWT template
 
         ``POST /jwt_templates``
         """
-        built = build_params(
-            CreateJWTTemplateParams,
-            params,
-            {
-                "name": name,
-                "claims": claims,
-                "lifetime": lifetime,
-                "allowed_clock_skew": allowed_clock_skew,
-                "custom_signing_key": custom_signing_key,
-                "signing_algorithm": signing_algorithm,
-                "signing_key": signing_key,
-            },
-        )
-        return await self._transport.request(
+        if params is UNSET and name is not UNSET and claims is not UNSET:
+            built = CreateJWTTemplateParams(
+                name=name,
+                claims=claims,
+                lifetime=lifetime,
+                allowed_clock_skew=allowed_clock_skew,
+                custom_signing_key=custom_signing_key,
+                signing_algorithm=signing_algorithm,
+                signing_key=signing_key,
+            )
+        else:
+            built = build_params(
+                CreateJWTTemplateParams,
+                params,
+                {
+                    "name": name,
+                    "claims": claims,
+                    "lifetime": lifetime,
+                    "allowed_clock_skew": allowed_clock_skew,
+                    "custom_signing_key": custom_signing_key,
+                    "signing_algorithm": signing_algorithm,
+                    "signing_key": signing_key,
+                },
+            )
+        return self._transport.request(
             "POST", "/jwt_templates", JWTTemplate, built, options=options
         )
 
-    async def get(
+    def get(
         self,
         template_id: str | GetJWTTemplateParams | Mapping[str, Any],
         **options: Unpack[CallOptions],
-    ) -> JWTTemplate:
+    ) -> Coroutine[Any, Any, JWTTemplate]:
         """Retrieve a template
 
         Retrieve the details of a given JWT template
 
         ``GET /jwt_templates/{template_id}``
         """
-        built = build_params(GetJWTTemplateParams, template_id, {}, id_field="template_id")
-        return await self._transport.request(
+        if isinstance(template_id, str):
+            built = GetJWTTemplateParams(template_id=template_id)
+        else:
+            built = build_params(GetJWTTemplateParams, template_id, {}, id_field="template_id")
+        return self._transport.request(
             "GET", "/jwt_templates/{template_id}", JWTTemplate, built, options=options
         )
 
-    async def update(
+    def update(
         self,
         template_id: str | UpdateJWTTemplateParams | Mapping[str, Any],
         *,
@@ -164,42 +179,57 @@ class JwtTemplates(Service):
         signing_algorithm: str | Unset | None = UNSET,
         signing_key: str | Unset | None = UNSET,
         **options: Unpack[CallOptions],
-    ) -> JWTTemplate:
+    ) -> Coroutine[Any, Any, JWTTemplate]:
         """Update a JWT template
 
         Updates an existing JWT template
 
         ``PATCH /jwt_templates/{template_id}``
         """
-        built = build_params(
-            UpdateJWTTemplateParams,
-            template_id,
-            {
-                "name": name,
-                "claims": claims,
-                "lifetime": lifetime,
-                "allowed_clock_skew": allowed_clock_skew,
-                "custom_signing_key": custom_signing_key,
-                "signing_algorithm": signing_algorithm,
-                "signing_key": signing_key,
-            },
-            id_field="template_id",
-        )
-        return await self._transport.request(
+        if isinstance(template_id, str) and name is not UNSET and claims is not UNSET:
+            built = UpdateJWTTemplateParams(
+                template_id=template_id,
+                name=name,
+                claims=claims,
+                lifetime=lifetime,
+                allowed_clock_skew=allowed_clock_skew,
+                custom_signing_key=custom_signing_key,
+                signing_algorithm=signing_algorithm,
+                signing_key=signing_key,
+            )
+        else:
+            built = build_params(
+                UpdateJWTTemplateParams,
+                template_id,
+                {
+                    "name": name,
+                    "claims": claims,
+                    "lifetime": lifetime,
+                    "allowed_clock_skew": allowed_clock_skew,
+                    "custom_signing_key": custom_signing_key,
+                    "signing_algorithm": signing_algorithm,
+                    "signing_key": signing_key,
+                },
+                id_field="template_id",
+            )
+        return self._transport.request(
             "PATCH", "/jwt_templates/{template_id}", JWTTemplate, built, options=options
         )
 
-    async def delete(
+    def delete(
         self,
         template_id: str | DeleteJWTTemplateParams | Mapping[str, Any],
         **options: Unpack[CallOptions],
-    ) -> DeletedObject:
+    ) -> Coroutine[Any, Any, DeletedObject]:
         """Delete a Template
 
         ``DELETE /jwt_templates/{template_id}``
         """
-        built = build_params(DeleteJWTTemplateParams, template_id, {}, id_field="template_id")
-        return await self._transport.request(
+        if isinstance(template_id, str):
+            built = DeleteJWTTemplateParams(template_id=template_id)
+        else:
+            built = build_params(DeleteJWTTemplateParams, template_id, {}, id_field="template_id")
+        return self._transport.request(
             "DELETE", "/jwt_templates/{template_id}", DeletedObject, built, options=options
         )
 
@@ -217,11 +247,14 @@ class JwtTemplates(Service):
 
         ``GET /jwt_templates``
         """
-        built = build_params(
-            ListJWTTemplatesParams,
-            params,
-            {"paginated": paginated, "limit": limit, "offset": offset},
-        )
+        if params is UNSET:
+            built = ListJWTTemplatesParams(paginated=paginated, limit=limit, offset=offset)
+        else:
+            built = build_params(
+                ListJWTTemplatesParams,
+                params,
+                {"paginated": paginated, "limit": limit, "offset": offset},
+            )
         return paginate(
             self._transport,
             "/jwt_templates",

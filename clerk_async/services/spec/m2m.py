@@ -18,6 +18,7 @@ from clerk_async.services._base import MachineAuthService
 
 if TYPE_CHECKING:
     import sys
+    from collections.abc import Coroutine
 
     from clerk_async._transport import CallOptions
 
@@ -97,18 +98,23 @@ class M2M(MachineAuthService):
 
         ``GET /m2m_tokens``
         """
-        built = build_params(
-            ListM2MTokensParams,
-            subject,
-            {"revoked": revoked, "expired": expired, "limit": limit, "offset": offset},
-            id_field="subject",
-        )
+        if isinstance(subject, str):
+            built = ListM2MTokensParams(
+                subject=subject, revoked=revoked, expired=expired, limit=limit, offset=offset
+            )
+        else:
+            built = build_params(
+                ListM2MTokensParams,
+                subject,
+                {"revoked": revoked, "expired": expired, "limit": limit, "offset": offset},
+                id_field="subject",
+            )
         options = self._machine_auth(options)
         return paginate(
             self._transport, "/m2m_tokens", M2MTokenList, built, max_limit=100, options=options
         )
 
-    async def create_token(
+    def create_token(
         self,
         params: CreateM2MTokenParams | Mapping[str, Any] | Unset = UNSET,
         /,
@@ -118,49 +124,60 @@ class M2M(MachineAuthService):
         claims: Any | Unset = UNSET,
         min_remaining_ttl_seconds: int | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> M2MToken:
+    ) -> Coroutine[Any, Any, M2MToken]:
         """Create a M2M Token
 
         Creates a new M2M Token. Must be authenticated via a Machine Secret Key.
 
         ``POST /m2m_tokens``
         """
-        built = build_params(
-            CreateM2MTokenParams,
-            params,
-            {
-                "token_format": token_format,
-                "seconds_until_expiration": seconds_until_expiration,
-                "claims": claims,
-                "min_remaining_ttl_seconds": min_remaining_ttl_seconds,
-            },
-        )
+        if params is UNSET:
+            built = CreateM2MTokenParams(
+                token_format=token_format,
+                seconds_until_expiration=seconds_until_expiration,
+                claims=claims,
+                min_remaining_ttl_seconds=min_remaining_ttl_seconds,
+            )
+        else:
+            built = build_params(
+                CreateM2MTokenParams,
+                params,
+                {
+                    "token_format": token_format,
+                    "seconds_until_expiration": seconds_until_expiration,
+                    "claims": claims,
+                    "min_remaining_ttl_seconds": min_remaining_ttl_seconds,
+                },
+            )
         options = self._machine_auth(options, required="clerk.m2m.create_token")
-        return await self._transport.request(
-            "POST", "/m2m_tokens", M2MToken, built, options=options
-        )
+        return self._transport.request("POST", "/m2m_tokens", M2MToken, built, options=options)
 
-    async def revoke_token(
+    def revoke_token(
         self,
         m2m_token_id: str | RevokeM2MTokenParams | Mapping[str, Any],
         *,
         revocation_reason: str | Unset | None = UNSET,
         **options: Unpack[CallOptions],
-    ) -> M2MToken:
+    ) -> Coroutine[Any, Any, M2MToken]:
         """Revoke a M2M Token
 
         Revokes a M2M Token.
 
         ``POST /m2m_tokens/{m2m_token_id}/revoke``
         """
-        built = build_params(
-            RevokeM2MTokenParams,
-            m2m_token_id,
-            {"revocation_reason": revocation_reason},
-            id_field="m2m_token_id",
-        )
+        if isinstance(m2m_token_id, str):
+            built = RevokeM2MTokenParams(
+                m2m_token_id=m2m_token_id, revocation_reason=revocation_reason
+            )
+        else:
+            built = build_params(
+                RevokeM2MTokenParams,
+                m2m_token_id,
+                {"revocation_reason": revocation_reason},
+                id_field="m2m_token_id",
+            )
         options = self._machine_auth(options)
-        return await self._transport.request(
+        return self._transport.request(
             "POST",
             "/m2m_tokens/{m2m_token_id}/revoke",
             M2MToken,
@@ -169,19 +186,22 @@ class M2M(MachineAuthService):
             options=options,
         )
 
-    async def verify_token(
+    def verify_token(
         self,
         token: str | VerifyM2MTokenParams | Mapping[str, Any] | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> M2MToken:
+    ) -> Coroutine[Any, Any, M2MToken]:
         """Verify a M2M Token
 
         Verifies a M2M Token.
 
         ``POST /m2m_tokens/verify``
         """
-        built = build_params(VerifyM2MTokenParams, token, {}, id_field="token")
+        if isinstance(token, str):
+            built = VerifyM2MTokenParams(token=token)
+        else:
+            built = build_params(VerifyM2MTokenParams, token, {}, id_field="token")
         options = self._machine_auth(options)
-        return await self._transport.request(
+        return self._transport.request(
             "POST", "/m2m_tokens/verify", M2MToken, built, idempotent=True, options=options
         )

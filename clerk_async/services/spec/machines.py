@@ -25,6 +25,7 @@ from clerk_async.services._base import Service
 
 if TYPE_CHECKING:
     import sys
+    from collections.abc import Coroutine
 
     from clerk_async._transport import CallOptions
 
@@ -111,7 +112,7 @@ class Machines(Service):
 
     __slots__ = ()
 
-    async def create(
+    def create(
         self,
         params: CreateMachineParams | Mapping[str, Any] | Unset = UNSET,
         /,
@@ -120,105 +121,122 @@ class Machines(Service):
         scoped_machines: list[str] | Unset = UNSET,
         default_token_ttl: int | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> MachineCreated:
+    ) -> Coroutine[Any, Any, MachineCreated]:
         """Create a machine
 
         Creates a new machine.
 
         ``POST /machines``
         """
-        built = build_params(
-            CreateMachineParams,
-            params,
-            {
-                "name": name,
-                "scoped_machines": scoped_machines,
-                "default_token_ttl": default_token_ttl,
-            },
-        )
-        return await self._transport.request(
-            "POST", "/machines", MachineCreated, built, options=options
-        )
+        if params is UNSET and name is not UNSET:
+            built = CreateMachineParams(
+                name=name, scoped_machines=scoped_machines, default_token_ttl=default_token_ttl
+            )
+        else:
+            built = build_params(
+                CreateMachineParams,
+                params,
+                {
+                    "name": name,
+                    "scoped_machines": scoped_machines,
+                    "default_token_ttl": default_token_ttl,
+                },
+            )
+        return self._transport.request("POST", "/machines", MachineCreated, built, options=options)
 
-    async def get(
+    def get(
         self,
         machine_id: str | MachineIdParams | Mapping[str, Any],
         **options: Unpack[CallOptions],
-    ) -> Machine:
+    ) -> Coroutine[Any, Any, Machine]:
         """Retrieve a machine
 
         Returns the details of a machine.
 
         ``GET /machines/{machine_id}``
         """
-        built = build_params(MachineIdParams, machine_id, {}, id_field="machine_id")
-        return await self._transport.request(
+        if isinstance(machine_id, str):
+            built = MachineIdParams(machine_id=machine_id)
+        else:
+            built = build_params(MachineIdParams, machine_id, {}, id_field="machine_id")
+        return self._transport.request(
             "GET", "/machines/{machine_id}", Machine, built, options=options
         )
 
-    async def update(
+    def update(
         self,
         machine_id: str | UpdateMachineParams | Mapping[str, Any],
         *,
         name: str | Unset = UNSET,
         default_token_ttl: int | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> Machine:
+    ) -> Coroutine[Any, Any, Machine]:
         """Update a machine
 
         Updates an existing machine. Only the provided fields will be updated.
 
         ``PATCH /machines/{machine_id}``
         """
-        built = build_params(
-            UpdateMachineParams,
-            machine_id,
-            {"name": name, "default_token_ttl": default_token_ttl},
-            id_field="machine_id",
-        )
-        return await self._transport.request(
+        if isinstance(machine_id, str):
+            built = UpdateMachineParams(
+                machine_id=machine_id, name=name, default_token_ttl=default_token_ttl
+            )
+        else:
+            built = build_params(
+                UpdateMachineParams,
+                machine_id,
+                {"name": name, "default_token_ttl": default_token_ttl},
+                id_field="machine_id",
+            )
+        return self._transport.request(
             "PATCH", "/machines/{machine_id}", Machine, built, options=options
         )
 
-    async def delete(
+    def delete(
         self,
         machine_id: str | MachineIdParams | Mapping[str, Any],
         **options: Unpack[CallOptions],
-    ) -> MachineDeleted:
+    ) -> Coroutine[Any, Any, MachineDeleted]:
         """Delete a machine
 
         Deletes a machine.
 
         ``DELETE /machines/{machine_id}``
         """
-        built = build_params(MachineIdParams, machine_id, {}, id_field="machine_id")
-        return await self._transport.request(
+        if isinstance(machine_id, str):
+            built = MachineIdParams(machine_id=machine_id)
+        else:
+            built = build_params(MachineIdParams, machine_id, {}, id_field="machine_id")
+        return self._transport.request(
             "DELETE", "/machines/{machine_id}", MachineDeleted, built, options=options
         )
 
-    async def get_secret_key(
+    def get_secret_key(
         self,
         machine_id: str | MachineIdParams | Mapping[str, Any],
         **options: Unpack[CallOptions],
-    ) -> MachineSecretKey:
+    ) -> Coroutine[Any, Any, MachineSecretKey]:
         """Retrieve a machine secret key
 
         Returns the secret key for a machine.
 
         ``GET /machines/{machine_id}/secret_key``
         """
-        built = build_params(MachineIdParams, machine_id, {}, id_field="machine_id")
-        return await self._transport.request(
+        if isinstance(machine_id, str):
+            built = MachineIdParams(machine_id=machine_id)
+        else:
+            built = build_params(MachineIdParams, machine_id, {}, id_field="machine_id")
+        return self._transport.request(
             "GET", "/machines/{machine_id}/secret_key", MachineSecretKey, built, options=options
         )
 
-    async def rotate_secret_key(
+    def rotate_secret_key(
         self,
         machine_id: str | RotateMachineSecretKeyParams | Mapping[str, Any],
         *,
         previous_token_ttl: int | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> MachineSecretKey:
+    ) -> Coroutine[Any, Any, MachineSecretKey]:
         """Rotate a machine's secret key
 
         Rotates the machine's secret key. When the secret key is rotated, make sure to
@@ -227,13 +245,18 @@ class Machines(Service):
 
         ``POST /machines/{machine_id}/secret_key/rotate``
         """
-        built = build_params(
-            RotateMachineSecretKeyParams,
-            machine_id,
-            {"previous_token_ttl": previous_token_ttl},
-            id_field="machine_id",
-        )
-        return await self._transport.request(
+        if isinstance(machine_id, str) and previous_token_ttl is not UNSET:
+            built = RotateMachineSecretKeyParams(
+                machine_id=machine_id, previous_token_ttl=previous_token_ttl
+            )
+        else:
+            built = build_params(
+                RotateMachineSecretKeyParams,
+                machine_id,
+                {"previous_token_ttl": previous_token_ttl},
+                id_field="machine_id",
+            )
+        return self._transport.request(
             "POST",
             "/machines/{machine_id}/secret_key/rotate",
             MachineSecretKey,
@@ -241,13 +264,13 @@ class Machines(Service):
             options=options,
         )
 
-    async def create_scope(
+    def create_scope(
         self,
         machine_id: str | CreateMachineScopeParams | Mapping[str, Any],
         *,
         to_machine_id: str | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> MachineScope:
+    ) -> Coroutine[Any, Any, MachineScope]:
         """Create a machine scope
 
         Creates a new machine scope, allowing the specified machine to access another
@@ -255,35 +278,43 @@ class Machines(Service):
 
         ``POST /machines/{machine_id}/scopes``
         """
-        built = build_params(
-            CreateMachineScopeParams,
-            machine_id,
-            {"to_machine_id": to_machine_id},
-            id_field="machine_id",
-        )
-        return await self._transport.request(
+        if isinstance(machine_id, str) and to_machine_id is not UNSET:
+            built = CreateMachineScopeParams(machine_id=machine_id, to_machine_id=to_machine_id)
+        else:
+            built = build_params(
+                CreateMachineScopeParams,
+                machine_id,
+                {"to_machine_id": to_machine_id},
+                id_field="machine_id",
+            )
+        return self._transport.request(
             "POST", "/machines/{machine_id}/scopes", MachineScope, built, options=options
         )
 
-    async def delete_scope(
+    def delete_scope(
         self,
         machine_id: str | DeleteMachineScopeParams | Mapping[str, Any],
         other_machine_id: str | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> MachineScopeDeleted:
+    ) -> Coroutine[Any, Any, MachineScopeDeleted]:
         """Delete a machine scope
 
         Deletes a machine scope, removing access from one machine to another.
 
         ``DELETE /machines/{machine_id}/scopes/{other_machine_id}``
         """
-        built = build_params(
-            DeleteMachineScopeParams,
-            machine_id,
-            {"other_machine_id": other_machine_id},
-            id_field="machine_id",
-        )
-        return await self._transport.request(
+        if isinstance(machine_id, str) and other_machine_id is not UNSET:
+            built = DeleteMachineScopeParams(
+                machine_id=machine_id, other_machine_id=other_machine_id
+            )
+        else:
+            built = build_params(
+                DeleteMachineScopeParams,
+                machine_id,
+                {"other_machine_id": other_machine_id},
+                id_field="machine_id",
+            )
+        return self._transport.request(
             "DELETE",
             "/machines/{machine_id}/scopes/{other_machine_id}",
             MachineScopeDeleted,
@@ -309,11 +340,14 @@ class Machines(Service):
 
         ``GET /machines``
         """
-        built = build_params(
-            ListMachinesParams,
-            params,
-            {"limit": limit, "offset": offset, "query": query, "order_by": order_by},
-        )
+        if params is UNSET:
+            built = ListMachinesParams(limit=limit, offset=offset, query=query, order_by=order_by)
+        else:
+            built = build_params(
+                ListMachinesParams,
+                params,
+                {"limit": limit, "offset": offset, "query": query, "order_by": order_by},
+            )
         return paginate(
             self._transport, "/machines", Page[Machine], built, max_limit=500, options=options
         )

@@ -16,6 +16,7 @@ from clerk_async.services._base import Service
 
 if TYPE_CHECKING:
     import sys
+    from collections.abc import Coroutine
 
     from clerk_async._transport import CallOptions
 
@@ -45,7 +46,7 @@ class Miscellaneous(Service):
 
     __slots__ = ()
 
-    async def get_public_interstitial(
+    def get_public_interstitial(
         self,
         params: GetPublicInterstitialParams | Mapping[str, Any] | Unset = UNSET,
         /,
@@ -58,7 +59,7 @@ class Miscellaneous(Service):
         sign_in_url: str | Unset = UNSET,
         use_domain_for_script: bool | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> None:
+    ) -> Coroutine[Any, Any, None]:
         """Returns the markup for the interstitial page
 
         The Clerk interstitial endpoint serves an html page that loads clerk.js in order to
@@ -67,19 +68,30 @@ class Miscellaneous(Service):
 
         ``GET /public/interstitial``
         """
-        built = build_params(
-            GetPublicInterstitialParams,
-            params,
-            {
-                "frontend_api_deprecated": frontend_api_deprecated,
-                "frontend_api": frontend_api,
-                "publishable_key": publishable_key,
-                "proxy_url": proxy_url,
-                "domain": domain,
-                "sign_in_url": sign_in_url,
-                "use_domain_for_script": use_domain_for_script,
-            },
-        )
-        return await self._transport.request(
+        if params is UNSET:
+            built = GetPublicInterstitialParams(
+                frontend_api_deprecated=frontend_api_deprecated,
+                frontend_api=frontend_api,
+                publishable_key=publishable_key,
+                proxy_url=proxy_url,
+                domain=domain,
+                sign_in_url=sign_in_url,
+                use_domain_for_script=use_domain_for_script,
+            )
+        else:
+            built = build_params(
+                GetPublicInterstitialParams,
+                params,
+                {
+                    "frontend_api_deprecated": frontend_api_deprecated,
+                    "frontend_api": frontend_api,
+                    "publishable_key": publishable_key,
+                    "proxy_url": proxy_url,
+                    "domain": domain,
+                    "sign_in_url": sign_in_url,
+                    "use_domain_for_script": use_domain_for_script,
+                },
+            )
+        return self._transport.request(
             "GET", "/public/interstitial", type(None), built, options=options
         )

@@ -17,6 +17,7 @@ from clerk_async.services._base import Service
 
 if TYPE_CHECKING:
     import sys
+    from collections.abc import Coroutine
 
     from clerk_async._transport import CallOptions
 
@@ -41,7 +42,7 @@ class OauthAccessTokens(Service):
 
     __slots__ = ()
 
-    async def verify(
+    def verify(
         self,
         params: VerifyOAuthAccessTokenParams | Mapping[str, Any] | Unset = UNSET,
         /,
@@ -49,15 +50,20 @@ class OauthAccessTokens(Service):
         access_token: str | Unset = UNSET,
         secret: str | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> VerifyOAuthAccessTokenResponse:
+    ) -> Coroutine[Any, Any, VerifyOAuthAccessTokenResponse]:
         """Verify an OAuth Access Token
 
         ``POST /oauth_applications/access_tokens/verify``
         """
-        built = build_params(
-            VerifyOAuthAccessTokenParams, params, {"access_token": access_token, "secret": secret}
-        )
-        return await self._transport.request(
+        if params is UNSET:
+            built = VerifyOAuthAccessTokenParams(access_token=access_token, secret=secret)
+        else:
+            built = build_params(
+                VerifyOAuthAccessTokenParams,
+                params,
+                {"access_token": access_token, "secret": secret},
+            )
+        return self._transport.request(
             "POST",
             "/oauth_applications/access_tokens/verify",
             cast(Any, VerifyOAuthAccessTokenResponse),

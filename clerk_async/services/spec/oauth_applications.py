@@ -18,6 +18,7 @@ from clerk_async.services._base import Service
 
 if TYPE_CHECKING:
     import sys
+    from collections.abc import Coroutine
 
     from clerk_async._transport import CallOptions
 
@@ -119,7 +120,7 @@ class OauthApplications(Service):
 
     __slots__ = ()
 
-    async def create(
+    def create(
         self,
         params: CreateOAuthApplicationParams | Mapping[str, Any] | Unset = UNSET,
         /,
@@ -132,7 +133,7 @@ class OauthApplications(Service):
         pkce_required: bool | Unset | None = UNSET,
         public: bool | Unset | None = UNSET,
         **options: Unpack[CallOptions],
-    ) -> OAuthApplicationWithSecret:
+    ) -> Coroutine[Any, Any, OAuthApplicationWithSecret]:
         """Create an OAuth application
 
         Creates a new OAuth application with the given name and callback URL for an
@@ -141,38 +142,52 @@ class OauthApplications(Service):
 
         ``POST /oauth_applications``
         """
-        built = build_params(
-            CreateOAuthApplicationParams,
-            params,
-            {
-                "name": name,
-                "redirect_uris": redirect_uris,
-                "callback_url": callback_url,
-                "scopes": scopes,
-                "consent_screen_enabled": consent_screen_enabled,
-                "pkce_required": pkce_required,
-                "public": public,
-            },
-        )
-        return await self._transport.request(
+        if params is UNSET and name is not UNSET:
+            built = CreateOAuthApplicationParams(
+                name=name,
+                redirect_uris=redirect_uris,
+                callback_url=callback_url,
+                scopes=scopes,
+                consent_screen_enabled=consent_screen_enabled,
+                pkce_required=pkce_required,
+                public=public,
+            )
+        else:
+            built = build_params(
+                CreateOAuthApplicationParams,
+                params,
+                {
+                    "name": name,
+                    "redirect_uris": redirect_uris,
+                    "callback_url": callback_url,
+                    "scopes": scopes,
+                    "consent_screen_enabled": consent_screen_enabled,
+                    "pkce_required": pkce_required,
+                    "public": public,
+                },
+            )
+        return self._transport.request(
             "POST", "/oauth_applications", OAuthApplicationWithSecret, built, options=options
         )
 
-    async def get(
+    def get(
         self,
         oauth_application_id: str | GetOAuthApplicationParams | Mapping[str, Any],
         **options: Unpack[CallOptions],
-    ) -> OAuthApplication:
+    ) -> Coroutine[Any, Any, OAuthApplication]:
         """Retrieve an OAuth application by ID
 
         Fetches the OAuth application whose ID matches the provided `id` in the path.
 
         ``GET /oauth_applications/{oauth_application_id}``
         """
-        built = build_params(
-            GetOAuthApplicationParams, oauth_application_id, {}, id_field="oauth_application_id"
-        )
-        return await self._transport.request(
+        if isinstance(oauth_application_id, str):
+            built = GetOAuthApplicationParams(oauth_application_id=oauth_application_id)
+        else:
+            built = build_params(
+                GetOAuthApplicationParams, oauth_application_id, {}, id_field="oauth_application_id"
+            )
+        return self._transport.request(
             "GET",
             "/oauth_applications/{oauth_application_id}",
             OAuthApplication,
@@ -180,7 +195,7 @@ class OauthApplications(Service):
             options=options,
         )
 
-    async def update(
+    def update(
         self,
         oauth_application_id: str | UpdateOAuthApplicationParams | Mapping[str, Any],
         *,
@@ -192,28 +207,40 @@ class OauthApplications(Service):
         pkce_required: bool | Unset | None = UNSET,
         public: bool | Unset | None = UNSET,
         **options: Unpack[CallOptions],
-    ) -> OAuthApplication:
+    ) -> Coroutine[Any, Any, OAuthApplication]:
         """Update an OAuth application
 
         Updates an existing OAuth application
 
         ``PATCH /oauth_applications/{oauth_application_id}``
         """
-        built = build_params(
-            UpdateOAuthApplicationParams,
-            oauth_application_id,
-            {
-                "name": name,
-                "redirect_uris": redirect_uris,
-                "callback_url": callback_url,
-                "scopes": scopes,
-                "consent_screen_enabled": consent_screen_enabled,
-                "pkce_required": pkce_required,
-                "public": public,
-            },
-            id_field="oauth_application_id",
-        )
-        return await self._transport.request(
+        if isinstance(oauth_application_id, str):
+            built = UpdateOAuthApplicationParams(
+                oauth_application_id=oauth_application_id,
+                name=name,
+                redirect_uris=redirect_uris,
+                callback_url=callback_url,
+                scopes=scopes,
+                consent_screen_enabled=consent_screen_enabled,
+                pkce_required=pkce_required,
+                public=public,
+            )
+        else:
+            built = build_params(
+                UpdateOAuthApplicationParams,
+                oauth_application_id,
+                {
+                    "name": name,
+                    "redirect_uris": redirect_uris,
+                    "callback_url": callback_url,
+                    "scopes": scopes,
+                    "consent_screen_enabled": consent_screen_enabled,
+                    "pkce_required": pkce_required,
+                    "public": public,
+                },
+                id_field="oauth_application_id",
+            )
+        return self._transport.request(
             "PATCH",
             "/oauth_applications/{oauth_application_id}",
             OAuthApplication,
@@ -221,21 +248,27 @@ class OauthApplications(Service):
             options=options,
         )
 
-    async def delete(
+    def delete(
         self,
         oauth_application_id: str | DeleteOAuthApplicationParams | Mapping[str, Any],
         **options: Unpack[CallOptions],
-    ) -> DeletedObject:
+    ) -> Coroutine[Any, Any, DeletedObject]:
         """Delete an OAuth application
 
         Deletes the given OAuth application. This is not reversible.
 
         ``DELETE /oauth_applications/{oauth_application_id}``
         """
-        built = build_params(
-            DeleteOAuthApplicationParams, oauth_application_id, {}, id_field="oauth_application_id"
-        )
-        return await self._transport.request(
+        if isinstance(oauth_application_id, str):
+            built = DeleteOAuthApplicationParams(oauth_application_id=oauth_application_id)
+        else:
+            built = build_params(
+                DeleteOAuthApplicationParams,
+                oauth_application_id,
+                {},
+                id_field="oauth_application_id",
+            )
+        return self._transport.request(
             "DELETE",
             "/oauth_applications/{oauth_application_id}",
             DeletedObject,
@@ -243,14 +276,14 @@ class OauthApplications(Service):
             options=options,
         )
 
-    async def upload_logo(
+    def upload_logo(
         self,
         oauth_application_id: str | UploadOAuthApplicationLogoParams | Mapping[str, Any],
         *,
         uploader_user_id: str | Unset = UNSET,
         file: bytes | BinaryIO | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> OAuthApplication:
+    ) -> Coroutine[Any, Any, OAuthApplication]:
         """Upload a logo for the OAuth application
 
         Set or replace an OAuth application's logo by uploading an image file. This endpoint
@@ -260,13 +293,20 @@ class OauthApplications(Service):
 
         ``PUT /oauth_applications/{oauth_application_id}/logo``
         """
-        built = build_params(
-            UploadOAuthApplicationLogoParams,
-            oauth_application_id,
-            {"uploader_user_id": uploader_user_id, "file": file},
-            id_field="oauth_application_id",
-        )
-        return await self._transport.request(
+        if isinstance(oauth_application_id, str) and file is not UNSET:
+            built = UploadOAuthApplicationLogoParams(
+                oauth_application_id=oauth_application_id,
+                uploader_user_id=uploader_user_id,
+                file=file,
+            )
+        else:
+            built = build_params(
+                UploadOAuthApplicationLogoParams,
+                oauth_application_id,
+                {"uploader_user_id": uploader_user_id, "file": file},
+                id_field="oauth_application_id",
+            )
+        return self._transport.request(
             "PUT",
             "/oauth_applications/{oauth_application_id}/logo",
             OAuthApplication,
@@ -274,11 +314,11 @@ class OauthApplications(Service):
             options=options,
         )
 
-    async def rotate_secret(
+    def rotate_secret(
         self,
         oauth_application_id: str | RotateOAuthApplicationSecretParams | Mapping[str, Any],
         **options: Unpack[CallOptions],
-    ) -> OAuthApplicationWithSecret:
+    ) -> Coroutine[Any, Any, OAuthApplicationWithSecret]:
         """Rotate the client secret of the given OAuth application
 
         Rotates the OAuth application's client secret. When the client secret is rotated,
@@ -286,13 +326,16 @@ class OauthApplications(Service):
 
         ``POST /oauth_applications/{oauth_application_id}/rotate_secret``
         """
-        built = build_params(
-            RotateOAuthApplicationSecretParams,
-            oauth_application_id,
-            {},
-            id_field="oauth_application_id",
-        )
-        return await self._transport.request(
+        if isinstance(oauth_application_id, str):
+            built = RotateOAuthApplicationSecretParams(oauth_application_id=oauth_application_id)
+        else:
+            built = build_params(
+                RotateOAuthApplicationSecretParams,
+                oauth_application_id,
+                {},
+                id_field="oauth_application_id",
+            )
+        return self._transport.request(
             "POST",
             "/oauth_applications/{oauth_application_id}/rotate_secret",
             OAuthApplicationWithSecret,
@@ -300,13 +343,13 @@ class OauthApplications(Service):
             options=options,
         )
 
-    async def revoke_token(
+    def revoke_token(
         self,
         oauth_application_id: str | RevokeOAuthApplicationTokenParams | Mapping[str, Any],
         *,
         token: str | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> None:
+    ) -> Coroutine[Any, Any, None]:
         """Revoke an OAuth application token
 
         Revoke both OAuth access token and refresh token for the associated grant for the
@@ -315,13 +358,18 @@ class OauthApplications(Service):
 
         ``POST /oauth_applications/{oauth_application_id}/revoke_token``
         """
-        built = build_params(
-            RevokeOAuthApplicationTokenParams,
-            oauth_application_id,
-            {"token": token},
-            id_field="oauth_application_id",
-        )
-        return await self._transport.request(
+        if isinstance(oauth_application_id, str) and token is not UNSET:
+            built = RevokeOAuthApplicationTokenParams(
+                oauth_application_id=oauth_application_id, token=token
+            )
+        else:
+            built = build_params(
+                RevokeOAuthApplicationTokenParams,
+                oauth_application_id,
+                {"token": token},
+                id_field="oauth_application_id",
+            )
+        return self._transport.request(
             "POST",
             "/oauth_applications/{oauth_application_id}/revoke_token",
             type(None),
@@ -349,11 +397,16 @@ class OauthApplications(Service):
 
         ``GET /oauth_applications``
         """
-        built = build_params(
-            ListOAuthApplicationsParams,
-            params,
-            {"limit": limit, "offset": offset, "order_by": order_by, "name_query": name_query},
-        )
+        if params is UNSET:
+            built = ListOAuthApplicationsParams(
+                limit=limit, offset=offset, order_by=order_by, name_query=name_query
+            )
+        else:
+            built = build_params(
+                ListOAuthApplicationsParams,
+                params,
+                {"limit": limit, "offset": offset, "order_by": order_by, "name_query": name_query},
+            )
         return paginate(
             self._transport,
             "/oauth_applications",

@@ -18,6 +18,7 @@ from clerk_async.services._base import Service
 
 if TYPE_CHECKING:
     import sys
+    from collections.abc import Coroutine
 
     from clerk_async._transport import CallOptions
 
@@ -119,7 +120,7 @@ class OrganizationDomains(Service):
 
     __slots__ = ()
 
-    async def create(
+    def create(
         self,
         organization_id: str | CreateOrganizationDomainParams | Mapping[str, Any],
         *,
@@ -127,7 +128,7 @@ class OrganizationDomains(Service):
         enrollment_mode: str | Unset = UNSET,
         verified: bool | Unset | None = UNSET,
         **options: Unpack[CallOptions],
-    ) -> OrganizationDomain:
+    ) -> Coroutine[Any, Any, OrganizationDomain]:
         """Create a new organization domain.
 
         Creates a new organization domain. By default the domain is verified, but can be
@@ -135,13 +136,21 @@ class OrganizationDomains(Service):
 
         ``POST /organizations/{organization_id}/domains``
         """
-        built = build_params(
-            CreateOrganizationDomainParams,
-            organization_id,
-            {"name": name, "enrollment_mode": enrollment_mode, "verified": verified},
-            id_field="organization_id",
-        )
-        return await self._transport.request(
+        if isinstance(organization_id, str):
+            built = CreateOrganizationDomainParams(
+                organization_id=organization_id,
+                name=name,
+                enrollment_mode=enrollment_mode,
+                verified=verified,
+            )
+        else:
+            built = build_params(
+                CreateOrganizationDomainParams,
+                organization_id,
+                {"name": name, "enrollment_mode": enrollment_mode, "verified": verified},
+                id_field="organization_id",
+            )
+        return self._transport.request(
             "POST",
             "/organizations/{organization_id}/domains",
             OrganizationDomain,
@@ -149,7 +158,7 @@ class OrganizationDomains(Service):
             options=options,
         )
 
-    async def update(
+    def update(
         self,
         organization_id: str | UpdateOrganizationDomainParams | Mapping[str, Any],
         domain_id: str | Unset = UNSET,
@@ -157,20 +166,28 @@ class OrganizationDomains(Service):
         enrollment_mode: str | Unset | None = UNSET,
         verified: bool | Unset | None = UNSET,
         **options: Unpack[CallOptions],
-    ) -> OrganizationDomain:
+    ) -> Coroutine[Any, Any, OrganizationDomain]:
         """Update an organization domain.
 
         Updates the properties of an existing organization domain.
 
         ``PATCH /organizations/{organization_id}/domains/{domain_id}``
         """
-        built = build_params(
-            UpdateOrganizationDomainParams,
-            organization_id,
-            {"domain_id": domain_id, "enrollment_mode": enrollment_mode, "verified": verified},
-            id_field="organization_id",
-        )
-        return await self._transport.request(
+        if isinstance(organization_id, str) and domain_id is not UNSET:
+            built = UpdateOrganizationDomainParams(
+                organization_id=organization_id,
+                domain_id=domain_id,
+                enrollment_mode=enrollment_mode,
+                verified=verified,
+            )
+        else:
+            built = build_params(
+                UpdateOrganizationDomainParams,
+                organization_id,
+                {"domain_id": domain_id, "enrollment_mode": enrollment_mode, "verified": verified},
+                id_field="organization_id",
+            )
+        return self._transport.request(
             "PATCH",
             "/organizations/{organization_id}/domains/{domain_id}",
             OrganizationDomain,
@@ -178,25 +195,30 @@ class OrganizationDomains(Service):
             options=options,
         )
 
-    async def delete(
+    def delete(
         self,
         organization_id: str | DeleteOrganizationDomainParams | Mapping[str, Any],
         domain_id: str | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> DeletedObject:
+    ) -> Coroutine[Any, Any, DeletedObject]:
         """Remove a domain from an organization.
 
         Removes the given domain from the organization.
 
         ``DELETE /organizations/{organization_id}/domains/{domain_id}``
         """
-        built = build_params(
-            DeleteOrganizationDomainParams,
-            organization_id,
-            {"domain_id": domain_id},
-            id_field="organization_id",
-        )
-        return await self._transport.request(
+        if isinstance(organization_id, str) and domain_id is not UNSET:
+            built = DeleteOrganizationDomainParams(
+                organization_id=organization_id, domain_id=domain_id
+            )
+        else:
+            built = build_params(
+                DeleteOrganizationDomainParams,
+                organization_id,
+                {"domain_id": domain_id},
+                id_field="organization_id",
+            )
+        return self._transport.request(
             "DELETE",
             "/organizations/{organization_id}/domains/{domain_id}",
             DeletedObject,
@@ -204,12 +226,12 @@ class OrganizationDomains(Service):
             options=options,
         )
 
-    async def verify_ownership(
+    def verify_ownership(
         self,
         organization_id: str | VerifyOrganizationDomainOwnershipParams | Mapping[str, Any],
         domain_id: str | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> OrganizationDomain:
+    ) -> Coroutine[Any, Any, OrganizationDomain]:
         """Mark an organization domain's ownership as verified
 
         Flips the organization domain's ownership state to verified via the manual override
@@ -219,13 +241,18 @@ class OrganizationDomains(Service):
 
         ``POST /organizations/{organization_id}/domains/{domain_id}/verify_ownership``
         """
-        built = build_params(
-            VerifyOrganizationDomainOwnershipParams,
-            organization_id,
-            {"domain_id": domain_id},
-            id_field="organization_id",
-        )
-        return await self._transport.request(
+        if isinstance(organization_id, str) and domain_id is not UNSET:
+            built = VerifyOrganizationDomainOwnershipParams(
+                organization_id=organization_id, domain_id=domain_id
+            )
+        else:
+            built = build_params(
+                VerifyOrganizationDomainOwnershipParams,
+                organization_id,
+                {"domain_id": domain_id},
+                id_field="organization_id",
+            )
+        return self._transport.request(
             "POST",
             "/organizations/{organization_id}/domains/{domain_id}/verify_ownership",
             OrganizationDomain,
@@ -256,20 +283,32 @@ class OrganizationDomains(Service):
 
         ``GET /organization_domains``
         """
-        built = build_params(
-            ListAllOrganizationDomainsParams,
-            params,
-            {
-                "organization_id": organization_id,
-                "verified": verified,
-                "enrollment_mode": enrollment_mode,
-                "query": query,
-                "domains": domains,
-                "order_by": order_by,
-                "offset": offset,
-                "limit": limit,
-            },
-        )
+        if params is UNSET:
+            built = ListAllOrganizationDomainsParams(
+                organization_id=organization_id,
+                verified=verified,
+                enrollment_mode=enrollment_mode,
+                query=query,
+                domains=domains,
+                order_by=order_by,
+                offset=offset,
+                limit=limit,
+            )
+        else:
+            built = build_params(
+                ListAllOrganizationDomainsParams,
+                params,
+                {
+                    "organization_id": organization_id,
+                    "verified": verified,
+                    "enrollment_mode": enrollment_mode,
+                    "query": query,
+                    "domains": domains,
+                    "order_by": order_by,
+                    "offset": offset,
+                    "limit": limit,
+                },
+            )
         return paginate(
             self._transport,
             "/organization_domains",
@@ -293,17 +332,26 @@ class OrganizationDomains(Service):
 
         ``GET /organizations/{organization_id}/domains``
         """
-        built = build_params(
-            ListOrganizationDomainsParams,
-            organization_id,
-            {
-                "verified": verified,
-                "enrollment_mode": enrollment_mode,
-                "limit": limit,
-                "offset": offset,
-            },
-            id_field="organization_id",
-        )
+        if isinstance(organization_id, str):
+            built = ListOrganizationDomainsParams(
+                organization_id=organization_id,
+                verified=verified,
+                enrollment_mode=enrollment_mode,
+                limit=limit,
+                offset=offset,
+            )
+        else:
+            built = build_params(
+                ListOrganizationDomainsParams,
+                organization_id,
+                {
+                    "verified": verified,
+                    "enrollment_mode": enrollment_mode,
+                    "limit": limit,
+                    "offset": offset,
+                },
+                id_field="organization_id",
+            )
         return paginate(
             self._transport,
             "/organizations/{organization_id}/domains",

@@ -22,6 +22,7 @@ from clerk_async.services._base import Service, deprecated
 
 if TYPE_CHECKING:
     import sys
+    from collections.abc import Coroutine
 
     from clerk_async._transport import CallOptions
 
@@ -147,17 +148,22 @@ class OrganizationInvitations(Service):
 
         ``GET /organization_invitations``
         """
-        built = build_params(
-            ListInstanceOrganizationInvitationsParams,
-            params,
-            {
-                "order_by": order_by,
-                "status": status,
-                "query": query,
-                "limit": limit,
-                "offset": offset,
-            },
-        )
+        if params is UNSET:
+            built = ListInstanceOrganizationInvitationsParams(
+                order_by=order_by, status=status, query=query, limit=limit, offset=offset
+            )
+        else:
+            built = build_params(
+                ListInstanceOrganizationInvitationsParams,
+                params,
+                {
+                    "order_by": order_by,
+                    "status": status,
+                    "query": query,
+                    "limit": limit,
+                    "offset": offset,
+                },
+            )
         return paginate(
             self._transport,
             "/organization_invitations",
@@ -167,7 +173,7 @@ class OrganizationInvitations(Service):
             options=options,
         )
 
-    async def create(
+    def create(
         self,
         organization_id: str | CreateOrganizationInvitationParams | Mapping[str, Any],
         *,
@@ -180,7 +186,7 @@ class OrganizationInvitations(Service):
         expires_in_days: int | Unset | None = UNSET,
         notify: bool | Unset | None = UNSET,
         **options: Unpack[CallOptions],
-    ) -> OrganizationInvitation:
+    ) -> Coroutine[Any, Any, OrganizationInvitation]:
         """Create and send an organization invitation
 
         Creates a new organization invitation and sends an email to the provided
@@ -189,22 +195,35 @@ class OrganizationInvitations(Service):
 
         ``POST /organizations/{organization_id}/invitations``
         """
-        built = build_params(
-            CreateOrganizationInvitationParams,
-            organization_id,
-            {
-                "email_address": email_address,
-                "inviter_user_id": inviter_user_id,
-                "role": role,
-                "public_metadata": public_metadata,
-                "private_metadata": private_metadata,
-                "redirect_url": redirect_url,
-                "expires_in_days": expires_in_days,
-                "notify": notify,
-            },
-            id_field="organization_id",
-        )
-        return await self._transport.request(
+        if isinstance(organization_id, str) and email_address is not UNSET and role is not UNSET:
+            built = CreateOrganizationInvitationParams(
+                organization_id=organization_id,
+                email_address=email_address,
+                inviter_user_id=inviter_user_id,
+                role=role,
+                public_metadata=public_metadata,
+                private_metadata=private_metadata,
+                redirect_url=redirect_url,
+                expires_in_days=expires_in_days,
+                notify=notify,
+            )
+        else:
+            built = build_params(
+                CreateOrganizationInvitationParams,
+                organization_id,
+                {
+                    "email_address": email_address,
+                    "inviter_user_id": inviter_user_id,
+                    "role": role,
+                    "public_metadata": public_metadata,
+                    "private_metadata": private_metadata,
+                    "redirect_url": redirect_url,
+                    "expires_in_days": expires_in_days,
+                    "notify": notify,
+                },
+                id_field="organization_id",
+            )
+        return self._transport.request(
             "POST",
             "/organizations/{organization_id}/invitations",
             OrganizationInvitation,
@@ -212,13 +231,13 @@ class OrganizationInvitations(Service):
             options=options,
         )
 
-    async def bulk_create(
+    def bulk_create(
         self,
         organization_id: str | CreateOrganizationInvitationBulkParams | Mapping[str, Any],
         *,
         request_body: list[Any] | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> OrganizationInvitationsList:
+    ) -> Coroutine[Any, Any, OrganizationInvitationsList]:
         """Bulk create and send organization invitations
 
         Creates new organization invitations in bulk and sends out emails to the provided
@@ -226,13 +245,18 @@ class OrganizationInvitations(Service):
 
         ``POST /organizations/{organization_id}/invitations/bulk``
         """
-        built = build_params(
-            CreateOrganizationInvitationBulkParams,
-            organization_id,
-            {"request_body": request_body},
-            id_field="organization_id",
-        )
-        return await self._transport.request(
+        if isinstance(organization_id, str) and request_body is not UNSET:
+            built = CreateOrganizationInvitationBulkParams(
+                organization_id=organization_id, request_body=request_body
+            )
+        else:
+            built = build_params(
+                CreateOrganizationInvitationBulkParams,
+                organization_id,
+                {"request_body": request_body},
+                id_field="organization_id",
+            )
+        return self._transport.request(
             "POST",
             "/organizations/{organization_id}/invitations/bulk",
             OrganizationInvitationsList,
@@ -264,12 +288,17 @@ class OrganizationInvitations(Service):
             "clerk.organization_invitations.list_pending",
             "clerk.organization_invitations.list(status=...)",
         )
-        built = build_params(
-            ListPendingOrganizationInvitationsParams,
-            organization_id,
-            {"limit": limit, "offset": offset},
-            id_field="organization_id",
-        )
+        if isinstance(organization_id, str):
+            built = ListPendingOrganizationInvitationsParams(
+                organization_id=organization_id, limit=limit, offset=offset
+            )
+        else:
+            built = build_params(
+                ListPendingOrganizationInvitationsParams,
+                organization_id,
+                {"limit": limit, "offset": offset},
+                id_field="organization_id",
+            )
         return paginate(
             self._transport,
             "/organizations/{organization_id}/invitations/pending",
@@ -279,25 +308,30 @@ class OrganizationInvitations(Service):
             options=options,
         )
 
-    async def get(
+    def get(
         self,
         organization_id: str | GetOrganizationInvitationParams | Mapping[str, Any],
         invitation_id: str | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> OrganizationInvitation:
+    ) -> Coroutine[Any, Any, OrganizationInvitation]:
         """Retrieve an organization invitation by ID
 
         Use this request to get an existing organization invitation by ID.
 
         ``GET /organizations/{organization_id}/invitations/{invitation_id}``
         """
-        built = build_params(
-            GetOrganizationInvitationParams,
-            organization_id,
-            {"invitation_id": invitation_id},
-            id_field="organization_id",
-        )
-        return await self._transport.request(
+        if isinstance(organization_id, str) and invitation_id is not UNSET:
+            built = GetOrganizationInvitationParams(
+                organization_id=organization_id, invitation_id=invitation_id
+            )
+        else:
+            built = build_params(
+                GetOrganizationInvitationParams,
+                organization_id,
+                {"invitation_id": invitation_id},
+                id_field="organization_id",
+            )
+        return self._transport.request(
             "GET",
             "/organizations/{organization_id}/invitations/{invitation_id}",
             OrganizationInvitation,
@@ -305,14 +339,14 @@ class OrganizationInvitations(Service):
             options=options,
         )
 
-    async def revoke(
+    def revoke(
         self,
         organization_id: str | RevokeOrganizationInvitationParams | Mapping[str, Any],
         invitation_id: str | Unset = UNSET,
         *,
         requesting_user_id: str | Unset | None = UNSET,
         **options: Unpack[CallOptions],
-    ) -> OrganizationInvitation:
+    ) -> Coroutine[Any, Any, OrganizationInvitation]:
         """Revoke a pending organization invitation
 
         Use this request to revoke a previously issued organization invitation. Revoking an
@@ -324,13 +358,20 @@ class OrganizationInvitations(Service):
 
         ``POST /organizations/{organization_id}/invitations/{invitation_id}/revoke``
         """
-        built = build_params(
-            RevokeOrganizationInvitationParams,
-            organization_id,
-            {"invitation_id": invitation_id, "requesting_user_id": requesting_user_id},
-            id_field="organization_id",
-        )
-        return await self._transport.request(
+        if isinstance(organization_id, str) and invitation_id is not UNSET:
+            built = RevokeOrganizationInvitationParams(
+                organization_id=organization_id,
+                invitation_id=invitation_id,
+                requesting_user_id=requesting_user_id,
+            )
+        else:
+            built = build_params(
+                RevokeOrganizationInvitationParams,
+                organization_id,
+                {"invitation_id": invitation_id, "requesting_user_id": requesting_user_id},
+                id_field="organization_id",
+            )
+        return self._transport.request(
             "POST",
             "/organizations/{organization_id}/invitations/{invitation_id}/revoke",
             OrganizationInvitation,
@@ -360,18 +401,28 @@ class OrganizationInvitations(Service):
 
         ``GET /organizations/{organization_id}/invitations``
         """
-        built = build_params(
-            ListOrganizationInvitationsParams,
-            organization_id,
-            {
-                "status": status,
-                "email_address": email_address,
-                "order_by": order_by,
-                "limit": limit,
-                "offset": offset,
-            },
-            id_field="organization_id",
-        )
+        if isinstance(organization_id, str):
+            built = ListOrganizationInvitationsParams(
+                organization_id=organization_id,
+                status=status,
+                email_address=email_address,
+                order_by=order_by,
+                limit=limit,
+                offset=offset,
+            )
+        else:
+            built = build_params(
+                ListOrganizationInvitationsParams,
+                organization_id,
+                {
+                    "status": status,
+                    "email_address": email_address,
+                    "order_by": order_by,
+                    "limit": limit,
+                    "offset": offset,
+                },
+                id_field="organization_id",
+            )
         return paginate(
             self._transport,
             "/organizations/{organization_id}/invitations",

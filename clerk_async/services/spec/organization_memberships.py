@@ -18,6 +18,7 @@ from clerk_async.services._base import Service
 
 if TYPE_CHECKING:
     import sys
+    from collections.abc import Coroutine
 
     from clerk_async._transport import CallOptions
 
@@ -104,7 +105,7 @@ class OrganizationMemberships(Service):
 
     __slots__ = ()
 
-    async def create(
+    def create(
         self,
         organization_id: str | CreateOrganizationMembershipParams | Mapping[str, Any],
         *,
@@ -113,7 +114,7 @@ class OrganizationMemberships(Service):
         public_metadata: dict[str, Any] | Unset | None = UNSET,
         private_metadata: dict[str, Any] | Unset | None = UNSET,
         **options: Unpack[CallOptions],
-    ) -> OrganizationMembership:
+    ) -> Coroutine[Any, Any, OrganizationMembership]:
         """Create a new organization membership
 
         Adds a user as a member to the given organization. Only users in the same instance
@@ -121,18 +122,27 @@ class OrganizationMemberships(Service):
 
         ``POST /organizations/{organization_id}/memberships``
         """
-        built = build_params(
-            CreateOrganizationMembershipParams,
-            organization_id,
-            {
-                "user_id": user_id,
-                "role": role,
-                "public_metadata": public_metadata,
-                "private_metadata": private_metadata,
-            },
-            id_field="organization_id",
-        )
-        return await self._transport.request(
+        if isinstance(organization_id, str) and user_id is not UNSET and role is not UNSET:
+            built = CreateOrganizationMembershipParams(
+                organization_id=organization_id,
+                user_id=user_id,
+                role=role,
+                public_metadata=public_metadata,
+                private_metadata=private_metadata,
+            )
+        else:
+            built = build_params(
+                CreateOrganizationMembershipParams,
+                organization_id,
+                {
+                    "user_id": user_id,
+                    "role": role,
+                    "public_metadata": public_metadata,
+                    "private_metadata": private_metadata,
+                },
+                id_field="organization_id",
+            )
+        return self._transport.request(
             "POST",
             "/organizations/{organization_id}/memberships",
             OrganizationMembership,
@@ -140,27 +150,32 @@ class OrganizationMemberships(Service):
             options=options,
         )
 
-    async def update(
+    def update(
         self,
         organization_id: str | UpdateOrganizationMembershipParams | Mapping[str, Any],
         user_id: str | Unset = UNSET,
         *,
         role: str | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> OrganizationMembership:
+    ) -> Coroutine[Any, Any, OrganizationMembership]:
         """Update an organization membership
 
         Updates the properties of an existing organization membership
 
         ``PATCH /organizations/{organization_id}/memberships/{user_id}``
         """
-        built = build_params(
-            UpdateOrganizationMembershipParams,
-            organization_id,
-            {"user_id": user_id, "role": role},
-            id_field="organization_id",
-        )
-        return await self._transport.request(
+        if isinstance(organization_id, str) and user_id is not UNSET and role is not UNSET:
+            built = UpdateOrganizationMembershipParams(
+                organization_id=organization_id, user_id=user_id, role=role
+            )
+        else:
+            built = build_params(
+                UpdateOrganizationMembershipParams,
+                organization_id,
+                {"user_id": user_id, "role": role},
+                id_field="organization_id",
+            )
+        return self._transport.request(
             "PATCH",
             "/organizations/{organization_id}/memberships/{user_id}",
             OrganizationMembership,
@@ -168,25 +183,30 @@ class OrganizationMemberships(Service):
             options=options,
         )
 
-    async def delete(
+    def delete(
         self,
         organization_id: str | DeleteOrganizationMembershipParams | Mapping[str, Any],
         user_id: str | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> OrganizationMembership:
+    ) -> Coroutine[Any, Any, OrganizationMembership]:
         """Remove a member from an organization
 
         Removes the given membership from the organization
 
         ``DELETE /organizations/{organization_id}/memberships/{user_id}``
         """
-        built = build_params(
-            DeleteOrganizationMembershipParams,
-            organization_id,
-            {"user_id": user_id},
-            id_field="organization_id",
-        )
-        return await self._transport.request(
+        if isinstance(organization_id, str) and user_id is not UNSET:
+            built = DeleteOrganizationMembershipParams(
+                organization_id=organization_id, user_id=user_id
+            )
+        else:
+            built = build_params(
+                DeleteOrganizationMembershipParams,
+                organization_id,
+                {"user_id": user_id},
+                id_field="organization_id",
+            )
+        return self._transport.request(
             "DELETE",
             "/organizations/{organization_id}/memberships/{user_id}",
             OrganizationMembership,
@@ -194,7 +214,7 @@ class OrganizationMemberships(Service):
             options=options,
         )
 
-    async def update_metadata(
+    def update_metadata(
         self,
         organization_id: str | UpdateOrganizationMembershipMetadataParams | Mapping[str, Any],
         user_id: str | Unset = UNSET,
@@ -202,7 +222,7 @@ class OrganizationMemberships(Service):
         public_metadata: dict[str, Any] | Unset = UNSET,
         private_metadata: dict[str, Any] | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> OrganizationMembership:
+    ) -> Coroutine[Any, Any, OrganizationMembership]:
         """Merge and update organization membership metadata
 
         Update an organization membership's metadata attributes by merging existing values
@@ -212,17 +232,25 @@ class OrganizationMemberships(Service):
 
         ``PATCH /organizations/{organization_id}/memberships/{user_id}/metadata``
         """
-        built = build_params(
-            UpdateOrganizationMembershipMetadataParams,
-            organization_id,
-            {
-                "user_id": user_id,
-                "public_metadata": public_metadata,
-                "private_metadata": private_metadata,
-            },
-            id_field="organization_id",
-        )
-        return await self._transport.request(
+        if isinstance(organization_id, str) and user_id is not UNSET:
+            built = UpdateOrganizationMembershipMetadataParams(
+                organization_id=organization_id,
+                user_id=user_id,
+                public_metadata=public_metadata,
+                private_metadata=private_metadata,
+            )
+        else:
+            built = build_params(
+                UpdateOrganizationMembershipMetadataParams,
+                organization_id,
+                {
+                    "user_id": user_id,
+                    "public_metadata": public_metadata,
+                    "private_metadata": private_metadata,
+                },
+                id_field="organization_id",
+            )
+        return self._transport.request(
             "PATCH",
             "/organizations/{organization_id}/memberships/{user_id}/metadata",
             OrganizationMembership,
@@ -260,31 +288,54 @@ class OrganizationMemberships(Service):
 
         ``GET /organizations/{organization_id}/memberships``
         """
-        built = build_params(
-            ListOrganizationMembershipsParams,
-            organization_id,
-            {
-                "order_by": order_by,
-                "user_id": user_id,
-                "email_address": email_address,
-                "phone_number": phone_number,
-                "username": username,
-                "web3_wallet": web3_wallet,
-                "role": role,
-                "query": query,
-                "email_address_query": email_address_query,
-                "phone_number_query": phone_number_query,
-                "username_query": username_query,
-                "name_query": name_query,
-                "last_active_at_before": last_active_at_before,
-                "last_active_at_after": last_active_at_after,
-                "created_at_before": created_at_before,
-                "created_at_after": created_at_after,
-                "limit": limit,
-                "offset": offset,
-            },
-            id_field="organization_id",
-        )
+        if isinstance(organization_id, str):
+            built = ListOrganizationMembershipsParams(
+                organization_id=organization_id,
+                order_by=order_by,
+                user_id=user_id,
+                email_address=email_address,
+                phone_number=phone_number,
+                username=username,
+                web3_wallet=web3_wallet,
+                role=role,
+                query=query,
+                email_address_query=email_address_query,
+                phone_number_query=phone_number_query,
+                username_query=username_query,
+                name_query=name_query,
+                last_active_at_before=last_active_at_before,
+                last_active_at_after=last_active_at_after,
+                created_at_before=created_at_before,
+                created_at_after=created_at_after,
+                limit=limit,
+                offset=offset,
+            )
+        else:
+            built = build_params(
+                ListOrganizationMembershipsParams,
+                organization_id,
+                {
+                    "order_by": order_by,
+                    "user_id": user_id,
+                    "email_address": email_address,
+                    "phone_number": phone_number,
+                    "username": username,
+                    "web3_wallet": web3_wallet,
+                    "role": role,
+                    "query": query,
+                    "email_address_query": email_address_query,
+                    "phone_number_query": phone_number_query,
+                    "username_query": username_query,
+                    "name_query": name_query,
+                    "last_active_at_before": last_active_at_before,
+                    "last_active_at_after": last_active_at_after,
+                    "created_at_before": created_at_before,
+                    "created_at_after": created_at_after,
+                    "limit": limit,
+                    "offset": offset,
+                },
+                id_field="organization_id",
+            )
         return paginate(
             self._transport,
             "/organizations/{organization_id}/memberships",

@@ -18,6 +18,7 @@ from clerk_async.services._base import Service
 
 if TYPE_CHECKING:
     import sys
+    from collections.abc import Coroutine
 
     from clerk_async._transport import CallOptions
 
@@ -84,7 +85,7 @@ class OrganizationPermissions(Service):
 
     __slots__ = ()
 
-    async def create(
+    def create(
         self,
         params: CreateOrganizationPermissionParams | Mapping[str, Any] | Unset = UNSET,
         /,
@@ -93,41 +94,47 @@ class OrganizationPermissions(Service):
         key: str | Unset = UNSET,
         description: str | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> Permission:
+    ) -> Coroutine[Any, Any, Permission]:
         """Create a new organization permission
 
         Creates a new organization permission for the given instance.
 
         ``POST /organization_permissions``
         """
-        built = build_params(
-            CreateOrganizationPermissionParams,
-            params,
-            {"name": name, "key": key, "description": description},
-        )
-        return await self._transport.request(
+        if params is UNSET and name is not UNSET and key is not UNSET:
+            built = CreateOrganizationPermissionParams(name=name, key=key, description=description)
+        else:
+            built = build_params(
+                CreateOrganizationPermissionParams,
+                params,
+                {"name": name, "key": key, "description": description},
+            )
+        return self._transport.request(
             "POST", "/organization_permissions", Permission, built, options=options
         )
 
-    async def get(
+    def get(
         self,
         permission_id: str | GetOrganizationPermissionParams | Mapping[str, Any],
         **options: Unpack[CallOptions],
-    ) -> Permission:
+    ) -> Coroutine[Any, Any, Permission]:
         """Get an organization permission
 
         Retrieves the details of an organization permission.
 
         ``GET /organization_permissions/{permission_id}``
         """
-        built = build_params(
-            GetOrganizationPermissionParams, permission_id, {}, id_field="permission_id"
-        )
-        return await self._transport.request(
+        if isinstance(permission_id, str):
+            built = GetOrganizationPermissionParams(permission_id=permission_id)
+        else:
+            built = build_params(
+                GetOrganizationPermissionParams, permission_id, {}, id_field="permission_id"
+            )
+        return self._transport.request(
             "GET", "/organization_permissions/{permission_id}", Permission, built, options=options
         )
 
-    async def update(
+    def update(
         self,
         permission_id: str | UpdateOrganizationPermissionParams | Mapping[str, Any],
         *,
@@ -135,7 +142,7 @@ class OrganizationPermissions(Service):
         key: str | Unset = UNSET,
         description: str | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> Permission:
+    ) -> Coroutine[Any, Any, Permission]:
         """Update an organization permission
 
         Updates the properties of an existing organization permission. System permissions
@@ -143,31 +150,39 @@ class OrganizationPermissions(Service):
 
         ``PATCH /organization_permissions/{permission_id}``
         """
-        built = build_params(
-            UpdateOrganizationPermissionParams,
-            permission_id,
-            {"name": name, "key": key, "description": description},
-            id_field="permission_id",
-        )
-        return await self._transport.request(
+        if isinstance(permission_id, str):
+            built = UpdateOrganizationPermissionParams(
+                permission_id=permission_id, name=name, key=key, description=description
+            )
+        else:
+            built = build_params(
+                UpdateOrganizationPermissionParams,
+                permission_id,
+                {"name": name, "key": key, "description": description},
+                id_field="permission_id",
+            )
+        return self._transport.request(
             "PATCH", "/organization_permissions/{permission_id}", Permission, built, options=options
         )
 
-    async def delete(
+    def delete(
         self,
         permission_id: str | DeleteOrganizationPermissionParams | Mapping[str, Any],
         **options: Unpack[CallOptions],
-    ) -> DeletedObject:
+    ) -> Coroutine[Any, Any, DeletedObject]:
         """Delete an organization permission
 
         Deletes an organization permission. System permissions cannot be deleted.
 
         ``DELETE /organization_permissions/{permission_id}``
         """
-        built = build_params(
-            DeleteOrganizationPermissionParams, permission_id, {}, id_field="permission_id"
-        )
-        return await self._transport.request(
+        if isinstance(permission_id, str):
+            built = DeleteOrganizationPermissionParams(permission_id=permission_id)
+        else:
+            built = build_params(
+                DeleteOrganizationPermissionParams, permission_id, {}, id_field="permission_id"
+            )
+        return self._transport.request(
             "DELETE",
             "/organization_permissions/{permission_id}",
             DeletedObject,
@@ -192,11 +207,16 @@ class OrganizationPermissions(Service):
 
         ``GET /organization_permissions``
         """
-        built = build_params(
-            ListOrganizationPermissionsParams,
-            params,
-            {"query": query, "order_by": order_by, "limit": limit, "offset": offset},
-        )
+        if params is UNSET:
+            built = ListOrganizationPermissionsParams(
+                query=query, order_by=order_by, limit=limit, offset=offset
+            )
+        else:
+            built = build_params(
+                ListOrganizationPermissionsParams,
+                params,
+                {"query": query, "order_by": order_by, "limit": limit, "offset": offset},
+            )
         return paginate(
             self._transport,
             "/organization_permissions",

@@ -18,6 +18,7 @@ from clerk_async.services._base import Service
 
 if TYPE_CHECKING:
     import sys
+    from collections.abc import Coroutine
 
     from clerk_async._transport import CallOptions
 
@@ -105,7 +106,7 @@ class OrganizationRoles(Service):
 
     __slots__ = ()
 
-    async def create(
+    def create(
         self,
         params: CreateOrganizationRoleParams | Mapping[str, Any] | Unset = UNSET,
         /,
@@ -116,7 +117,7 @@ class OrganizationRoles(Service):
         permissions: list[str] | Unset | None = UNSET,
         include_in_initial_role_set: bool | Unset | None = UNSET,
         **options: Unpack[CallOptions],
-    ) -> Role:
+    ) -> Coroutine[Any, Any, Role]:
         """Create an organization role
 
         Creates a new organization role with the given name and permissions for an instance.
@@ -128,40 +129,50 @@ class OrganizationRoles(Service):
 
         ``POST /organization_roles``
         """
-        built = build_params(
-            CreateOrganizationRoleParams,
-            params,
-            {
-                "name": name,
-                "key": key,
-                "description": description,
-                "permissions": permissions,
-                "include_in_initial_role_set": include_in_initial_role_set,
-            },
-        )
-        return await self._transport.request(
-            "POST", "/organization_roles", Role, built, options=options
-        )
+        if params is UNSET and name is not UNSET and key is not UNSET:
+            built = CreateOrganizationRoleParams(
+                name=name,
+                key=key,
+                description=description,
+                permissions=permissions,
+                include_in_initial_role_set=include_in_initial_role_set,
+            )
+        else:
+            built = build_params(
+                CreateOrganizationRoleParams,
+                params,
+                {
+                    "name": name,
+                    "key": key,
+                    "description": description,
+                    "permissions": permissions,
+                    "include_in_initial_role_set": include_in_initial_role_set,
+                },
+            )
+        return self._transport.request("POST", "/organization_roles", Role, built, options=options)
 
-    async def get(
+    def get(
         self,
         organization_role_id: str | GetOrganizationRoleParams | Mapping[str, Any],
         **options: Unpack[CallOptions],
-    ) -> Role:
+    ) -> Coroutine[Any, Any, Role]:
         """Retrieve an organization role
 
         Use this request to retrieve an existing organization role by its ID.
 
         ``GET /organization_roles/{organization_role_id}``
         """
-        built = build_params(
-            GetOrganizationRoleParams, organization_role_id, {}, id_field="organization_role_id"
-        )
-        return await self._transport.request(
+        if isinstance(organization_role_id, str):
+            built = GetOrganizationRoleParams(organization_role_id=organization_role_id)
+        else:
+            built = build_params(
+                GetOrganizationRoleParams, organization_role_id, {}, id_field="organization_role_id"
+            )
+        return self._transport.request(
             "GET", "/organization_roles/{organization_role_id}", Role, built, options=options
         )
 
-    async def update(
+    def update(
         self,
         organization_role_id: str | UpdateOrganizationRoleParams | Mapping[str, Any],
         *,
@@ -170,7 +181,7 @@ class OrganizationRoles(Service):
         description: str | Unset | None = UNSET,
         permissions: list[str] | Unset | None = UNSET,
         **options: Unpack[CallOptions],
-    ) -> Role:
+    ) -> Coroutine[Any, Any, Role]:
         """Update an organization role
 
         Updates an existing organization role. You can update the name, key, description,
@@ -180,21 +191,30 @@ class OrganizationRoles(Service):
 
         ``PATCH /organization_roles/{organization_role_id}``
         """
-        built = build_params(
-            UpdateOrganizationRoleParams,
-            organization_role_id,
-            {"name": name, "key": key, "description": description, "permissions": permissions},
-            id_field="organization_role_id",
-        )
-        return await self._transport.request(
+        if isinstance(organization_role_id, str):
+            built = UpdateOrganizationRoleParams(
+                organization_role_id=organization_role_id,
+                name=name,
+                key=key,
+                description=description,
+                permissions=permissions,
+            )
+        else:
+            built = build_params(
+                UpdateOrganizationRoleParams,
+                organization_role_id,
+                {"name": name, "key": key, "description": description, "permissions": permissions},
+                id_field="organization_role_id",
+            )
+        return self._transport.request(
             "PATCH", "/organization_roles/{organization_role_id}", Role, built, options=options
         )
 
-    async def delete(
+    def delete(
         self,
         organization_role_id: str | DeleteOrganizationRoleParams | Mapping[str, Any],
         **options: Unpack[CallOptions],
-    ) -> DeletedObject:
+    ) -> Coroutine[Any, Any, DeletedObject]:
         """Delete an organization role
 
         Deletes the organization role. The role cannot be deleted if it is currently used as
@@ -203,10 +223,16 @@ class OrganizationRoles(Service):
 
         ``DELETE /organization_roles/{organization_role_id}``
         """
-        built = build_params(
-            DeleteOrganizationRoleParams, organization_role_id, {}, id_field="organization_role_id"
-        )
-        return await self._transport.request(
+        if isinstance(organization_role_id, str):
+            built = DeleteOrganizationRoleParams(organization_role_id=organization_role_id)
+        else:
+            built = build_params(
+                DeleteOrganizationRoleParams,
+                organization_role_id,
+                {},
+                id_field="organization_role_id",
+            )
+        return self._transport.request(
             "DELETE",
             "/organization_roles/{organization_role_id}",
             DeletedObject,
@@ -214,25 +240,30 @@ class OrganizationRoles(Service):
             options=options,
         )
 
-    async def assign_permission(
+    def assign_permission(
         self,
         organization_role_id: str | AssignPermissionToOrganizationRoleParams | Mapping[str, Any],
         permission_id: str | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> Role:
+    ) -> Coroutine[Any, Any, Role]:
         """Assign a permission to an organization role
 
         Assigns a permission to an organization role
 
         ``POST /organization_roles/{organization_role_id}/permissions/{permission_id}``
         """
-        built = build_params(
-            AssignPermissionToOrganizationRoleParams,
-            organization_role_id,
-            {"permission_id": permission_id},
-            id_field="organization_role_id",
-        )
-        return await self._transport.request(
+        if isinstance(organization_role_id, str) and permission_id is not UNSET:
+            built = AssignPermissionToOrganizationRoleParams(
+                organization_role_id=organization_role_id, permission_id=permission_id
+            )
+        else:
+            built = build_params(
+                AssignPermissionToOrganizationRoleParams,
+                organization_role_id,
+                {"permission_id": permission_id},
+                id_field="organization_role_id",
+            )
+        return self._transport.request(
             "POST",
             "/organization_roles/{organization_role_id}/permissions/{permission_id}",
             Role,
@@ -240,25 +271,30 @@ class OrganizationRoles(Service):
             options=options,
         )
 
-    async def remove_permission(
+    def remove_permission(
         self,
         organization_role_id: str | RemovePermissionFromOrganizationRoleParams | Mapping[str, Any],
         permission_id: str | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> Role:
+    ) -> Coroutine[Any, Any, Role]:
         """Remove a permission from an organization role
 
         Removes a permission from an organization role
 
         ``DELETE /organization_roles/{organization_role_id}/permissions/{permission_id}``
         """
-        built = build_params(
-            RemovePermissionFromOrganizationRoleParams,
-            organization_role_id,
-            {"permission_id": permission_id},
-            id_field="organization_role_id",
-        )
-        return await self._transport.request(
+        if isinstance(organization_role_id, str) and permission_id is not UNSET:
+            built = RemovePermissionFromOrganizationRoleParams(
+                organization_role_id=organization_role_id, permission_id=permission_id
+            )
+        else:
+            built = build_params(
+                RemovePermissionFromOrganizationRoleParams,
+                organization_role_id,
+                {"permission_id": permission_id},
+                id_field="organization_role_id",
+            )
+        return self._transport.request(
             "DELETE",
             "/organization_roles/{organization_role_id}/permissions/{permission_id}",
             Role,
@@ -286,11 +322,16 @@ class OrganizationRoles(Service):
 
         ``GET /organization_roles``
         """
-        built = build_params(
-            ListOrganizationRolesParams,
-            params,
-            {"query": query, "order_by": order_by, "limit": limit, "offset": offset},
-        )
+        if params is UNSET:
+            built = ListOrganizationRolesParams(
+                query=query, order_by=order_by, limit=limit, offset=offset
+            )
+        else:
+            built = build_params(
+                ListOrganizationRolesParams,
+                params,
+                {"query": query, "order_by": order_by, "limit": limit, "offset": offset},
+            )
         return paginate(
             self._transport,
             "/organization_roles",

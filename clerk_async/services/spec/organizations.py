@@ -25,6 +25,7 @@ from clerk_async.services._base import Service
 
 if TYPE_CHECKING:
     import sys
+    from collections.abc import Coroutine
 
     from clerk_async._transport import CallOptions
 
@@ -172,7 +173,7 @@ class Organizations(Service):
 
     __slots__ = ()
 
-    async def create(
+    def create(
         self,
         params: CreateOrganizationParams | Mapping[str, Any] | Unset = UNSET,
         /,
@@ -186,7 +187,7 @@ class Organizations(Service):
         created_at: str | Unset | None = UNSET,
         role_set_key: str | Unset | None = UNSET,
         **options: Unpack[CallOptions],
-    ) -> Organization:
+    ) -> Coroutine[Any, Any, Organization]:
         """Create an organization
 
         Creates a new organization with the given name for an instance. You can specify an
@@ -203,32 +204,44 @@ class Organizations(Service):
 
         ``POST /organizations``
         """
-        built = build_params(
-            CreateOrganizationParams,
-            params,
-            {
-                "name": name,
-                "created_by": created_by,
-                "private_metadata": private_metadata,
-                "public_metadata": public_metadata,
-                "slug": slug,
-                "max_allowed_memberships": max_allowed_memberships,
-                "created_at": created_at,
-                "role_set_key": role_set_key,
-            },
-        )
-        return await self._transport.request(
+        if params is UNSET and name is not UNSET:
+            built = CreateOrganizationParams(
+                name=name,
+                created_by=created_by,
+                private_metadata=private_metadata,
+                public_metadata=public_metadata,
+                slug=slug,
+                max_allowed_memberships=max_allowed_memberships,
+                created_at=created_at,
+                role_set_key=role_set_key,
+            )
+        else:
+            built = build_params(
+                CreateOrganizationParams,
+                params,
+                {
+                    "name": name,
+                    "created_by": created_by,
+                    "private_metadata": private_metadata,
+                    "public_metadata": public_metadata,
+                    "slug": slug,
+                    "max_allowed_memberships": max_allowed_memberships,
+                    "created_at": created_at,
+                    "role_set_key": role_set_key,
+                },
+            )
+        return self._transport.request(
             "POST", "/organizations", Organization, built, options=options
         )
 
-    async def get(
+    def get(
         self,
         organization_id: str | GetOrganizationParams | Mapping[str, Any],
         *,
         include_members_count: bool | Unset = UNSET,
         include_missing_member_with_elevated_permissions: bool | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> Organization:
+    ) -> Coroutine[Any, Any, Organization]:
         """Retrieve an organization by ID or slug
 
         Fetches the organization whose ID or slug matches the provided `id_or_slug` URL
@@ -236,20 +249,27 @@ class Organizations(Service):
 
         ``GET /organizations/{organization_id}``
         """
-        built = build_params(
-            GetOrganizationParams,
-            organization_id,
-            {
-                "include_members_count": include_members_count,
-                "include_missing_member_with_elevated_permissions": include_missing_member_with_elevated_permissions,
-            },
-            id_field="organization_id",
-        )
-        return await self._transport.request(
+        if isinstance(organization_id, str):
+            built = GetOrganizationParams(
+                organization_id=organization_id,
+                include_members_count=include_members_count,
+                include_missing_member_with_elevated_permissions=include_missing_member_with_elevated_permissions,
+            )
+        else:
+            built = build_params(
+                GetOrganizationParams,
+                organization_id,
+                {
+                    "include_members_count": include_members_count,
+                    "include_missing_member_with_elevated_permissions": include_missing_member_with_elevated_permissions,
+                },
+                id_field="organization_id",
+            )
+        return self._transport.request(
             "GET", "/organizations/{organization_id}", Organization, built, options=options
         )
 
-    async def update(
+    def update(
         self,
         organization_id: str | UpdateOrganizationParams | Mapping[str, Any],
         *,
@@ -260,35 +280,46 @@ class Organizations(Service):
         created_at: str | Unset | None = UNSET,
         role_set_key: str | Unset | None = UNSET,
         **options: Unpack[CallOptions],
-    ) -> Organization:
+    ) -> Coroutine[Any, Any, Organization]:
         """Update an organization
 
         Updates an existing organization.
 
         ``PATCH /organizations/{organization_id}``
         """
-        built = build_params(
-            UpdateOrganizationParams,
-            organization_id,
-            {
-                "name": name,
-                "slug": slug,
-                "max_allowed_memberships": max_allowed_memberships,
-                "admin_delete_enabled": admin_delete_enabled,
-                "created_at": created_at,
-                "role_set_key": role_set_key,
-            },
-            id_field="organization_id",
-        )
-        return await self._transport.request(
+        if isinstance(organization_id, str):
+            built = UpdateOrganizationParams(
+                organization_id=organization_id,
+                name=name,
+                slug=slug,
+                max_allowed_memberships=max_allowed_memberships,
+                admin_delete_enabled=admin_delete_enabled,
+                created_at=created_at,
+                role_set_key=role_set_key,
+            )
+        else:
+            built = build_params(
+                UpdateOrganizationParams,
+                organization_id,
+                {
+                    "name": name,
+                    "slug": slug,
+                    "max_allowed_memberships": max_allowed_memberships,
+                    "admin_delete_enabled": admin_delete_enabled,
+                    "created_at": created_at,
+                    "role_set_key": role_set_key,
+                },
+                id_field="organization_id",
+            )
+        return self._transport.request(
             "PATCH", "/organizations/{organization_id}", Organization, built, options=options
         )
 
-    async def delete(
+    def delete(
         self,
         organization_id: str | DeleteOrganizationParams | Mapping[str, Any],
         **options: Unpack[CallOptions],
-    ) -> DeletedObject:
+    ) -> Coroutine[Any, Any, DeletedObject]:
         """Delete an organization
 
         Deletes the given organization. Please note that deleting an organization will also
@@ -296,21 +327,24 @@ class Organizations(Service):
 
         ``DELETE /organizations/{organization_id}``
         """
-        built = build_params(
-            DeleteOrganizationParams, organization_id, {}, id_field="organization_id"
-        )
-        return await self._transport.request(
+        if isinstance(organization_id, str):
+            built = DeleteOrganizationParams(organization_id=organization_id)
+        else:
+            built = build_params(
+                DeleteOrganizationParams, organization_id, {}, id_field="organization_id"
+            )
+        return self._transport.request(
             "DELETE", "/organizations/{organization_id}", DeletedObject, built, options=options
         )
 
-    async def replace_metadata(
+    def replace_metadata(
         self,
         organization_id: str | ReplaceOrganizationMetadataParams | Mapping[str, Any],
         *,
         public_metadata: dict[str, Any] | Unset = UNSET,
         private_metadata: dict[str, Any] | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> Organization:
+    ) -> Coroutine[Any, Any, Organization]:
         """Replace metadata for an organization
 
         Replace an organization's metadata attributes with the provided values. Unlike
@@ -322,24 +356,31 @@ class Organizations(Service):
 
         ``PUT /organizations/{organization_id}/metadata``
         """
-        built = build_params(
-            ReplaceOrganizationMetadataParams,
-            organization_id,
-            {"public_metadata": public_metadata, "private_metadata": private_metadata},
-            id_field="organization_id",
-        )
-        return await self._transport.request(
+        if isinstance(organization_id, str):
+            built = ReplaceOrganizationMetadataParams(
+                organization_id=organization_id,
+                public_metadata=public_metadata,
+                private_metadata=private_metadata,
+            )
+        else:
+            built = build_params(
+                ReplaceOrganizationMetadataParams,
+                organization_id,
+                {"public_metadata": public_metadata, "private_metadata": private_metadata},
+                id_field="organization_id",
+            )
+        return self._transport.request(
             "PUT", "/organizations/{organization_id}/metadata", Organization, built, options=options
         )
 
-    async def merge_metadata(
+    def merge_metadata(
         self,
         organization_id: str | MergeOrganizationMetadataParams | Mapping[str, Any],
         *,
         public_metadata: dict[str, Any] | Unset = UNSET,
         private_metadata: dict[str, Any] | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> Organization:
+    ) -> Coroutine[Any, Any, Organization]:
         """Merge and update metadata for an organization
 
         Update organization metadata attributes by merging existing values with the provided
@@ -349,13 +390,20 @@ class Organizations(Service):
 
         ``PATCH /organizations/{organization_id}/metadata``
         """
-        built = build_params(
-            MergeOrganizationMetadataParams,
-            organization_id,
-            {"public_metadata": public_metadata, "private_metadata": private_metadata},
-            id_field="organization_id",
-        )
-        return await self._transport.request(
+        if isinstance(organization_id, str):
+            built = MergeOrganizationMetadataParams(
+                organization_id=organization_id,
+                public_metadata=public_metadata,
+                private_metadata=private_metadata,
+            )
+        else:
+            built = build_params(
+                MergeOrganizationMetadataParams,
+                organization_id,
+                {"public_metadata": public_metadata, "private_metadata": private_metadata},
+                id_field="organization_id",
+            )
+        return self._transport.request(
             "PATCH",
             "/organizations/{organization_id}/metadata",
             Organization,
@@ -363,14 +411,14 @@ class Organizations(Service):
             options=options,
         )
 
-    async def upload_logo(
+    def upload_logo(
         self,
         organization_id: str | UploadOrganizationLogoParams | Mapping[str, Any],
         *,
         uploader_user_id: str | Unset = UNSET,
         file: bytes | BinaryIO | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> OrganizationWithLogo:
+    ) -> Coroutine[Any, Any, OrganizationWithLogo]:
         """Upload a logo for the organization
 
         Set or replace an organization's logo, by uploading an image file. This endpoint
@@ -380,13 +428,18 @@ class Organizations(Service):
 
         ``PUT /organizations/{organization_id}/logo``
         """
-        built = build_params(
-            UploadOrganizationLogoParams,
-            organization_id,
-            {"uploader_user_id": uploader_user_id, "file": file},
-            id_field="organization_id",
-        )
-        return await self._transport.request(
+        if isinstance(organization_id, str) and file is not UNSET:
+            built = UploadOrganizationLogoParams(
+                organization_id=organization_id, uploader_user_id=uploader_user_id, file=file
+            )
+        else:
+            built = build_params(
+                UploadOrganizationLogoParams,
+                organization_id,
+                {"uploader_user_id": uploader_user_id, "file": file},
+                id_field="organization_id",
+            )
+        return self._transport.request(
             "PUT",
             "/organizations/{organization_id}/logo",
             OrganizationWithLogo,
@@ -394,27 +447,30 @@ class Organizations(Service):
             options=options,
         )
 
-    async def delete_logo(
+    def delete_logo(
         self,
         organization_id: str | DeleteOrganizationLogoParams | Mapping[str, Any],
         **options: Unpack[CallOptions],
-    ) -> Organization:
+    ) -> Coroutine[Any, Any, Organization]:
         """Delete the organization's logo.
 
         ``DELETE /organizations/{organization_id}/logo``
         """
-        built = build_params(
-            DeleteOrganizationLogoParams, organization_id, {}, id_field="organization_id"
-        )
-        return await self._transport.request(
+        if isinstance(organization_id, str):
+            built = DeleteOrganizationLogoParams(organization_id=organization_id)
+        else:
+            built = build_params(
+                DeleteOrganizationLogoParams, organization_id, {}, id_field="organization_id"
+            )
+        return self._transport.request(
             "DELETE", "/organizations/{organization_id}/logo", Organization, built, options=options
         )
 
-    async def get_billing_subscription(
+    def get_billing_subscription(
         self,
         organization_id: str | GetOrganizationBillingSubscriptionParams | Mapping[str, Any],
         **options: Unpack[CallOptions],
-    ) -> CommerceSubscription:
+    ) -> Coroutine[Any, Any, CommerceSubscription]:
         """Retrieve an organization's billing subscription
 
         Retrieves the billing subscription for the specified organization. This includes
@@ -424,13 +480,16 @@ class Organizations(Service):
 
         ``GET /organizations/{organization_id}/billing/subscription``
         """
-        built = build_params(
-            GetOrganizationBillingSubscriptionParams,
-            organization_id,
-            {},
-            id_field="organization_id",
-        )
-        return await self._transport.request(
+        if isinstance(organization_id, str):
+            built = GetOrganizationBillingSubscriptionParams(organization_id=organization_id)
+        else:
+            built = build_params(
+                GetOrganizationBillingSubscriptionParams,
+                organization_id,
+                {},
+                id_field="organization_id",
+            )
+        return self._transport.request(
             "GET",
             "/organizations/{organization_id}/billing/subscription",
             CommerceSubscription,
@@ -438,11 +497,11 @@ class Organizations(Service):
             options=options,
         )
 
-    async def get_billing_credit_balance(
+    def get_billing_credit_balance(
         self,
         organization_id: str | GetOrganizationBillingCreditBalanceParams | Mapping[str, Any],
         **options: Unpack[CallOptions],
-    ) -> CommerceCreditBalanceResponse:
+    ) -> Coroutine[Any, Any, CommerceCreditBalanceResponse]:
         """Retrieve an organization's credit balance
 
         Retrieves the current credit balance for the specified organization. Credits can be
@@ -451,13 +510,16 @@ class Organizations(Service):
 
         ``GET /organizations/{organization_id}/billing/credits``
         """
-        built = build_params(
-            GetOrganizationBillingCreditBalanceParams,
-            organization_id,
-            {},
-            id_field="organization_id",
-        )
-        return await self._transport.request(
+        if isinstance(organization_id, str):
+            built = GetOrganizationBillingCreditBalanceParams(organization_id=organization_id)
+        else:
+            built = build_params(
+                GetOrganizationBillingCreditBalanceParams,
+                organization_id,
+                {},
+                id_field="organization_id",
+            )
+        return self._transport.request(
             "GET",
             "/organizations/{organization_id}/billing/credits",
             CommerceCreditBalanceResponse,
@@ -465,7 +527,7 @@ class Organizations(Service):
             options=options,
         )
 
-    async def adjust_billing_credit_balance(
+    def adjust_billing_credit_balance(
         self,
         organization_id: str | AdjustOrganizationBillingCreditBalanceParams | Mapping[str, Any],
         *,
@@ -475,7 +537,7 @@ class Organizations(Service):
         idempotency_key: str | Unset = UNSET,
         note: str | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> CommerceCreditLedgerResponse:
+    ) -> Coroutine[Any, Any, CommerceCreditLedgerResponse]:
         """Adjust an organization's credit balance
 
         Increases or decreases the credit balance for the specified organization. Each
@@ -484,19 +546,34 @@ class Organizations(Service):
 
         ``POST /organizations/{organization_id}/billing/credits``
         """
-        built = build_params(
-            AdjustOrganizationBillingCreditBalanceParams,
-            organization_id,
-            {
-                "amount": amount,
-                "action": action,
-                "currency": currency,
-                "idempotency_key": idempotency_key,
-                "note": note,
-            },
-            id_field="organization_id",
-        )
-        return await self._transport.request(
+        if (
+            isinstance(organization_id, str)
+            and amount is not UNSET
+            and action is not UNSET
+            and idempotency_key is not UNSET
+        ):
+            built = AdjustOrganizationBillingCreditBalanceParams(
+                organization_id=organization_id,
+                amount=amount,
+                action=action,
+                currency=currency,
+                idempotency_key=idempotency_key,
+                note=note,
+            )
+        else:
+            built = build_params(
+                AdjustOrganizationBillingCreditBalanceParams,
+                organization_id,
+                {
+                    "amount": amount,
+                    "action": action,
+                    "currency": currency,
+                    "idempotency_key": idempotency_key,
+                    "note": note,
+                },
+                id_field="organization_id",
+            )
+        return self._transport.request(
             "POST",
             "/organizations/{organization_id}/billing/credits",
             CommerceCreditLedgerResponse,
@@ -528,20 +605,32 @@ class Organizations(Service):
 
         ``GET /organizations``
         """
-        built = build_params(
-            ListOrganizationsParams,
-            params,
-            {
-                "include_members_count": include_members_count,
-                "include_missing_member_with_elevated_permissions": include_missing_member_with_elevated_permissions,
-                "query": query,
-                "user_id": user_id,
-                "organization_id": organization_id,
-                "order_by": order_by,
-                "limit": limit,
-                "offset": offset,
-            },
-        )
+        if params is UNSET:
+            built = ListOrganizationsParams(
+                include_members_count=include_members_count,
+                include_missing_member_with_elevated_permissions=include_missing_member_with_elevated_permissions,
+                query=query,
+                user_id=user_id,
+                organization_id=organization_id,
+                order_by=order_by,
+                limit=limit,
+                offset=offset,
+            )
+        else:
+            built = build_params(
+                ListOrganizationsParams,
+                params,
+                {
+                    "include_members_count": include_members_count,
+                    "include_missing_member_with_elevated_permissions": include_missing_member_with_elevated_permissions,
+                    "query": query,
+                    "user_id": user_id,
+                    "organization_id": organization_id,
+                    "order_by": order_by,
+                    "limit": limit,
+                    "offset": offset,
+                },
+            )
         return paginate(
             self._transport,
             "/organizations",

@@ -22,6 +22,7 @@ from clerk_async.services._base import Service
 
 if TYPE_CHECKING:
     import sys
+    from collections.abc import Coroutine
 
     from clerk_async._transport import CallOptions
 
@@ -109,7 +110,7 @@ class PhoneNumbers(Service):
 
     __slots__ = ()
 
-    async def create(
+    def create(
         self,
         params: CreatePhoneNumberParams | Mapping[str, Any] | Unset = UNSET,
         /,
@@ -120,45 +121,59 @@ class PhoneNumbers(Service):
         primary: bool | Unset | None = UNSET,
         reserved_for_second_factor: bool | Unset | None = UNSET,
         **options: Unpack[CallOptions],
-    ) -> PhoneNumber:
+    ) -> Coroutine[Any, Any, PhoneNumber]:
         """Create a phone number
 
         Create a new phone number
 
         ``POST /phone_numbers``
         """
-        built = build_params(
-            CreatePhoneNumberParams,
-            params,
-            {
-                "user_id": user_id,
-                "phone_number": phone_number,
-                "verified": verified,
-                "primary": primary,
-                "reserved_for_second_factor": reserved_for_second_factor,
-            },
-        )
-        return await self._transport.request(
+        if params is UNSET and user_id is not UNSET and phone_number is not UNSET:
+            built = CreatePhoneNumberParams(
+                user_id=user_id,
+                phone_number=phone_number,
+                verified=verified,
+                primary=primary,
+                reserved_for_second_factor=reserved_for_second_factor,
+            )
+        else:
+            built = build_params(
+                CreatePhoneNumberParams,
+                params,
+                {
+                    "user_id": user_id,
+                    "phone_number": phone_number,
+                    "verified": verified,
+                    "primary": primary,
+                    "reserved_for_second_factor": reserved_for_second_factor,
+                },
+            )
+        return self._transport.request(
             "POST", "/phone_numbers", PhoneNumber, built, options=options
         )
 
-    async def get(
+    def get(
         self,
         phone_number_id: str | GetPhoneNumberParams | Mapping[str, Any],
         **options: Unpack[CallOptions],
-    ) -> PhoneNumber:
+    ) -> Coroutine[Any, Any, PhoneNumber]:
         """Retrieve a phone number
 
         Returns the details of a phone number
 
         ``GET /phone_numbers/{phone_number_id}``
         """
-        built = build_params(GetPhoneNumberParams, phone_number_id, {}, id_field="phone_number_id")
-        return await self._transport.request(
+        if isinstance(phone_number_id, str):
+            built = GetPhoneNumberParams(phone_number_id=phone_number_id)
+        else:
+            built = build_params(
+                GetPhoneNumberParams, phone_number_id, {}, id_field="phone_number_id"
+            )
+        return self._transport.request(
             "GET", "/phone_numbers/{phone_number_id}", PhoneNumber, built, options=options
         )
 
-    async def update(
+    def update(
         self,
         phone_number_id: str | UpdatePhoneNumberParams | Mapping[str, Any],
         *,
@@ -166,50 +181,61 @@ class PhoneNumbers(Service):
         primary: bool | Unset | None = UNSET,
         reserved_for_second_factor: bool | Unset | None = UNSET,
         **options: Unpack[CallOptions],
-    ) -> PhoneNumber:
+    ) -> Coroutine[Any, Any, PhoneNumber]:
         """Update a phone number
 
         Updates a phone number
 
         ``PATCH /phone_numbers/{phone_number_id}``
         """
-        built = build_params(
-            UpdatePhoneNumberParams,
-            phone_number_id,
-            {
-                "verified": verified,
-                "primary": primary,
-                "reserved_for_second_factor": reserved_for_second_factor,
-            },
-            id_field="phone_number_id",
-        )
-        return await self._transport.request(
+        if isinstance(phone_number_id, str):
+            built = UpdatePhoneNumberParams(
+                phone_number_id=phone_number_id,
+                verified=verified,
+                primary=primary,
+                reserved_for_second_factor=reserved_for_second_factor,
+            )
+        else:
+            built = build_params(
+                UpdatePhoneNumberParams,
+                phone_number_id,
+                {
+                    "verified": verified,
+                    "primary": primary,
+                    "reserved_for_second_factor": reserved_for_second_factor,
+                },
+                id_field="phone_number_id",
+            )
+        return self._transport.request(
             "PATCH", "/phone_numbers/{phone_number_id}", PhoneNumber, built, options=options
         )
 
-    async def delete(
+    def delete(
         self,
         phone_number_id: str | DeletePhoneNumberParams | Mapping[str, Any],
         **options: Unpack[CallOptions],
-    ) -> DeletedObject:
+    ) -> Coroutine[Any, Any, DeletedObject]:
         """Delete a phone number
 
         Delete the phone number with the given ID
 
         ``DELETE /phone_numbers/{phone_number_id}``
         """
-        built = build_params(
-            DeletePhoneNumberParams, phone_number_id, {}, id_field="phone_number_id"
-        )
-        return await self._transport.request(
+        if isinstance(phone_number_id, str):
+            built = DeletePhoneNumberParams(phone_number_id=phone_number_id)
+        else:
+            built = build_params(
+                DeletePhoneNumberParams, phone_number_id, {}, id_field="phone_number_id"
+            )
+        return self._transport.request(
             "DELETE", "/phone_numbers/{phone_number_id}", DeletedObject, built, options=options
         )
 
-    async def prepare_verification(
+    def prepare_verification(
         self,
         phone_number_id: str | PreparePhoneNumberVerificationParams | Mapping[str, Any],
         **options: Unpack[CallOptions],
-    ) -> PreparePhoneNumberVerificationResponse:
+    ) -> Coroutine[Any, Any, PreparePhoneNumberVerificationResponse]:
         """Send a verification code to a phone number
 
         Sends a one-time code to the given phone number so that a backend can verify the
@@ -218,10 +244,16 @@ class PhoneNumbers(Service):
 
         ``POST /phone_numbers/{phone_number_id}/prepare_verification``
         """
-        built = build_params(
-            PreparePhoneNumberVerificationParams, phone_number_id, {}, id_field="phone_number_id"
-        )
-        return await self._transport.request(
+        if isinstance(phone_number_id, str):
+            built = PreparePhoneNumberVerificationParams(phone_number_id=phone_number_id)
+        else:
+            built = build_params(
+                PreparePhoneNumberVerificationParams,
+                phone_number_id,
+                {},
+                id_field="phone_number_id",
+            )
+        return self._transport.request(
             "POST",
             "/phone_numbers/{phone_number_id}/prepare_verification",
             PreparePhoneNumberVerificationResponse,
@@ -229,14 +261,14 @@ class PhoneNumbers(Service):
             options=options,
         )
 
-    async def attempt_verification(
+    def attempt_verification(
         self,
         phone_number_id: str | AttemptPhoneNumberVerificationParams | Mapping[str, Any],
         *,
         verification_id: str | Unset = UNSET,
         code: str | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> AttemptPhoneNumberVerificationResponse:
+    ) -> Coroutine[Any, Any, AttemptPhoneNumberVerificationResponse]:
         """Verify a code sent to a phone number
 
         Checks a one-time code against the verification identified by verification_id, and
@@ -252,13 +284,18 @@ class PhoneNumbers(Service):
 
         ``POST /phone_numbers/{phone_number_id}/attempt_verification``
         """
-        built = build_params(
-            AttemptPhoneNumberVerificationParams,
-            phone_number_id,
-            {"verification_id": verification_id, "code": code},
-            id_field="phone_number_id",
-        )
-        return await self._transport.request(
+        if isinstance(phone_number_id, str) and verification_id is not UNSET and code is not UNSET:
+            built = AttemptPhoneNumberVerificationParams(
+                phone_number_id=phone_number_id, verification_id=verification_id, code=code
+            )
+        else:
+            built = build_params(
+                AttemptPhoneNumberVerificationParams,
+                phone_number_id,
+                {"verification_id": verification_id, "code": code},
+                id_field="phone_number_id",
+            )
+        return self._transport.request(
             "POST",
             "/phone_numbers/{phone_number_id}/attempt_verification",
             AttemptPhoneNumberVerificationResponse,
@@ -266,14 +303,14 @@ class PhoneNumbers(Service):
             options=options,
         )
 
-    async def replace_for_user(
+    def replace_for_user(
         self,
         user_id: str | ReplaceUserPhoneNumberParams | Mapping[str, Any],
         *,
         phone_number: str | Unset = UNSET,
         identification_status: str | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> PhoneNumber:
+    ) -> Coroutine[Any, Any, PhoneNumber]:
         """Replace a user's phone number
 
         Replaces all of the user's phone numbers with a single primary phone number. By
@@ -287,12 +324,19 @@ class PhoneNumbers(Service):
 
         ``PUT /users/{user_id}/phone_number``
         """
-        built = build_params(
-            ReplaceUserPhoneNumberParams,
-            user_id,
-            {"phone_number": phone_number, "identification_status": identification_status},
-            id_field="user_id",
-        )
-        return await self._transport.request(
+        if isinstance(user_id, str) and phone_number is not UNSET:
+            built = ReplaceUserPhoneNumberParams(
+                user_id=user_id,
+                phone_number=phone_number,
+                identification_status=identification_status,
+            )
+        else:
+            built = build_params(
+                ReplaceUserPhoneNumberParams,
+                user_id,
+                {"phone_number": phone_number, "identification_status": identification_status},
+                id_field="user_id",
+            )
+        return self._transport.request(
             "PUT", "/users/{user_id}/phone_number", PhoneNumber, built, options=options
         )

@@ -17,6 +17,7 @@ from clerk_async.services._base import Service
 
 if TYPE_CHECKING:
     import sys
+    from collections.abc import Coroutine
 
     from clerk_async._transport import CallOptions
 
@@ -41,7 +42,7 @@ class ProxyChecks(Service):
 
     __slots__ = ()
 
-    async def verify(
+    def verify(
         self,
         params: VerifyDomainProxyParams | Mapping[str, Any] | Unset = UNSET,
         /,
@@ -49,7 +50,7 @@ class ProxyChecks(Service):
         domain_id: str | Unset = UNSET,
         proxy_url: str | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> ProxyCheck:
+    ) -> Coroutine[Any, Any, ProxyCheck]:
         """Verify the proxy configuration for your domain
 
         This endpoint can be used to validate that a proxy-enabled domain is operational. It
@@ -58,9 +59,12 @@ class ProxyChecks(Service):
 
         ``POST /proxy_checks``
         """
-        built = build_params(
-            VerifyDomainProxyParams, params, {"domain_id": domain_id, "proxy_url": proxy_url}
-        )
-        return await self._transport.request(
+        if params is UNSET:
+            built = VerifyDomainProxyParams(domain_id=domain_id, proxy_url=proxy_url)
+        else:
+            built = build_params(
+                VerifyDomainProxyParams, params, {"domain_id": domain_id, "proxy_url": proxy_url}
+            )
+        return self._transport.request(
             "POST", "/proxy_checks", ProxyCheck, built, idempotent=True, options=options
         )

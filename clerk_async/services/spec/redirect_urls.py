@@ -18,6 +18,7 @@ from clerk_async.services._base import Service
 
 if TYPE_CHECKING:
     import sys
+    from collections.abc import Coroutine
 
     from clerk_async._transport import CallOptions
 
@@ -70,52 +71,61 @@ class RedirectUrls(Service):
 
     __slots__ = ()
 
-    async def create(
+    def create(
         self,
         params: CreateRedirectURLParams | Mapping[str, Any] | Unset = UNSET,
         /,
         *,
         url: str | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> RedirectURL:
+    ) -> Coroutine[Any, Any, RedirectURL]:
         """Create a redirect URL
 
         ``POST /redirect_urls``
         """
-        built = build_params(CreateRedirectURLParams, params, {"url": url})
-        return await self._transport.request(
+        if params is UNSET and url is not UNSET:
+            built = CreateRedirectURLParams(url=url)
+        else:
+            built = build_params(CreateRedirectURLParams, params, {"url": url})
+        return self._transport.request(
             "POST", "/redirect_urls", RedirectURL, built, options=options
         )
 
-    async def get(
+    def get(
         self,
         id: str | GetRedirectURLParams | Mapping[str, Any],
         **options: Unpack[CallOptions],
-    ) -> RedirectURL:
+    ) -> Coroutine[Any, Any, RedirectURL]:
         """Retrieve a redirect URL
 
         Retrieve the details of the redirect URL with the given ID
 
         ``GET /redirect_urls/{id}``
         """
-        built = build_params(GetRedirectURLParams, id, {}, id_field="id")
-        return await self._transport.request(
+        if isinstance(id, str):
+            built = GetRedirectURLParams(id=id)
+        else:
+            built = build_params(GetRedirectURLParams, id, {}, id_field="id")
+        return self._transport.request(
             "GET", "/redirect_urls/{id}", RedirectURL, built, options=options
         )
 
-    async def delete(
+    def delete(
         self,
         id: str | DeleteRedirectURLParams | Mapping[str, Any],
         **options: Unpack[CallOptions],
-    ) -> DeletedObject:
+    ) -> Coroutine[Any, Any, DeletedObject]:
         """Delete a redirect URL
 
         Remove the selected redirect URL from the whitelist of the instance
 
         ``DELETE /redirect_urls/{id}``
         """
-        built = build_params(DeleteRedirectURLParams, id, {}, id_field="id")
-        return await self._transport.request(
+        if isinstance(id, str):
+            built = DeleteRedirectURLParams(id=id)
+        else:
+            built = build_params(DeleteRedirectURLParams, id, {}, id_field="id")
+        return self._transport.request(
             "DELETE", "/redirect_urls/{id}", DeletedObject, built, options=options
         )
 
@@ -135,11 +145,14 @@ class RedirectUrls(Service):
 
         ``GET /redirect_urls``
         """
-        built = build_params(
-            ListRedirectURLsParams,
-            params,
-            {"paginated": paginated, "limit": limit, "offset": offset},
-        )
+        if params is UNSET:
+            built = ListRedirectURLsParams(paginated=paginated, limit=limit, offset=offset)
+        else:
+            built = build_params(
+                ListRedirectURLsParams,
+                params,
+                {"paginated": paginated, "limit": limit, "offset": offset},
+            )
         return paginate(
             self._transport,
             "/redirect_urls",

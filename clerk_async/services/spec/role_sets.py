@@ -18,6 +18,7 @@ from clerk_async.services._base import Service
 
 if TYPE_CHECKING:
     import sys
+    from collections.abc import Coroutine
 
     from clerk_async._transport import CallOptions
 
@@ -114,7 +115,7 @@ class RoleSets(Service):
 
     __slots__ = ()
 
-    async def create(
+    def create(
         self,
         params: CreateRoleSetParams | Mapping[str, Any] | Unset = UNSET,
         /,
@@ -127,7 +128,7 @@ class RoleSets(Service):
         type: str | Unset = UNSET,
         roles: list[str] | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> RoleSet:
+    ) -> Coroutine[Any, Any, RoleSet]:
         """Create a role set
 
         Creates a new role set with the given name and roles. The key must be unique for the
@@ -137,40 +138,60 @@ class RoleSets(Service):
 
         ``POST /role_sets``
         """
-        built = build_params(
-            CreateRoleSetParams,
-            params,
-            {
-                "name": name,
-                "key": key,
-                "description": description,
-                "default_role_key": default_role_key,
-                "creator_role_key": creator_role_key,
-                "type": type,
-                "roles": roles,
-            },
-        )
-        return await self._transport.request("POST", "/role_sets", RoleSet, built, options=options)
+        if (
+            params is UNSET
+            and name is not UNSET
+            and default_role_key is not UNSET
+            and creator_role_key is not UNSET
+            and roles is not UNSET
+        ):
+            built = CreateRoleSetParams(
+                name=name,
+                key=key,
+                description=description,
+                default_role_key=default_role_key,
+                creator_role_key=creator_role_key,
+                type=type,
+                roles=roles,
+            )
+        else:
+            built = build_params(
+                CreateRoleSetParams,
+                params,
+                {
+                    "name": name,
+                    "key": key,
+                    "description": description,
+                    "default_role_key": default_role_key,
+                    "creator_role_key": creator_role_key,
+                    "type": type,
+                    "roles": roles,
+                },
+            )
+        return self._transport.request("POST", "/role_sets", RoleSet, built, options=options)
 
-    async def get(
+    def get(
         self,
         role_set_key_or_id: str | GetRoleSetParams | Mapping[str, Any],
         **options: Unpack[CallOptions],
-    ) -> RoleSet:
+    ) -> Coroutine[Any, Any, RoleSet]:
         """Retrieve a role set
 
         Retrieves an existing role set by its key or ID.
 
         ``GET /role_sets/{role_set_key_or_id}``
         """
-        built = build_params(
-            GetRoleSetParams, role_set_key_or_id, {}, id_field="role_set_key_or_id"
-        )
-        return await self._transport.request(
+        if isinstance(role_set_key_or_id, str):
+            built = GetRoleSetParams(role_set_key_or_id=role_set_key_or_id)
+        else:
+            built = build_params(
+                GetRoleSetParams, role_set_key_or_id, {}, id_field="role_set_key_or_id"
+            )
+        return self._transport.request(
             "GET", "/role_sets/{role_set_key_or_id}", RoleSet, built, options=options
         )
 
-    async def update(
+    def update(
         self,
         role_set_key_or_id: str | UpdateRoleSetParams | Mapping[str, Any],
         *,
@@ -181,7 +202,7 @@ class RoleSets(Service):
         default_role_key: str | Unset | None = UNSET,
         creator_role_key: str | Unset | None = UNSET,
         **options: Unpack[CallOptions],
-    ) -> RoleSet:
+    ) -> Coroutine[Any, Any, RoleSet]:
         """Update a role set
 
         Updates an existing role set. You can update the name, key, description, type,
@@ -190,31 +211,42 @@ class RoleSets(Service):
 
         ``PATCH /role_sets/{role_set_key_or_id}``
         """
-        built = build_params(
-            UpdateRoleSetParams,
-            role_set_key_or_id,
-            {
-                "name": name,
-                "key": key,
-                "description": description,
-                "type": type,
-                "default_role_key": default_role_key,
-                "creator_role_key": creator_role_key,
-            },
-            id_field="role_set_key_or_id",
-        )
-        return await self._transport.request(
+        if isinstance(role_set_key_or_id, str):
+            built = UpdateRoleSetParams(
+                role_set_key_or_id=role_set_key_or_id,
+                name=name,
+                key=key,
+                description=description,
+                type=type,
+                default_role_key=default_role_key,
+                creator_role_key=creator_role_key,
+            )
+        else:
+            built = build_params(
+                UpdateRoleSetParams,
+                role_set_key_or_id,
+                {
+                    "name": name,
+                    "key": key,
+                    "description": description,
+                    "type": type,
+                    "default_role_key": default_role_key,
+                    "creator_role_key": creator_role_key,
+                },
+                id_field="role_set_key_or_id",
+            )
+        return self._transport.request(
             "PATCH", "/role_sets/{role_set_key_or_id}", RoleSet, built, options=options
         )
 
-    async def replace(
+    def replace(
         self,
         role_set_key_or_id: str | ReplaceRoleSetParams | Mapping[str, Any],
         *,
         dest_role_set_key: str | Unset = UNSET,
         reassignment_mappings: dict[str, Any] | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> DeletedObject:
+    ) -> Coroutine[Any, Any, DeletedObject]:
         """Replace a role set
 
         Replaces a role set with another role set. This is functionally equivalent to
@@ -223,20 +255,27 @@ class RoleSets(Service):
 
         ``POST /role_sets/{role_set_key_or_id}/replace``
         """
-        built = build_params(
-            ReplaceRoleSetParams,
-            role_set_key_or_id,
-            {
-                "dest_role_set_key": dest_role_set_key,
-                "reassignment_mappings": reassignment_mappings,
-            },
-            id_field="role_set_key_or_id",
-        )
-        return await self._transport.request(
+        if isinstance(role_set_key_or_id, str) and dest_role_set_key is not UNSET:
+            built = ReplaceRoleSetParams(
+                role_set_key_or_id=role_set_key_or_id,
+                dest_role_set_key=dest_role_set_key,
+                reassignment_mappings=reassignment_mappings,
+            )
+        else:
+            built = build_params(
+                ReplaceRoleSetParams,
+                role_set_key_or_id,
+                {
+                    "dest_role_set_key": dest_role_set_key,
+                    "reassignment_mappings": reassignment_mappings,
+                },
+                id_field="role_set_key_or_id",
+            )
+        return self._transport.request(
             "POST", "/role_sets/{role_set_key_or_id}/replace", DeletedObject, built, options=options
         )
 
-    async def add_roles(
+    def add_roles(
         self,
         role_set_key_or_id: str | AddRolesToRoleSetParams | Mapping[str, Any],
         *,
@@ -244,7 +283,7 @@ class RoleSets(Service):
         default_role_key: str | Unset = UNSET,
         creator_role_key: str | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> RoleSet:
+    ) -> Coroutine[Any, Any, RoleSet]:
         """Add roles to a role set
 
         Adds one or more roles to an existing role set. You can optionally update the
@@ -252,28 +291,36 @@ class RoleSets(Service):
 
         ``POST /role_sets/{role_set_key_or_id}/roles``
         """
-        built = build_params(
-            AddRolesToRoleSetParams,
-            role_set_key_or_id,
-            {
-                "role_keys": role_keys,
-                "default_role_key": default_role_key,
-                "creator_role_key": creator_role_key,
-            },
-            id_field="role_set_key_or_id",
-        )
-        return await self._transport.request(
+        if isinstance(role_set_key_or_id, str) and role_keys is not UNSET:
+            built = AddRolesToRoleSetParams(
+                role_set_key_or_id=role_set_key_or_id,
+                role_keys=role_keys,
+                default_role_key=default_role_key,
+                creator_role_key=creator_role_key,
+            )
+        else:
+            built = build_params(
+                AddRolesToRoleSetParams,
+                role_set_key_or_id,
+                {
+                    "role_keys": role_keys,
+                    "default_role_key": default_role_key,
+                    "creator_role_key": creator_role_key,
+                },
+                id_field="role_set_key_or_id",
+            )
+        return self._transport.request(
             "POST", "/role_sets/{role_set_key_or_id}/roles", RoleSet, built, options=options
         )
 
-    async def replace_role(
+    def replace_role(
         self,
         role_set_key_or_id: str | ReplaceRoleInRoleSetParams | Mapping[str, Any],
         *,
         role_key: str | Unset = UNSET,
         to_role_key: str | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> RoleSet:
+    ) -> Coroutine[Any, Any, RoleSet]:
         """Replace a role in a role set
 
         Replaces a role in a role set with another role. This atomically removes the source
@@ -281,13 +328,22 @@ class RoleSets(Service):
 
         ``POST /role_sets/{role_set_key_or_id}/roles/replace``
         """
-        built = build_params(
-            ReplaceRoleInRoleSetParams,
-            role_set_key_or_id,
-            {"role_key": role_key, "to_role_key": to_role_key},
-            id_field="role_set_key_or_id",
-        )
-        return await self._transport.request(
+        if (
+            isinstance(role_set_key_or_id, str)
+            and role_key is not UNSET
+            and to_role_key is not UNSET
+        ):
+            built = ReplaceRoleInRoleSetParams(
+                role_set_key_or_id=role_set_key_or_id, role_key=role_key, to_role_key=to_role_key
+            )
+        else:
+            built = build_params(
+                ReplaceRoleInRoleSetParams,
+                role_set_key_or_id,
+                {"role_key": role_key, "to_role_key": to_role_key},
+                id_field="role_set_key_or_id",
+            )
+        return self._transport.request(
             "POST", "/role_sets/{role_set_key_or_id}/roles/replace", RoleSet, built, options=options
         )
 
@@ -310,11 +366,14 @@ class RoleSets(Service):
 
         ``GET /role_sets``
         """
-        built = build_params(
-            ListRoleSetsParams,
-            params,
-            {"query": query, "order_by": order_by, "limit": limit, "offset": offset},
-        )
+        if params is UNSET:
+            built = ListRoleSetsParams(query=query, order_by=order_by, limit=limit, offset=offset)
+        else:
+            built = build_params(
+                ListRoleSetsParams,
+                params,
+                {"query": query, "order_by": order_by, "limit": limit, "offset": offset},
+            )
         return paginate(
             self._transport, "/role_sets", Page[RoleSet], built, max_limit=500, options=options
         )

@@ -18,6 +18,7 @@ from clerk_async.services._base import Service, deprecated
 
 if TYPE_CHECKING:
     import sys
+    from collections.abc import Coroutine
 
     from clerk_async._transport import CallOptions
 
@@ -115,7 +116,7 @@ class SamlConnections(Service):
 
     __slots__ = ()
 
-    async def create(
+    def create(
         self,
         params: CreateSAMLConnectionParams | Mapping[str, Any] | Unset = UNSET,
         /,
@@ -134,7 +135,7 @@ class SamlConnections(Service):
         force_authn: bool | Unset = UNSET,
         login_hint: dict[str, Any] | Unset | None = UNSET,
         **options: Unpack[CallOptions],
-    ) -> SAMLConnection:
+    ) -> Coroutine[Any, Any, SAMLConnection]:
         """Create a SAML Connection
 
         Create a new SAML Connection. Deprecated: Use the Enterprise Connections API
@@ -143,34 +144,51 @@ class SamlConnections(Service):
         ``POST /saml_connections`` (deprecated)
         """
         deprecated("clerk.saml_connections.create", "clerk.enterprise_connections.create")
-        built = build_params(
-            CreateSAMLConnectionParams,
-            params,
-            {
-                "name": name,
-                "domain": domain,
-                "domains": domains,
-                "provider": provider,
-                "idp_entity_id": idp_entity_id,
-                "idp_sso_url": idp_sso_url,
-                "idp_certificate": idp_certificate,
-                "idp_metadata_url": idp_metadata_url,
-                "idp_metadata": idp_metadata,
-                "organization_id": organization_id,
-                "attribute_mapping": attribute_mapping,
-                "force_authn": force_authn,
-                "login_hint": login_hint,
-            },
-        )
-        return await self._transport.request(
+        if params is UNSET and name is not UNSET and provider is not UNSET:
+            built = CreateSAMLConnectionParams(
+                name=name,
+                domain=domain,
+                domains=domains,
+                provider=provider,
+                idp_entity_id=idp_entity_id,
+                idp_sso_url=idp_sso_url,
+                idp_certificate=idp_certificate,
+                idp_metadata_url=idp_metadata_url,
+                idp_metadata=idp_metadata,
+                organization_id=organization_id,
+                attribute_mapping=attribute_mapping,
+                force_authn=force_authn,
+                login_hint=login_hint,
+            )
+        else:
+            built = build_params(
+                CreateSAMLConnectionParams,
+                params,
+                {
+                    "name": name,
+                    "domain": domain,
+                    "domains": domains,
+                    "provider": provider,
+                    "idp_entity_id": idp_entity_id,
+                    "idp_sso_url": idp_sso_url,
+                    "idp_certificate": idp_certificate,
+                    "idp_metadata_url": idp_metadata_url,
+                    "idp_metadata": idp_metadata,
+                    "organization_id": organization_id,
+                    "attribute_mapping": attribute_mapping,
+                    "force_authn": force_authn,
+                    "login_hint": login_hint,
+                },
+            )
+        return self._transport.request(
             "POST", "/saml_connections", SAMLConnection, built, options=options
         )
 
-    async def get(
+    def get(
         self,
         saml_connection_id: str | GetSAMLConnectionParams | Mapping[str, Any],
         **options: Unpack[CallOptions],
-    ) -> SAMLConnection:
+    ) -> Coroutine[Any, Any, SAMLConnection]:
         """Retrieve a SAML Connection by ID
 
         Fetches the SAML Connection whose ID matches the provided `saml_connection_id` in
@@ -180,14 +198,17 @@ class SamlConnections(Service):
         ``GET /saml_connections/{saml_connection_id}`` (deprecated)
         """
         deprecated("clerk.saml_connections.get", "clerk.enterprise_connections.get")
-        built = build_params(
-            GetSAMLConnectionParams, saml_connection_id, {}, id_field="saml_connection_id"
-        )
-        return await self._transport.request(
+        if isinstance(saml_connection_id, str):
+            built = GetSAMLConnectionParams(saml_connection_id=saml_connection_id)
+        else:
+            built = build_params(
+                GetSAMLConnectionParams, saml_connection_id, {}, id_field="saml_connection_id"
+            )
+        return self._transport.request(
             "GET", "/saml_connections/{saml_connection_id}", SAMLConnection, built, options=options
         )
 
-    async def update(
+    def update(
         self,
         saml_connection_id: str | UpdateSAMLConnectionParams | Mapping[str, Any],
         *,
@@ -211,7 +232,7 @@ class SamlConnections(Service):
         login_hint: dict[str, Any] | Unset | None = UNSET,
         consent_verified_domains_deletion: bool | Unset | None = UNSET,
         **options: Unpack[CallOptions],
-    ) -> SAMLConnection:
+    ) -> Coroutine[Any, Any, SAMLConnection]:
         """Update a SAML Connection
 
         Updates the SAML Connection whose ID matches the provided `id` in the path.
@@ -221,33 +242,57 @@ class SamlConnections(Service):
         ``PATCH /saml_connections/{saml_connection_id}`` (deprecated)
         """
         deprecated("clerk.saml_connections.update", "clerk.enterprise_connections.update")
-        built = build_params(
-            UpdateSAMLConnectionParams,
-            saml_connection_id,
-            {
-                "name": name,
-                "domain": domain,
-                "domains": domains,
-                "idp_entity_id": idp_entity_id,
-                "idp_sso_url": idp_sso_url,
-                "idp_certificate": idp_certificate,
-                "idp_metadata_url": idp_metadata_url,
-                "idp_metadata": idp_metadata,
-                "organization_id": organization_id,
-                "attribute_mapping": attribute_mapping,
-                "active": active,
-                "sync_user_attributes": sync_user_attributes,
-                "allow_subdomains": allow_subdomains,
-                "allow_idp_initiated": allow_idp_initiated,
-                "disable_additional_identifications": disable_additional_identifications,
-                "allow_organization_account_linking": allow_organization_account_linking,
-                "force_authn": force_authn,
-                "login_hint": login_hint,
-                "consent_verified_domains_deletion": consent_verified_domains_deletion,
-            },
-            id_field="saml_connection_id",
-        )
-        return await self._transport.request(
+        if isinstance(saml_connection_id, str):
+            built = UpdateSAMLConnectionParams(
+                saml_connection_id=saml_connection_id,
+                name=name,
+                domain=domain,
+                domains=domains,
+                idp_entity_id=idp_entity_id,
+                idp_sso_url=idp_sso_url,
+                idp_certificate=idp_certificate,
+                idp_metadata_url=idp_metadata_url,
+                idp_metadata=idp_metadata,
+                organization_id=organization_id,
+                attribute_mapping=attribute_mapping,
+                active=active,
+                sync_user_attributes=sync_user_attributes,
+                allow_subdomains=allow_subdomains,
+                allow_idp_initiated=allow_idp_initiated,
+                disable_additional_identifications=disable_additional_identifications,
+                allow_organization_account_linking=allow_organization_account_linking,
+                force_authn=force_authn,
+                login_hint=login_hint,
+                consent_verified_domains_deletion=consent_verified_domains_deletion,
+            )
+        else:
+            built = build_params(
+                UpdateSAMLConnectionParams,
+                saml_connection_id,
+                {
+                    "name": name,
+                    "domain": domain,
+                    "domains": domains,
+                    "idp_entity_id": idp_entity_id,
+                    "idp_sso_url": idp_sso_url,
+                    "idp_certificate": idp_certificate,
+                    "idp_metadata_url": idp_metadata_url,
+                    "idp_metadata": idp_metadata,
+                    "organization_id": organization_id,
+                    "attribute_mapping": attribute_mapping,
+                    "active": active,
+                    "sync_user_attributes": sync_user_attributes,
+                    "allow_subdomains": allow_subdomains,
+                    "allow_idp_initiated": allow_idp_initiated,
+                    "disable_additional_identifications": disable_additional_identifications,
+                    "allow_organization_account_linking": allow_organization_account_linking,
+                    "force_authn": force_authn,
+                    "login_hint": login_hint,
+                    "consent_verified_domains_deletion": consent_verified_domains_deletion,
+                },
+                id_field="saml_connection_id",
+            )
+        return self._transport.request(
             "PATCH",
             "/saml_connections/{saml_connection_id}",
             SAMLConnection,
@@ -255,11 +300,11 @@ class SamlConnections(Service):
             options=options,
         )
 
-    async def delete(
+    def delete(
         self,
         saml_connection_id: str | DeleteSAMLConnectionParams | Mapping[str, Any],
         **options: Unpack[CallOptions],
-    ) -> DeletedObject:
+    ) -> Coroutine[Any, Any, DeletedObject]:
         """Delete a SAML Connection
 
         Deletes the SAML Connection whose ID matches the provided `id` in the path.
@@ -269,10 +314,13 @@ class SamlConnections(Service):
         ``DELETE /saml_connections/{saml_connection_id}`` (deprecated)
         """
         deprecated("clerk.saml_connections.delete", "clerk.enterprise_connections.delete")
-        built = build_params(
-            DeleteSAMLConnectionParams, saml_connection_id, {}, id_field="saml_connection_id"
-        )
-        return await self._transport.request(
+        if isinstance(saml_connection_id, str):
+            built = DeleteSAMLConnectionParams(saml_connection_id=saml_connection_id)
+        else:
+            built = build_params(
+                DeleteSAMLConnectionParams, saml_connection_id, {}, id_field="saml_connection_id"
+            )
+        return self._transport.request(
             "DELETE",
             "/saml_connections/{saml_connection_id}",
             DeletedObject,
@@ -303,17 +351,26 @@ class SamlConnections(Service):
         ``GET /saml_connections`` (deprecated)
         """
         deprecated("clerk.saml_connections.list", "clerk.enterprise_connections.list")
-        built = build_params(
-            ListSAMLConnectionsParams,
-            params,
-            {
-                "limit": limit,
-                "offset": offset,
-                "query": query,
-                "order_by": order_by,
-                "organization_id": organization_id,
-            },
-        )
+        if params is UNSET:
+            built = ListSAMLConnectionsParams(
+                limit=limit,
+                offset=offset,
+                query=query,
+                order_by=order_by,
+                organization_id=organization_id,
+            )
+        else:
+            built = build_params(
+                ListSAMLConnectionsParams,
+                params,
+                {
+                    "limit": limit,
+                    "offset": offset,
+                    "query": query,
+                    "order_by": order_by,
+                    "organization_id": organization_id,
+                },
+            )
         return paginate(
             self._transport,
             "/saml_connections",

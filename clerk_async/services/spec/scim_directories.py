@@ -25,6 +25,7 @@ from clerk_async.services._base import Service
 
 if TYPE_CHECKING:
     import sys
+    from collections.abc import Coroutine
 
     from clerk_async._transport import CallOptions
 
@@ -137,7 +138,7 @@ class ScimDirectories(Service):
 
     __slots__ = ()
 
-    async def create(
+    def create(
         self,
         params: CreateSCIMDirectoryParams | Mapping[str, Any] | Unset = UNSET,
         /,
@@ -147,46 +148,57 @@ class ScimDirectories(Service):
         provider: str | Unset = UNSET,
         group_role_mappings: list[Any] | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> SCIMDirectory:
+    ) -> Coroutine[Any, Any, SCIMDirectory]:
         """Create a directory
 
         Create a new directory for the instance.
 
         ``POST /scim_directories``
         """
-        built = build_params(
-            CreateSCIMDirectoryParams,
-            params,
-            {
-                "enterprise_connection_id": enterprise_connection_id,
-                "name": name,
-                "provider": provider,
-                "group_role_mappings": group_role_mappings,
-            },
-        )
-        return await self._transport.request(
+        if params is UNSET and enterprise_connection_id is not UNSET and provider is not UNSET:
+            built = CreateSCIMDirectoryParams(
+                enterprise_connection_id=enterprise_connection_id,
+                name=name,
+                provider=provider,
+                group_role_mappings=group_role_mappings,
+            )
+        else:
+            built = build_params(
+                CreateSCIMDirectoryParams,
+                params,
+                {
+                    "enterprise_connection_id": enterprise_connection_id,
+                    "name": name,
+                    "provider": provider,
+                    "group_role_mappings": group_role_mappings,
+                },
+            )
+        return self._transport.request(
             "POST", "/scim_directories", SCIMDirectory, built, options=options
         )
 
-    async def get(
+    def get(
         self,
         scim_directory_id: str | GetSCIMDirectoryParams | Mapping[str, Any],
         **options: Unpack[CallOptions],
-    ) -> SCIMDirectory:
+    ) -> Coroutine[Any, Any, SCIMDirectory]:
         """Retrieve a directory
 
         Returns the details of a directory.
 
         ``GET /scim_directories/{scim_directory_id}``
         """
-        built = build_params(
-            GetSCIMDirectoryParams, scim_directory_id, {}, id_field="scim_directory_id"
-        )
-        return await self._transport.request(
+        if isinstance(scim_directory_id, str):
+            built = GetSCIMDirectoryParams(scim_directory_id=scim_directory_id)
+        else:
+            built = build_params(
+                GetSCIMDirectoryParams, scim_directory_id, {}, id_field="scim_directory_id"
+            )
+        return self._transport.request(
             "GET", "/scim_directories/{scim_directory_id}", SCIMDirectory, built, options=options
         )
 
-    async def update(
+    def update(
         self,
         scim_directory_id: str | UpdateSCIMDirectoryParams | Mapping[str, Any],
         *,
@@ -196,34 +208,44 @@ class ScimDirectories(Service):
         attribute_mapping: dict[str, Any] | Unset = UNSET,
         group_role_mapping_enabled: bool | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> SCIMDirectory:
+    ) -> Coroutine[Any, Any, SCIMDirectory]:
         """Update a directory
 
         Updates a directory.
 
         ``PATCH /scim_directories/{scim_directory_id}``
         """
-        built = build_params(
-            UpdateSCIMDirectoryParams,
-            scim_directory_id,
-            {
-                "name": name,
-                "enabled": enabled,
-                "provider": provider,
-                "attribute_mapping": attribute_mapping,
-                "group_role_mapping_enabled": group_role_mapping_enabled,
-            },
-            id_field="scim_directory_id",
-        )
-        return await self._transport.request(
+        if isinstance(scim_directory_id, str):
+            built = UpdateSCIMDirectoryParams(
+                scim_directory_id=scim_directory_id,
+                name=name,
+                enabled=enabled,
+                provider=provider,
+                attribute_mapping=attribute_mapping,
+                group_role_mapping_enabled=group_role_mapping_enabled,
+            )
+        else:
+            built = build_params(
+                UpdateSCIMDirectoryParams,
+                scim_directory_id,
+                {
+                    "name": name,
+                    "enabled": enabled,
+                    "provider": provider,
+                    "attribute_mapping": attribute_mapping,
+                    "group_role_mapping_enabled": group_role_mapping_enabled,
+                },
+                id_field="scim_directory_id",
+            )
+        return self._transport.request(
             "PATCH", "/scim_directories/{scim_directory_id}", SCIMDirectory, built, options=options
         )
 
-    async def delete(
+    def delete(
         self,
         scim_directory_id: str | DeleteSCIMDirectoryParams | Mapping[str, Any],
         **options: Unpack[CallOptions],
-    ) -> DeletedObject:
+    ) -> Coroutine[Any, Any, DeletedObject]:
         """Delete a directory
 
         Deletes a directory and stops provisioning for it. SCIM requests authenticated with
@@ -231,18 +253,21 @@ class ScimDirectories(Service):
 
         ``DELETE /scim_directories/{scim_directory_id}``
         """
-        built = build_params(
-            DeleteSCIMDirectoryParams, scim_directory_id, {}, id_field="scim_directory_id"
-        )
-        return await self._transport.request(
+        if isinstance(scim_directory_id, str):
+            built = DeleteSCIMDirectoryParams(scim_directory_id=scim_directory_id)
+        else:
+            built = build_params(
+                DeleteSCIMDirectoryParams, scim_directory_id, {}, id_field="scim_directory_id"
+            )
+        return self._transport.request(
             "DELETE", "/scim_directories/{scim_directory_id}", DeletedObject, built, options=options
         )
 
-    async def rotate_api_key(
+    def rotate_api_key(
         self,
         scim_directory_id: str | RotateSCIMDirectoryAPIKeyParams | Mapping[str, Any],
         **options: Unpack[CallOptions],
-    ) -> SCIMDirectory:
+    ) -> Coroutine[Any, Any, SCIMDirectory]:
         """Rotate a directory's API key
 
         Generates a new API key for the directory and returns it in the `api_key` field.
@@ -252,10 +277,13 @@ class ScimDirectories(Service):
 
         ``POST /scim_directories/{scim_directory_id}/rotate_api_key``
         """
-        built = build_params(
-            RotateSCIMDirectoryAPIKeyParams, scim_directory_id, {}, id_field="scim_directory_id"
-        )
-        return await self._transport.request(
+        if isinstance(scim_directory_id, str):
+            built = RotateSCIMDirectoryAPIKeyParams(scim_directory_id=scim_directory_id)
+        else:
+            built = build_params(
+                RotateSCIMDirectoryAPIKeyParams, scim_directory_id, {}, id_field="scim_directory_id"
+            )
+        return self._transport.request(
             "POST",
             "/scim_directories/{scim_directory_id}/rotate_api_key",
             SCIMDirectory,
@@ -263,11 +291,11 @@ class ScimDirectories(Service):
             options=options,
         )
 
-    async def list_group_role_mappings(
+    def list_group_role_mappings(
         self,
         scim_directory_id: str | ListSCIMGroupRoleMappingsParams | Mapping[str, Any],
         **options: Unpack[CallOptions],
-    ) -> ListSCIMGroupRoleMappingsResponse:
+    ) -> Coroutine[Any, Any, ListSCIMGroupRoleMappingsResponse]:
         """List SCIM group role mappings
 
         Returns the list of SCIM group to organization role mappings for a directory,
@@ -275,10 +303,13 @@ class ScimDirectories(Service):
 
         ``GET /scim_directories/{scim_directory_id}/group_role_mappings``
         """
-        built = build_params(
-            ListSCIMGroupRoleMappingsParams, scim_directory_id, {}, id_field="scim_directory_id"
-        )
-        return await self._transport.request(
+        if isinstance(scim_directory_id, str):
+            built = ListSCIMGroupRoleMappingsParams(scim_directory_id=scim_directory_id)
+        else:
+            built = build_params(
+                ListSCIMGroupRoleMappingsParams, scim_directory_id, {}, id_field="scim_directory_id"
+            )
+        return self._transport.request(
             "GET",
             "/scim_directories/{scim_directory_id}/group_role_mappings",
             ListSCIMGroupRoleMappingsResponse,
@@ -286,7 +317,7 @@ class ScimDirectories(Service):
             options=options,
         )
 
-    async def create_group_role_mapping(
+    def create_group_role_mapping(
         self,
         scim_directory_id: str | CreateSCIMGroupRoleMappingParams | Mapping[str, Any],
         *,
@@ -294,7 +325,7 @@ class ScimDirectories(Service):
         role_id: str | Unset = UNSET,
         precedence: int | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> SCIMGroupRoleMapping:
+    ) -> Coroutine[Any, Any, SCIMGroupRoleMapping]:
         """Create a SCIM group role mapping
 
         Creates a new SCIM group to organization role mapping for a directory. Group role
@@ -302,13 +333,25 @@ class ScimDirectories(Service):
 
         ``POST /scim_directories/{scim_directory_id}/group_role_mappings``
         """
-        built = build_params(
-            CreateSCIMGroupRoleMappingParams,
-            scim_directory_id,
-            {"scim_group_id": scim_group_id, "role_id": role_id, "precedence": precedence},
-            id_field="scim_directory_id",
-        )
-        return await self._transport.request(
+        if (
+            isinstance(scim_directory_id, str)
+            and scim_group_id is not UNSET
+            and role_id is not UNSET
+        ):
+            built = CreateSCIMGroupRoleMappingParams(
+                scim_directory_id=scim_directory_id,
+                scim_group_id=scim_group_id,
+                role_id=role_id,
+                precedence=precedence,
+            )
+        else:
+            built = build_params(
+                CreateSCIMGroupRoleMappingParams,
+                scim_directory_id,
+                {"scim_group_id": scim_group_id, "role_id": role_id, "precedence": precedence},
+                id_field="scim_directory_id",
+            )
+        return self._transport.request(
             "POST",
             "/scim_directories/{scim_directory_id}/group_role_mappings",
             SCIMGroupRoleMapping,
@@ -316,13 +359,13 @@ class ScimDirectories(Service):
             options=options,
         )
 
-    async def replace_group_role_mappings(
+    def replace_group_role_mappings(
         self,
         scim_directory_id: str | ReplaceSCIMGroupRoleMappingsParams | Mapping[str, Any],
         *,
         mappings: list[Any] | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> ReplaceSCIMGroupRoleMappingsResponse:
+    ) -> Coroutine[Any, Any, ReplaceSCIMGroupRoleMappingsResponse]:
         """Replace SCIM group role mappings
 
         Replaces the entire set of SCIM group role mappings for a directory. The position of
@@ -332,13 +375,18 @@ class ScimDirectories(Service):
 
         ``PUT /scim_directories/{scim_directory_id}/group_role_mappings``
         """
-        built = build_params(
-            ReplaceSCIMGroupRoleMappingsParams,
-            scim_directory_id,
-            {"mappings": mappings},
-            id_field="scim_directory_id",
-        )
-        return await self._transport.request(
+        if isinstance(scim_directory_id, str) and mappings is not UNSET:
+            built = ReplaceSCIMGroupRoleMappingsParams(
+                scim_directory_id=scim_directory_id, mappings=mappings
+            )
+        else:
+            built = build_params(
+                ReplaceSCIMGroupRoleMappingsParams,
+                scim_directory_id,
+                {"mappings": mappings},
+                id_field="scim_directory_id",
+            )
+        return self._transport.request(
             "PUT",
             "/scim_directories/{scim_directory_id}/group_role_mappings",
             ReplaceSCIMGroupRoleMappingsResponse,
@@ -346,12 +394,12 @@ class ScimDirectories(Service):
             options=options,
         )
 
-    async def delete_group_role_mapping(
+    def delete_group_role_mapping(
         self,
         scim_directory_id: str | DeleteSCIMGroupRoleMappingParams | Mapping[str, Any],
         mapping_id: str | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> DeleteSCIMGroupRoleMappingResponse:
+    ) -> Coroutine[Any, Any, DeleteSCIMGroupRoleMappingResponse]:
         """Delete a SCIM group role mapping
 
         Deletes a single SCIM group role mapping. Group role mapping must be enabled on the
@@ -359,13 +407,18 @@ class ScimDirectories(Service):
 
         ``DELETE /scim_directories/{scim_directory_id}/group_role_mappings/{mapping_id}``
         """
-        built = build_params(
-            DeleteSCIMGroupRoleMappingParams,
-            scim_directory_id,
-            {"mapping_id": mapping_id},
-            id_field="scim_directory_id",
-        )
-        return await self._transport.request(
+        if isinstance(scim_directory_id, str) and mapping_id is not UNSET:
+            built = DeleteSCIMGroupRoleMappingParams(
+                scim_directory_id=scim_directory_id, mapping_id=mapping_id
+            )
+        else:
+            built = build_params(
+                DeleteSCIMGroupRoleMappingParams,
+                scim_directory_id,
+                {"mapping_id": mapping_id},
+                id_field="scim_directory_id",
+            )
+        return self._transport.request(
             "DELETE",
             "/scim_directories/{scim_directory_id}/group_role_mappings/{mapping_id}",
             DeleteSCIMGroupRoleMappingResponse,
@@ -388,7 +441,12 @@ class ScimDirectories(Service):
 
         ``GET /scim_directories``
         """
-        built = build_params(ListSCIMDirectoriesParams, params, {"limit": limit, "offset": offset})
+        if params is UNSET:
+            built = ListSCIMDirectoriesParams(limit=limit, offset=offset)
+        else:
+            built = build_params(
+                ListSCIMDirectoriesParams, params, {"limit": limit, "offset": offset}
+            )
         return paginate(
             self._transport,
             "/scim_directories",

@@ -23,6 +23,7 @@ from clerk_async.services._base import Service
 
 if TYPE_CHECKING:
     import sys
+    from collections.abc import Coroutine
 
     from clerk_async._transport import CallOptions
 
@@ -119,7 +120,7 @@ class Sessions(Service):
 
     __slots__ = ()
 
-    async def create(
+    def create(
         self,
         params: CreateSessionParams | Mapping[str, Any] | Unset = UNSET,
         /,
@@ -127,37 +128,45 @@ class Sessions(Service):
         user_id: str | Unset = UNSET,
         active_organization_id: str | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> Session:
+    ) -> Coroutine[Any, Any, Session]:
         """Create a new active session
 
         Create a new active session for the provided user ID.
 
         ``POST /sessions``
         """
-        built = build_params(
-            CreateSessionParams,
-            params,
-            {"user_id": user_id, "active_organization_id": active_organization_id},
-        )
-        return await self._transport.request("POST", "/sessions", Session, built, options=options)
+        if params is UNSET and user_id is not UNSET:
+            built = CreateSessionParams(
+                user_id=user_id, active_organization_id=active_organization_id
+            )
+        else:
+            built = build_params(
+                CreateSessionParams,
+                params,
+                {"user_id": user_id, "active_organization_id": active_organization_id},
+            )
+        return self._transport.request("POST", "/sessions", Session, built, options=options)
 
-    async def get(
+    def get(
         self,
         session_id: str | GetSessionParams | Mapping[str, Any],
         **options: Unpack[CallOptions],
-    ) -> Session:
+    ) -> Coroutine[Any, Any, Session]:
         """Retrieve a session
 
         Retrieve the details of a session
 
         ``GET /sessions/{session_id}``
         """
-        built = build_params(GetSessionParams, session_id, {}, id_field="session_id")
-        return await self._transport.request(
+        if isinstance(session_id, str):
+            built = GetSessionParams(session_id=session_id)
+        else:
+            built = build_params(GetSessionParams, session_id, {}, id_field="session_id")
+        return self._transport.request(
             "GET", "/sessions/{session_id}", Session, built, options=options
         )
 
-    async def refresh(
+    def refresh(
         self,
         session_id: str | RefreshSessionParams | Mapping[str, Any],
         *,
@@ -168,7 +177,7 @@ class Sessions(Service):
         format: str | Unset | None = UNSET,
         request_originating_ip: str | Unset | None = UNSET,
         **options: Unpack[CallOptions],
-    ) -> SessionRefresh:
+    ) -> Coroutine[Any, Any, SessionRefresh]:
         """Refresh a session
 
         Refreshes a session by creating a new session token. A 401 is returned when there
@@ -176,20 +185,36 @@ class Sessions(Service):
 
         ``POST /sessions/{session_id}/refresh``
         """
-        built = build_params(
-            RefreshSessionParams,
-            session_id,
-            {
-                "expired_token": expired_token,
-                "refresh_token": refresh_token,
-                "request_origin": request_origin,
-                "request_headers": request_headers,
-                "format": format,
-                "request_originating_ip": request_originating_ip,
-            },
-            id_field="session_id",
-        )
-        return await self._transport.request(
+        if (
+            isinstance(session_id, str)
+            and expired_token is not UNSET
+            and refresh_token is not UNSET
+            and request_origin is not UNSET
+        ):
+            built = RefreshSessionParams(
+                session_id=session_id,
+                expired_token=expired_token,
+                refresh_token=refresh_token,
+                request_origin=request_origin,
+                request_headers=request_headers,
+                format=format,
+                request_originating_ip=request_originating_ip,
+            )
+        else:
+            built = build_params(
+                RefreshSessionParams,
+                session_id,
+                {
+                    "expired_token": expired_token,
+                    "refresh_token": refresh_token,
+                    "request_origin": request_origin,
+                    "request_headers": request_headers,
+                    "format": format,
+                    "request_originating_ip": request_originating_ip,
+                },
+                id_field="session_id",
+            )
+        return self._transport.request(
             "POST",
             "/sessions/{session_id}/refresh",
             cast(Any, SessionRefresh),
@@ -197,11 +222,11 @@ class Sessions(Service):
             options=options,
         )
 
-    async def revoke(
+    def revoke(
         self,
         session_id: str | RevokeSessionParams | Mapping[str, Any],
         **options: Unpack[CallOptions],
-    ) -> Session:
+    ) -> Coroutine[Any, Any, Session]:
         """Revoke a session
 
         Sets the status of a session as 'revoked', which is an unauthenticated state. In
@@ -210,8 +235,11 @@ class Sessions(Service):
 
         ``POST /sessions/{session_id}/revoke``
         """
-        built = build_params(RevokeSessionParams, session_id, {}, id_field="session_id")
-        return await self._transport.request(
+        if isinstance(session_id, str):
+            built = RevokeSessionParams(session_id=session_id)
+        else:
+            built = build_params(RevokeSessionParams, session_id, {}, id_field="session_id")
+        return self._transport.request(
             "POST",
             "/sessions/{session_id}/revoke",
             Session,
@@ -220,26 +248,31 @@ class Sessions(Service):
             options=options,
         )
 
-    async def create_token(
+    def create_token(
         self,
         session_id: str | CreateSessionTokenParams | Mapping[str, Any],
         *,
         expires_in_seconds: int | Unset | None = UNSET,
         **options: Unpack[CallOptions],
-    ) -> CreateSessionTokenResponse:
+    ) -> Coroutine[Any, Any, CreateSessionTokenResponse]:
         """Create a session token
 
         Creates a session JSON Web Token (JWT) based on a session.
 
         ``POST /sessions/{session_id}/tokens``
         """
-        built = build_params(
-            CreateSessionTokenParams,
-            session_id,
-            {"expires_in_seconds": expires_in_seconds},
-            id_field="session_id",
-        )
-        return await self._transport.request(
+        if isinstance(session_id, str):
+            built = CreateSessionTokenParams(
+                session_id=session_id, expires_in_seconds=expires_in_seconds
+            )
+        else:
+            built = build_params(
+                CreateSessionTokenParams,
+                session_id,
+                {"expires_in_seconds": expires_in_seconds},
+                id_field="session_id",
+            )
+        return self._transport.request(
             "POST",
             "/sessions/{session_id}/tokens",
             CreateSessionTokenResponse,
@@ -247,14 +280,14 @@ class Sessions(Service):
             options=options,
         )
 
-    async def create_token_from_template(
+    def create_token_from_template(
         self,
         session_id: str | CreateSessionTokenFromTemplateParams | Mapping[str, Any],
         template_name: str | Unset = UNSET,
         *,
         expires_in_seconds: int | Unset | None = UNSET,
         **options: Unpack[CallOptions],
-    ) -> CreateSessionTokenFromTemplateResponse:
+    ) -> Coroutine[Any, Any, CreateSessionTokenFromTemplateResponse]:
         """Create a session token from a JWT template
 
         Creates a JSON Web Token (JWT) based on a session and a JWT Template name defined
@@ -262,13 +295,20 @@ class Sessions(Service):
 
         ``POST /sessions/{session_id}/tokens/{template_name}``
         """
-        built = build_params(
-            CreateSessionTokenFromTemplateParams,
-            session_id,
-            {"template_name": template_name, "expires_in_seconds": expires_in_seconds},
-            id_field="session_id",
-        )
-        return await self._transport.request(
+        if isinstance(session_id, str) and template_name is not UNSET:
+            built = CreateSessionTokenFromTemplateParams(
+                session_id=session_id,
+                template_name=template_name,
+                expires_in_seconds=expires_in_seconds,
+            )
+        else:
+            built = build_params(
+                CreateSessionTokenFromTemplateParams,
+                session_id,
+                {"template_name": template_name, "expires_in_seconds": expires_in_seconds},
+                id_field="session_id",
+            )
+        return self._transport.request(
             "POST",
             "/sessions/{session_id}/tokens/{template_name}",
             CreateSessionTokenFromTemplateResponse,
@@ -296,18 +336,28 @@ class Sessions(Service):
 
         ``GET /sessions``
         """
-        built = build_params(
-            GetSessionListParams,
-            params,
-            {
-                "client_id": client_id,
-                "user_id": user_id,
-                "status": status,
-                "paginated": paginated,
-                "limit": limit,
-                "offset": offset,
-            },
-        )
+        if params is UNSET:
+            built = GetSessionListParams(
+                client_id=client_id,
+                user_id=user_id,
+                status=status,
+                paginated=paginated,
+                limit=limit,
+                offset=offset,
+            )
+        else:
+            built = build_params(
+                GetSessionListParams,
+                params,
+                {
+                    "client_id": client_id,
+                    "user_id": user_id,
+                    "status": status,
+                    "paginated": paginated,
+                    "limit": limit,
+                    "offset": offset,
+                },
+            )
         return paginate(
             self._transport, "/sessions", list[Session], built, max_limit=500, options=options
         )

@@ -17,6 +17,7 @@ from clerk_async.services._base import Service
 
 if TYPE_CHECKING:
     import sys
+    from collections.abc import Coroutine
 
     from clerk_async._transport import CallOptions
 
@@ -49,7 +50,7 @@ class SignInTokens(Service):
 
     __slots__ = ()
 
-    async def create(
+    def create(
         self,
         params: CreateSignInTokenParams | Mapping[str, Any] | Unset = UNSET,
         /,
@@ -58,7 +59,7 @@ class SignInTokens(Service):
         org_id: str | Unset | None = UNSET,
         expires_in_seconds: int | Unset | None = UNSET,
         **options: Unpack[CallOptions],
-    ) -> SignInToken:
+    ) -> Coroutine[Any, Any, SignInToken]:
         """Create sign-in token
 
         Creates a new sign-in token and associates it with the given user. By default, sign-
@@ -67,30 +68,38 @@ class SignInTokens(Service):
 
         ``POST /sign_in_tokens``
         """
-        built = build_params(
-            CreateSignInTokenParams,
-            params,
-            {"user_id": user_id, "org_id": org_id, "expires_in_seconds": expires_in_seconds},
-        )
-        return await self._transport.request(
+        if params is UNSET and user_id is not UNSET:
+            built = CreateSignInTokenParams(
+                user_id=user_id, org_id=org_id, expires_in_seconds=expires_in_seconds
+            )
+        else:
+            built = build_params(
+                CreateSignInTokenParams,
+                params,
+                {"user_id": user_id, "org_id": org_id, "expires_in_seconds": expires_in_seconds},
+            )
+        return self._transport.request(
             "POST", "/sign_in_tokens", SignInToken, built, options=options
         )
 
-    async def revoke(
+    def revoke(
         self,
         sign_in_token_id: str | RevokeSignInTokenParams | Mapping[str, Any],
         **options: Unpack[CallOptions],
-    ) -> SignInToken:
+    ) -> Coroutine[Any, Any, SignInToken]:
         """Revoke the given sign-in token
 
         Revokes a pending sign-in token
 
         ``POST /sign_in_tokens/{sign_in_token_id}/revoke``
         """
-        built = build_params(
-            RevokeSignInTokenParams, sign_in_token_id, {}, id_field="sign_in_token_id"
-        )
-        return await self._transport.request(
+        if isinstance(sign_in_token_id, str):
+            built = RevokeSignInTokenParams(sign_in_token_id=sign_in_token_id)
+        else:
+            built = build_params(
+                RevokeSignInTokenParams, sign_in_token_id, {}, id_field="sign_in_token_id"
+            )
+        return self._transport.request(
             "POST",
             "/sign_in_tokens/{sign_in_token_id}/revoke",
             SignInToken,

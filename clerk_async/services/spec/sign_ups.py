@@ -17,6 +17,7 @@ from clerk_async.services._base import Service
 
 if TYPE_CHECKING:
     import sys
+    from collections.abc import Coroutine
 
     from clerk_async._transport import CallOptions
 
@@ -49,42 +50,44 @@ class SignUps(Service):
 
     __slots__ = ()
 
-    async def get(
+    def get(
         self,
         id: str | GetSignUpParams | Mapping[str, Any],
         **options: Unpack[CallOptions],
-    ) -> SignUp:
+    ) -> Coroutine[Any, Any, SignUp]:
         """Retrieve a sign-up by ID
 
         Retrieve the details of the sign-up with the given ID
 
         ``GET /sign_ups/{id}``
         """
-        built = build_params(GetSignUpParams, id, {}, id_field="id")
-        return await self._transport.request(
-            "GET", "/sign_ups/{id}", SignUp, built, options=options
-        )
+        if isinstance(id, str):
+            built = GetSignUpParams(id=id)
+        else:
+            built = build_params(GetSignUpParams, id, {}, id_field="id")
+        return self._transport.request("GET", "/sign_ups/{id}", SignUp, built, options=options)
 
-    async def update(
+    def update(
         self,
         id: str | UpdateSignUpParams | Mapping[str, Any],
         *,
         external_id: str | Unset | None = UNSET,
         custom_action: bool | Unset | None = UNSET,
         **options: Unpack[CallOptions],
-    ) -> SignUp:
+    ) -> Coroutine[Any, Any, SignUp]:
         """Update a sign-up
 
         Update the sign-up with the given ID
 
         ``PATCH /sign_ups/{id}``
         """
-        built = build_params(
-            UpdateSignUpParams,
-            id,
-            {"external_id": external_id, "custom_action": custom_action},
-            id_field="id",
-        )
-        return await self._transport.request(
-            "PATCH", "/sign_ups/{id}", SignUp, built, options=options
-        )
+        if isinstance(id, str):
+            built = UpdateSignUpParams(id=id, external_id=external_id, custom_action=custom_action)
+        else:
+            built = build_params(
+                UpdateSignUpParams,
+                id,
+                {"external_id": external_id, "custom_action": custom_action},
+                id_field="id",
+            )
+        return self._transport.request("PATCH", "/sign_ups/{id}", SignUp, built, options=options)

@@ -16,6 +16,7 @@ from clerk_async.services._base import Service, deprecated
 
 if TYPE_CHECKING:
     import sys
+    from collections.abc import Coroutine
 
     from clerk_async._transport import CallOptions
 
@@ -44,7 +45,7 @@ class Templates(Service):
 
     __slots__ = ()
 
-    async def preview(
+    def preview(
         self,
         template_type: str | PreviewTemplateParams | Mapping[str, Any],
         slug: str | Unset = UNSET,
@@ -54,7 +55,7 @@ class Templates(Service):
         from_email_name: str | Unset = UNSET,
         reply_to_email_name: str | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> dict[str, Any]:
+    ) -> Coroutine[Any, Any, dict[str, Any]]:
         """Preview changes to a template
 
         Returns a preview of a template for a given template_type, slug and body
@@ -62,19 +63,29 @@ class Templates(Service):
         ``POST /templates/{template_type}/{slug}/preview`` (deprecated)
         """
         deprecated("clerk.templates.preview", None)
-        built = build_params(
-            PreviewTemplateParams,
-            template_type,
-            {
-                "slug": slug,
-                "subject": subject,
-                "body": body,
-                "from_email_name": from_email_name,
-                "reply_to_email_name": reply_to_email_name,
-            },
-            id_field="template_type",
-        )
-        return await self._transport.request(
+        if isinstance(template_type, str) and slug is not UNSET:
+            built = PreviewTemplateParams(
+                template_type=template_type,
+                slug=slug,
+                subject=subject,
+                body=body,
+                from_email_name=from_email_name,
+                reply_to_email_name=reply_to_email_name,
+            )
+        else:
+            built = build_params(
+                PreviewTemplateParams,
+                template_type,
+                {
+                    "slug": slug,
+                    "subject": subject,
+                    "body": body,
+                    "from_email_name": from_email_name,
+                    "reply_to_email_name": reply_to_email_name,
+                },
+                id_field="template_type",
+            )
+        return self._transport.request(
             "POST",
             "/templates/{template_type}/{slug}/preview",
             dict[str, Any],

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -14,6 +14,7 @@ from clerk_async.services._base import Service
 
 if TYPE_CHECKING:
     import sys
+    from collections.abc import Coroutine
 
     from clerk_async._transport import CallOptions
 
@@ -35,16 +36,16 @@ class TestingTokens(Service):
 
     __slots__ = ()
 
-    async def create(
+    def create(
         self,
         **options: Unpack[CallOptions],
-    ) -> TestingToken:
+    ) -> Coroutine[Any, Any, TestingToken]:
         """Retrieve a new testing token
 
         Retrieve a new testing token.
 
         ``POST /testing_tokens``
         """
-        return await self._transport.request(
+        return self._transport.request(
             "POST", "/testing_tokens", TestingToken, None, options=options
         )

@@ -35,6 +35,7 @@ from clerk_async.services._base import Service
 
 if TYPE_CHECKING:
     import sys
+    from collections.abc import Coroutine
 
     from clerk_async._transport import CallOptions
 
@@ -481,7 +482,7 @@ class Users(Service):
 
     __slots__ = ()
 
-    async def create(
+    def create(
         self,
         params: CreateUserParams | Mapping[str, Any] | Unset = UNSET,
         /,
@@ -517,7 +518,7 @@ class Users(Service):
         banned: bool | Unset | None = UNSET,
         locked: bool | Unset | None = UNSET,
         **options: Unpack[CallOptions],
-    ) -> User:
+    ) -> Coroutine[Any, Any, User]:
         """Create a new user
 
         Creates a new user. Your user management settings determine how you should setup
@@ -525,45 +526,79 @@ class Users(Service):
 
         ``POST /users``
         """
-        built = build_params(
-            CreateUserParams,
-            params,
-            {
-                "external_id": external_id,
-                "first_name": first_name,
-                "last_name": last_name,
-                "locale": locale,
-                "email_address": email_address,
-                "email_address_identification_status": email_address_identification_status,
-                "phone_number": phone_number,
-                "phone_number_identification_status": phone_number_identification_status,
-                "web3_wallet": web3_wallet,
-                "username": username,
-                "password": password,
-                "password_digest": password_digest,
-                "password_hasher": password_hasher,
-                "skip_password_checks": skip_password_checks,
-                "skip_password_requirement": skip_password_requirement,
-                "totp_secret": totp_secret,
-                "backup_codes": backup_codes,
-                "public_metadata": public_metadata,
-                "private_metadata": private_metadata,
-                "unsafe_metadata": unsafe_metadata,
-                "delete_self_enabled": delete_self_enabled,
-                "legal_accepted_at": legal_accepted_at,
-                "skip_legal_checks": skip_legal_checks,
-                "skip_user_requirement": skip_user_requirement,
-                "create_organization_enabled": create_organization_enabled,
-                "create_organizations_limit": create_organizations_limit,
-                "created_at": created_at,
-                "bypass_client_trust": bypass_client_trust,
-                "banned": banned,
-                "locked": locked,
-            },
-        )
-        return await self._transport.request("POST", "/users", User, built, options=options)
+        if params is UNSET:
+            built = CreateUserParams(
+                external_id=external_id,
+                first_name=first_name,
+                last_name=last_name,
+                locale=locale,
+                email_address=email_address,
+                email_address_identification_status=email_address_identification_status,
+                phone_number=phone_number,
+                phone_number_identification_status=phone_number_identification_status,
+                web3_wallet=web3_wallet,
+                username=username,
+                password=password,
+                password_digest=password_digest,
+                password_hasher=password_hasher,
+                skip_password_checks=skip_password_checks,
+                skip_password_requirement=skip_password_requirement,
+                totp_secret=totp_secret,
+                backup_codes=backup_codes,
+                public_metadata=public_metadata,
+                private_metadata=private_metadata,
+                unsafe_metadata=unsafe_metadata,
+                delete_self_enabled=delete_self_enabled,
+                legal_accepted_at=legal_accepted_at,
+                skip_legal_checks=skip_legal_checks,
+                skip_user_requirement=skip_user_requirement,
+                create_organization_enabled=create_organization_enabled,
+                create_organizations_limit=create_organizations_limit,
+                created_at=created_at,
+                bypass_client_trust=bypass_client_trust,
+                banned=banned,
+                locked=locked,
+            )
+        else:
+            built = build_params(
+                CreateUserParams,
+                params,
+                {
+                    "external_id": external_id,
+                    "first_name": first_name,
+                    "last_name": last_name,
+                    "locale": locale,
+                    "email_address": email_address,
+                    "email_address_identification_status": email_address_identification_status,
+                    "phone_number": phone_number,
+                    "phone_number_identification_status": phone_number_identification_status,
+                    "web3_wallet": web3_wallet,
+                    "username": username,
+                    "password": password,
+                    "password_digest": password_digest,
+                    "password_hasher": password_hasher,
+                    "skip_password_checks": skip_password_checks,
+                    "skip_password_requirement": skip_password_requirement,
+                    "totp_secret": totp_secret,
+                    "backup_codes": backup_codes,
+                    "public_metadata": public_metadata,
+                    "private_metadata": private_metadata,
+                    "unsafe_metadata": unsafe_metadata,
+                    "delete_self_enabled": delete_self_enabled,
+                    "legal_accepted_at": legal_accepted_at,
+                    "skip_legal_checks": skip_legal_checks,
+                    "skip_user_requirement": skip_user_requirement,
+                    "create_organization_enabled": create_organization_enabled,
+                    "create_organizations_limit": create_organizations_limit,
+                    "created_at": created_at,
+                    "bypass_client_trust": bypass_client_trust,
+                    "banned": banned,
+                    "locked": locked,
+                },
+            )
+        return self._transport.request("POST", "/users", User, built, options=options)
 
-    async def count(
+    def count(
         self,
         params: GetUsersCountParams | Mapping[str, Any] | Unset = UNSET,
         /,
@@ -591,62 +626,87 @@ class Users(Service):
         provider: str | Unset = UNSET,
         provider_user_id: list[str] | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> TotalCount:
+    ) -> Coroutine[Any, Any, TotalCount]:
         """Count users
 
         Returns a total count of all users that match the given filtering criteria.
 
         ``GET /users/count``
         """
-        built = build_params(
-            GetUsersCountParams,
-            params,
-            {
-                "email_address": email_address,
-                "phone_number": phone_number,
-                "external_id": external_id,
-                "username": username,
-                "web3_wallet": web3_wallet,
-                "user_id": user_id,
-                "organization_id": organization_id,
-                "query": query,
-                "email_address_query": email_address_query,
-                "phone_number_query": phone_number_query,
-                "username_query": username_query,
-                "name_query": name_query,
-                "banned": banned,
-                "last_active_at_before": last_active_at_before,
-                "last_active_at_after": last_active_at_after,
-                "last_active_at_since": last_active_at_since,
-                "created_at_before": created_at_before,
-                "created_at_after": created_at_after,
-                "last_sign_in_at_before": last_sign_in_at_before,
-                "last_sign_in_at_after": last_sign_in_at_after,
-                "provider": provider,
-                "provider_user_id": provider_user_id,
-            },
-        )
-        return await self._transport.request(
-            "GET", "/users/count", TotalCount, built, options=options
-        )
+        if params is UNSET:
+            built = GetUsersCountParams(
+                email_address=email_address,
+                phone_number=phone_number,
+                external_id=external_id,
+                username=username,
+                web3_wallet=web3_wallet,
+                user_id=user_id,
+                organization_id=organization_id,
+                query=query,
+                email_address_query=email_address_query,
+                phone_number_query=phone_number_query,
+                username_query=username_query,
+                name_query=name_query,
+                banned=banned,
+                last_active_at_before=last_active_at_before,
+                last_active_at_after=last_active_at_after,
+                last_active_at_since=last_active_at_since,
+                created_at_before=created_at_before,
+                created_at_after=created_at_after,
+                last_sign_in_at_before=last_sign_in_at_before,
+                last_sign_in_at_after=last_sign_in_at_after,
+                provider=provider,
+                provider_user_id=provider_user_id,
+            )
+        else:
+            built = build_params(
+                GetUsersCountParams,
+                params,
+                {
+                    "email_address": email_address,
+                    "phone_number": phone_number,
+                    "external_id": external_id,
+                    "username": username,
+                    "web3_wallet": web3_wallet,
+                    "user_id": user_id,
+                    "organization_id": organization_id,
+                    "query": query,
+                    "email_address_query": email_address_query,
+                    "phone_number_query": phone_number_query,
+                    "username_query": username_query,
+                    "name_query": name_query,
+                    "banned": banned,
+                    "last_active_at_before": last_active_at_before,
+                    "last_active_at_after": last_active_at_after,
+                    "last_active_at_since": last_active_at_since,
+                    "created_at_before": created_at_before,
+                    "created_at_after": created_at_after,
+                    "last_sign_in_at_before": last_sign_in_at_before,
+                    "last_sign_in_at_after": last_sign_in_at_after,
+                    "provider": provider,
+                    "provider_user_id": provider_user_id,
+                },
+            )
+        return self._transport.request("GET", "/users/count", TotalCount, built, options=options)
 
-    async def get(
+    def get(
         self,
         user_id: str | GetUserParams | Mapping[str, Any],
         **options: Unpack[CallOptions],
-    ) -> User:
+    ) -> Coroutine[Any, Any, User]:
         """Retrieve a user
 
         Retrieve the details of a user
 
         ``GET /users/{user_id}``
         """
-        built = build_params(GetUserParams, user_id, {}, id_field="user_id")
-        return await self._transport.request(
-            "GET", "/users/{user_id}", User, built, options=options
-        )
+        if isinstance(user_id, str):
+            built = GetUserParams(user_id=user_id)
+        else:
+            built = build_params(GetUserParams, user_id, {}, id_field="user_id")
+        return self._transport.request("GET", "/users/{user_id}", User, built, options=options)
 
-    async def update(
+    def update(
         self,
         user_id: str | UpdateUserParams | Mapping[str, Any],
         *,
@@ -675,69 +735,99 @@ class Users(Service):
         created_at: str | Unset | None = UNSET,
         bypass_client_trust: bool | Unset | None = UNSET,
         **options: Unpack[CallOptions],
-    ) -> User:
+    ) -> Coroutine[Any, Any, User]:
         """Update a user
 
         Update a user's attributes.
 
         ``PATCH /users/{user_id}``
         """
-        built = build_params(
-            UpdateUserParams,
-            user_id,
-            {
-                "external_id": external_id,
-                "first_name": first_name,
-                "last_name": last_name,
-                "locale": locale,
-                "primary_email_address_id": primary_email_address_id,
-                "notify_primary_email_address_changed": notify_primary_email_address_changed,
-                "primary_phone_number_id": primary_phone_number_id,
-                "primary_web3_wallet_id": primary_web3_wallet_id,
-                "username": username,
-                "profile_image_id": profile_image_id,
-                "password": password,
-                "password_digest": password_digest,
-                "password_hasher": password_hasher,
-                "skip_password_checks": skip_password_checks,
-                "sign_out_of_other_sessions": sign_out_of_other_sessions,
-                "totp_secret": totp_secret,
-                "backup_codes": backup_codes,
-                "delete_self_enabled": delete_self_enabled,
-                "create_organization_enabled": create_organization_enabled,
-                "legal_accepted_at": legal_accepted_at,
-                "skip_legal_checks": skip_legal_checks,
-                "create_organizations_limit": create_organizations_limit,
-                "created_at": created_at,
-                "bypass_client_trust": bypass_client_trust,
-            },
-            id_field="user_id",
-        )
-        return await self._transport.request(
-            "PATCH", "/users/{user_id}", User, built, options=options
-        )
+        if isinstance(user_id, str):
+            built = UpdateUserParams(
+                user_id=user_id,
+                external_id=external_id,
+                first_name=first_name,
+                last_name=last_name,
+                locale=locale,
+                primary_email_address_id=primary_email_address_id,
+                notify_primary_email_address_changed=notify_primary_email_address_changed,
+                primary_phone_number_id=primary_phone_number_id,
+                primary_web3_wallet_id=primary_web3_wallet_id,
+                username=username,
+                profile_image_id=profile_image_id,
+                password=password,
+                password_digest=password_digest,
+                password_hasher=password_hasher,
+                skip_password_checks=skip_password_checks,
+                sign_out_of_other_sessions=sign_out_of_other_sessions,
+                totp_secret=totp_secret,
+                backup_codes=backup_codes,
+                delete_self_enabled=delete_self_enabled,
+                create_organization_enabled=create_organization_enabled,
+                legal_accepted_at=legal_accepted_at,
+                skip_legal_checks=skip_legal_checks,
+                create_organizations_limit=create_organizations_limit,
+                created_at=created_at,
+                bypass_client_trust=bypass_client_trust,
+            )
+        else:
+            built = build_params(
+                UpdateUserParams,
+                user_id,
+                {
+                    "external_id": external_id,
+                    "first_name": first_name,
+                    "last_name": last_name,
+                    "locale": locale,
+                    "primary_email_address_id": primary_email_address_id,
+                    "notify_primary_email_address_changed": notify_primary_email_address_changed,
+                    "primary_phone_number_id": primary_phone_number_id,
+                    "primary_web3_wallet_id": primary_web3_wallet_id,
+                    "username": username,
+                    "profile_image_id": profile_image_id,
+                    "password": password,
+                    "password_digest": password_digest,
+                    "password_hasher": password_hasher,
+                    "skip_password_checks": skip_password_checks,
+                    "sign_out_of_other_sessions": sign_out_of_other_sessions,
+                    "totp_secret": totp_secret,
+                    "backup_codes": backup_codes,
+                    "delete_self_enabled": delete_self_enabled,
+                    "create_organization_enabled": create_organization_enabled,
+                    "legal_accepted_at": legal_accepted_at,
+                    "skip_legal_checks": skip_legal_checks,
+                    "create_organizations_limit": create_organizations_limit,
+                    "created_at": created_at,
+                    "bypass_client_trust": bypass_client_trust,
+                },
+                id_field="user_id",
+            )
+        return self._transport.request("PATCH", "/users/{user_id}", User, built, options=options)
 
-    async def delete(
+    def delete(
         self,
         user_id: str | DeleteUserParams | Mapping[str, Any],
         **options: Unpack[CallOptions],
-    ) -> DeletedObject:
+    ) -> Coroutine[Any, Any, DeletedObject]:
         """Delete a user
 
         Delete the specified user
 
         ``DELETE /users/{user_id}``
         """
-        built = build_params(DeleteUserParams, user_id, {}, id_field="user_id")
-        return await self._transport.request(
+        if isinstance(user_id, str):
+            built = DeleteUserParams(user_id=user_id)
+        else:
+            built = build_params(DeleteUserParams, user_id, {}, id_field="user_id")
+        return self._transport.request(
             "DELETE", "/users/{user_id}", DeletedObject, built, options=options
         )
 
-    async def ban(
+    def ban(
         self,
         user_id: str | BanUserParams | Mapping[str, Any],
         **options: Unpack[CallOptions],
-    ) -> User:
+    ) -> Coroutine[Any, Any, User]:
         """Ban a user
 
         Marks the given user as banned, which means that all their sessions are revoked and
@@ -745,35 +835,41 @@ class Users(Service):
 
         ``POST /users/{user_id}/ban``
         """
-        built = build_params(BanUserParams, user_id, {}, id_field="user_id")
-        return await self._transport.request(
+        if isinstance(user_id, str):
+            built = BanUserParams(user_id=user_id)
+        else:
+            built = build_params(BanUserParams, user_id, {}, id_field="user_id")
+        return self._transport.request(
             "POST", "/users/{user_id}/ban", User, built, idempotent=True, options=options
         )
 
-    async def unban(
+    def unban(
         self,
         user_id: str | UnbanUserParams | Mapping[str, Any],
         **options: Unpack[CallOptions],
-    ) -> User:
+    ) -> Coroutine[Any, Any, User]:
         """Unban a user
 
         Removes the ban mark from the given user.
 
         ``POST /users/{user_id}/unban``
         """
-        built = build_params(UnbanUserParams, user_id, {}, id_field="user_id")
-        return await self._transport.request(
+        if isinstance(user_id, str):
+            built = UnbanUserParams(user_id=user_id)
+        else:
+            built = build_params(UnbanUserParams, user_id, {}, id_field="user_id")
+        return self._transport.request(
             "POST", "/users/{user_id}/unban", User, built, idempotent=True, options=options
         )
 
-    async def bulk_ban(
+    def bulk_ban(
         self,
         params: UsersBanParams | Mapping[str, Any] | Unset = UNSET,
         /,
         *,
         user_ids: list[str] | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> list[User]:
+    ) -> Coroutine[Any, Any, list[User]]:
         """Ban multiple users
 
         Marks multiple users as banned, which means that all their sessions are revoked and
@@ -781,35 +877,37 @@ class Users(Service):
 
         ``POST /users/ban``
         """
-        built = build_params(UsersBanParams, params, {"user_ids": user_ids})
-        return await self._transport.request(
-            "POST", "/users/ban", list[User], built, options=options
-        )
+        if params is UNSET and user_ids is not UNSET:
+            built = UsersBanParams(user_ids=user_ids)
+        else:
+            built = build_params(UsersBanParams, params, {"user_ids": user_ids})
+        return self._transport.request("POST", "/users/ban", list[User], built, options=options)
 
-    async def bulk_unban(
+    def bulk_unban(
         self,
         params: UsersUnbanParams | Mapping[str, Any] | Unset = UNSET,
         /,
         *,
         user_ids: list[str] | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> list[User]:
+    ) -> Coroutine[Any, Any, list[User]]:
         """Unban multiple users
 
         Removes the ban mark from multiple users.
 
         ``POST /users/unban``
         """
-        built = build_params(UsersUnbanParams, params, {"user_ids": user_ids})
-        return await self._transport.request(
-            "POST", "/users/unban", list[User], built, options=options
-        )
+        if params is UNSET and user_ids is not UNSET:
+            built = UsersUnbanParams(user_ids=user_ids)
+        else:
+            built = build_params(UsersUnbanParams, params, {"user_ids": user_ids})
+        return self._transport.request("POST", "/users/unban", list[User], built, options=options)
 
-    async def lock(
+    def lock(
         self,
         user_id: str | LockUserParams | Mapping[str, Any],
         **options: Unpack[CallOptions],
-    ) -> User:
+    ) -> Coroutine[Any, Any, User]:
         """Lock a user
 
         Marks the given user as locked, which means they are not allowed to sign in again
@@ -818,62 +916,76 @@ class Users(Service):
 
         ``POST /users/{user_id}/lock``
         """
-        built = build_params(LockUserParams, user_id, {}, id_field="user_id")
-        return await self._transport.request(
+        if isinstance(user_id, str):
+            built = LockUserParams(user_id=user_id)
+        else:
+            built = build_params(LockUserParams, user_id, {}, id_field="user_id")
+        return self._transport.request(
             "POST", "/users/{user_id}/lock", User, built, idempotent=True, options=options
         )
 
-    async def unlock(
+    def unlock(
         self,
         user_id: str | UnlockUserParams | Mapping[str, Any],
         **options: Unpack[CallOptions],
-    ) -> User:
+    ) -> Coroutine[Any, Any, User]:
         """Unlock a user
 
         Removes the lock from the given user.
 
         ``POST /users/{user_id}/unlock``
         """
-        built = build_params(UnlockUserParams, user_id, {}, id_field="user_id")
-        return await self._transport.request(
+        if isinstance(user_id, str):
+            built = UnlockUserParams(user_id=user_id)
+        else:
+            built = build_params(UnlockUserParams, user_id, {}, id_field="user_id")
+        return self._transport.request(
             "POST", "/users/{user_id}/unlock", User, built, idempotent=True, options=options
         )
 
-    async def set_profile_image(
+    def set_profile_image(
         self,
         user_id: str | SetUserProfileImageParams | Mapping[str, Any],
         *,
         file: bytes | BinaryIO | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> User:
+    ) -> Coroutine[Any, Any, User]:
         """Set user profile image
 
         Update a user's profile image
 
         ``POST /users/{user_id}/profile_image``
         """
-        built = build_params(SetUserProfileImageParams, user_id, {"file": file}, id_field="user_id")
-        return await self._transport.request(
+        if isinstance(user_id, str):
+            built = SetUserProfileImageParams(user_id=user_id, file=file)
+        else:
+            built = build_params(
+                SetUserProfileImageParams, user_id, {"file": file}, id_field="user_id"
+            )
+        return self._transport.request(
             "POST", "/users/{user_id}/profile_image", User, built, options=options
         )
 
-    async def delete_profile_image(
+    def delete_profile_image(
         self,
         user_id: str | DeleteUserProfileImageParams | Mapping[str, Any],
         **options: Unpack[CallOptions],
-    ) -> User:
+    ) -> Coroutine[Any, Any, User]:
         """Delete user profile image
 
         Delete a user's profile image
 
         ``DELETE /users/{user_id}/profile_image``
         """
-        built = build_params(DeleteUserProfileImageParams, user_id, {}, id_field="user_id")
-        return await self._transport.request(
+        if isinstance(user_id, str):
+            built = DeleteUserProfileImageParams(user_id=user_id)
+        else:
+            built = build_params(DeleteUserProfileImageParams, user_id, {}, id_field="user_id")
+        return self._transport.request(
             "DELETE", "/users/{user_id}/profile_image", User, built, options=options
         )
 
-    async def replace_metadata(
+    def replace_metadata(
         self,
         user_id: str | ReplaceUserMetadataParams | Mapping[str, Any],
         *,
@@ -881,28 +993,36 @@ class Users(Service):
         private_metadata: dict[str, Any] | Unset = UNSET,
         unsafe_metadata: dict[str, Any] | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> User:
+    ) -> Coroutine[Any, Any, User]:
         """Replace a user's metadata
 
         Replace a user's metadata attributes with the provided values.
 
         ``PUT /users/{user_id}/metadata``
         """
-        built = build_params(
-            ReplaceUserMetadataParams,
-            user_id,
-            {
-                "public_metadata": public_metadata,
-                "private_metadata": private_metadata,
-                "unsafe_metadata": unsafe_metadata,
-            },
-            id_field="user_id",
-        )
-        return await self._transport.request(
+        if isinstance(user_id, str):
+            built = ReplaceUserMetadataParams(
+                user_id=user_id,
+                public_metadata=public_metadata,
+                private_metadata=private_metadata,
+                unsafe_metadata=unsafe_metadata,
+            )
+        else:
+            built = build_params(
+                ReplaceUserMetadataParams,
+                user_id,
+                {
+                    "public_metadata": public_metadata,
+                    "private_metadata": private_metadata,
+                    "unsafe_metadata": unsafe_metadata,
+                },
+                id_field="user_id",
+            )
+        return self._transport.request(
             "PUT", "/users/{user_id}/metadata", User, built, options=options
         )
 
-    async def update_metadata(
+    def update_metadata(
         self,
         user_id: str | UpdateUserMetadataParams | Mapping[str, Any],
         *,
@@ -910,7 +1030,7 @@ class Users(Service):
         private_metadata: dict[str, Any] | Unset = UNSET,
         unsafe_metadata: dict[str, Any] | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> User:
+    ) -> Coroutine[Any, Any, User]:
         """Merge and update a user's metadata
 
         Update a user's metadata attributes by merging existing values with the provided
@@ -918,25 +1038,33 @@ class Users(Service):
 
         ``PATCH /users/{user_id}/metadata``
         """
-        built = build_params(
-            UpdateUserMetadataParams,
-            user_id,
-            {
-                "public_metadata": public_metadata,
-                "private_metadata": private_metadata,
-                "unsafe_metadata": unsafe_metadata,
-            },
-            id_field="user_id",
-        )
-        return await self._transport.request(
+        if isinstance(user_id, str):
+            built = UpdateUserMetadataParams(
+                user_id=user_id,
+                public_metadata=public_metadata,
+                private_metadata=private_metadata,
+                unsafe_metadata=unsafe_metadata,
+            )
+        else:
+            built = build_params(
+                UpdateUserMetadataParams,
+                user_id,
+                {
+                    "public_metadata": public_metadata,
+                    "private_metadata": private_metadata,
+                    "unsafe_metadata": unsafe_metadata,
+                },
+                id_field="user_id",
+            )
+        return self._transport.request(
             "PATCH", "/users/{user_id}/metadata", User, built, options=options
         )
 
-    async def get_billing_subscription(
+    def get_billing_subscription(
         self,
         user_id: str | GetUserBillingSubscriptionParams | Mapping[str, Any],
         **options: Unpack[CallOptions],
-    ) -> CommerceSubscription:
+    ) -> Coroutine[Any, Any, CommerceSubscription]:
         """Retrieve a user's billing subscription
 
         Retrieves the billing subscription for the specified user. This includes
@@ -946,8 +1074,11 @@ class Users(Service):
 
         ``GET /users/{user_id}/billing/subscription``
         """
-        built = build_params(GetUserBillingSubscriptionParams, user_id, {}, id_field="user_id")
-        return await self._transport.request(
+        if isinstance(user_id, str):
+            built = GetUserBillingSubscriptionParams(user_id=user_id)
+        else:
+            built = build_params(GetUserBillingSubscriptionParams, user_id, {}, id_field="user_id")
+        return self._transport.request(
             "GET",
             "/users/{user_id}/billing/subscription",
             CommerceSubscription,
@@ -955,11 +1086,11 @@ class Users(Service):
             options=options,
         )
 
-    async def get_billing_credit_balance(
+    def get_billing_credit_balance(
         self,
         user_id: str | GetUserBillingCreditBalanceParams | Mapping[str, Any],
         **options: Unpack[CallOptions],
-    ) -> CommerceCreditBalanceResponse:
+    ) -> Coroutine[Any, Any, CommerceCreditBalanceResponse]:
         """Retrieve a user's credit balance
 
         Retrieves the current credit balance for the specified user. Credits can be applied
@@ -968,8 +1099,11 @@ class Users(Service):
 
         ``GET /users/{user_id}/billing/credits``
         """
-        built = build_params(GetUserBillingCreditBalanceParams, user_id, {}, id_field="user_id")
-        return await self._transport.request(
+        if isinstance(user_id, str):
+            built = GetUserBillingCreditBalanceParams(user_id=user_id)
+        else:
+            built = build_params(GetUserBillingCreditBalanceParams, user_id, {}, id_field="user_id")
+        return self._transport.request(
             "GET",
             "/users/{user_id}/billing/credits",
             CommerceCreditBalanceResponse,
@@ -977,7 +1111,7 @@ class Users(Service):
             options=options,
         )
 
-    async def adjust_billing_credit_balance(
+    def adjust_billing_credit_balance(
         self,
         user_id: str | AdjustUserBillingCreditBalanceParams | Mapping[str, Any],
         *,
@@ -987,7 +1121,7 @@ class Users(Service):
         idempotency_key: str | Unset = UNSET,
         note: str | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> CommerceCreditLedgerResponse:
+    ) -> Coroutine[Any, Any, CommerceCreditLedgerResponse]:
         """Adjust a user's credit balance
 
         Increases or decreases the credit balance for the specified user. Each adjustment is
@@ -996,19 +1130,34 @@ class Users(Service):
 
         ``POST /users/{user_id}/billing/credits``
         """
-        built = build_params(
-            AdjustUserBillingCreditBalanceParams,
-            user_id,
-            {
-                "amount": amount,
-                "action": action,
-                "currency": currency,
-                "idempotency_key": idempotency_key,
-                "note": note,
-            },
-            id_field="user_id",
-        )
-        return await self._transport.request(
+        if (
+            isinstance(user_id, str)
+            and amount is not UNSET
+            and action is not UNSET
+            and idempotency_key is not UNSET
+        ):
+            built = AdjustUserBillingCreditBalanceParams(
+                user_id=user_id,
+                amount=amount,
+                action=action,
+                currency=currency,
+                idempotency_key=idempotency_key,
+                note=note,
+            )
+        else:
+            built = build_params(
+                AdjustUserBillingCreditBalanceParams,
+                user_id,
+                {
+                    "amount": amount,
+                    "action": action,
+                    "currency": currency,
+                    "idempotency_key": idempotency_key,
+                    "note": note,
+                },
+                id_field="user_id",
+            )
+        return self._transport.request(
             "POST",
             "/users/{user_id}/billing/credits",
             CommerceCreditLedgerResponse,
@@ -1035,12 +1184,17 @@ class Users(Service):
 
         ``GET /users/{user_id}/oauth_access_tokens/{provider}``
         """
-        built = build_params(
-            GetOAuthAccessTokenParams,
-            user_id,
-            {"provider": provider, "paginated": paginated, "limit": limit, "offset": offset},
-            id_field="user_id",
-        )
+        if isinstance(user_id, str) and provider is not UNSET:
+            built = GetOAuthAccessTokenParams(
+                user_id=user_id, provider=provider, paginated=paginated, limit=limit, offset=offset
+            )
+        else:
+            built = build_params(
+                GetOAuthAccessTokenParams,
+                user_id,
+                {"provider": provider, "paginated": paginated, "limit": limit, "offset": offset},
+                id_field="user_id",
+            )
         return paginate(
             self._transport,
             "/users/{user_id}/oauth_access_tokens/{provider}",
@@ -1064,12 +1218,17 @@ class Users(Service):
 
         ``GET /users/{user_id}/organization_memberships``
         """
-        built = build_params(
-            UsersGetOrganizationMembershipsParams,
-            user_id,
-            {"limit": limit, "offset": offset},
-            id_field="user_id",
-        )
+        if isinstance(user_id, str):
+            built = UsersGetOrganizationMembershipsParams(
+                user_id=user_id, limit=limit, offset=offset
+            )
+        else:
+            built = build_params(
+                UsersGetOrganizationMembershipsParams,
+                user_id,
+                {"limit": limit, "offset": offset},
+                id_field="user_id",
+            )
         return paginate(
             self._transport,
             "/users/{user_id}/organization_memberships",
@@ -1094,12 +1253,17 @@ class Users(Service):
 
         ``GET /users/{user_id}/organization_invitations``
         """
-        built = build_params(
-            UsersGetOrganizationInvitationsParams,
-            user_id,
-            {"limit": limit, "offset": offset, "status": status},
-            id_field="user_id",
-        )
+        if isinstance(user_id, str):
+            built = UsersGetOrganizationInvitationsParams(
+                user_id=user_id, limit=limit, offset=offset, status=status
+            )
+        else:
+            built = build_params(
+                UsersGetOrganizationInvitationsParams,
+                user_id,
+                {"limit": limit, "offset": offset, "status": status},
+                id_field="user_id",
+            )
         return paginate(
             self._transport,
             "/users/{user_id}/organization_invitations",
@@ -1109,13 +1273,13 @@ class Users(Service):
             options=options,
         )
 
-    async def remove_password(
+    def remove_password(
         self,
         user_id: str | RemoveUserPasswordParams | Mapping[str, Any],
         *,
         sign_out_of_other_sessions: bool | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> User:
+    ) -> Coroutine[Any, Any, User]:
         """Remove a user's password
 
         Removes the password credential from the given user. This is a privileged operation
@@ -1124,23 +1288,28 @@ class Users(Service):
 
         ``POST /users/{user_id}/remove_password``
         """
-        built = build_params(
-            RemoveUserPasswordParams,
-            user_id,
-            {"sign_out_of_other_sessions": sign_out_of_other_sessions},
-            id_field="user_id",
-        )
-        return await self._transport.request(
+        if isinstance(user_id, str):
+            built = RemoveUserPasswordParams(
+                user_id=user_id, sign_out_of_other_sessions=sign_out_of_other_sessions
+            )
+        else:
+            built = build_params(
+                RemoveUserPasswordParams,
+                user_id,
+                {"sign_out_of_other_sessions": sign_out_of_other_sessions},
+                id_field="user_id",
+            )
+        return self._transport.request(
             "POST", "/users/{user_id}/remove_password", User, built, options=options
         )
 
-    async def verify_password(
+    def verify_password(
         self,
         user_id: str | VerifyPasswordParams | Mapping[str, Any],
         *,
         password: str | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> VerifyPasswordResponse:
+    ) -> Coroutine[Any, Any, VerifyPasswordResponse]:
         """Verify the password of a user
 
         Check that the user's password matches the supplied input. Useful for custom auth
@@ -1148,10 +1317,13 @@ class Users(Service):
 
         ``POST /users/{user_id}/verify_password``
         """
-        built = build_params(
-            VerifyPasswordParams, user_id, {"password": password}, id_field="user_id"
-        )
-        return await self._transport.request(
+        if isinstance(user_id, str) and password is not UNSET:
+            built = VerifyPasswordParams(user_id=user_id, password=password)
+        else:
+            built = build_params(
+                VerifyPasswordParams, user_id, {"password": password}, id_field="user_id"
+            )
+        return self._transport.request(
             "POST",
             "/users/{user_id}/verify_password",
             VerifyPasswordResponse,
@@ -1160,13 +1332,13 @@ class Users(Service):
             options=options,
         )
 
-    async def verify_totp(
+    def verify_totp(
         self,
         user_id: str | VerifyTOTPParams | Mapping[str, Any],
         *,
         code: str | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> VerifyTOTPResponse:
+    ) -> Coroutine[Any, Any, VerifyTOTPResponse]:
         """Verify a TOTP or backup code for a user
 
         Verify that the provided TOTP or backup code is valid for the user. Verifying a
@@ -1175,8 +1347,11 @@ class Users(Service):
 
         ``POST /users/{user_id}/verify_totp``
         """
-        built = build_params(VerifyTOTPParams, user_id, {"code": code}, id_field="user_id")
-        return await self._transport.request(
+        if isinstance(user_id, str) and code is not UNSET:
+            built = VerifyTOTPParams(user_id=user_id, code=code)
+        else:
+            built = build_params(VerifyTOTPParams, user_id, {"code": code}, id_field="user_id")
+        return self._transport.request(
             "POST",
             "/users/{user_id}/verify_totp",
             VerifyTOTPResponse,
@@ -1185,11 +1360,11 @@ class Users(Service):
             options=options,
         )
 
-    async def disable_mfa(
+    def disable_mfa(
         self,
         user_id: str | DisableMFAParams | Mapping[str, Any],
         **options: Unpack[CallOptions],
-    ) -> DisableMFAResponse:
+    ) -> Coroutine[Any, Any, DisableMFAResponse]:
         """Disable a user's MFA methods
 
         Disable all of a user's MFA methods (e.g. OTP sent via SMS, TOTP on their
@@ -1197,24 +1372,30 @@ class Users(Service):
 
         ``DELETE /users/{user_id}/mfa``
         """
-        built = build_params(DisableMFAParams, user_id, {}, id_field="user_id")
-        return await self._transport.request(
+        if isinstance(user_id, str):
+            built = DisableMFAParams(user_id=user_id)
+        else:
+            built = build_params(DisableMFAParams, user_id, {}, id_field="user_id")
+        return self._transport.request(
             "DELETE", "/users/{user_id}/mfa", DisableMFAResponse, built, options=options
         )
 
-    async def delete_backup_codes(
+    def delete_backup_codes(
         self,
         user_id: str | DeleteBackupCodeParams | Mapping[str, Any],
         **options: Unpack[CallOptions],
-    ) -> DeleteBackupCodeResponse:
+    ) -> Coroutine[Any, Any, DeleteBackupCodeResponse]:
         """Disable all user's Backup codes
 
         Disable all of a user's backup codes.
 
         ``DELETE /users/{user_id}/backup_code``
         """
-        built = build_params(DeleteBackupCodeParams, user_id, {}, id_field="user_id")
-        return await self._transport.request(
+        if isinstance(user_id, str):
+            built = DeleteBackupCodeParams(user_id=user_id)
+        else:
+            built = build_params(DeleteBackupCodeParams, user_id, {}, id_field="user_id")
+        return self._transport.request(
             "DELETE",
             "/users/{user_id}/backup_code",
             DeleteBackupCodeResponse,
@@ -1222,25 +1403,30 @@ class Users(Service):
             options=options,
         )
 
-    async def delete_passkey(
+    def delete_passkey(
         self,
         user_id: str | UserPasskeyDeleteParams | Mapping[str, Any],
         passkey_identification_id: str | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> DeletedObject:
+    ) -> Coroutine[Any, Any, DeletedObject]:
         """Delete a user passkey
 
         Delete the passkey identification for a given user and notify them through email.
 
         ``DELETE /users/{user_id}/passkeys/{passkey_identification_id}``
         """
-        built = build_params(
-            UserPasskeyDeleteParams,
-            user_id,
-            {"passkey_identification_id": passkey_identification_id},
-            id_field="user_id",
-        )
-        return await self._transport.request(
+        if isinstance(user_id, str) and passkey_identification_id is not UNSET:
+            built = UserPasskeyDeleteParams(
+                user_id=user_id, passkey_identification_id=passkey_identification_id
+            )
+        else:
+            built = build_params(
+                UserPasskeyDeleteParams,
+                user_id,
+                {"passkey_identification_id": passkey_identification_id},
+                id_field="user_id",
+            )
+        return self._transport.request(
             "DELETE",
             "/users/{user_id}/passkeys/{passkey_identification_id}",
             DeletedObject,
@@ -1248,19 +1434,22 @@ class Users(Service):
             options=options,
         )
 
-    async def list_trusted_devices(
+    def list_trusted_devices(
         self,
         user_id: str | ListUserTrustedDevicesParams | Mapping[str, Any],
         **options: Unpack[CallOptions],
-    ) -> ListUserTrustedDevicesResponse:
+    ) -> Coroutine[Any, Any, ListUserTrustedDevicesResponse]:
         """List a user's trusted devices
 
         Returns the active trusted devices enrolled by the user.
 
         ``GET /users/{user_id}/trusted_devices``
         """
-        built = build_params(ListUserTrustedDevicesParams, user_id, {}, id_field="user_id")
-        return await self._transport.request(
+        if isinstance(user_id, str):
+            built = ListUserTrustedDevicesParams(user_id=user_id)
+        else:
+            built = build_params(ListUserTrustedDevicesParams, user_id, {}, id_field="user_id")
+        return self._transport.request(
             "GET",
             "/users/{user_id}/trusted_devices",
             ListUserTrustedDevicesResponse,
@@ -1268,25 +1457,30 @@ class Users(Service):
             options=options,
         )
 
-    async def revoke_trusted_device(
+    def revoke_trusted_device(
         self,
         user_id: str | RevokeUserTrustedDeviceParams | Mapping[str, Any],
         trusted_device_id: str | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> TrustedDevice:
+    ) -> Coroutine[Any, Any, TrustedDevice]:
         """Revoke a user's trusted device
 
         Revokes an active trusted device enrolled by the user.
 
         ``DELETE /users/{user_id}/trusted_devices/{trusted_device_id}``
         """
-        built = build_params(
-            RevokeUserTrustedDeviceParams,
-            user_id,
-            {"trusted_device_id": trusted_device_id},
-            id_field="user_id",
-        )
-        return await self._transport.request(
+        if isinstance(user_id, str) and trusted_device_id is not UNSET:
+            built = RevokeUserTrustedDeviceParams(
+                user_id=user_id, trusted_device_id=trusted_device_id
+            )
+        else:
+            built = build_params(
+                RevokeUserTrustedDeviceParams,
+                user_id,
+                {"trusted_device_id": trusted_device_id},
+                id_field="user_id",
+            )
+        return self._transport.request(
             "DELETE",
             "/users/{user_id}/trusted_devices/{trusted_device_id}",
             TrustedDevice,
@@ -1294,25 +1488,30 @@ class Users(Service):
             options=options,
         )
 
-    async def delete_web3_wallet(
+    def delete_web3_wallet(
         self,
         user_id: str | UserWeb3WalletDeleteParams | Mapping[str, Any],
         web3_wallet_identification_id: str | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> DeletedObject:
+    ) -> Coroutine[Any, Any, DeletedObject]:
         """Delete a user web3 wallet
 
         Delete the web3 wallet identification for a given user.
 
         ``DELETE /users/{user_id}/web3_wallets/{web3_wallet_identification_id}``
         """
-        built = build_params(
-            UserWeb3WalletDeleteParams,
-            user_id,
-            {"web3_wallet_identification_id": web3_wallet_identification_id},
-            id_field="user_id",
-        )
-        return await self._transport.request(
+        if isinstance(user_id, str) and web3_wallet_identification_id is not UNSET:
+            built = UserWeb3WalletDeleteParams(
+                user_id=user_id, web3_wallet_identification_id=web3_wallet_identification_id
+            )
+        else:
+            built = build_params(
+                UserWeb3WalletDeleteParams,
+                user_id,
+                {"web3_wallet_identification_id": web3_wallet_identification_id},
+                id_field="user_id",
+            )
+        return self._transport.request(
             "DELETE",
             "/users/{user_id}/web3_wallets/{web3_wallet_identification_id}",
             DeletedObject,
@@ -1320,41 +1519,49 @@ class Users(Service):
             options=options,
         )
 
-    async def delete_totp(
+    def delete_totp(
         self,
         user_id: str | DeleteTOTPParams | Mapping[str, Any],
         **options: Unpack[CallOptions],
-    ) -> DeleteTOTPResponse:
+    ) -> Coroutine[Any, Any, DeleteTOTPResponse]:
         """Delete all the user's TOTPs
 
         Deletes all of the user's TOTPs.
 
         ``DELETE /users/{user_id}/totp``
         """
-        built = build_params(DeleteTOTPParams, user_id, {}, id_field="user_id")
-        return await self._transport.request(
+        if isinstance(user_id, str):
+            built = DeleteTOTPParams(user_id=user_id)
+        else:
+            built = build_params(DeleteTOTPParams, user_id, {}, id_field="user_id")
+        return self._transport.request(
             "DELETE", "/users/{user_id}/totp", DeleteTOTPResponse, built, options=options
         )
 
-    async def delete_external_account(
+    def delete_external_account(
         self,
         user_id: str | DeleteExternalAccountParams | Mapping[str, Any],
         external_account_id: str | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> DeletedObject:
+    ) -> Coroutine[Any, Any, DeletedObject]:
         """Delete External Account
 
         Delete an external account by ID.
 
         ``DELETE /users/{user_id}/external_accounts/{external_account_id}``
         """
-        built = build_params(
-            DeleteExternalAccountParams,
-            user_id,
-            {"external_account_id": external_account_id},
-            id_field="user_id",
-        )
-        return await self._transport.request(
+        if isinstance(user_id, str) and external_account_id is not UNSET:
+            built = DeleteExternalAccountParams(
+                user_id=user_id, external_account_id=external_account_id
+            )
+        else:
+            built = build_params(
+                DeleteExternalAccountParams,
+                user_id,
+                {"external_account_id": external_account_id},
+                id_field="user_id",
+            )
+        return self._transport.request(
             "DELETE",
             "/users/{user_id}/external_accounts/{external_account_id}",
             DeletedObject,
@@ -1362,13 +1569,13 @@ class Users(Service):
             options=options,
         )
 
-    async def set_password_compromised(
+    def set_password_compromised(
         self,
         user_id: str | SetUserPasswordCompromisedParams | Mapping[str, Any],
         *,
         revoke_all_sessions: bool | Unset | None = UNSET,
         **options: Unpack[CallOptions],
-    ) -> User:
+    ) -> Coroutine[Any, Any, User]:
         """Set a user's password as compromised
 
         Sets the given user's password as compromised. The user will be prompted to reset
@@ -1376,21 +1583,26 @@ class Users(Service):
 
         ``POST /users/{user_id}/password/set_compromised``
         """
-        built = build_params(
-            SetUserPasswordCompromisedParams,
-            user_id,
-            {"revoke_all_sessions": revoke_all_sessions},
-            id_field="user_id",
-        )
-        return await self._transport.request(
+        if isinstance(user_id, str):
+            built = SetUserPasswordCompromisedParams(
+                user_id=user_id, revoke_all_sessions=revoke_all_sessions
+            )
+        else:
+            built = build_params(
+                SetUserPasswordCompromisedParams,
+                user_id,
+                {"revoke_all_sessions": revoke_all_sessions},
+                id_field="user_id",
+            )
+        return self._transport.request(
             "POST", "/users/{user_id}/password/set_compromised", User, built, options=options
         )
 
-    async def unset_password_compromised(
+    def unset_password_compromised(
         self,
         user_id: str | UnsetUserPasswordCompromisedParams | Mapping[str, Any],
         **options: Unpack[CallOptions],
-    ) -> User:
+    ) -> Coroutine[Any, Any, User]:
         """Unset a user's password as compromised
 
         Sets the given user's password as no longer compromised. The user will no longer be
@@ -1398,8 +1610,13 @@ class Users(Service):
 
         ``POST /users/{user_id}/password/unset_compromised``
         """
-        built = build_params(UnsetUserPasswordCompromisedParams, user_id, {}, id_field="user_id")
-        return await self._transport.request(
+        if isinstance(user_id, str):
+            built = UnsetUserPasswordCompromisedParams(user_id=user_id)
+        else:
+            built = build_params(
+                UnsetUserPasswordCompromisedParams, user_id, {}, id_field="user_id"
+            )
+        return self._transport.request(
             "POST", "/users/{user_id}/password/unset_compromised", User, built, options=options
         )
 
@@ -1419,11 +1636,16 @@ class Users(Service):
 
         ``GET /organization_memberships``
         """
-        built = build_params(
-            InstanceGetOrganizationMembershipsParams,
-            params,
-            {"order_by": order_by, "limit": limit, "offset": offset},
-        )
+        if params is UNSET:
+            built = InstanceGetOrganizationMembershipsParams(
+                order_by=order_by, limit=limit, offset=offset
+            )
+        else:
+            built = build_params(
+                InstanceGetOrganizationMembershipsParams,
+                params,
+                {"order_by": order_by, "limit": limit, "offset": offset},
+            )
         return paginate(
             self._transport,
             "/organization_memberships",
@@ -1473,38 +1695,68 @@ class Users(Service):
 
         ``GET /users``
         """
-        built = build_params(
-            GetUserListParams,
-            params,
-            {
-                "email_address": email_address,
-                "phone_number": phone_number,
-                "external_id": external_id,
-                "username": username,
-                "web3_wallet": web3_wallet,
-                "user_id": user_id,
-                "organization_id": organization_id,
-                "query": query,
-                "email_address_query": email_address_query,
-                "phone_number_query": phone_number_query,
-                "username_query": username_query,
-                "name_query": name_query,
-                "banned": banned,
-                "last_active_at_before": last_active_at_before,
-                "last_active_at_after": last_active_at_after,
-                "last_active_at_since": last_active_at_since,
-                "created_at_before": created_at_before,
-                "created_at_after": created_at_after,
-                "last_sign_in_at_before": last_sign_in_at_before,
-                "last_sign_in_at_after": last_sign_in_at_after,
-                "provider": provider,
-                "provider_user_id": provider_user_id,
-                "limit": limit,
-                "offset": offset,
-                "starting_after": starting_after,
-                "order_by": order_by,
-            },
-        )
+        if params is UNSET:
+            built = GetUserListParams(
+                email_address=email_address,
+                phone_number=phone_number,
+                external_id=external_id,
+                username=username,
+                web3_wallet=web3_wallet,
+                user_id=user_id,
+                organization_id=organization_id,
+                query=query,
+                email_address_query=email_address_query,
+                phone_number_query=phone_number_query,
+                username_query=username_query,
+                name_query=name_query,
+                banned=banned,
+                last_active_at_before=last_active_at_before,
+                last_active_at_after=last_active_at_after,
+                last_active_at_since=last_active_at_since,
+                created_at_before=created_at_before,
+                created_at_after=created_at_after,
+                last_sign_in_at_before=last_sign_in_at_before,
+                last_sign_in_at_after=last_sign_in_at_after,
+                provider=provider,
+                provider_user_id=provider_user_id,
+                limit=limit,
+                offset=offset,
+                starting_after=starting_after,
+                order_by=order_by,
+            )
+        else:
+            built = build_params(
+                GetUserListParams,
+                params,
+                {
+                    "email_address": email_address,
+                    "phone_number": phone_number,
+                    "external_id": external_id,
+                    "username": username,
+                    "web3_wallet": web3_wallet,
+                    "user_id": user_id,
+                    "organization_id": organization_id,
+                    "query": query,
+                    "email_address_query": email_address_query,
+                    "phone_number_query": phone_number_query,
+                    "username_query": username_query,
+                    "name_query": name_query,
+                    "banned": banned,
+                    "last_active_at_before": last_active_at_before,
+                    "last_active_at_after": last_active_at_after,
+                    "last_active_at_since": last_active_at_since,
+                    "created_at_before": created_at_before,
+                    "created_at_after": created_at_after,
+                    "last_sign_in_at_before": last_sign_in_at_before,
+                    "last_sign_in_at_after": last_sign_in_at_after,
+                    "provider": provider,
+                    "provider_user_id": provider_user_id,
+                    "limit": limit,
+                    "offset": offset,
+                    "starting_after": starting_after,
+                    "order_by": order_by,
+                },
+            )
         return paginate(
             self._transport, "/users", list[User], built, max_limit=500, options=options
         )

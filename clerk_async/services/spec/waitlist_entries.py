@@ -18,6 +18,7 @@ from clerk_async.services._base import Service
 
 if TYPE_CHECKING:
     import sys
+    from collections.abc import Coroutine
 
     from clerk_async._transport import CallOptions
 
@@ -92,7 +93,7 @@ class WaitlistEntries(Service):
 
     __slots__ = ()
 
-    async def create(
+    def create(
         self,
         params: CreateWaitlistEntryParams | Mapping[str, Any] | Unset = UNSET,
         /,
@@ -100,7 +101,7 @@ class WaitlistEntries(Service):
         email_address: str | Unset = UNSET,
         notify: bool | Unset | None = UNSET,
         **options: Unpack[CallOptions],
-    ) -> WaitlistEntry:
+    ) -> Coroutine[Any, Any, WaitlistEntry]:
         """Create a waitlist entry
 
         Creates a new waitlist entry for the given email address. If the email address is
@@ -109,21 +110,26 @@ class WaitlistEntries(Service):
 
         ``POST /waitlist_entries``
         """
-        built = build_params(
-            CreateWaitlistEntryParams, params, {"email_address": email_address, "notify": notify}
-        )
-        return await self._transport.request(
+        if params is UNSET and email_address is not UNSET:
+            built = CreateWaitlistEntryParams(email_address=email_address, notify=notify)
+        else:
+            built = build_params(
+                CreateWaitlistEntryParams,
+                params,
+                {"email_address": email_address, "notify": notify},
+            )
+        return self._transport.request(
             "POST", "/waitlist_entries", WaitlistEntry, built, options=options
         )
 
-    async def bulk_create(
+    def bulk_create(
         self,
         params: CreateBulkWaitlistEntriesParams | Mapping[str, Any] | Unset = UNSET,
         /,
         *,
         request_body: list[Any] | Unset = UNSET,
         **options: Unpack[CallOptions],
-    ) -> list[WaitlistEntry]:
+    ) -> Coroutine[Any, Any, list[WaitlistEntry]]:
         """Create multiple waitlist entries
 
         Creates multiple waitlist entries for the provided email addresses. You can choose
@@ -132,51 +138,62 @@ class WaitlistEntries(Service):
 
         ``POST /waitlist_entries/bulk``
         """
-        built = build_params(
-            CreateBulkWaitlistEntriesParams, params, {"request_body": request_body}
-        )
-        return await self._transport.request(
+        if params is UNSET and request_body is not UNSET:
+            built = CreateBulkWaitlistEntriesParams(request_body=request_body)
+        else:
+            built = build_params(
+                CreateBulkWaitlistEntriesParams, params, {"request_body": request_body}
+            )
+        return self._transport.request(
             "POST", "/waitlist_entries/bulk", list[WaitlistEntry], built, options=options
         )
 
-    async def delete(
+    def delete(
         self,
         waitlist_entry_id: str | DeleteWaitlistEntryParams | Mapping[str, Any],
         **options: Unpack[CallOptions],
-    ) -> DeletedObject:
+    ) -> Coroutine[Any, Any, DeletedObject]:
         """Delete a pending waitlist entry
 
         Delete a pending waitlist entry.
 
         ``DELETE /waitlist_entries/{waitlist_entry_id}``
         """
-        built = build_params(
-            DeleteWaitlistEntryParams, waitlist_entry_id, {}, id_field="waitlist_entry_id"
-        )
-        return await self._transport.request(
+        if isinstance(waitlist_entry_id, str):
+            built = DeleteWaitlistEntryParams(waitlist_entry_id=waitlist_entry_id)
+        else:
+            built = build_params(
+                DeleteWaitlistEntryParams, waitlist_entry_id, {}, id_field="waitlist_entry_id"
+            )
+        return self._transport.request(
             "DELETE", "/waitlist_entries/{waitlist_entry_id}", DeletedObject, built, options=options
         )
 
-    async def invite(
+    def invite(
         self,
         waitlist_entry_id: str | InviteWaitlistEntryParams | Mapping[str, Any],
         *,
         ignore_existing: bool | Unset | None = UNSET,
         **options: Unpack[CallOptions],
-    ) -> WaitlistEntry:
+    ) -> Coroutine[Any, Any, WaitlistEntry]:
         """Invite a waitlist entry
 
         Send an invite to the email address in a waitlist entry.
 
         ``POST /waitlist_entries/{waitlist_entry_id}/invite``
         """
-        built = build_params(
-            InviteWaitlistEntryParams,
-            waitlist_entry_id,
-            {"ignore_existing": ignore_existing},
-            id_field="waitlist_entry_id",
-        )
-        return await self._transport.request(
+        if isinstance(waitlist_entry_id, str):
+            built = InviteWaitlistEntryParams(
+                waitlist_entry_id=waitlist_entry_id, ignore_existing=ignore_existing
+            )
+        else:
+            built = build_params(
+                InviteWaitlistEntryParams,
+                waitlist_entry_id,
+                {"ignore_existing": ignore_existing},
+                id_field="waitlist_entry_id",
+            )
+        return self._transport.request(
             "POST",
             "/waitlist_entries/{waitlist_entry_id}/invite",
             WaitlistEntry,
@@ -184,21 +201,24 @@ class WaitlistEntries(Service):
             options=options,
         )
 
-    async def reject(
+    def reject(
         self,
         waitlist_entry_id: str | RejectWaitlistEntryParams | Mapping[str, Any],
         **options: Unpack[CallOptions],
-    ) -> WaitlistEntry:
+    ) -> Coroutine[Any, Any, WaitlistEntry]:
         """Reject a waitlist entry
 
         Reject a waitlist entry.
 
         ``POST /waitlist_entries/{waitlist_entry_id}/reject``
         """
-        built = build_params(
-            RejectWaitlistEntryParams, waitlist_entry_id, {}, id_field="waitlist_entry_id"
-        )
-        return await self._transport.request(
+        if isinstance(waitlist_entry_id, str):
+            built = RejectWaitlistEntryParams(waitlist_entry_id=waitlist_entry_id)
+        else:
+            built = build_params(
+                RejectWaitlistEntryParams, waitlist_entry_id, {}, id_field="waitlist_entry_id"
+            )
+        return self._transport.request(
             "POST",
             "/waitlist_entries/{waitlist_entry_id}/reject",
             WaitlistEntry,
@@ -226,17 +246,22 @@ class WaitlistEntries(Service):
 
         ``GET /waitlist_entries``
         """
-        built = build_params(
-            ListWaitlistEntriesParams,
-            params,
-            {
-                "limit": limit,
-                "offset": offset,
-                "query": query,
-                "status": status,
-                "order_by": order_by,
-            },
-        )
+        if params is UNSET:
+            built = ListWaitlistEntriesParams(
+                limit=limit, offset=offset, query=query, status=status, order_by=order_by
+            )
+        else:
+            built = build_params(
+                ListWaitlistEntriesParams,
+                params,
+                {
+                    "limit": limit,
+                    "offset": offset,
+                    "query": query,
+                    "status": status,
+                    "order_by": order_by,
+                },
+            )
         return paginate(
             self._transport,
             "/waitlist_entries",

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -14,6 +14,7 @@ from clerk_async.services._base import Service
 
 if TYPE_CHECKING:
     import sys
+    from collections.abc import Coroutine
 
     from clerk_async._transport import CallOptions
 
@@ -45,38 +46,36 @@ class Webhooks(Service):
 
     __slots__ = ()
 
-    async def create_svix_app(
+    def create_svix_app(
         self,
         **options: Unpack[CallOptions],
-    ) -> SvixURL:
+    ) -> Coroutine[Any, Any, SvixURL]:
         """Create a Svix app
 
         Create a Svix app and associate it with the current instance
 
         ``POST /webhooks/svix``
         """
-        return await self._transport.request(
-            "POST", "/webhooks/svix", SvixURL, None, options=options
-        )
+        return self._transport.request("POST", "/webhooks/svix", SvixURL, None, options=options)
 
-    async def delete_svix_app(
+    def delete_svix_app(
         self,
         **options: Unpack[CallOptions],
-    ) -> None:
+    ) -> Coroutine[Any, Any, None]:
         """Delete a Svix app
 
         Delete a Svix app and disassociate it from the current instance
 
         ``DELETE /webhooks/svix``
         """
-        return await self._transport.request(
+        return self._transport.request(
             "DELETE", "/webhooks/svix", type(None), None, options=options
         )
 
-    async def generate_svix_auth_url(
+    def generate_svix_auth_url(
         self,
         **options: Unpack[CallOptions],
-    ) -> SvixURL:
+    ) -> Coroutine[Any, Any, SvixURL]:
         """Create a Svix Dashboard URL
 
         Generate a new URL for accessing the Svix's management dashboard for that particular
@@ -84,6 +83,4 @@ class Webhooks(Service):
 
         ``POST /webhooks/svix_url``
         """
-        return await self._transport.request(
-            "POST", "/webhooks/svix_url", SvixURL, None, options=options
-        )
+        return self._transport.request("POST", "/webhooks/svix_url", SvixURL, None, options=options)
