@@ -17,10 +17,21 @@ from __future__ import annotations
 
 import enum
 import re
+import types
 from collections import abc
 from collections.abc import Callable, Mapping
 from functools import lru_cache
-from typing import Annotated, Any, Final, Literal, TypeVar, get_origin
+from typing import (
+    Annotated,
+    Any,
+    Final,
+    Literal,
+    TypeVar,
+    Union,
+    get_args,
+    get_origin,
+    get_type_hints,
+)
 
 import attrs
 import cattrs
@@ -434,13 +445,78 @@ def _is_model(tp: Any) -> bool:
 
 def _model_hook(tp: Any) -> Callable[[Any, Any], Any]:
     fields = make_dict_structure_fn(tp, converter)
+    if not isinstance(tp, type) or getattr(tp, "__parameters__", None):  # generics: cattrs'
+
+        def generic(value: Any, tp: Any) -> Any:
+            if value.__class__ is not dict:
+                raise WrongType("an object", value)
+            return fields(value, tp)
+
+        return generic
+    fast: list[Callable[[dict[str, Any]], Any]] = []  # built on first use: every class exists
 
     def structure(value: Any, tp: Any) -> Any:
         if value.__class__ is not dict:
             raise WrongType("an object", value)
-        return fields(value, tp)
+        if not fast:
+            fast.append(_fast_structure(tp))
+        try:
+            return fast[0](value)
+        except Exception:  # anything unusual: cattrs' path decides, and names the field
+            return fields(value, tp)
 
     return structure
+
+
+# The checks of the scalar hooks above, inlined: a JSON value that passes one is exactly
+# what that hook returns unchanged. Anything else (an integral float for an int, a type
+# without a check here failing...) falls back to cattrs' path, which accepts or explains.
+_INLINE_CHECKS: dict[Any, str] = {
+    str: "v.__class__ is str",
+    int: "v.__class__ is int",
+    float: "(v.__class__ is int or v.__class__ is float)",
+    bool: "(v is True or v is False)",
+    WholeNumber: "v.__class__ is int",
+}
+
+
+def _fast_structure(cls: type) -> Callable[[dict[str, Any]], Any]:
+    """A structure function for one response model with the scalar checks inlined (one
+    Python call per model instead of one per field); other fields use their hooks."""
+    hints = get_type_hints(cls, include_extras=True)
+    scope: dict[str, Any] = {"cls": cls}
+    lines = ["def structure(o):", "    res = {}"]
+    for index, a in enumerate(attrs.fields(cls)):
+        tp = hints[a.name]
+        key = repr(a.name)
+        check = _INLINE_CHECKS.get(tp)
+        nullable = False
+        if check is None and get_origin(tp) in (Union, types.UnionType):
+            members = [m for m in get_args(tp) if m is not type(None)]
+            if len(members) == 1 and len(get_args(tp)) == 2 and members[0] in _INLINE_CHECKS:
+                check, nullable = _INLINE_CHECKS[members[0]], True
+        indent = "    "
+        if a.default is not attrs.NOTHING:
+            lines.append(f"    if {key} in o:")
+            indent = "        "
+        lines.append(f"{indent}v = o[{key}]")
+        if check is not None:
+            test = f"v is None or {check}" if nullable else check
+            lines += [f"{indent}if not ({test}):", f"{indent}    raise _Refused"]
+            lines.append(f"{indent}res[{key}] = v")
+        else:
+            scope[f"h{index}"] = converter.get_structure_hook(tp)
+            scope[f"t{index}"] = tp
+            lines.append(f"{indent}res[{key}] = h{index}(v, t{index})")
+    lines.append("    return cls(**res)")
+    scope["_Refused"] = _Refused
+    exec("\n".join(lines), scope)  # our own source, from the class's fields (as attrs does)
+    function: Callable[[dict[str, Any]], Any] = scope["structure"]
+    return function
+
+
+class _Refused(Exception):
+    """Internal: a value the inlined checks do not take; cattrs' path decides."""
 
 
 def _is_mapping(tp: Any) -> bool:

@@ -186,3 +186,30 @@ async def test_the_escape_hatch_refuses_bad_input_before_sending(
         await clerk.request(method, path, **kwargs)
     assert caught.value.field == field
     assert server.requests == []
+
+
+def test_inlined_model_checks_accept_and_refuse_as_the_hooks_do() -> None:
+    import cattrs
+
+    from clerk_async._convert import converter
+    from clerk_async.models.spec import Machine
+
+    scoped = {"id": "m2", "name": "x", "instance_id": "i", "created_at": 1.0, "updated_at": 2}
+    answer = {
+        "id": "m1",
+        "name": "n",
+        "instance_id": "i",
+        "created_at": 1,
+        "updated_at": 2,
+        "default_token_ttl": None,
+        "scoped_machines": [scoped],
+    }
+    machine = converter.structure(answer, Machine)
+    # 1.0 for an integer reads as 1 (the hooks' rule), through the fallback path
+    assert machine.scoped_machines[0].created_at == 1
+    assert type(machine.scoped_machines[0].created_at) is int
+    assert machine.default_token_ttl is None
+    assert machine.object == "machine"  # the default where the answer leaves it out
+    for broken in ({**answer, "name": 5}, {**answer, "created_at": True}, {"id": "m1"}):
+        with pytest.raises(cattrs.BaseValidationError, match="Machine"):
+            converter.structure(broken, Machine)
