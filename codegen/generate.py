@@ -647,7 +647,8 @@ def render_method(operation: Operation, models_used: set[str], union_names: set[
     # A plain function that returns the transport's coroutine: one coroutine frame less
     # to resume at every suspension of the request (the hot path); ``await`` it as ever.
     returns = f"AsyncPager[{op.page_item}]" if paged else f"Coroutine[Any, Any, {op.response}]"
-    lines = [f"    def {op.name}(", *[f"        {s}," for s in sig], f"    ) -> {returns}:"]
+    lines = _overloads(op, cls, lead, path_fields, others, returns)
+    lines += [f"    def {op.name}(", *[f"        {s}," for s in sig], f"    ) -> {returns}:"]
     docs = doc_text(op.op.get("summary"), 84)
     description = doc_text(op.op.get("description"), 84)
     if description and description != docs:
@@ -707,6 +708,42 @@ def render_method(operation: Operation, models_used: set[str], union_names: set[
     return [*lines, ""]
 
 
+def _overloads(
+    op: Operation,
+    cls: str,
+    lead: Field | None,
+    path_fields: list[Field],
+    others: list[Field],
+    returns: str,
+) -> list[str]:
+    """Where the body or query has required fields, two overloads: a params object or
+    mapping alone, or the keywords with the required ones required. A type checker then
+    refuses ``clerk.machines.create()`` as it refuses ``update()`` without an id."""
+    required = [f for f in others if f.required]
+    if not required:
+        return []
+    whole = ["self"]
+    keywords = ["self"]
+    if lead is not None:
+        whole.append(f"{lead.name}: {cls} | Mapping[str, Any]")
+        optional_lead = lead.where != "path" and not lead.required
+        keywords.append(f"{lead.name}: str" + (" | Unset = UNSET" if optional_lead else ""))
+        keywords += [f"{f.name}: str" for f in path_fields[1:]]
+    else:
+        whole += [f"params: {cls} | Mapping[str, Any]", "/"]
+        keywords += ["params: Unset = UNSET", "/"]  # as the implementation has it (mypy)
+    keywords.append("*")
+    keywords += [f"{f.name}: {param_type(f)}" for f in required]
+    keywords += [f"{f.name}: {param_type(f)} | Unset = UNSET" for f in others if not f.required]
+    lines = []
+    for sig in (whole, keywords):
+        sig.append("**options: Unpack[CallOptions]")
+        lines += ["    @overload", f"    def {op.name}("]
+        lines += [f"        {s}," for s in sig]
+        lines += [f"    ) -> {returns}: ...", ""]
+    return lines
+
+
 def render_service(
     service: str,
     operations: list[Operation],
@@ -741,7 +778,8 @@ def render_service(
         "from collections.abc import Mapping",
         "from typing import TYPE_CHECKING, Any"
         + (", BinaryIO" if needs("BinaryIO") else "")
-        + (", cast" if needs("cast") else ""),
+        + (", cast" if needs("cast") else "")
+        + (", overload" if needs("overload") else ""),
         "",
         "import attrs",
         "",

@@ -103,6 +103,11 @@ def test_mypy_catches_a_missing_required_argument(tmp_path: Path) -> None:
         "    await clerk.machines.update()\n"
         "    await clerk.users.update()\n"
         '    await clerk.organizations.get("org_1")\n'
+        "    await clerk.machines.create()\n"
+        '    await clerk.machines.rotate_secret_key("mch_1")\n'
+        '    await clerk.machines.create(name="a")\n'
+        '    await clerk.machines.create({"name": "a"})\n'
+        '    await clerk.machines.rotate_secret_key("mch_1", previous_token_ttl=0)\n'
     )
     done = subprocess.run(
         [sys.executable, "-m", "mypy", "--strict", "--no-incremental", str(probe)],
@@ -113,3 +118,8 @@ def test_mypy_catches_a_missing_required_argument(tmp_path: Path) -> None:
     assert 'Missing positional argument "machine_id" in call to "update"' in done.stdout
     assert 'Missing positional argument "user_id" in call to "update"' in done.stdout
     assert "probe.py:7" not in done.stdout  # the well-formed call passes
+    # A required body field is required too, in the keyword form (the overloads).
+    assert 'probe.py:8: error: All overload variants of "create"' in done.stdout
+    assert 'probe.py:9: error: No overload variant of "rotate_secret_key"' in done.stdout
+    for line in (10, 11, 12):
+        assert f"probe.py:{line}:" not in done.stdout

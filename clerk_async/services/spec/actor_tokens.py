@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 import attrs
 
@@ -50,6 +50,27 @@ class ActorTokens(Service):
     """``clerk.actor_tokens``."""
 
     __slots__ = ()
+
+    @overload
+    def create(
+        self,
+        params: CreateActorTokenParams | Mapping[str, Any],
+        /,
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, ActorToken]: ...
+
+    @overload
+    def create(
+        self,
+        params: Unset = UNSET,
+        /,
+        *,
+        user_id: str,
+        actor: dict[str, Any],
+        expires_in_seconds: int | Unset = UNSET,
+        session_max_duration_in_seconds: int | Unset = UNSET,
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, ActorToken]: ...
 
     def create(
         self,

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 import attrs
 
@@ -52,6 +52,29 @@ class AgentTasks(Service):
     """``clerk.agent_tasks``."""
 
     __slots__ = ()
+
+    @overload
+    def create(
+        self,
+        params: CreateAgentTaskParams | Mapping[str, Any],
+        /,
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, AgentTask]: ...
+
+    @overload
+    def create(
+        self,
+        params: Unset = UNSET,
+        /,
+        *,
+        on_behalf_of: dict[str, Any],
+        permissions: str,
+        agent_name: str,
+        task_description: str,
+        redirect_url: str,
+        session_max_duration_in_seconds: int | Unset = UNSET,
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, AgentTask]: ...
 
     def create(
         self,

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 import attrs
 
@@ -63,6 +63,25 @@ class AllowlistIdentifiers(Service):
     """``clerk.allowlist_identifiers``."""
 
     __slots__ = ()
+
+    @overload
+    def create(
+        self,
+        params: CreateAllowlistIdentifierParams | Mapping[str, Any],
+        /,
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, AllowlistIdentifier]: ...
+
+    @overload
+    def create(
+        self,
+        params: Unset = UNSET,
+        /,
+        *,
+        identifier: str,
+        notify: bool | Unset = UNSET,
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, AllowlistIdentifier]: ...
 
     def create(
         self,

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 import attrs
 
@@ -112,6 +112,31 @@ class APIKeys(Service):
     """``clerk.api_keys``."""
 
     __slots__ = ()
+
+    @overload
+    def create(
+        self,
+        params: CreateAPIKeyParams | Mapping[str, Any],
+        /,
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, APIKey]: ...
+
+    @overload
+    def create(
+        self,
+        params: Unset = UNSET,
+        /,
+        *,
+        name: str,
+        subject: str,
+        type: str | Unset = UNSET,
+        description: str | Unset | None = UNSET,
+        claims: Any | Unset = UNSET,
+        scopes: list[str] | Unset = UNSET,
+        created_by: str | Unset | None = UNSET,
+        seconds_until_expiration: float | Unset | None = UNSET,
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, APIKey]: ...
 
     def create(
         self,

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 import attrs
 
@@ -254,6 +254,29 @@ class Billing(Service):
             options=options,
         )
 
+    @overload
+    def create_price(
+        self,
+        params: CreateBillingPriceParams | Mapping[str, Any],
+        /,
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, BillingPriceResponse]: ...
+
+    @overload
+    def create_price(
+        self,
+        params: Unset = UNSET,
+        /,
+        *,
+        plan_id: str,
+        amount: int | None,
+        currency: str | Unset = UNSET,
+        annual_monthly_amount: int | Unset | None = UNSET,
+        description: str | Unset = UNSET,
+        supported_billing_periods: str | Unset = UNSET,
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, BillingPriceResponse]: ...
+
     def create_price(
         self,
         params: CreateBillingPriceParams | Mapping[str, Any] | Unset = UNSET,
@@ -391,6 +414,22 @@ class Billing(Service):
             options=options,
         )
 
+    @overload
+    def extend_subscription_item_free_trial(
+        self,
+        subscription_item_id: ExtendBillingSubscriptionItemFreeTrialParams | Mapping[str, Any],
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, CommerceSubscriptionItem2]: ...
+
+    @overload
+    def extend_subscription_item_free_trial(
+        self,
+        subscription_item_id: str,
+        *,
+        extend_to: str,
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, CommerceSubscriptionItem2]: ...
+
     def extend_subscription_item_free_trial(
         self,
         subscription_item_id: str
@@ -428,6 +467,23 @@ class Billing(Service):
             built,
             options=options,
         )
+
+    @overload
+    def create_price_transition(
+        self,
+        subscription_item_id: CreateBillingPriceTransitionParams | Mapping[str, Any],
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, CommercePriceTransitionResponse]: ...
+
+    @overload
+    def create_price_transition(
+        self,
+        subscription_item_id: str,
+        *,
+        from_price_id: str,
+        to_price_id: str,
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, CommercePriceTransitionResponse]: ...
 
     def create_price_transition(
         self,
@@ -469,6 +525,22 @@ class Billing(Service):
             built,
             options=options,
         )
+
+    @overload
+    def apply_subscription_item_discount(
+        self,
+        subscription_item_id: ApplyBillingSubscriptionItemDiscountParams | Mapping[str, Any],
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, CommerceDiscountRedemptionResponse]: ...
+
+    @overload
+    def apply_subscription_item_discount(
+        self,
+        subscription_item_id: str,
+        *,
+        discount_id: str,
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, CommerceDiscountRedemptionResponse]: ...
 
     def apply_subscription_item_discount(
         self,

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 import attrs
 
@@ -57,6 +57,24 @@ class BlocklistIdentifiers(Service):
     """``clerk.blocklist_identifiers``."""
 
     __slots__ = ()
+
+    @overload
+    def create(
+        self,
+        params: CreateBlocklistIdentifierParams | Mapping[str, Any],
+        /,
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, BlocklistIdentifier]: ...
+
+    @overload
+    def create(
+        self,
+        params: Unset = UNSET,
+        /,
+        *,
+        identifier: str,
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, BlocklistIdentifier]: ...
 
     def create(
         self,

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 import attrs
 
@@ -57,6 +57,24 @@ class Clients(Service):
     """``clerk.clients``."""
 
     __slots__ = ()
+
+    @overload
+    def verify(
+        self,
+        params: VerifyClientParams | Mapping[str, Any],
+        /,
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, Client]: ...
+
+    @overload
+    def verify(
+        self,
+        params: Unset = UNSET,
+        /,
+        *,
+        token: str,
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, Client]: ...
 
     def verify(
         self,

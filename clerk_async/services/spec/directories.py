@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 import attrs
 
@@ -138,6 +138,27 @@ class Directories(Service):
     """``clerk.directories``."""
 
     __slots__ = ()
+
+    @overload
+    def create(
+        self,
+        params: CreateDirectoryParams | Mapping[str, Any],
+        /,
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, Directory]: ...
+
+    @overload
+    def create(
+        self,
+        params: Unset = UNSET,
+        /,
+        *,
+        enterprise_connection_id: str,
+        provider: str,
+        name: str | Unset = UNSET,
+        group_role_mappings: list[Any] | Unset = UNSET,
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, Directory]: ...
 
     def create(
         self,
@@ -308,6 +329,25 @@ class Directories(Service):
             options=options,
         )
 
+    @overload
+    def create_group_role_mapping(
+        self,
+        directory_id: CreateDirectoryGroupRoleMappingParams | Mapping[str, Any],
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, DirectoryGroupRoleMapping]: ...
+
+    @overload
+    def create_group_role_mapping(
+        self,
+        directory_id: str,
+        *,
+        role_id: str,
+        directory_group_id: str | Unset = UNSET,
+        scim_group_id: str | Unset = UNSET,
+        precedence: int | Unset = UNSET,
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, DirectoryGroupRoleMapping]: ...
+
     def create_group_role_mapping(
         self,
         directory_id: str | CreateDirectoryGroupRoleMappingParams | Mapping[str, Any],
@@ -352,6 +392,22 @@ class Directories(Service):
             built,
             options=options,
         )
+
+    @overload
+    def replace_group_role_mappings(
+        self,
+        directory_id: ReplaceDirectoryGroupRoleMappingsParams | Mapping[str, Any],
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, ReplaceDirectoryGroupRoleMappingsResponse]: ...
+
+    @overload
+    def replace_group_role_mappings(
+        self,
+        directory_id: str,
+        *,
+        mappings: list[Any],
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, ReplaceDirectoryGroupRoleMappingsResponse]: ...
 
     def replace_group_role_mappings(
         self,

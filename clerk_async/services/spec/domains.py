@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 import attrs
 
@@ -70,6 +70,26 @@ class Domains(Service):
     """``clerk.domains``."""
 
     __slots__ = ()
+
+    @overload
+    def add(
+        self,
+        params: AddDomainParams | Mapping[str, Any],
+        /,
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, Domain]: ...
+
+    @overload
+    def add(
+        self,
+        params: Unset = UNSET,
+        /,
+        *,
+        name: str,
+        is_satellite: bool,
+        proxy_url: str | Unset | None = UNSET,
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, Domain]: ...
 
     def add(
         self,

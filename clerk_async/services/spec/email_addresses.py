@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 import attrs
 
@@ -116,6 +116,28 @@ class EmailAddresses(Service):
     """``clerk.email_addresses``."""
 
     __slots__ = ()
+
+    @overload
+    def create(
+        self,
+        params: CreateEmailAddressParams | Mapping[str, Any],
+        /,
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, EmailAddress]: ...
+
+    @overload
+    def create(
+        self,
+        params: Unset = UNSET,
+        /,
+        *,
+        user_id: str,
+        email_address: str,
+        verified: bool | Unset | None = UNSET,
+        primary: bool | Unset | None = UNSET,
+        notify_primary_email_address_changed: bool | Unset | None = UNSET,
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, EmailAddress]: ...
 
     def create(
         self,
@@ -268,6 +290,23 @@ class EmailAddresses(Service):
             options=options,
         )
 
+    @overload
+    def attempt_verification(
+        self,
+        email_address_id: AttemptEmailAddressVerificationParams | Mapping[str, Any],
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, AttemptEmailAddressVerificationResponse]: ...
+
+    @overload
+    def attempt_verification(
+        self,
+        email_address_id: str,
+        *,
+        verification_id: str,
+        code: str,
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, AttemptEmailAddressVerificationResponse]: ...
+
     def attempt_verification(
         self,
         email_address_id: str | AttemptEmailAddressVerificationParams | Mapping[str, Any],
@@ -309,6 +348,24 @@ class EmailAddresses(Service):
             built,
             options=options,
         )
+
+    @overload
+    def replace_for_user(
+        self,
+        user_id: ReplaceUserEmailAddressParams | Mapping[str, Any],
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, EmailAddress]: ...
+
+    @overload
+    def replace_for_user(
+        self,
+        user_id: str,
+        *,
+        email_address: str,
+        identification_status: str | Unset = UNSET,
+        notify_primary_email_address_changed: bool | Unset | None = UNSET,
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, EmailAddress]: ...
 
     def replace_for_user(
         self,

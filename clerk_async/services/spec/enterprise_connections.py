@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 import attrs
 
@@ -137,6 +137,32 @@ class EnterpriseConnections(Service):
     """``clerk.enterprise_connections``."""
 
     __slots__ = ()
+
+    @overload
+    def create(
+        self,
+        params: CreateEnterpriseConnectionParams | Mapping[str, Any],
+        /,
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, EnterpriseConnection]: ...
+
+    @overload
+    def create(
+        self,
+        params: Unset = UNSET,
+        /,
+        *,
+        name: str,
+        provider: str,
+        domains: list[str],
+        organization_id: str | Unset | None = UNSET,
+        allow_organization_account_linking: bool | Unset | None = UNSET,
+        active: bool | Unset | None = UNSET,
+        saml: dict[str, Any] | Unset | None = UNSET,
+        oidc: dict[str, Any] | Unset | None = UNSET,
+        custom_attributes: list[Any] | Unset = UNSET,
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, EnterpriseConnection]: ...
 
     def create(
         self,

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 import attrs
 
@@ -84,6 +84,30 @@ class Invitations(Service):
 
     __slots__ = ()
 
+    @overload
+    def create(
+        self,
+        params: CreateInvitationParams | Mapping[str, Any],
+        /,
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, Invitation]: ...
+
+    @overload
+    def create(
+        self,
+        params: Unset = UNSET,
+        /,
+        *,
+        email_address: str,
+        public_metadata: dict[str, Any] | Unset = UNSET,
+        redirect_url: str | Unset = UNSET,
+        notify: bool | Unset | None = UNSET,
+        ignore_existing: bool | Unset | None = UNSET,
+        expires_in_days: int | Unset | None = UNSET,
+        template_slug: str | Unset = UNSET,
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, Invitation]: ...
+
     def create(
         self,
         params: CreateInvitationParams | Mapping[str, Any] | Unset = UNSET,
@@ -132,6 +156,24 @@ class Invitations(Service):
                 },
             )
         return self._transport.request("POST", "/invitations", Invitation, built, options=options)
+
+    @overload
+    def bulk_create(
+        self,
+        params: CreateBulkInvitationsParams | Mapping[str, Any],
+        /,
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, list[Invitation]]: ...
+
+    @overload
+    def bulk_create(
+        self,
+        params: Unset = UNSET,
+        /,
+        *,
+        request_body: list[Any],
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, list[Invitation]]: ...
 
     def bulk_create(
         self,

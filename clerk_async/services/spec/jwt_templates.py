@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 import attrs
 
@@ -100,6 +100,30 @@ class JwtTemplates(Service):
 
     __slots__ = ()
 
+    @overload
+    def create(
+        self,
+        params: CreateJWTTemplateParams | Mapping[str, Any],
+        /,
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, JWTTemplate]: ...
+
+    @overload
+    def create(
+        self,
+        params: Unset = UNSET,
+        /,
+        *,
+        name: str,
+        claims: dict[str, Any],
+        lifetime: int | Unset | None = UNSET,
+        allowed_clock_skew: int | Unset | None = UNSET,
+        custom_signing_key: bool | Unset = UNSET,
+        signing_algorithm: str | Unset | None = UNSET,
+        signing_key: str | Unset | None = UNSET,
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, JWTTemplate]: ...
+
     def create(
         self,
         params: CreateJWTTemplateParams | Mapping[str, Any] | Unset = UNSET,
@@ -166,6 +190,28 @@ class JwtTemplates(Service):
         return self._transport.request(
             "GET", "/jwt_templates/{template_id}", JWTTemplate, built, options=options
         )
+
+    @overload
+    def update(
+        self,
+        template_id: UpdateJWTTemplateParams | Mapping[str, Any],
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, JWTTemplate]: ...
+
+    @overload
+    def update(
+        self,
+        template_id: str,
+        *,
+        name: str,
+        claims: dict[str, Any],
+        lifetime: int | Unset | None = UNSET,
+        allowed_clock_skew: int | Unset | None = UNSET,
+        custom_signing_key: bool | Unset = UNSET,
+        signing_algorithm: str | Unset | None = UNSET,
+        signing_key: str | Unset | None = UNSET,
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, JWTTemplate]: ...
 
     def update(
         self,

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 import attrs
 
@@ -111,6 +111,26 @@ class Machines(Service):
     """``clerk.machines``."""
 
     __slots__ = ()
+
+    @overload
+    def create(
+        self,
+        params: CreateMachineParams | Mapping[str, Any],
+        /,
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, MachineCreated]: ...
+
+    @overload
+    def create(
+        self,
+        params: Unset = UNSET,
+        /,
+        *,
+        name: str,
+        scoped_machines: list[str] | Unset = UNSET,
+        default_token_ttl: int | Unset = UNSET,
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, MachineCreated]: ...
 
     def create(
         self,
@@ -230,6 +250,22 @@ class Machines(Service):
             "GET", "/machines/{machine_id}/secret_key", MachineSecretKey, built, options=options
         )
 
+    @overload
+    def rotate_secret_key(
+        self,
+        machine_id: RotateMachineSecretKeyParams | Mapping[str, Any],
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, MachineSecretKey]: ...
+
+    @overload
+    def rotate_secret_key(
+        self,
+        machine_id: str,
+        *,
+        previous_token_ttl: int,
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, MachineSecretKey]: ...
+
     def rotate_secret_key(
         self,
         machine_id: str | RotateMachineSecretKeyParams | Mapping[str, Any],
@@ -263,6 +299,22 @@ class Machines(Service):
             built,
             options=options,
         )
+
+    @overload
+    def create_scope(
+        self,
+        machine_id: CreateMachineScopeParams | Mapping[str, Any],
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, MachineScope]: ...
+
+    @overload
+    def create_scope(
+        self,
+        machine_id: str,
+        *,
+        to_machine_id: str,
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, MachineScope]: ...
 
     def create_scope(
         self,

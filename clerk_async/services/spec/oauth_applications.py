@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, overload
 
 import attrs
 
@@ -119,6 +119,30 @@ class OauthApplications(Service):
     """``clerk.oauth_applications``."""
 
     __slots__ = ()
+
+    @overload
+    def create(
+        self,
+        params: CreateOAuthApplicationParams | Mapping[str, Any],
+        /,
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, OAuthApplicationWithSecret]: ...
+
+    @overload
+    def create(
+        self,
+        params: Unset = UNSET,
+        /,
+        *,
+        name: str,
+        redirect_uris: list[str] | Unset | None = UNSET,
+        callback_url: str | Unset | None = UNSET,
+        scopes: str | Unset | None = UNSET,
+        consent_screen_enabled: bool | Unset | None = UNSET,
+        pkce_required: bool | Unset | None = UNSET,
+        public: bool | Unset | None = UNSET,
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, OAuthApplicationWithSecret]: ...
 
     def create(
         self,
@@ -276,6 +300,23 @@ class OauthApplications(Service):
             options=options,
         )
 
+    @overload
+    def upload_logo(
+        self,
+        oauth_application_id: UploadOAuthApplicationLogoParams | Mapping[str, Any],
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, OAuthApplication]: ...
+
+    @overload
+    def upload_logo(
+        self,
+        oauth_application_id: str,
+        *,
+        file: bytes | BinaryIO,
+        uploader_user_id: str | Unset = UNSET,
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, OAuthApplication]: ...
+
     def upload_logo(
         self,
         oauth_application_id: str | UploadOAuthApplicationLogoParams | Mapping[str, Any],
@@ -342,6 +383,22 @@ class OauthApplications(Service):
             built,
             options=options,
         )
+
+    @overload
+    def revoke_token(
+        self,
+        oauth_application_id: RevokeOAuthApplicationTokenParams | Mapping[str, Any],
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, None]: ...
+
+    @overload
+    def revoke_token(
+        self,
+        oauth_application_id: str,
+        *,
+        token: str,
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, None]: ...
 
     def revoke_token(
         self,

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 import attrs
 
@@ -173,6 +173,29 @@ class OrganizationInvitations(Service):
             options=options,
         )
 
+    @overload
+    def create(
+        self,
+        organization_id: CreateOrganizationInvitationParams | Mapping[str, Any],
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, OrganizationInvitation]: ...
+
+    @overload
+    def create(
+        self,
+        organization_id: str,
+        *,
+        email_address: str,
+        role: str,
+        inviter_user_id: str | Unset | None = UNSET,
+        public_metadata: dict[str, Any] | Unset | None = UNSET,
+        private_metadata: dict[str, Any] | Unset | None = UNSET,
+        redirect_url: str | Unset | None = UNSET,
+        expires_in_days: int | Unset | None = UNSET,
+        notify: bool | Unset | None = UNSET,
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, OrganizationInvitation]: ...
+
     def create(
         self,
         organization_id: str | CreateOrganizationInvitationParams | Mapping[str, Any],
@@ -230,6 +253,22 @@ class OrganizationInvitations(Service):
             built,
             options=options,
         )
+
+    @overload
+    def bulk_create(
+        self,
+        organization_id: CreateOrganizationInvitationBulkParams | Mapping[str, Any],
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, OrganizationInvitationsList]: ...
+
+    @overload
+    def bulk_create(
+        self,
+        organization_id: str,
+        *,
+        request_body: list[Any],
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, OrganizationInvitationsList]: ...
 
     def bulk_create(
         self,

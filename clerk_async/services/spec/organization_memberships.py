@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 import attrs
 
@@ -105,6 +105,25 @@ class OrganizationMemberships(Service):
 
     __slots__ = ()
 
+    @overload
+    def create(
+        self,
+        organization_id: CreateOrganizationMembershipParams | Mapping[str, Any],
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, OrganizationMembership]: ...
+
+    @overload
+    def create(
+        self,
+        organization_id: str,
+        *,
+        user_id: str,
+        role: str,
+        public_metadata: dict[str, Any] | Unset | None = UNSET,
+        private_metadata: dict[str, Any] | Unset | None = UNSET,
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, OrganizationMembership]: ...
+
     def create(
         self,
         organization_id: str | CreateOrganizationMembershipParams | Mapping[str, Any],
@@ -149,6 +168,23 @@ class OrganizationMemberships(Service):
             built,
             options=options,
         )
+
+    @overload
+    def update(
+        self,
+        organization_id: UpdateOrganizationMembershipParams | Mapping[str, Any],
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, OrganizationMembership]: ...
+
+    @overload
+    def update(
+        self,
+        organization_id: str,
+        user_id: str,
+        *,
+        role: str,
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, OrganizationMembership]: ...
 
     def update(
         self,

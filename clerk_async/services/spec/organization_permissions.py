@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 import attrs
 
@@ -84,6 +84,26 @@ class OrganizationPermissions(Service):
     """``clerk.organization_permissions``."""
 
     __slots__ = ()
+
+    @overload
+    def create(
+        self,
+        params: CreateOrganizationPermissionParams | Mapping[str, Any],
+        /,
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, Permission]: ...
+
+    @overload
+    def create(
+        self,
+        params: Unset = UNSET,
+        /,
+        *,
+        name: str,
+        key: str,
+        description: str | Unset = UNSET,
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, Permission]: ...
 
     def create(
         self,

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 import attrs
 
@@ -105,6 +105,28 @@ class OrganizationRoles(Service):
     """``clerk.organization_roles``."""
 
     __slots__ = ()
+
+    @overload
+    def create(
+        self,
+        params: CreateOrganizationRoleParams | Mapping[str, Any],
+        /,
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, Role]: ...
+
+    @overload
+    def create(
+        self,
+        params: Unset = UNSET,
+        /,
+        *,
+        name: str,
+        key: str,
+        description: str | Unset | None = UNSET,
+        permissions: list[str] | Unset | None = UNSET,
+        include_in_initial_role_set: bool | Unset | None = UNSET,
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, Role]: ...
 
     def create(
         self,

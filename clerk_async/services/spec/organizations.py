@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, overload
 
 import attrs
 
@@ -172,6 +172,31 @@ class Organizations(Service):
     """``clerk.organizations``."""
 
     __slots__ = ()
+
+    @overload
+    def create(
+        self,
+        params: CreateOrganizationParams | Mapping[str, Any],
+        /,
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, Organization]: ...
+
+    @overload
+    def create(
+        self,
+        params: Unset = UNSET,
+        /,
+        *,
+        name: str,
+        created_by: str | Unset | None = UNSET,
+        private_metadata: dict[str, Any] | Unset | None = UNSET,
+        public_metadata: dict[str, Any] | Unset | None = UNSET,
+        slug: str | Unset | None = UNSET,
+        max_allowed_memberships: int | Unset | None = UNSET,
+        created_at: str | Unset | None = UNSET,
+        role_set_key: str | Unset | None = UNSET,
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, Organization]: ...
 
     def create(
         self,
@@ -411,6 +436,23 @@ class Organizations(Service):
             options=options,
         )
 
+    @overload
+    def upload_logo(
+        self,
+        organization_id: UploadOrganizationLogoParams | Mapping[str, Any],
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, OrganizationWithLogo]: ...
+
+    @overload
+    def upload_logo(
+        self,
+        organization_id: str,
+        *,
+        file: bytes | BinaryIO,
+        uploader_user_id: str | Unset = UNSET,
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, OrganizationWithLogo]: ...
+
     def upload_logo(
         self,
         organization_id: str | UploadOrganizationLogoParams | Mapping[str, Any],
@@ -526,6 +568,26 @@ class Organizations(Service):
             built,
             options=options,
         )
+
+    @overload
+    def adjust_billing_credit_balance(
+        self,
+        organization_id: AdjustOrganizationBillingCreditBalanceParams | Mapping[str, Any],
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, CommerceCreditLedgerResponse]: ...
+
+    @overload
+    def adjust_billing_credit_balance(
+        self,
+        organization_id: str,
+        *,
+        amount: int,
+        action: str,
+        idempotency_key: str,
+        currency: str | Unset = UNSET,
+        note: str | Unset = UNSET,
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, CommerceCreditLedgerResponse]: ...
 
     def adjust_billing_credit_balance(
         self,

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 import attrs
 
@@ -109,6 +109,28 @@ class PhoneNumbers(Service):
     """``clerk.phone_numbers``."""
 
     __slots__ = ()
+
+    @overload
+    def create(
+        self,
+        params: CreatePhoneNumberParams | Mapping[str, Any],
+        /,
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, PhoneNumber]: ...
+
+    @overload
+    def create(
+        self,
+        params: Unset = UNSET,
+        /,
+        *,
+        user_id: str,
+        phone_number: str,
+        verified: bool | Unset | None = UNSET,
+        primary: bool | Unset | None = UNSET,
+        reserved_for_second_factor: bool | Unset | None = UNSET,
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, PhoneNumber]: ...
 
     def create(
         self,
@@ -261,6 +283,23 @@ class PhoneNumbers(Service):
             options=options,
         )
 
+    @overload
+    def attempt_verification(
+        self,
+        phone_number_id: AttemptPhoneNumberVerificationParams | Mapping[str, Any],
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, AttemptPhoneNumberVerificationResponse]: ...
+
+    @overload
+    def attempt_verification(
+        self,
+        phone_number_id: str,
+        *,
+        verification_id: str,
+        code: str,
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, AttemptPhoneNumberVerificationResponse]: ...
+
     def attempt_verification(
         self,
         phone_number_id: str | AttemptPhoneNumberVerificationParams | Mapping[str, Any],
@@ -302,6 +341,23 @@ class PhoneNumbers(Service):
             built,
             options=options,
         )
+
+    @overload
+    def replace_for_user(
+        self,
+        user_id: ReplaceUserPhoneNumberParams | Mapping[str, Any],
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, PhoneNumber]: ...
+
+    @overload
+    def replace_for_user(
+        self,
+        user_id: str,
+        *,
+        phone_number: str,
+        identification_status: str | Unset = UNSET,
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, PhoneNumber]: ...
 
     def replace_for_user(
         self,

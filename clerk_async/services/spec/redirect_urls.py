@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 import attrs
 
@@ -70,6 +70,24 @@ class RedirectUrls(Service):
     """``clerk.redirect_urls``."""
 
     __slots__ = ()
+
+    @overload
+    def create(
+        self,
+        params: CreateRedirectURLParams | Mapping[str, Any],
+        /,
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, RedirectURL]: ...
+
+    @overload
+    def create(
+        self,
+        params: Unset = UNSET,
+        /,
+        *,
+        url: str,
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, RedirectURL]: ...
 
     def create(
         self,

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 import attrs
 
@@ -114,6 +114,30 @@ class RoleSets(Service):
     """``clerk.role_sets``."""
 
     __slots__ = ()
+
+    @overload
+    def create(
+        self,
+        params: CreateRoleSetParams | Mapping[str, Any],
+        /,
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, RoleSet]: ...
+
+    @overload
+    def create(
+        self,
+        params: Unset = UNSET,
+        /,
+        *,
+        name: str,
+        default_role_key: str,
+        creator_role_key: str,
+        roles: list[str],
+        key: str | Unset = UNSET,
+        description: str | Unset | None = UNSET,
+        type: str | Unset = UNSET,
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, RoleSet]: ...
 
     def create(
         self,
@@ -239,6 +263,23 @@ class RoleSets(Service):
             "PATCH", "/role_sets/{role_set_key_or_id}", RoleSet, built, options=options
         )
 
+    @overload
+    def replace(
+        self,
+        role_set_key_or_id: ReplaceRoleSetParams | Mapping[str, Any],
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, DeletedObject]: ...
+
+    @overload
+    def replace(
+        self,
+        role_set_key_or_id: str,
+        *,
+        dest_role_set_key: str,
+        reassignment_mappings: dict[str, Any] | Unset = UNSET,
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, DeletedObject]: ...
+
     def replace(
         self,
         role_set_key_or_id: str | ReplaceRoleSetParams | Mapping[str, Any],
@@ -274,6 +315,24 @@ class RoleSets(Service):
         return self._transport.request(
             "POST", "/role_sets/{role_set_key_or_id}/replace", DeletedObject, built, options=options
         )
+
+    @overload
+    def add_roles(
+        self,
+        role_set_key_or_id: AddRolesToRoleSetParams | Mapping[str, Any],
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, RoleSet]: ...
+
+    @overload
+    def add_roles(
+        self,
+        role_set_key_or_id: str,
+        *,
+        role_keys: list[str],
+        default_role_key: str | Unset = UNSET,
+        creator_role_key: str | Unset = UNSET,
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, RoleSet]: ...
 
     def add_roles(
         self,
@@ -312,6 +371,23 @@ class RoleSets(Service):
         return self._transport.request(
             "POST", "/role_sets/{role_set_key_or_id}/roles", RoleSet, built, options=options
         )
+
+    @overload
+    def replace_role(
+        self,
+        role_set_key_or_id: ReplaceRoleInRoleSetParams | Mapping[str, Any],
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, RoleSet]: ...
+
+    @overload
+    def replace_role(
+        self,
+        role_set_key_or_id: str,
+        *,
+        role_key: str,
+        to_role_key: str,
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, RoleSet]: ...
 
     def replace_role(
         self,

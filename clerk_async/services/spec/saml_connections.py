@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 import attrs
 
@@ -115,6 +115,36 @@ class SamlConnections(Service):
     """``clerk.saml_connections``."""
 
     __slots__ = ()
+
+    @overload
+    def create(
+        self,
+        params: CreateSAMLConnectionParams | Mapping[str, Any],
+        /,
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, SAMLConnection]: ...
+
+    @overload
+    def create(
+        self,
+        params: Unset = UNSET,
+        /,
+        *,
+        name: str,
+        provider: str,
+        domain: str | Unset = UNSET,
+        domains: list[str] | Unset = UNSET,
+        idp_entity_id: str | Unset | None = UNSET,
+        idp_sso_url: str | Unset | None = UNSET,
+        idp_certificate: str | Unset | None = UNSET,
+        idp_metadata_url: str | Unset | None = UNSET,
+        idp_metadata: str | Unset | None = UNSET,
+        organization_id: str | Unset | None = UNSET,
+        attribute_mapping: dict[str, Any] | Unset | None = UNSET,
+        force_authn: bool | Unset = UNSET,
+        login_hint: dict[str, Any] | Unset | None = UNSET,
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, SAMLConnection]: ...
 
     def create(
         self,

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 import attrs
 
@@ -137,6 +137,27 @@ class ScimDirectories(Service):
     """``clerk.scim_directories``."""
 
     __slots__ = ()
+
+    @overload
+    def create(
+        self,
+        params: CreateSCIMDirectoryParams | Mapping[str, Any],
+        /,
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, SCIMDirectory]: ...
+
+    @overload
+    def create(
+        self,
+        params: Unset = UNSET,
+        /,
+        *,
+        enterprise_connection_id: str,
+        provider: str,
+        name: str | Unset = UNSET,
+        group_role_mappings: list[Any] | Unset = UNSET,
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, SCIMDirectory]: ...
 
     def create(
         self,
@@ -317,6 +338,24 @@ class ScimDirectories(Service):
             options=options,
         )
 
+    @overload
+    def create_group_role_mapping(
+        self,
+        scim_directory_id: CreateSCIMGroupRoleMappingParams | Mapping[str, Any],
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, SCIMGroupRoleMapping]: ...
+
+    @overload
+    def create_group_role_mapping(
+        self,
+        scim_directory_id: str,
+        *,
+        scim_group_id: str,
+        role_id: str,
+        precedence: int | Unset = UNSET,
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, SCIMGroupRoleMapping]: ...
+
     def create_group_role_mapping(
         self,
         scim_directory_id: str | CreateSCIMGroupRoleMappingParams | Mapping[str, Any],
@@ -358,6 +397,22 @@ class ScimDirectories(Service):
             built,
             options=options,
         )
+
+    @overload
+    def replace_group_role_mappings(
+        self,
+        scim_directory_id: ReplaceSCIMGroupRoleMappingsParams | Mapping[str, Any],
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, ReplaceSCIMGroupRoleMappingsResponse]: ...
+
+    @overload
+    def replace_group_role_mappings(
+        self,
+        scim_directory_id: str,
+        *,
+        mappings: list[Any],
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, ReplaceSCIMGroupRoleMappingsResponse]: ...
 
     def replace_group_role_mappings(
         self,

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, cast, overload
 
 import attrs
 
@@ -120,6 +120,25 @@ class Sessions(Service):
 
     __slots__ = ()
 
+    @overload
+    def create(
+        self,
+        params: CreateSessionParams | Mapping[str, Any],
+        /,
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, Session]: ...
+
+    @overload
+    def create(
+        self,
+        params: Unset = UNSET,
+        /,
+        *,
+        user_id: str,
+        active_organization_id: str | Unset = UNSET,
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, Session]: ...
+
     def create(
         self,
         params: CreateSessionParams | Mapping[str, Any] | Unset = UNSET,
@@ -165,6 +184,27 @@ class Sessions(Service):
         return self._transport.request(
             "GET", "/sessions/{session_id}", Session, built, options=options
         )
+
+    @overload
+    def refresh(
+        self,
+        session_id: RefreshSessionParams | Mapping[str, Any],
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, SessionRefresh]: ...
+
+    @overload
+    def refresh(
+        self,
+        session_id: str,
+        *,
+        expired_token: str,
+        refresh_token: str,
+        request_origin: str,
+        request_headers: dict[str, Any] | Unset | None = UNSET,
+        format: str | Unset | None = UNSET,
+        request_originating_ip: str | Unset | None = UNSET,
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, SessionRefresh]: ...
 
     def refresh(
         self,

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 import attrs
 
@@ -49,6 +49,26 @@ class SignInTokens(Service):
     """``clerk.sign_in_tokens``."""
 
     __slots__ = ()
+
+    @overload
+    def create(
+        self,
+        params: CreateSignInTokenParams | Mapping[str, Any],
+        /,
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, SignInToken]: ...
+
+    @overload
+    def create(
+        self,
+        params: Unset = UNSET,
+        /,
+        *,
+        user_id: str,
+        org_id: str | Unset | None = UNSET,
+        expires_in_seconds: int | Unset | None = UNSET,
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, SignInToken]: ...
 
     def create(
         self,

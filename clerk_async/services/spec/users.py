@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, overload
 
 import attrs
 
@@ -862,6 +862,24 @@ class Users(Service):
             "POST", "/users/{user_id}/unban", User, built, idempotent=True, options=options
         )
 
+    @overload
+    def bulk_ban(
+        self,
+        params: UsersBanParams | Mapping[str, Any],
+        /,
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, list[User]]: ...
+
+    @overload
+    def bulk_ban(
+        self,
+        params: Unset = UNSET,
+        /,
+        *,
+        user_ids: list[str],
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, list[User]]: ...
+
     def bulk_ban(
         self,
         params: UsersBanParams | Mapping[str, Any] | Unset = UNSET,
@@ -882,6 +900,24 @@ class Users(Service):
         else:
             built = build_params(UsersBanParams, params, {"user_ids": user_ids})
         return self._transport.request("POST", "/users/ban", list[User], built, options=options)
+
+    @overload
+    def bulk_unban(
+        self,
+        params: UsersUnbanParams | Mapping[str, Any],
+        /,
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, list[User]]: ...
+
+    @overload
+    def bulk_unban(
+        self,
+        params: Unset = UNSET,
+        /,
+        *,
+        user_ids: list[str],
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, list[User]]: ...
 
     def bulk_unban(
         self,
@@ -1111,6 +1147,26 @@ class Users(Service):
             options=options,
         )
 
+    @overload
+    def adjust_billing_credit_balance(
+        self,
+        user_id: AdjustUserBillingCreditBalanceParams | Mapping[str, Any],
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, CommerceCreditLedgerResponse]: ...
+
+    @overload
+    def adjust_billing_credit_balance(
+        self,
+        user_id: str,
+        *,
+        amount: int,
+        action: str,
+        idempotency_key: str,
+        currency: str | Unset = UNSET,
+        note: str | Unset = UNSET,
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, CommerceCreditLedgerResponse]: ...
+
     def adjust_billing_credit_balance(
         self,
         user_id: str | AdjustUserBillingCreditBalanceParams | Mapping[str, Any],
@@ -1303,6 +1359,22 @@ class Users(Service):
             "POST", "/users/{user_id}/remove_password", User, built, options=options
         )
 
+    @overload
+    def verify_password(
+        self,
+        user_id: VerifyPasswordParams | Mapping[str, Any],
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, VerifyPasswordResponse]: ...
+
+    @overload
+    def verify_password(
+        self,
+        user_id: str,
+        *,
+        password: str,
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, VerifyPasswordResponse]: ...
+
     def verify_password(
         self,
         user_id: str | VerifyPasswordParams | Mapping[str, Any],
@@ -1331,6 +1403,22 @@ class Users(Service):
             idempotent=True,
             options=options,
         )
+
+    @overload
+    def verify_totp(
+        self,
+        user_id: VerifyTOTPParams | Mapping[str, Any],
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, VerifyTOTPResponse]: ...
+
+    @overload
+    def verify_totp(
+        self,
+        user_id: str,
+        *,
+        code: str,
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, VerifyTOTPResponse]: ...
 
     def verify_totp(
         self,

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 import attrs
 
@@ -93,6 +93,25 @@ class WaitlistEntries(Service):
 
     __slots__ = ()
 
+    @overload
+    def create(
+        self,
+        params: CreateWaitlistEntryParams | Mapping[str, Any],
+        /,
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, WaitlistEntry]: ...
+
+    @overload
+    def create(
+        self,
+        params: Unset = UNSET,
+        /,
+        *,
+        email_address: str,
+        notify: bool | Unset | None = UNSET,
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, WaitlistEntry]: ...
+
     def create(
         self,
         params: CreateWaitlistEntryParams | Mapping[str, Any] | Unset = UNSET,
@@ -121,6 +140,24 @@ class WaitlistEntries(Service):
         return self._transport.request(
             "POST", "/waitlist_entries", WaitlistEntry, built, options=options
         )
+
+    @overload
+    def bulk_create(
+        self,
+        params: CreateBulkWaitlistEntriesParams | Mapping[str, Any],
+        /,
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, list[WaitlistEntry]]: ...
+
+    @overload
+    def bulk_create(
+        self,
+        params: Unset = UNSET,
+        /,
+        *,
+        request_body: list[Any],
+        **options: Unpack[CallOptions],
+    ) -> Coroutine[Any, Any, list[WaitlistEntry]]: ...
 
     def bulk_create(
         self,
