@@ -12,7 +12,6 @@ from typing import Any
 
 import attrs
 
-from clerk_async._convert import UNSET
 from clerk_async.errors import ClerkValidationError
 
 __all__ = [
@@ -27,15 +26,11 @@ __all__ = [
     "json_object",
     "json_value",
     "less_than",
-    "null_as_unset",
     "nullable",
     "number",
     "one_of",
-    "optional",
-    "positive_number",
     "secret_problem",
     "string",
-    "string_list",
 ]
 
 Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
@@ -79,16 +74,6 @@ def describe(value: Any) -> str:
 def has_surrogate(value: str) -> bool:
     """True if ``value`` holds a lone surrogate (so it has no UTF-8 form). ASCII: cheap."""
     return not value.isascii() and _SURROGATE.search(value) is not None
-
-
-def optional(validator: Validator) -> Validator:
-    """Skip the check while the field is UNSET (not given)."""
-
-    def check(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-        if value is not UNSET:
-            validator(instance, attribute, value)
-
-    return check
 
 
 def nullable(validator: Validator) -> Validator:
@@ -178,21 +163,6 @@ def integer(*, minimum: int = INT_MIN, maximum: int = INT_MAX) -> Validator:
     return check
 
 
-def positive_number() -> Validator:
-    """A number > 0 (the spec's ``minimum: 0, exclusiveMinimum: true``)."""
-
-    def check(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-        name = attribute.name
-        if not isinstance(value, (int, float)) or isinstance(value, bool):
-            raise ClerkValidationError(name, f"expected a number, got {_type_name(value)}")
-        if not value > 0 or value == float("inf"):
-            raise ClerkValidationError(name, f"must be a finite number > 0, got {describe(value)}")
-        if isinstance(value, int) and value > INT_MAX:  # orjson cannot send it
-            raise ClerkValidationError(name, f"is {describe(value)}, beyond 64 bits")
-
-    return check
-
-
 def boolean() -> Validator:
     def check(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         if not isinstance(value, bool):
@@ -210,28 +180,6 @@ def one_of(choices: Collection[str]) -> Validator:
             )
 
     return check
-
-
-def string_list(item: Validator, *, max_items: int | None = None) -> Validator:
-    def check(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-        name = attribute.name
-        if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
-            raise ClerkValidationError(name, f"expected a list of strings, got {_type_name(value)}")
-        if max_items is not None and len(value) > max_items:
-            raise ClerkValidationError(name, f"has {len(value)} items; at most {max_items} allowed")
-        for index, element in enumerate(value):
-            item(instance, attribute.evolve(name=f"{name}[{index}]"), element)
-
-    return check
-
-
-def null_as_unset(value: Any) -> Any:
-    """An attrs converter for nullable query parameters: ``None`` means "not given".
-
-    A query string has no null; leaving the parameter out gives the server's default,
-    which is what the spec's ``nullable`` means there.
-    """
-    return UNSET if value is None else value
 
 
 # orjson (the speedups codec) refuses integers outside this range; the stdlib would not.

@@ -21,7 +21,7 @@ from tests._recorder import RecordingServer
 
 @attrs.frozen(kw_only=True)
 class _ListParams(Params):
-    user_id: list[str] | Unset = param("query", v.string_list(v.string()))
+    user_id: list[str] | Unset = param("query", v.items(v.string()))
     banned: bool | Unset = param("query", v.boolean())
     limit: int | Unset = param("query", v.integer(minimum=1, maximum=3))
     offset: int | Unset = param("query", v.integer(minimum=0))
