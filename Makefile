@@ -39,10 +39,12 @@ docs: venv
 pytest: venv node
 	$(VENV)/bin/pytest -q
 
-# The declarations (models, params, services) from the vendored spec; commit the output.
+# The declarations (models, params, services, webhook events) and FakeClerk's tables from
+# the vendored spec; commit the output.
 generate: venv
 	$(PY) -m codegen.generate
 	$(PY) -m codegen.webhooks
+	$(PY) -m codegen.fake_tables
 
 # 2,000 machines created, then updated concurrently, on an embedded FakeClerk.
 demo: venv

@@ -19,7 +19,6 @@ hand-written. Nothing here ships in the wheel.
 from __future__ import annotations
 
 import argparse
-import json
 import keyword
 import re
 import subprocess
@@ -886,172 +885,6 @@ def render_registry(operations: list[Operation], services: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-# --- FakeClerk's tables: what the spec accepts and answers --------------------------------
-#
-# The server's view, not the client's: the spec's own constraints (plus the overrides'
-# ``constraints``, which describe Clerk), without the client-only overrides (``integers``,
-# query booleans): FakeClerk accepts ``limit=2.5`` where the spec does, as Clerk does.
-
-
-def fake_field(name: str, schema: Any, required: bool, spec: Spec) -> str:
-    schema = spec.resolve(schema)
-    kind = schema.get("type")
-    args = [repr(name)]
-    if kind in ("string", "integer", "number", "boolean"):
-        args.append(repr(kind))
-    elif kind == "array":
-        items = spec.resolve(schema.get("items", {}))
-        args.append(repr("strings" if items.get("type") == "string" else "array"))
-    elif kind == "object" or "properties" in schema:
-        args.append(repr("object"))
-    else:
-        args.append(repr("any"))
-    if required:
-        args.append("required=True")
-    if schema.get("nullable"):
-        args.append("nullable=True")
-    for key, arg in (("minimum", "minimum"), ("maximum", "maximum")):
-        if key in schema and kind in ("integer", "number"):
-            args.append(f"{arg}={schema[key]!r}")
-    if schema.get("exclusiveMinimum"):
-        args.append("exclusive_minimum=True")
-    if kind == "string":
-        for key, arg in (("minLength", "min_length"), ("maxLength", "max_length")):
-            if key in schema:
-                args.append(f"{arg}={schema[key]!r}")
-        if "pattern" in schema:
-            args.append(f"pattern={schema['pattern']!r}")
-        if schema.get("enum"):
-            args.append(f"enum={tuple(e for e in schema['enum'] if e is not None)!r}")
-    if kind == "array" and "maxItems" in schema:
-        args.append(f"max_items={schema['maxItems']!r}")
-    return f"Field({', '.join(args)})"
-
-
-def fake_operation(op: Operation, spec: Spec, constraints: dict[str, Any]) -> list[str]:
-    extra = constraints.get(op.op_id, {})
-
-    def schema_of(where: str, fields: list[tuple[str, Any, bool]], **kw: str) -> str:
-        if not fields:
-            return "None"
-        rendered = []
-        for wire, sch, required in fields:
-            sch = {**spec.resolve(sch), **{k: v for k, v in extra.get(wire, {}).items()}}
-            sch.pop("reason", None)
-            rendered.append(fake_field(wire, sch, required, spec))
-        more = "".join(f", {k}={v}" for k, v in kw.items())
-        return f"Schema(({', '.join(rendered)},){more})"
-
-    raw = op.op
-    params = []
-    for item in [*spec.data["paths"][op.path].get("parameters", []), *raw.get("parameters", [])]:
-        params.append(spec.resolve(item))
-    path = [(p["name"], p.get("schema", {}), True) for p in params if p["in"] == "path"]
-    query = [
-        (p["name"], p.get("schema", {}), bool(p.get("required")))
-        for p in params
-        if p["in"] == "query"
-    ]
-    body = spec.resolve(raw.get("requestBody")) or {}
-    media = body.get("content", {}).get("application/json")
-    body_fields: list[tuple[str, Any, bool]] = []
-    additional = True
-    body_kind = "form" if body.get("content", {}).get("multipart/form-data") else None
-    if media:
-        target = spec.resolve(media.get("schema", {}))
-        body_kind = "array" if target.get("type") == "array" else "object"
-        if body_kind == "object":
-            props, required = properties(spec, target)
-            body_fields = [(k, v or {}, k in required) for k, v in props.items()]
-            additional = target.get("additionalProperties", True) is not False
-    codes = [str(c) for c in raw["responses"]]
-    status = next(c for c in codes if c.startswith("2"))
-    invalid = "422" if "422" in codes else "400"
-    answer = None
-    if op.response != "None":
-        for code, resp in raw["responses"].items():
-            if str(code) == status:
-                schema = spec.resolve(resp)["content"]["application/json"]["schema"]
-                answer = json.dumps(sample_answer(spec, schema), separators=(",", ":"))
-    body_kw = {} if additional else {"additional": "False"}
-    lines = [
-        f"    {op.op_id!r}: SpecOperation(",
-        f"        {op.method!r}, {op.path!r}, status={status}, invalid_status={invalid},",
-        f"        body_required={bool(body.get('required'))}, body_kind={body_kind!r},",
-        f"        path_params={schema_of('path', path, in_url='True')},",
-        f"        query={schema_of('query', query, in_url='True')},",
-        f"        body={schema_of('body', body_fields, **body_kw)},",
-        f"        answer={answer!r},",
-        "    ),",
-    ]
-    return lines
-
-
-def sample_answer(spec: Spec, node: Any, depth: int = 0) -> Any:
-    """An answer that fits ``node`` (and so the strict models): the spec's examples where
-    they have the right type, else the least its constraints allow."""
-    node = spec.resolve(node)
-    for key in ("oneOf", "anyOf"):
-        variants = node.get(key)
-        if variants and not _is_object(node):
-            return sample_answer(spec, variants[0], depth)
-    kind = node.get("type")
-    example = node.get("example")
-    if _is_object(node) or kind == "object":
-        props, required = properties(spec, node)
-        if not props:
-            return example if isinstance(example, dict) else {}
-        out = {}
-        for name, prop in props.items():
-            target = spec.resolve(prop or {})
-            tagged = name == "object" and target.get("enum")
-            if name in required or tagged:
-                out[name] = sample_answer(spec, prop or {}, depth + 1)
-        return out
-    if kind == "array":
-        if depth > 4:
-            return []
-        return [sample_answer(spec, node.get("items", {}), depth + 1)]
-    if node.get("enum"):
-        return next(e for e in node["enum"] if e is not None)
-    if kind == "string":
-        if isinstance(example, str):
-            return example
-        pattern = node.get("pattern", "")
-        found = re.fullmatch(r"\^?\(?([a-z_|]+?)\)?_(?:\[[^\]]+\]|\\w)\{(\d+)\}\$?", pattern)
-        if found:
-            return found.group(1).split("|")[0] + "_" + "a" * int(found.group(2))
-        return "value"
-    if kind == "integer":
-        if type(example) is int:
-            return example
-        return max(int(node.get("minimum", 1)), 1)
-    if kind == "number":
-        if type(example) in (int, float):
-            return example
-        return float(node.get("minimum", 0)) + 1
-    if kind == "boolean":
-        return example if isinstance(example, bool) else True
-    return example if example is not None else {}
-
-
-def render_fake(operations: list[Operation], spec: Spec, overrides: dict[str, Any]) -> str:
-    lines = [
-        HEADER.rstrip("\n") + "\n# ruff: noqa: E501\n",
-        '"""FakeClerk\'s tables: what each operation of the spec accepts and answers.\n\n'
-        "The request constraints are the spec's (the server's view); the answers fit the\n"
-        'generated models (JSON text, sent as is)."""\n',
-        "from __future__ import annotations\n",
-        "from clerk_async.testing._schema import Field, Schema, SpecOperation\n",
-        '__all__ = ["OPERATIONS"]\n',
-        "OPERATIONS: dict[str, SpecOperation] = {",
-    ]
-    for op in operations:
-        lines += fake_operation(op, spec, overrides["constraints"])
-    lines.append("}")
-    return "\n".join(lines) + "\n"
-
-
 def _groups(spec: Spec) -> set[str]:
     return {
         op["x-speakeasy-group"]
@@ -1099,7 +932,6 @@ def generate(out: Path) -> list[Path]:
     files[out / "services" / "spec" / "__init__.py"] = render_registry(
         operations, sorted(by_service)
     )
-    files[out / "testing" / "_spec.py"] = render_fake(operations, spec, overrides)
     for path, text in files.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
