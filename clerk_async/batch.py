@@ -1,5 +1,7 @@
 """Bounded-concurrency batches: many calls, results as they complete, memory bounded.
 
+``clerk.batch(operation, inputs)`` runs any bound operation of the client over its inputs
+(``machines.update_many`` is the same engine with ``clerk.machines.update``).
 ``concurrency`` workers pull inputs lazily from one shared iterator (sync or async), so
 a generator of a million inputs is never materialised: at most ``concurrency`` inputs are
 in flight and at most ``2 * concurrency`` results wait to be consumed (a queue of
@@ -11,16 +13,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import time
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+)
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
 import attrs
 
+from clerk_async._transport import check_options
 from clerk_async.errors import ClerkError, ClerkValidationError, ClientStateError
 
-__all__ = ["Batch", "BatchProgress", "BatchResult"]
+__all__ = ["Batch", "BatchProgress", "BatchResult", "run_batch"]
 
 T = TypeVar("T")
 
@@ -258,3 +270,61 @@ class Batch(Generic[T]):
                     elapsed=time.monotonic() - self._started,
                 )
             )
+
+
+def run_batch(
+    operation: Callable[..., Awaitable[T]],
+    inputs: Iterable[Any] | AsyncIterable[Any],
+    *,
+    concurrency: int = 32,
+    fail_fast: bool = False,
+    on_progress: Callable[[BatchProgress], None] | None = None,
+    options: Mapping[str, Any] | None = None,
+) -> Batch[T]:
+    """A :class:`Batch` calling ``operation`` once per input, with the per-call ``options``.
+
+    An input is what the operation takes as its first argument (an id, a params instance,
+    a mapping in camelCase or snake_case), or an ``(id, fields)`` pair: the operation's
+    first parameter (``user_id`` of ``users.update_metadata``) set to ``id``, plus
+    ``fields``. Whatever an input holds, a bad one fails that input alone, with a
+    ``ClerkValidationError`` in its result.
+    """
+    if not callable(operation):
+        raise ClerkValidationError("operation", f"must be a client operation, got {operation!r}")
+    call_options = dict(options or {})
+    check_options(call_options)  # once, not per item: a typo fails the call, not every result
+    id_name = _first_parameter(operation)
+
+    async def call_one(item: Any) -> T:
+        if isinstance(item, tuple):
+            if len(item) != 2 or not isinstance(item[1], Mapping) or id_name is None:
+                raise ClerkValidationError(
+                    "input", "a tuple must be an (id, fields) pair, fields a mapping"
+                )
+            item = {id_name: item[0], **item[1]}
+        try:
+            pending = operation(item, **call_options)
+        except ClerkError:
+            raise
+        except Exception as exc:  # an input that cannot even be read: this item fails
+            raise ClerkValidationError(
+                "input", f"cannot be read as {id_name or 'an input'} ({type(exc).__name__})"
+            ) from exc
+        return await pending
+
+    return Batch(
+        inputs, call_one, concurrency=concurrency, fail_fast=fail_fast, on_progress=on_progress
+    )
+
+
+def _first_parameter(operation: Callable[..., Any]) -> str | None:
+    """The name an ``(id, fields)`` pair's id is given as: ``user_id``, ``machine_id``."""
+    try:
+        parameters = inspect.signature(operation).parameters.values()
+    except (TypeError, ValueError):  # a builtin or a C callable: no pairs
+        return None
+    for parameter in parameters:
+        if parameter.kind in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD):
+            return parameter.name
+        break
+    return None

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import os
 import platform
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
 from functools import cached_property
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar
 
 import aiohttp
 import attrs
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from clerk_async.auth import Auth, RequestState
     from clerk_async.auth._keys import RSAPublicKey
     from clerk_async.auth._verifier import Authenticator
+    from clerk_async.batch import Batch, BatchProgress
     from clerk_async.services.m2m import M2M
     from clerk_async.services.machines import Machines
 
@@ -39,6 +40,8 @@ if TYPE_CHECKING:
         from typing_extensions import Unpack
 
 __all__ = ["API_VERSION", "DEFAULT_TIMEOUT", "Clerk"]
+
+T = TypeVar("T")
 
 API_VERSION: Final = "2026-05-12"
 DEFAULT_API_URL: Final = "https://api.clerk.com"
@@ -257,6 +260,35 @@ class Clerk(SpecServices):
 
         options = options_for(accepts_token, authorized_parties, audience, clock_skew)
         return await self._authenticator.authenticate(headers, options)
+
+    # --- many calls ---------------------------------------------------------------------
+
+    def batch(
+        self,
+        operation: Callable[..., Awaitable[T]],
+        inputs: Iterable[Any] | AsyncIterable[Any],
+        *,
+        concurrency: int = 32,
+        fail_fast: bool = False,
+        on_progress: Callable[[BatchProgress], None] | None = None,
+        **options: Unpack[CallOptions],
+    ) -> Batch[T]:
+        """Run ``operation`` (``clerk.users.update_metadata``...) once per input, concurrently.
+
+        See ``clerk_async.batch.run_batch``: inputs are ids, params, mappings or
+        ``(id, fields)`` pairs, read lazily; ``async for`` yields each ``BatchResult`` as it
+        completes, with a typed error for an input that failed.
+        """
+        from clerk_async.batch import run_batch
+
+        return run_batch(
+            operation,
+            inputs,
+            concurrency=concurrency,
+            fail_fast=fail_fast,
+            on_progress=on_progress,
+            options=options,
+        )
 
     # --- the escape hatch ---------------------------------------------------------------
 

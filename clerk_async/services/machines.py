@@ -6,13 +6,10 @@ spec in :mod:`clerk_async.services.spec.machines`; this class adds the runtime e
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from clerk_async._convert import build_params
-from clerk_async._transport import check_options
-from clerk_async.batch import Batch, BatchProgress
-from clerk_async.errors import ClerkError, ClerkValidationError
+from clerk_async.batch import Batch, BatchProgress, run_batch
 from clerk_async.services.spec import machines as spec
 
 if TYPE_CHECKING:
@@ -58,26 +55,11 @@ class Machines(spec.Machines):
         ``async for`` early (``break``) cancels the calls in flight; inside
         ``async with batch:`` that happens at once.
         """
-
-        check_options(options)  # once, not per item: a typo fails the call, not every result
-
-        async def update_one(item: Any) -> Machine:
-            try:
-                if isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], Mapping):
-                    item = {"machine_id": item[0], **item[1]}
-                params = build_params(spec.UpdateMachineParams, item, {}, id_field="machine_id")
-            except ClerkError:
-                raise
-            except Exception as exc:  # an input that cannot even be read: this item fails
-                raise ClerkValidationError(
-                    "update", f"cannot be read as an update ({type(exc).__name__})"
-                ) from exc
-            return await self.update(params, **options)
-
-        return Batch(
+        return run_batch(
+            self.update,
             updates,
-            update_one,
             concurrency=concurrency,
             fail_fast=fail_fast,
             on_progress=on_progress,
+            options=options,
         )
