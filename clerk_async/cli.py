@@ -224,8 +224,10 @@ def _parser() -> argparse.ArgumentParser:
 
     parser = _ArgumentParser(
         prog="clerk-async",
-        description="Clerk's Backend API from the shell: machines, M2M tokens, API keys, "
-        "bulk updates, a demo.",
+        description="Clerk's Backend API from the shell, on clerk-async (the async Python "
+        "client for the whole Backend API and request authentication): machines, M2M "
+        "tokens, API keys, bulk updates from a file, a demo. Every other operation is "
+        "clerk.<service>.<method> in Python.",
         epilog="exit codes: 0 ok, 1 failures, 2 usage or bad input, 3 auth (401/403), "
         "4 network, 5 malformed input lines skipped, 130 interrupted",
         parents=[common],
