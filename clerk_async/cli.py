@@ -52,6 +52,7 @@ from clerk_async import (
     RateLimit,
     __version__,
 )
+from clerk_async.batch import Batch
 from clerk_async.client import base_url_from_api_url
 from clerk_async.pagination import Page
 
@@ -76,7 +77,6 @@ CSV_COLUMNS: Final = {
     "default_token_ttl": "default_token_ttl",
     "defaultTokenTtl": "default_token_ttl",
 }
-ID_KEYS: Final = ("machine_id", "machineId")
 # Not parser.set_defaults(): it would write these into the actions the subcommands share.
 GLOBAL_DEFAULTS: Final[Mapping[str, Any]] = {
     "secret_key": None,
@@ -92,6 +92,25 @@ PROGRESS_INTERVAL: Final = 2.0  # seconds between plain progress lines
 SHOWN_FAILURES: Final = 10  # failures echoed to stderr when there is no --report
 
 log = logging.getLogger("clerk_async.cli")
+
+Operation = Callable[..., Awaitable[Any]]
+
+
+class _Resource(NamedTuple):
+    """What the commands of one resource need: its id, its file format, its operations."""
+
+    command: str  # "users"
+    id_field: str  # "user_id"; a line may also give it in camelCase ("userId")
+    csv_columns: Mapping[str, str]  # CSV header -> field; empty: JSON Lines only
+    update: Callable[[Clerk], Operation]
+    merge_metadata: Callable[[Clerk], Operation] | None
+    # With --fake: make an id the user names exist (the fake starts empty).
+    seed: Callable[[FakeClerk, str], None] | None
+
+    @property
+    def id_keys(self) -> tuple[str, str]:
+        head, *rest = self.id_field.split("_")
+        return self.id_field, head + "".join(word.title() for word in rest)
 
 
 class UsageError(Exception):
@@ -173,9 +192,12 @@ class _ArgumentParser(argparse.ArgumentParser):
 _JSON_ARGV: contextvars.ContextVar[bool] = contextvars.ContextVar("json_argv", default=False)
 
 
-def _parser() -> argparse.ArgumentParser:
-    # The global options are accepted before or after the subcommand: every parser gets
-    # them with SUPPRESS defaults, so a later (inner) parser never resets an earlier value.
+def _common_options() -> _ArgumentParser:
+    """The global options, accepted before or after the subcommand.
+
+    Every parser gets them with SUPPRESS defaults, so that a later (inner) parser never
+    resets an earlier value; ``main`` fills in GLOBAL_DEFAULTS after parsing.
+    """
     common = _ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
     common.add_argument(
         "--secret-key",
@@ -221,20 +243,33 @@ def _parser() -> argparse.ArgumentParser:
         help="print exactly one JSON document on stdout, compact: the result, the summary "
         'of update-many and demo, or {"error": {...}}',
     )
+    return common
 
+
+def _parser() -> argparse.ArgumentParser:
+    common = _common_options()
     parser = _ArgumentParser(
         prog="clerk-async",
         description="Clerk's Backend API from the shell, on clerk-async (the async Python "
-        "client for the whole Backend API and request authentication): machines, M2M "
-        "tokens, API keys, bulk updates from a file, a demo. Every other operation is "
-        "clerk.<service>.<method> in Python.",
+        "client for the whole Backend API and request authentication): users, "
+        "organizations, machines, M2M tokens, API keys, bulk updates from a file, a demo. "
+        "Every other operation is clerk.<service>.<method> in Python.",
         epilog="exit codes: 0 ok, 1 failures, 2 usage or bad input, 3 auth (401/403), "
         "4 network, 5 malformed input lines skipped, 130 interrupted",
         parents=[common],
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    _users_parsers(commands, common)
+    _organizations_parsers(commands, common)
+    _machines_parsers(commands, common)
+    _m2m_parsers(commands, common)
+    _api_keys_parsers(commands, common)
+    _demo_parser(commands, common)
+    return parser
 
+
+def _machines_parsers(commands: Any, common: _ArgumentParser) -> None:
     machines = commands.add_parser("machines", help="machines: list, get, create, update, ...")
     ops = machines.add_subparsers(dest="op", metavar="OPERATION", required=True)
 
@@ -276,19 +311,33 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("machine_id", metavar="ID")
     p.set_defaults(handler=_machines_delete)
 
-    p = ops.add_parser(
+    _update_many_parser(
+        ops,
+        common,
+        MACHINES,
+        "Stream FILE (JSON Lines: one object per line with machine_id/machineId "
+        "and name/default_token_ttl, camelCase or snake_case; or CSV with a header of "
+        "machine_id,name,default_token_ttl) and update every machine.",
+    )
+
+
+def _update_many_parser(
+    ops: Any, common: _ArgumentParser, resource: _Resource, description: str
+) -> argparse.ArgumentParser:
+    """The ``update-many`` subcommand of ``resource``: the same file, report and resume."""
+    p: argparse.ArgumentParser = ops.add_parser(
         "update-many",
         parents=[common],
-        help="update machines from a JSON Lines or CSV file, concurrently",
-        description="Stream FILE (JSON Lines: one object per line with machine_id/machineId "
-        "and name/default_token_ttl, camelCase or snake_case; or CSV with a header of "
-        "machine_id,name,default_token_ttl) and update every machine. Keys starting with _ "
-        "are ignored, so a --report file can be fed back as input. FILE '-' is stdin.",
+        help=f"update {resource.command} from a JSON Lines"
+        + (" or CSV" if resource.csv_columns else "")
+        + " file, concurrently",
+        description=description + " Keys starting with _ are ignored, so a --report file "
+        "can be fed back as input. FILE '-' is stdin.",
     )
     p.add_argument("file", metavar="FILE")
     p.add_argument(
         "--format",
-        choices=("jsonl", "csv"),
+        choices=("jsonl", "csv") if resource.csv_columns else ("jsonl",),
         help="default: from FILE's extension; JSON Lines for stdin (-)",
     )
     p.add_argument(
@@ -307,11 +356,11 @@ def _parser() -> argparse.ArgumentParser:
         "_run line saying how far the input was read (for --resume)",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar or lines")
-    p.set_defaults(handler=_machines_update_many)
+    p.set_defaults(handler=_update_many_handler(resource))
+    return p
 
-    _m2m_parsers(commands, common)
-    _api_keys_parsers(commands, common)
 
+def _demo_parser(commands: Any, common: _ArgumentParser) -> None:
     p = commands.add_parser(
         "demo",
         parents=[common],
@@ -323,7 +372,6 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--concurrency", type=_positive_int, default=64, metavar="N")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(handler=_demo)
-    return parser
 
 
 # --- the client ---------------------------------------------------------------------------
@@ -370,6 +418,32 @@ def _seed(fake: FakeClerk | None, machine_id: object) -> None:
     if fake is None or not isinstance(machine_id, str) or machine_id in fake.machines:
         return
     fake.add_machine("seeded by clerk-async --fake", machine_id=machine_id)
+
+
+MACHINES: Final = _Resource(
+    "machines",
+    "machine_id",
+    CSV_COLUMNS,
+    update=lambda clerk: clerk.machines.update,
+    merge_metadata=None,
+    seed=_seed,
+)
+USERS: Final = _Resource(
+    "users",
+    "user_id",
+    {},
+    update=lambda clerk: clerk.users.update,
+    merge_metadata=lambda clerk: clerk.users.update_metadata,
+    seed=None,
+)
+ORGANIZATIONS: Final = _Resource(
+    "organizations",
+    "organization_id",
+    {},
+    update=lambda clerk: clerk.organizations.update,
+    merge_metadata=lambda clerk: clerk.organizations.merge_metadata,
+    seed=None,
+)
 
 
 def _print_json(args: argparse.Namespace, value: Any) -> None:
@@ -451,6 +525,222 @@ async def _machines_delete(args: argparse.Namespace) -> int:
         deleted = await clerk.machines.delete(args.machine_id)
     _print_json(args, _as_json(deleted))
     return EXIT_OK
+
+
+# --- users and organizations ---------------------------------------------------------
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    value = _json_arg(text)
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(f"expected a JSON object, got {text!r}")
+    return value
+
+
+def _page_options(p: argparse.ArgumentParser, most: int) -> None:
+    p.add_argument("--limit", type=_positive_int, help=f"page size (1..{most}; default 10)")
+    p.add_argument("--offset", type=_non_negative_int)
+
+
+def _get_update_metadata_parsers(
+    ops: Any, common: _ArgumentParser, resource: _Resource, one: str
+) -> None:
+    """``get``, ``update`` (the given flags, plus --fields JSON) and ``merge-metadata``."""
+    p = ops.add_parser("get", parents=[common], help=f"one {one}")
+    p.add_argument("id", metavar="ID")
+    p.set_defaults(handler=_get_handler(resource))
+
+    p = ops.add_parser(
+        "merge-metadata",
+        parents=[common],
+        help=f"merge JSON into the {one}'s metadata (a deep merge; null deletes a key)",
+    )
+    p.add_argument("id", metavar="ID")
+    kinds = ("public", "private", "unsafe") if resource is USERS else ("public", "private")
+    for kind in kinds:
+        p.add_argument(f"--{kind}", type=_json_object, metavar="JSON", dest=f"{kind}_metadata")
+    p.set_defaults(handler=_merge_metadata_handler(resource, kinds))
+
+
+def _users_parsers(commands: Any, common: _ArgumentParser) -> None:
+    users = commands.add_parser(
+        "users", help="users: list, get, update, merge-metadata, update-many"
+    )
+    ops = users.add_subparsers(dest="op", metavar="OPERATION", required=True)
+
+    p = ops.add_parser("list", parents=[common], help="one page of users, filtered")
+    _page_options(p, 500)
+    p.add_argument("--query", help="part of an id, email address, phone, username or name")
+    for flag, what in (
+        ("email-address", "an email address"),
+        ("user-id", "a user id"),
+        ("external-id", "your external id"),
+        ("username", "a username"),
+        ("organization-id", "users in this organization"),
+    ):
+        p.add_argument(f"--{flag}", action="append", metavar="VALUE", help=f"{what} (repeatable)")
+    p.add_argument("--order-by", help="e.g. --order-by=-created_at, last_sign_in_at, email_address")
+    p.set_defaults(handler=_users_list)
+
+    _get_update_metadata_parsers(ops, common, USERS, "user")
+    p = ops.add_parser("update", parents=[common], help="change a user's fields")
+    p.add_argument("id", metavar="ID")
+    for flag in ("first-name", "last-name", "username", "external-id", "locale"):
+        p.add_argument(f"--{flag}")
+    p.add_argument(
+        "--fields", type=_json_object, metavar="JSON", help="any other fields, a JSON object"
+    )
+    p.set_defaults(
+        handler=_update_handler(
+            USERS, "first_name", "last_name", "username", "external_id", "locale"
+        )
+    )
+
+    p = _update_many_parser(
+        ops,
+        common,
+        USERS,
+        "Stream FILE (JSON Lines: one object per line with user_id/userId and the fields "
+        "of users.update, camelCase or snake_case; with --metadata, public_metadata, "
+        "private_metadata and unsafe_metadata to merge) and update every user.",
+    )
+    p.add_argument(
+        "--metadata",
+        action="store_true",
+        help="merge each line's metadata (users.update_metadata) instead of users.update",
+    )
+
+
+def _organizations_parsers(commands: Any, common: _ArgumentParser) -> None:
+    orgs = commands.add_parser(
+        "organizations", help="organizations: list, get, update, merge-metadata, update-many"
+    )
+    ops = orgs.add_subparsers(dest="op", metavar="OPERATION", required=True)
+
+    p = ops.add_parser("list", parents=[common], help="one page of organizations, filtered")
+    _page_options(p, 500)
+    p.add_argument("--query", help="part of an id, name or slug")
+    p.add_argument(
+        "--user-id", action="append", metavar="ID", help="organizations of this user (repeatable)"
+    )
+    p.add_argument("--order-by", help="e.g. --order-by=-created_at, name, members_count")
+    p.add_argument("--include-members-count", action="store_true")
+    p.set_defaults(handler=_organizations_list)
+
+    _get_update_metadata_parsers(ops, common, ORGANIZATIONS, "organization")
+    p = ops.add_parser("update", parents=[common], help="change an organization's fields")
+    p.add_argument("id", metavar="ID")
+    p.add_argument("--name")
+    p.add_argument("--slug")
+    p.add_argument("--max-allowed-memberships", type=_non_negative_int, metavar="N")
+    p.add_argument(
+        "--fields", type=_json_object, metavar="JSON", help="any other fields, a JSON object"
+    )
+    p.set_defaults(
+        handler=_update_handler(ORGANIZATIONS, "name", "slug", "max_allowed_memberships")
+    )
+
+    p = _update_many_parser(
+        ops,
+        common,
+        ORGANIZATIONS,
+        "Stream FILE (JSON Lines: one object per line with organization_id/organizationId "
+        "and the fields of organizations.update, camelCase or snake_case; with --metadata, "
+        "public_metadata and private_metadata to merge) and update every organization.",
+    )
+    p.add_argument(
+        "--metadata",
+        action="store_true",
+        help="merge each line's metadata (organizations.merge_metadata) instead of update",
+    )
+
+
+Handler = Callable[[argparse.Namespace], Awaitable[int]]
+
+
+def _public_json(obj: Any) -> Any:
+    """A model as JSON, without the fields it keeps out of its repr (secrets, tokens)."""
+    return attrs.asdict(obj, filter=lambda field, _: field.repr is not False)
+
+
+async def _users_list(args: argparse.Namespace) -> int:
+    params = _given(
+        args,
+        "limit",
+        "offset",
+        "query",
+        "order_by",
+        "email_address",
+        "user_id",
+        "external_id",
+        "username",
+        "organization_id",
+    )
+    async with _open(args) as (clerk, _):
+        page = await clerk.users.list(**params)
+    _print_json(
+        args, {"data": [_public_json(u) for u in page.data], "total_count": page.total_count}
+    )
+    return EXIT_OK
+
+
+async def _organizations_list(args: argparse.Namespace) -> int:
+    params = _given(
+        args, "limit", "offset", "query", "order_by", "user_id", "include_members_count"
+    )
+    async with _open(args) as (clerk, _):
+        page = await clerk.organizations.list(**params)
+    _print_json(
+        args, {"data": [_public_json(o) for o in page.data], "total_count": page.total_count}
+    )
+    return EXIT_OK
+
+
+def _service(clerk: Clerk, resource: _Resource) -> Any:
+    return getattr(clerk, resource.command)
+
+
+def _get_handler(resource: _Resource) -> Handler:
+    async def get(args: argparse.Namespace) -> int:
+        async with _open(args) as (clerk, _):
+            found = await _service(clerk, resource).get(args.id)
+        _print_json(args, _public_json(found))
+        return EXIT_OK
+
+    return get
+
+
+def _update_handler(resource: _Resource, *flags: str) -> Handler:
+    async def update(args: argparse.Namespace) -> int:
+        fields = {**(args.fields or {}), **_given(args, *flags)}
+        if not fields:
+            options = ", ".join("--" + flag.replace("_", "-") for flag in flags)
+            raise UsageError(
+                f"{resource.command} update: nothing to change; give {options} or --fields"
+            )
+        async with _open(args) as (clerk, _):
+            updated = await resource.update(clerk)({resource.id_field: args.id, **fields})
+        _print_json(args, _public_json(updated))
+        return EXIT_OK
+
+    return update
+
+
+def _merge_metadata_handler(resource: _Resource, kinds: Sequence[str]) -> Handler:
+    assert resource.merge_metadata is not None
+    merge = resource.merge_metadata
+
+    async def merge_metadata(args: argparse.Namespace) -> int:
+        fields = _given(args, *(f"{kind}_metadata" for kind in kinds))
+        if not fields:
+            options = ", ".join(f"--{kind} JSON" for kind in kinds)
+            raise UsageError(f"{resource.command} merge-metadata: nothing to merge; give {options}")
+        async with _open(args) as (clerk, _):
+            updated = await merge(clerk)(args.id, **fields)
+        _print_json(args, _public_json(updated))
+        return EXIT_OK
+
+    return merge_metadata
 
 
 # --- m2m and api-keys ----------------------------------------------------------------------
@@ -722,7 +1012,9 @@ class _Source:
     the earlier run had read up to.
     """
 
-    def __init__(self, path: str, fmt: str | None, resume: _Resume | None = None) -> None:
+    def __init__(
+        self, path: str, fmt: str | None, resource: _Resource, resume: _Resume | None = None
+    ) -> None:
         if fmt is None:
             ext = os.path.splitext(path)[1].lower()
             fmt = "jsonl" if path == "-" else FORMATS.get(ext)
@@ -731,6 +1023,11 @@ class _Source:
                     f"{path}: cannot tell the format from the extension {ext or '(none)'!r}; "
                     "use .jsonl, .ndjson or .csv, or pass --format jsonl|csv"
                 )
+        if fmt == "csv" and not resource.csv_columns:
+            raise UsageError(
+                f"{path}: {resource.command} update-many reads JSON Lines only (.jsonl, .ndjson)"
+            )
+        self.resource = resource
         self.path = path
         self.format = fmt
         self.size: int | None = None
@@ -861,7 +1158,7 @@ class _Source:
         if header is None:
             return
         columns = [name.strip() for name in header]
-        _check_header(reader.line_num, columns)
+        _check_header(reader.line_num, columns, self.resource)
         while True:
             try:
                 cells = next(reader, None)
@@ -885,7 +1182,7 @@ class _Source:
             for column, cell in zip(columns, cells, strict=True):
                 if cell == "":
                     continue  # an empty cell: not given
-                if CSV_COLUMNS.get(column) == "default_token_ttl":
+                if self.resource.csv_columns.get(column) == "default_token_ttl":
                     with contextlib.suppress(ValueError):
                         obj[column] = int(cell)  # else the string, refused per item
                         continue
@@ -899,21 +1196,20 @@ def _csv_text(cells: list[str]) -> str:
     return out.getvalue().rstrip("\r\n")
 
 
-def _check_header(line: int, columns: list[str]) -> None:
+def _check_header(line: int, columns: list[str], resource: _Resource) -> None:
     seen: dict[str, str] = {}
     for column in columns:
         if column.startswith("_"):
             continue
-        field = CSV_COLUMNS.get(column)
+        field = resource.csv_columns.get(column)
         if field is None:
-            raise _BadInput(
-                line, f"unknown column {column!r}; expected machine_id, name, default_token_ttl"
-            )
+            expected = ", ".join(dict.fromkeys(resource.csv_columns.values()))
+            raise _BadInput(line, f"unknown column {column!r}; expected {expected}")
         if field in seen:
             raise _BadInput(line, f"columns {seen[field]!r} and {column!r} are the same field")
         seen[field] = column
-    if "machine_id" not in seen:
-        raise _BadInput(line, "the header has no machine_id column")
+    if resource.id_field not in seen:
+        raise _BadInput(line, f"the header has no {resource.id_field} column")
 
 
 def _make_row(line: int, obj: dict[str, Any]) -> _Row:
@@ -923,8 +1219,8 @@ def _make_row(line: int, obj: dict[str, Any]) -> _Row:
     return row
 
 
-def _row_id(row: Mapping[str, Any]) -> object:
-    for key in ID_KEYS:
+def _row_id(row: Mapping[str, Any], resource: _Resource) -> object:
+    for key in resource.id_keys:
         if key in row:
             return row[key]
     return None
@@ -988,7 +1284,8 @@ class _Report:
             self._write({**row.original, "_line": row.line, "_error": info})
         elif self.count <= SHOWN_FAILURES:
             status = info["status"] or info["code"]
-            text = f"{self._source.path}:{row.line}: {_row_id(row)!s}: {status}: {info['message']}"
+            row_id = _row_id(row, self._source.resource)
+            text = f"{self._source.path}:{row.line}: {row_id!s}: {status}: {info['message']}"
             # A lone surrogate in an id cannot be written to a strict stream: escape it.
             echo(text.encode("utf-8", "backslashreplace").decode("utf-8"))
 
@@ -1079,110 +1376,154 @@ def _summary(label: str, succeeded: int, failed: int, elapsed: float) -> str:
 # --- update-many: the run -----------------------------------------------------------------
 
 
-async def _machines_update_many(args: argparse.Namespace) -> int:
-    resume = _read_resume(args.resume, args.file) if args.resume else None
-    source = _Source(args.file, args.format, resume)
-    try:
-        async with _open(args) as (clerk, fake):
-            if fake is not None:
-                source.before_yield = lambda row: _seed(fake, _row_id(row))
-            # After the key check: a usage error leaves an existing report as it was.
-            report = _Report(args.report, source, args.resume)
-            try:
-                return await _run_update_many(clerk, args, source, report)
-            finally:
-                report.close()
-    finally:
-        source.close()
+def _update_many_handler(resource: _Resource) -> Callable[[argparse.Namespace], Awaitable[int]]:
+    async def update_many(args: argparse.Namespace) -> int:
+        resume = _read_resume(args.resume, args.file) if args.resume else None
+        source = _Source(args.file, args.format, resource, resume)
+        try:
+            async with _open(args) as (clerk, fake):
+                seed = resource.seed
+                if fake is not None and seed is not None:
+                    source.before_yield = lambda row: _seed_row(seed, fake, row, resource)
+                # After the key check: a usage error leaves an existing report as it was.
+                report = _Report(args.report, source, args.resume)
+                metadata = getattr(args, "metadata", False) and resource.merge_metadata
+                operation = metadata(clerk) if metadata else resource.update(clerk)
+                try:
+                    return await _run_update_many(clerk, operation, args, source, report)
+                finally:
+                    report.close()
+        finally:
+            source.close()
+
+    return update_many
+
+
+def _seed_row(
+    seed: Callable[[FakeClerk, str], None], fake: FakeClerk, row: _Row, resource: _Resource
+) -> None:
+    row_id = _row_id(row, resource)
+    if isinstance(row_id, str):
+        seed(fake, row_id)
+
+
+class _Tally:
+    """How a run went, counted as results are consumed (not with the batch's own counts:
+    when the run stops early, a result the batch finished but we never saw is unfinished)."""
+
+    def __init__(self) -> None:
+        self.succeeded = 0
+        self.failed = 0
+        self.code = EXIT_OK
+        self.stopped: str | None = None  # why the run ended early, if it did
+        self.unfinished: list[_Row] = []  # handed out, no result: cancelled in flight
+        self.not_started: list[_Row] = []  # carried over by --resume, never reached
 
 
 async def _run_update_many(
-    clerk: Clerk, args: argparse.Namespace, source: _Source, report: _Report
+    clerk: Clerk, operation: Operation, args: argparse.Namespace, source: _Source, report: _Report
 ) -> int:
     progress = _Progress("update-many", source.size, enabled=not args.no_progress)
     source.on_bad_line = lambda bad: report.bad_line(bad, progress.write)
-    batch = clerk.machines.update_many(
-        source, concurrency=args.concurrency, fail_fast=args.fail_fast
-    )
-    code = EXIT_OK
-    stopped: str | None = None
-    # Counted here, as results are consumed, not with batch.succeeded/failed: when the
-    # run stops early, a result the batch finished but we never saw is "unfinished".
-    succeeded = failed = 0
+    batch = clerk.batch(operation, source, concurrency=args.concurrency, fail_fast=args.fail_fast)
+    tally = _Tally()
     started = time.monotonic()
     try:
-        async with batch:
-            async for result in batch:
-                row: _Row = result.input
-                source.taken.pop(id(row), None)
-                error = result.error
-                if error is None:
-                    succeeded += 1
-                else:
-                    failed += 1
-                    report.add(row, error, progress.write)
-                    if isinstance(error, (AuthenticationError, PermissionDeniedError)):
-                        code = EXIT_AUTH
-                        stopped = f"stopped: {error} (every item would fail the same way)"
-                        break
-                    if isinstance(error, ClerkConnectionError):
-                        code = EXIT_NETWORK
-                        stopped = f"stopped: cannot reach the API: {error}"
-                        break
-                progress.update(source.position, succeeded + failed, failed)
+        await _consume(batch, source, report, progress, tally)
     except asyncio.CancelledError:
-        stopped = "stopped"
+        tally.stopped = "stopped"
         raise
     finally:
         progress.close()
-        elapsed = time.monotonic() - started
-        # Rows handed out whose result never came back: cancelled in flight; and rows
-        # carried over by --resume that the run never reached.
-        unfinished = sorted(source.taken.values(), key=lambda r: r.line)
-        not_started = source.unstarted()
-        for row in (*unfinished, *not_started):
-            report.add(row, None, progress.write)
-        if source.error is not None:
-            code = EXIT_USAGE
-            stopped = f"{source.error} (the items before this line were processed)"
-        elif args.fail_fast and failed and stopped is None:
-            stopped = "stopped at the first failure (--fail-fast)"
-        if code == EXIT_OK:
-            code = EXIT_SKIPPED if source.bad_lines else EXIT_FAILED if failed else EXIT_OK
-        if stopped is not None:
-            how_far = f"input read up to line {source.read_to_line}"
-            if report.path is not None:
-                how_far += f"; continue with --resume {report.path}"
-            _err(f"{stopped}; {how_far}")
-        line = _summary("update-many", succeeded, failed, elapsed)
-        if source.bad_lines:
-            line += f", {source.bad_lines} malformed lines skipped"
-        if unfinished:
-            line += f", {len(unfinished)} cancelled in flight"
-        if not_started:
-            line += f", {len(not_started)} not started"
+        _settle(tally, args, source, report, progress)
+        _print_summary(args, tally, source, report, time.monotonic() - started)
+    return tally.code
+
+
+async def _consume(
+    batch: Batch[Any], source: _Source, report: _Report, progress: _Progress, tally: _Tally
+) -> None:
+    """Count each result, report each failure; stop at one that every item would share."""
+    async with batch:
+        async for result in batch:
+            row: _Row = result.input
+            source.taken.pop(id(row), None)
+            error = result.error
+            if error is None:
+                tally.succeeded += 1
+            else:
+                tally.failed += 1
+                report.add(row, error, progress.write)
+                stop = _stop_for(error)
+                if stop is not None:
+                    tally.code, tally.stopped = stop
+                    break
+            progress.update(source.position, tally.succeeded + tally.failed, tally.failed)
+
+
+def _stop_for(error: ClerkError) -> tuple[int, str] | None:
+    """The exit code and reason to stop the run at this failure, or None to go on."""
+    if isinstance(error, (AuthenticationError, PermissionDeniedError)):
+        return EXIT_AUTH, f"stopped: {error} (every item would fail the same way)"
+    if isinstance(error, ClerkConnectionError):
+        return EXIT_NETWORK, f"stopped: cannot reach the API: {error}"
+    return None
+
+
+def _settle(
+    tally: _Tally, args: argparse.Namespace, source: _Source, report: _Report, progress: _Progress
+) -> None:
+    """After the run, finished or not: report what never finished, decide the exit code."""
+    tally.unfinished = sorted(source.taken.values(), key=lambda r: r.line)
+    tally.not_started = source.unstarted()
+    for row in (*tally.unfinished, *tally.not_started):
+        report.add(row, None, progress.write)
+    if source.error is not None:
+        tally.code = EXIT_USAGE
+        tally.stopped = f"{source.error} (the items before this line were processed)"
+    elif args.fail_fast and tally.failed and tally.stopped is None:
+        tally.stopped = "stopped at the first failure (--fail-fast)"
+    if tally.code == EXIT_OK:
+        failed = EXIT_FAILED if tally.failed else EXIT_OK
+        tally.code = EXIT_SKIPPED if source.bad_lines else failed
+    if tally.stopped is not None:
+        how_far = f"input read up to line {source.read_to_line}"
         if report.path is not None:
-            line += f"; {report.count} written to {report.path}"
-        elif report.count > SHOWN_FAILURES:
-            line += f"; {report.count - SHOWN_FAILURES} more not shown (use --report)"
-        if args.json:
-            _err(line)
-            summary = {
-                "succeeded": succeeded,
-                "failed": failed,
-                "skipped_lines": source.bad_lines,
-                "cancelled": len(unfinished),
-                "not_started": len(not_started),
-                "elapsed_seconds": round(elapsed, 3),
-                "read_to_line": source.read_to_line,
-                "report": report.path,
-                "stopped": stopped,
-                "exit_code": code,
-            }
-            _print_json(args, summary)
-        else:
-            print(line, flush=True)
-    return code
+            how_far += f"; continue with --resume {report.path}"
+        _err(f"{tally.stopped}; {how_far}")
+
+
+def _print_summary(
+    args: argparse.Namespace, tally: _Tally, source: _Source, report: _Report, elapsed: float
+) -> None:
+    line = _summary("update-many", tally.succeeded, tally.failed, elapsed)
+    if source.bad_lines:
+        line += f", {source.bad_lines} malformed lines skipped"
+    if tally.unfinished:
+        line += f", {len(tally.unfinished)} cancelled in flight"
+    if tally.not_started:
+        line += f", {len(tally.not_started)} not started"
+    if report.path is not None:
+        line += f"; {report.count} written to {report.path}"
+    elif report.count > SHOWN_FAILURES:
+        line += f"; {report.count - SHOWN_FAILURES} more not shown (use --report)"
+    if not args.json:
+        print(line, flush=True)
+        return
+    _err(line)
+    summary = {
+        "succeeded": tally.succeeded,
+        "failed": tally.failed,
+        "skipped_lines": source.bad_lines,
+        "cancelled": len(tally.unfinished),
+        "not_started": len(tally.not_started),
+        "elapsed_seconds": round(elapsed, 3),
+        "read_to_line": source.read_to_line,
+        "report": report.path,
+        "stopped": tally.stopped,
+        "exit_code": tally.code,
+    }
+    _print_json(args, summary)
 
 
 # --- demo --------------------------------------------------------------------------------

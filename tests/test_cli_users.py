@@ -1,0 +1,251 @@
+"""clerk-async users and organizations: list, get, update, merge-metadata, update-many.
+
+``main(argv)`` runs in-process against a FakeClerk serving from its own thread; the
+requests it received say what the command sent.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from clerk_async.cli import main
+from clerk_async.testing import FakeClerk
+from clerk_async.testing._app import RecordedRequest
+
+KEY = "sk_test_cli_users_0123456789"
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[FakeClerk]:
+    with FakeClerk(KEY, rate_limit=None) as fake:
+        yield fake
+
+
+@pytest.fixture
+def fake(server: FakeClerk) -> FakeClerk:
+    server.reset()
+    return server
+
+
+def run(fake: FakeClerk, *argv: str) -> int:
+    return main(["--secret-key", KEY, "--api-url", fake.env["CLERK_API_URL"], *argv])
+
+
+def sent(fake: FakeClerk, method: str) -> list[RecordedRequest]:
+    return [r for r in fake.requests if r.method == method]
+
+
+def write_jsonl(path: Path, items: list[Any]) -> Path:
+    path.write_text("".join(json.dumps(item) + "\n" for item in items), encoding="utf-8")
+    return path
+
+
+def test_users_list_with_filters_and_json(
+    fake: FakeClerk, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = run(
+        fake,
+        "--json",
+        "users",
+        "list",
+        "--limit",
+        "5",
+        "--email-address",
+        "a@example.com",
+        "--email-address",
+        "b@example.com",
+        "--organization-id",
+        "org_1",
+        "--order-by=-created_at",
+    )
+    assert code == 0
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1  # one compact document
+    assert set(json.loads(out)) == {"data", "total_count"}
+    (request,) = sent(fake, "GET")
+    assert request.path == "/v1/users"
+    # (the recorded query keeps one value per key)
+    assert request.query["email_address"] in ("a@example.com", "b@example.com")
+    assert (request.query["limit"], request.query["order_by"]) == ("5", "-created_at")
+    assert request.query["organization_id"] == "org_1"
+
+
+def test_users_get_update_and_merge_metadata(
+    fake: FakeClerk, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(fake, "users", "get", "user_1") == 0
+    assert (
+        run(
+            fake,
+            "users",
+            "update",
+            "user_1",
+            "--first-name",
+            "Ada",
+            "--fields",
+            '{"locale": "en-GB"}',
+        )
+        == 0
+    )
+    assert (
+        run(
+            fake,
+            "users",
+            "merge-metadata",
+            "user_1",
+            "--public",
+            '{"plan": "pro"}',
+            "--private",
+            '{"trial": null}',
+        )
+        == 0
+    )
+    (update, merge) = sent(fake, "PATCH")
+    assert (update.path, update.json) == (
+        "/v1/users/user_1",
+        {"first_name": "Ada", "locale": "en-GB"},
+    )
+    assert merge.path == "/v1/users/user_1/metadata"
+    assert merge.json == {"public_metadata": {"plan": "pro"}, "private_metadata": {"trial": None}}
+    assert sent(fake, "GET")[0].path == "/v1/users/user_1"
+    capsys.readouterr()
+    assert run(fake, "users", "update", "user_1") == 2  # nothing to change
+    assert "nothing to change" in capsys.readouterr().err
+    assert run(fake, "users", "merge-metadata", "user_1", "--public", "[1]") == 2  # not an object
+
+
+def test_organizations_commands(fake: FakeClerk) -> None:
+    assert (
+        run(
+            fake,
+            "organizations",
+            "list",
+            "--query",
+            "acme",
+            "--user-id",
+            "user_1",
+            "--include-members-count",
+        )
+        == 0
+    )
+    assert run(fake, "organizations", "get", "org_1") == 0
+    assert (
+        run(
+            fake,
+            "organizations",
+            "update",
+            "org_1",
+            "--name",
+            "Acme Inc",
+            "--max-allowed-memberships",
+            "50",
+        )
+        == 0
+    )
+    assert run(fake, "organizations", "merge-metadata", "org_1", "--public", '{"seats": 10}') == 0
+    (listed, got) = sent(fake, "GET")
+    assert listed.path == "/v1/organizations"
+    assert (listed.query["query"], listed.query["include_members_count"]) == ("acme", "true")
+    assert got.path == "/v1/organizations/org_1"
+    (update, merge) = sent(fake, "PATCH")
+    assert update.json == {"name": "Acme Inc", "max_allowed_memberships": 50}
+    assert (merge.path, merge.json) == (
+        "/v1/organizations/org_1/metadata",
+        {"public_metadata": {"seats": 10}},
+    )
+
+
+def test_users_update_many_metadata_with_report_and_resume(
+    fake: FakeClerk, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = [
+        {"user_id": "user_1", "public_metadata": {"plan": "pro"}},
+        {"userId": "user_2", "publicMetadata": {"plan": "team"}},  # camelCase too
+        {"user_id": "user_3", "public_metadata": "not an object"},  # fails alone
+        {"user_id": "user_4", "private_metadata": {"crm": 4}},
+    ]
+    source = write_jsonl(tmp_path / "plans.jsonl", lines)
+    report = tmp_path / "failed.jsonl"
+    code = run(
+        fake,
+        "--json",
+        "users",
+        "update-many",
+        str(source),
+        "--metadata",
+        "--report",
+        str(report),
+        "--no-progress",
+    )
+    assert code == 1
+    summary = json.loads(capsys.readouterr().out)
+    assert (summary["succeeded"], summary["failed"], summary["read_to_line"]) == (3, 1, 4)
+    patches = sent(fake, "PATCH")
+    assert sorted(r.path for r in patches) == [f"/v1/users/user_{i}/metadata" for i in (1, 2, 4)]
+    failed, run_line = [json.loads(x) for x in report.read_text().splitlines()]
+    assert (failed["user_id"], failed["_line"]) == ("user_3", 3)
+    assert failed["_error"]["code"] == "invalid_input"
+    assert run_line["_run"]["read_to_line"] == 4
+
+    # Fix the line in the report, resume: the fixed item, then the rest of the file (none).
+    fixed = {**failed, "public_metadata": {"plan": "free"}}
+    write_jsonl(report, [fixed, run_line])
+    fake.reset()
+    assert (
+        run(
+            fake,
+            "users",
+            "update-many",
+            str(source),
+            "--metadata",
+            "--resume",
+            str(report),
+            "--report",
+            str(tmp_path / "again.jsonl"),
+            "--no-progress",
+        )
+        == 0
+    )
+    (patch,) = sent(fake, "PATCH")
+    assert (patch.path, patch.json) == (
+        "/v1/users/user_3/metadata",
+        {"public_metadata": {"plan": "free"}},
+    )
+
+
+def test_organizations_update_many_without_metadata_calls_update(
+    fake: FakeClerk, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = write_jsonl(
+        tmp_path / "orgs.jsonl",
+        [{"organization_id": f"org_{i}", "max_allowed_memberships": i} for i in range(1, 21)],
+    )
+    assert (
+        run(
+            fake, "organizations", "update-many", str(source), "--concurrency", "4", "--no-progress"
+        )
+        == 0
+    )
+    assert "update-many: 20 succeeded, 0 failed" in capsys.readouterr().out
+    patches = sent(fake, "PATCH")
+    assert sorted(r.path for r in patches) == sorted(
+        f"/v1/organizations/org_{i}" for i in range(1, 21)
+    )
+    assert all(
+        r.json == {"max_allowed_memberships": int(r.path.rsplit("_", 1)[1])} for r in patches
+    )
+
+
+def test_users_update_many_reads_json_lines_only(
+    fake: FakeClerk, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    csv = tmp_path / "users.csv"
+    csv.write_text("user_id,first_name\nuser_1,Ada\n", encoding="utf-8")
+    assert run(fake, "users", "update-many", str(csv)) == 2
+    assert "reads JSON Lines only" in capsys.readouterr().err
+    assert run(fake, "users", "update-many", str(csv), "--format", "csv") == 2  # not a choice
