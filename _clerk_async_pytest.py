@@ -1,6 +1,6 @@
 """clerk-async's pytest plugin (entry point ``pytest11``, name ``clerk_async``): FakeClerk fixtures.
 
-- ``fake_clerk``: a started :class:`~clerk_async.testing.FakeClerk` in the test's event loop,
+- ``fake_clerk``: a started ``FakeClerk`` in the test's event loop,
   for ``async def`` tests (it needs pytest-asyncio; a test that asks for it runs as an
   asyncio test in strict mode too, as if marked ``@pytest.mark.asyncio``).
 - ``fake_clerk_sync``: one served from a thread and event loop of its own, for sync tests

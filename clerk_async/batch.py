@@ -67,7 +67,7 @@ MAX_CONCURRENCY = 10_000
 
 
 class Batch(Generic[T]):
-    """An async iterator of :class:`BatchResult`, in completion order.
+    """An async iterator of ``BatchResult``, in completion order.
 
     Use ``async for result in batch`` or ``await batch.collect()`` for every result in
     input order. Leaving ``async for`` early (``break``) cancels the calls in flight, as
@@ -281,7 +281,7 @@ def run_batch(
     on_progress: Callable[[BatchProgress], None] | None = None,
     options: Mapping[str, Any] | None = None,
 ) -> Batch[T]:
-    """A :class:`Batch` calling ``operation`` once per input, with the per-call ``options``.
+    """A ``Batch`` calling ``operation`` once per input, with the per-call ``options``.
 
     An input is what the operation takes as its first argument (an id, a params instance,
     a mapping in camelCase or snake_case), or an ``(id, fields)`` pair: the operation's

@@ -1001,7 +1001,7 @@ def _read_resume(report_path: str, source_path: str) -> _Resume:
 
 
 class _Source:
-    """Reads FILE lazily, one line at a time, and yields a :class:`_Row` per item.
+    """Reads FILE lazily, one line at a time, and yields a ``_Row`` per item.
 
     A malformed line (not JSON, not an object, a CSV row of the wrong width, not UTF-8) is
     handed to ``on_bad_line`` and skipped. Only what makes the rest unreadable (a bad CSV

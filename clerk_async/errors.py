@@ -1,6 +1,6 @@
 """The exception tree, and the pure function that builds an API error from a response.
 
-Every exception the client raises derives from :class:`ClerkError`. No message, ``repr``
+Every exception the client raises derives from ``ClerkError``. No message, ``repr``
 or attribute of these exceptions carries the secret key: they are built from what the
 server answered (status, headers, body), and the request's ``Authorization`` header is
 never stored on them.
@@ -73,7 +73,7 @@ class ClerkConfigError(ClerkValidationError):
     """The client's configuration is wrong (a missing key, a bad option), not a call's input.
 
     A service that maps errors to HTTP answers treats this as its own fault (500), where a
-    plain :class:`ClerkValidationError` is the caller's (422).
+    plain ``ClerkValidationError`` is the caller's (422).
     """
 
 

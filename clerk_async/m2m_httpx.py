@@ -1,4 +1,4 @@
-"""An ``httpx.Auth`` that sends M2M tokens from a :class:`~clerk_async.m2m_source.M2MTokenSource`.
+"""An ``httpx.Auth`` that sends M2M tokens from a ``M2MTokenSource``.
 
 Needs httpx (``pip install httpx``), which clerk-async does not depend on::
 

@@ -13,7 +13,7 @@ mint raises to every caller waiting on it, and the next call tries again. Opaque
 are created with Clerk's ``min_remaining_ttl_seconds``, so that separate processes (each
 with its own source) are handed one live token by Clerk instead of minting their own.
 
-For httpx, :class:`clerk_async.m2m_httpx.M2MBearerAuth`.
+For httpx, ``clerk_async.m2m_httpx.M2MBearerAuth``.
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ def _expires_at(minted: M2MToken, sent_at: float) -> float:
 class M2MTokenSource:
     """Hands out one M2M token of a machine until it nears expiry; then mints the next.
 
-    Made by :meth:`clerk_async.services.m2m.M2M.token_source`. ``clock`` (epoch seconds)
+    Made by ``clerk_async.services.m2m.M2M.token_source``. ``clock`` (epoch seconds)
     can be replaced, e.g. by a test's fake clock.
     """
 

@@ -1,6 +1,6 @@
 """The async pager behind every list method.
 
-``clerk.machines.list(...)`` returns an :class:`AsyncPager` without sending anything
+``clerk.machines.list(...)`` returns an ``AsyncPager`` without sending anything
 (its params are validated at once). Then:
 
 - ``page = await pager`` fetches one page: ``page.data`` and ``page.total_count``;

@@ -26,7 +26,7 @@ __all__ = ["M2M"]
 class M2M(spec.M2M):
     """Create, list, revoke and verify machine-to-machine tokens.
 
-    The four operations are generated (:mod:`clerk_async.services.spec.m2m`); methods the
+    The four operations are generated (``clerk_async.services.spec.m2m``); methods the
     spec cannot describe (a token source that refreshes itself) are written here.
     """
 
@@ -47,7 +47,7 @@ class M2M(spec.M2M):
 
         ``token_format`` defaults to ``"jwt"``: Clerk charges a JWT only when created, as
         the receiver verifies it without a call. Hand-written (not generated); see
-        :mod:`clerk_async.m2m_source`.
+        ``clerk_async.m2m_source``.
         """
         return M2MTokenSource(
             self,

@@ -1,7 +1,7 @@
 """``clerk.machines``: the generated operations, and what the spec cannot say.
 
 The nine operations (their params, validation, paths and answers) are generated from the
-spec in :mod:`clerk_async.services.spec.machines`; this class adds the runtime extras.
+spec in ``clerk_async.services.spec.machines``; this class adds the runtime extras.
 """
 
 from __future__ import annotations

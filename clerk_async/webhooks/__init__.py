@@ -6,7 +6,7 @@ event, typed by its ``type`` (see README, "Receiving Clerk webhooks")::
         print(event.data.id)
 
 Every event class is generated from Clerk's webhooks spec (``_events.py``); an event of a
-type this version does not know still verifies, as a plain :class:`WebhookEvent`.
+type this version does not know still verifies, as a plain ``WebhookEvent``.
 """
 
 from clerk_async.webhooks import _events

@@ -116,7 +116,7 @@ def check_signature(
     now: float | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
 ) -> None:
-    """Raise :class:`WebhookVerificationError` unless ``body`` is signed by ``secret`` now."""
+    """Raise ``WebhookVerificationError`` unless ``body`` is signed by ``secret`` now."""
     key = _key(secret)  # a misconfiguration is reported before anything about the request
     body = _as_bytes(body)
     if len(body) > max_body_bytes:
@@ -154,7 +154,7 @@ def check_signature(
 
 
 def parse_event(body: bytes) -> WebhookEvent:
-    """The event a verified ``body`` holds: its type's class, or :class:`WebhookEvent` for a
+    """The event a verified ``body`` holds: its type's class, or ``WebhookEvent`` for a
     type this version does not know."""
     try:
         payload = _json.loads(body)
@@ -189,8 +189,8 @@ def verify(
     ``body`` is the raw request body, exactly as received (not re-serialized JSON);
     ``headers`` any mapping of the request's headers (``svix-*`` or ``webhook-*`` names).
     ``secret`` defaults to ``$CLERK_WEBHOOK_SIGNING_SECRET``. ``now`` (epoch seconds)
-    replaces the clock, for tests. Raises :class:`WebhookVerificationError`, or
-    :class:`~clerk_async.ClerkConfigError` without a usable secret.
+    replaces the clock, for tests. Raises ``WebhookVerificationError``, or
+    ``ClerkConfigError`` without a usable secret.
     """
     raw = _as_bytes(body)
     check_signature(raw, headers, secret=secret, now=now, max_body_bytes=max_body_bytes)

@@ -12,7 +12,7 @@ The raw body is read as it arrives and refused (413) once it passes ``max_body_b
 before it is held whole or hashed. A bad signature, a stale timestamp, missing headers or a
 body that is not an event answer **400** with the reason code (never the secret or the
 signature); no signing secret at all is the service's fault and raises
-:class:`~clerk_async.ClerkConfigError` (a 500, or ``error_reply``'s 500 with
+``ClerkConfigError`` (a 500, or ``error_reply``'s 500 with
 ``clerk_async.fastapi.install_exception_handlers``).
 """
 
