@@ -20,6 +20,7 @@ from clerk_async import Clerk, ClerkAPIError
 from clerk_async.pagination import AsyncPager
 from clerk_async.services.spec import OPERATIONS
 from clerk_async.testing import FakeClerk
+from clerk_async.testing._state import HANDLERS as STATE_HANDLERS
 from tests.test_codegen import SPEC
 from tests.test_conformance_spec import _operation, _resolve, required_arguments, sample
 
@@ -80,6 +81,70 @@ STATEFUL_ARGUMENTS = {
 }
 
 
+async def _seed_state(fake: FakeClerk, clerk: Clerk) -> dict[str, Any]:
+    """Users, organizations, sessions... for their operations: ids by argument name."""
+    ada = fake.add_user(
+        "ada@example.com", first_name="Ada", password="correct horse", phone_number=["+15555550100"]
+    )
+    bob = fake.add_user("bob@example.com", first_name="Bob")
+    org = fake.add_organization("Acme", members={ada.id: "org:admin"})
+    session = fake.add_session(ada.id, org_id=org.id)
+    template = await clerk.jwt_templates.create(name="hasura", claims={"uid": "{{user.id}}"})
+    invitation = await clerk.invitations.create(email_address="carol@example.com")
+    org_invitation = await clerk.organization_invitations.create(
+        org.id, email_address="dan@example.com", role="org:member"
+    )
+    domain = await clerk.organization_domains.create(org.id, name="acme.test")
+    allowed = await clerk.allowlist_identifiers.create(identifier="eve@example.com")
+    blocked = await clerk.blocklist_identifiers.create(identifier="mallory@example.com")
+    sign_in = await clerk.sign_in_tokens.create(user_id=ada.id)
+    redirect = await clerk.redirect_urls.create(url="https://app.example.com/callback")
+    waiting = await clerk.waitlist_entries.create(email_address="frank@example.com")
+    return {
+        "user_id": ada.id,
+        "user_ids": [ada.id],
+        "organization_id": org.id,
+        "session_id": session.id,
+        "email_address_id": ada.email_addresses[0].id,
+        "phone_number_id": ada.phone_numbers[0].id,
+        "template_id": template.id,
+        "template_name": template.name,
+        "domain_id": domain.id,
+        "sign_in_token_id": sign_in.id,
+        "id": redirect.id,
+        "waitlist_entry_id": waiting.id,
+        "_bob": bob.id,
+        "_invitation": invitation.id,
+        "_org_invitation": org_invitation.id,
+        "_allowed": allowed.id,
+        "_blocked": blocked.id,
+        "_token": fake.session_token(ada.id, session_id=session.id),
+    }
+
+
+def _state_overrides(op_id: str, ids: dict[str, Any]) -> dict[str, Any]:
+    """Arguments a spec-valid call needs beyond ids to succeed on Clerk's semantics."""
+    fresh_email = {"email_address": "new@example.com"}
+    fresh_phone = {"phone_number": "+15555550199"}
+    return {
+        "CreateEmailAddress": fresh_email,
+        "ReplaceUserEmailAddress": fresh_email,
+        "CreatePhoneNumber": fresh_phone,
+        "ReplaceUserPhoneNumber": fresh_phone,
+        "CreateOrganizationMembership": {"user_id": ids["_bob"], "role": "org:member"},
+        "UpdateOrganizationMembership": {"role": "org:member"},
+        "CreateOrganizationInvitation": {"email_address": "gina@example.com", "role": "org:admin"},
+        "CreateOrganizationDomain": {"name": "acme.example"},
+        "VerifyPassword": {"password": "correct horse"},
+        "RefreshSession": {"expired_token": ids["_token"]},
+        "RevokeInvitation": {"invitation_id": ids["_invitation"]},
+        "RevokeOrganizationInvitation": {"invitation_id": ids["_org_invitation"]},
+        "GetOrganizationInvitation": {"invitation_id": ids["_org_invitation"]},
+        "DeleteAllowlistIdentifier": {"identifier_id": ids["_allowed"]},
+        "DeleteBlocklistIdentifier": {"identifier_id": ids["_blocked"]},
+    }.get(op_id, {})
+
+
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 @pytest.mark.parametrize("op_id", sorted(OPERATIONS))
 async def test_every_operation_answers_a_valid_call(
@@ -91,6 +156,10 @@ async def test_every_operation_answers_a_valid_call(
     for name in STATEFUL_ARGUMENTS.get(op_id, ("machine_id",)):
         if name in kwargs:
             kwargs[name] = seeded[name]
+    if op_id in STATE_HANDLERS:
+        ids = await _seed_state(fake, clerk)
+        kwargs.update({k: ids[k] for k in kwargs if k in ids})
+        kwargs.update(_state_overrides(op_id, ids))
     if op_id == "verifyOAuthAccessToken":
         kwargs["access_token"] = seeded["access_token"]
     if op_id == "createM2MToken":

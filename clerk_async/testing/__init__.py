@@ -1,11 +1,15 @@
 """FakeClerk: an in-process emulator of Clerk's Backend API.
 
 It serves, over real HTTP on loopback, all 249 operations of
-``spec/clerk-bapi-2026-05-12.yml``. The Machines, M2M token, API key, JWKS and OAuth access
-token verify endpoints answer from an in-memory store that behaves like Clerk; every other
-operation checks its request as the spec says (below) and answers a fixed example that
-fits the spec and the client's models (``_spec.py``, generated with the client's
-declarations by ``make generate``)::
+``spec/clerk-bapi-2026-05-12.yml``. Users (with their email addresses and phone numbers),
+organizations, memberships, organization and instance invitations, organization domains,
+sessions and their tokens, JWT templates, allow- and blocklists, sign-in tokens, redirect
+URLs and waitlist entries (``_state/``), and the Machines, M2M token, API key, JWKS and OAuth
+access token verify endpoints (``_store.py``) answer from an in-memory store that behaves
+like Clerk; every other operation checks its request as the spec says (below) and answers
+a fixed example that fits the spec and the client's models (``_spec.py``, generated with
+the client's declarations by ``make generate``). Seed and inspect with ``add_user``,
+``add_organization``, ``add_session`` and ``users``, ``organizations``, ``sessions``::
 
     from clerk_async.testing import FakeClerk, Faults
 
@@ -61,6 +65,9 @@ How it answers (where the spec leaves a choice, the choice is written here):
 
 from clerk_async.testing._app import API_VERSIONS, FakeClerk
 from clerk_async.testing._control import Faults, RecordedRequest, Stats
+from clerk_async.testing._state.organizations import MembershipRecord, OrganizationRecord
+from clerk_async.testing._state.sessions import SessionRecord
+from clerk_async.testing._state.users import UserRecord
 from clerk_async.testing._store import APIKeyRecord, FakeError, M2MTokenRecord, MachineRecord
 from clerk_async.testing._tokens import OAuthTokenRecord
 
@@ -72,7 +79,11 @@ __all__ = [
     "Faults",
     "M2MTokenRecord",
     "MachineRecord",
+    "MembershipRecord",
     "OAuthTokenRecord",
+    "OrganizationRecord",
     "RecordedRequest",
+    "SessionRecord",
     "Stats",
+    "UserRecord",
 ]

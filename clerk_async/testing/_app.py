@@ -9,7 +9,7 @@ import os
 import random
 import secrets
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
@@ -31,6 +31,11 @@ from clerk_async.testing._control import (
 from clerk_async.testing._schema import Schema, SpecOperation
 from clerk_async.testing._server import LoopbackServer
 from clerk_async.testing._spec import OPERATIONS as SPEC
+from clerk_async.testing._state import HANDLERS as STATE_HANDLERS
+from clerk_async.testing._state import Handler as StateHandler
+from clerk_async.testing._state.organizations import OrganizationRecord
+from clerk_async.testing._state.sessions import SessionRecord
+from clerk_async.testing._state.users import UserRecord
 from clerk_async.testing._store import (
     APIKeyRecord,
     FakeError,
@@ -218,6 +223,11 @@ def _verify_oauth_token(s: Store, _: MachineRecord | None, p: dict[str, Any]) ->
     return s.tokens.verify_oauth_token(**p)
 
 
+def _from_state(handler: StateHandler) -> Op:
+    """A handler of ``_state`` (users, organizations, sessions...) as a route's op."""
+    return lambda s, _, p: s.state.answer(handler, p)
+
+
 STATEFUL: tuple[Route, ...] = (
     _route("GetJWKS", _get_jwks),
     _proxied("verifyOAuthAccessToken", _verify_oauth_token),
@@ -242,6 +252,7 @@ STATEFUL: tuple[Route, ...] = (
     _proxied("deleteApiKey", _delete_api_key),
     _proxied("getApiKeySecret", _get_api_key_secret),
     _proxied("revokeApiKey", _revoke_api_key),
+    *(_route(operation, _from_state(fn)) for operation, fn in STATE_HANDLERS.items()),
 )
 _HAS_STATE = {(r.method, r.path) for r in STATEFUL}
 # Every operation of the spec: the stateful ones above, the others answer the spec's
@@ -448,6 +459,73 @@ class FakeClerk(LoopbackServer):
         params = _checked("createApiKey", {"subject": subject, "name": name, **fields})
         return self._store.create_api_key(**params)
 
+    # -- users, organizations and sessions (clerk_async.testing._state) -------------------
+
+    @property
+    def users(self) -> dict[str, UserRecord]:
+        """Users by id, in creation order; attributes are the wire's fields
+        (``fake.users[uid].first_name``). Records are live: edits show in answers, but
+        change identifiers (emails, phones, username, external_id) through the API, which
+        keeps the lookup indexes."""
+        return self._store.state.users.records
+
+    @property
+    def organizations(self) -> dict[str, OrganizationRecord]:
+        """Organizations by id (``.memberships``: their memberships by user id)."""
+        return self._store.state.orgs.records
+
+    @property
+    def sessions(self) -> dict[str, SessionRecord]:
+        """Sessions by id, as ``POST /sessions`` and :meth:`session_token` made them."""
+        return self._store.state.sessions.records
+
+    def add_user(
+        self,
+        email_address: str | Iterable[str] | None = None,
+        *,
+        first_name: str | None = None,
+        **fields: Any,
+    ) -> UserRecord:
+        """Create a user as ``POST /users`` would (``fields``: its other body fields, e.g.
+        ``username=``, ``password=``, ``public_metadata=``); raises :class:`FakeError` if
+        invalid or an identifier is taken. ``email_address``: one address or several."""
+        body = dict(fields)
+        if email_address is not None:
+            body["email_address"] = (
+                [email_address] if isinstance(email_address, str) else list(email_address)
+            )
+        if first_name is not None:
+            body["first_name"] = first_name
+        params = _checked("CreateUser", body)
+        state = self._store.state
+        with state.lock:
+            return state.users.create(params)
+
+    def add_organization(
+        self, name: str, *, members: Mapping[str, str] | None = None, **fields: Any
+    ) -> OrganizationRecord:
+        """Create an organization as ``POST /organizations`` would, with ``members``
+        (``{user_id: "org:admin" | "org:member" | ...}``; a role the instance does not have
+        yet is created, without permissions). ``fields``: the other body fields (``slug=``...)."""
+        params = _checked("CreateOrganization", {"name": name, **fields})
+        state = self._store.state
+        with state.lock:
+            for user_id in members or {}:
+                state.users.get(user_id)  # all members exist, or nothing is made
+            org = state.orgs.create(params)
+            for user_id, role in (members or {}).items():
+                state.orgs.roles.setdefault(role, (role.removeprefix("org:").title(), ()))
+                if user_id not in state.orgs.by_org[org.id]:
+                    state.orgs.add_member(org.id, {"user_id": user_id, "role": role})
+            return org
+
+    def add_session(self, user_id: str, *, org_id: str | None = None) -> SessionRecord:
+        """An active session of a user, as ``POST /sessions`` makes it (``org_id``: its
+        active organization, of which the user must be a member)."""
+        state = self._store.state
+        with state.lock:
+            return state.sessions.create(user_id, org_id)
+
     # -- tokens, issued as Clerk issues them (clerk_async.testing._tokens) ----------------
 
     @property
@@ -461,9 +539,9 @@ class FakeClerk(LoopbackServer):
         *,
         session_id: str | None = None,
         org_id: str | None = None,
-        org_role: str = "admin",
+        org_role: str | None = None,
         org_slug: str | None = None,
-        org_permissions: Iterable[str] = (),
+        org_permissions: Iterable[str] | None = None,
         azp: str | None = "http://localhost:3000",
         expires_in: float = 60.0,
         claims: dict[str, Any] | None = None,
@@ -473,14 +551,31 @@ class FakeClerk(LoopbackServer):
         Version 2 claims, ``cat`` session, ``kid`` the instance id, times on the fake's
         clock (a negative ``expires_in`` makes it expired); ``org_permissions`` are
         ``org:<feature>:<permission>`` names, encoded as Clerk does.
+
+        For a user of the fake's state (``add_user``), the token is that of a new active
+        session (in :attr:`sessions`, unless ``session_id`` names one), and ``org_id`` (an
+        id or a slug) of an organization they are a member of fills ``o`` as Clerk does:
+        their role, the slug and the role's custom permissions, unless given here. For
+        any other ``user_id`` the claims are what the arguments say (role ``admin``).
         """
+        state = self._store.state
+        org: dict[str, Any] = {}
+        with state.lock:
+            if user_id in state.users.records:
+                org = state.sessions.org_claims(user_id, org_id)
+                if session_id is None:
+                    member = "org_role" in org
+                    session = state.sessions.create(user_id, org["org_id"] if member else None)
+                    session_id = session.id
         return self._store.tokens.session_token(
             user_id,
             session_id=session_id,
-            org_id=org_id,
-            org_role=org_role,
-            org_slug=org_slug,
-            org_permissions=org_permissions,
+            org_id=org.get("org_id", org_id),
+            org_role=org_role or org.get("org_role") or "admin",
+            org_slug=org_slug or org.get("org_slug"),
+            org_permissions=(
+                org.get("org_permissions", ()) if org_permissions is None else org_permissions
+            ),
             azp=azp,
             expires_in=expires_in,
             claims=claims,

@@ -166,6 +166,12 @@ class Store:
         # of a seeded store as they were.
         tokens_rng = random.Random(None if seed is None else f"tokens-{seed}")
         self.tokens = Tokens(self.instance_id, self.now, tokens_rng)
+        # Users, organizations, sessions...: their own draws too, so that seeding them
+        # leaves machine ids as they were.
+        from clerk_async.testing._state import State
+
+        state_rng = random.Random(None if seed is None else f"state-{seed}")
+        self.state = State(self.instance_id, self.now, self.tokens, state_rng)
         self.machines: dict[str, MachineRecord] = {}
         self.m2m_tokens: dict[str, M2MTokenRecord] = {}
         self.api_keys: dict[str, APIKeyRecord] = {}
