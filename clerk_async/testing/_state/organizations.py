@@ -44,6 +44,7 @@ from clerk_async.testing._state._base import (
     signed_ids,
     word,
 )
+from clerk_async.testing._state.users import check_email
 from clerk_async.testing._store import FakeError
 
 if TYPE_CHECKING:
@@ -167,14 +168,29 @@ def _identifier(users: Users, user: UserRecord) -> str | None:
     return found
 
 
-def _domain_verification(verified: bool, now: int) -> dict[str, Any]:
+ENROLLMENT_MODES = frozenset(
+    {"manual_invitation", "automatic_invitation", "automatic_suggestion", "enterprise_sso"}
+)
+
+
+def _domain_verification(verified: bool, strategy: str = "email_code") -> dict[str, Any]:
+    """An affiliation (or, with ``strategy="dns_record"``, ownership) verification; the
+    spec keeps ``verified_at`` for ownership and makes it null on affiliation."""
     return {
         "status": "verified" if verified else "unverified",
-        "strategy": "email_code",
+        "strategy": strategy,
         "attempts": None,
         "expire_at": None,
-        "verified_at": now if verified else None,
+        "verified_at": None,
     }
+
+
+def _enrollment_mode(value: str) -> str:
+    if value not in ENROLLMENT_MODES:
+        raise invalid(
+            "enrollment_mode", f"enrollment_mode must be one of {sorted(ENROLLMENT_MODES)}"
+        )
+    return value
 
 
 class Organizations:
@@ -445,6 +461,7 @@ class Organizations:
         org = self.get(org_id)
         name, _ = self.role(p["role"])
         address = p["email_address"]
+        check_email(address)
         inviter = p.get("inviter_user_id")
         if inviter is not None:
             self.state.users.get(inviter)
@@ -538,16 +555,18 @@ class Organizations:
             raise identifier_exists("name")
         now = self.state.now()
         verified = p.get("verified") is not False
+        mode = _enrollment_mode(p.get("enrollment_mode") or "manual_invitation")
         domain = OrganizationDomainRecord(
             object="organization_domain",
             id=self.state.new_id("orgdmn"),
             organization_id=org.id,
             name=name,
-            enrollment_mode=p.get("enrollment_mode") or "manual_invitation",
+            enrollment_mode=mode,
             affiliation_email_address=None,
-            affiliation_verification=_domain_verification(verified, now),
-            ownership_verification=None,
-            verification=_domain_verification(verified, now),
+            affiliation_verification=_domain_verification(verified),
+            # Ownership is proven by a DNS record, which the fake never sees.
+            ownership_verification=_domain_verification(False, "dns_record"),
+            verification=_domain_verification(verified),
             total_pending_invitations=0,
             total_pending_suggestions=0,
             created_at=now,
@@ -765,11 +784,10 @@ def _list_all_domains(st: State, p: dict[str, Any]) -> Any:
 def _update_domain(st: State, p: dict[str, Any]) -> Any:
     domain = st.orgs.domain(p["organization_id"], p["domain_id"])
     if p.get("enrollment_mode") is not None:
-        domain.enrollment_mode = p["enrollment_mode"]
+        domain.enrollment_mode = _enrollment_mode(p["enrollment_mode"])
     if p.get("verified") is not None:
-        now = st.now()
-        domain.verification = _domain_verification(p["verified"], now)
-        domain.affiliation_verification = _domain_verification(p["verified"], now)
+        domain.verification = _domain_verification(p["verified"])
+        domain.affiliation_verification = _domain_verification(p["verified"])
     st.users.touch(domain)
     return domain.json()
 

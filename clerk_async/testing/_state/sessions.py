@@ -214,8 +214,9 @@ class Sessions:
                 "full_name": full,
                 "primary_email_address": None if email is None else email.email_address,
                 "primary_phone_number": None if phone is None else phone.phone_number,
-                "email_verified": email is not None and email.verification is not None,
-                "phone_number_verified": phone is not None and phone.verification is not None,
+                "email_verified": email is not None and email.verification["status"] == "verified",
+                "phone_number_verified": phone is not None
+                and phone.verification["status"] == "verified",
             },
             "session": {"actor": session.actor, "id": session.id},
         }

@@ -56,7 +56,7 @@ from clerk_async.testing._store import FakeError
 if TYPE_CHECKING:
     from clerk_async.testing._state import State
 
-__all__ = ["EmailAddressRecord", "PhoneNumberRecord", "UserRecord", "Users"]
+__all__ = ["EmailAddressRecord", "PhoneNumberRecord", "UserRecord", "Users", "check_email"]
 
 DEFAULT_IMAGE = "https://img.clerk.com/eyJ0eXBlIjoiZGVmYXVsdCJ9"
 DEFAULT_GRAVATAR = "https://www.gravatar.com/avatar?d=mp"
@@ -85,9 +85,17 @@ class PhoneNumberRecord(Record):
     _user_id: str
 
 
-def _verification(verified: bool) -> dict[str, Any] | None:
+def _verification(verified: bool, strategy: str) -> dict[str, Any]:
+    """Verified by the admin (the Backend API), or not yet, awaiting a code by ``strategy``
+    (the spec's ``verification`` is nullable, but null fits none of its ``oneOf``)."""
     if not verified:
-        return None
+        return {
+            "object": "verification_otp",
+            "status": "unverified",
+            "strategy": strategy,
+            "attempts": None,
+            "expire_at": None,
+        }
     return {
         "object": "verification_admin",
         "status": "verified",
@@ -95,6 +103,18 @@ def _verification(verified: bool) -> dict[str, Any] | None:
         "attempts": None,
         "expire_at": None,
     }
+
+
+def check_email(address: str, param: str = "email_address") -> None:
+    local, at, domain = address.rpartition("@")
+    if not (at and local and "." in domain.strip(".") and " " not in address):
+        raise FakeError.one(
+            422,
+            "form_param_format_invalid",
+            "is invalid",
+            f"{param} must be a valid email address.",
+            param_name=param,
+        )
 
 
 def _hash(password: str, salt: bytes) -> bytes:
@@ -151,6 +171,7 @@ class Users:
         # Every check before any change: a refused user leaves nothing behind.
         seen: set[str] = set()
         for address in emails:
+            check_email(address)
             key = address.casefold()
             if key in self._by_email or key in seen:
                 raise identifier_exists("email_address")
@@ -397,7 +418,7 @@ class Users:
             object="email_address",
             email_address=address,
             reserved=reserved,
-            verification=_verification(verified),
+            verification=_verification(verified, "email_code"),
             linked_to=[],
             created_at=now,
             updated_at=now,
@@ -421,7 +442,7 @@ class Users:
             reserved_for_second_factor=False,
             default_second_factor=False,
             reserved=reserved,
-            verification=_verification(verified),
+            verification=_verification(verified, "phone_code"),
             linked_to=[],
             backup_codes=None,
             created_at=now,
@@ -468,14 +489,7 @@ class Users:
     def create_email(self, p: dict[str, Any]) -> EmailAddressRecord:
         user = self.get(p["user_id"])
         address = p["email_address"]
-        if "@" not in address.strip("@"):
-            raise FakeError.one(
-                422,
-                "form_param_format_invalid",
-                "is invalid",
-                "email_address must be a valid email address.",
-                param_name="email_address",
-            )
+        check_email(address)
         if address.casefold() in self._by_email:
             raise identifier_exists("email_address")
         email = self._add_email(
@@ -508,7 +522,8 @@ class Users:
     def update_identification(self, record: Record, p: dict[str, Any], primary_field: str) -> Any:
         user = self.records[record._user_id]
         if p.get("verified") is not None:
-            record.verification = _verification(p["verified"])
+            strategy = "email_code" if record.object == "email_address" else "phone_code"
+            record.verification = _verification(p["verified"], strategy)
         if p.get("primary"):
             setattr(user, primary_field, record.id)
         if p.get("reserved_for_second_factor") is not None:
@@ -521,6 +536,7 @@ class Users:
         """``PUT /users/{id}/email_address``: the new address becomes the only one."""
         user = self.get(user_id)
         address = p["email_address"]
+        check_email(address)
         existing = self._by_email.get(address.casefold())
         if existing is not None and existing._user_id != user.id:
             raise identifier_exists("email_address")
