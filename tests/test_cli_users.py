@@ -6,6 +6,7 @@ requests it received say what the command sent.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,6 +35,30 @@ def fake(server: FakeClerk) -> FakeClerk:
 
 def run(fake: FakeClerk, *argv: str) -> int:
     return main(["--secret-key", KEY, "--api-url", fake.env["CLERK_API_URL"], *argv])
+
+
+def users(fake: FakeClerk, n: int) -> list[str]:
+    """``n`` users created through the API (the CLI's commands need ids that exist)."""
+
+    async def create() -> list[str]:
+        async with fake.client() as clerk:
+            return [
+                (await clerk.users.create(email_address=[f"u{i}@example.com"])).id for i in range(n)
+            ]
+
+    ids = asyncio.run(create())
+    fake.requests.clear()
+    return ids
+
+
+def organizations(fake: FakeClerk, n: int) -> list[str]:
+    async def create() -> list[str]:
+        async with fake.client() as clerk:
+            return [(await clerk.organizations.create(name=f"Org {i}")).id for i in range(n)]
+
+    ids = asyncio.run(create())
+    fake.requests.clear()
+    return ids
 
 
 def sent(fake: FakeClerk, method: str) -> list[RecordedRequest]:
@@ -78,84 +103,44 @@ def test_users_list_with_filters_and_json(
 def test_users_get_update_and_merge_metadata(
     fake: FakeClerk, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert run(fake, "users", "get", "user_1") == 0
+    (uid,) = users(fake, 1)
+    assert run(fake, "users", "get", uid) == 0
     assert (
-        run(
-            fake,
-            "users",
-            "update",
-            "user_1",
-            "--first-name",
-            "Ada",
-            "--fields",
-            '{"locale": "en-GB"}',
-        )
+        run(fake, "users", "update", uid, "--first-name", "Ada", "--fields", '{"locale": "en-GB"}')
         == 0
     )
-    assert (
-        run(
-            fake,
-            "users",
-            "merge-metadata",
-            "user_1",
-            "--public",
-            '{"plan": "pro"}',
-            "--private",
-            '{"trial": null}',
-        )
-        == 0
-    )
+    merge_args = ("--public", '{"plan": "pro"}', "--private", '{"trial": null}')
+    assert run(fake, "users", "merge-metadata", uid, *merge_args) == 0
     (update, merge) = sent(fake, "PATCH")
     assert (update.path, update.json) == (
-        "/v1/users/user_1",
+        f"/v1/users/{uid}",
         {"first_name": "Ada", "locale": "en-GB"},
     )
-    assert merge.path == "/v1/users/user_1/metadata"
+    assert merge.path == f"/v1/users/{uid}/metadata"
     assert merge.json == {"public_metadata": {"plan": "pro"}, "private_metadata": {"trial": None}}
-    assert sent(fake, "GET")[0].path == "/v1/users/user_1"
+    assert sent(fake, "GET")[0].path == f"/v1/users/{uid}"
     capsys.readouterr()
-    assert run(fake, "users", "update", "user_1") == 2  # nothing to change
+    assert run(fake, "users", "update", uid) == 2  # nothing to change
     assert "nothing to change" in capsys.readouterr().err
-    assert run(fake, "users", "merge-metadata", "user_1", "--public", "[1]") == 2  # not an object
+    assert run(fake, "users", "merge-metadata", uid, "--public", "[1]") == 2  # not an object
 
 
 def test_organizations_commands(fake: FakeClerk) -> None:
-    assert (
-        run(
-            fake,
-            "organizations",
-            "list",
-            "--query",
-            "acme",
-            "--user-id",
-            "user_1",
-            "--include-members-count",
-        )
-        == 0
-    )
-    assert run(fake, "organizations", "get", "org_1") == 0
-    assert (
-        run(
-            fake,
-            "organizations",
-            "update",
-            "org_1",
-            "--name",
-            "Acme Inc",
-            "--max-allowed-memberships",
-            "50",
-        )
-        == 0
-    )
-    assert run(fake, "organizations", "merge-metadata", "org_1", "--public", '{"seats": 10}') == 0
+    (org,) = organizations(fake, 1)
+    listing = ("--query", "org", "--user-id", "user_1", "--include-members-count")
+    assert run(fake, "organizations", "list", *listing) == 0
+    assert run(fake, "organizations", "get", org) == 0
+    changes = ("--name", "Acme Inc", "--max-allowed-memberships", "50")
+    assert run(fake, "organizations", "update", org, *changes) == 0
+    assert run(fake, "organizations", "merge-metadata", org, "--public", '{"seats": 10}') == 0
     (listed, got) = sent(fake, "GET")
     assert listed.path == "/v1/organizations"
-    assert (listed.query["query"], listed.query["include_members_count"]) == ("acme", "true")
-    assert got.path == "/v1/organizations/org_1"
+    assert (listed.query["query"], listed.query["include_members_count"]) == ("org", "true")
+    assert got.path == f"/v1/organizations/{org}"
     (update, merge) = sent(fake, "PATCH")
     assert update.json == {"name": "Acme Inc", "max_allowed_memberships": 50}
     assert (merge.path, merge.json) == (
-        "/v1/organizations/org_1/metadata",
+        f"/v1/organizations/{org}/metadata",
         {"public_metadata": {"seats": 10}},
     )
 
@@ -163,57 +148,36 @@ def test_organizations_commands(fake: FakeClerk) -> None:
 def test_users_update_many_metadata_with_report_and_resume(
     fake: FakeClerk, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    ids = users(fake, 4)
     lines = [
-        {"user_id": "user_1", "public_metadata": {"plan": "pro"}},
-        {"userId": "user_2", "publicMetadata": {"plan": "team"}},  # camelCase too
-        {"user_id": "user_3", "public_metadata": "not an object"},  # fails alone
-        {"user_id": "user_4", "private_metadata": {"crm": 4}},
+        {"user_id": ids[0], "public_metadata": {"plan": "pro"}},
+        {"userId": ids[1], "publicMetadata": {"plan": "team"}},  # camelCase too
+        {"user_id": ids[2], "public_metadata": "not an object"},  # fails alone
+        {"user_id": ids[3], "private_metadata": {"crm": 4}},
     ]
     source = write_jsonl(tmp_path / "plans.jsonl", lines)
     report = tmp_path / "failed.jsonl"
-    code = run(
-        fake,
-        "--json",
-        "users",
-        "update-many",
-        str(source),
-        "--metadata",
-        "--report",
-        str(report),
-        "--no-progress",
-    )
-    assert code == 1
+    options = ("--metadata", "--report", str(report), "--no-progress")
+    assert run(fake, "--json", "users", "update-many", str(source), *options) == 1
     summary = json.loads(capsys.readouterr().out)
     assert (summary["succeeded"], summary["failed"], summary["read_to_line"]) == (3, 1, 4)
     patches = sent(fake, "PATCH")
-    assert sorted(r.path for r in patches) == [f"/v1/users/user_{i}/metadata" for i in (1, 2, 4)]
+    expected = sorted(f"/v1/users/{ids[i]}/metadata" for i in (0, 1, 3))
+    assert sorted(r.path for r in patches) == expected
     failed, run_line = [json.loads(x) for x in report.read_text().splitlines()]
-    assert (failed["user_id"], failed["_line"]) == ("user_3", 3)
+    assert (failed["user_id"], failed["_line"]) == (ids[2], 3)
     assert failed["_error"]["code"] == "invalid_input"
     assert run_line["_run"]["read_to_line"] == 4
 
     # Fix the line in the report, resume: the fixed item, then the rest of the file (none).
     fixed = {**failed, "public_metadata": {"plan": "free"}}
     write_jsonl(report, [fixed, run_line])
-    fake.reset()
-    assert (
-        run(
-            fake,
-            "users",
-            "update-many",
-            str(source),
-            "--metadata",
-            "--resume",
-            str(report),
-            "--report",
-            str(tmp_path / "again.jsonl"),
-            "--no-progress",
-        )
-        == 0
-    )
+    fake.requests.clear()
+    again = ("--metadata", "--resume", str(report), "--report", str(tmp_path / "again.jsonl"))
+    assert run(fake, "users", "update-many", str(source), *again, "--no-progress") == 0
     (patch,) = sent(fake, "PATCH")
     assert (patch.path, patch.json) == (
-        "/v1/users/user_3/metadata",
+        f"/v1/users/{ids[2]}/metadata",
         {"public_metadata": {"plan": "free"}},
     )
 
@@ -221,24 +185,15 @@ def test_users_update_many_metadata_with_report_and_resume(
 def test_organizations_update_many_without_metadata_calls_update(
     fake: FakeClerk, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    source = write_jsonl(
-        tmp_path / "orgs.jsonl",
-        [{"organization_id": f"org_{i}", "max_allowed_memberships": i} for i in range(1, 21)],
-    )
-    assert (
-        run(
-            fake, "organizations", "update-many", str(source), "--concurrency", "4", "--no-progress"
-        )
-        == 0
-    )
+    ids = organizations(fake, 20)
+    lines = [{"organization_id": org, "max_allowed_memberships": n} for n, org in enumerate(ids)]
+    source = write_jsonl(tmp_path / "orgs.jsonl", lines)
+    options = ("--concurrency", "4", "--no-progress")
+    assert run(fake, "organizations", "update-many", str(source), *options) == 0
     assert "update-many: 20 succeeded, 0 failed" in capsys.readouterr().out
     patches = sent(fake, "PATCH")
-    assert sorted(r.path for r in patches) == sorted(
-        f"/v1/organizations/org_{i}" for i in range(1, 21)
-    )
-    assert all(
-        r.json == {"max_allowed_memberships": int(r.path.rsplit("_", 1)[1])} for r in patches
-    )
+    assert sorted(r.path for r in patches) == sorted(f"/v1/organizations/{org}" for org in ids)
+    assert sorted(r.json["max_allowed_memberships"] for r in patches) == list(range(20))
 
 
 def test_users_update_many_reads_json_lines_only(
