@@ -212,7 +212,8 @@ def _common_options() -> _ArgumentParser:
     common.add_argument(
         "--fake",
         action="store_true",
-        help="run against an in-process FakeClerk instead of Clerk; machine ids you name exist",
+        help="run against an in-process FakeClerk instead of Clerk; machine ids you name exist "
+        "(users and organizations start empty: Clerk makes their ids)",
     )
     common.add_argument(
         "--rate-limit",
