@@ -100,6 +100,10 @@ async def _seed_state(fake: FakeClerk, clerk: Clerk) -> dict[str, Any]:
     sign_in = await clerk.sign_in_tokens.create(user_id=ada.id)
     redirect = await clerk.redirect_urls.create(url="https://app.example.com/callback")
     waiting = await clerk.waitlist_entries.create(email_address="frank@example.com")
+    permission = await clerk.organization_permissions.create(name="Edit", key="org:posts:edit")
+    role = await clerk.organization_roles.create(
+        name="Editor", key="org:editor", permissions=[permission.id]
+    )
     return {
         "user_id": ada.id,
         "user_ids": [ada.id],
@@ -113,6 +117,8 @@ async def _seed_state(fake: FakeClerk, clerk: Clerk) -> dict[str, Any]:
         "sign_in_token_id": sign_in.id,
         "id": redirect.id,
         "waitlist_entry_id": waiting.id,
+        "organization_role_id": role.id,
+        "permission_id": permission.id,
         "_bob": bob.id,
         "_invitation": invitation.id,
         "_org_invitation": org_invitation.id,
@@ -137,6 +143,8 @@ def _state_overrides(op_id: str, ids: dict[str, Any]) -> dict[str, Any]:
         "CreateOrganizationDomain": {"name": "acme.example"},
         "UpdateOrganizationDomain": {"enrollment_mode": "automatic_invitation"},
         "CreateInvitation": {"email_address": "henry@example.com"},
+        "CreateOrganizationRole": {"key": "org:writer"},
+        "CreateOrganizationPermission": {"key": "org:posts:publish"},
         "CreateWaitlistEntry": {"email_address": "iris@example.com"},
         "VerifyPassword": {"password": "correct horse"},
         "RefreshSession": {"expired_token": ids["_token"]},

@@ -282,6 +282,33 @@ async def test_session_tokens_verify_with_organization_claims(
         await clerk.sessions.create_token(session.id)
 
 
+async def test_custom_permissions_reach_memberships_and_tokens(
+    fake: FakeClerk, clerk: Clerk
+) -> None:
+    edit = await clerk.organization_permissions.create(name="Edit posts", key="org:posts:edit")
+    read = await clerk.organization_permissions.create(name="Read posts", key="org:posts:read")
+    editor = await clerk.organization_roles.create(
+        name="Editor", key="org:editor", permissions=[edit.id]
+    )
+    user = fake.add_user("ada@example.com")
+    org = fake.add_organization("Acme", members={user.id: "org:editor"})
+    await clerk.organization_roles.assign_permission(editor.id, read.id)
+    members = await clerk.organization_memberships.list(org.id)
+    assert members.data[0].permissions == ["org:posts:edit", "org:posts:read"]
+    assert members.data[0].role_name == "Editor"
+    auth = await clerk.verify_token(fake.session_token(user.id, org_id=org.id))
+    assert isinstance(auth, SessionAuth)
+    assert auth.org_role == "org:editor"
+    assert sorted(auth.org_permissions) == ["org:posts:edit", "org:posts:read"]
+    with pytest.raises(UnprocessableEntityError) as in_use:
+        await clerk.organization_roles.delete(editor.id)
+    assert in_use.value.errors[0].code == "organization_role_in_use"
+    await clerk.organization_permissions.delete(read.id)
+    assert (await clerk.organization_roles.get(editor.id)).permissions[0].key == "org:posts:edit"
+    listed = await clerk.organization_roles.list(query="org:")
+    assert {r.key for r in listed.data} == {"org:admin", "org:member", "org:editor"}
+
+
 async def test_instance_lists(clerk: Clerk) -> None:
     invitation = await clerk.invitations.create(email_address="new@example.com")
     assert [i.id for i in (await clerk.invitations.list()).data] == [invitation.id]

@@ -20,8 +20,8 @@ from tests import _fuzz
 
 EXAMPLES = 100
 STATELESS_EXAMPLES = 12
-# Users, organizations, sessions...: 89 routes over one small state module each, most of
-# them keyed by an id the hostile request does not know; benchmarks.fuzz runs more.
+# Users, organizations, sessions...: a hundred routes over a few small state modules, most
+# of them keyed by an id the hostile request does not know; benchmarks.fuzz runs more.
 STATE_EXAMPLES = 20
 _STATE_ROUTES = {(SPEC[o].method, SPEC[o].path) for o in STATE_HANDLERS}
 

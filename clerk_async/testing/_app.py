@@ -514,7 +514,7 @@ class FakeClerk(LoopbackServer):
                 state.users.get(user_id)  # all members exist, or nothing is made
             org = state.orgs.create(params)
             for user_id, role in (members or {}).items():
-                state.orgs.roles.setdefault(role, (role.removeprefix("org:").title(), ()))
+                state.roles.ensure(role)
                 if user_id not in state.orgs.by_org[org.id]:
                     state.orgs.add_member(org.id, {"user_id": user_id, "role": role})
             return org

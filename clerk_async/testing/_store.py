@@ -166,12 +166,6 @@ class Store:
         # of a seeded store as they were.
         tokens_rng = random.Random(None if seed is None else f"tokens-{seed}")
         self.tokens = Tokens(self.instance_id, self.now, tokens_rng)
-        # Users, organizations, sessions...: their own draws too, so that seeding them
-        # leaves machine ids as they were.
-        from clerk_async.testing._state import State
-
-        state_rng = random.Random(None if seed is None else f"state-{seed}")
-        self.state = State(self.instance_id, self.now, self.tokens, state_rng)
         self.machines: dict[str, MachineRecord] = {}
         self.m2m_tokens: dict[str, M2MTokenRecord] = {}
         self.api_keys: dict[str, APIKeyRecord] = {}
@@ -183,6 +177,12 @@ class Store:
         self._token_by_value: dict[str, M2MTokenRecord] = {}
         self._tokens_by_subject: dict[str, list[M2MTokenRecord]] = {}
         self._api_key_by_secret: dict[str, APIKeyRecord] = {}
+        # Users, organizations, sessions...: their own draws too, so that seeding them
+        # leaves machine ids as they were.
+        from clerk_async.testing._state import State
+
+        state_rng = random.Random(None if seed is None else f"state-{seed}")
+        self.state = State(self.instance_id, self.now, self.tokens, state_rng)
 
     # -- ids and time ------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from clerk_async.testing._state import instance, organizations, sessions, users
+from clerk_async.testing._state import instance, organizations, roles, sessions, users
 from clerk_async.testing._state._base import HANDLERS, Handler, Record, word
 
 if TYPE_CHECKING:
@@ -33,6 +33,7 @@ class State:
         self.rng = rng
         self.lock = threading.RLock()
         self.users = users.Users(self)
+        self.roles = roles.Roles(self)
         self.orgs = organizations.Organizations(self)
         self.sessions = sessions.Sessions(self)
         self.instance = instance.Instance(self)

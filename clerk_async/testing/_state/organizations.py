@@ -11,8 +11,8 @@ Clerk's semantics, and the choices made where the spec and Clerk's docs are sile
   with 403 ``organization_membership_quota_exceeded``.
 - ``members_count`` and ``pending_invitations_count`` are always in the answer and follow
   the memberships and invitations.
-- Roles: ``org:admin`` and ``org:member`` exist, with Clerk's system permissions; a role
-  that does not exist is a 422 ``form_param_value_invalid`` on ``role``. Seeding with
+- Roles are the instance's (``roles.py``: ``org:admin``, ``org:member`` and custom ones); a
+  role that does not exist is a 422 ``form_param_value_invalid`` on ``role``. Seeding with
   ``fake.add_organization(members={uid: "org:editor"})`` creates such a role (without
   permissions) on the way.
 - A membership for a user who is already a member: 422 ``already_a_member_in_organization``.
@@ -59,19 +59,6 @@ __all__ = [
     "Organizations",
 ]
 
-_ADMIN_PERMISSIONS = (
-    "org:sys_profile:manage",
-    "org:sys_profile:delete",
-    "org:sys_memberships:read",
-    "org:sys_memberships:manage",
-    "org:sys_domains:read",
-    "org:sys_domains:manage",
-)
-# key -> (name, permissions): Clerk's two default roles.
-DEFAULT_ROLES: dict[str, tuple[str, tuple[str, ...]]] = {
-    "org:admin": ("Admin", _ADMIN_PERMISSIONS),
-    "org:member": ("Member", ("org:sys_memberships:read",)),
-}
 DEFAULT_LOGO = "https://img.clerk.com/eyJ0eXBlIjoiZGVmYXVsdCIsInNyYyI6Im9yZyJ9"
 
 
@@ -99,13 +86,21 @@ class OrganizationRecord(Record):
 
 
 class MembershipRecord(Record):
-    """A membership: ``organization`` and ``public_user_data`` follow the organization and
-    the user as they change."""
+    """A membership: ``role_name``, ``permissions``, ``organization`` and
+    ``public_user_data`` follow the role, the organization and the user as they change."""
 
-    _computed = ("organization", "public_user_data")
+    _computed = ("role_name", "permissions", "organization", "public_user_data")
     _orgs: Organizations
     _org_id: str
     _user_id: str
+
+    @property
+    def role_name(self) -> str:
+        return str(self._orgs.state.roles.for_key(self.role).name)
+
+    @property
+    def permissions(self) -> list[str]:
+        return self._orgs.state.roles.for_key(self.role).permission_keys
 
     @property
     def organization(self) -> OrganizationRecord:
@@ -205,7 +200,6 @@ class Organizations:
         self.invitations: dict[str, OrganizationInvitationRecord] = {}
         self._invitations_by_org: dict[str, dict[str, OrganizationInvitationRecord]] = {}
         self.domains: dict[str, OrganizationDomainRecord] = {}
-        self.roles: dict[str, tuple[str, tuple[str, ...]]] = dict(DEFAULT_ROLES)
 
     # -- organizations -----------------------------------------------------------------
 
@@ -336,12 +330,6 @@ class Organizations:
 
     # -- memberships ---------------------------------------------------------------------
 
-    def role(self, key: str) -> tuple[str, tuple[str, ...]]:
-        found = self.roles.get(key)
-        if found is None:
-            raise invalid("role", f"{key} is not a role of this instance")
-        return found
-
     def member_ids(self, org_id: str) -> Iterable[str]:
         return self.by_org.get(org_id, {}).keys()
 
@@ -360,7 +348,7 @@ class Organizations:
     def add_member(self, org_id: str, p: dict[str, Any]) -> MembershipRecord:
         org = self.get(org_id)
         user = self.state.users.get(p["user_id"])
-        name, permissions = self.role(p["role"])
+        self.state.roles.for_key(p["role"])
         members = self.by_org[org.id]
         if user.id in members:
             raise FakeError.one(
@@ -381,8 +369,6 @@ class Organizations:
             id=self.state.new_id("orgmem"),
             object="organization_membership",
             role=p["role"],
-            role_name=name,
-            permissions=list(permissions),
             public_metadata=dict(p.get("public_metadata") or {}),
             private_metadata=dict(p.get("private_metadata") or {}),
             created_at=now,
@@ -395,8 +381,8 @@ class Organizations:
 
     def update_member(self, org_id: str, user_id: str, role: str) -> MembershipRecord:
         m = self.membership(org_id, user_id)
-        m.role_name, permissions = self.role(role)
-        m.role, m.permissions = role, list(permissions)
+        self.state.roles.for_key(role)
+        m.role = role
         self.state.users.touch(m)
         return m
 
@@ -459,7 +445,7 @@ class Organizations:
 
     def invite(self, org_id: str, p: dict[str, Any]) -> OrganizationInvitationRecord:
         org = self.get(org_id)
-        name, _ = self.role(p["role"])
+        name = self.state.roles.for_key(p["role"]).name
         address = p["email_address"]
         check_email(address)
         inviter = p.get("inviter_user_id")
