@@ -9,8 +9,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from clerk_async import Clerk, NotFoundError, UnprocessableEntityError
+from clerk_async import AuthenticationError, Clerk, NotFoundError, UnprocessableEntityError
 from clerk_async.auth import SessionAuth
+from clerk_async.models.spec import Token
 from clerk_async.testing import FakeClerk
 
 pytest.importorskip("cryptography")
@@ -276,6 +277,23 @@ async def test_session_tokens_verify_with_organization_claims(
         "acme",
     )
     assert fake.sessions[str(seeded_auth.session_id)].user_id == user.id
+
+    refreshed = await clerk.sessions.refresh(
+        session.id,
+        expired_token=token.jwt,
+        refresh_token="from-the-cookie",
+        request_origin="http://localhost:3000",
+    )
+    assert isinstance(refreshed, Token)
+    assert refreshed.jwt is not None
+    assert (await clerk.verify_token(refreshed.jwt)).session_id == session.id  # type: ignore[union-attr]
+    with pytest.raises(AuthenticationError):  # a token of another session: the spec's 401
+        await clerk.sessions.refresh(
+            session.id,
+            expired_token=seeded,
+            refresh_token="from-the-cookie",
+            request_origin="http://localhost:3000",
+        )
 
     await clerk.sessions.revoke(session.id)
     with pytest.raises(NotFoundError):

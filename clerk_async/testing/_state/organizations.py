@@ -221,8 +221,9 @@ class Organizations:
         if slug is not None and slug in self.by_slug:
             raise identifier_exists("slug")
         creator = p.get("created_by")
-        if creator is not None:
-            self.state.users.get(creator)
+        if creator is not None and creator not in self.state.users.records:
+            # A 422 on the field: the spec declares no 404 here.
+            raise invalid("created_by", f"No user was found with id {creator}")
         now = self.state.now()
         created_at = parse_time("created_at", p["created_at"]) if p.get("created_at") else now
         org = OrganizationRecord(
@@ -662,8 +663,8 @@ def _all_memberships(st: State, p: dict[str, Any]) -> Any:
 
 @handler("UsersGetOrganizationMemberships")
 def _user_memberships(st: State, p: dict[str, Any]) -> Any:
-    user = st.users.get(p["user_id"])
-    found = ordered(st.orgs.by_user.get(user.id, {}).values(), "-created_at", {})
+    # An unknown user has no memberships (the spec declares no 404 here).
+    found = ordered(st.orgs.by_user.get(p["user_id"], {}).values(), "-created_at", {})
     return listed(found, p)
 
 

@@ -21,8 +21,9 @@ Clerk's semantics, and the choices made where the spec and Clerk's docs are sile
   ``exp``, ``jti``, ``azp``) win. Signed by the instance key unless the template has a
   custom key, which the fake does not support (422 on create).
 - ``refresh``: ``expired_token`` must be a session token this instance signed for this
-  session (expired or not); the fake has no refresh-token cookies, so any non-empty
-  ``refresh_token`` passes. ``format: "cookie"`` answers the ``cookies`` form.
+  active session (expired or not); the fake has no refresh-token cookies, so any non-empty
+  ``refresh_token`` passes; anything else is the spec's 401. ``format: "cookie"`` answers
+  the ``cookies`` form.
 - Revoking ends a session (``revoked``); deleting its user makes it ``removed``; banning
   the user revokes it.
 """
@@ -172,6 +173,7 @@ class Sessions:
 
     def token(self, session_id: str, expires_in: int | None) -> str:
         session = self._active(session_id)
+        self._seen(session)
         return self.state.tokens.session_token(
             session.user_id,
             session_id=session.id,
@@ -180,8 +182,17 @@ class Sessions:
             **self.org_claims(session.user_id, session.last_active_organization_id),
         )
 
+    def _seen(self, session: SessionRecord) -> None:
+        """A token minted is session activity: ``last_active_at`` moves, as at Clerk."""
+        now = self.state.now()
+        session.last_active_at = now
+        user = self.state.users.records.get(session.user_id)
+        if user is not None:
+            user.last_active_at = now
+
     def template_token(self, session_id: str, name: str, expires_in: int | None) -> str:
         session = self._active(session_id)
+        self._seen(session)
         template = next((t for t in self.templates.values() if t.name == name), None)
         if template is None:
             raise not_found("JWT template", name)
@@ -257,12 +268,23 @@ class Sessions:
         return render(value)
 
     def refresh(self, session_id: str, p: dict[str, Any]) -> Any:
-        session = self._active(session_id)
-        if not p["refresh_token"]:
-            raise invalid("refresh_token", "refresh_token is invalid")
+        """A 401 for anything wrong (the spec: it sends SDKs to the handshake flow)."""
+        session = self.records.get(session_id)
         claims = self._own_token(p["expired_token"])
-        if claims is None or claims.get("sid") != session.id:
-            raise invalid("expired_token", "expired_token is not a token of this session")
+        if (
+            session is None
+            or session.status != "active"
+            or session.expire_at <= self.state.now()
+            or not p["refresh_token"]
+            or claims is None
+            or claims.get("sid") != session.id
+        ):
+            raise FakeError.one(
+                401,
+                "authentication_invalid",
+                "Invalid authentication",
+                "The session cannot be refreshed with this token: use the handshake flow.",
+            )
         jwt = self.token(session.id, None)
         if p.get("format") == "cookie":
             return {"object": "cookies", "cookies": [f"__session={jwt}; Path=/; SameSite=Lax"]}

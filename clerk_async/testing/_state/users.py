@@ -805,8 +805,9 @@ def _unban(st: State, p: dict[str, Any]) -> Any:
 
 
 def _bulk(st: State, user_ids: list[str], banned: bool) -> Any:
-    for user_id in user_ids:  # all known, or nothing changes
-        st.users.get(user_id)
+    for user_id in user_ids:  # all known, or nothing changes (a 400: the spec has no 404)
+        if user_id not in st.users.records:
+            raise invalid("user_ids", f"No user was found with id {user_id}", status=400)
     return [st.users.set_banned(user_id, banned).json() for user_id in dict.fromkeys(user_ids)]
 
 
