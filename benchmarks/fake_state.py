@@ -115,7 +115,7 @@ async def main() -> None:
     print(header)
     print("|---" * (len(sizes) + 1) + "|")
     seeding = " | ".join(
-        f"{table[s][0]:.2f} s ({table[s][0] / s * 1e6:.0f} µs/user)" for s in sizes
+        f"{table[s][0] * 1000:.1f} ms ({table[s][0] / s * 1e6:.0f} µs/user)" for s in sizes
     )
     print(f"| seeding (add_user x N, 10 orgs) | {seeding} |")
     for name in table[sizes[0]][1]:
