@@ -166,6 +166,23 @@ async def test_ban_lock_and_profile_image(clerk: Clerk) -> None:
     assert not (await clerk.users.delete_profile_image(user.id)).has_image
 
 
+async def test_second_factors(clerk: Clerk) -> None:
+    user = await clerk.users.create(
+        first_name="Ada", totp_secret="JBSWY3DPEHPK3PXP", backup_codes=["a1b2c3"]
+    )
+    assert (user.two_factor_enabled, user.totp_enabled, user.backup_code_enabled) == (
+        True,
+        True,
+        True,
+    )
+    await clerk.users.delete_totp(user.id)
+    assert (await clerk.users.get(user.id)).two_factor_enabled  # backup codes are left
+    await clerk.users.delete_backup_codes(user.id)
+    after = await clerk.users.get(user.id)
+    assert not after.two_factor_enabled
+    assert after.mfa_disabled_at is not None
+
+
 async def test_organization_lifecycle(fake: FakeClerk, clerk: Clerk) -> None:
     owner = fake.add_user("owner@example.com", first_name="Olga")
     member = fake.add_user("member@example.com", first_name="Max", username="max")

@@ -855,13 +855,55 @@ def _delete_image(st: State, p: dict[str, Any]) -> Any:
     return st.users.set_image(p["user_id"], False).json()
 
 
-@handler("DisableMFA")
-def _disable_mfa(st: State, p: dict[str, Any]) -> Any:
-    user = st.users.get(p["user_id"])
-    user.totp_enabled = user.backup_code_enabled = user.two_factor_enabled = False
-    user.mfa_disabled_at = st.now()
+def _second_factors(st: State, user_id: str, *, totp: bool, codes: bool) -> Any:
+    """Turn off TOTP and/or backup codes; MFA is off once neither is left."""
+    user = st.users.get(user_id)
+    if totp:
+        user.totp_enabled = False
+    if codes:
+        user.backup_code_enabled = False
+    if user.two_factor_enabled and not (user.totp_enabled or user.backup_code_enabled):
+        user.two_factor_enabled = False
+        user.mfa_disabled_at = st.now()
     st.users.touch(user)
     return {"user_id": user.id}
+
+
+@handler("DisableMFA")
+def _disable_mfa(st: State, p: dict[str, Any]) -> Any:
+    return _second_factors(st, p["user_id"], totp=True, codes=True)
+
+
+@handler("DeleteTOTP")
+def _delete_totp(st: State, p: dict[str, Any]) -> Any:
+    return _second_factors(st, p["user_id"], totp=True, codes=False)
+
+
+@handler("DeleteBackupCode")
+def _delete_backup_codes(st: State, p: dict[str, Any]) -> Any:
+    return _second_factors(st, p["user_id"], totp=False, codes=True)
+
+
+@handler("SetUserPasswordCompromised")
+def _set_compromised(st: State, p: dict[str, Any]) -> Any:
+    """The user must reset their password at next sign-in; the User object has no field
+    for it, so only the sessions change (``revoke_all_sessions``)."""
+    user = st.users.get(p["user_id"])
+    if not user.password_enabled:
+        raise invalid("user_id", "The user has no password to mark as compromised")
+    user._password_compromised = True
+    if p.get("revoke_all_sessions"):
+        st.sessions.end_all(user.id, "revoked")
+    st.users.touch(user)
+    return user.json()
+
+
+@handler("UnsetUserPasswordCompromised")
+def _unset_compromised(st: State, p: dict[str, Any]) -> Any:
+    user = st.users.get(p["user_id"])
+    user._password_compromised = False
+    st.users.touch(user)
+    return user.json()
 
 
 @handler("CreateEmailAddress")
