@@ -312,6 +312,7 @@ def install_exception_handlers(app: Starlette) -> None:
 _SERVER_FAULTS = {
     "jwk-failed-to-resolve": 500,
     "secret-key-invalid": 500,
+    "secret-key-missing": 500,
     "jwk-remote-failed-to-load": 503,
     "unexpected-error": 503,
 }

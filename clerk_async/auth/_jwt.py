@@ -59,6 +59,8 @@ _NOT_BEFORE = (("nbf", "token-not-active-yet"), ("iat", "token-iat-in-the-future
 _REGISTERED = frozenset({"iss", "sub", "exp", "nbf", "iat", "jti"})
 
 _INVALID_FORM = "Invalid JWT form. A JWT consists of three parts separated by dots."
+# JOSE header parameters that are strings when present (RFC 7515 4.1, RFC 7519 5, Clerk's cat).
+_STRING_HEADERS = ("alg", "typ", "kid", "cat", "cty")
 
 
 class Decoded(NamedTuple):
@@ -106,12 +108,35 @@ def classify(token: str) -> tuple[TokenType, Decoded | None]:
     if _JWT.fullmatch(token) is None:
         raise TokenVerificationError("token-invalid", _INVALID_FORM, "session_token")
     decoded = _decode(token, None)
+    check_header(decoded.header)
     sub = decoded.payload.get("sub")
     if isinstance(sub, str) and sub.startswith("mch_"):
         return "m2m_token", decoded
     if decoded.header.get("typ") in OAUTH_TYPES:
         return "oauth_token", decoded
     return "session_token", decoded
+
+
+def check_header(header: Mapping[str, Any]) -> None:
+    """Each known header parameter is a string; no ``crit`` extension is understood.
+
+    Checked before anything reads the header, so that an odd value (``"typ": []``) is a
+    refused token, never a ``TypeError``. RFC 7515 4.1.11: a JWT naming critical
+    extensions the verifier does not implement must be refused; we implement none.
+    """
+    for name in _STRING_HEADERS:
+        value = header.get(name)  # null is absent, as the JS SDK reads it
+        if value is not None and type(value) is not str:
+            raise TokenVerificationError(
+                "token-invalid-algorithm" if name == "alg" else "token-invalid",
+                f"Invalid JWT header {name}: it must be a string, got {type(value).__name__}.",
+            )
+    if "crit" in header:
+        raise TokenVerificationError(
+            "token-invalid",
+            f"Invalid JWT header crit {shown(header['crit'])}: no critical extension is "
+            "supported (RFC 7515 4.1.11).",
+        )
 
 
 def non_session_category(header: Mapping[str, Any]) -> bool:

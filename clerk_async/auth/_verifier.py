@@ -37,6 +37,7 @@ from clerk_async.auth._types import (
 )
 from clerk_async.errors import (
     ClerkAPIError,
+    ClerkConfigError,
     ClerkConnectionError,
     ClerkResponseValidationError,
     ClerkValidationError,
@@ -363,14 +364,14 @@ class Authenticator:
         """The token of ``Authorization: Bearer``, else of the ``__session`` cookie, verified."""
         if not isinstance(headers, Mapping):
             raise ClerkValidationError("headers", "must be a mapping of header names to values")
-        token = _jwt.bearer_token(_jwt.header_value(headers, "Authorization"))
+        token = _jwt.bearer_token(_text(_jwt.header_value(headers, "Authorization")))
         if token is None:
             # Only session tokens travel in cookies (JS: machine tokens in the header only).
             if "session_token" not in options.accepts:
                 return RequestState(
                     is_authenticated=False, token_type=options.single, reason="No token in header"
                 )
-            token = _jwt.session_cookie(_jwt.header_value(headers, "Cookie"))
+            token = _jwt.session_cookie(_text(_jwt.header_value(headers, "Cookie")))
             if token is None:
                 return RequestState(
                     is_authenticated=False,
@@ -390,7 +391,18 @@ class Authenticator:
                 reason=exc.reason,
                 message=exc.message,
             )
+        except ClerkConfigError as exc:  # an opaque token, and no secret key to verify it with
+            return RequestState(
+                is_authenticated=False, reason="secret-key-missing", message=str(exc)
+            )
         return RequestState(is_authenticated=True, auth=auth, token_type=auth.token_type)
+
+
+def _text(value: object) -> str | None:
+    """A header's value as text; bytes (a raw ASGI header) as Latin-1, as HTTP reads them."""
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).decode("latin-1")
+    return value if isinstance(value, str) else None
 
 
 def _check_signature(key: RSAPublicKey, decoded: _jwt.Decoded, kind: TokenType) -> None:
