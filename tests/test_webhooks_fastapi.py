@@ -12,7 +12,7 @@ import pytest
 from fastapi import Depends, FastAPI
 
 from clerk_async.fastapi import install_exception_handlers
-from clerk_async.webhooks import EVENTS, WebhookEvent, sign
+from clerk_async.webhooks import EVENTS, MemoryReplayGuard, WebhookEvent, sign
 from clerk_async.webhooks.fastapi import WebhookEventDep, verified_webhook
 from tests._webhook_corpus import payloads
 from tests.test_fastapi import serve_in_process
@@ -121,3 +121,20 @@ async def test_no_signing_secret_is_the_service_s_fault(
     assert answer.status_code == 500
     body: Any = answer.json()
     assert body["errors"][0]["code"] == "clerk_misconfigured"
+
+
+async def test_the_dependency_refuses_a_replayed_delivery(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CLERK_WEBHOOK_SIGNING_SECRET", SECRET)
+    app = FastAPI()
+    Once = Annotated[WebhookEvent, Depends(verified_webhook(replay_guard=MemoryReplayGuard()))]
+
+    @app.post("/webhooks/once")
+    async def once(event: Once) -> dict[str, str]:
+        return {"type": event.type}
+
+    headers = sign(USER_CREATED, secret=SECRET, msg_id="msg_once")
+    async with serve_in_process(app) as url, httpx.AsyncClient(base_url=url) as client:
+        first = await post(client, USER_CREATED, headers, "/webhooks/once")
+        again = await post(client, USER_CREATED, headers, "/webhooks/once")
+    assert first.json() == {"type": "user.created"}
+    assert (again.status_code, again.json()) == (400, {"detail": "Invalid webhook (replayed)"})

@@ -18,6 +18,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import logging
 import os
 import re
 import time
@@ -28,6 +29,7 @@ from clerk_async import _json
 from clerk_async._convert import converter, describe_structure_error
 from clerk_async.errors import ClerkConfigError, ClerkError
 from clerk_async.webhooks._events import EVENTS, WebhookEvent
+from clerk_async.webhooks._replay import ReplayGuard
 
 __all__ = [
     "DEFAULT_MAX_BODY_BYTES",
@@ -36,7 +38,10 @@ __all__ = [
     "WebhookVerificationError",
     "sign",
     "verify",
+    "verify_once",
 ]
+
+log = logging.getLogger("clerk_async.webhooks")
 
 SIGNING_SECRET_ENV = "CLERK_WEBHOOK_SIGNING_SECRET"
 TOLERANCE_SECONDS = 300
@@ -44,16 +49,20 @@ TOLERANCE_SECONDS = 300
 # kilobytes; a body far larger is refused before any hashing.
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 HEADERS = ("svix-id", "svix-timestamp", "svix-signature")
-_TIMESTAMP = re.compile(r"[0-9]{1,15}(?:\.[0-9]*)?")  # seconds; a fraction is floored
+# Seconds, as an integer's canonical text only: a header that could be written another way
+# ("0" + T, T + ".9", " T ") with T's signature would make one delivery many.
+_TIMESTAMP = re.compile(r"0|[1-9][0-9]{0,14}")
 
 
 class WebhookVerificationError(ClerkError):
     """A webhook delivery was refused. ``reason`` is a fixed code, ``message`` says why in
     words; neither carries the secret, a signature or the body.
 
-    Reasons: ``body-too-large``, ``headers-missing``, ``timestamp-invalid``,
-    ``timestamp-too-old``, ``timestamp-too-new``, ``signature-mismatch``,
-    ``payload-invalid`` (signed, but not an event, or not the shape of its type).
+    Reasons: ``body-invalid`` (not bytes or text), ``body-too-large``, ``headers-invalid``
+    (not a mapping, or a value that is not text), ``headers-missing``, ``timestamp-invalid``,
+    ``timestamp-too-old``, ``timestamp-too-new``, ``signature-mismatch``, ``payload-invalid``
+    (signed, but not an event, or not the shape of its type); with a replay guard,
+    ``replayed`` and ``replay-check-unavailable``.
     """
 
     def __init__(self, reason: str, message: str) -> None:
@@ -87,25 +96,76 @@ def _key(secret: str | None) -> bytes:
     return key
 
 
-def _signature(key: bytes, msg_id: str, timestamp: int, body: bytes) -> bytes:
-    return hmac.new(key, f"{msg_id}.{timestamp}.".encode() + body, hashlib.sha256).digest()
+def _signature(key: bytes, signed_prefix: bytes, body: bytes) -> bytes:
+    return hmac.new(key, signed_prefix + body, hashlib.sha256).digest()
+
+
+def _header(headers: Mapping[Any, Any], name: str, standard: str) -> str:
+    """One header, by its ``svix-*`` or ``webhook-*`` name, in any case; "" when absent."""
+    value = headers.get(name)
+    if value is None:
+        value = headers.get(standard)
+        if value is None and type(headers) is dict:  # a plain dict: its keys' case is theirs
+            value = next(
+                (
+                    v
+                    for k, v in headers.items()
+                    if isinstance(k, str) and k.lower() in (name, standard)
+                ),
+                None,
+            )
+    if value is None:
+        return ""
+    if isinstance(value, (bytes, bytearray)):
+        value = bytes(value).decode("latin-1")  # a raw header, as ASGI carries it
+    elif not isinstance(value, str):
+        raise WebhookVerificationError(
+            "headers-invalid", f"{name} must be text, got {type(value).__name__}"
+        )
+    return value
 
 
 def _headers(headers: Mapping[str, str]) -> tuple[str, str, str]:
-    """``svix-id``, ``svix-timestamp``, ``svix-signature`` (or their ``webhook-*`` names),
-    trimmed; blank counts as missing."""
-    lowered = {str(k).lower(): str(v).strip() for k, v in headers.items()}
-    found = [lowered.get(n) or lowered.get(n.replace("svix-", "webhook-")) or "" for n in HEADERS]
-    missing = [n for n, v in zip(HEADERS, found, strict=True) if not v]
-    if missing:
+    """``svix-id``, ``svix-timestamp`` (exact), ``svix-signature`` (or their ``webhook-*``
+    names; the id and signatures trimmed, as JS does); blank counts as missing."""
+    if not isinstance(headers, Mapping):
+        raise WebhookVerificationError(
+            "headers-invalid",
+            f"headers must be a mapping of header names to values, got {type(headers).__name__}",
+        )
+    msg_id = _header(headers, "svix-id", "webhook-id").strip()
+    stamp = _header(headers, "svix-timestamp", "webhook-timestamp")
+    signatures = _header(headers, "svix-signature", "webhook-signature").strip()
+    if not (msg_id and stamp.strip() and signatures):
+        found = (msg_id, stamp.strip(), signatures)
+        missing = [n for n, v in zip(HEADERS, found, strict=True) if not v]
         raise WebhookVerificationError(
             "headers-missing", f"Missing required webhook headers: {', '.join(missing)}"
         )
-    return found[0], found[1], found[2]
+    return msg_id, stamp, signatures
 
 
-def _as_bytes(body: bytes | bytearray | memoryview | str) -> bytes:
-    return body.encode() if isinstance(body, str) else bytes(body)
+def _as_bytes(body: object) -> bytes:
+    if isinstance(body, bytes):
+        return body
+    if isinstance(body, (bytearray, memoryview)):
+        return bytes(body)
+    if isinstance(body, str):
+        try:
+            return body.encode()
+        except UnicodeEncodeError:  # lone surrogates: no bytes were ever sent like that
+            raise WebhookVerificationError("body-invalid", "the body is not valid text") from None
+    raise WebhookVerificationError(
+        "body-invalid", f"the body must be the raw bytes received, got {type(body).__name__}"
+    )
+
+
+def _signed_prefix(msg_id: str, stamp: str) -> bytes:
+    """``<id>.<timestamp>.``: what the signature covers before the body."""
+    try:
+        return f"{msg_id}.{stamp}.".encode()
+    except UnicodeEncodeError:  # aiohttp hands undecodable header bytes over as surrogates
+        raise WebhookVerificationError("headers-invalid", "svix-id is not valid UTF-8") from None
 
 
 def check_signature(
@@ -117,19 +177,26 @@ def check_signature(
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
 ) -> None:
     """Raise ``WebhookVerificationError`` unless ``body`` is signed by ``secret`` now."""
+    _check(body, headers, secret, now, max_body_bytes)
+
+
+def _check(
+    body: object, headers: Mapping[str, str], secret: str | None, now: float | None, limit: int
+) -> tuple[bytes, str, int]:
+    """The checked delivery: its body, ``svix-id`` and timestamp."""
     key = _key(secret)  # a misconfiguration is reported before anything about the request
-    body = _as_bytes(body)
-    if len(body) > max_body_bytes:
+    raw = _as_bytes(body)
+    if len(raw) > limit:
         raise WebhookVerificationError(
             "body-too-large",
-            f"the body has {len(body):,} bytes, more than max_body_bytes ({max_body_bytes:,})",
+            f"the body has {len(raw):,} bytes, more than max_body_bytes ({limit:,})",
         )
     msg_id, stamp, signatures = _headers(headers)
     if not _TIMESTAMP.fullmatch(stamp):
         raise WebhookVerificationError(
-            "timestamp-invalid", "svix-timestamp is not a number of seconds"
+            "timestamp-invalid", "svix-timestamp is not an integer number of seconds"
         )
-    timestamp = int(stamp.partition(".")[0])
+    timestamp = int(stamp)
     offset = (time.time() if now is None else now) - timestamp
     if offset > TOLERANCE_SECONDS:
         raise WebhookVerificationError(
@@ -139,7 +206,7 @@ def check_signature(
         raise WebhookVerificationError(
             "timestamp-too-new", f"the message timestamp is {-offset:.0f} seconds ahead"
         )
-    expected = _signature(key, msg_id, timestamp, body)
+    expected = _signature(key, _signed_prefix(msg_id, stamp), raw)
     for entry in signatures.split():
         version, _, value = entry.partition(",")
         if version != "v1":
@@ -149,7 +216,7 @@ def check_signature(
         except (binascii.Error, ValueError):
             continue  # a malformed entry does not hide a valid one after it
         if hmac.compare_digest(expected, given):
-            return
+            return raw, msg_id, timestamp
     raise WebhookVerificationError("signature-mismatch", "No matching signature found")
 
 
@@ -192,9 +259,41 @@ def verify(
     replaces the clock, for tests. Raises ``WebhookVerificationError``, or
     ``ClerkConfigError`` without a usable secret.
     """
-    raw = _as_bytes(body)
-    check_signature(raw, headers, secret=secret, now=now, max_body_bytes=max_body_bytes)
+    raw, _, _ = _check(body, headers, secret, now, max_body_bytes)
     return parse_event(raw)
+
+
+async def verify_once(
+    body: bytes | bytearray | memoryview | str,
+    headers: Mapping[str, str],
+    *,
+    replay_guard: ReplayGuard,
+    secret: str | None = None,
+    now: float | None = None,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+) -> WebhookEvent:
+    """``verify``, and refuse (``replayed``) a delivery id ``replay_guard`` has seen.
+
+    The id is recorded once the delivery verified, for as long as it could verify again
+    (until its timestamp is ``TOLERANCE_SECONDS`` old). A guard that cannot answer (Redis
+    down) refuses the delivery (``replay-check-unavailable``): Svix retries it later.
+    """
+    at = time.time() if now is None else now
+    raw, msg_id, timestamp = _check(body, headers, secret, at, max_body_bytes)
+    event = parse_event(raw)
+    try:
+        first = await replay_guard.first_delivery(msg_id, timestamp + TOLERANCE_SECONDS, at)
+    except Exception as exc:  # Redis down, a timeout, a guard's own failure: unknown
+        log.warning("webhook replay check failed: %s", type(exc).__name__)
+        raise WebhookVerificationError(
+            "replay-check-unavailable",
+            f"the replay guard could not answer ({type(exc).__name__})",
+        ) from None
+    if not first:
+        raise WebhookVerificationError(
+            "replayed", "this delivery id was already received and verified"
+        )
+    return event
 
 
 def sign(
@@ -205,10 +304,10 @@ def sign(
     timestamp: float | None = None,
 ) -> dict[str, str]:
     """The ``svix-*`` headers Clerk would send with ``body``: for testing an endpoint."""
-    stamp = int(time.time() if timestamp is None else timestamp)
-    digest = _signature(_key(secret), msg_id, stamp, _as_bytes(body))
+    stamp = str(int(time.time() if timestamp is None else timestamp))
+    digest = _signature(_key(secret), _signed_prefix(msg_id, stamp), _as_bytes(body))
     return {
         "svix-id": msg_id,
-        "svix-timestamp": str(stamp),
+        "svix-timestamp": stamp,
         "svix-signature": "v1," + base64.b64encode(digest).decode(),
     }

@@ -31,7 +31,13 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess
     ) from exc
 
 from clerk_async.webhooks._events import WebhookEvent
-from clerk_async.webhooks._verify import DEFAULT_MAX_BODY_BYTES, WebhookVerificationError, verify
+from clerk_async.webhooks._replay import ReplayGuard
+from clerk_async.webhooks._verify import (
+    DEFAULT_MAX_BODY_BYTES,
+    WebhookVerificationError,
+    verify,
+    verify_once,
+)
 
 __all__ = ["WebhookEventDep", "verified_webhook"]
 
@@ -39,10 +45,18 @@ log = logging.getLogger("clerk_async.webhooks")
 
 
 def verified_webhook(
-    *, secret: str | None = None, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    *,
+    secret: str | None = None,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    replay_guard: ReplayGuard | None = None,
 ) -> Callable[[Request], Awaitable[WebhookEvent]]:
     """A dependency returning the request's verified event (``secret`` defaults to
-    ``$CLERK_WEBHOOK_SIGNING_SECRET``, read on each request)."""
+    ``$CLERK_WEBHOOK_SIGNING_SECRET``, read on each request).
+
+    With ``replay_guard`` (``clerk_async.webhooks.MemoryReplayGuard``,
+    ``clerk_async.webhooks.RedisReplayGuard``) a delivery id already received answers
+    400 (``replayed``), and 503 when the guard cannot answer (Svix retries later).
+    """
 
     async def dependency(request: Request) -> WebhookEvent:
         declared = request.headers.get("content-length", "")
@@ -55,13 +69,21 @@ def verified_webhook(
             if size > max_body_bytes:
                 raise HTTPException(413, "Webhook body too large")
             chunks.append(chunk)
+        body = b"".join(chunks)
         try:
-            return verify(
-                b"".join(chunks), request.headers, secret=secret, max_body_bytes=max_body_bytes
+            if replay_guard is None:
+                return verify(body, request.headers, secret=secret, max_body_bytes=max_body_bytes)
+            return await verify_once(
+                body,
+                request.headers,
+                replay_guard=replay_guard,
+                secret=secret,
+                max_body_bytes=max_body_bytes,
             )
         except WebhookVerificationError as exc:
             log.info("%s: webhook refused: %s", request.url.path, exc)
-            raise HTTPException(400, f"Invalid webhook ({exc.reason})") from None
+            status = 503 if exc.reason == "replay-check-unavailable" else 400
+            raise HTTPException(status, f"Invalid webhook ({exc.reason})") from None
 
     return dependency
 
