@@ -544,12 +544,26 @@ def _page_options(p: argparse.ArgumentParser, most: int) -> None:
 
 
 def _get_update_metadata_parsers(
-    ops: Any, common: _ArgumentParser, resource: _Resource, one: str
+    ops: Any,
+    common: _ArgumentParser,
+    resource: _Resource,
+    one: str,
+    flags: Mapping[str, Callable[[str], Any]],
 ) -> None:
-    """``get``, ``update`` (the given flags, plus --fields JSON) and ``merge-metadata``."""
+    """``get``, ``update`` (``flags``, plus --fields JSON) and ``merge-metadata``."""
     p = ops.add_parser("get", parents=[common], help=f"one {one}")
     p.add_argument("id", metavar="ID")
     p.set_defaults(handler=_get_handler(resource))
+
+    p = ops.add_parser("update", parents=[common], help=f"change the {one}'s fields")
+    p.add_argument("id", metavar="ID")
+    for flag, parse in flags.items():
+        p.add_argument(f"--{flag}", type=parse)
+    p.add_argument(
+        "--fields", type=_json_object, metavar="JSON", help="any other fields, a JSON object"
+    )
+    fields = [flag.replace("-", "_") for flag in flags]
+    p.set_defaults(handler=_update_handler(resource, *fields))
 
     p = ops.add_parser(
         "merge-metadata",
@@ -583,19 +597,8 @@ def _users_parsers(commands: Any, common: _ArgumentParser) -> None:
     p.add_argument("--order-by", help="e.g. --order-by=-created_at, last_sign_in_at, email_address")
     p.set_defaults(handler=_users_list)
 
-    _get_update_metadata_parsers(ops, common, USERS, "user")
-    p = ops.add_parser("update", parents=[common], help="change a user's fields")
-    p.add_argument("id", metavar="ID")
-    for flag in ("first-name", "last-name", "username", "external-id", "locale"):
-        p.add_argument(f"--{flag}")
-    p.add_argument(
-        "--fields", type=_json_object, metavar="JSON", help="any other fields, a JSON object"
-    )
-    p.set_defaults(
-        handler=_update_handler(
-            USERS, "first_name", "last_name", "username", "external_id", "locale"
-        )
-    )
+    text = dict.fromkeys(("first-name", "last-name", "username", "external-id", "locale"), str)
+    _get_update_metadata_parsers(ops, common, USERS, "user", text)
 
     p = _update_many_parser(
         ops,
@@ -628,18 +631,12 @@ def _organizations_parsers(commands: Any, common: _ArgumentParser) -> None:
     p.add_argument("--include-members-count", action="store_true")
     p.set_defaults(handler=_organizations_list)
 
-    _get_update_metadata_parsers(ops, common, ORGANIZATIONS, "organization")
-    p = ops.add_parser("update", parents=[common], help="change an organization's fields")
-    p.add_argument("id", metavar="ID")
-    p.add_argument("--name")
-    p.add_argument("--slug")
-    p.add_argument("--max-allowed-memberships", type=_non_negative_int, metavar="N")
-    p.add_argument(
-        "--fields", type=_json_object, metavar="JSON", help="any other fields, a JSON object"
-    )
-    p.set_defaults(
-        handler=_update_handler(ORGANIZATIONS, "name", "slug", "max_allowed_memberships")
-    )
+    flags: dict[str, Callable[[str], Any]] = {
+        "name": str,
+        "slug": str,
+        "max-allowed-memberships": _non_negative_int,
+    }
+    _get_update_metadata_parsers(ops, common, ORGANIZATIONS, "organization", flags)
 
     p = _update_many_parser(
         ops,
