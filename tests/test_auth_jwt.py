@@ -233,7 +233,9 @@ def test_azp_applies_to_session_tokens_only() -> None:
         ),
         ("o:a", "read", "x", []),
         (None, "read", "1", []),
-        ("broken,o:a", "read", "1", ["org:a:read"]),  # JS throws on "broken"
+        ("broken,o:a", "read", "1", []),  # JS throws on "broken": nothing is granted
+        ("u:b,o:a", "read,manage", "3", ["org:a:read", "org:a:manage"]),  # org features only
+        ("o:a,o:b", " read , manage ", "2,x", ["org:a:manage"]),  # trimmed; "x" grants nothing
     ],
 )
 def test_org_permissions_decode_as_docs_and_js(

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from clerk_async import _json
+from clerk_async.auth._authorization import split_by_scope
 from clerk_async.auth._types import (
     M2MAuth,
     OAuthAuth,
@@ -56,6 +57,7 @@ _OPAQUE = re.compile(r"(mt|oat|ak)_[A-Za-z0-9+/=_-]{1,1024}")
 _OPAQUE_TYPES: dict[str, TokenType] = {"mt": "m2m_token", "oat": "oauth_token", "ak": "api_key"}
 # Times a token must not be used before (beyond the skew), and the reason when it is.
 _NOT_BEFORE = (("nbf", "token-not-active-yet"), ("iat", "token-iat-in-the-future"))
+_DECIMAL = re.compile(r"[0-9]+")
 _REGISTERED = frozenset({"iss", "sub", "exp", "nbf", "iat", "jti"})
 
 _INVALID_FORM = "Invalid JWT form. A JWT consists of three parts separated by dots."
@@ -256,22 +258,22 @@ def org_permissions(fea: Any, per: Any, fpm: Any) -> list[str]:
     """Session token v2: ``org:<feature>:<permission>`` from ``fea``, ``o.per``, ``o.fpm``.
 
     Bit *i* of the *j*-th ``fpm`` integer grants the *i*-th permission of ``per`` on the
-    *j*-th organization feature of ``fea`` (scope ``o``, ``ou`` or ``uo``), as in JS.
+    *j*-th organization feature of ``fea`` (scope ``o``, ``ou`` or ``uo``), as in JS; an
+    ``fpm`` entry that is not a decimal grants nothing, a malformed ``fea`` nothing at all.
     """
-    if not (isinstance(fea, str) and isinstance(per, str) and isinstance(fpm, str)):
+    if not (isinstance(fea, str) and per and isinstance(per, str) and fpm and isinstance(fpm, str)):
         return []
-    permissions = per.split(",")
     try:
-        masks = [int(m) for m in fpm.split(",")]
+        features, _ = split_by_scope(fea)
     except ValueError:
         return []
-    features = []
-    for item in fea.split(","):
-        scope, colon, feature = item.partition(":")
-        if colon and "o" in scope:
-            features.append(feature)
+    permissions = [p.strip() for p in per.split(",")]
     granted = []
-    for feature, mask in zip(features, masks, strict=False):
+    for feature, entry in zip(features, fpm.split(","), strict=False):
+        entry = entry.strip()
+        if not _DECIMAL.fullmatch(entry) or len(entry) > 4000:  # int()'s digit limit
+            continue
+        mask = int(entry)
         for i, permission in enumerate(permissions):
             if mask >> i & 1:
                 granted.append(f"org:{feature}:{permission}")

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Generic, Literal
 
 import attrs
 
+from clerk_async.auth._authorization import Reverification, check_authorization
 from clerk_async.errors import ClerkError
+
+if TYPE_CHECKING:
+    # A default (PEP 696), so that a bare ``RequestState`` means ``RequestState[Auth]``.
+    from typing_extensions import TypeVar
+else:
+    from typing import TypeVar
 
 __all__ = [
     "TOKEN_TYPES",
@@ -15,6 +22,7 @@ __all__ = [
     "M2MAuth",
     "OAuthAuth",
     "RequestState",
+    "Reverification",
     "SessionAuth",
     "TokenType",
     "TokenVerificationError",
@@ -57,9 +65,68 @@ class SessionAuth:
     claims: dict[str, Any] = attrs.field(factory=dict, repr=False)
     token_type: Literal["session_token"] = "session_token"
 
+    def has(
+        self,
+        *,
+        role: str | None = None,
+        permission: str | None = None,
+        feature: str | None = None,
+        plan: str | None = None,
+        reverification: Reverification | None = None,
+    ) -> bool:
+        """Whether this session is allowed: Clerk's ``has()`` (JS ``auth.has({...})``).
+
+        True when every check asked passes (and at least one was asked):
+
+        - ``role``: the active organization's role (``"org:admin"``; ``"admin"`` alike).
+        - ``permission``: an organization permission (``"org:invoices:read"``), from the
+          token's ``org_permissions`` (``o.per``/``o.fpm`` of v2 tokens).
+        - ``feature`` / ``plan``: an entitlement of the ``fea`` / ``pla`` claims;
+          ``"o:name"`` (``org:``, ``organization:``) asks the organization's,
+          ``"u:name"`` (``user:``) the user's, a bare ``"name"`` either.
+        - ``reverification``: the factors were verified recently: ``"strict_mfa"``,
+          ``"strict"``, ``"moderate"``, ``"lax"``, or ``{"level": "second_factor",
+          "after_minutes": 30}`` (from the ``fva`` claim).
+
+        A pending session (``session_status == "pending"``) has nothing, as Clerk treats
+        it as signed out. Missing or malformed claims fail closed.
+        """
+        if self.session_status == "pending":
+            return False
+        return check_authorization(
+            user_id=self.user_id,
+            org_id=self.org_id,
+            org_role=self.org_role,
+            org_permissions=self.org_permissions,
+            claims=self.claims,
+            role=role,
+            permission=permission,
+            feature=feature,
+            plan=plan,
+            reverification=reverification,
+        )
+
+
+class _MachineAuth:
+    """Machine tokens carry no organization role, permission or entitlement."""
+
+    __slots__ = ()
+
+    def has(
+        self,
+        *,
+        role: str | None = None,
+        permission: str | None = None,
+        feature: str | None = None,
+        plan: str | None = None,
+        reverification: Reverification | None = None,
+    ) -> bool:
+        """Always False, as JS ``has()`` on a machine's auth object: check ``scopes``."""
+        return False
+
 
 @attrs.frozen(kw_only=True)
-class M2MAuth:
+class M2MAuth(_MachineAuth):
     """A machine's M2M token (JWT or opaque). ``scopes`` are the machines it may call.
 
     ``claims`` are the token's custom claims (for a JWT: the payload without ``iss``,
@@ -74,7 +141,7 @@ class M2MAuth:
 
 
 @attrs.frozen(kw_only=True)
-class APIKeyAuth:
+class APIKeyAuth(_MachineAuth):
     """An API key, as ``POST /api_keys/verify`` describes it."""
 
     id: str
@@ -86,7 +153,7 @@ class APIKeyAuth:
 
 
 @attrs.frozen(kw_only=True)
-class OAuthAuth:
+class OAuthAuth(_MachineAuth):
     """An OAuth access token a user granted to an OAuth application (``client_id``)."""
 
     user_id: str
@@ -98,19 +165,46 @@ class OAuthAuth:
 
 
 Auth = SessionAuth | M2MAuth | APIKeyAuth | OAuthAuth
+if TYPE_CHECKING:
+    A = TypeVar("A", bound=Auth, covariant=True, default=Auth)
+else:  # typing's TypeVar takes no default before Python 3.13
+    A = TypeVar("A", bound=Auth, covariant=True)
 
 
 @attrs.frozen(kw_only=True)
-class RequestState:
+class RequestState(Generic[A]):
     """What :meth:`Clerk.authenticate_request` found in a request's headers.
 
     Authenticated: ``auth`` is set and ``reason`` is None. Otherwise ``auth`` is None and
     ``reason`` says why (a :class:`TokenVerificationError` reason, ``token-type-mismatch``,
     ``session-token-missing`` or ``"No token in header"``); ``message`` adds words.
+    Type checkers see ``auth`` as the types ``accepts_token`` allows
+    (``RequestState[SessionAuth]`` by default).
     """
 
     is_authenticated: bool
-    auth: Auth | None = None
+    auth: A | None = None
     token_type: TokenType | None = None
     reason: str | None = None
     message: str | None = None
+
+    def has(
+        self,
+        *,
+        role: str | None = None,
+        permission: str | None = None,
+        feature: str | None = None,
+        plan: str | None = None,
+        reverification: Reverification | None = None,
+    ) -> bool:
+        """``auth.has(...)`` of an authenticated request; False when it is not."""
+        auth = self.auth
+        if auth is None:
+            return False
+        return auth.has(
+            role=role,
+            permission=permission,
+            feature=feature,
+            plan=plan,
+            reverification=reverification,
+        )
