@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import os
 import platform
-from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping, Sequence
 from functools import cached_property
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar, overload
 
 import aiohttp
 import attrs
@@ -27,8 +27,19 @@ if TYPE_CHECKING:
 
     from clerk_async._redis_limit import RedisLimiter
     from clerk_async._transport import CallOptions
-    from clerk_async.auth import Auth, RequestState
+    from clerk_async.auth import APIKeyAuth, Auth, M2MAuth, OAuthAuth, RequestState, SessionAuth
     from clerk_async.auth._keys import RSAPublicKey
+    from clerk_async.auth._request import HasHeaders
+    from clerk_async.auth._types import (
+        AcceptsAPIKeyOrOAuth,
+        AcceptsM2MOrAPIKey,
+        AcceptsM2MOrOAuth,
+        AcceptsSessionOrAPIKey,
+        AcceptsSessionOrM2M,
+        AcceptsSessionOrOAuth,
+        AcceptsToken,
+        TokenType,
+    )
     from clerk_async.auth._verifier import Authenticator
     from clerk_async.batch import Batch, BatchProgress
     from clerk_async.services.m2m import M2M
@@ -217,11 +228,132 @@ class Clerk(SpecServices):
 
         return Authenticator(self, self._jwt_key)
 
+    @overload
     async def verify_token(
         self,
         token: str,
         *,
-        accepts_token: str | Iterable[str] = "session_token",
+        accepts_token: Literal["session_token"] = ...,
+        authorized_parties: str | Iterable[str] | None = None,
+        audience: str | Iterable[str] | None = None,
+        clock_skew: float = 5.0,
+    ) -> SessionAuth: ...
+
+    @overload
+    async def verify_token(
+        self,
+        token: str,
+        *,
+        accepts_token: Literal["m2m_token"],
+        authorized_parties: str | Iterable[str] | None = None,
+        audience: str | Iterable[str] | None = None,
+        clock_skew: float = 5.0,
+    ) -> M2MAuth: ...
+
+    @overload
+    async def verify_token(
+        self,
+        token: str,
+        *,
+        accepts_token: Literal["api_key"],
+        authorized_parties: str | Iterable[str] | None = None,
+        audience: str | Iterable[str] | None = None,
+        clock_skew: float = 5.0,
+    ) -> APIKeyAuth: ...
+
+    @overload
+    async def verify_token(
+        self,
+        token: str,
+        *,
+        accepts_token: Literal["oauth_token"],
+        authorized_parties: str | Iterable[str] | None = None,
+        audience: str | Iterable[str] | None = None,
+        clock_skew: float = 5.0,
+    ) -> OAuthAuth: ...
+
+    @overload
+    async def verify_token(
+        self,
+        token: str,
+        *,
+        accepts_token: AcceptsSessionOrM2M,
+        authorized_parties: str | Iterable[str] | None = None,
+        audience: str | Iterable[str] | None = None,
+        clock_skew: float = 5.0,
+    ) -> SessionAuth | M2MAuth: ...
+
+    @overload
+    async def verify_token(
+        self,
+        token: str,
+        *,
+        accepts_token: AcceptsSessionOrAPIKey,
+        authorized_parties: str | Iterable[str] | None = None,
+        audience: str | Iterable[str] | None = None,
+        clock_skew: float = 5.0,
+    ) -> SessionAuth | APIKeyAuth: ...
+
+    @overload
+    async def verify_token(
+        self,
+        token: str,
+        *,
+        accepts_token: AcceptsSessionOrOAuth,
+        authorized_parties: str | Iterable[str] | None = None,
+        audience: str | Iterable[str] | None = None,
+        clock_skew: float = 5.0,
+    ) -> SessionAuth | OAuthAuth: ...
+
+    @overload
+    async def verify_token(
+        self,
+        token: str,
+        *,
+        accepts_token: AcceptsM2MOrAPIKey,
+        authorized_parties: str | Iterable[str] | None = None,
+        audience: str | Iterable[str] | None = None,
+        clock_skew: float = 5.0,
+    ) -> M2MAuth | APIKeyAuth: ...
+
+    @overload
+    async def verify_token(
+        self,
+        token: str,
+        *,
+        accepts_token: AcceptsM2MOrOAuth,
+        authorized_parties: str | Iterable[str] | None = None,
+        audience: str | Iterable[str] | None = None,
+        clock_skew: float = 5.0,
+    ) -> M2MAuth | OAuthAuth: ...
+
+    @overload
+    async def verify_token(
+        self,
+        token: str,
+        *,
+        accepts_token: AcceptsAPIKeyOrOAuth,
+        authorized_parties: str | Iterable[str] | None = None,
+        audience: str | Iterable[str] | None = None,
+        clock_skew: float = 5.0,
+    ) -> APIKeyAuth | OAuthAuth: ...
+
+    @overload
+    async def verify_token(
+        self,
+        token: str,
+        *,
+        accepts_token: Literal["any"] | Sequence[TokenType],
+        authorized_parties: str | Iterable[str] | None = None,
+        audience: str | Iterable[str] | None = None,
+        clock_skew: float = 5.0,
+    ) -> Auth: ...
+
+    async def verify_token(
+        self,
+        token: str,
+        *,
+        accepts_token: AcceptsToken = "session_token",
         authorized_parties: str | Iterable[str] | None = None,
         audience: str | Iterable[str] | None = None,
         clock_skew: float = 5.0,
@@ -240,25 +372,150 @@ class Clerk(SpecServices):
         options = options_for(accepts_token, authorized_parties, audience, clock_skew)
         return await self._authenticator.verify(token, options)
 
+    @overload
     async def authenticate_request(
         self,
-        headers: Mapping[str, str],
+        request_or_headers: Mapping[str, str] | HasHeaders,
         *,
-        accepts_token: str | Iterable[str] = "session_token",
+        accepts_token: Literal["session_token"] = ...,
+        authorized_parties: str | Iterable[str] | None = None,
+        audience: str | Iterable[str] | None = None,
+        clock_skew: float = 5.0,
+    ) -> RequestState[SessionAuth]: ...
+
+    @overload
+    async def authenticate_request(
+        self,
+        request_or_headers: Mapping[str, str] | HasHeaders,
+        *,
+        accepts_token: Literal["m2m_token"],
+        authorized_parties: str | Iterable[str] | None = None,
+        audience: str | Iterable[str] | None = None,
+        clock_skew: float = 5.0,
+    ) -> RequestState[M2MAuth]: ...
+
+    @overload
+    async def authenticate_request(
+        self,
+        request_or_headers: Mapping[str, str] | HasHeaders,
+        *,
+        accepts_token: Literal["api_key"],
+        authorized_parties: str | Iterable[str] | None = None,
+        audience: str | Iterable[str] | None = None,
+        clock_skew: float = 5.0,
+    ) -> RequestState[APIKeyAuth]: ...
+
+    @overload
+    async def authenticate_request(
+        self,
+        request_or_headers: Mapping[str, str] | HasHeaders,
+        *,
+        accepts_token: Literal["oauth_token"],
+        authorized_parties: str | Iterable[str] | None = None,
+        audience: str | Iterable[str] | None = None,
+        clock_skew: float = 5.0,
+    ) -> RequestState[OAuthAuth]: ...
+
+    @overload
+    async def authenticate_request(
+        self,
+        request_or_headers: Mapping[str, str] | HasHeaders,
+        *,
+        accepts_token: AcceptsSessionOrM2M,
+        authorized_parties: str | Iterable[str] | None = None,
+        audience: str | Iterable[str] | None = None,
+        clock_skew: float = 5.0,
+    ) -> RequestState[SessionAuth | M2MAuth]: ...
+
+    @overload
+    async def authenticate_request(
+        self,
+        request_or_headers: Mapping[str, str] | HasHeaders,
+        *,
+        accepts_token: AcceptsSessionOrAPIKey,
+        authorized_parties: str | Iterable[str] | None = None,
+        audience: str | Iterable[str] | None = None,
+        clock_skew: float = 5.0,
+    ) -> RequestState[SessionAuth | APIKeyAuth]: ...
+
+    @overload
+    async def authenticate_request(
+        self,
+        request_or_headers: Mapping[str, str] | HasHeaders,
+        *,
+        accepts_token: AcceptsSessionOrOAuth,
+        authorized_parties: str | Iterable[str] | None = None,
+        audience: str | Iterable[str] | None = None,
+        clock_skew: float = 5.0,
+    ) -> RequestState[SessionAuth | OAuthAuth]: ...
+
+    @overload
+    async def authenticate_request(
+        self,
+        request_or_headers: Mapping[str, str] | HasHeaders,
+        *,
+        accepts_token: AcceptsM2MOrAPIKey,
+        authorized_parties: str | Iterable[str] | None = None,
+        audience: str | Iterable[str] | None = None,
+        clock_skew: float = 5.0,
+    ) -> RequestState[M2MAuth | APIKeyAuth]: ...
+
+    @overload
+    async def authenticate_request(
+        self,
+        request_or_headers: Mapping[str, str] | HasHeaders,
+        *,
+        accepts_token: AcceptsM2MOrOAuth,
+        authorized_parties: str | Iterable[str] | None = None,
+        audience: str | Iterable[str] | None = None,
+        clock_skew: float = 5.0,
+    ) -> RequestState[M2MAuth | OAuthAuth]: ...
+
+    @overload
+    async def authenticate_request(
+        self,
+        request_or_headers: Mapping[str, str] | HasHeaders,
+        *,
+        accepts_token: AcceptsAPIKeyOrOAuth,
+        authorized_parties: str | Iterable[str] | None = None,
+        audience: str | Iterable[str] | None = None,
+        clock_skew: float = 5.0,
+    ) -> RequestState[APIKeyAuth | OAuthAuth]: ...
+
+    @overload
+    async def authenticate_request(
+        self,
+        request_or_headers: Mapping[str, str] | HasHeaders,
+        *,
+        accepts_token: Literal["any"] | Sequence[TokenType],
+        authorized_parties: str | Iterable[str] | None = None,
+        audience: str | Iterable[str] | None = None,
+        clock_skew: float = 5.0,
+    ) -> RequestState[Auth]: ...
+
+    async def authenticate_request(
+        self,
+        request_or_headers: Mapping[str, str] | HasHeaders,
+        *,
+        accepts_token: AcceptsToken = "session_token",
         authorized_parties: str | Iterable[str] | None = None,
         audience: str | Iterable[str] | None = None,
         clock_skew: float = 5.0,
     ) -> RequestState:
-        """Authenticate a request by its headers (any mapping: Starlette, aiohttp, a dict).
+        """Authenticate a request by its headers: the request object of a web framework
+        (Starlette/FastAPI, aiohttp, Django, Flask/Werkzeug, Litestar, Quart: only its
+        ``headers`` are read) or any mapping of headers.
 
         The token comes from ``Authorization: Bearer``, else (session tokens only) from the
         ``__session`` cookie. Never raises for a missing or bad token: the ``RequestState``
         says ``is_authenticated`` and, if not, the ``reason``. Options as
         :meth:`verify_token`.
         """
+        from clerk_async.auth._request import request_headers
         from clerk_async.auth._verifier import options_for
 
         options = options_for(accepts_token, authorized_parties, audience, clock_skew)
+        headers = request_headers(request_or_headers)
         return await self._authenticator.authenticate(headers, options)
 
     # --- many calls ---------------------------------------------------------------------

@@ -39,9 +39,19 @@ import logging
 import math
 import re
 import sys
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import TYPE_CHECKING, Annotated, Any, Literal, NamedTuple, TypedDict
+from typing import (
+    TYPE_CHECKING,
+    Annotated,
+    Any,
+    Literal,
+    NamedTuple,
+    TypeAlias,
+    TypedDict,
+    TypeVar,
+    overload,
+)
 
 try:
     from fastapi import Depends, HTTPException
@@ -58,7 +68,13 @@ from yarl import URL
 
 from clerk_async._ratelimit import RateLimit
 from clerk_async._retry import RetryPolicy
-from clerk_async.auth import Auth  # no cryptography needed: the verifier is imported lazily
+
+# No cryptography needed here: the verifier is imported lazily.
+from clerk_async.auth import APIKeyAuth, Auth, M2MAuth, OAuthAuth, Reverification, SessionAuth
+from clerk_async.auth._types import (
+    AcceptsToken,
+    TokenType,
+)
 from clerk_async.client import Clerk
 from clerk_async.errors import (
     ClerkAPIError,
@@ -78,6 +94,7 @@ if TYPE_CHECKING:
         from typing_extensions import Unpack
 
 __all__ = [
+    "AuthDependency",
     "ClerkDep",
     "ClerkOptions",
     "ErrorReply",
@@ -306,72 +323,248 @@ def install_exception_handlers(app: Starlette) -> None:
 
 # --- authenticating requests ------------------------------------------------------------
 
-# Reasons that are this service's or Clerk's fault, not the caller's: not a 401, which
-# would tell the caller to get a new token. A bad key is a misconfiguration (500); an
-# unreachable Clerk or JWKS is a gateway problem (503, try again).
-_SERVER_FAULTS = {
-    "jwk-failed-to-resolve": 500,
-    "secret-key-invalid": 500,
-    "secret-key-missing": 500,
-    "jwk-remote-failed-to-load": 503,
-    "unexpected-error": 503,
-}
-# Missing or invalid alike: one challenge, so the answer tells a prober nothing more (RFC 6750
-# would allow a bare "Bearer" for a missing token; clients treat both as "get a token").
-_UNAUTHORIZED = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+_A = TypeVar("_A", bound=Auth)
+AuthDependency: TypeAlias = Callable[[HTTPConnection, Clerk], Coroutine[Any, Any, _A]]
+"""What :func:`require_auth` returns: a dependency giving the auth object (``_A``)."""
 
 
+@overload
 def require_auth(
-    accepts_token: str | Iterable[str] = "session_token",
+    accepts_token: Literal["session_token"] = ...,
     scopes: str | Iterable[str] | None = None,
     *,
+    role: str | None = None,
+    permission: str | None = None,
+    feature: str | None = None,
+    plan: str | None = None,
+    reverification: Reverification | None = None,
     authorized_parties: str | Iterable[str] | None = None,
     audience: str | Iterable[str] | None = None,
     clock_skew: float = 5.0,
-) -> Callable[..., Any]:
+) -> AuthDependency[SessionAuth]: ...
+
+
+@overload
+def require_auth(
+    accepts_token: Literal["m2m_token"],
+    scopes: str | Iterable[str] | None = None,
+    *,
+    role: str | None = None,
+    permission: str | None = None,
+    feature: str | None = None,
+    plan: str | None = None,
+    reverification: Reverification | None = None,
+    authorized_parties: str | Iterable[str] | None = None,
+    audience: str | Iterable[str] | None = None,
+    clock_skew: float = 5.0,
+) -> AuthDependency[M2MAuth]: ...
+
+
+@overload
+def require_auth(
+    accepts_token: Literal["api_key"],
+    scopes: str | Iterable[str] | None = None,
+    *,
+    role: str | None = None,
+    permission: str | None = None,
+    feature: str | None = None,
+    plan: str | None = None,
+    reverification: Reverification | None = None,
+    authorized_parties: str | Iterable[str] | None = None,
+    audience: str | Iterable[str] | None = None,
+    clock_skew: float = 5.0,
+) -> AuthDependency[APIKeyAuth]: ...
+
+
+@overload
+def require_auth(
+    accepts_token: Literal["oauth_token"],
+    scopes: str | Iterable[str] | None = None,
+    *,
+    role: str | None = None,
+    permission: str | None = None,
+    feature: str | None = None,
+    plan: str | None = None,
+    reverification: Reverification | None = None,
+    authorized_parties: str | Iterable[str] | None = None,
+    audience: str | Iterable[str] | None = None,
+    clock_skew: float = 5.0,
+) -> AuthDependency[OAuthAuth]: ...
+
+
+@overload
+def require_auth(
+    accepts_token: tuple[Literal["session_token"], Literal["m2m_token"]]
+    | tuple[Literal["m2m_token"], Literal["session_token"]],
+    scopes: str | Iterable[str] | None = None,
+    *,
+    role: str | None = None,
+    permission: str | None = None,
+    feature: str | None = None,
+    plan: str | None = None,
+    reverification: Reverification | None = None,
+    authorized_parties: str | Iterable[str] | None = None,
+    audience: str | Iterable[str] | None = None,
+    clock_skew: float = 5.0,
+) -> AuthDependency[SessionAuth | M2MAuth]: ...
+
+
+@overload
+def require_auth(
+    accepts_token: tuple[Literal["session_token"], Literal["api_key"]]
+    | tuple[Literal["api_key"], Literal["session_token"]],
+    scopes: str | Iterable[str] | None = None,
+    *,
+    role: str | None = None,
+    permission: str | None = None,
+    feature: str | None = None,
+    plan: str | None = None,
+    reverification: Reverification | None = None,
+    authorized_parties: str | Iterable[str] | None = None,
+    audience: str | Iterable[str] | None = None,
+    clock_skew: float = 5.0,
+) -> AuthDependency[SessionAuth | APIKeyAuth]: ...
+
+
+@overload
+def require_auth(
+    accepts_token: tuple[Literal["session_token"], Literal["oauth_token"]]
+    | tuple[Literal["oauth_token"], Literal["session_token"]],
+    scopes: str | Iterable[str] | None = None,
+    *,
+    role: str | None = None,
+    permission: str | None = None,
+    feature: str | None = None,
+    plan: str | None = None,
+    reverification: Reverification | None = None,
+    authorized_parties: str | Iterable[str] | None = None,
+    audience: str | Iterable[str] | None = None,
+    clock_skew: float = 5.0,
+) -> AuthDependency[SessionAuth | OAuthAuth]: ...
+
+
+@overload
+def require_auth(
+    accepts_token: tuple[Literal["m2m_token"], Literal["api_key"]]
+    | tuple[Literal["api_key"], Literal["m2m_token"]],
+    scopes: str | Iterable[str] | None = None,
+    *,
+    role: str | None = None,
+    permission: str | None = None,
+    feature: str | None = None,
+    plan: str | None = None,
+    reverification: Reverification | None = None,
+    authorized_parties: str | Iterable[str] | None = None,
+    audience: str | Iterable[str] | None = None,
+    clock_skew: float = 5.0,
+) -> AuthDependency[M2MAuth | APIKeyAuth]: ...
+
+
+@overload
+def require_auth(
+    accepts_token: tuple[Literal["m2m_token"], Literal["oauth_token"]]
+    | tuple[Literal["oauth_token"], Literal["m2m_token"]],
+    scopes: str | Iterable[str] | None = None,
+    *,
+    role: str | None = None,
+    permission: str | None = None,
+    feature: str | None = None,
+    plan: str | None = None,
+    reverification: Reverification | None = None,
+    authorized_parties: str | Iterable[str] | None = None,
+    audience: str | Iterable[str] | None = None,
+    clock_skew: float = 5.0,
+) -> AuthDependency[M2MAuth | OAuthAuth]: ...
+
+
+@overload
+def require_auth(
+    accepts_token: tuple[Literal["api_key"], Literal["oauth_token"]]
+    | tuple[Literal["oauth_token"], Literal["api_key"]],
+    scopes: str | Iterable[str] | None = None,
+    *,
+    role: str | None = None,
+    permission: str | None = None,
+    feature: str | None = None,
+    plan: str | None = None,
+    reverification: Reverification | None = None,
+    authorized_parties: str | Iterable[str] | None = None,
+    audience: str | Iterable[str] | None = None,
+    clock_skew: float = 5.0,
+) -> AuthDependency[APIKeyAuth | OAuthAuth]: ...
+
+
+@overload
+def require_auth(
+    accepts_token: Literal["any"] | Sequence[TokenType],
+    scopes: str | Iterable[str] | None = None,
+    *,
+    role: str | None = None,
+    permission: str | None = None,
+    feature: str | None = None,
+    plan: str | None = None,
+    reverification: Reverification | None = None,
+    authorized_parties: str | Iterable[str] | None = None,
+    audience: str | Iterable[str] | None = None,
+    clock_skew: float = 5.0,
+) -> AuthDependency[Auth]: ...
+
+
+def require_auth(
+    accepts_token: AcceptsToken = "session_token",
+    scopes: str | Iterable[str] | None = None,
+    *,
+    role: str | None = None,
+    permission: str | None = None,
+    feature: str | None = None,
+    plan: str | None = None,
+    reverification: Reverification | None = None,
+    authorized_parties: str | Iterable[str] | None = None,
+    audience: str | Iterable[str] | None = None,
+    clock_skew: float = 5.0,
+) -> AuthDependency[Auth]:
     """A dependency that authenticates the request and returns its auth object.
 
     ``accepts_token``, ``authorized_parties``, ``audience`` and ``clock_skew`` are those of
-    :meth:`Clerk.verify_token`, checked here, when the app is defined. ``scopes``: each must
-    be among the token's scopes (an M2M token's are the machines it may call: give this
-    service's machine id; an API key's or OAuth token's are their scope names). Session
-    tokens carry no scopes, so ``scopes`` refuses them.
+    :meth:`Clerk.verify_token`, checked here, when the app is defined; type checkers see
+    the auth type they allow (``SessionAuth`` by default). ``scopes``: each must be among
+    the token's scopes (an M2M token's are the machines it may call: give this service's
+    machine id; an API key's or OAuth token's are their scope names). ``role``,
+    ``permission``, ``feature``, ``plan`` and ``reverification``: the session must pass
+    :meth:`SessionAuth.has` with them (machine tokens never do).
 
     - No token, or an invalid, expired or wrong-type token: **401** with
       ``WWW-Authenticate: Bearer error="invalid_token"`` (RFC 6750). The body is
       ``{"detail": "Unauthorized"}``: nothing about the token or why it failed, which
       would help a forger (the reason is logged at DEBUG).
-    - A valid token without the scopes: **403**, ``error="insufficient_scope"``.
+    - A valid token without the scopes, or failing the ``has()`` check: **403**,
+      ``error="insufficient_scope"``.
     - Clerk unreachable (opaque tokens, the JWKS): **503**; a bad secret key or no key to
       verify with: **500**.
 
     Uses the app's client (:func:`get_clerk`), so ``jwt_key`` and the JWKS cache are its.
     """
-    from clerk_async.auth._verifier import verify_options
+    from clerk_async.auth._guard import requirement
 
-    options = verify_options(accepts_token, authorized_parties, audience, clock_skew)
-    required = sorted({scopes} if isinstance(scopes, str) else set(scopes or ()))
-    if not all(isinstance(s, str) and s for s in required):
-        raise ClerkConfigError(
-            "scopes", f"must be a str or a list of non-empty str, got {scopes!r}"
-        )
-    insufficient = 'Bearer error="insufficient_scope", scope="' + " ".join(required) + '"'
+    required = requirement(
+        accepts_token,
+        scopes,
+        role=role,
+        permission=permission,
+        feature=feature,
+        plan=plan,
+        reverification=reverification,
+        authorized_parties=authorized_parties,
+        audience=audience,
+        clock_skew=clock_skew,
+    )
 
     async def authenticated(request: HTTPConnection, clerk: ClerkDep) -> Auth:
-        state = await clerk._authenticator.authenticate(request.headers, options)
-        auth = state.auth
-        if auth is None:
-            reason = state.reason or ""
-            log.debug("%s: not authenticated (%s)", request.url.path, reason)
-            status = _SERVER_FAULTS.get(reason)
-            if status is not None:
-                log.warning("%s: cannot authenticate requests (%s)", request.url.path, reason)
-                raise HTTPException(status, "Authentication is unavailable")
-            raise HTTPException(401, "Unauthorized", headers=_UNAUTHORIZED)
-        if required:
-            granted = getattr(auth, "scopes", ())
-            if not all(scope in granted for scope in required):
-                raise HTTPException(403, "Forbidden", headers={"WWW-Authenticate": insufficient})
-        return auth
+        state = await clerk._authenticator.authenticate(request.headers, required.options)
+        denial = required.deny(state, request.url.path)
+        if denial is not None:
+            raise HTTPException(denial.status, denial.detail, headers=dict(denial.headers))
+        assert state.auth is not None  # deny() refuses a request without one
+        return state.auth
 
     return authenticated

@@ -166,12 +166,74 @@ async def test_scopes_on_api_keys_and_sessions(fake: FakeClerk) -> None:
         assert (await http.get("/reports", headers=bearer(session))).status_code == 403
 
 
+async def test_role_permission_feature_and_plan_answer_403(fake: FakeClerk) -> None:
+    app = FastAPI(lifespan=clerk_lifespan(jwt_key=fake.jwt_key, base_url=fake.url))
+    Admin = Annotated[SessionAuth, Depends(require_auth(role="admin"))]
+    Reader = Annotated[SessionAuth, Depends(require_auth(permission="org:invoices:read"))]
+    Pro = Annotated[SessionAuth, Depends(require_auth(plan="u:pro", feature="export"))]
+    Any_ = Annotated[Auth, Depends(require_auth("any", role="org:admin"))]
+
+    @app.get("/admin")
+    async def admin(auth: Admin) -> str:
+        return auth.user_id
+
+    @app.get("/invoices")
+    async def invoices(auth: Reader) -> str:
+        return auth.user_id
+
+    @app.get("/export")
+    async def export(auth: Pro) -> str:
+        return auth.user_id
+
+    @app.get("/any")
+    async def any_(auth: Any_) -> str:
+        return auth.token_type
+
+    forbidden = 'Bearer error="insufficient_scope"'
+    admin_token = fake.session_token(
+        USER, org_id="org_1", org_role="org:admin", org_permissions=["org:invoices:read"]
+    )
+    member = fake.session_token(USER, org_id="org_1", org_role="member")
+    no_org = fake.session_token(USER)
+    pro = fake.session_token(USER, claims={"pla": "u:pro", "fea": "u:export,o:reports"})
+    async for http in _client(app):
+        assert (await http.get("/admin", headers=bearer(admin_token))).json() == USER
+        assert (await http.get("/invoices", headers=bearer(admin_token))).json() == USER
+        for path, token in (
+            ("/admin", member),
+            ("/admin", no_org),
+            ("/invoices", member),
+            ("/export", admin_token),
+            ("/any", member),
+        ):
+            denied = await http.get(path, headers=bearer(token))
+            assert denied.status_code == 403, path
+            assert denied.headers["WWW-Authenticate"] == forbidden
+            assert denied.json() == {"detail": "Forbidden"}
+        assert (await http.get("/export", headers=bearer(pro))).json() == USER
+        assert (await http.get("/any", headers=bearer(admin_token))).json() == "session_token"
+        # A machine passes no has() check, however valid (JS: has() is false for machines).
+        receiver = fake.add_machine("api")
+        caller = fake.add_machine("caller")
+        caller.scopes[receiver.id] = 0
+        async with fake.client(machine_secret_key=caller.secret_key) as as_caller:
+            jwt = (await as_caller.m2m.create_token(token_format="jwt")).token
+        assert jwt is not None
+        assert (await http.get("/any", headers=bearer(jwt))).status_code == 403
+        assert_unauthorized(await http.get("/admin"), INVALID)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "field"),
     [
         ({"accepts_token": "m2m"}, "accepts_token"),
         ({"scopes": [""]}, "scopes"),
         ({"clock_skew": -5}, "clock_skew"),
+        ({"role": ""}, "role"),
+        ({"permission": 3}, "permission"),
+        ({"plan": "::"}, "plan"),
+        ({"reverification": "sometimes"}, "reverification"),
+        ({"reverification": {"level": "second_factor", "after_minutes": 0}}, "reverification"),
     ],
 )
 def test_require_auth_checks_its_options_when_the_app_is_defined(

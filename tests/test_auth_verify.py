@@ -852,7 +852,7 @@ async def test_bad_arguments(clerk: Clerk) -> None:
     assert caught.value.field == "token"
     with pytest.raises(ClerkValidationError) as caught:
         await clerk.authenticate_request(["Authorization"])  # type: ignore[arg-type]
-    assert caught.value.field == "headers"
+    assert caught.value.field == "request_or_headers"  # the parameter's name
 
 
 def test_the_error_pickles_and_keeps_its_fields() -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Generic, Literal
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeAlias
 
 import attrs
 
@@ -18,6 +19,7 @@ else:
 __all__ = [
     "TOKEN_TYPES",
     "APIKeyAuth",
+    "AcceptsToken",
     "Auth",
     "M2MAuth",
     "OAuthAuth",
@@ -30,6 +32,33 @@ __all__ = [
 
 TokenType = Literal["session_token", "m2m_token", "api_key", "oauth_token"]
 TOKEN_TYPES: tuple[TokenType, ...] = ("session_token", "m2m_token", "api_key", "oauth_token")
+AcceptsToken: TypeAlias = TokenType | Literal["any"] | Iterable[TokenType]
+"""``accepts_token``: one token type, several, or ``"any"``."""
+# Two token types in either order: the overloads of verify_token and co. give their union.
+AcceptsSessionOrM2M: TypeAlias = (
+    tuple[Literal["session_token"], Literal["m2m_token"]]
+    | tuple[Literal["m2m_token"], Literal["session_token"]]
+)
+AcceptsSessionOrAPIKey: TypeAlias = (
+    tuple[Literal["session_token"], Literal["api_key"]]
+    | tuple[Literal["api_key"], Literal["session_token"]]
+)
+AcceptsSessionOrOAuth: TypeAlias = (
+    tuple[Literal["session_token"], Literal["oauth_token"]]
+    | tuple[Literal["oauth_token"], Literal["session_token"]]
+)
+AcceptsM2MOrAPIKey: TypeAlias = (
+    tuple[Literal["m2m_token"], Literal["api_key"]]
+    | tuple[Literal["api_key"], Literal["m2m_token"]]
+)
+AcceptsM2MOrOAuth: TypeAlias = (
+    tuple[Literal["m2m_token"], Literal["oauth_token"]]
+    | tuple[Literal["oauth_token"], Literal["m2m_token"]]
+)
+AcceptsAPIKeyOrOAuth: TypeAlias = (
+    tuple[Literal["api_key"], Literal["oauth_token"]]
+    | tuple[Literal["oauth_token"], Literal["api_key"]]
+)
 
 
 class TokenVerificationError(ClerkError):
