@@ -18,6 +18,7 @@ __all__ = [
     "boolean",
     "describe",
     "file_content",
+    "flag",
     "has_surrogate",
     "header_problem",
     "identifier",
@@ -167,6 +168,20 @@ def boolean() -> Validator:
     def check(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         if not isinstance(value, bool):
             raise ClerkValidationError(attribute.name, f"expected a bool, got {_type_name(value)}")
+
+    return check
+
+
+def flag() -> Validator:
+    """A query flag the spec types as the strings ``"true"``/``"false"``: those, or a bool
+    (sent as the same text)."""
+
+    def check(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if isinstance(value, bool) or (isinstance(value, str) and value in ("true", "false")):
+            return
+        raise ClerkValidationError(
+            attribute.name, f"expected a bool or 'true'/'false', got {describe(value)}"
+        )
 
     return check
 

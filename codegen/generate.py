@@ -104,6 +104,69 @@ def ref_name(ref: str) -> str:
     return ref.rsplit("/", 1)[1]
 
 
+# --- secrets -------------------------------------------------------------------------------
+#
+# One rule decides which fields are kept out of reprs (params and models alike), from the
+# spec alone: a field is a secret when its value is text (bools, numbers, enums and ids never
+# are: ``custom_signing_key``, ``password_enabled``, ``token_format``, ``machine_id``) and its
+# name or its description calls it a credential (a secret, password, token, private key,
+# verification code, session cookie). A URL is a secret when it carries a ticket: the ``url``
+# of a token, an invitation or an agent task, or one the spec calls temporary, short-lived or
+# session-creating. A params field holding an object or a list of them is a secret when
+# anything inside is (``oidc.client_secret``): its repr would show it.
+# tests/test_secrets.py lists every secret-like field of the spec against this rule.
+
+_SECRET_NAME = re.compile(
+    r"(^|_)(secret|password|token|jwt|digest|cookies)$|(^|_)(private|signing|secret|api)_key$"
+    r"|^backup_codes$|^saml_response$"
+)
+_SECRET_TEXT = re.compile(
+    r"\bsecret\b|\bprivate key\b|\bplaintext password|\b(verification|TOTP|backup) code\b",
+    re.IGNORECASE,
+)
+_ID = re.compile(r"(_id|ID|Id)$")
+_TICKET_TEXT = re.compile(r"short-lived|\btemporary\b|creates a session", re.IGNORECASE)
+_TICKET_OWNER = re.compile(r"(token|invitation|task)$", re.IGNORECASE)
+
+
+def is_secret(
+    spec: Spec, wire: str, schema: Any, owner: str = "", about: str = "", *, nested: bool = True
+) -> bool:
+    """Whether field ``wire`` (its ``schema``) is a secret.
+
+    ``owner`` names the object that holds it (its schema's name and ``object`` tag),
+    ``about`` is what the spec says of that object. ``nested``: an object is a secret if
+    anything inside is (a params field's dict); models leave that to the nested classes.
+    """
+    schema = spec.resolve(schema) or {}
+    if schema.get("type") == "array":
+        items = spec.resolve(schema.get("items") or {})
+        if not _is_object(items):  # a list of strings (backup_codes): the list's words
+            items = {**items, "description": schema.get("description") or items.get("description")}
+        return is_secret(spec, wire, items, owner, about, nested=nested)
+    if _is_object(schema):
+        props, _ = properties(spec, schema)
+        return nested and any(is_secret(spec, k, v or {}) for k, v in props.items())
+    if schema.get("type") not in ("string", None) or schema.get("enum") or _ID.search(wire):
+        return False
+    text = schema.get("description") or ""
+    if wire == "url" or wire.endswith("_url"):
+        carrier = wire == "url" and any(_TICKET_OWNER.search(n) for n in owner.split())
+        return carrier or bool(_TICKET_TEXT.search(text) or _TICKET_TEXT.search(about))
+    return bool(_SECRET_NAME.search(wire) or _SECRET_TEXT.search(text))
+
+
+def response_words(spec: Spec) -> dict[str, str]:
+    """What the spec's named responses say of the schema they return (``SvixURL``: "a
+    temporary Svix URL"), by schema name: part of what the spec says of an object."""
+    words: dict[str, str] = defaultdict(str)
+    for answer in spec.data.get("components", {}).get("responses", {}).values():
+        schema = answer.get("content", {}).get("application/json", {}).get("schema", {})
+        if "$ref" in schema:
+            words[ref_name(schema["$ref"])] += " " + (answer.get("description") or "")
+    return dict(words)
+
+
 # --- response models -----------------------------------------------------------------------
 
 
@@ -118,7 +181,7 @@ class Models:
         self.renames: dict[str, dict[str, str]] = {}  # class -> python name -> wire name
         self.by_ref: dict[str, str] = {}
         self.whole_numbers = set(overrides.get("whole_numbers", {}).get("fields", ()))
-        self.secrets = set(overrides.get("secret_fields", {}).get("fields", ()))
+        self.words = response_words(spec)  # schema name -> what its responses say of it
         self.defaults: dict[str, Any] = overrides.get("defaults", {}).get("fields", {})
         # generated class name -> public name
         self.names: dict[str, str] = {k: v["name"] for k, v in overrides.get("models", {}).items()}
@@ -200,6 +263,9 @@ class Models:
             self.classes[cls] = ModelClass(cls, node.get("description"), name)
         model = self.classes[cls]
         props, required = self.properties(node)
+        kind = self.spec.resolve(props.get("object") or {}).get("enum") or [""]
+        owner = f"{name} {kind[0]}"  # the secrets rule: is it a token, an invitation, a task?
+        about = f"{node.get('description') or ''} {self.words.get(name, '')}"
         fields: dict[str, ModelField] = {}
         for wire, prop in props.items():
             prop = prop or {}
@@ -214,7 +280,11 @@ class Models:
             nullable = bool(target.get("nullable") or prop.get("nullable"))
             tag = enum[0] if wire == "object" and enum and len(enum) == 1 else None
             fields[field] = ModelField(
-                field, tp, wire in required and not nullable, wire in self.secrets, tag
+                field,
+                tp,
+                wire in required and not nullable,
+                is_secret(self.spec, wire, prop, owner, about, nested=False),
+                tag,
             )
         model.merge(fields, first=not merging)
         if not merging:
@@ -403,13 +473,15 @@ def collect(spec: Spec, models: Models, overrides: dict[str, Any]) -> list[Opera
             renames = overrides["arguments"].get(operation.op_id, {})
             for raw in shared + op.get("parameters", []):
                 prm = spec.resolve(raw)
+                # the parameter's words, for the secrets rule and _bool_text
+                words = {"description": prm.get("description")}
                 name = renames.get(prm["name"], {}).get("name") or identifier(prm["name"])
                 operation.fields.append(
                     Field(
                         name,
                         prm["name"],
                         prm["in"],
-                        spec.resolve(prm.get("schema", {})),
+                        {**words, **spec.resolve(prm.get("schema", {}))},
                         bool(prm.get("required")) or prm["in"] == "path",
                     )
                 )
@@ -497,17 +569,25 @@ def _response(spec: Spec, models: Models, operation: Operation) -> None:
 # --- params and services -------------------------------------------------------------------
 
 
+_TRUE_OR_FALSE = re.compile(r"`true`\s+or\s+`false`")
+
+
 def _bool_text(schema: Any, where: str) -> bool:
-    """A query parameter the spec types as the strings "true"/"false": a bool here (the
-    query string spells bools that way; see ``query_values``)."""
-    return where == "query" and sorted(schema.get("enum") or ()) == ["false", "true"]
+    """A query parameter the spec types as the strings "true"/"false" (as an enum, or in
+    words): a bool or those strings here (the query string spells bools that way)."""
+    if where != "query" or schema.get("type") not in ("string", None):
+        return False
+    enum = sorted(schema.get("enum") or ())
+    return enum == ["false", "true"] or (
+        not enum and _TRUE_OR_FALSE.search(schema.get("description") or "") is not None
+    )
 
 
 def param_type(field: Field) -> str:
     schema = field.schema
     kind = schema.get("type")
     if _bool_text(schema, field.where):
-        return "bool"
+        return 'bool | Literal["true", "false"]'
     if field.where == "whole":
         return "list[Any]"
     if field.where == "form" and schema.get("format") == "binary":
@@ -540,7 +620,7 @@ def validator(schema: Any, where: str, spec: Spec) -> str:
     elif where == "path":
         check = f"v.identifier({schema['pattern']!r})" if "pattern" in schema else "v.identifier()"
     elif _bool_text(schema, where):
-        check = "v.boolean()"
+        check = "v.flag()"
     elif "enum" in schema and kind != "boolean":
         check = f"v.one_of({tuple(e for e in schema['enum'] if e is not None)!r})"
     elif kind == "string":
@@ -583,7 +663,7 @@ def _items(schema: Any, item: str) -> str:
     return f"v.items({', '.join(args)})"
 
 
-def render_params(operations: list[Operation], spec: Spec, secrets: set[str]) -> list[str]:
+def render_params(operations: list[Operation], spec: Spec) -> list[str]:
     """One params class; operations the overrides give one params name share it."""
     operation = operations[0]
     lines = ["@attrs.frozen(kw_only=True)", f"class {operation.params_class}(Params):"]
@@ -601,7 +681,7 @@ def render_params(operations: list[Operation], spec: Spec, secrets: set[str]) ->
             args.append(f"wire={field.wire!r}")
         if field.where == "whole":
             args.append("whole=True")
-        if field.wire in secrets:
+        if is_secret(spec, field.wire, field.schema):
             args.append("secret=True")
         tp = param_type(field)
         if not field.required:
@@ -613,8 +693,8 @@ def render_params(operations: list[Operation], spec: Spec, secrets: set[str]) ->
     return [*lines, ""]
 
 
-def _field_lines(operation: Operation, spec: Spec, secrets: set[str]) -> list[str]:
-    return render_params([operation], spec, secrets)[3:]
+def _field_lines(operation: Operation, spec: Spec) -> list[str]:
+    return render_params([operation], spec)[3:]
 
 
 def render_method(operation: Operation, models_used: set[str], union_names: set[str]) -> list[str]:
@@ -747,7 +827,6 @@ def render_service(
     service: str,
     operations: list[Operation],
     spec: Spec,
-    secrets: set[str],
     model_names: set[str],
     union_names: set[str],
 ) -> str:
@@ -762,10 +841,10 @@ def render_service(
     for op in operations:
         sharing[op.params_class].append(op)
     for name, ops in sharing.items():
-        fields = {tuple(_field_lines(op, spec, secrets)) for op in ops}
+        fields = {tuple(_field_lines(op, spec)) for op in ops}
         if len(fields) > 1:
             raise SystemExit(f"overrides: the operations sharing {name} differ in their fields")
-        params += render_params(ops, spec, secrets)
+        params += render_params(ops, spec)
     text = "\n".join([*params, "", *methods])
     used = sorted(n for n in models_used if n in model_names)
     needs = lambda word: re.search(rf"\b{word}\b", text) is not None  # noqa: E731
@@ -777,6 +856,7 @@ def render_service(
         "from collections.abc import Mapping",
         "from typing import TYPE_CHECKING, Any"
         + (", BinaryIO" if needs("BinaryIO") else "")
+        + (", Literal" if needs("Literal") else "")
         + (", cast" if needs("cast") else "")
         + (", overload" if needs("overload") else ""),
         "",
@@ -922,12 +1002,11 @@ def generate(out: Path) -> list[Path]:
     by_service: dict[str, list[Operation]] = defaultdict(list)
     for op in operations:
         by_service[op.service].append(op)
-    secrets = set(overrides["secret_fields"]["fields"])
     files: dict[Path, str] = {out / "models" / "spec.py": models.render()}
     model_names = set(models.classes) | set(models.unions)
     for service, ops in sorted(by_service.items()):
         files[out / "services" / "spec" / f"{service}.py"] = render_service(
-            service, ops, spec, secrets, model_names, set(models.unions)
+            service, ops, spec, model_names, set(models.unions)
         )
     files[out / "services" / "spec" / "__init__.py"] = render_registry(
         operations, sorted(by_service)

@@ -275,7 +275,7 @@ class PhoneNumber:
     reserved_for_second_factor: bool | None = None
     default_second_factor: bool | None = None
     verification: dict[str, Any] | None = None
-    backup_codes: list[str] | None = None
+    backup_codes: list[str] | None = attrs.field(default=None, repr=False)
 
 
 @attrs.define(kw_only=True)
@@ -316,7 +316,7 @@ class Token:
 class Cookies:
     """The spec's ``Cookies``."""
 
-    cookies: list[str]
+    cookies: list[str] = attrs.field(repr=False)
     object: str = "cookies"
 
 
@@ -1106,8 +1106,8 @@ class OAuthAccessTokenItem:
     expires_at: int | None = None
     label: str | None = None
     scopes: list[str] | None = None
-    id_token: str | None = None
-    token_secret: str | None = None
+    id_token: str | None = attrs.field(default=None, repr=False)
+    token_secret: str | None = attrs.field(default=None, repr=False)
 
 
 @attrs.define(kw_only=True)
@@ -1158,7 +1158,7 @@ class OrganizationInvitationWithPublicOrganizationData:
     public_inviter_data: OrganizationInvitationPublicUserData | None = None
     status: str | None = None
     private_metadata: dict[str, Any] | None = None
-    url: str | None = None
+    url: str | None = attrs.field(default=None, repr=False)
     expires_at: int | None = None
     public_organization_data: OrganizationInvitationPublicOrganizationData | None = None
 
@@ -1244,7 +1244,7 @@ class Invitation:
     updated_at: int
     object: str = "invitation"
     revoked: bool | None = None
-    url: str | None = None
+    url: str | None = attrs.field(default=None, repr=False)
     expires_at: int | None = None
 
 
@@ -1260,7 +1260,7 @@ class RevokeInvitationResponse:
     updated_at: int
     object: str = "invitation"
     revoked: bool | None = None
-    url: str | None = None
+    url: str | None = attrs.field(default=None, repr=False)
     expires_at: int | None = None
 
 
@@ -1323,7 +1323,7 @@ class ActorToken:
     updated_at: int
     object: str = "actor_token"
     token: str | None = attrs.field(default=None, repr=False)
-    url: str | None = None
+    url: str | None = attrs.field(default=None, repr=False)
 
 
 @attrs.define(kw_only=True)
@@ -1436,7 +1436,7 @@ class OrganizationSettings:
 class SvixURL:
     """The spec's ``SvixURL``."""
 
-    svix_url: str
+    svix_url: str = attrs.field(repr=False)
 
 
 @attrs.define(kw_only=True)
@@ -1616,7 +1616,7 @@ class OrganizationInvitation:
     public_inviter_data: OrganizationInvitationPublicUserData | None = None
     status: str | None = None
     private_metadata: dict[str, Any] | None = None
-    url: str | None = None
+    url: str | None = attrs.field(default=None, repr=False)
     expires_at: int | None = None
 
 
@@ -1777,7 +1777,7 @@ class SignInToken:
     updated_at: int
     object: str = "sign_in_token"
     token: str | None = attrs.field(default=None, repr=False)
-    url: str | None = None
+    url: str | None = attrs.field(default=None, repr=False)
 
 
 @attrs.define(kw_only=True)
@@ -2057,7 +2057,7 @@ class EnterpriseConnectionTestRunLogsItem:
 
     level: str
     message: str
-    code: str | None = attrs.field(default=None, repr=False)
+    code: str | None = None
     short_message: str | None = None
 
 
@@ -2066,7 +2066,7 @@ class EnterpriseConnectionTestRunSaml:
     """SAML-specific metadata, present for SAML connections"""
 
     saml_request: str | None = None
-    saml_response: str | None = None
+    saml_response: str | None = attrs.field(default=None, repr=False)
     relay_state: str | None = None
 
 
@@ -2074,8 +2074,8 @@ class EnterpriseConnectionTestRunSaml:
 class EnterpriseConnectionTestRunOauth:
     """OAuth-specific metadata, present for OIDC connections"""
 
-    id_token: str | None = None
-    access_token: str | None = None
+    id_token: str | None = attrs.field(default=None, repr=False)
+    access_token: str | None = attrs.field(default=None, repr=False)
     user_info: str | None = None
 
 
@@ -2105,7 +2105,7 @@ class EnterpriseConnectionTestRuns:
 class EnterpriseConnectionTestRunResponse:
     """The spec's ``EnterpriseConnectionTestRunResponse``."""
 
-    url: str
+    url: str = attrs.field(repr=False)
 
 
 @attrs.define(kw_only=True)
@@ -2125,7 +2125,7 @@ class AgentTask:
     agent_task_id: str
     task_id: str
     object: str = "agent_task"
-    url: str | None = None
+    url: str | None = attrs.field(default=None, repr=False)
 
 
 @attrs.define(kw_only=True)
@@ -2140,7 +2140,7 @@ class WaitlistEntryInvitation:
     updated_at: int
     object: str = "invitation"
     revoked: bool | None = None
-    url: str | None = None
+    url: str | None = attrs.field(default=None, repr=False)
     expires_at: int | None = None
 
 

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import attrs
 
@@ -44,7 +44,7 @@ class ListAPIKeysParams(Params):
 
     subject: str = param("query", v.string(pattern="^(user|org|mch|scim)_\\w{27}$"), required=True)
     type: str | Unset = param("query", v.string(min_length=3))
-    include_invalid: bool | Unset = param("query", v.boolean())
+    include_invalid: bool | Literal["true", "false"] | Unset = param("query", v.flag())
     limit: int | Unset = param("query", v.integer(minimum=1, maximum=100))
     offset: int | Unset | None = param("query", v.nullable(v.integer(minimum=0)))
     query: str | Unset = param("query", v.string())
@@ -323,7 +323,7 @@ class APIKeys(Service):
         subject: str | ListAPIKeysParams | Mapping[str, Any] | Unset = UNSET,
         *,
         type: str | Unset = UNSET,
-        include_invalid: bool | Unset = UNSET,
+        include_invalid: bool | Literal["true", "false"] | Unset = UNSET,
         limit: int | Unset = UNSET,
         offset: int | Unset | None = UNSET,
         query: str | Unset = UNSET,

@@ -79,7 +79,7 @@ class CreateEnterpriseConnectionParams(Params):
     allow_organization_account_linking: bool | Unset | None = param("body", v.nullable(v.boolean()))
     active: bool | Unset | None = param("body", v.nullable(v.boolean()))
     saml: dict[str, Any] | Unset | None = param("body", v.nullable(v.json_object()))
-    oidc: dict[str, Any] | Unset | None = param("body", v.nullable(v.json_object()))
+    oidc: dict[str, Any] | Unset | None = param("body", v.nullable(v.json_object()), secret=True)
     custom_attributes: list[Any] | Unset = param("body", v.items(v.json_object()))
 
 
@@ -103,7 +103,7 @@ class UpdateEnterpriseConnectionParams(Params):
     allow_organization_account_linking: bool | Unset | None = param("body", v.nullable(v.boolean()))
     organization_id: str | Unset | None = param("body", v.nullable(v.string()))
     saml: dict[str, Any] | Unset | None = param("body", v.nullable(v.json_object()))
-    oidc: dict[str, Any] | Unset | None = param("body", v.nullable(v.json_object()))
+    oidc: dict[str, Any] | Unset | None = param("body", v.nullable(v.json_object()), secret=True)
     custom_attributes: list[Any] | Unset | None = param(
         "body", v.nullable(v.items(v.json_object()))
     )

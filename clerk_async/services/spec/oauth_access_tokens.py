@@ -33,7 +33,7 @@ __all__ = ["OauthAccessTokens", "VerifyOAuthAccessTokenParams"]
 class VerifyOAuthAccessTokenParams(Params):
     """``POST /oauth_applications/access_tokens/verify``."""
 
-    access_token: str | Unset = param("body", v.string())
+    access_token: str | Unset = param("body", v.string(), secret=True)
     secret: str | Unset = param("body", v.string(), secret=True)
 
 

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
@@ -43,7 +43,7 @@ class ListOrganizationDomainsParams(Params):
     """``GET /organizations/{organization_id}/domains``."""
 
     organization_id: str = param("path", v.identifier(), required=True)
-    verified: str | Unset = param("query", v.string())
+    verified: bool | Literal["true", "false"] | Unset = param("query", v.flag())
     enrollment_mode: str | Unset = param("query", v.string())
     limit: int | Unset = param("query", v.integer(minimum=1, maximum=500))
     offset: int | Unset = param("query", v.integer(minimum=0))
@@ -90,7 +90,7 @@ class ListAllOrganizationDomainsParams(Params):
     """``GET /organization_domains``."""
 
     organization_id: str | Unset = param("query", v.string())
-    verified: bool | Unset = param("query", v.boolean())
+    verified: bool | Literal["true", "false"] | Unset = param("query", v.flag())
     enrollment_mode: list[str] | Unset = param(
         "query",
         v.items(
@@ -266,7 +266,7 @@ class OrganizationDomains(Service):
         /,
         *,
         organization_id: str | Unset = UNSET,
-        verified: bool | Unset = UNSET,
+        verified: bool | Literal["true", "false"] | Unset = UNSET,
         enrollment_mode: list[str] | Unset = UNSET,
         query: str | Unset = UNSET,
         domains: list[str] | Unset = UNSET,
@@ -322,7 +322,7 @@ class OrganizationDomains(Service):
         self,
         organization_id: str | ListOrganizationDomainsParams | Mapping[str, Any],
         *,
-        verified: str | Unset = UNSET,
+        verified: bool | Literal["true", "false"] | Unset = UNSET,
         enrollment_mode: str | Unset = UNSET,
         limit: int | Unset = UNSET,
         offset: int | Unset = UNSET,

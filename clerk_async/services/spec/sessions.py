@@ -79,8 +79,8 @@ class RefreshSessionParams(Params):
     """``POST /sessions/{session_id}/refresh``."""
 
     session_id: str = param("path", v.identifier(), required=True)
-    expired_token: str = param("body", v.string(), required=True)
-    refresh_token: str = param("body", v.string(), required=True)
+    expired_token: str = param("body", v.string(), required=True, secret=True)
+    refresh_token: str = param("body", v.string(), required=True, secret=True)
     request_origin: str = param("body", v.string(), required=True)
     request_headers: dict[str, Any] | Unset | None = param("body", v.nullable(v.json_object()))
     format: str | Unset | None = param("body", v.nullable(v.one_of(("token", "cookie"))))
