@@ -23,6 +23,7 @@ import pytest
 
 from clerk_async.models import spec as spec_models
 from clerk_async.services.spec import OPERATIONS
+from clerk_async.webhooks import _events as webhook_events
 
 MARK = "S3CRET-MARK"
 # Wide on purpose: a name that could hold a credential. Public ones are listed below.
@@ -32,7 +33,7 @@ NET = re.compile(
 )
 
 
-# The reviewed list: every field that carries a credential. 57 fields in 44 classes.
+# The reviewed list: every field that carries a credential. 61 fields in 48 classes.
 SECRET: dict[str, set[str]] = {
     "APIKey": {"secret"},
     "APIKeySecret": {"secret"},
@@ -51,6 +52,10 @@ SECRET: dict[str, set[str]] = {
     "EnterpriseConnectionTestRunOauth": {"access_token", "id_token"},
     "EnterpriseConnectionTestRunResponse": {"url"},
     "EnterpriseConnectionTestRunSaml": {"saml_response"},
+    "Event.OrganizationInvitationAcceptedPayload": {"url"},
+    "Event.OrganizationInvitationEventData": {"url"},
+    "Event.PhoneNumber": {"backup_codes"},
+    "Event.WaitlistEntryInvitation": {"url"},
     "Invitation": {"url"},
     "M2MToken": {"token"},
     "MachineCreated": {"secret_key"},
@@ -141,6 +146,22 @@ PUBLIC: dict[str, set[str]] = {
     },
     "EnterpriseConnectionTestRunLogsItem": {"code"},
     "EnterpriseConnectionTestRunSaml": {"saml_request"},
+    "Event.BillingPayerEventPayload": {"image_url"},
+    "Event.ExternalAccountWithVerification": {"avatar_url", "image_url"},
+    "Event.Organization": {"image_url", "private_metadata", "role_set_key"},
+    "Event.OrganizationDomainPublicOrganizationData": {"image_url"},
+    "Event.OrganizationInvitationAcceptedPayload": {"private_metadata"},
+    "Event.OrganizationInvitationEventData": {"private_metadata"},
+    "Event.OrganizationInvitationPublicOrganizationData": {"image_url"},
+    "Event.OrganizationInvitationPublicUserData": {"image_url"},
+    "Event.OrganizationMembership": {"private_metadata"},
+    "Event.OrganizationMembershipOrganization": {"image_url", "private_metadata", "role_set_key"},
+    "Event.OrganizationMembershipPublicUserData": {"image_url", "profile_image_url"},
+    "Event.PaymentAttemptEventPayloadFailedReason": {"code", "decline_code"},
+    "Event.Permission": {"key"},
+    "Event.Role": {"key"},
+    "Event.SAMLAccount": {"saml_connection"},
+    "Event.User": {"image_url", "private_metadata", "profile_image_url"},
     "ExternalAccountWithVerification": {"avatar_url", "image_url"},
     "FeatureResponse": {"avatar_url"},
     "FeatureResponse2": {"avatar_url"},
@@ -236,11 +257,13 @@ def _params_classes() -> dict[str, type]:
 
 
 def _model_classes() -> dict[str, type]:
-    return {
-        name: cls
-        for name, cls in vars(spec_models).items()
-        if isinstance(cls, type) and attrs.has(cls) and cls.__module__ == spec_models.__name__
-    }
+    """The API's models and the webhook events' (``Event.`` before their names)."""
+    found = {}
+    for module, prefix in ((spec_models, ""), (webhook_events, "Event.")):
+        for name, cls in vars(module).items():
+            if isinstance(cls, type) and attrs.has(cls) and cls.__module__ == module.__name__:
+                found[prefix + name] = cls
+    return found
 
 
 def _holds_text(tp: Any) -> bool:

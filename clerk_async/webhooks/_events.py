@@ -316,7 +316,7 @@ class OrganizationInvitationEventData:
     status: str | None = None
     public_metadata: dict[str, Any] | None = None
     private_metadata: dict[str, Any] | None = None
-    url: str | None = None
+    url: str | None = attrs.field(default=None, repr=False)
     expires_at: int | None = None
     created_at: int | None = None
     updated_at: int | None = None
@@ -345,7 +345,7 @@ class OrganizationInvitationAcceptedPayload:
     status: str | None = None
     public_metadata: dict[str, Any] | None = None
     private_metadata: dict[str, Any] | None = None
-    url: str | None = None
+    url: str | None = attrs.field(default=None, repr=False)
     expires_at: int | None = None
     created_at: int | None = None
     updated_at: int | None = None
@@ -663,7 +663,7 @@ class PhoneNumber:
     reserved: bool | None = None
     verification: dict[str, Any] | None = None
     linked_to: list[IdentificationLink] | None = None
-    backup_codes: list[str] | None = None
+    backup_codes: list[str] | None = attrs.field(default=None, repr=False)
     created_at: int | None = None
     updated_at: int | None = None
 
@@ -942,7 +942,7 @@ class WaitlistEntryInvitation:
     public_metadata: dict[str, Any] | None = None
     revoked: bool | None = None
     status: str | None = None
-    url: str | None = None
+    url: str | None = attrs.field(default=None, repr=False)
     expires_at: int | None = None
     created_at: int | None = None
     updated_at: int | None = None
