@@ -57,6 +57,9 @@ class RateLimit:
 
     With ``redis_url``, every client using the same secret key, in any process on any host,
     shares that one window through Redis (see clerk_async._redis_limit).
+    ``processes``: how many processes share the limit, if you know it. Whenever a process
+    paces alone (always without ``redis_url``; with it, while Redis fails and before Redis
+    has counted the processes) it paces to ``1/processes`` of the limit.
     """
 
     requests: int = attrs.field(validator=attrs.validators.gt(0))
@@ -66,6 +69,12 @@ class RateLimit:
         default=None,
         validator=_check_redis_url,
         repr=lambda url: repr(None if url is None else redact_url(url)),
+    )
+    processes: int | None = attrs.field(
+        default=None,
+        validator=attrs.validators.optional(
+            [attrs.validators.instance_of(int), attrs.validators.gt(0)]
+        ),
     )
 
 
@@ -144,10 +153,10 @@ class _Window:
         self.turn = asyncio.Lock()
         self.freed = asyncio.Event()
 
-    def free_in(self, now: float, share: int) -> float | None:
+    def free_in(self, now: float, share: float) -> float | None:
         """None when a slot is free now; else how long until one may be.
 
-        ``share``: pace to that fraction of the limit (a process's share when Redis is down).
+        ``share``: pace to 1/share of the limit (a process's share, when it paces alone).
         """
         released = self.released
         horizon = now - self.per_seconds
@@ -193,7 +202,9 @@ class Limiter:
     ) -> None:
         self.limit = limit
         self.per_object = per_object
-        self.share = 1  # pace to 1/share of the limits (RedisLimiter, while Redis is down)
+        # Pace to 1/share of the limits: the process's share when it paces alone
+        # (RedisLimiter adjusts it while Redis is down).
+        self.share: float = (limit.processes if limit is not None else None) or 1
         self._clock = clock
         self._window = None if limit is None else _Window(limit)
         self._keys: dict[str, _Window] = {}

@@ -24,12 +24,21 @@ Why a Lua script and not the ``limits`` library: ``limits`` counts a hit when it
 forgets it; it cannot hold a slot until ``per_seconds`` after the answer (it never hears of
 the answer), reserve the next free slot, share a pause, or lease slots of a crashed process.
 
-When Redis fails (refused, reset, slower than ``timeout``, restarted empty), no call waits for
-it and none is lost: the limiter logs one WARNING and paces to this process's share of the
-limit (the limit divided by the processes Redis last counted), with its own recent requests
-still in its window. A background probe brings it back to Redis when Redis answers again,
-first telling Redis of the requests made meanwhile (and, if Redis restarted empty, of all this
-process's recent ones). See README, "Running many workers".
+When Redis fails (refused, reset, an error reply, slower than ``timeout``, restarted empty), no
+call waits for it and none is lost: the limiter logs one WARNING and paces to this process's
+share of the limit, with its own recent requests still in its window. The share is the limit
+divided by the processes: ``RateLimit.processes`` if given, else those Redis last counted. With
+neither (Redis failed from the start), the process assumes ``UNKNOWN_PROCESSES`` and learns:
+each window it paces without a 429 it takes a little more, each 429 it takes less (one more
+process assumed), and holds back for a while. A background probe brings it back to Redis when
+Redis answers again, first telling Redis of the requests made meanwhile (and, if Redis
+restarted empty, of all this process's recent ones).
+
+Set-up is paid once: a new connection's connect and handshake, and a script Redis lacks (sent
+whole once per Redis server, then run by its SHA), each get their own ``timeout``, so a Redis
+far away (a round trip just under ``timeout``) is used. A reply that comes too late is dropped
+with its connection, and every slot it may have granted is given back. See README, "Running
+many workers".
 """
 
 from __future__ import annotations
@@ -39,6 +48,7 @@ import contextlib
 import hashlib
 import itertools
 import logging
+import math
 import os
 import time
 import uuid
@@ -46,13 +56,12 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
 
-from redis.exceptions import RedisError
+from redis.exceptions import NoScriptError, RedisError
 
 from clerk_async._ratelimit import PER_OBJECT, Limiter, RateLimit, redact_url
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
-    from redis.commands.core import AsyncScript
 
 __all__ = ["RedisLimiter", "key_prefix"]
 
@@ -64,6 +73,13 @@ OBJECT_BUSY: Final = 2  # wait = seconds until the object's window frees a slot 
 FULL: Final = 3  # every slot of the window is in flight: ask again soon
 # A process counts towards the fallback's share while it asked Redis in the last minute.
 PROCS_TTL: Final = 60.0
+# Pacing alone with no count of the processes (Redis failed from the start, no
+# RateLimit.processes): assume this many, then learn. Each window paced without a 429 takes
+# SPEED_UP of the share (about 11 % more of the limit); a 429 assumes one process more and
+# holds the share for HOLD windows.
+UNKNOWN_PROCESSES: Final = 8
+SPEED_UP: Final = 0.9
+HOLD: Final = 5
 
 # Shared by the scripts: the time on Redis's clock, in seconds.
 _NOW = """
@@ -73,8 +89,9 @@ local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 
 # KEYS: procs, epoch, pause, flight, done [, object flight, object done]
 # ARGV: slot id, process id, lease, procs ttl, requests, per_seconds, extra
-# [, object requests, per]. With slots free now, up to ``extra`` more are granted at once for
-# the process's other waiters (ids "<slot id>:1".. "<slot id>:<got>"; the reply's last item).
+# [, object requests, per]. Up to ``extra`` more slots are taken at once for the process's
+# other waiters (ids "<slot id>:1".. "<slot id>:<got>"; the reply's last items: their count
+# and a list of the seconds until each is theirs), the free ones first, then reservations.
 ACQUIRE: Final = (
     _NOW
     + """
@@ -88,7 +105,9 @@ if not epoch then
   epoch = t[1] .. '.' .. t[2]
   redis.call('SET', KEYS[2], epoch)
 end
-local function reply(code, wait, got) return {code, tostring(wait), procs, epoch, got or 0} end
+local function reply(code, wait, waits)
+  return {code, tostring(wait), procs, epoch, waits and #waits or 0, waits or {}}
+end
 local paused = tonumber(redis.call('GET', KEYS[3]) or '0')
 if paused > now then return reply(1, paused - now) end
 local function used(flight, done)
@@ -101,28 +120,35 @@ if object and used(KEYS[6], KEYS[7]) >= tonumber(ARGV[8]) then
   local first = redis.call('ZRANGE', KEYS[7], 0, 0, 'WITHSCORES')
   return reply(2, first[2] and (tonumber(first[2]) - now) or -1)
 end
-local start, free = now, tonumber(ARGV[5]) - used(KEYS[4], KEYS[5])
-if free <= 0 then
-  local first = redis.call('ZRANGE', KEYS[5], 0, 0, 'WITHSCORES')
-  if not first[1] then return reply(3, -1) end
-  -- Reserve the slot that frees first: ours from then on, nobody else's.
-  redis.call('ZREM', KEYS[5], first[1])
-  start = tonumber(first[2])
+local want = 1
+if not object then want = want + tonumber(ARGV[7]) end
+local starts = {}
+for j = 1, math.min(want, tonumber(ARGV[5]) - used(KEYS[4], KEYS[5])) do starts[j] = now end
+if #starts < want then
+  -- Reserve the slots that free first: ours from then on, nobody else's.
+  local first = redis.call('ZRANGE', KEYS[5], 0, want - #starts - 1, 'WITHSCORES')
+  for j = 1, #first, 2 do
+    redis.call('ZREM', KEYS[5], first[j])
+    table.insert(starts, tonumber(first[j + 1]))
+  end
 end
+if #starts == 0 then return reply(3, -1) end
 local ttl = math.ceil((lease + tonumber(ARGV[6]) * 2) * 1000)
-redis.call('ZADD', KEYS[4], start + lease, id)
+redis.call('ZADD', KEYS[4], starts[1] + lease, id)
+local waits = {}
+for j = 2, #starts do
+  redis.call('ZADD', KEYS[4], starts[j] + lease, id .. ':' .. (j - 1))
+  table.insert(waits, tostring(starts[j] - now))
+end
 redis.call('PEXPIRE', KEYS[4], ttl)
 redis.call('PEXPIRE', KEYS[5], ttl)
 if object then
   ttl = math.ceil((lease + tonumber(ARGV[9]) * 2) * 1000)
-  redis.call('ZADD', KEYS[6], start + lease, id)
+  redis.call('ZADD', KEYS[6], starts[1] + lease, id)
   redis.call('PEXPIRE', KEYS[6], ttl)
   redis.call('PEXPIRE', KEYS[7], ttl)
 end
-local got = 0
-if not object then got = math.max(0, math.min(tonumber(ARGV[7]), free - 1)) end
-for j = 1, got do redis.call('ZADD', KEYS[4], now + lease, id .. ':' .. j) end
-return reply(0, start - now, got)
+return reply(0, starts[1] - now, waits)
 """
 )
 
@@ -167,9 +193,10 @@ return 1
 # ARGV: the epoch this process last saw, lease, then two lists, each a count followed by
 # (window index, 'f' or 'd', slot id, seconds until it frees) entries: Redis takes the first
 # if it still has that epoch (it kept our earlier requests), the second if it restarted empty.
-# Then: a count of placeholders, their id prefix and seconds: the other processes may still
-# pace locally until their own probe finds Redis, each to its share; placeholders hold their
-# shares in the instance window (window 1) until then.
+# Then: a count of placeholders, their id prefix, seconds, and this process's own share: the
+# other processes may still pace locally until their own probe finds Redis; placeholders hold
+# their shares in the instance window (window 1) until then. The first process back puts them
+# there; each one back after it takes its own share of them out, its requests now in Redis.
 RESYNC: Final = (
     _NOW
     + """
@@ -195,8 +222,19 @@ for j = 0, tonumber(ARGV[i]) - 1 do
   redis.call('PEXPIRE', done, math.ceil(lease * 3000))
 end
 local p = second + 1 + 4 * tonumber(ARGV[second])
-for j = 1, tonumber(ARGV[p]) do
-  redis.call('ZADD', KEYS[3], now + tonumber(ARGV[p + 2]), ARGV[p + 1] .. j)
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
+local standing = {}
+for _, member in ipairs(redis.call('ZRANGE', KEYS[3], 0, -1)) do
+  if string.sub(member, 1, 12) == 'placeholder:' then table.insert(standing, member) end
+end
+if #standing == 0 then
+  for j = 1, tonumber(ARGV[p]) do
+    redis.call('ZADD', KEYS[3], now + tonumber(ARGV[p + 2]), ARGV[p + 1] .. j)
+  end
+else
+  for j = 1, math.min(#standing, tonumber(ARGV[p + 3])) do
+    redis.call('ZREM', KEYS[3], standing[j])
+  end
 end
 redis.call('PEXPIRE', KEYS[3], math.ceil(lease * 3000))
 return epoch
@@ -230,6 +268,21 @@ class _Down(Exception):
     """Internal: Redis did not answer in time, or answered with an error."""
 
 
+class _Script:
+    """A Lua script, run by its SHA. Redis lacks it only the first time (or after a restart):
+    it is then sent whole, which loads it, in the same call; never a SCRIPT LOAD per probe."""
+
+    def __init__(self, body: str) -> None:
+        self.body = body
+        self.sha = hashlib.sha1(body.encode()).hexdigest()  # Redis names scripts so
+
+    async def __call__(self, redis: Any, keys: list[str], args: list[Any]) -> Any:
+        try:
+            return await redis.evalsha(self.sha, len(keys), *keys, *args)
+        except NoScriptError:
+            return await redis.eval(self.body, len(keys), *keys, *args)
+
+
 # An entry of a resync list: window index, 'f' (in flight) or 'd' (done), slot id, seconds
 # until it frees (done entries only).
 _Entry = tuple[int, str, str, float]
@@ -245,11 +298,14 @@ def _connect(url: str, timeout: float) -> Redis:
     from redis.backoff import NoBackoff
 
     # No retries inside redis-py: a failed call falls back at once, and the probe retries.
+    # Each read (and the connect) may take ``timeout``: a new connection's handshake is a
+    # round trip of its own, and must not count against the script's.
     return Redis.from_url(
         url,
         socket_timeout=timeout,
         socket_connect_timeout=timeout,
         retry=Retry(NoBackoff(), 0),
+        protocol=2,  # RESP2: the fewest round trips to set a connection up (no HELLO)
     )
 
 
@@ -278,7 +334,9 @@ class RedisLimiter:
     ``lease``: how long a slot may stay in flight without an answer before Redis frees it
     (so a crashed process's slots come back); ``per_seconds`` is added to it. The client
     passes its attempt timeout. ``timeout``: the longest a Redis call may take before this
-    process goes on without Redis; ``retry_every``: how often it then tries Redis again.
+    process goes on without Redis (per round trip: a call that must also connect, or load
+    its script, gets one ``timeout`` for each); ``retry_every``: how often it then tries Redis
+    again.
     """
 
     def __init__(
@@ -306,10 +364,10 @@ class RedisLimiter:
         self._clock = clock
         self._url = redact_url(limit.redis_url or "redis://")
         self._redis = redis
-        self._acquire_script = redis.register_script(ACQUIRE)
-        self._release_script = redis.register_script(RELEASE)
-        self._resync_script = redis.register_script(RESYNC)
-        self._pause_script = redis.register_script(PAUSE)
+        self._acquire_script = _Script(ACQUIRE)
+        self._release_script = _Script(RELEASE)
+        self._resync_script = _Script(RESYNC)
+        self._pause_script = _Script(PAUSE)
         # The local limiter counts this process's own requests in both modes: that history
         # is what the fallback paces with and what a resync tells Redis.
         self._local = Limiter(limit, clock=clock, per_object=per_object)
@@ -317,10 +375,15 @@ class RedisLimiter:
         self._pid = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
         self._serial = itertools.count()
         self._epoch = ""  # Redis's epoch when we last heard from it ("": never)
-        self._procs = 1  # processes Redis last counted: the fallback's share is 1/procs
+        self._procs = 0  # processes Redis last counted (0: never)
+        # Pacing alone with no count: when the share may grow next; a 429's last cut.
+        self._grow_at = 0.0
+        self._cut_at = -math.inf
         self._turn = asyncio.Lock()  # one acquire (and one reserved sleeper) at a time
         self._waiting = 0  # tasks in line for _turn (for slots of the instance only)
-        self._spare: list[str] = []  # slots Redis granted ahead for those in line
+        # Slots Redis granted ahead for those in line, and when each is ours (the clock's
+        # time), earliest first.
+        self._spare: deque[tuple[str, float]] = deque()
         # Slots this process holds, by object bucket: Redis's slot ids, None if granted locally.
         self._held: dict[str | None, list[str | None]] = {}
         # Releases not yet in Redis: slot, when answered (None: not sent), object bucket.
@@ -330,6 +393,7 @@ class RedisLimiter:
         self._pausing: set[asyncio.Task[None]] = set()
         self._probing: asyncio.Task[None] | None = None
         self._down = False
+        self._closing = False
 
     # -- the Limiter interface ---------------------------------------------------------
 
@@ -341,7 +405,9 @@ class RedisLimiter:
     def pause(self, route: str, seconds: float) -> None:
         """Pause ``route`` here at once, and for every process through Redis."""
         self._local.pause(route, seconds)
-        if not self._down:
+        if self._down:
+            self._shrink()
+        else:
             task = asyncio.ensure_future(self._send_pause(route, seconds))
             self._pausing.add(task)
             task.add_done_callback(self._pausing.discard)
@@ -360,6 +426,7 @@ class RedisLimiter:
         local = self._local
         while True:
             if self._down:
+                self._grow()  # its share is all in use: the moment to take more, if it may
                 await local.acquire(route, key)
                 if self._down:
                     self._held.setdefault(key, []).append(None)
@@ -378,7 +445,7 @@ class RedisLimiter:
                 if key is None:
                     self._waiting -= 1
                     if not self._waiting and self._spare:  # nobody left to use them
-                        for spare in self._spare:
+                        for spare, _ in self._spare:
                             self._post(spare, None, None)
                         self._spare.clear()
             if code == GRANTED:
@@ -390,13 +457,12 @@ class RedisLimiter:
 
     async def _in_line(self, route: str, key: str | None) -> tuple[int, float]:
         """One turn in the line: a slot (GRANTED), or why not; -1 if Redis failed."""
-        local = self._local
         async with self._turn:
             if self._down:
                 return -1, 0.0
             if key is None and self._spare:  # granted ahead with an earlier ask
-                local.take(None)
-                self._held.setdefault(None, []).append(self._spare.pop())
+                slot, at = self._spare.popleft()
+                await self._until_ours(slot, at - self._clock(), None)
                 return GRANTED, 0.0
             extra = self._waiting - 1 if key is None else 0
             try:
@@ -407,15 +473,19 @@ class RedisLimiter:
             except _Down:
                 return -1, 0.0
             if code == GRANTED:
-                if wait > 0:
-                    try:
-                        await asyncio.sleep(wait)  # until our reserved slot frees
-                    except asyncio.CancelledError:
-                        self._post(slot, None, key)
-                        raise
-                local.take(key)
-                self._held.setdefault(key, []).append(slot)
+                await self._until_ours(slot, wait, key)
             return code, wait
+
+    async def _until_ours(self, slot: str, wait: float, key: str | None) -> None:
+        """Sleep until a reserved slot frees (in line: one sleeper per process), then hold it."""
+        if wait > 0:
+            try:
+                await asyncio.sleep(wait)
+            except asyncio.CancelledError:
+                self._post(slot, None, key)  # given back as it was reserved
+                raise
+        self._local.take(key)
+        self._held.setdefault(key, []).append(slot)
 
     def release(self, *, sent: bool = True, key: str | None = None) -> None:
         held = self._held[key]
@@ -434,12 +504,13 @@ class RedisLimiter:
                 unsynced.popleft()
 
     async def aclose(self) -> None:
-        """Send the releases still queued (for at most ``timeout``); close the connections."""
+        """Send the releases still queued (within one call's budget); close the connections."""
         if self._probing is not None:
             self._probing.cancel()
         if self._flushing is not None and not self._flushing.done():
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(asyncio.shield(self._flushing), self.timeout)
+                await asyncio.wait_for(asyncio.shield(self._flushing), 4 * self.timeout)
+        self._closing = True  # a call cut short by closing is no failure of Redis
         await self._redis.aclose()
 
     # -- Redis -------------------------------------------------------------------------
@@ -459,17 +530,19 @@ class RedisLimiter:
     def _new_id(self) -> str:
         return f"{self._pid}-{next(self._serial)}"
 
-    async def _call(self, script: AsyncScript, keys: list[str], args: list[Any]) -> Any:
-        """Run one script: one round trip, at most ``timeout``; _Down if Redis fails."""
+    async def _call(self, script: _Script, keys: list[str], args: list[Any]) -> Any:
+        """Run one script; _Down if Redis fails. Each round trip may take ``timeout`` (redis-py
+        bounds each read): connect, the handshake and loading the script, when they are due,
+        and the script's own; this bounds the whole."""
         self.round_trips += 1
         try:
-            return await asyncio.wait_for(script(keys=keys, args=args), self.timeout)
+            return await asyncio.wait_for(script(self._redis, keys, args), 4 * self.timeout)
         except (asyncio.TimeoutError, OSError, RedisError) as exc:
             self._went_down(exc)
             raise _Down from None
 
     async def _ask(self, route: str, key: str | None, extra: int = 0) -> tuple[int, float, str]:
-        """Ask Redis for a slot (and ``extra`` more, kept in ``_spare``, if free now)."""
+        """Ask Redis for a slot (and ``extra`` more, kept in ``_spare``)."""
         slot = self._new_id()
         limit = self.limit
         keys = [
@@ -486,11 +559,15 @@ class RedisLimiter:
         try:
             reply = await self._call(self._acquire_script, keys, args)
         except BaseException:
-            # Timed out or cancelled: Redis may have granted the slot all the same. Free it.
+            # Timed out or cancelled: Redis may have granted the slot all the same, and spare
+            # ones with it. Free them all (releasing a slot never granted changes nothing).
             self._post(slot, None, key)
+            for j in range(1, extra + 1):
+                self._post(f"{slot}:{j}", None, None)
             raise
         code, wait = int(reply[0]), float(_text(reply[1]))
-        self._spare += [f"{slot}:{j}" for j in range(1, int(reply[4]) + 1)]
+        now = self._clock()
+        self._spare += [(f"{slot}:{j}", now + float(_text(w))) for j, w in enumerate(reply[5], 1)]
         self._procs = max(1, int(reply[2]))
         epoch = _text(reply[3])
         if epoch != self._epoch:
@@ -530,25 +607,56 @@ class RedisLimiter:
             await self._call(self._pause_script, [self._prefix + ":pause:" + route], [seconds])
 
     def _went_down(self, exc: BaseException) -> None:
-        if self._down:
+        if self._down or self._closing:
             return
         self._down = True
-        self._local.share = self._procs
+        known = max(self._procs, self.limit.processes or 0)
+        local = self._local
+        local.share = known or UNKNOWN_PROCESSES
+        self._grow_at = self._clock() + self.limit.per_seconds
+        if self._epoch:
+            # The shared window may be full, and others may have had more of it than their
+            # share: for one window, send only as this process's own requests free slots,
+            # by counting the rest of its share as answered just now.
+            own = sum(1 for bucket, _ in local.recent() if bucket is None)
+            own += sum(len(slots) for slots in self._held.values())
+            for _ in range(math.floor(self.limit.requests / local.share) - own):
+                local.take()
+                local.release()
         log.warning(
             "clerk_async: Redis at %s failed (%s); pacing to this process's share of the "
-            "rate limit (1/%d) until it answers again",
+            "rate limit (1/%d%s) until it answers again",
             self._url,
             type(exc).__name__,
-            self._procs,
+            self._local.share,
+            "" if known else ", as no count of the processes is known; less after a 429",
         )
         self._probing = asyncio.ensure_future(self._probe())
+
+    def _grow(self) -> None:
+        """Pacing alone with no count of the processes: after each window without a 429,
+        take a little more of the limit."""
+        if self._procs or self.limit.processes:
+            return  # a known count: its share it is
+        now = self._clock()
+        if now >= self._grow_at:
+            local = self._local
+            if local.share > 1:
+                local.share = max(1.0, local.share * SPEED_UP)
+            self._grow_at = now + self.limit.per_seconds
+
+    def _shrink(self) -> None:
+        """A 429 while pacing alone: more processes share the limit than this one assumed."""
+        now = self._clock()
+        per = self.limit.per_seconds
+        if now - self._cut_at >= per:  # the other 429s of one burst say nothing more
+            self._cut_at = now
+            self._local.share = math.floor(self._local.share) + 1
+        self._grow_at = max(self._grow_at, now + HOLD * per)
 
     async def _probe(self) -> None:
         while True:
             await asyncio.sleep(self.retry_every)
-            # The pool's connections may be to a Redis that died: start afresh.
-            with contextlib.suppress(Exception):
-                await self._redis.connection_pool.disconnect()
             try:
                 await self._resync()
             except _Down:
@@ -575,7 +683,7 @@ class RedisLimiter:
                     slots[i] = slot
                     renamed.add(slot)
                     missed += entries
-        everything += [(window(None), "f", slot, 0.0) for slot in self._spare]
+        everything += [(window(None), "f", slot, 0.0) for slot, _ in self._spare]
         now = self._clock()
         unsynced = len(self._unsynced)
         for bucket, answered in list(self._unsynced):
@@ -589,9 +697,12 @@ class RedisLimiter:
             args.append(len(live))
             for entry in live:
                 args += entry
-        others = self._procs - 1
-        share = max(1, self.limit.requests // self._procs)
-        args += [others * share, f"placeholder:{self._new_id()}:", 2 * self.retry_every]
+        # What the others may send while they pace alone: the rest of the limit, as this
+        # process reckons its own share (what a count of the processes gives it, or learnt).
+        requests = self.limit.requests
+        share = self._local.share if self._down else max(1, self._procs)
+        own = max(1, math.floor(requests / share))
+        args += [requests - own, f"placeholder:{self._new_id()}:", 2 * self.retry_every, own]
         try:
             epoch = await self._call(self._resync_script, window.keys, args)
         except _Down:

@@ -8,6 +8,9 @@ What is retried (see README "Retries, rate limits and timeouts"):
   never saw it;
 - 429, for any method: Clerk did not process the request. Its ``Retry-After`` is
   honoured up to ``max_retry_after``; asking for longer raises ``RateLimitError``.
+  A 429 does not count against ``max_retries`` (unless it is 0: no retries at all): the
+  call waits out the pause and tries again for as long as its deadline allows, so that a
+  burst of 429s (processes pacing alone while Redis fails) loses no call.
   A ``Retry-After`` on a retried 5xx (a 503) is honoured the same way, and a
   ``Retry-After`` of 0 never makes a retry sooner than the backoff;
 - 5xx, timeouts and connections dropped after sending, only where repeating the
@@ -70,9 +73,9 @@ class RetryPolicy:
         self, attempt: int, outcome: Outcome, rand: Callable[[], float] = random.random
     ) -> float | None:
         """Seconds to wait before retry ``attempt`` (0-based), or None to give up."""
-        if attempt >= self.max_retries:
-            return None
         status = outcome.status
+        if attempt >= self.max_retries and not (status == 429 and self.max_retries):
+            return None  # (the deadline bounds a 429's retries)
         if status is None:
             retryable = not outcome.sent or outcome.idempotent
         else:

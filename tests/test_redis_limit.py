@@ -14,21 +14,33 @@ import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
+import attrs
 import pytest
 from aiohttp import web
 
-from clerk_async import Clerk, RateLimit, RetryPolicy
+from clerk_async import Clerk, RateLimit, RateLimitError, RetryPolicy
 from clerk_async._ratelimit import Limiter, bucket_for, bucket_for_path
-from clerk_async._redis_limit import FULL, GRANTED, OBJECT_BUSY, PAUSED, RedisLimiter, key_prefix
+from clerk_async._redis_limit import (
+    FULL,
+    GRANTED,
+    HOLD,
+    OBJECT_BUSY,
+    PAUSED,
+    UNKNOWN_PROCESSES,
+    RedisLimiter,
+    key_prefix,
+)
 from clerk_async.testing import FakeClerk
 from tests._recorder import RecordingServer, clerk_errors, machine_json
 from tests._redis import RedisServer, needs_redis_server, redis_server
+from tests._redis_proxy import RedisProxy
 from tests.test_ratelimit import max_in_window
 
 pytestmark = needs_redis_server
 __all__ = ["redis_server"]  # the fixture, imported
 
 ROUTE = "PATCH /machines/{machine_id}"
+OTHER = "GET /users"  # its pauses hold no request to ROUTE
 SECRET = "sk_test_shared_limit_secret"
 
 
@@ -283,20 +295,133 @@ async def test_pause_and_per_object_limits_in_redis(redis_server: RedisServer) -
         await b.aclose()
 
 
-async def test_redis_down_at_start_paces_locally(caplog: pytest.LogCaptureFixture) -> None:
-    limit = RateLimit(3, 30.0, redis_url="redis://127.0.0.1:1/0")  # nothing listens there
-    limiter = RedisLimiter(limit, SECRET, retry_every=30.0)
+DOWN = "redis://127.0.0.1:1/0"  # nothing listens there
+
+
+class Clock:
+    """A clock the test moves (the local windows and the learning read it)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def capacity(limiter: RedisLimiter) -> int:
+    """How many slots a fresh window gives now, taken and given back unsent."""
+    taken = 0
+    while limiter.try_acquire(ROUTE):
+        taken += 1
+    for _ in range(taken):
+        limiter.release(sent=False)
+    return taken
+
+
+async def test_redis_down_at_start_paces_to_a_safe_share(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Nobody counted the processes: pacing to the whole limit would be N times too much.
+    limiter = RedisLimiter(RateLimit(80, 30.0, redis_url=DOWN), SECRET, retry_every=30.0)
     try:
         with caplog.at_level(logging.WARNING, logger="clerk_async"):
-            for _ in range(3):
-                await asyncio.wait_for(limiter.acquire(ROUTE), 10.0)  # never hangs
+            await asyncio.wait_for(limiter.acquire(ROUTE), 10.0)  # never hangs
         assert not limiter.shared
-        assert not limiter.try_acquire(ROUTE)  # the local window: 3 per 30 s, all taken
-        warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+        limiter.release(sent=False)
+        assert capacity(limiter) == 80 // UNKNOWN_PROCESSES
+        warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
         assert len(warnings) == 1
-        assert "redis://127.0.0.1:1/0" in warnings[0].getMessage()
+        assert DOWN in warnings[0]
+        assert "(1/8, as no count of the processes is known" in warnings[0]
     finally:
         await limiter.aclose()
+
+
+async def test_a_configured_process_count_is_the_share_and_stays() -> None:
+    clock = Clock()
+    limit = RateLimit(80, 10.0, redis_url=DOWN, processes=4)
+    limiter = RedisLimiter(limit, SECRET, retry_every=30.0, clock=clock)
+    try:
+        await limiter.acquire(ROUTE)
+        limiter.release(sent=False)
+        assert capacity(limiter) == 20
+        for _ in range(10):  # windows without a 429 do not make it take more
+            clock.now += 10.0
+            await limiter.acquire(ROUTE)
+            limiter.release(sent=False)
+        assert capacity(limiter) == 20
+        limiter.pause(ROUTE, 1.0)  # a 429: one process more than configured
+        clock.now += 1.0
+        assert capacity(limiter) == 80 // 5
+    finally:
+        await limiter.aclose()
+
+
+async def test_pacing_alone_learns_from_429s() -> None:
+    clock = Clock()
+    limiter = RedisLimiter(
+        RateLimit(80, 10.0, redis_url=DOWN), SECRET, retry_every=30.0, clock=clock
+    )
+
+    async def saturated_window() -> None:
+        """A window later, the share all in use: acquire() is where the share may grow."""
+        clock.now += 10.0
+        await limiter.acquire(ROUTE)
+        limiter.release(sent=False)
+
+    try:
+        await limiter.acquire(ROUTE)
+        limiter.release(sent=False)
+        assert capacity(limiter) == 10  # 1/8
+        await saturated_window()
+        assert capacity(limiter) == 11  # 80 // (8 * 0.9): a window without a 429
+        # A 429 at 1/7.2: more than 7.2 processes share the limit, so at least 8.
+        limiter.pause(OTHER, 1.0)
+        limiter.pause(OTHER, 1.0)  # the same burst's next 429 says nothing more
+        assert capacity(limiter) == 10
+        for _ in range(HOLD - 1):  # held for HOLD windows
+            await saturated_window()
+            assert capacity(limiter) == 10
+        await saturated_window()  # HOLD windows on: it takes more again
+        assert capacity(limiter) == 11
+        clock.now += 10.0
+        limiter.pause(OTHER, 1.0)  # a 429 in a later window cuts again
+        limiter.pause(OTHER, 1.0)
+        assert capacity(limiter) == 10
+        clock.now += 10.0
+        limiter.pause(OTHER, 1.0)  # and again: 1/9
+        assert capacity(limiter) == 80 // 9
+    finally:
+        await limiter.aclose()
+
+
+async def test_switching_to_local_pacing_waits_for_the_others_requests(
+    redis_server: RedisServer,
+) -> None:
+    # Two processes used the shared window unevenly: a 2 of 10, b 8. When Redis dies, each
+    # paces to its share (5), but the window still holds b's 8: a may send nothing more until
+    # its own requests leave the window (it would send 3 at once: 13 in the window), b neither.
+    limit = RateLimit(10, 30.0, redis_url=redis_server.url)
+    clock = Clock()
+    a = RedisLimiter(limit, SECRET, retry_every=30.0, clock=clock)
+    b = RedisLimiter(limit, SECRET, retry_every=30.0, clock=clock)
+    try:
+        for limiter, n in ((a, 1), (b, 8), (a, 1)):  # each asks after the other first did
+            for _ in range(n):
+                await limiter.acquire(ROUTE)
+                limiter.release()
+        await asyncio.gather(*(x._flushing for x in (a, b) if x._flushing))
+        redis_server.kill()
+        for limiter in (a, b):  # any call to Redis finds it down: here a pause elsewhere
+            limiter.pause(OTHER, 1.0)
+            await asyncio.gather(*limiter._pausing)
+            assert not limiter.shared
+        assert (capacity(a), capacity(b)) == (0, 0)
+        clock.now += 30.0  # every request of the shared window has left it
+        assert (capacity(a), capacity(b)) == (5, 5)  # 1/2 each: Redis counted two processes
+    finally:
+        await a.aclose()
+        await b.aclose()
 
 
 async def test_a_redis_that_never_answers_costs_one_timeout(
@@ -312,7 +437,7 @@ async def test_a_redis_that_never_answers_costs_one_timeout(
 
     server = await asyncio.start_server(silent, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
-    limit = RateLimit(5, 30.0, redis_url=f"redis://127.0.0.1:{port}/0")
+    limit = RateLimit(40, 30.0, redis_url=f"redis://127.0.0.1:{port}/0")  # 5 each of 8
     limiter = RedisLimiter(limit, SECRET, timeout=0.2, retry_every=30.0)
     try:
         with caplog.at_level(logging.WARNING, logger="clerk_async"):
@@ -323,7 +448,8 @@ async def test_a_redis_that_never_answers_costs_one_timeout(
         assert limiter.round_trips == 1  # one timeout, then local until the probe
         assert [r.getMessage() for r in caplog.records].count(
             f"clerk_async: Redis at redis://127.0.0.1:{port}/0 failed (TimeoutError); "
-            "pacing to this process's share of the rate limit (1/1) until it answers again"
+            "pacing to this process's share of the rate limit (1/8, as no count of the "
+            "processes is known; less after a 429) until it answers again"
         ) == 1
     finally:
         await limiter.aclose()
@@ -331,6 +457,91 @@ async def test_a_redis_that_never_answers_costs_one_timeout(
         for writer in connections:
             writer.close()
         await server.wait_closed()
+
+
+async def command_calls(url: str) -> dict[str, int]:
+    """Redis's own count of the commands it ran, by name."""
+    import redis.asyncio as redis
+
+    client = redis.from_url(url)
+    stats = await client.info("commandstats")
+    await client.aclose()
+    return {name.removeprefix("cmdstat_"): int(v["calls"]) for name, v in stats.items()}
+
+
+async def test_a_far_redis_is_used_and_scripts_load_once(redis_server: RedisServer) -> None:
+    # 200 ms a round trip, under the 0.5 s timeout: set-up (connect, handshake, the script
+    # Redis lacks) takes several round trips, each within its own timeout.
+    async with RedisProxy(redis_server.port, delay=(0.1, 0.1)) as proxy:
+        limit = RateLimit(100, 1.0, redis_url=proxy.url)
+        limiter = RedisLimiter(limit, SECRET, timeout=0.5)
+        try:
+            for _ in range(3):
+                await limiter.acquire(ROUTE)
+                limiter.release()
+                assert limiter.shared
+            await asyncio.gather(*([limiter._flushing] if limiter._flushing else []))
+            assert limiter.shared
+        finally:
+            await limiter.aclose()
+    calls = await command_calls(redis_server.url)
+    assert "script" not in calls  # no SCRIPT LOAD: a script is sent whole once, when lacking
+    assert calls["eval"] == 2  # acquire's and release's, once each
+    assert calls["evalsha"] >= 4
+
+
+async def test_a_grant_answered_too_late_is_given_back(redis_server: RedisServer) -> None:
+    # (Slots in flight are leased for a minute: a leaked one stays taken long after 1 s.)
+    limit = RateLimit(10, 1.0)
+    async with RedisProxy(redis_server.port) as proxy:
+        slow = RedisLimiter(
+            attrs.evolve(limit, redis_url=proxy.url), SECRET, timeout=0.2, retry_every=0.05
+        )
+        other = RedisLimiter(attrs.evolve(limit, redis_url=redis_server.url), SECRET)
+        try:
+            await slow.acquire(ROUTE)  # connected, scripts loaded
+            slow.release(sent=False)
+            await asyncio.gather(*([slow._flushing] if slow._flushing else []))
+            proxy.delay = (0.3, 0.3)  # the next answer comes after the timeout
+            # Ten in line: the first asks for itself and the nine behind it; Redis grants all
+            # ten, but the answer comes too late: the ten go on locally.
+            async with slow._turn:  # all ten in line before the first asks
+                asking = [asyncio.ensure_future(slow.acquire(ROUTE)) for _ in range(10)]
+                await until(lambda: slow._waiting == 10)
+            await asyncio.gather(*asking)
+            assert not slow.shared
+            for _ in range(10):
+                slow.release(sent=False)
+            proxy.delay = (0.0, 0.0)
+            await until(lambda: slow.shared)  # back: the ten granted slots were given back
+            await asyncio.gather(*([slow._flushing] if slow._flushing else []))
+            code, _, _ = await other._ask(ROUTE, None, extra=9)
+            assert code == GRANTED
+            assert len(other._spare) == 9  # all ten free now, none reserved for later
+        finally:
+            await slow.aclose()
+            await other.aclose()
+
+
+async def test_429s_are_retried_beyond_max_retries_within_the_deadline(
+    server: RecordingServer,
+) -> None:
+    # Calls pacing alone while Redis fails can meet a few 429s in a row: none is lost for it.
+    for _ in range(4):
+        server.reply(
+            429, clerk_errors("too_many_requests", "slow down"), headers={"Retry-After": "0.01"}
+        )
+    retry = RetryPolicy(max_retries=1, initial_delay=0.01, max_delay=0.01)
+    async with Clerk(SECRET, base_url=server.url, rate_limit=None, retry=retry) as clerk:
+        await clerk.machines.update("mch_1", name="x")
+    assert len(server.requests) == 5
+    # max_retries=0 still means no retry at all.
+    server.reply(429, clerk_errors("too_many_requests", "slow down"), headers={"Retry-After": "0"})
+    retry = RetryPolicy(max_retries=0)
+    async with Clerk(SECRET, base_url=server.url, rate_limit=None, retry=retry) as clerk:
+        with pytest.raises(RateLimitError):
+            await clerk.machines.update("mch_1", name="x")
+    assert len(server.requests) == 6
 
 
 def test_redis_url_is_checked_and_its_password_never_shown() -> None:
