@@ -544,6 +544,67 @@ async def test_429s_are_retried_beyond_max_retries_within_the_deadline(
     assert len(server.requests) == 6
 
 
+def test_a_configured_process_count_splits_the_local_limit() -> None:
+    limiter = Limiter(RateLimit(10, 30.0, processes=2))
+    assert sum(limiter.try_acquire(ROUTE) for _ in range(10)) == 5
+    with pytest.raises(ValueError, match="processes"):
+        RateLimit(10, 30.0, processes=0)
+
+
+async def test_one_ask_reserves_the_next_slots_for_every_waiter(
+    redis_server: RedisServer,
+) -> None:
+    limit = RateLimit(4, 0.5, redis_url=redis_server.url)
+    a, b = RedisLimiter(limit, SECRET), RedisLimiter(limit, SECRET)
+    try:
+        for _ in range(4):
+            await a.acquire(ROUTE)
+            a.release()
+        await asyncio.gather(*([a._flushing] if a._flushing else []))
+        # The window is full of answered slots: four waiters in b, one ask reserves the four
+        # slots as they free, instead of one ask (and one round trip of waiting) each.
+        async with b._turn:
+            waiting = [asyncio.ensure_future(b.acquire(ROUTE)) for _ in range(4)]
+            await until(lambda: b._waiting == 4)
+        await asyncio.gather(*waiting)
+        assert b.round_trips == 1
+        assert (await a._ask(ROUTE, None))[0] == FULL  # all four in flight
+    finally:
+        await a.aclose()
+        await b.aclose()
+
+
+async def test_the_first_process_back_holds_the_others_shares(redis_server: RedisServer) -> None:
+    # Redis down from the start, then up: the first process back cannot know who else is
+    # pacing alone, so it holds the rest of the limit for them; each one back after it takes
+    # its own share out (its own requests now in Redis).
+    redis_server.kill()
+    limit = RateLimit(80, 30.0, redis_url=redis_server.url)
+    a, b = (RedisLimiter(limit, SECRET, retry_every=30.0) for _ in range(2))
+    try:
+        for limiter in (a, b):
+            await limiter.acquire(ROUTE)  # down: 1/8 each, 10 slots
+            limiter.release()
+            assert not limiter.shared
+        redis_server.start()  # (their probes would find it within retry_every)
+        await a._resync()
+        assert await placeholders(redis_server.url) == 80 - 10
+        await b._resync()
+        assert await placeholders(redis_server.url) == 80 - 10 - 10
+    finally:
+        await a.aclose()
+        await b.aclose()
+
+
+async def placeholders(url: str) -> int:
+    import redis.asyncio as redis
+
+    client = redis.from_url(url)
+    members = await client.zrange(key_prefix(SECRET) + ":i:done", 0, -1)
+    await client.aclose()
+    return sum(m.startswith(b"placeholder:") for m in members)
+
+
 def test_redis_url_is_checked_and_its_password_never_shown() -> None:
     limit = RateLimit(10, 1.0, redis_url="redis://:hunter2@cache:6379/0")
     assert "hunter2" not in repr(limit)
