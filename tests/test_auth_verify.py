@@ -596,12 +596,13 @@ async def test_a_jwks_without_usable_keys_fails_to_load(fake: FakeClerk) -> None
     server = RecordingServer()
     await server.start()
     try:
-        bad_keys = [
-            {"kty": "oct", "kid": fake.instance_id, "k": "c2VjcmV0"},
-            {"kty": "RSA", "kid": fake.instance_id, "alg": "RS512", "n": "AQAB", "e": "AQAB"},
-            {"kty": "RSA", "kid": fake.instance_id, "use": "enc", "n": "AQAB", "e": "AQAB"},
-            {"kty": "RSA", "kid": fake.instance_id, "n": "AQAB", "e": "AQAB"},  # 17 bits
-        ]
+        kid = fake.instance_id
+        bad_keys = [  # each of a shape the spec allows, none usable
+            {"kty": "oct", "kid": kid, "alg": "HS256", "use": "sig", "k": "c2VjcmV0"},
+            {"kty": "RSA", "kid": kid, "alg": "RS512", "use": "sig", "n": "AQAB", "e": "AQAB"},
+            {"kty": "RSA", "kid": kid, "alg": "RS256", "use": "enc", "n": "AQAB", "e": "AQAB"},
+            {"kty": "RSA", "kid": kid, "alg": "RS256", "use": "sig", "n": "AQAB", "e": "AQAB"},
+        ]  # (the last one: 17 bits)
         server.reply(200, {"keys": bad_keys})
         async with Clerk("sk_test_x", base_url=server.url, max_retries=0) as clerk:
             error = await refused(clerk, fake.session_token(USER), "jwk-remote-failed-to-load")

@@ -37,6 +37,7 @@ SERVER_FAULTS = {
     "secret-key-invalid": 500,
     "secret-key-missing": 500,
     "jwk-remote-failed-to-load": 503,
+    "token-verification-throttled": 503,
     "unexpected-error": 503,
 }
 # Missing or invalid alike: one challenge, so the answer tells a prober nothing more (RFC 6750

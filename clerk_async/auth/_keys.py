@@ -1,8 +1,10 @@
 """Clerk's signing keys: the PEM of ``jwt_key``, and the JWKS cache with its refresh rules.
 
 Keys are parsed once into ``cryptography`` RSA key objects: when a key is fetched, or
-when ``Clerk(jwt_key=...)`` is built. Only RSA keys of at least 2048 bits meant for RS256
-signatures are kept: Clerk signs with nothing else, so any other key is unusable here.
+when ``Clerk(jwt_key=...)`` is built. Only RSA keys of 2048 to 8192 bits with a small odd
+public exponent, meant for RS256 signatures, are kept: Clerk signs with nothing else, and a
+bigger key would make every verification slow (a key set is not trusted to be sane). A key
+set of more than a few keys is parsed in a thread, off the event loop.
 """
 
 from __future__ import annotations
@@ -27,11 +29,25 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess
 from clerk_async.auth._types import TokenVerificationError
 from clerk_async.errors import ClerkConfigError
 
-__all__ = ["MIN_KEY_BITS", "JWKSCache", "RSAPublicKey", "parse_jwks", "parse_pem"]
+__all__ = [
+    "MAX_KEY_BITS",
+    "MIN_KEY_BITS",
+    "JWKSCache",
+    "RSAPublicKey",
+    "parse_jwks",
+    "parse_pem",
+]
 
 log = logging.getLogger("clerk_async.auth")
 
 MIN_KEY_BITS = 2048
+MAX_KEY_BITS = 8192
+MAX_EXPONENT = 2**31 - 1  # Go's crypto/rsa bound; Clerk's is 65537
+MAX_JWKS_KEYS = 100  # the RSA keys of one set that are parsed; Clerk publishes one or two
+PARSE_INLINE = 4  # key sets up to this size are parsed on the loop (a few µs each)
+# The longest base64 text of an 8192-bit modulus (1024 bytes), and of an exponent below 2**32.
+_MAX_N_TEXT = 1368
+_MAX_E_TEXT = 8
 # JS keeps fetched keys 5 minutes. A kid we do not know triggers a refresh, but at most
 # one JWKS request starts per REFRESH_INTERVAL, whatever the tokens say: a flood of
 # tokens with random kids costs one request per interval, not one per token.
@@ -59,11 +75,19 @@ def parse_pem(pem: str) -> RSAPublicKey:
         raise ClerkConfigError("jwt_key", "must be an RSA public key (Clerk signs with RS256)")
     if key.key_size < MIN_KEY_BITS:
         raise ClerkConfigError("jwt_key", f"RSA keys need at least {MIN_KEY_BITS} bits")
+    if key.key_size > MAX_KEY_BITS:
+        raise ClerkConfigError("jwt_key", f"RSA keys of more than {MAX_KEY_BITS} bits are refused")
+    if not _usable_exponent(key.public_numbers().e):
+        raise ClerkConfigError("jwt_key", "the RSA public exponent must be odd and small")
     return key
 
 
-def _b64_int(value: Any) -> int | None:
-    if not isinstance(value, str) or not value:
+def _usable_exponent(e: int) -> bool:
+    return 3 <= e <= MAX_EXPONENT and e % 2 == 1
+
+
+def _b64_int(value: Any, longest: int) -> int | None:
+    if not isinstance(value, str) or not value or len(value) > longest:
         return None
     try:
         return int.from_bytes(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)), "big")
@@ -80,6 +104,7 @@ def parse_jwks(
     """
     known = known or {}
     usable: dict[str, tuple[int, int, RSAPublicKey]] = {}
+    candidates = 0
     for jwk in keys:
         if not isinstance(jwk, dict) or jwk.get("kty") != "RSA":
             continue
@@ -88,19 +113,23 @@ def parse_jwks(
             continue
         if jwk.get("use", "sig") != "sig":
             continue
-        n, e = _b64_int(jwk.get("n")), _b64_int(jwk.get("e"))
+        candidates += 1
+        if candidates > MAX_JWKS_KEYS:
+            log.warning("the JWKS holds more than %d RSA keys; the rest are ignored", MAX_JWKS_KEYS)
+            break
+        n, e = _b64_int(jwk.get("n"), _MAX_N_TEXT), _b64_int(jwk.get("e"), _MAX_E_TEXT)
         if n is None or e is None:
+            continue
+        if not MIN_KEY_BITS <= n.bit_length() <= MAX_KEY_BITS or not _usable_exponent(e):
             continue
         previous = known.get(kid)
         if previous is not None and previous[:2] == (n, e):
             usable[kid] = previous
             continue
         try:
-            key = RSAPublicNumbers(e, n).public_key()
+            usable[kid] = (n, e, RSAPublicNumbers(e, n).public_key())
         except ValueError:
             continue
-        if key.key_size >= MIN_KEY_BITS:
-            usable[kid] = (n, e, key)
     return usable
 
 
@@ -114,7 +143,7 @@ class JWKSCache:
       fails keeps the keys we had, so a Clerk outage does not sign every user out; and a
       key past its ``ttl`` serves while its refresh runs, so a slow Clerk holds no request.
 
-    ``fetch`` returns the JWKS's ``keys`` list or raises :class:`TokenVerificationError`.
+    ``fetch`` returns the JWKS's ``keys`` list or raises ``TokenVerificationError``.
     ``clock`` is monotonic seconds (tests drive a fake one).
     """
 
@@ -193,7 +222,11 @@ class JWKSCache:
         # cache by every waiter. A failure other than Clerk's answer (the client closed
         # under it) is kept as a failed fetch too.
         try:
-            keys = parse_jwks(await self._fetch(), self._keys)
+            fetched = await self._fetch()
+            if len(fetched) <= PARSE_INLINE:
+                keys = parse_jwks(fetched, self._keys)
+            else:  # big integers and key objects: milliseconds each, not on the loop
+                keys = await asyncio.to_thread(parse_jwks, fetched, self._keys)
             if not keys:
                 raise TokenVerificationError(
                     "jwk-remote-failed-to-load",

@@ -1,15 +1,26 @@
 """The Authenticator behind ``Clerk.verify_token`` and ``Clerk.authenticate_request``.
 
 JWTs (session, M2M and OAuth) are verified here, networkless with ``jwt_key`` or with
-the instance's JWKS (``GET /jwks``, cached by :class:`JWKSCache`). Opaque tokens
-(``mt_``, ``ak_``, ``oat_``) are sent to their Backend API verify endpoint.
+the instance's JWKS (``clerk.jwks.get_jwks``, cached by ``JWKSCache``). Opaque tokens
+(``mt_``, ``ak_``, ``oat_``) are sent to their Backend API verify operation
+(``clerk.m2m.verify_token``, ``clerk.api_keys.verify``, ``clerk.oauth_access_tokens.verify``).
+Everything goes through the client's public operations, with per-call deadlines of its own.
+
+Anyone can send a request with a made-up opaque token, and each costs a Backend API call
+through the app's own rate limit. So opaque verifications have their own budget (a share of
+the client's limit: past it they are refused at once, never queued before the app's own
+calls), concurrent verifications of one token share one call, and a token Clerk refused is
+refused again without a call for ``REFUSED_TTL`` seconds.
 """
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import math
 import time
-from collections.abc import Iterable, Mapping
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -23,6 +34,7 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess
         "verifying Clerk tokens needs the 'auth' extra: pip install 'clerk-async[auth]'"
     ) from exc
 
+from clerk_async._ratelimit import PRODUCTION
 from clerk_async.auth import _jwt
 from clerk_async.auth._keys import JWKSCache, RSAPublicKey
 from clerk_async.auth._types import (
@@ -38,11 +50,10 @@ from clerk_async.auth._types import (
 from clerk_async.errors import (
     ClerkAPIError,
     ClerkConfigError,
-    ClerkConnectionError,
-    ClerkResponseValidationError,
+    ClerkError,
     ClerkValidationError,
 )
-from clerk_async.models.common import Params
+from clerk_async.models.spec import JWKSRsaPublicKey, VerifyOAuthAccessTokenResponse1
 
 if TYPE_CHECKING:
     from clerk_async.client import Clerk
@@ -60,11 +71,23 @@ MAX_CLOCK_SKEW = 3600.0
 _PKCS1 = padding.PKCS1v15()
 _SHA256 = hashes.SHA256()
 _MAX_KID_LENGTH = 256
+# A JWKS fetch has a deadline of its own, far below a call's default: while it runs, every
+# token with a kid we do not know waits for it.
+JWKS_DEADLINE = 5.0
+# One opaque verification, its retries included: a request waits on it.
+OPAQUE_DEADLINE = 10.0
+# Opaque verifications may start at most this share of the client's rate limit per window
+# (of Clerk's production limit when the client does not pace itself).
+OPAQUE_SHARE = 0.25
+# A token Clerk refused (not found, revoked, expired) is refused again without a call for
+# this long; at most REFUSED_MAX of them are remembered (by hash, never the token).
+REFUSED_TTL = 30.0
+REFUSED_MAX = 10_000
 
 
 @attrs.frozen
 class VerifyOptions:
-    """The checked options of one kind of verification (build with :func:`verify_options`)."""
+    """The checked options of one kind of verification (build with ``verify_options``)."""
 
     accepts: frozenset[TokenType]
     single: TokenType | None  # the accepted type when only one was named
@@ -147,40 +170,66 @@ def options_for(
     return verify_options(accepts_token, authorized_parties, audience, clock_skew)
 
 
-# --- POST /oauth_applications/access_tokens/verify ---------------------------------------
-# TEMPORARY: this operation (verifyOAuthAccessToken) is not generated yet. Replace these two
-# declarations and the request in _verify_opaque with the generated service once it lands.
-
-
-@attrs.frozen(kw_only=True)
-class _VerifyOAuthAccessTokenParams(Params):
-    access_token: str = attrs.field(repr=False)  # the spec's name; `secret` is deprecated
-
-
-@attrs.define(kw_only=True)
-class _OAuthAccessTokenVerification:
-    """The spec's 200 answer: the token's record, or ``{"active": false}``."""
-
-    active: bool | None = None
-    object: str | None = None
-    id: str | None = None
-    client_id: str | None = None
-    subject: str | None = None
-    scopes: list[str] = attrs.Factory(list)
-    revoked: bool = False
-    expired: bool = False
-
-
-@attrs.define(kw_only=True)
-class _JWKS:
-    keys: list[Any]
-
-
 _OPAQUE_LABELS: dict[TokenType, str] = {
     "m2m_token": "Machine token",
     "api_key": "API key",
     "oauth_token": "OAuth token",
 }
+
+
+class Budget:
+    """At most ``calls`` starts in any ``per_seconds`` window; past that, refused, never queued."""
+
+    def __init__(
+        self, calls: int, per_seconds: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.calls = calls
+        self.per_seconds = per_seconds
+        self.clock = clock
+        self._starts: deque[float] = deque()
+
+    def __repr__(self) -> str:
+        return f"<Budget {self.calls} per {self.per_seconds:g} s>"
+
+    def take(self) -> bool:
+        now = self.clock()
+        starts = self._starts
+        while starts and starts[0] <= now - self.per_seconds:
+            starts.popleft()
+        if len(starts) >= self.calls:
+            return False
+        starts.append(now)
+        return True
+
+
+class Refusals:
+    """Opaque tokens Clerk refused, by SHA-256, each for ``ttl`` seconds; at most ``size``."""
+
+    def __init__(self, ttl: float, size: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl = ttl
+        self.size = size
+        self.clock = clock
+        self._refused: OrderedDict[bytes, tuple[float, str, str]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._refused)
+
+    def get(self, digest: bytes, kind: TokenType) -> TokenVerificationError | None:
+        entry = self._refused.get(digest)
+        if entry is None:
+            return None
+        until, reason, message = entry
+        if self.clock() >= until:
+            del self._refused[digest]
+            return None
+        return TokenVerificationError(reason, message, kind)
+
+    def add(self, digest: bytes, error: TokenVerificationError) -> None:
+        refused = self._refused
+        refused[digest] = (self.clock() + self.ttl, error.reason, error.message)
+        refused.move_to_end(digest)
+        while len(refused) > self.size:
+            refused.popitem(last=False)  # the oldest first
 
 
 class Authenticator:
@@ -191,6 +240,10 @@ class Authenticator:
         self._jwt_key = jwt_key
         self.now = time.time
         self.jwks = JWKSCache(self._fetch_jwks)
+        limit = clerk.rate_limit or PRODUCTION
+        self.opaque_budget = Budget(max(1, int(limit.requests * OPAQUE_SHARE)), limit.per_seconds)
+        self.refused = Refusals(REFUSED_TTL, REFUSED_MAX)
+        self._opaque: dict[bytes, asyncio.Task[Auth]] = {}  # verifications in flight
 
     def __repr__(self) -> str:
         source = "jwt_key" if self._jwt_key is not None else repr(self.jwks)
@@ -278,7 +331,7 @@ class Authenticator:
         return _jwt.oauth_auth(payload)
 
     async def _remote_key(self, kid: str) -> RSAPublicKey:
-        if self._clerk._transport.missing_key:
+        if not self._clerk.has_secret_key:
             raise TokenVerificationError(
                 "jwk-failed-to-resolve",
                 "Failed to resolve the JWK: set jwt_key (CLERK_JWT_KEY) to verify networkless, "
@@ -288,7 +341,7 @@ class Authenticator:
 
     async def _fetch_jwks(self) -> list[Any]:
         try:
-            jwks = await self._clerk._transport.request("GET", "/jwks", _JWKS)
+            jwks = await self._clerk.jwks.get_jwks(deadline=JWKS_DEADLINE)
         except ClerkAPIError as exc:
             if exc.status == 401:
                 raise TokenVerificationError(
@@ -297,18 +350,60 @@ class Authenticator:
             raise TokenVerificationError(
                 "jwk-remote-failed-to-load", f"Error loading the JWKS: status {exc.status}."
             ) from None
-        except (ClerkConnectionError, ClerkResponseValidationError) as exc:
+        except ClerkError as exc:  # unreachable, too slow, not a JWKS
             raise TokenVerificationError(
                 "jwk-remote-failed-to-load", f"Error loading the JWKS: {type(exc).__name__}."
             ) from None
-        return jwks.keys
+        return [
+            {"kty": k.kty, "kid": k.kid, "alg": k.alg, "use": k.use, "n": k.n, "e": k.e}
+            for k in jwks.keys or ()
+            if isinstance(k, JWKSRsaPublicKey)
+        ]
 
     async def _verify_opaque(self, kind: TokenType, token: str) -> Auth:
+        digest = hashlib.sha256(token.encode()).digest()
+        refused = self.refused.get(digest, kind)
+        if refused is not None:
+            raise refused
+        task = self._opaque.get(digest)
+        if task is None:
+            if not self.opaque_budget.take():
+                raise TokenVerificationError(
+                    "token-verification-throttled",
+                    f"More than {self.opaque_budget.calls} opaque token verifications in "
+                    f"{self.opaque_budget.per_seconds:g} s: refused, so that the app's own "
+                    "calls keep their share of the rate limit.",
+                    kind,
+                )
+            task = asyncio.ensure_future(self._ask_clerk(kind, token, digest))
+            self._opaque[digest] = task
+            task.add_done_callback(lambda done: self._verified(digest, done))
+        try:
+            # Shielded: a caller cancelled must not cancel the call others wait on.
+            return await asyncio.shield(task)
+        except TokenVerificationError as exc:  # a fresh one per waiter: no shared traceback
+            raise TokenVerificationError(exc.reason, exc.message, exc.token_type) from None
+
+    def _verified(self, digest: bytes, task: asyncio.Task[Auth]) -> None:
+        if self._opaque.get(digest) is task:
+            del self._opaque[digest]
+        if not task.cancelled():
+            task.exception()  # retrieved, even when every waiter was cancelled
+
+    async def _ask_clerk(self, kind: TokenType, token: str, digest: bytes) -> Auth:
+        try:
+            return await self._opaque_auth(kind, token)
+        except TokenVerificationError as exc:
+            if exc.reason in ("token-invalid", "token-expired"):  # Clerk's answer: it holds
+                self.refused.add(digest, exc)
+            raise
+
+    async def _opaque_auth(self, kind: TokenType, token: str) -> Auth:
         clerk = self._clerk
         label = _OPAQUE_LABELS[kind]
         try:
             if kind == "m2m_token":
-                m2m = await clerk.m2m.verify_token(token)
+                m2m = await clerk.m2m.verify_token(token, deadline=OPAQUE_DEADLINE)
                 _check_usable(kind, label, m2m.revoked, m2m.expired)
                 return M2MAuth(
                     machine_id=m2m.subject,
@@ -317,7 +412,7 @@ class Authenticator:
                     claims=m2m.claims if isinstance(m2m.claims, dict) else {},
                 )
             if kind == "api_key":
-                key = await clerk.api_keys.verify(token)
+                key = await clerk.api_keys.verify(token, deadline=OPAQUE_DEADLINE)
                 _check_usable(kind, label, key.revoked, key.expired)
                 return APIKeyAuth(
                     id=key.id,
@@ -326,12 +421,8 @@ class Authenticator:
                     scopes=list(key.scopes),
                     claims=key.claims if isinstance(key.claims, dict) else {},
                 )
-            oat = await clerk._transport.request(
-                "POST",
-                "/oauth_applications/access_tokens/verify",
-                _OAuthAccessTokenVerification,
-                _VerifyOAuthAccessTokenParams(access_token=token),
-                idempotent=True,
+            oat = await clerk.oauth_access_tokens.verify(
+                access_token=token, deadline=OPAQUE_DEADLINE
             )
         except ClerkAPIError as exc:
             if exc.status == 401:
@@ -343,17 +434,15 @@ class Authenticator:
             raise TokenVerificationError(
                 "unexpected-error", f"Unexpected error (status {exc.status}).", kind
             ) from None
-        except (ClerkConnectionError, ClerkResponseValidationError) as exc:
+        except ClerkConfigError:
+            raise  # no secret key: the service's configuration, not the token
+        except ClerkError as exc:  # unreachable, too slow, an answer of the wrong shape
             raise TokenVerificationError(
                 "unexpected-error", f"Unexpected error: {type(exc).__name__}.", kind
             ) from None
-        if oat.active is False:
+        if isinstance(oat, VerifyOAuthAccessTokenResponse1):
             raise TokenVerificationError("token-expired", f"{label} is not active.", kind)
         _check_usable(kind, label, oat.revoked, oat.expired)
-        if oat.id is None or oat.subject is None or oat.client_id is None:
-            raise TokenVerificationError(
-                "unexpected-error", "Unexpected error: the answer is not a token.", kind
-            )
         return OAuthAuth(
             user_id=oat.subject, client_id=oat.client_id, scopes=list(oat.scopes), token_id=oat.id
         )
