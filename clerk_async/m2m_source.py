@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import math
+import re
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
@@ -44,23 +45,58 @@ DEFAULT_MIN_REMAINING = 60.0
 TOKEN_FORMATS = ("jwt", "opaque")
 
 
+# A token held longer than this is minted again anyway: an expiration decades away (or none)
+# would otherwise pin one token in memory for ever, past any revocation we could not see.
+MAX_HOLD_SECONDS = 86400.0
+# After a receiver refused a token (401), a new one is minted at most once per this fraction
+# of a token's lifetime: a receiver that refuses everything costs a mint per period, not one
+# per request (Clerk charges each mint).
+REFRESH_FRACTION = 0.1
+# What a token may hold: visible ASCII, as base64 and JWTs are. A CR or LF would let the
+# answer inject headers into every request that carries it.
+_TOKEN_TEXT = re.compile(r"[!-~]+")
+
+
 @attrs.frozen
 class _Held:
     value: str = attrs.field(repr=False)
-    expires_at: float  # on the source's clock, epoch seconds
+    expires_at: float  # on the source's clock
+    lifetime: float  # seconds, as Clerk's created_at/expiration pair says
 
 
-def _expires_at(minted: M2MToken, sent_at: float) -> float:
-    """When ``minted`` expires on the local clock.
+def _hold(minted: M2MToken, sent_at: float, now: float, reused_ok: float | None) -> _Held:
+    """The held token: when it expires on the source's clock, from Clerk's own pair.
 
-    A fresh token lives ``expiration - created_at`` from about when it was asked for, which
-    holds whatever the skew between the clocks; a token Clerk reused was created earlier,
-    so its absolute ``expiration`` is the bound. The earlier of the two is safe for both.
+    A fresh token lives ``expiration - created_at`` from when it was asked for, whatever
+    the skew between our clock and Clerk's. Opaque tokens may be one Clerk minted earlier
+    and handed back (``reused_ok``: it then has at least that many seconds left); its age
+    is read on our clock only where that reading agrees with what Clerk guarantees.
     """
+    token = minted.token
+    if token is None or not _TOKEN_TEXT.fullmatch(token):
+        raise ClerkResponseValidationError(
+            "the answer to POST /m2m_tokens carried no token, or one with characters "
+            "no token has (control characters or spaces)",
+            status=200,
+            body=b"",
+        )
     if minted.expiration is None:
-        return math.inf
-    lifetime = (minted.expiration - minted.created_at) / 1000
-    return min(minted.expiration / 1000, sent_at + lifetime)
+        lifetime = MAX_HOLD_SECONDS
+    else:
+        lifetime = (minted.expiration - minted.created_at) / 1000
+        if not lifetime > 0:
+            raise ClerkResponseValidationError(
+                "the answer to POST /m2m_tokens has an expiration before its created_at",
+                status=200,
+                body=b"",
+            )
+        lifetime = min(lifetime, MAX_HOLD_SECONDS)
+    remaining = lifetime
+    if reused_ok is not None and minted.expiration is not None:
+        by_clock = minted.expiration / 1000 - now
+        if reused_ok <= by_clock <= lifetime:
+            remaining = by_clock
+    return _Held(token, sent_at + remaining, lifetime)
 
 
 class M2MTokenSource:
@@ -123,6 +159,7 @@ class M2MTokenSource:
         self._min_remaining = float(min_remaining)
         self._clock = clock
         self._held: _Held | None = None
+        self._refused_at: float | None = None  # when a rejected token was last replaced
         self._minting: asyncio.Task[str] | None = None
         self.mints = 0  # create calls answered (with opaque tokens, some may be reused ones)
 
@@ -150,9 +187,16 @@ class M2MTokenSource:
 
     async def refresh(self, rejected: str) -> str:
         """The token to use after ``rejected`` was refused (a 401): a new one, unless another
-        caller already replaced ``rejected``, whose replacement is then returned."""
+        caller already replaced ``rejected`` (its replacement is returned), or a rejected
+        token was already replaced less than a tenth of a lifetime ago: then ``rejected``
+        itself, as a receiver that refuses every token must not make every request mint."""
         held = self._held
         if held is not None and held.value == rejected:
+            now = self._clock()
+            last = self._refused_at
+            if last is not None and now - last < held.lifetime * REFRESH_FRACTION:
+                return rejected
+            self._refused_at = now
             self._held = None
         return await self.token()
 
@@ -177,11 +221,8 @@ class M2MTokenSource:
             options["machine_secret_key"] = self._machine_secret_key
         minted = await self._m2m.create_token(self._params, **options)
         self.mints += 1
-        if minted.token is None:
-            raise ClerkResponseValidationError(
-                "the answer to POST /m2m_tokens carried no token", status=200, body=b""
-            )
-        held = _Held(minted.token, _expires_at(minted, sent_at))
+        reused_ok = self._min_remaining if self._token_format == "opaque" else None
+        held = _hold(minted, sent_at, self._clock(), reused_ok)
         remaining = held.expires_at - self._clock()
         if remaining < self._min_remaining:
             # Else every call would mint again: the machine's default lifetime is too short.
