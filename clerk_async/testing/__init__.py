@@ -57,7 +57,7 @@ How it answers (where the spec leaves a choice, the choice is written here):
 - Rate limit: a sliding log over arrival times, one per instance (machine keys count
   towards it); a 429 carries ``Retry-After`` (whole seconds until a slot frees, at least 1)
   and ``meta.ResetsIn`` (the same). Requests refused with 401 are not counted.
-- Faults (:class:`Faults`) are drawn per request from their own seeded generator. Those
+- Faults (``Faults``) are drawn per request from their own seeded generator. Those
   that strike before the change play a proxy in front of Clerk: the request is not
   authenticated, rate-limited or applied. A 5xx or reset *after* the change went through
   all of that, and the change stands.

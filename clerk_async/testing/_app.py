@@ -1,4 +1,4 @@
-"""FakeClerk: the HTTP face of the fake, an aiohttp application over :class:`Store`."""
+"""FakeClerk: the HTTP face of the fake, an aiohttp application over ``Store``."""
 
 from __future__ import annotations
 
@@ -344,10 +344,10 @@ class FakeClerk(LoopbackServer):
     in full.
 
     - ``secret_key``: the instance secret key (default: a fresh ``sk_test_…``).
-    - ``rate_limit``: a :class:`~clerk_async.RateLimit`, ``None`` for none, or ``"auto"``:
+    - ``rate_limit``: a ``RateLimit``, ``None`` for none, or ``"auto"``:
       Clerk's documented limit for the key (1000 per 10 s for ``sk_live_``, else 100).
-    - ``faults``: a :class:`Faults`; ``seed``: makes ids and secrets reproducible.
-    - ``max_recorded_requests``: the length of :attr:`requests` (0 records nothing).
+    - ``faults``: a ``Faults``; ``seed``: makes ids and secrets reproducible.
+    - ``max_recorded_requests``: the length of ``requests`` (0 records nothing).
     """
 
     def __init__(
@@ -426,7 +426,7 @@ class FakeClerk(LoopbackServer):
         scoped_machines: Iterable[str] = (),
         machine_id: str | None = None,
     ) -> MachineRecord:
-        """Create a machine as ``POST /machines`` would; raises :class:`FakeError` if invalid.
+        """Create a machine as ``POST /machines`` would; raises ``FakeError`` if invalid.
 
         ``machine_id`` seeds a machine under an id of your choosing (Clerk makes its own).
         """
@@ -476,7 +476,7 @@ class FakeClerk(LoopbackServer):
 
     @property
     def sessions(self) -> dict[str, SessionRecord]:
-        """Sessions by id, as ``POST /sessions`` and :meth:`session_token` made them."""
+        """Sessions by id, as ``POST /sessions`` and ``session_token`` made them."""
         return self._store.state.sessions.records
 
     def add_user(
@@ -487,7 +487,7 @@ class FakeClerk(LoopbackServer):
         **fields: Any,
     ) -> UserRecord:
         """Create a user as ``POST /users`` would (``fields``: its other body fields, e.g.
-        ``username=``, ``password=``, ``public_metadata=``); raises :class:`FakeError` if
+        ``username=``, ``password=``, ``public_metadata=``); raises ``FakeError`` if
         invalid or an identifier is taken. ``email_address``: one address or several."""
         body = dict(fields)
         if email_address is not None:
@@ -553,7 +553,7 @@ class FakeClerk(LoopbackServer):
         ``org:<feature>:<permission>`` names, encoded as Clerk does.
 
         For a user of the fake's state (``add_user``), the token is that of a new active
-        session (in :attr:`sessions`, unless ``session_id`` names one), and ``org_id`` (an
+        session (in ``sessions``, unless ``session_id`` names one), and ``org_id`` (an
         id or a slug) of an organization they are a member of fills ``o`` as Clerk does:
         their role, the slug and the role's custom permissions, unless given here. For
         any other ``user_id`` the claims are what the arguments say (role ``admin``).
@@ -640,7 +640,7 @@ class FakeClerk(LoopbackServer):
     # -- serving: start/close, async with and with, url and env are LoopbackServer's --
 
     def client(self, **kwargs: Any) -> Clerk:
-        """A :class:`clerk_async.Clerk` for this fake, with its secret key and, unless
+        """A ``clerk_async.Clerk`` for this fake, with its secret key and, unless
         ``kwargs`` say otherwise, its rate limit (so the client paces as the fake limits)."""
         from clerk_async.client import Clerk
 

@@ -62,7 +62,7 @@ class Faults:
 
 
 class FaultPlan(NamedTuple):
-    """The faults drawn for one request: ``kind`` is a key of :attr:`Stats.faults`."""
+    """The faults drawn for one request: ``kind`` is a key of ``Stats.faults``."""
 
     kind: str | None = None
     status: int = 0

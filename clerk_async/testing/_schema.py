@@ -1,6 +1,6 @@
 """Request checks: one small validator driven by tables of the spec's constraints.
 
-Every operation's path, query and body is a :class:`Schema` in the generated
+Every operation's path, query and body is a ``Schema`` in the generated
 ``_spec.py`` (``make generate`` writes it from ``spec/clerk-bapi-2026-05-12.yml``, as it
 writes the client's params). A failure answers with Clerk's form error codes and
 ``meta.param_name``; all failures of a request are reported together, as Clerk does.
@@ -210,7 +210,7 @@ class Schema:
     in_url: bool = False  # values arrive as text: query parameters or path segments
 
     def check(self, params: Mapping[str, Any], status: int) -> dict[str, Any]:
-        """The known parameters that were given, or a :class:`FakeError` with every problem."""
+        """The known parameters that were given, or a ``FakeError`` with every problem."""
         errors: list[dict[str, Any]] = []
         if not self.additional:
             known = {f.name for f in self.fields}

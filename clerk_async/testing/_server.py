@@ -25,7 +25,7 @@ S = TypeVar("S", bound="LoopbackServer")
 
 
 class LoopThread:
-    """An event loop running forever in a daemon thread; :meth:`run` blocks for a result."""
+    """An event loop running forever in a daemon thread; ``run`` blocks for a result."""
 
     def __init__(self, name: str) -> None:
         self.loop = asyncio.new_event_loop()
@@ -143,7 +143,7 @@ class LoopbackServer:
 
     @contextlib.contextmanager
     def setenv(self) -> Iterator[dict[str, str]]:
-        """Set :attr:`env` in ``os.environ`` for the block, then restore what was there.
+        """Set ``env`` in ``os.environ`` for the block, then restore what was there.
 
         Start the app under test inside the block: ``Clerk()`` and ``clerk_lifespan()``
         read the environment when the client is created.

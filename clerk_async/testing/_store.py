@@ -1,6 +1,6 @@
 """The state of one fake Clerk instance, in memory: machines, M2M tokens and API keys.
 
-Each operation mirrors an endpoint and raises :class:`FakeError` where Clerk answers an
+Each operation mirrors an endpoint and raises ``FakeError`` where Clerk answers an
 error. Types, lengths and ranges were checked by the HTTP layer before (``_schema.py``);
 these methods check only what needs the state (unknown ids, duplicates, ownership).
 Timestamps are epoch milliseconds, as on the wire.

@@ -2,7 +2,7 @@
 
 The key (RSA-2048) is made on first use, so a fake that issues no token costs no key
 generation; its public half is served at ``GET /jwks`` with ``kid`` = the instance id,
-and as PEM by :attr:`Tokens.public_key_pem` (what ``Clerk(jwt_key=...)`` takes).
+and as PEM by ``Tokens.public_key_pem`` (what ``Clerk(jwt_key=...)`` takes).
 Also here: the opaque OAuth access tokens behind ``POST
 /oauth_applications/access_tokens/verify``. Needs ``cryptography`` (``clerk-async[auth]``).
 """
