@@ -361,7 +361,7 @@ class Clerk(SpecServices):
         """Verify a token a request carried and say who sent it.
 
         Returns a ``SessionAuth``, ``M2MAuth``, ``APIKeyAuth`` or ``OAuthAuth`` (see
-        :mod:`clerk_async.auth`), or raises ``TokenVerificationError`` with the JS SDK's
+        ``clerk_async.auth``), or raises ``TokenVerificationError`` with the JS SDK's
         ``reason``. ``accepts_token``: one token type, a list of them, or ``"any"``
         (default: session tokens only). ``authorized_parties``: the origins a session
         token's ``azp`` may name. ``audience``: what the token's ``aud`` must contain.
@@ -509,7 +509,7 @@ class Clerk(SpecServices):
         The token comes from ``Authorization: Bearer``, else (session tokens only) from the
         ``__session`` cookie. Never raises for a missing or bad token: the ``RequestState``
         says ``is_authenticated`` and, if not, the ``reason``. Options as
-        :meth:`verify_token`.
+        ``verify_token``.
         """
         from clerk_async.auth._request import request_headers
         from clerk_async.auth._verifier import options_for

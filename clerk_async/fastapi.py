@@ -26,7 +26,7 @@ request of the process. Never create a ``Clerk`` per request. With several worke
 processes each has its own client: share one rate limit between them through Redis
 (``rate_limit=RateLimit(1000, 10, redis_url=...)``; README, "Running many workers").
 
-Protect a path operation with :func:`require_auth` (needs ``clerk-async[auth]`` too)::
+Protect a path operation with ``require_auth`` (needs ``clerk-async[auth]`` too)::
 
     @app.get("/invoices")
     async def invoices(auth: Annotated[M2MAuth, Depends(require_auth("m2m_token"))]) -> ...:
@@ -114,7 +114,7 @@ TRACE_HEADER = "X-Clerk-Trace-Id"
 
 
 class ClerkOptions(TypedDict, total=False):
-    """The keyword arguments of :class:`~clerk_async.Clerk`, for type checkers."""
+    """The keyword arguments of ``Clerk``, for type checkers."""
 
     secret_key: str | None
     base_url: str | URL | None
@@ -138,11 +138,11 @@ class ClerkOptions(TypedDict, total=False):
 
 @asynccontextmanager
 async def open_clerk(app: Starlette, **options: Unpack[ClerkOptions]) -> AsyncIterator[Clerk]:
-    """Open a :class:`Clerk` for ``app`` (on ``app.state.clerk``) and close it on exit.
+    """Open a ``Clerk`` for ``app`` (on ``app.state.clerk``) and close it on exit.
 
     Use it inside your own lifespan; ``options`` are ``Clerk(...)``'s keyword arguments.
     Without a secret key (neither ``secret_key=`` nor ``CLERK_SECRET_KEY``) the app's
-    start-up fails with :class:`~clerk_async.ClerkConfigError`, unless it has a ``jwt_key``
+    start-up fails with ``ClerkConfigError``, unless it has a ``jwt_key``
     (or ``CLERK_JWT_KEY``): such an app may only verify session tokens, networkless.
     """
     if isinstance(getattr(app.state, STATE_ATTRIBUTE, None), Clerk):
@@ -166,7 +166,7 @@ async def open_clerk(app: Starlette, **options: Unpack[ClerkOptions]) -> AsyncIt
 def clerk_lifespan(
     **options: Unpack[ClerkOptions],
 ) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
-    """A lifespan for ``FastAPI(lifespan=...)`` that runs :func:`open_clerk` with ``options``.
+    """A lifespan for ``FastAPI(lifespan=...)`` that runs ``open_clerk`` with ``options``.
 
     Each start of the app makes a new client, so an app can be started again (in tests).
     """
@@ -229,18 +229,18 @@ def _reply(status: int, items: list[dict[str, Any]], trace_id: str | None = None
 def error_reply(exc: ClerkError) -> ErrorReply:
     """How a service in front of Clerk should answer when a Clerk call raised ``exc``.
 
-    - :class:`ClerkAPIError`: Clerk's status for 4xx, and its ``errors`` (``code``,
+    - ``ClerkAPIError``: Clerk's status for 4xx, and its ``errors`` (``code``,
       ``message``, ``long_message``, ``meta``) and ``clerk_trace_id`` (also in the
       ``X-Clerk-Trace-Id`` header). A 429 keeps its ``Retry-After``. Clerk's 5xx become
       **502 Bad Gateway**: this service is a gateway to Clerk, and the fault is upstream.
       So does a 401: Clerk refused *this service's* secret key, which the caller can do
       nothing about (and a 401 would tell the caller their own credentials are wrong).
-    - :class:`ClerkValidationError` (bad input, found before any request): 422 with code
+    - ``ClerkValidationError`` (bad input, found before any request): 422 with code
       ``form_param_invalid`` and the field in ``meta.param_name``, as Clerk reports its
       own 422s. On a configuration field (a missing secret key...): 500.
-    - :class:`ClerkTimeoutError`: 504 ``clerk_timeout``; any other
-      :class:`ClerkConnectionError`: 503 ``clerk_unreachable``;
-      :class:`ClerkResponseValidationError`: 502 ``clerk_response_invalid``.
+    - ``ClerkTimeoutError``: 504 ``clerk_timeout``; any other
+      ``ClerkConnectionError``: 503 ``clerk_unreachable``;
+      ``ClerkResponseValidationError``: 502 ``clerk_response_invalid``.
 
     The body is built from what Clerk answered and fixed texts only: it never repeats the
     request's headers, the client's configuration or an exception's message.
@@ -297,7 +297,7 @@ def error_reply(exc: ClerkError) -> ErrorReply:
 
 
 async def clerk_exception_handler(request: Request, exc: Exception) -> Response:
-    """An exception handler answering :func:`error_reply`; logs the replies of status >= 500."""
+    """An exception handler answering ``error_reply``; logs the replies of status >= 500."""
     if not isinstance(exc, ClerkError):
         raise exc
     reply = error_reply(exc)
@@ -307,9 +307,9 @@ async def clerk_exception_handler(request: Request, exc: Exception) -> Response:
 
 
 def install_exception_handlers(app: Starlette) -> None:
-    """Answer Clerk's errors as :func:`error_reply` says, in every path operation of ``app``.
+    """Answer Clerk's errors as ``error_reply`` says, in every path operation of ``app``.
 
-    :class:`ClientStateError` (a closed client, a missing lifespan) is a bug in the
+    ``ClientStateError`` (a closed client, a missing lifespan) is a bug in the
     service, not Clerk's doing: it is left to the server's 500 and its traceback.
     """
     for cls in (
@@ -325,7 +325,7 @@ def install_exception_handlers(app: Starlette) -> None:
 
 _A = TypeVar("_A", bound=Auth)
 AuthDependency: TypeAlias = Callable[[HTTPConnection, Clerk], Coroutine[Any, Any, _A]]
-"""What :func:`require_auth` returns: a dependency giving the auth object (``_A``)."""
+"""What ``require_auth`` returns: a dependency giving the auth object (``_A``)."""
 
 
 @overload
@@ -526,12 +526,12 @@ def require_auth(
     """A dependency that authenticates the request and returns its auth object.
 
     ``accepts_token``, ``authorized_parties``, ``audience`` and ``clock_skew`` are those of
-    :meth:`Clerk.verify_token`, checked here, when the app is defined; type checkers see
+    ``Clerk.verify_token``, checked here, when the app is defined; type checkers see
     the auth type they allow (``SessionAuth`` by default). ``scopes``: each must be among
     the token's scopes (an M2M token's are the machines it may call: give this service's
     machine id; an API key's or OAuth token's are their scope names). ``role``,
     ``permission``, ``feature``, ``plan`` and ``reverification``: the session must pass
-    :meth:`SessionAuth.has` with them (machine tokens never do).
+    ``SessionAuth.has`` with them (machine tokens never do).
 
     - No token, or an invalid, expired or wrong-type token: **401** with
       ``WWW-Authenticate: Bearer error="invalid_token"`` (RFC 6750). The body is
@@ -542,7 +542,7 @@ def require_auth(
     - Clerk unreachable (opaque tokens, the JWKS): **503**; a bad secret key or no key to
       verify with: **500**.
 
-    Uses the app's client (:func:`get_clerk`), so ``jwt_key`` and the JWKS cache are its.
+    Uses the app's client (``get_clerk``), so ``jwt_key`` and the JWKS cache are its.
     """
     from clerk_async.auth._guard import requirement
 

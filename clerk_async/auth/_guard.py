@@ -111,7 +111,7 @@ def requirement(
     audience: str | Iterable[str] | None = None,
     clock_skew: float = 5.0,
 ) -> Requirement:
-    """Check a route's requirement when the app is defined (:class:`ClerkConfigError`)."""
+    """Check a route's requirement when the app is defined (``ClerkConfigError``)."""
     options = verify_options(accepts_token, authorized_parties, audience, clock_skew)
     required = sorted({scopes} if isinstance(scopes, str) else set(scopes or ()))
     if not all(isinstance(s, str) and s for s in required):

@@ -202,10 +202,10 @@ else:  # typing's TypeVar takes no default before Python 3.13
 
 @attrs.frozen(kw_only=True)
 class RequestState(Generic[A]):
-    """What :meth:`Clerk.authenticate_request` found in a request's headers.
+    """What ``Clerk.authenticate_request`` found in a request's headers.
 
     Authenticated: ``auth`` is set and ``reason`` is None. Otherwise ``auth`` is None and
-    ``reason`` says why (a :class:`TokenVerificationError` reason, ``token-type-mismatch``,
+    ``reason`` says why (a ``TokenVerificationError`` reason, ``token-type-mismatch``,
     ``session-token-missing`` or ``"No token in header"``); ``message`` adds words.
     Type checkers see ``auth`` as the types ``accepts_token`` allows
     (``RequestState[SessionAuth]`` by default).
