@@ -6,7 +6,7 @@
 - ``fake_clerk_sync``: one served from a thread and event loop of its own, for sync tests
   and code that runs in other loops, such as FastAPI's ``TestClient``.
 
-Both have the rate limit off and are new for each test. Other options go through a marker::
+Both have the rate limit off and are new for each test. Other options go through a marker:
 
     @pytest.mark.fake_clerk(rate_limit=RateLimit(5, 0.5), faults=Faults(error_rate=0.1))
     async def test_retries(fake_clerk): ...

@@ -1,6 +1,6 @@
 """FastAPI integration: one Clerk per app, a dependency, and HTTP answers for Clerk's errors.
 
-Install with ``pip install 'clerk-async[fastapi]'``. ::
+Needs the ``fastapi`` extra. In an app:
 
     from fastapi import FastAPI
     from clerk_async.fastapi import ClerkDep, clerk_lifespan, install_exception_handlers
@@ -13,7 +13,7 @@ Install with ``pip install 'clerk-async[fastapi]'``. ::
         machine = await clerk.machines.update(machine_id, name=name)
         return {"id": machine.id, "name": machine.name}
 
-With a lifespan of your own, open the client inside it::
+With a lifespan of your own, open the client inside it:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -26,7 +26,7 @@ request of the process. Never create a ``Clerk`` per request. With several worke
 processes each has its own client: share one rate limit between them through Redis
 (``rate_limit=RateLimit(1000, 10, redis_url=...)``; README, "Running many workers").
 
-Protect a path operation with ``require_auth`` (needs ``clerk-async[auth]`` too)::
+Protect a path operation with ``require_auth`` (needs ``clerk-async[auth]`` too):
 
     @app.get("/invoices")
     async def invoices(auth: Annotated[M2MAuth, Depends(require_auth("m2m_token"))]) -> ...:

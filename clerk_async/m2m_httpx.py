@@ -1,6 +1,6 @@
 """An ``httpx.Auth`` that sends M2M tokens from a ``M2MTokenSource``.
 
-Needs httpx (``pip install httpx``), which clerk-async does not depend on::
+Needs httpx (``pip install httpx``), which clerk-async does not depend on:
 
     source = clerk.m2m.token_source()
     async with httpx.AsyncClient(auth=M2MBearerAuth(source)) as http:

@@ -1,7 +1,7 @@
 """M2M tokens that refresh themselves, and an aiohttp client middleware that sends them.
 
 Clerk charges for every M2M token created, and minting one per request also costs a round
-trip, so a caller should reuse one token for as long as it is valid::
+trip, so a caller should reuse one token for as long as it is valid:
 
     source = clerk.m2m.token_source(token_format="jwt", min_remaining=60)
     async with aiohttp.ClientSession(middlewares=[bearer_middleware(source)]) as http:

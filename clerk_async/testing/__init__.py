@@ -9,7 +9,7 @@ access token verify endpoints (``_store.py``) answer from an in-memory store tha
 like Clerk; every other operation checks its request as the spec says (below) and answers
 a fixed example that fits the spec and the client's models (``_spec.py``, generated with
 the client's declarations by ``make generate``). Seed and inspect with ``add_user``,
-``add_organization``, ``add_session`` and ``users``, ``organizations``, ``sessions``::
+``add_organization``, ``add_session`` and ``users``, ``organizations``, ``sessions``:
 
     from clerk_async.testing import FakeClerk, Faults
 

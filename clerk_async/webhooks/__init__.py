@@ -1,5 +1,5 @@
 """Receiving Clerk's webhooks: ``verify(body, headers)`` checks the signature and returns the
-event, typed by its ``type`` (see README, "Receiving Clerk webhooks")::
+event, typed by its ``type`` (see README, "Receiving Clerk webhooks"):
 
     event = verify(await request.body(), request.headers)  # $CLERK_WEBHOOK_SIGNING_SECRET
     if isinstance(event, UserCreatedEvent):

@@ -1,4 +1,4 @@
-"""A FastAPI dependency that verifies a Clerk webhook and hands the path operation its event::
+"""A FastAPI dependency that verifies a Clerk webhook and hands the path operation its event:
 
     from clerk_async.webhooks import UserCreatedEvent
     from clerk_async.webhooks.fastapi import WebhookEventDep
