@@ -132,11 +132,13 @@ def fake_operation(op: Operation, spec: Spec, constraints: dict[str, Any]) -> li
     codes = [str(c) for c in raw["responses"]]
     status = next(c for c in codes if c.startswith("2"))
     invalid = "422" if "422" in codes else "400"
-    answer = None
+    answer = echo = None
     success = spec.resolve(next(r for c, r in raw["responses"].items() if str(c) == status))
     media = (success.get("content") or {}).get("application/json")
     if media and media.get("schema"):  # else the answer has no body
-        answer = json.dumps(sample_answer(spec, media["schema"]), separators=(",", ":"))
+        sample = sample_answer(spec, media["schema"])
+        echo = _echoed(op.path, spec.resolve(media["schema"]), sample, spec)
+        answer = json.dumps(sample, separators=(",", ":"))
     body_kw = {} if additional else {"additional": "False"}
     lines = [
         f"    {op.op_id!r}: SpecOperation(",
@@ -146,57 +148,207 @@ def fake_operation(op: Operation, spec: Spec, constraints: dict[str, Any]) -> li
         f"        query={schema_of('query', query, in_url='True')},",
         f"        body={schema_of('body', body_fields, **body_kw)},",
         f"        answer={answer!r},",
+        *([f"        echo={echo!r},"] if echo else []),
         "    ),",
     ]
     return lines
 
 
-def sample_answer(spec: Spec, node: Any, depth: int = 0) -> Any:
-    """An answer that fits ``node`` (and so the strict models): the spec's examples where
-    they have the right type, else the least its constraints allow."""
+def _echoed(path: str, schema: Any, sample: Any, spec: Spec) -> str | None:
+    """The path parameter whose value is the answer's ``id`` (``GET /users/{user_id}``
+    answers that user), or None. A deleted object's ``object`` names the resource."""
+    found = re.search(r"\{(\w+?)(?:_id|ID)\}(?:/[a-z_]+)?$", path)
+    if not found or not isinstance(sample, dict) or "id" not in sample:
+        return None
+    stem = found.group(1).removesuffix("_identification")
+    id_schema = spec.resolve(properties(spec, schema)[0].get("id") or {})
+    if id_schema.get("pattern") or id_schema.get("format") or stem.endswith("_or"):
+        return None  # e.g. role_set_key_or_id: a key is no id
+    if sample.get("object") == "value":  # DeletedObject
+        sample["object"] = stem
+    kind = str(sample.get("object", ""))
+    named = kind.endswith(stem) or stem.endswith(kind)  # invitation_id: organization_invitation
+    return found.group(0)[1:].split("}")[0] if named else None
+
+
+# --- answers: realistic bodies that fit the spec --------------------------------------------
+#
+# Every property of an object is given (not only the required ones: clients read the
+# optional ones too, e.g. a membership's public_user_data), with a value that fits its
+# schema and reads like Clerk's: formats honoured, ids with their prefixes, times in
+# milliseconds, flags off (a user is not banned), the spec's examples where they fit.
+
+TIME_MS = 1778544000000  # 2026-05-12T00:00:00Z, the spec's date
+_FORMATS = {
+    "email": "ada@example.com",
+    "date-time": "2026-05-12T00:00:00Z",
+    "date": "2026-05-12",
+    "uri": "https://example.com",
+}
+# Required by the spec without a schema (SAMLConnection, EnterpriseConnection): flags.
+_UNDECLARED = {"authenticatable": True, "disable_jit_provisioning": False}
+# Ids as Clerk makes them: prefix and 27 characters.
+_ID_TAIL = "2xhFjEI5X2qWRvtV13BzSj8H6Dk"
+_ID_PREFIXES = {
+    "user": "user",
+    "organization": "org",
+    "organization_membership": "orgmem",
+    "organization_invitation": "orginv",
+    "organization_domain": "orgdmn",
+    "invitation": "inv",
+    "session": "sess",
+    "client": "client",
+    "email_address": "idn",
+    "phone_number": "idn",
+    "web3_wallet": "idn",
+    "machine": "mch",
+    "jwt_template": "jtmp",
+    "saml_connection": "samlc",
+    "enterprise_connection": "entc",
+    "waitlist_entry": "wle",
+    "allowlist_identifier": "alid",
+    "blocklist_identifier": "blid",
+    "sign_in_token": "sit",
+    "actor_token": "act",
+    "redirect_url": "ru",
+    "oauth_application": "oa",
+    "domain": "dmn",
+    "role": "role",
+    "permission": "perm",
+}
+_NAMES = {
+    "first_name": "Ada",
+    "last_name": "Lovelace",
+    "username": "ada",
+    "phone_number": "+15555550100",
+    "identifier": "ada@example.com",
+    "email_address": "ada@example.com",
+    "name": "Acme",
+    "slug": "acme",
+}
+_PATTERN_SAMPLES = ("oauth_google",)  # for the patterns the rule below does not read
+_TRUE = {"active", "deleted"}  # flags on in a realistic object; every other flag is off
+_PREFERRED_VARIANTS = ("verification_admin",)  # an address verified by the instance
+_PREFERRED_ENUM = ("verified", "active")
+_MAX_DEPTH = 4
+
+
+def sample_answer(spec: Spec, node: Any, depth: int = 0, name: str = "", owner: str = "") -> Any:
+    """A realistic answer that fits ``node``: the spec's examples where they fit, else
+    values chosen by format, name and constraints. ``name`` is the property's, ``owner``
+    the ``object`` of the enclosing object (for ids)."""
+    ref = node.get("$ref", "") if isinstance(node, dict) else ""
     node = spec.resolve(node)
-    for key in ("oneOf", "anyOf"):
-        variants = node.get(key)
-        if variants and not _is_object(node):
-            return sample_answer(spec, variants[0], depth)
+    variants = node.get("oneOf") or node.get("anyOf")
+    if variants and not properties(spec, node)[0]:
+        named = [v for v in variants if v.get("$ref", "").rsplit("/", 1)[-1] in _PREFERRED_VARIANTS]
+        return sample_answer(spec, (named or variants)[0], depth, name, owner)
     kind = node.get("type")
-    example = node.get("example")
     if _is_object(node) or kind == "object":
-        props, required = properties(spec, node)
-        if not props:
-            return example if isinstance(example, dict) else {}
-        out = {}
-        for name, prop in props.items():
-            target = spec.resolve(prop or {})
-            tagged = name == "object" and target.get("enum")
-            if name in required or tagged:
-                out[name] = sample_answer(spec, prop or {}, depth + 1)
-        return out
+        return _sample_object(spec, node, depth, ref)
     if kind == "array":
-        if depth > 4:
+        if depth > _MAX_DEPTH:
             return []
-        return [sample_answer(spec, node.get("items", {}), depth + 1)]
+        return [sample_answer(spec, node.get("items", {}), depth + 1, name, owner)]
+    example = node.get("example")
     if node.get("enum"):
-        return next(e for e in node["enum"] if e is not None)
+        values = [e for e in node["enum"] if e is not None]
+        return next((e for e in _PREFERRED_ENUM if e in values), values[0])
     if kind == "string":
-        if isinstance(example, str):
-            return example
-        pattern = node.get("pattern", "")
-        found = re.fullmatch(r"\^?\(?([a-z_|]+?)\)?_(?:\[[^\]]+\]|\\w)\{(\d+)\}\$?", pattern)
-        if found:
-            return found.group(1).split("|")[0] + "_" + "a" * int(found.group(2))
-        return "value"
+        return _sample_string(node, name, owner)
     if kind == "integer":
+        low, high = node.get("minimum"), node.get("maximum")
         if type(example) is int:
             return example
-        return max(int(node.get("minimum", 1)), 1)
+        value = TIME_MS if name.endswith("_at") else 1
+        if low is not None:
+            value = max(value, int(low) + (1 if node.get("exclusiveMinimum") else 0))
+        return value if high is None else min(value, int(high))
     if kind == "number":
         if type(example) in (int, float):
             return example
         return float(node.get("minimum", 0)) + 1
     if kind == "boolean":
-        return example if isinstance(example, bool) else True
+        return name in _TRUE
     return example if example is not None else {}
+
+
+def _sample_object(spec: Spec, node: Any, depth: int, ref: str) -> Any:
+    props, required = properties(spec, node)
+    for key in ("anyOf", "oneOf"):  # e.g. {"required": ["domain"]} or {"required": ["domains"]}
+        if node.get(key):
+            required |= set(spec.resolve(node[key][0]).get("required", ()))
+    if not props:
+        example = node.get("example")
+        return example if isinstance(example, dict) else {}
+    tag = spec.resolve(props.get("object") or {}).get("enum") or [""]
+    owner = str(tag[0])
+    out: dict[str, Any] = {}
+    for name, prop in props.items():
+        target = spec.resolve(prop or {})
+        optional = name not in required and name != "object"  # the tag tells the variant
+        if optional and (target.get("deprecated") or depth >= _MAX_DEPTH):
+            continue
+        out[name] = sample_answer(spec, prop or {}, depth + 1, name, owner)
+    for name in sorted(required - set(props)):
+        if name not in _UNDECLARED:
+            raise SystemExit(
+                f"{ref or node}: required {name!r} has no schema; add it to _UNDECLARED"
+            )
+        out[name] = _UNDECLARED[name]
+    return out
+
+
+def _sample_string(node: Any, name: str, owner: str) -> str:
+    example = node.get("example")
+    pattern = node.get("pattern")
+    fmt = node.get("format")
+    if (
+        isinstance(example, str)
+        and _fits(example, pattern)
+        and (fmt not in _FORMATS or example == _FORMATS[fmt] or _fits_format(example, fmt))
+    ):
+        return example
+    if fmt in _FORMATS:
+        return _FORMATS[fmt]
+    if pattern:
+        found = re.fullmatch(r"\^?\(?([a-z_|]+?)\)?_(?:\[[^\]]+\]|\\w)\{(\d+)\}\$?", pattern)
+        if found:
+            return (
+                found.group(1).split("|")[0]
+                + "_"
+                + _ID_TAIL[: int(found.group(2))].ljust(int(found.group(2)), "a")
+            )
+        fitting = [t for t in _PATTERN_SAMPLES if re.search(pattern, t)]
+        if fitting:
+            return fitting[0]
+        raise SystemExit(f"no sample for pattern {pattern!r}: add one")
+    if name == "id" and owner:
+        return f"{_ID_PREFIXES.get(owner, owner)}_{_ID_TAIL}"
+    if name.endswith("_id") and name[: -len("_id")] in _ID_PREFIXES:
+        return f"{_ID_PREFIXES[name[: -len('_id')]]}_{_ID_TAIL}"
+    if name in _NAMES:
+        return _NAMES[name]
+    if name == "url" or name.endswith("_url"):
+        return "https://example.com"
+    return "value"
+
+
+def _fits(text: str, pattern: str | None) -> bool:
+    return pattern is None or re.search(pattern, text) is not None
+
+
+def _fits_format(text: str, fmt: str) -> bool:
+    if fmt == "email":
+        return re.fullmatch(r"[^@\s]+@[^@\s]+\.[a-z]+", text) is not None
+    if fmt == "date-time":
+        return (
+            re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)", text)
+            is not None
+        )
+    if fmt == "uri":
+        return re.fullmatch(r"https?://\S+", text) is not None
+    return re.fullmatch(r"\d{4}-\d\d-\d\d", text) is not None
 
 
 def render_fake(operations: list[Operation], spec: Spec, overrides: dict[str, Any]) -> str:

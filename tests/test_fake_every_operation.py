@@ -156,11 +156,9 @@ def _state_overrides(op_id: str, ids: dict[str, Any]) -> dict[str, Any]:
     }.get(op_id, {})
 
 
-@pytest.mark.filterwarnings("ignore::DeprecationWarning")
-@pytest.mark.parametrize("op_id", sorted(OPERATIONS))
-async def test_every_operation_answers_a_valid_call(
-    fake: FakeClerk, clerk: Clerk, op_id: str
-) -> None:
+async def valid_call(fake: FakeClerk, clerk: Clerk, op_id: str) -> Any:
+    """The operation ``op_id`` called through ``clerk`` with valid arguments (seeded
+    resources of ``fake`` for the stateful ones): its awaitable (a coroutine or a pager)."""
     seeded = _seed(fake)
     operation = OPERATIONS[op_id]
     kwargs = required_arguments(op_id)
@@ -175,7 +173,15 @@ async def test_every_operation_answers_a_valid_call(
         kwargs["access_token"] = seeded["access_token"]
     if op_id == "createM2MToken":
         kwargs["machine_secret_key"] = seeded["_machine_key"]
-    result = getattr(getattr(clerk, operation.service), operation.method)(**kwargs)
+    return getattr(getattr(clerk, operation.service), operation.method)(**kwargs)
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.parametrize("op_id", sorted(OPERATIONS))
+async def test_every_operation_answers_a_valid_call(
+    fake: FakeClerk, clerk: Clerk, op_id: str
+) -> None:
+    result = await valid_call(fake, clerk, op_id)
     if isinstance(result, AsyncPager):
         page = await result
         assert isinstance(page.data, list)

@@ -8,6 +8,7 @@ writes the client's params). A failure answers with Clerk's form error codes and
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Mapping
@@ -35,6 +36,8 @@ _TYPE_NAMES: dict[str, str] = {
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _MISSING = object()
+# An id echoed into an answer: printable text (no lone surrogates, no controls).
+_PRINTABLE_ID = re.compile(r"[^\x00-\x1f\x7f\ud800-\udfff]+")
 
 # The spec's patterns are ECMAScript regular expressions (OpenAPI 3.0.3: "according to
 # the Ecma-262 Edition 5.1 regular expression dialect"), whose classes differ from
@@ -266,6 +269,18 @@ class SpecOperation:
     query: Schema | None
     body: Schema | None
     answer: str | None  # the JSON text of a valid answer; None: the answer has no body
+    echo: str | None = None  # the path parameter that is the answer's id (GET /users/{user_id})
+
+    def answer_for(self, params: Mapping[str, Any]) -> bytes | None:
+        """The answer's JSON text, with the path's id in it where the answer names one."""
+        if self.answer is None:
+            return None
+        value = params.get(self.echo) if self.echo is not None else None
+        if not isinstance(value, str) or not _PRINTABLE_ID.fullmatch(value):
+            return self.answer.encode()
+        body = json.loads(self.answer)
+        body["id"] = value
+        return json.dumps(body, separators=(",", ":")).encode()
 
     def field(self, name: str) -> Field:
         """The body field ``name`` (where a limit of the spec is needed, e.g. scopes)."""

@@ -46,7 +46,7 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=None,
         query=None,
         body=None,
-        answer="{}",
+        answer='{"keys":[{"kid":"value","alg":"value","use":"value","kty":"OKP","crv":"Ed25519","x":"value","x5c":["value"],"x5t":"value","x5t#S256":"value","x5u":"value"}]}',
     ),
     "GetClientList": SpecOperation(
         "GET",
@@ -65,7 +65,7 @@ OPERATIONS: dict[str, SpecOperation] = {
             in_url=True,
         ),
         body=None,
-        answer='[{"object":"client","id":"value","session_ids":["value"],"sessions":[{"object":"session","id":"value","user_id":"value","client_id":"value","status":"active","last_active_at":1,"expire_at":1,"abandon_at":1,"updated_at":1,"created_at":1}],"sign_in_id":"value","sign_up_id":"value","last_active_session_id":"value","last_authentication_strategy":"value","updated_at":1,"created_at":1}]',
+        answer='[{"object":"client","id":"client_2xhFjEI5X2qWRvtV13BzSj8H6Dk","session_ids":["value"],"sessions":[{"object":"session","id":"sess_2xhFjEI5X2qWRvtV13BzSj8H6Dk","user_id":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","client_id":"client_2xhFjEI5X2qWRvtV13BzSj8H6Dk","actor":{},"status":"active","last_active_organization_id":"value","last_active_at":1778544000000,"latest_activity":{"object":"value","id":"value","is_mobile":false},"expire_at":1778544000000,"abandon_at":1778544000000,"updated_at":1778544000000,"created_at":1778544000000,"tasks":[{"key":"value"}]}],"sign_in_id":"value","sign_up_id":"value","last_active_session_id":"value","last_authentication_strategy":"value","updated_at":1778544000000,"created_at":1778544000000}]',
     ),
     "VerifyClient": SpecOperation(
         "POST",
@@ -77,7 +77,7 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=None,
         query=None,
         body=Schema((Field("token", "string", required=True),), additional=False),
-        answer='{"object":"client","id":"value","session_ids":["value"],"sessions":[{"object":"session","id":"value","user_id":"value","client_id":"value","status":"active","last_active_at":1,"expire_at":1,"abandon_at":1,"updated_at":1,"created_at":1}],"sign_in_id":"value","sign_up_id":"value","last_active_session_id":"value","last_authentication_strategy":"value","updated_at":1,"created_at":1}',
+        answer='{"object":"client","id":"client_2xhFjEI5X2qWRvtV13BzSj8H6Dk","session_ids":["value"],"sessions":[{"object":"session","id":"sess_2xhFjEI5X2qWRvtV13BzSj8H6Dk","user_id":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","client_id":"client_2xhFjEI5X2qWRvtV13BzSj8H6Dk","actor":{},"status":"active","last_active_organization_id":"value","last_active_at":1778544000000,"latest_activity":{"object":"value","id":"value","device_type":"value","is_mobile":false,"browser_name":"value","browser_version":"value","ip_address":"value","city":"value","country":"value"},"expire_at":1778544000000,"abandon_at":1778544000000,"updated_at":1778544000000,"created_at":1778544000000,"tasks":[{"key":"value"}]}],"sign_in_id":"value","sign_up_id":"value","last_active_session_id":"value","last_authentication_strategy":"value","updated_at":1778544000000,"created_at":1778544000000}',
     ),
     "GetClient": SpecOperation(
         "GET",
@@ -89,7 +89,8 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=Schema((Field("client_id", "string", required=True),), in_url=True),
         query=None,
         body=None,
-        answer='{"object":"client","id":"value","session_ids":["value"],"sessions":[{"object":"session","id":"value","user_id":"value","client_id":"value","status":"active","last_active_at":1,"expire_at":1,"abandon_at":1,"updated_at":1,"created_at":1}],"sign_in_id":"value","sign_up_id":"value","last_active_session_id":"value","last_authentication_strategy":"value","updated_at":1,"created_at":1}',
+        answer='{"object":"client","id":"client_2xhFjEI5X2qWRvtV13BzSj8H6Dk","session_ids":["value"],"sessions":[{"object":"session","id":"sess_2xhFjEI5X2qWRvtV13BzSj8H6Dk","user_id":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","client_id":"client_2xhFjEI5X2qWRvtV13BzSj8H6Dk","actor":{},"status":"active","last_active_organization_id":"value","last_active_at":1778544000000,"latest_activity":{"object":"value","id":"value","device_type":"value","is_mobile":false,"browser_name":"value","browser_version":"value","ip_address":"value","city":"value","country":"value"},"expire_at":1778544000000,"abandon_at":1778544000000,"updated_at":1778544000000,"created_at":1778544000000,"tasks":[{"key":"value"}]}],"sign_in_id":"value","sign_up_id":"value","last_active_session_id":"value","last_authentication_strategy":"value","updated_at":1778544000000,"created_at":1778544000000}',
+        echo="client_id",
     ),
     "CreateEmailAddress": SpecOperation(
         "POST",
@@ -109,7 +110,7 @@ OPERATIONS: dict[str, SpecOperation] = {
                 Field("notify_primary_email_address_changed", "boolean", nullable=True),
             )
         ),
-        answer='{"object":"email_address","email_address":"value","reserved":true,"verification":{},"linked_to":[{"type":"value","id":"value"}],"created_at":1,"updated_at":1}',
+        answer='{"id":"idn_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"email_address","email_address":"ada@example.com","reserved":false,"verification":{"object":"verification_admin","status":"verified","strategy":"admin","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"},"linked_to":[{"type":"oauth_google","id":"value"}],"matches_sso_connection":false,"created_at":1778544000000,"updated_at":1778544000000}',
     ),
     "GetEmailAddress": SpecOperation(
         "GET",
@@ -121,7 +122,8 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=Schema((Field("email_address_id", "string", required=True),), in_url=True),
         query=None,
         body=None,
-        answer='{"object":"email_address","email_address":"value","reserved":true,"verification":{},"linked_to":[{"type":"value","id":"value"}],"created_at":1,"updated_at":1}',
+        answer='{"id":"idn_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"email_address","email_address":"ada@example.com","reserved":false,"verification":{"object":"verification_admin","status":"verified","strategy":"admin","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"},"linked_to":[{"type":"oauth_google","id":"value"}],"matches_sso_connection":false,"created_at":1778544000000,"updated_at":1778544000000}',
+        echo="email_address_id",
     ),
     "UpdateEmailAddress": SpecOperation(
         "PATCH",
@@ -139,7 +141,8 @@ OPERATIONS: dict[str, SpecOperation] = {
                 Field("notify_primary_email_address_changed", "boolean", nullable=True),
             )
         ),
-        answer='{"object":"email_address","email_address":"value","reserved":true,"verification":{},"linked_to":[{"type":"value","id":"value"}],"created_at":1,"updated_at":1}',
+        answer='{"id":"idn_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"email_address","email_address":"ada@example.com","reserved":false,"verification":{"object":"verification_admin","status":"verified","strategy":"admin","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"},"linked_to":[{"type":"oauth_google","id":"value"}],"matches_sso_connection":false,"created_at":1778544000000,"updated_at":1778544000000}',
+        echo="email_address_id",
     ),
     "DeleteEmailAddress": SpecOperation(
         "DELETE",
@@ -151,7 +154,8 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=Schema((Field("email_address_id", "string", required=True),), in_url=True),
         query=None,
         body=None,
-        answer='{"object":"value","deleted":true}',
+        answer='{"object":"email_address","id":"value","slug":"acme","deleted":true,"external_id":"value"}',
+        echo="email_address_id",
     ),
     "PrepareEmailAddressVerification": SpecOperation(
         "POST",
@@ -163,7 +167,8 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=Schema((Field("email_address_id", "string", required=True),), in_url=True),
         query=None,
         body=None,
-        answer="{}",
+        answer='{"object":"email_address","id":"value","status":"value","strategy":"value","attempts":1,"expire_at":1778544000000,"channel":"value"}',
+        echo="email_address_id",
     ),
     "AttemptEmailAddressVerification": SpecOperation(
         "POST",
@@ -181,7 +186,8 @@ OPERATIONS: dict[str, SpecOperation] = {
             ),
             additional=False,
         ),
-        answer="{}",
+        answer='{"object":"email_address","id":"value","status":"value","strategy":"value","attempts":1,"expire_at":1778544000000,"channel":"value"}',
+        echo="email_address_id",
     ),
     "ReplaceUserEmailAddress": SpecOperation(
         "PUT",
@@ -202,7 +208,7 @@ OPERATIONS: dict[str, SpecOperation] = {
             ),
             additional=False,
         ),
-        answer='{"object":"email_address","email_address":"value","reserved":true,"verification":{},"linked_to":[{"type":"value","id":"value"}],"created_at":1,"updated_at":1}',
+        answer='{"id":"idn_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"email_address","email_address":"ada@example.com","reserved":false,"verification":{"object":"verification_admin","status":"verified","strategy":"admin","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"},"linked_to":[{"type":"oauth_google","id":"value"}],"matches_sso_connection":false,"created_at":1778544000000,"updated_at":1778544000000}',
     ),
     "CreatePhoneNumber": SpecOperation(
         "POST",
@@ -222,7 +228,7 @@ OPERATIONS: dict[str, SpecOperation] = {
                 Field("reserved_for_second_factor", "boolean", nullable=True),
             )
         ),
-        answer='{"object":"phone_number","phone_number":"value","reserved":true,"verification":{},"linked_to":[{"type":"value","id":"value"}],"created_at":1,"updated_at":1}',
+        answer='{"id":"idn_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"phone_number","phone_number":"+15555550100","reserved_for_second_factor":false,"default_second_factor":false,"reserved":false,"verification":{"object":"verification_admin","status":"verified","strategy":"admin","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"},"linked_to":[{"type":"oauth_google","id":"value"}],"backup_codes":["value"],"created_at":1778544000000,"updated_at":1778544000000}',
     ),
     "GetPhoneNumber": SpecOperation(
         "GET",
@@ -234,7 +240,8 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=Schema((Field("phone_number_id", "string", required=True),), in_url=True),
         query=None,
         body=None,
-        answer='{"object":"phone_number","phone_number":"value","reserved":true,"verification":{},"linked_to":[{"type":"value","id":"value"}],"created_at":1,"updated_at":1}',
+        answer='{"id":"idn_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"phone_number","phone_number":"+15555550100","reserved_for_second_factor":false,"default_second_factor":false,"reserved":false,"verification":{"object":"verification_admin","status":"verified","strategy":"admin","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"},"linked_to":[{"type":"oauth_google","id":"value"}],"backup_codes":["value"],"created_at":1778544000000,"updated_at":1778544000000}',
+        echo="phone_number_id",
     ),
     "UpdatePhoneNumber": SpecOperation(
         "PATCH",
@@ -252,7 +259,8 @@ OPERATIONS: dict[str, SpecOperation] = {
                 Field("reserved_for_second_factor", "boolean", nullable=True),
             )
         ),
-        answer='{"object":"phone_number","phone_number":"value","reserved":true,"verification":{},"linked_to":[{"type":"value","id":"value"}],"created_at":1,"updated_at":1}',
+        answer='{"id":"idn_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"phone_number","phone_number":"+15555550100","reserved_for_second_factor":false,"default_second_factor":false,"reserved":false,"verification":{"object":"verification_admin","status":"verified","strategy":"admin","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"},"linked_to":[{"type":"oauth_google","id":"value"}],"backup_codes":["value"],"created_at":1778544000000,"updated_at":1778544000000}',
+        echo="phone_number_id",
     ),
     "DeletePhoneNumber": SpecOperation(
         "DELETE",
@@ -264,7 +272,8 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=Schema((Field("phone_number_id", "string", required=True),), in_url=True),
         query=None,
         body=None,
-        answer='{"object":"value","deleted":true}',
+        answer='{"object":"phone_number","id":"value","slug":"acme","deleted":true,"external_id":"value"}',
+        echo="phone_number_id",
     ),
     "PreparePhoneNumberVerification": SpecOperation(
         "POST",
@@ -276,7 +285,8 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=Schema((Field("phone_number_id", "string", required=True),), in_url=True),
         query=None,
         body=None,
-        answer="{}",
+        answer='{"object":"phone_number","id":"value","status":"value","strategy":"value","attempts":1,"expire_at":1778544000000,"channel":"value"}',
+        echo="phone_number_id",
     ),
     "AttemptPhoneNumberVerification": SpecOperation(
         "POST",
@@ -294,7 +304,8 @@ OPERATIONS: dict[str, SpecOperation] = {
             ),
             additional=False,
         ),
-        answer="{}",
+        answer='{"object":"phone_number","id":"value","status":"value","strategy":"value","attempts":1,"expire_at":1778544000000,"channel":"value"}',
+        echo="phone_number_id",
     ),
     "ReplaceUserPhoneNumber": SpecOperation(
         "PUT",
@@ -314,7 +325,7 @@ OPERATIONS: dict[str, SpecOperation] = {
             ),
             additional=False,
         ),
-        answer='{"object":"phone_number","phone_number":"value","reserved":true,"verification":{},"linked_to":[{"type":"value","id":"value"}],"created_at":1,"updated_at":1}',
+        answer='{"id":"idn_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"phone_number","phone_number":"+15555550100","reserved_for_second_factor":false,"default_second_factor":false,"reserved":false,"verification":{"object":"verification_admin","status":"verified","strategy":"admin","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"},"linked_to":[{"type":"oauth_google","id":"value"}],"backup_codes":["value"],"created_at":1778544000000,"updated_at":1778544000000}',
     ),
     "GetSessionList": SpecOperation(
         "GET",
@@ -348,7 +359,7 @@ OPERATIONS: dict[str, SpecOperation] = {
             in_url=True,
         ),
         body=None,
-        answer='[{"object":"session","id":"value","user_id":"value","client_id":"value","status":"active","last_active_at":1,"expire_at":1,"abandon_at":1,"updated_at":1,"created_at":1}]',
+        answer='[{"object":"session","id":"sess_2xhFjEI5X2qWRvtV13BzSj8H6Dk","user_id":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","client_id":"client_2xhFjEI5X2qWRvtV13BzSj8H6Dk","actor":{},"status":"active","last_active_organization_id":"value","last_active_at":1778544000000,"latest_activity":{"object":"value","id":"value","device_type":"value","is_mobile":false,"browser_name":"value","browser_version":"value","ip_address":"value","city":"value","country":"value"},"expire_at":1778544000000,"abandon_at":1778544000000,"updated_at":1778544000000,"created_at":1778544000000,"tasks":[{"key":"value"}]}]',
     ),
     "createSession": SpecOperation(
         "POST",
@@ -365,7 +376,7 @@ OPERATIONS: dict[str, SpecOperation] = {
                 Field("active_organization_id", "string"),
             )
         ),
-        answer='{"object":"session","id":"value","user_id":"value","client_id":"value","status":"active","last_active_at":1,"expire_at":1,"abandon_at":1,"updated_at":1,"created_at":1}',
+        answer='{"object":"session","id":"sess_2xhFjEI5X2qWRvtV13BzSj8H6Dk","user_id":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","client_id":"client_2xhFjEI5X2qWRvtV13BzSj8H6Dk","actor":{},"status":"active","last_active_organization_id":"value","last_active_at":1778544000000,"latest_activity":{"object":"value","id":"value","device_type":"value","is_mobile":false,"browser_name":"value","browser_version":"value","ip_address":"value","city":"value","country":"value"},"expire_at":1778544000000,"abandon_at":1778544000000,"updated_at":1778544000000,"created_at":1778544000000,"tasks":[{"key":"value"}]}',
     ),
     "GetSession": SpecOperation(
         "GET",
@@ -377,7 +388,8 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=Schema((Field("session_id", "string", required=True),), in_url=True),
         query=None,
         body=None,
-        answer='{"object":"session","id":"value","user_id":"value","client_id":"value","status":"active","last_active_at":1,"expire_at":1,"abandon_at":1,"updated_at":1,"created_at":1}',
+        answer='{"object":"session","id":"sess_2xhFjEI5X2qWRvtV13BzSj8H6Dk","user_id":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","client_id":"client_2xhFjEI5X2qWRvtV13BzSj8H6Dk","actor":{},"status":"active","last_active_organization_id":"value","last_active_at":1778544000000,"latest_activity":{"object":"value","id":"value","device_type":"value","is_mobile":false,"browser_name":"value","browser_version":"value","ip_address":"value","city":"value","country":"value"},"expire_at":1778544000000,"abandon_at":1778544000000,"updated_at":1778544000000,"created_at":1778544000000,"tasks":[{"key":"value"}]}',
+        echo="session_id",
     ),
     "RefreshSession": SpecOperation(
         "POST",
@@ -411,7 +423,8 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=Schema((Field("session_id", "string", required=True),), in_url=True),
         query=None,
         body=None,
-        answer='{"object":"session","id":"value","user_id":"value","client_id":"value","status":"active","last_active_at":1,"expire_at":1,"abandon_at":1,"updated_at":1,"created_at":1}',
+        answer='{"object":"session","id":"sess_2xhFjEI5X2qWRvtV13BzSj8H6Dk","user_id":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","client_id":"client_2xhFjEI5X2qWRvtV13BzSj8H6Dk","actor":{},"status":"active","last_active_organization_id":"value","last_active_at":1778544000000,"latest_activity":{"object":"value","id":"value","device_type":"value","is_mobile":false,"browser_name":"value","browser_version":"value","ip_address":"value","city":"value","country":"value"},"expire_at":1778544000000,"abandon_at":1778544000000,"updated_at":1778544000000,"created_at":1778544000000,"tasks":[{"key":"value"}]}',
+        echo="session_id",
     ),
     "CreateSessionToken": SpecOperation(
         "POST",
@@ -425,7 +438,7 @@ OPERATIONS: dict[str, SpecOperation] = {
         body=Schema(
             (Field("expires_in_seconds", "integer", nullable=True, minimum=30, maximum=315360000),)
         ),
-        answer='{"object":"token"}',
+        answer='{"object":"token","jwt":"value"}',
     ),
     "CreateSessionTokenFromTemplate": SpecOperation(
         "POST",
@@ -445,7 +458,7 @@ OPERATIONS: dict[str, SpecOperation] = {
         body=Schema(
             (Field("expires_in_seconds", "integer", nullable=True, minimum=30, maximum=315360000),)
         ),
-        answer='{"object":"token"}',
+        answer='{"object":"token","jwt":"value"}',
     ),
     "GetTemplateList": SpecOperation(
         "GET",
@@ -466,7 +479,7 @@ OPERATIONS: dict[str, SpecOperation] = {
             in_url=True,
         ),
         body=None,
-        answer='[{"object":"template"}]',
+        answer='[{"id":"template_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"template","instance_id":"value","resource_type":"value","template_type":"value","name":"Acme","slug":"acme","position":1,"can_revert":false,"can_delete":false,"can_edit_body":false,"can_toggle":false,"subject":"value","markup":"value","body":"value","available_variables":["value"],"required_variables":["value"],"from_email_name":"value","reply_to_email_name":"value","delivered_by_clerk":false,"enabled":false,"flagged_as_suspicious":false,"updated_at":1778544000000,"created_at":1778544000000}]',
     ),
     "GetTemplate": SpecOperation(
         "GET",
@@ -484,7 +497,7 @@ OPERATIONS: dict[str, SpecOperation] = {
         ),
         query=None,
         body=None,
-        answer='{"object":"template"}',
+        answer='{"id":"template_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"template","instance_id":"value","resource_type":"value","template_type":"value","name":"Acme","slug":"acme","position":1,"can_revert":false,"can_delete":false,"can_edit_body":false,"can_toggle":false,"subject":"value","markup":"value","body":"value","available_variables":["value"],"required_variables":["value"],"from_email_name":"value","reply_to_email_name":"value","delivered_by_clerk":false,"enabled":false,"flagged_as_suspicious":false,"updated_at":1778544000000,"created_at":1778544000000}',
     ),
     "UpsertTemplate": SpecOperation(
         "PUT",
@@ -513,7 +526,7 @@ OPERATIONS: dict[str, SpecOperation] = {
             ),
             additional=False,
         ),
-        answer='{"object":"template"}',
+        answer='{"id":"template_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"template","instance_id":"value","resource_type":"value","template_type":"value","name":"Acme","slug":"acme","position":1,"can_revert":false,"can_delete":false,"can_edit_body":false,"can_toggle":false,"subject":"value","markup":"value","body":"value","available_variables":["value"],"required_variables":["value"],"from_email_name":"value","reply_to_email_name":"value","delivered_by_clerk":false,"enabled":false,"flagged_as_suspicious":false,"updated_at":1778544000000,"created_at":1778544000000}',
     ),
     "RevertTemplate": SpecOperation(
         "POST",
@@ -531,7 +544,7 @@ OPERATIONS: dict[str, SpecOperation] = {
         ),
         query=None,
         body=None,
-        answer='{"object":"template"}',
+        answer='{"id":"template_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"template","instance_id":"value","resource_type":"value","template_type":"value","name":"Acme","slug":"acme","position":1,"can_revert":false,"can_delete":false,"can_edit_body":false,"can_toggle":false,"subject":"value","markup":"value","body":"value","available_variables":["value"],"required_variables":["value"],"from_email_name":"value","reply_to_email_name":"value","delivered_by_clerk":false,"enabled":false,"flagged_as_suspicious":false,"updated_at":1778544000000,"created_at":1778544000000}',
     ),
     "PreviewTemplate": SpecOperation(
         "POST",
@@ -575,7 +588,7 @@ OPERATIONS: dict[str, SpecOperation] = {
         ),
         query=None,
         body=Schema((Field("delivered_by_clerk", "boolean"),), additional=False),
-        answer='{"object":"template"}',
+        answer='{"id":"template_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"template","instance_id":"value","resource_type":"value","template_type":"value","name":"Acme","slug":"acme","position":1,"can_revert":false,"can_delete":false,"can_edit_body":false,"can_toggle":false,"subject":"value","markup":"value","body":"value","available_variables":["value"],"required_variables":["value"],"from_email_name":"value","reply_to_email_name":"value","delivered_by_clerk":false,"enabled":false,"flagged_as_suspicious":false,"updated_at":1778544000000,"created_at":1778544000000}',
     ),
     "GetUserList": SpecOperation(
         "GET",
@@ -617,7 +630,7 @@ OPERATIONS: dict[str, SpecOperation] = {
             in_url=True,
         ),
         body=None,
-        answer='[{"id":"value","object":"user","external_id":"value","primary_email_address_id":"value","primary_phone_number_id":"value","primary_web3_wallet_id":"value","username":"value","first_name":"value","last_name":"value","has_image":true,"public_metadata":{},"email_addresses":[{"object":"email_address","email_address":"value","reserved":true,"verification":{},"linked_to":[{"type":"value","id":"value"}],"created_at":1,"updated_at":1}],"phone_numbers":[{"object":"phone_number","phone_number":"value","reserved":true,"verification":{},"linked_to":[{"type":"value","id":"value"}],"created_at":1,"updated_at":1}],"web3_wallets":[{"object":"web3_wallet","web3_wallet":"value","verification":{},"created_at":1,"updated_at":1}],"passkeys":[{"object":"passkey","name":"value","last_used_at":1,"verification":{}}],"password_enabled":true,"two_factor_enabled":true,"totp_enabled":true,"backup_code_enabled":true,"mfa_enabled_at":1,"mfa_disabled_at":1,"external_accounts":[{"object":"external_account","id":"value","provider":"value","identification_id":"value","provider_user_id":"value","approved_scopes":"value","email_address":"value","first_name":"value","last_name":"value","public_metadata":{},"created_at":1,"updated_at":1,"verification":{}}],"saml_accounts":[{"id":"value","object":"saml_account","provider":"value","active":true,"email_address":"value","verification":{}}],"enterprise_accounts":[{"id":"value","object":"enterprise_account","provider":"value","active":true,"email_address":"value","verification":{}}],"last_sign_in_at":1,"banned":true,"locked":true,"lockout_expires_in_seconds":1,"verification_attempts_remaining":1,"updated_at":1,"created_at":1,"delete_self_enabled":true,"create_organization_enabled":true,"last_active_at":1700690400000,"legal_accepted_at":1700690400000}]',
+        answer='[{"id":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"user","external_id":"value","primary_email_address_id":"value","primary_phone_number_id":"value","primary_web3_wallet_id":"value","username":"ada","first_name":"Ada","last_name":"Lovelace","locale":"value","image_url":"https://example.com","has_image":false,"public_metadata":{},"private_metadata":{},"unsafe_metadata":{},"email_addresses":[{"id":"idn_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"email_address","email_address":"ada@example.com","reserved":false,"verification":{"object":"verification_admin","status":"verified","strategy":"admin","attempts":1,"expire_at":1778544000000},"linked_to":[{"type":"oauth_google","id":"value"}],"matches_sso_connection":false,"created_at":1778544000000,"updated_at":1778544000000}],"phone_numbers":[{"id":"idn_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"phone_number","phone_number":"+15555550100","reserved_for_second_factor":false,"default_second_factor":false,"reserved":false,"verification":{"object":"verification_admin","status":"verified","strategy":"admin","attempts":1,"expire_at":1778544000000},"linked_to":[{"type":"oauth_google","id":"value"}],"backup_codes":["value"],"created_at":1778544000000,"updated_at":1778544000000}],"web3_wallets":[{"id":"idn_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"web3_wallet","web3_wallet":"value","verification":{"object":"verification_admin","status":"verified","strategy":"admin","attempts":1,"expire_at":1778544000000},"created_at":1778544000000,"updated_at":1778544000000}],"passkeys":[{"id":"passkey_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"passkey","name":"Acme","last_used_at":1778544000000,"verification":{"object":"verification_passkey","status":"verified","strategy":"passkey","attempts":1,"expire_at":1778544000000}}],"password_enabled":false,"two_factor_enabled":false,"totp_enabled":false,"backup_code_enabled":false,"mfa_enabled_at":1778544000000,"mfa_disabled_at":1778544000000,"password_last_updated_at":1778544000000,"external_accounts":[{"object":"external_account","id":"external_account_2xhFjEI5X2qWRvtV13BzSj8H6Dk","provider":"value","identification_id":"value","provider_user_id":"value","approved_scopes":"value","email_address":"ada@example.com","email_address_verified":false,"first_name":"Ada","last_name":"Lovelace","image_url":"https://example.com","username":"ada","phone_number":"+15555550100","public_metadata":{},"label":"value","created_at":1778544000000,"updated_at":1778544000000,"verification":{"object":"verification_oauth","status":"verified","strategy":"oauth_google","expire_at":1778544000000,"attempts":1}}],"saml_accounts":[{"id":"saml_account_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"saml_account","provider":"value","active":true,"email_address":"ada@example.com","first_name":"Ada","last_name":"Lovelace","provider_user_id":"value","last_authenticated_at":1778544000000,"public_metadata":{},"verification":{"object":"verification_saml","status":"verified","strategy":"saml","attempts":1},"saml_connection":{"id":"value","name":"Acme","domain":"value","active":true,"provider":"value","sync_user_attributes":false,"created_at":1778544000000,"updated_at":1778544000000}}],"enterprise_accounts":[{"id":"enterprise_account_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"enterprise_account","protocol":"oauth","provider":"value","active":true,"email_address":"ada@example.com","first_name":"Ada","last_name":"Lovelace","provider_user_id":"value","enterprise_connection_id":"entc_2xhFjEI5X2qWRvtV13BzSj8H6Dk","public_metadata":{},"verification":{"object":"verification_ticket","status":"verified","strategy":"ticket","attempts":1,"expire_at":1778544000000},"enterprise_connection":{"id":"value","protocol":"value","provider":"value","name":"Acme","logo_public_url":"https://example.com","domain":"value","active":true,"sync_user_attributes":false,"allow_subdomains":false,"allow_idp_initiated":false,"disable_additional_identifications":false,"created_at":1778544000000,"updated_at":1778544000000},"last_authenticated_at":1778544000000}],"organization_memberships":[{"id":"orgmem_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"organization_membership","role":"value","role_name":"value","permissions":["value"],"public_metadata":{},"private_metadata":{},"organization":{"object":"organization","id":"org_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","slug":"acme","has_image":false,"max_allowed_memberships":1,"admin_delete_enabled":false,"public_metadata":{},"created_at":1778544000000,"updated_at":1778544000000},"public_user_data":{"user_id":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","first_name":"Ada","last_name":"Lovelace","profile_image_url":"https://example.com","image_url":"https://example.com","has_image":false},"created_at":1778544000000,"updated_at":1778544000000}],"last_sign_in_at":1778544000000,"banned":false,"locked":false,"deprovisioned":false,"lockout_expires_in_seconds":1,"verification_attempts_remaining":1,"updated_at":1778544000000,"created_at":1778544000000,"delete_self_enabled":false,"create_organization_enabled":false,"create_organizations_limit":1,"last_active_at":1700690400000,"legal_accepted_at":1700690400000,"bypass_client_trust":false,"scim":{"directory_id":"value","directory_enabled":false,"external_id":"value"}}]',
     ),
     "CreateUser": SpecOperation(
         "POST",
@@ -663,7 +676,7 @@ OPERATIONS: dict[str, SpecOperation] = {
             ),
             additional=False,
         ),
-        answer='{"id":"value","object":"user","external_id":"value","primary_email_address_id":"value","primary_phone_number_id":"value","primary_web3_wallet_id":"value","username":"value","first_name":"value","last_name":"value","has_image":true,"public_metadata":{},"email_addresses":[{"object":"email_address","email_address":"value","reserved":true,"verification":{},"linked_to":[{"type":"value","id":"value"}],"created_at":1,"updated_at":1}],"phone_numbers":[{"object":"phone_number","phone_number":"value","reserved":true,"verification":{},"linked_to":[{"type":"value","id":"value"}],"created_at":1,"updated_at":1}],"web3_wallets":[{"object":"web3_wallet","web3_wallet":"value","verification":{},"created_at":1,"updated_at":1}],"passkeys":[{"object":"passkey","name":"value","last_used_at":1,"verification":{}}],"password_enabled":true,"two_factor_enabled":true,"totp_enabled":true,"backup_code_enabled":true,"mfa_enabled_at":1,"mfa_disabled_at":1,"external_accounts":[{"object":"external_account","id":"value","provider":"value","identification_id":"value","provider_user_id":"value","approved_scopes":"value","email_address":"value","first_name":"value","last_name":"value","public_metadata":{},"created_at":1,"updated_at":1,"verification":{}}],"saml_accounts":[{"id":"value","object":"saml_account","provider":"value","active":true,"email_address":"value","verification":{}}],"enterprise_accounts":[{"id":"value","object":"enterprise_account","provider":"value","active":true,"email_address":"value","verification":{}}],"last_sign_in_at":1,"banned":true,"locked":true,"lockout_expires_in_seconds":1,"verification_attempts_remaining":1,"updated_at":1,"created_at":1,"delete_self_enabled":true,"create_organization_enabled":true,"last_active_at":1700690400000,"legal_accepted_at":1700690400000}',
+        answer='{"id":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"user","external_id":"value","primary_email_address_id":"value","primary_phone_number_id":"value","primary_web3_wallet_id":"value","username":"ada","first_name":"Ada","last_name":"Lovelace","locale":"value","image_url":"https://example.com","has_image":false,"public_metadata":{},"private_metadata":{},"unsafe_metadata":{},"email_addresses":[{"id":"idn_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"email_address","email_address":"ada@example.com","reserved":false,"verification":{"object":"verification_admin","status":"verified","strategy":"admin","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"},"linked_to":[{"type":"oauth_google","id":"value"}],"matches_sso_connection":false,"created_at":1778544000000,"updated_at":1778544000000}],"phone_numbers":[{"id":"idn_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"phone_number","phone_number":"+15555550100","reserved_for_second_factor":false,"default_second_factor":false,"reserved":false,"verification":{"object":"verification_admin","status":"verified","strategy":"admin","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"},"linked_to":[{"type":"oauth_google","id":"value"}],"backup_codes":["value"],"created_at":1778544000000,"updated_at":1778544000000}],"web3_wallets":[{"id":"idn_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"web3_wallet","web3_wallet":"value","verification":{"object":"verification_admin","status":"verified","strategy":"admin","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"},"created_at":1778544000000,"updated_at":1778544000000}],"passkeys":[{"id":"passkey_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"passkey","name":"Acme","last_used_at":1778544000000,"verification":{"object":"verification_passkey","status":"verified","strategy":"passkey","nonce":"nonce","message":"value","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"}}],"password_enabled":false,"two_factor_enabled":false,"totp_enabled":false,"backup_code_enabled":false,"mfa_enabled_at":1778544000000,"mfa_disabled_at":1778544000000,"password_last_updated_at":1778544000000,"external_accounts":[{"object":"external_account","id":"external_account_2xhFjEI5X2qWRvtV13BzSj8H6Dk","provider":"value","identification_id":"value","provider_user_id":"value","approved_scopes":"value","email_address":"ada@example.com","email_address_verified":false,"first_name":"Ada","last_name":"Lovelace","image_url":"https://example.com","username":"ada","phone_number":"+15555550100","public_metadata":{},"label":"value","created_at":1778544000000,"updated_at":1778544000000,"verification":{"object":"verification_oauth","status":"verified","strategy":"oauth_google","external_verification_redirect_url":"https://example.com","error":{"message":"value","long_message":"value","code":"value"},"expire_at":1778544000000,"attempts":1,"verified_at_client":"value"}}],"saml_accounts":[{"id":"saml_account_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"saml_account","provider":"value","active":true,"email_address":"ada@example.com","first_name":"Ada","last_name":"Lovelace","provider_user_id":"value","last_authenticated_at":1778544000000,"public_metadata":{},"verification":{"object":"verification_saml","status":"verified","strategy":"saml","external_verification_redirect_url":"https://example.com","error":{"message":"value","long_message":"value","code":"value"},"expire_at":1778544000000,"attempts":1,"verified_at_client":"value"},"saml_connection":{"id":"value","name":"Acme","domain":"value","domains":["value"],"active":true,"provider":"value","sync_user_attributes":false,"allow_subdomains":false,"allow_idp_initiated":false,"disable_additional_identifications":false,"created_at":1778544000000,"updated_at":1778544000000}}],"enterprise_accounts":[{"id":"enterprise_account_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"enterprise_account","protocol":"oauth","provider":"value","active":true,"email_address":"ada@example.com","first_name":"Ada","last_name":"Lovelace","provider_user_id":"value","enterprise_connection_id":"entc_2xhFjEI5X2qWRvtV13BzSj8H6Dk","public_metadata":{},"verification":{"object":"verification_ticket","status":"verified","strategy":"ticket","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"},"enterprise_connection":{"id":"value","protocol":"value","provider":"value","name":"Acme","logo_public_url":"https://example.com","domain":"value","domains":["value"],"active":true,"sync_user_attributes":false,"allow_subdomains":false,"allow_idp_initiated":false,"disable_additional_identifications":false,"created_at":1778544000000,"updated_at":1778544000000},"last_authenticated_at":1778544000000}],"organization_memberships":[{"id":"orgmem_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"organization_membership","role":"value","role_name":"value","permissions":["value"],"public_metadata":{},"private_metadata":{},"organization":{"object":"organization","id":"org_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","slug":"acme","image_url":"https://example.com","has_image":false,"members_count":1,"missing_member_with_elevated_permissions":false,"pending_invitations_count":1,"max_allowed_memberships":1,"admin_delete_enabled":false,"public_metadata":{},"private_metadata":{},"created_by":"value","created_at":1778544000000,"updated_at":1778544000000,"last_active_at":1778544000000,"role_set_key":"value"},"public_user_data":{"user_id":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","first_name":"Ada","last_name":"Lovelace","profile_image_url":"https://example.com","image_url":"https://example.com","has_image":false,"identifier":"ada@example.com","username":"ada","banned":false,"deprovisioned":false},"created_at":1778544000000,"updated_at":1778544000000}],"last_sign_in_at":1778544000000,"banned":false,"locked":false,"deprovisioned":false,"lockout_expires_in_seconds":1,"verification_attempts_remaining":1,"updated_at":1778544000000,"created_at":1778544000000,"delete_self_enabled":false,"create_organization_enabled":false,"create_organizations_limit":1,"last_active_at":1700690400000,"legal_accepted_at":1700690400000,"bypass_client_trust":false,"scim":{"directory_id":"value","directory_enabled":false,"external_id":"value"}}',
     ),
     "GetUsersCount": SpecOperation(
         "GET",
@@ -713,7 +726,8 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=Schema((Field("user_id", "string", required=True),), in_url=True),
         query=None,
         body=None,
-        answer='{"id":"value","object":"user","external_id":"value","primary_email_address_id":"value","primary_phone_number_id":"value","primary_web3_wallet_id":"value","username":"value","first_name":"value","last_name":"value","has_image":true,"public_metadata":{},"email_addresses":[{"object":"email_address","email_address":"value","reserved":true,"verification":{},"linked_to":[{"type":"value","id":"value"}],"created_at":1,"updated_at":1}],"phone_numbers":[{"object":"phone_number","phone_number":"value","reserved":true,"verification":{},"linked_to":[{"type":"value","id":"value"}],"created_at":1,"updated_at":1}],"web3_wallets":[{"object":"web3_wallet","web3_wallet":"value","verification":{},"created_at":1,"updated_at":1}],"passkeys":[{"object":"passkey","name":"value","last_used_at":1,"verification":{}}],"password_enabled":true,"two_factor_enabled":true,"totp_enabled":true,"backup_code_enabled":true,"mfa_enabled_at":1,"mfa_disabled_at":1,"external_accounts":[{"object":"external_account","id":"value","provider":"value","identification_id":"value","provider_user_id":"value","approved_scopes":"value","email_address":"value","first_name":"value","last_name":"value","public_metadata":{},"created_at":1,"updated_at":1,"verification":{}}],"saml_accounts":[{"id":"value","object":"saml_account","provider":"value","active":true,"email_address":"value","verification":{}}],"enterprise_accounts":[{"id":"value","object":"enterprise_account","provider":"value","active":true,"email_address":"value","verification":{}}],"last_sign_in_at":1,"banned":true,"locked":true,"lockout_expires_in_seconds":1,"verification_attempts_remaining":1,"updated_at":1,"created_at":1,"delete_self_enabled":true,"create_organization_enabled":true,"last_active_at":1700690400000,"legal_accepted_at":1700690400000}',
+        answer='{"id":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"user","external_id":"value","primary_email_address_id":"value","primary_phone_number_id":"value","primary_web3_wallet_id":"value","username":"ada","first_name":"Ada","last_name":"Lovelace","locale":"value","image_url":"https://example.com","has_image":false,"public_metadata":{},"private_metadata":{},"unsafe_metadata":{},"email_addresses":[{"id":"idn_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"email_address","email_address":"ada@example.com","reserved":false,"verification":{"object":"verification_admin","status":"verified","strategy":"admin","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"},"linked_to":[{"type":"oauth_google","id":"value"}],"matches_sso_connection":false,"created_at":1778544000000,"updated_at":1778544000000}],"phone_numbers":[{"id":"idn_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"phone_number","phone_number":"+15555550100","reserved_for_second_factor":false,"default_second_factor":false,"reserved":false,"verification":{"object":"verification_admin","status":"verified","strategy":"admin","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"},"linked_to":[{"type":"oauth_google","id":"value"}],"backup_codes":["value"],"created_at":1778544000000,"updated_at":1778544000000}],"web3_wallets":[{"id":"idn_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"web3_wallet","web3_wallet":"value","verification":{"object":"verification_admin","status":"verified","strategy":"admin","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"},"created_at":1778544000000,"updated_at":1778544000000}],"passkeys":[{"id":"passkey_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"passkey","name":"Acme","last_used_at":1778544000000,"verification":{"object":"verification_passkey","status":"verified","strategy":"passkey","nonce":"nonce","message":"value","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"}}],"password_enabled":false,"two_factor_enabled":false,"totp_enabled":false,"backup_code_enabled":false,"mfa_enabled_at":1778544000000,"mfa_disabled_at":1778544000000,"password_last_updated_at":1778544000000,"external_accounts":[{"object":"external_account","id":"external_account_2xhFjEI5X2qWRvtV13BzSj8H6Dk","provider":"value","identification_id":"value","provider_user_id":"value","approved_scopes":"value","email_address":"ada@example.com","email_address_verified":false,"first_name":"Ada","last_name":"Lovelace","image_url":"https://example.com","username":"ada","phone_number":"+15555550100","public_metadata":{},"label":"value","created_at":1778544000000,"updated_at":1778544000000,"verification":{"object":"verification_oauth","status":"verified","strategy":"oauth_google","external_verification_redirect_url":"https://example.com","error":{"message":"value","long_message":"value","code":"value"},"expire_at":1778544000000,"attempts":1,"verified_at_client":"value"}}],"saml_accounts":[{"id":"saml_account_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"saml_account","provider":"value","active":true,"email_address":"ada@example.com","first_name":"Ada","last_name":"Lovelace","provider_user_id":"value","last_authenticated_at":1778544000000,"public_metadata":{},"verification":{"object":"verification_saml","status":"verified","strategy":"saml","external_verification_redirect_url":"https://example.com","error":{"message":"value","long_message":"value","code":"value"},"expire_at":1778544000000,"attempts":1,"verified_at_client":"value"},"saml_connection":{"id":"value","name":"Acme","domain":"value","domains":["value"],"active":true,"provider":"value","sync_user_attributes":false,"allow_subdomains":false,"allow_idp_initiated":false,"disable_additional_identifications":false,"created_at":1778544000000,"updated_at":1778544000000}}],"enterprise_accounts":[{"id":"enterprise_account_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"enterprise_account","protocol":"oauth","provider":"value","active":true,"email_address":"ada@example.com","first_name":"Ada","last_name":"Lovelace","provider_user_id":"value","enterprise_connection_id":"entc_2xhFjEI5X2qWRvtV13BzSj8H6Dk","public_metadata":{},"verification":{"object":"verification_ticket","status":"verified","strategy":"ticket","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"},"enterprise_connection":{"id":"value","protocol":"value","provider":"value","name":"Acme","logo_public_url":"https://example.com","domain":"value","domains":["value"],"active":true,"sync_user_attributes":false,"allow_subdomains":false,"allow_idp_initiated":false,"disable_additional_identifications":false,"created_at":1778544000000,"updated_at":1778544000000},"last_authenticated_at":1778544000000}],"organization_memberships":[{"id":"orgmem_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"organization_membership","role":"value","role_name":"value","permissions":["value"],"public_metadata":{},"private_metadata":{},"organization":{"object":"organization","id":"org_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","slug":"acme","image_url":"https://example.com","has_image":false,"members_count":1,"missing_member_with_elevated_permissions":false,"pending_invitations_count":1,"max_allowed_memberships":1,"admin_delete_enabled":false,"public_metadata":{},"private_metadata":{},"created_by":"value","created_at":1778544000000,"updated_at":1778544000000,"last_active_at":1778544000000,"role_set_key":"value"},"public_user_data":{"user_id":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","first_name":"Ada","last_name":"Lovelace","profile_image_url":"https://example.com","image_url":"https://example.com","has_image":false,"identifier":"ada@example.com","username":"ada","banned":false,"deprovisioned":false},"created_at":1778544000000,"updated_at":1778544000000}],"last_sign_in_at":1778544000000,"banned":false,"locked":false,"deprovisioned":false,"lockout_expires_in_seconds":1,"verification_attempts_remaining":1,"updated_at":1778544000000,"created_at":1778544000000,"delete_self_enabled":false,"create_organization_enabled":false,"create_organizations_limit":1,"last_active_at":1700690400000,"legal_accepted_at":1700690400000,"bypass_client_trust":false,"scim":{"directory_id":"value","directory_enabled":false,"external_id":"value"}}',
+        echo="user_id",
     ),
     "UpdateUser": SpecOperation(
         "PATCH",
@@ -753,7 +767,8 @@ OPERATIONS: dict[str, SpecOperation] = {
             ),
             additional=False,
         ),
-        answer='{"id":"value","object":"user","external_id":"value","primary_email_address_id":"value","primary_phone_number_id":"value","primary_web3_wallet_id":"value","username":"value","first_name":"value","last_name":"value","has_image":true,"public_metadata":{},"email_addresses":[{"object":"email_address","email_address":"value","reserved":true,"verification":{},"linked_to":[{"type":"value","id":"value"}],"created_at":1,"updated_at":1}],"phone_numbers":[{"object":"phone_number","phone_number":"value","reserved":true,"verification":{},"linked_to":[{"type":"value","id":"value"}],"created_at":1,"updated_at":1}],"web3_wallets":[{"object":"web3_wallet","web3_wallet":"value","verification":{},"created_at":1,"updated_at":1}],"passkeys":[{"object":"passkey","name":"value","last_used_at":1,"verification":{}}],"password_enabled":true,"two_factor_enabled":true,"totp_enabled":true,"backup_code_enabled":true,"mfa_enabled_at":1,"mfa_disabled_at":1,"external_accounts":[{"object":"external_account","id":"value","provider":"value","identification_id":"value","provider_user_id":"value","approved_scopes":"value","email_address":"value","first_name":"value","last_name":"value","public_metadata":{},"created_at":1,"updated_at":1,"verification":{}}],"saml_accounts":[{"id":"value","object":"saml_account","provider":"value","active":true,"email_address":"value","verification":{}}],"enterprise_accounts":[{"id":"value","object":"enterprise_account","provider":"value","active":true,"email_address":"value","verification":{}}],"last_sign_in_at":1,"banned":true,"locked":true,"lockout_expires_in_seconds":1,"verification_attempts_remaining":1,"updated_at":1,"created_at":1,"delete_self_enabled":true,"create_organization_enabled":true,"last_active_at":1700690400000,"legal_accepted_at":1700690400000}',
+        answer='{"id":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"user","external_id":"value","primary_email_address_id":"value","primary_phone_number_id":"value","primary_web3_wallet_id":"value","username":"ada","first_name":"Ada","last_name":"Lovelace","locale":"value","image_url":"https://example.com","has_image":false,"public_metadata":{},"private_metadata":{},"unsafe_metadata":{},"email_addresses":[{"id":"idn_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"email_address","email_address":"ada@example.com","reserved":false,"verification":{"object":"verification_admin","status":"verified","strategy":"admin","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"},"linked_to":[{"type":"oauth_google","id":"value"}],"matches_sso_connection":false,"created_at":1778544000000,"updated_at":1778544000000}],"phone_numbers":[{"id":"idn_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"phone_number","phone_number":"+15555550100","reserved_for_second_factor":false,"default_second_factor":false,"reserved":false,"verification":{"object":"verification_admin","status":"verified","strategy":"admin","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"},"linked_to":[{"type":"oauth_google","id":"value"}],"backup_codes":["value"],"created_at":1778544000000,"updated_at":1778544000000}],"web3_wallets":[{"id":"idn_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"web3_wallet","web3_wallet":"value","verification":{"object":"verification_admin","status":"verified","strategy":"admin","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"},"created_at":1778544000000,"updated_at":1778544000000}],"passkeys":[{"id":"passkey_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"passkey","name":"Acme","last_used_at":1778544000000,"verification":{"object":"verification_passkey","status":"verified","strategy":"passkey","nonce":"nonce","message":"value","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"}}],"password_enabled":false,"two_factor_enabled":false,"totp_enabled":false,"backup_code_enabled":false,"mfa_enabled_at":1778544000000,"mfa_disabled_at":1778544000000,"password_last_updated_at":1778544000000,"external_accounts":[{"object":"external_account","id":"external_account_2xhFjEI5X2qWRvtV13BzSj8H6Dk","provider":"value","identification_id":"value","provider_user_id":"value","approved_scopes":"value","email_address":"ada@example.com","email_address_verified":false,"first_name":"Ada","last_name":"Lovelace","image_url":"https://example.com","username":"ada","phone_number":"+15555550100","public_metadata":{},"label":"value","created_at":1778544000000,"updated_at":1778544000000,"verification":{"object":"verification_oauth","status":"verified","strategy":"oauth_google","external_verification_redirect_url":"https://example.com","error":{"message":"value","long_message":"value","code":"value"},"expire_at":1778544000000,"attempts":1,"verified_at_client":"value"}}],"saml_accounts":[{"id":"saml_account_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"saml_account","provider":"value","active":true,"email_address":"ada@example.com","first_name":"Ada","last_name":"Lovelace","provider_user_id":"value","last_authenticated_at":1778544000000,"public_metadata":{},"verification":{"object":"verification_saml","status":"verified","strategy":"saml","external_verification_redirect_url":"https://example.com","error":{"message":"value","long_message":"value","code":"value"},"expire_at":1778544000000,"attempts":1,"verified_at_client":"value"},"saml_connection":{"id":"value","name":"Acme","domain":"value","domains":["value"],"active":true,"provider":"value","sync_user_attributes":false,"allow_subdomains":false,"allow_idp_initiated":false,"disable_additional_identifications":false,"created_at":1778544000000,"updated_at":1778544000000}}],"enterprise_accounts":[{"id":"enterprise_account_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"enterprise_account","protocol":"oauth","provider":"value","active":true,"email_address":"ada@example.com","first_name":"Ada","last_name":"Lovelace","provider_user_id":"value","enterprise_connection_id":"entc_2xhFjEI5X2qWRvtV13BzSj8H6Dk","public_metadata":{},"verification":{"object":"verification_ticket","status":"verified","strategy":"ticket","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"},"enterprise_connection":{"id":"value","protocol":"value","provider":"value","name":"Acme","logo_public_url":"https://example.com","domain":"value","domains":["value"],"active":true,"sync_user_attributes":false,"allow_subdomains":false,"allow_idp_initiated":false,"disable_additional_identifications":false,"created_at":1778544000000,"updated_at":1778544000000},"last_authenticated_at":1778544000000}],"organization_memberships":[{"id":"orgmem_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"organization_membership","role":"value","role_name":"value","permissions":["value"],"public_metadata":{},"private_metadata":{},"organization":{"object":"organization","id":"org_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","slug":"acme","image_url":"https://example.com","has_image":false,"members_count":1,"missing_member_with_elevated_permissions":false,"pending_invitations_count":1,"max_allowed_memberships":1,"admin_delete_enabled":false,"public_metadata":{},"private_metadata":{},"created_by":"value","created_at":1778544000000,"updated_at":1778544000000,"last_active_at":1778544000000,"role_set_key":"value"},"public_user_data":{"user_id":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","first_name":"Ada","last_name":"Lovelace","profile_image_url":"https://example.com","image_url":"https://example.com","has_image":false,"identifier":"ada@example.com","username":"ada","banned":false,"deprovisioned":false},"created_at":1778544000000,"updated_at":1778544000000}],"last_sign_in_at":1778544000000,"banned":false,"locked":false,"deprovisioned":false,"lockout_expires_in_seconds":1,"verification_attempts_remaining":1,"updated_at":1778544000000,"created_at":1778544000000,"delete_self_enabled":false,"create_organization_enabled":false,"create_organizations_limit":1,"last_active_at":1700690400000,"legal_accepted_at":1700690400000,"bypass_client_trust":false,"scim":{"directory_id":"value","directory_enabled":false,"external_id":"value"}}',
+        echo="user_id",
     ),
     "DeleteUser": SpecOperation(
         "DELETE",
@@ -765,7 +780,8 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=Schema((Field("user_id", "string", required=True),), in_url=True),
         query=None,
         body=None,
-        answer='{"object":"value","deleted":true}',
+        answer='{"object":"user","id":"value","slug":"acme","deleted":true,"external_id":"value"}',
+        echo="user_id",
     ),
     "BanUser": SpecOperation(
         "POST",
@@ -777,7 +793,8 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=Schema((Field("user_id", "string", required=True),), in_url=True),
         query=None,
         body=None,
-        answer='{"id":"value","object":"user","external_id":"value","primary_email_address_id":"value","primary_phone_number_id":"value","primary_web3_wallet_id":"value","username":"value","first_name":"value","last_name":"value","has_image":true,"public_metadata":{},"email_addresses":[{"object":"email_address","email_address":"value","reserved":true,"verification":{},"linked_to":[{"type":"value","id":"value"}],"created_at":1,"updated_at":1}],"phone_numbers":[{"object":"phone_number","phone_number":"value","reserved":true,"verification":{},"linked_to":[{"type":"value","id":"value"}],"created_at":1,"updated_at":1}],"web3_wallets":[{"object":"web3_wallet","web3_wallet":"value","verification":{},"created_at":1,"updated_at":1}],"passkeys":[{"object":"passkey","name":"value","last_used_at":1,"verification":{}}],"password_enabled":true,"two_factor_enabled":true,"totp_enabled":true,"backup_code_enabled":true,"mfa_enabled_at":1,"mfa_disabled_at":1,"external_accounts":[{"object":"external_account","id":"value","provider":"value","identification_id":"value","provider_user_id":"value","approved_scopes":"value","email_address":"value","first_name":"value","last_name":"value","public_metadata":{},"created_at":1,"updated_at":1,"verification":{}}],"saml_accounts":[{"id":"value","object":"saml_account","provider":"value","active":true,"email_address":"value","verification":{}}],"enterprise_accounts":[{"id":"value","object":"enterprise_account","provider":"value","active":true,"email_address":"value","verification":{}}],"last_sign_in_at":1,"banned":true,"locked":true,"lockout_expires_in_seconds":1,"verification_attempts_remaining":1,"updated_at":1,"created_at":1,"delete_self_enabled":true,"create_organization_enabled":true,"last_active_at":1700690400000,"legal_accepted_at":1700690400000}',
+        answer='{"id":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"user","external_id":"value","primary_email_address_id":"value","primary_phone_number_id":"value","primary_web3_wallet_id":"value","username":"ada","first_name":"Ada","last_name":"Lovelace","locale":"value","image_url":"https://example.com","has_image":false,"public_metadata":{},"private_metadata":{},"unsafe_metadata":{},"email_addresses":[{"id":"idn_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"email_address","email_address":"ada@example.com","reserved":false,"verification":{"object":"verification_admin","status":"verified","strategy":"admin","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"},"linked_to":[{"type":"oauth_google","id":"value"}],"matches_sso_connection":false,"created_at":1778544000000,"updated_at":1778544000000}],"phone_numbers":[{"id":"idn_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"phone_number","phone_number":"+15555550100","reserved_for_second_factor":false,"default_second_factor":false,"reserved":false,"verification":{"object":"verification_admin","status":"verified","strategy":"admin","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"},"linked_to":[{"type":"oauth_google","id":"value"}],"backup_codes":["value"],"created_at":1778544000000,"updated_at":1778544000000}],"web3_wallets":[{"id":"idn_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"web3_wallet","web3_wallet":"value","verification":{"object":"verification_admin","status":"verified","strategy":"admin","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"},"created_at":1778544000000,"updated_at":1778544000000}],"passkeys":[{"id":"passkey_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"passkey","name":"Acme","last_used_at":1778544000000,"verification":{"object":"verification_passkey","status":"verified","strategy":"passkey","nonce":"nonce","message":"value","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"}}],"password_enabled":false,"two_factor_enabled":false,"totp_enabled":false,"backup_code_enabled":false,"mfa_enabled_at":1778544000000,"mfa_disabled_at":1778544000000,"password_last_updated_at":1778544000000,"external_accounts":[{"object":"external_account","id":"external_account_2xhFjEI5X2qWRvtV13BzSj8H6Dk","provider":"value","identification_id":"value","provider_user_id":"value","approved_scopes":"value","email_address":"ada@example.com","email_address_verified":false,"first_name":"Ada","last_name":"Lovelace","image_url":"https://example.com","username":"ada","phone_number":"+15555550100","public_metadata":{},"label":"value","created_at":1778544000000,"updated_at":1778544000000,"verification":{"object":"verification_oauth","status":"verified","strategy":"oauth_google","external_verification_redirect_url":"https://example.com","error":{"message":"value","long_message":"value","code":"value"},"expire_at":1778544000000,"attempts":1,"verified_at_client":"value"}}],"saml_accounts":[{"id":"saml_account_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"saml_account","provider":"value","active":true,"email_address":"ada@example.com","first_name":"Ada","last_name":"Lovelace","provider_user_id":"value","last_authenticated_at":1778544000000,"public_metadata":{},"verification":{"object":"verification_saml","status":"verified","strategy":"saml","external_verification_redirect_url":"https://example.com","error":{"message":"value","long_message":"value","code":"value"},"expire_at":1778544000000,"attempts":1,"verified_at_client":"value"},"saml_connection":{"id":"value","name":"Acme","domain":"value","domains":["value"],"active":true,"provider":"value","sync_user_attributes":false,"allow_subdomains":false,"allow_idp_initiated":false,"disable_additional_identifications":false,"created_at":1778544000000,"updated_at":1778544000000}}],"enterprise_accounts":[{"id":"enterprise_account_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"enterprise_account","protocol":"oauth","provider":"value","active":true,"email_address":"ada@example.com","first_name":"Ada","last_name":"Lovelace","provider_user_id":"value","enterprise_connection_id":"entc_2xhFjEI5X2qWRvtV13BzSj8H6Dk","public_metadata":{},"verification":{"object":"verification_ticket","status":"verified","strategy":"ticket","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"},"enterprise_connection":{"id":"value","protocol":"value","provider":"value","name":"Acme","logo_public_url":"https://example.com","domain":"value","domains":["value"],"active":true,"sync_user_attributes":false,"allow_subdomains":false,"allow_idp_initiated":false,"disable_additional_identifications":false,"created_at":1778544000000,"updated_at":1778544000000},"last_authenticated_at":1778544000000}],"organization_memberships":[{"id":"orgmem_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"organization_membership","role":"value","role_name":"value","permissions":["value"],"public_metadata":{},"private_metadata":{},"organization":{"object":"organization","id":"org_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","slug":"acme","image_url":"https://example.com","has_image":false,"members_count":1,"missing_member_with_elevated_permissions":false,"pending_invitations_count":1,"max_allowed_memberships":1,"admin_delete_enabled":false,"public_metadata":{},"private_metadata":{},"created_by":"value","created_at":1778544000000,"updated_at":1778544000000,"last_active_at":1778544000000,"role_set_key":"value"},"public_user_data":{"user_id":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","first_name":"Ada","last_name":"Lovelace","profile_image_url":"https://example.com","image_url":"https://example.com","has_image":false,"identifier":"ada@example.com","username":"ada","banned":false,"deprovisioned":false},"created_at":1778544000000,"updated_at":1778544000000}],"last_sign_in_at":1778544000000,"banned":false,"locked":false,"deprovisioned":false,"lockout_expires_in_seconds":1,"verification_attempts_remaining":1,"updated_at":1778544000000,"created_at":1778544000000,"delete_self_enabled":false,"create_organization_enabled":false,"create_organizations_limit":1,"last_active_at":1700690400000,"legal_accepted_at":1700690400000,"bypass_client_trust":false,"scim":{"directory_id":"value","directory_enabled":false,"external_id":"value"}}',
+        echo="user_id",
     ),
     "UnbanUser": SpecOperation(
         "POST",
@@ -789,7 +806,8 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=Schema((Field("user_id", "string", required=True),), in_url=True),
         query=None,
         body=None,
-        answer='{"id":"value","object":"user","external_id":"value","primary_email_address_id":"value","primary_phone_number_id":"value","primary_web3_wallet_id":"value","username":"value","first_name":"value","last_name":"value","has_image":true,"public_metadata":{},"email_addresses":[{"object":"email_address","email_address":"value","reserved":true,"verification":{},"linked_to":[{"type":"value","id":"value"}],"created_at":1,"updated_at":1}],"phone_numbers":[{"object":"phone_number","phone_number":"value","reserved":true,"verification":{},"linked_to":[{"type":"value","id":"value"}],"created_at":1,"updated_at":1}],"web3_wallets":[{"object":"web3_wallet","web3_wallet":"value","verification":{},"created_at":1,"updated_at":1}],"passkeys":[{"object":"passkey","name":"value","last_used_at":1,"verification":{}}],"password_enabled":true,"two_factor_enabled":true,"totp_enabled":true,"backup_code_enabled":true,"mfa_enabled_at":1,"mfa_disabled_at":1,"external_accounts":[{"object":"external_account","id":"value","provider":"value","identification_id":"value","provider_user_id":"value","approved_scopes":"value","email_address":"value","first_name":"value","last_name":"value","public_metadata":{},"created_at":1,"updated_at":1,"verification":{}}],"saml_accounts":[{"id":"value","object":"saml_account","provider":"value","active":true,"email_address":"value","verification":{}}],"enterprise_accounts":[{"id":"value","object":"enterprise_account","provider":"value","active":true,"email_address":"value","verification":{}}],"last_sign_in_at":1,"banned":true,"locked":true,"lockout_expires_in_seconds":1,"verification_attempts_remaining":1,"updated_at":1,"created_at":1,"delete_self_enabled":true,"create_organization_enabled":true,"last_active_at":1700690400000,"legal_accepted_at":1700690400000}',
+        answer='{"id":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"user","external_id":"value","primary_email_address_id":"value","primary_phone_number_id":"value","primary_web3_wallet_id":"value","username":"ada","first_name":"Ada","last_name":"Lovelace","locale":"value","image_url":"https://example.com","has_image":false,"public_metadata":{},"private_metadata":{},"unsafe_metadata":{},"email_addresses":[{"id":"idn_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"email_address","email_address":"ada@example.com","reserved":false,"verification":{"object":"verification_admin","status":"verified","strategy":"admin","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"},"linked_to":[{"type":"oauth_google","id":"value"}],"matches_sso_connection":false,"created_at":1778544000000,"updated_at":1778544000000}],"phone_numbers":[{"id":"idn_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"phone_number","phone_number":"+15555550100","reserved_for_second_factor":false,"default_second_factor":false,"reserved":false,"verification":{"object":"verification_admin","status":"verified","strategy":"admin","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"},"linked_to":[{"type":"oauth_google","id":"value"}],"backup_codes":["value"],"created_at":1778544000000,"updated_at":1778544000000}],"web3_wallets":[{"id":"idn_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"web3_wallet","web3_wallet":"value","verification":{"object":"verification_admin","status":"verified","strategy":"admin","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"},"created_at":1778544000000,"updated_at":1778544000000}],"passkeys":[{"id":"passkey_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"passkey","name":"Acme","last_used_at":1778544000000,"verification":{"object":"verification_passkey","status":"verified","strategy":"passkey","nonce":"nonce","message":"value","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"}}],"password_enabled":false,"two_factor_enabled":false,"totp_enabled":false,"backup_code_enabled":false,"mfa_enabled_at":1778544000000,"mfa_disabled_at":1778544000000,"password_last_updated_at":1778544000000,"external_accounts":[{"object":"external_account","id":"external_account_2xhFjEI5X2qWRvtV13BzSj8H6Dk","provider":"value","identification_id":"value","provider_user_id":"value","approved_scopes":"value","email_address":"ada@example.com","email_address_verified":false,"first_name":"Ada","last_name":"Lovelace","image_url":"https://example.com","username":"ada","phone_number":"+15555550100","public_metadata":{},"label":"value","created_at":1778544000000,"updated_at":1778544000000,"verification":{"object":"verification_oauth","status":"verified","strategy":"oauth_google","external_verification_redirect_url":"https://example.com","error":{"message":"value","long_message":"value","code":"value"},"expire_at":1778544000000,"attempts":1,"verified_at_client":"value"}}],"saml_accounts":[{"id":"saml_account_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"saml_account","provider":"value","active":true,"email_address":"ada@example.com","first_name":"Ada","last_name":"Lovelace","provider_user_id":"value","last_authenticated_at":1778544000000,"public_metadata":{},"verification":{"object":"verification_saml","status":"verified","strategy":"saml","external_verification_redirect_url":"https://example.com","error":{"message":"value","long_message":"value","code":"value"},"expire_at":1778544000000,"attempts":1,"verified_at_client":"value"},"saml_connection":{"id":"value","name":"Acme","domain":"value","domains":["value"],"active":true,"provider":"value","sync_user_attributes":false,"allow_subdomains":false,"allow_idp_initiated":false,"disable_additional_identifications":false,"created_at":1778544000000,"updated_at":1778544000000}}],"enterprise_accounts":[{"id":"enterprise_account_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"enterprise_account","protocol":"oauth","provider":"value","active":true,"email_address":"ada@example.com","first_name":"Ada","last_name":"Lovelace","provider_user_id":"value","enterprise_connection_id":"entc_2xhFjEI5X2qWRvtV13BzSj8H6Dk","public_metadata":{},"verification":{"object":"verification_ticket","status":"verified","strategy":"ticket","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"},"enterprise_connection":{"id":"value","protocol":"value","provider":"value","name":"Acme","logo_public_url":"https://example.com","domain":"value","domains":["value"],"active":true,"sync_user_attributes":false,"allow_subdomains":false,"allow_idp_initiated":false,"disable_additional_identifications":false,"created_at":1778544000000,"updated_at":1778544000000},"last_authenticated_at":1778544000000}],"organization_memberships":[{"id":"orgmem_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"organization_membership","role":"value","role_name":"value","permissions":["value"],"public_metadata":{},"private_metadata":{},"organization":{"object":"organization","id":"org_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","slug":"acme","image_url":"https://example.com","has_image":false,"members_count":1,"missing_member_with_elevated_permissions":false,"pending_invitations_count":1,"max_allowed_memberships":1,"admin_delete_enabled":false,"public_metadata":{},"private_metadata":{},"created_by":"value","created_at":1778544000000,"updated_at":1778544000000,"last_active_at":1778544000000,"role_set_key":"value"},"public_user_data":{"user_id":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","first_name":"Ada","last_name":"Lovelace","profile_image_url":"https://example.com","image_url":"https://example.com","has_image":false,"identifier":"ada@example.com","username":"ada","banned":false,"deprovisioned":false},"created_at":1778544000000,"updated_at":1778544000000}],"last_sign_in_at":1778544000000,"banned":false,"locked":false,"deprovisioned":false,"lockout_expires_in_seconds":1,"verification_attempts_remaining":1,"updated_at":1778544000000,"created_at":1778544000000,"delete_self_enabled":false,"create_organization_enabled":false,"create_organizations_limit":1,"last_active_at":1700690400000,"legal_accepted_at":1700690400000,"bypass_client_trust":false,"scim":{"directory_id":"value","directory_enabled":false,"external_id":"value"}}',
+        echo="user_id",
     ),
     "UsersBan": SpecOperation(
         "POST",
@@ -801,7 +819,7 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=None,
         query=None,
         body=Schema((Field("user_ids", "strings", required=True, max_items=50),)),
-        answer='[{"id":"value","object":"user","external_id":"value","primary_email_address_id":"value","primary_phone_number_id":"value","primary_web3_wallet_id":"value","username":"value","first_name":"value","last_name":"value","has_image":true,"public_metadata":{},"email_addresses":[{"object":"email_address","email_address":"value","reserved":true,"verification":{},"linked_to":[{"type":"value","id":"value"}],"created_at":1,"updated_at":1}],"phone_numbers":[{"object":"phone_number","phone_number":"value","reserved":true,"verification":{},"linked_to":[{"type":"value","id":"value"}],"created_at":1,"updated_at":1}],"web3_wallets":[{"object":"web3_wallet","web3_wallet":"value","verification":{},"created_at":1,"updated_at":1}],"passkeys":[{"object":"passkey","name":"value","last_used_at":1,"verification":{}}],"password_enabled":true,"two_factor_enabled":true,"totp_enabled":true,"backup_code_enabled":true,"mfa_enabled_at":1,"mfa_disabled_at":1,"external_accounts":[{"object":"external_account","id":"value","provider":"value","identification_id":"value","provider_user_id":"value","approved_scopes":"value","email_address":"value","first_name":"value","last_name":"value","public_metadata":{},"created_at":1,"updated_at":1,"verification":{}}],"saml_accounts":[{"id":"value","object":"saml_account","provider":"value","active":true,"email_address":"value","verification":{}}],"enterprise_accounts":[{"id":"value","object":"enterprise_account","provider":"value","active":true,"email_address":"value","verification":{}}],"last_sign_in_at":1,"banned":true,"locked":true,"lockout_expires_in_seconds":1,"verification_attempts_remaining":1,"updated_at":1,"created_at":1,"delete_self_enabled":true,"create_organization_enabled":true,"last_active_at":1700690400000,"legal_accepted_at":1700690400000}]',
+        answer='[{"id":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"user","external_id":"value","primary_email_address_id":"value","primary_phone_number_id":"value","primary_web3_wallet_id":"value","username":"ada","first_name":"Ada","last_name":"Lovelace","locale":"value","image_url":"https://example.com","has_image":false,"public_metadata":{},"private_metadata":{},"unsafe_metadata":{},"email_addresses":[{"id":"idn_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"email_address","email_address":"ada@example.com","reserved":false,"verification":{"object":"verification_admin","status":"verified","strategy":"admin","attempts":1,"expire_at":1778544000000},"linked_to":[{"type":"oauth_google","id":"value"}],"matches_sso_connection":false,"created_at":1778544000000,"updated_at":1778544000000}],"phone_numbers":[{"id":"idn_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"phone_number","phone_number":"+15555550100","reserved_for_second_factor":false,"default_second_factor":false,"reserved":false,"verification":{"object":"verification_admin","status":"verified","strategy":"admin","attempts":1,"expire_at":1778544000000},"linked_to":[{"type":"oauth_google","id":"value"}],"backup_codes":["value"],"created_at":1778544000000,"updated_at":1778544000000}],"web3_wallets":[{"id":"idn_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"web3_wallet","web3_wallet":"value","verification":{"object":"verification_admin","status":"verified","strategy":"admin","attempts":1,"expire_at":1778544000000},"created_at":1778544000000,"updated_at":1778544000000}],"passkeys":[{"id":"passkey_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"passkey","name":"Acme","last_used_at":1778544000000,"verification":{"object":"verification_passkey","status":"verified","strategy":"passkey","attempts":1,"expire_at":1778544000000}}],"password_enabled":false,"two_factor_enabled":false,"totp_enabled":false,"backup_code_enabled":false,"mfa_enabled_at":1778544000000,"mfa_disabled_at":1778544000000,"password_last_updated_at":1778544000000,"external_accounts":[{"object":"external_account","id":"external_account_2xhFjEI5X2qWRvtV13BzSj8H6Dk","provider":"value","identification_id":"value","provider_user_id":"value","approved_scopes":"value","email_address":"ada@example.com","email_address_verified":false,"first_name":"Ada","last_name":"Lovelace","image_url":"https://example.com","username":"ada","phone_number":"+15555550100","public_metadata":{},"label":"value","created_at":1778544000000,"updated_at":1778544000000,"verification":{"object":"verification_oauth","status":"verified","strategy":"oauth_google","expire_at":1778544000000,"attempts":1}}],"saml_accounts":[{"id":"saml_account_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"saml_account","provider":"value","active":true,"email_address":"ada@example.com","first_name":"Ada","last_name":"Lovelace","provider_user_id":"value","last_authenticated_at":1778544000000,"public_metadata":{},"verification":{"object":"verification_saml","status":"verified","strategy":"saml","attempts":1},"saml_connection":{"id":"value","name":"Acme","domain":"value","active":true,"provider":"value","sync_user_attributes":false,"created_at":1778544000000,"updated_at":1778544000000}}],"enterprise_accounts":[{"id":"enterprise_account_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"enterprise_account","protocol":"oauth","provider":"value","active":true,"email_address":"ada@example.com","first_name":"Ada","last_name":"Lovelace","provider_user_id":"value","enterprise_connection_id":"entc_2xhFjEI5X2qWRvtV13BzSj8H6Dk","public_metadata":{},"verification":{"object":"verification_ticket","status":"verified","strategy":"ticket","attempts":1,"expire_at":1778544000000},"enterprise_connection":{"id":"value","protocol":"value","provider":"value","name":"Acme","logo_public_url":"https://example.com","domain":"value","active":true,"sync_user_attributes":false,"allow_subdomains":false,"allow_idp_initiated":false,"disable_additional_identifications":false,"created_at":1778544000000,"updated_at":1778544000000},"last_authenticated_at":1778544000000}],"organization_memberships":[{"id":"orgmem_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"organization_membership","role":"value","role_name":"value","permissions":["value"],"public_metadata":{},"private_metadata":{},"organization":{"object":"organization","id":"org_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","slug":"acme","has_image":false,"max_allowed_memberships":1,"admin_delete_enabled":false,"public_metadata":{},"created_at":1778544000000,"updated_at":1778544000000},"public_user_data":{"user_id":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","first_name":"Ada","last_name":"Lovelace","profile_image_url":"https://example.com","image_url":"https://example.com","has_image":false},"created_at":1778544000000,"updated_at":1778544000000}],"last_sign_in_at":1778544000000,"banned":false,"locked":false,"deprovisioned":false,"lockout_expires_in_seconds":1,"verification_attempts_remaining":1,"updated_at":1778544000000,"created_at":1778544000000,"delete_self_enabled":false,"create_organization_enabled":false,"create_organizations_limit":1,"last_active_at":1700690400000,"legal_accepted_at":1700690400000,"bypass_client_trust":false,"scim":{"directory_id":"value","directory_enabled":false,"external_id":"value"}}]',
     ),
     "UsersUnban": SpecOperation(
         "POST",
@@ -813,7 +831,7 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=None,
         query=None,
         body=Schema((Field("user_ids", "strings", required=True, max_items=50),)),
-        answer='[{"id":"value","object":"user","external_id":"value","primary_email_address_id":"value","primary_phone_number_id":"value","primary_web3_wallet_id":"value","username":"value","first_name":"value","last_name":"value","has_image":true,"public_metadata":{},"email_addresses":[{"object":"email_address","email_address":"value","reserved":true,"verification":{},"linked_to":[{"type":"value","id":"value"}],"created_at":1,"updated_at":1}],"phone_numbers":[{"object":"phone_number","phone_number":"value","reserved":true,"verification":{},"linked_to":[{"type":"value","id":"value"}],"created_at":1,"updated_at":1}],"web3_wallets":[{"object":"web3_wallet","web3_wallet":"value","verification":{},"created_at":1,"updated_at":1}],"passkeys":[{"object":"passkey","name":"value","last_used_at":1,"verification":{}}],"password_enabled":true,"two_factor_enabled":true,"totp_enabled":true,"backup_code_enabled":true,"mfa_enabled_at":1,"mfa_disabled_at":1,"external_accounts":[{"object":"external_account","id":"value","provider":"value","identification_id":"value","provider_user_id":"value","approved_scopes":"value","email_address":"value","first_name":"value","last_name":"value","public_metadata":{},"created_at":1,"updated_at":1,"verification":{}}],"saml_accounts":[{"id":"value","object":"saml_account","provider":"value","active":true,"email_address":"value","verification":{}}],"enterprise_accounts":[{"id":"value","object":"enterprise_account","provider":"value","active":true,"email_address":"value","verification":{}}],"last_sign_in_at":1,"banned":true,"locked":true,"lockout_expires_in_seconds":1,"verification_attempts_remaining":1,"updated_at":1,"created_at":1,"delete_self_enabled":true,"create_organization_enabled":true,"last_active_at":1700690400000,"legal_accepted_at":1700690400000}]',
+        answer='[{"id":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"user","external_id":"value","primary_email_address_id":"value","primary_phone_number_id":"value","primary_web3_wallet_id":"value","username":"ada","first_name":"Ada","last_name":"Lovelace","locale":"value","image_url":"https://example.com","has_image":false,"public_metadata":{},"private_metadata":{},"unsafe_metadata":{},"email_addresses":[{"id":"idn_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"email_address","email_address":"ada@example.com","reserved":false,"verification":{"object":"verification_admin","status":"verified","strategy":"admin","attempts":1,"expire_at":1778544000000},"linked_to":[{"type":"oauth_google","id":"value"}],"matches_sso_connection":false,"created_at":1778544000000,"updated_at":1778544000000}],"phone_numbers":[{"id":"idn_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"phone_number","phone_number":"+15555550100","reserved_for_second_factor":false,"default_second_factor":false,"reserved":false,"verification":{"object":"verification_admin","status":"verified","strategy":"admin","attempts":1,"expire_at":1778544000000},"linked_to":[{"type":"oauth_google","id":"value"}],"backup_codes":["value"],"created_at":1778544000000,"updated_at":1778544000000}],"web3_wallets":[{"id":"idn_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"web3_wallet","web3_wallet":"value","verification":{"object":"verification_admin","status":"verified","strategy":"admin","attempts":1,"expire_at":1778544000000},"created_at":1778544000000,"updated_at":1778544000000}],"passkeys":[{"id":"passkey_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"passkey","name":"Acme","last_used_at":1778544000000,"verification":{"object":"verification_passkey","status":"verified","strategy":"passkey","attempts":1,"expire_at":1778544000000}}],"password_enabled":false,"two_factor_enabled":false,"totp_enabled":false,"backup_code_enabled":false,"mfa_enabled_at":1778544000000,"mfa_disabled_at":1778544000000,"password_last_updated_at":1778544000000,"external_accounts":[{"object":"external_account","id":"external_account_2xhFjEI5X2qWRvtV13BzSj8H6Dk","provider":"value","identification_id":"value","provider_user_id":"value","approved_scopes":"value","email_address":"ada@example.com","email_address_verified":false,"first_name":"Ada","last_name":"Lovelace","image_url":"https://example.com","username":"ada","phone_number":"+15555550100","public_metadata":{},"label":"value","created_at":1778544000000,"updated_at":1778544000000,"verification":{"object":"verification_oauth","status":"verified","strategy":"oauth_google","expire_at":1778544000000,"attempts":1}}],"saml_accounts":[{"id":"saml_account_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"saml_account","provider":"value","active":true,"email_address":"ada@example.com","first_name":"Ada","last_name":"Lovelace","provider_user_id":"value","last_authenticated_at":1778544000000,"public_metadata":{},"verification":{"object":"verification_saml","status":"verified","strategy":"saml","attempts":1},"saml_connection":{"id":"value","name":"Acme","domain":"value","active":true,"provider":"value","sync_user_attributes":false,"created_at":1778544000000,"updated_at":1778544000000}}],"enterprise_accounts":[{"id":"enterprise_account_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"enterprise_account","protocol":"oauth","provider":"value","active":true,"email_address":"ada@example.com","first_name":"Ada","last_name":"Lovelace","provider_user_id":"value","enterprise_connection_id":"entc_2xhFjEI5X2qWRvtV13BzSj8H6Dk","public_metadata":{},"verification":{"object":"verification_ticket","status":"verified","strategy":"ticket","attempts":1,"expire_at":1778544000000},"enterprise_connection":{"id":"value","protocol":"value","provider":"value","name":"Acme","logo_public_url":"https://example.com","domain":"value","active":true,"sync_user_attributes":false,"allow_subdomains":false,"allow_idp_initiated":false,"disable_additional_identifications":false,"created_at":1778544000000,"updated_at":1778544000000},"last_authenticated_at":1778544000000}],"organization_memberships":[{"id":"orgmem_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"organization_membership","role":"value","role_name":"value","permissions":["value"],"public_metadata":{},"private_metadata":{},"organization":{"object":"organization","id":"org_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","slug":"acme","has_image":false,"max_allowed_memberships":1,"admin_delete_enabled":false,"public_metadata":{},"created_at":1778544000000,"updated_at":1778544000000},"public_user_data":{"user_id":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","first_name":"Ada","last_name":"Lovelace","profile_image_url":"https://example.com","image_url":"https://example.com","has_image":false},"created_at":1778544000000,"updated_at":1778544000000}],"last_sign_in_at":1778544000000,"banned":false,"locked":false,"deprovisioned":false,"lockout_expires_in_seconds":1,"verification_attempts_remaining":1,"updated_at":1778544000000,"created_at":1778544000000,"delete_self_enabled":false,"create_organization_enabled":false,"create_organizations_limit":1,"last_active_at":1700690400000,"legal_accepted_at":1700690400000,"bypass_client_trust":false,"scim":{"directory_id":"value","directory_enabled":false,"external_id":"value"}}]',
     ),
     "LockUser": SpecOperation(
         "POST",
@@ -825,7 +843,8 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=Schema((Field("user_id", "string", required=True),), in_url=True),
         query=None,
         body=None,
-        answer='{"id":"value","object":"user","external_id":"value","primary_email_address_id":"value","primary_phone_number_id":"value","primary_web3_wallet_id":"value","username":"value","first_name":"value","last_name":"value","has_image":true,"public_metadata":{},"email_addresses":[{"object":"email_address","email_address":"value","reserved":true,"verification":{},"linked_to":[{"type":"value","id":"value"}],"created_at":1,"updated_at":1}],"phone_numbers":[{"object":"phone_number","phone_number":"value","reserved":true,"verification":{},"linked_to":[{"type":"value","id":"value"}],"created_at":1,"updated_at":1}],"web3_wallets":[{"object":"web3_wallet","web3_wallet":"value","verification":{},"created_at":1,"updated_at":1}],"passkeys":[{"object":"passkey","name":"value","last_used_at":1,"verification":{}}],"password_enabled":true,"two_factor_enabled":true,"totp_enabled":true,"backup_code_enabled":true,"mfa_enabled_at":1,"mfa_disabled_at":1,"external_accounts":[{"object":"external_account","id":"value","provider":"value","identification_id":"value","provider_user_id":"value","approved_scopes":"value","email_address":"value","first_name":"value","last_name":"value","public_metadata":{},"created_at":1,"updated_at":1,"verification":{}}],"saml_accounts":[{"id":"value","object":"saml_account","provider":"value","active":true,"email_address":"value","verification":{}}],"enterprise_accounts":[{"id":"value","object":"enterprise_account","provider":"value","active":true,"email_address":"value","verification":{}}],"last_sign_in_at":1,"banned":true,"locked":true,"lockout_expires_in_seconds":1,"verification_attempts_remaining":1,"updated_at":1,"created_at":1,"delete_self_enabled":true,"create_organization_enabled":true,"last_active_at":1700690400000,"legal_accepted_at":1700690400000}',
+        answer='{"id":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"user","external_id":"value","primary_email_address_id":"value","primary_phone_number_id":"value","primary_web3_wallet_id":"value","username":"ada","first_name":"Ada","last_name":"Lovelace","locale":"value","image_url":"https://example.com","has_image":false,"public_metadata":{},"private_metadata":{},"unsafe_metadata":{},"email_addresses":[{"id":"idn_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"email_address","email_address":"ada@example.com","reserved":false,"verification":{"object":"verification_admin","status":"verified","strategy":"admin","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"},"linked_to":[{"type":"oauth_google","id":"value"}],"matches_sso_connection":false,"created_at":1778544000000,"updated_at":1778544000000}],"phone_numbers":[{"id":"idn_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"phone_number","phone_number":"+15555550100","reserved_for_second_factor":false,"default_second_factor":false,"reserved":false,"verification":{"object":"verification_admin","status":"verified","strategy":"admin","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"},"linked_to":[{"type":"oauth_google","id":"value"}],"backup_codes":["value"],"created_at":1778544000000,"updated_at":1778544000000}],"web3_wallets":[{"id":"idn_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"web3_wallet","web3_wallet":"value","verification":{"object":"verification_admin","status":"verified","strategy":"admin","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"},"created_at":1778544000000,"updated_at":1778544000000}],"passkeys":[{"id":"passkey_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"passkey","name":"Acme","last_used_at":1778544000000,"verification":{"object":"verification_passkey","status":"verified","strategy":"passkey","nonce":"nonce","message":"value","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"}}],"password_enabled":false,"two_factor_enabled":false,"totp_enabled":false,"backup_code_enabled":false,"mfa_enabled_at":1778544000000,"mfa_disabled_at":1778544000000,"password_last_updated_at":1778544000000,"external_accounts":[{"object":"external_account","id":"external_account_2xhFjEI5X2qWRvtV13BzSj8H6Dk","provider":"value","identification_id":"value","provider_user_id":"value","approved_scopes":"value","email_address":"ada@example.com","email_address_verified":false,"first_name":"Ada","last_name":"Lovelace","image_url":"https://example.com","username":"ada","phone_number":"+15555550100","public_metadata":{},"label":"value","created_at":1778544000000,"updated_at":1778544000000,"verification":{"object":"verification_oauth","status":"verified","strategy":"oauth_google","external_verification_redirect_url":"https://example.com","error":{"message":"value","long_message":"value","code":"value"},"expire_at":1778544000000,"attempts":1,"verified_at_client":"value"}}],"saml_accounts":[{"id":"saml_account_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"saml_account","provider":"value","active":true,"email_address":"ada@example.com","first_name":"Ada","last_name":"Lovelace","provider_user_id":"value","last_authenticated_at":1778544000000,"public_metadata":{},"verification":{"object":"verification_saml","status":"verified","strategy":"saml","external_verification_redirect_url":"https://example.com","error":{"message":"value","long_message":"value","code":"value"},"expire_at":1778544000000,"attempts":1,"verified_at_client":"value"},"saml_connection":{"id":"value","name":"Acme","domain":"value","domains":["value"],"active":true,"provider":"value","sync_user_attributes":false,"allow_subdomains":false,"allow_idp_initiated":false,"disable_additional_identifications":false,"created_at":1778544000000,"updated_at":1778544000000}}],"enterprise_accounts":[{"id":"enterprise_account_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"enterprise_account","protocol":"oauth","provider":"value","active":true,"email_address":"ada@example.com","first_name":"Ada","last_name":"Lovelace","provider_user_id":"value","enterprise_connection_id":"entc_2xhFjEI5X2qWRvtV13BzSj8H6Dk","public_metadata":{},"verification":{"object":"verification_ticket","status":"verified","strategy":"ticket","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"},"enterprise_connection":{"id":"value","protocol":"value","provider":"value","name":"Acme","logo_public_url":"https://example.com","domain":"value","domains":["value"],"active":true,"sync_user_attributes":false,"allow_subdomains":false,"allow_idp_initiated":false,"disable_additional_identifications":false,"created_at":1778544000000,"updated_at":1778544000000},"last_authenticated_at":1778544000000}],"organization_memberships":[{"id":"orgmem_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"organization_membership","role":"value","role_name":"value","permissions":["value"],"public_metadata":{},"private_metadata":{},"organization":{"object":"organization","id":"org_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","slug":"acme","image_url":"https://example.com","has_image":false,"members_count":1,"missing_member_with_elevated_permissions":false,"pending_invitations_count":1,"max_allowed_memberships":1,"admin_delete_enabled":false,"public_metadata":{},"private_metadata":{},"created_by":"value","created_at":1778544000000,"updated_at":1778544000000,"last_active_at":1778544000000,"role_set_key":"value"},"public_user_data":{"user_id":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","first_name":"Ada","last_name":"Lovelace","profile_image_url":"https://example.com","image_url":"https://example.com","has_image":false,"identifier":"ada@example.com","username":"ada","banned":false,"deprovisioned":false},"created_at":1778544000000,"updated_at":1778544000000}],"last_sign_in_at":1778544000000,"banned":false,"locked":false,"deprovisioned":false,"lockout_expires_in_seconds":1,"verification_attempts_remaining":1,"updated_at":1778544000000,"created_at":1778544000000,"delete_self_enabled":false,"create_organization_enabled":false,"create_organizations_limit":1,"last_active_at":1700690400000,"legal_accepted_at":1700690400000,"bypass_client_trust":false,"scim":{"directory_id":"value","directory_enabled":false,"external_id":"value"}}',
+        echo="user_id",
     ),
     "UnlockUser": SpecOperation(
         "POST",
@@ -837,7 +856,8 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=Schema((Field("user_id", "string", required=True),), in_url=True),
         query=None,
         body=None,
-        answer='{"id":"value","object":"user","external_id":"value","primary_email_address_id":"value","primary_phone_number_id":"value","primary_web3_wallet_id":"value","username":"value","first_name":"value","last_name":"value","has_image":true,"public_metadata":{},"email_addresses":[{"object":"email_address","email_address":"value","reserved":true,"verification":{},"linked_to":[{"type":"value","id":"value"}],"created_at":1,"updated_at":1}],"phone_numbers":[{"object":"phone_number","phone_number":"value","reserved":true,"verification":{},"linked_to":[{"type":"value","id":"value"}],"created_at":1,"updated_at":1}],"web3_wallets":[{"object":"web3_wallet","web3_wallet":"value","verification":{},"created_at":1,"updated_at":1}],"passkeys":[{"object":"passkey","name":"value","last_used_at":1,"verification":{}}],"password_enabled":true,"two_factor_enabled":true,"totp_enabled":true,"backup_code_enabled":true,"mfa_enabled_at":1,"mfa_disabled_at":1,"external_accounts":[{"object":"external_account","id":"value","provider":"value","identification_id":"value","provider_user_id":"value","approved_scopes":"value","email_address":"value","first_name":"value","last_name":"value","public_metadata":{},"created_at":1,"updated_at":1,"verification":{}}],"saml_accounts":[{"id":"value","object":"saml_account","provider":"value","active":true,"email_address":"value","verification":{}}],"enterprise_accounts":[{"id":"value","object":"enterprise_account","provider":"value","active":true,"email_address":"value","verification":{}}],"last_sign_in_at":1,"banned":true,"locked":true,"lockout_expires_in_seconds":1,"verification_attempts_remaining":1,"updated_at":1,"created_at":1,"delete_self_enabled":true,"create_organization_enabled":true,"last_active_at":1700690400000,"legal_accepted_at":1700690400000}',
+        answer='{"id":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"user","external_id":"value","primary_email_address_id":"value","primary_phone_number_id":"value","primary_web3_wallet_id":"value","username":"ada","first_name":"Ada","last_name":"Lovelace","locale":"value","image_url":"https://example.com","has_image":false,"public_metadata":{},"private_metadata":{},"unsafe_metadata":{},"email_addresses":[{"id":"idn_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"email_address","email_address":"ada@example.com","reserved":false,"verification":{"object":"verification_admin","status":"verified","strategy":"admin","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"},"linked_to":[{"type":"oauth_google","id":"value"}],"matches_sso_connection":false,"created_at":1778544000000,"updated_at":1778544000000}],"phone_numbers":[{"id":"idn_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"phone_number","phone_number":"+15555550100","reserved_for_second_factor":false,"default_second_factor":false,"reserved":false,"verification":{"object":"verification_admin","status":"verified","strategy":"admin","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"},"linked_to":[{"type":"oauth_google","id":"value"}],"backup_codes":["value"],"created_at":1778544000000,"updated_at":1778544000000}],"web3_wallets":[{"id":"idn_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"web3_wallet","web3_wallet":"value","verification":{"object":"verification_admin","status":"verified","strategy":"admin","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"},"created_at":1778544000000,"updated_at":1778544000000}],"passkeys":[{"id":"passkey_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"passkey","name":"Acme","last_used_at":1778544000000,"verification":{"object":"verification_passkey","status":"verified","strategy":"passkey","nonce":"nonce","message":"value","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"}}],"password_enabled":false,"two_factor_enabled":false,"totp_enabled":false,"backup_code_enabled":false,"mfa_enabled_at":1778544000000,"mfa_disabled_at":1778544000000,"password_last_updated_at":1778544000000,"external_accounts":[{"object":"external_account","id":"external_account_2xhFjEI5X2qWRvtV13BzSj8H6Dk","provider":"value","identification_id":"value","provider_user_id":"value","approved_scopes":"value","email_address":"ada@example.com","email_address_verified":false,"first_name":"Ada","last_name":"Lovelace","image_url":"https://example.com","username":"ada","phone_number":"+15555550100","public_metadata":{},"label":"value","created_at":1778544000000,"updated_at":1778544000000,"verification":{"object":"verification_oauth","status":"verified","strategy":"oauth_google","external_verification_redirect_url":"https://example.com","error":{"message":"value","long_message":"value","code":"value"},"expire_at":1778544000000,"attempts":1,"verified_at_client":"value"}}],"saml_accounts":[{"id":"saml_account_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"saml_account","provider":"value","active":true,"email_address":"ada@example.com","first_name":"Ada","last_name":"Lovelace","provider_user_id":"value","last_authenticated_at":1778544000000,"public_metadata":{},"verification":{"object":"verification_saml","status":"verified","strategy":"saml","external_verification_redirect_url":"https://example.com","error":{"message":"value","long_message":"value","code":"value"},"expire_at":1778544000000,"attempts":1,"verified_at_client":"value"},"saml_connection":{"id":"value","name":"Acme","domain":"value","domains":["value"],"active":true,"provider":"value","sync_user_attributes":false,"allow_subdomains":false,"allow_idp_initiated":false,"disable_additional_identifications":false,"created_at":1778544000000,"updated_at":1778544000000}}],"enterprise_accounts":[{"id":"enterprise_account_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"enterprise_account","protocol":"oauth","provider":"value","active":true,"email_address":"ada@example.com","first_name":"Ada","last_name":"Lovelace","provider_user_id":"value","enterprise_connection_id":"entc_2xhFjEI5X2qWRvtV13BzSj8H6Dk","public_metadata":{},"verification":{"object":"verification_ticket","status":"verified","strategy":"ticket","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"},"enterprise_connection":{"id":"value","protocol":"value","provider":"value","name":"Acme","logo_public_url":"https://example.com","domain":"value","domains":["value"],"active":true,"sync_user_attributes":false,"allow_subdomains":false,"allow_idp_initiated":false,"disable_additional_identifications":false,"created_at":1778544000000,"updated_at":1778544000000},"last_authenticated_at":1778544000000}],"organization_memberships":[{"id":"orgmem_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"organization_membership","role":"value","role_name":"value","permissions":["value"],"public_metadata":{},"private_metadata":{},"organization":{"object":"organization","id":"org_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","slug":"acme","image_url":"https://example.com","has_image":false,"members_count":1,"missing_member_with_elevated_permissions":false,"pending_invitations_count":1,"max_allowed_memberships":1,"admin_delete_enabled":false,"public_metadata":{},"private_metadata":{},"created_by":"value","created_at":1778544000000,"updated_at":1778544000000,"last_active_at":1778544000000,"role_set_key":"value"},"public_user_data":{"user_id":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","first_name":"Ada","last_name":"Lovelace","profile_image_url":"https://example.com","image_url":"https://example.com","has_image":false,"identifier":"ada@example.com","username":"ada","banned":false,"deprovisioned":false},"created_at":1778544000000,"updated_at":1778544000000}],"last_sign_in_at":1778544000000,"banned":false,"locked":false,"deprovisioned":false,"lockout_expires_in_seconds":1,"verification_attempts_remaining":1,"updated_at":1778544000000,"created_at":1778544000000,"delete_self_enabled":false,"create_organization_enabled":false,"create_organizations_limit":1,"last_active_at":1700690400000,"legal_accepted_at":1700690400000,"bypass_client_trust":false,"scim":{"directory_id":"value","directory_enabled":false,"external_id":"value"}}',
+        echo="user_id",
     ),
     "SetUserProfileImage": SpecOperation(
         "POST",
@@ -849,7 +869,8 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=Schema((Field("user_id", "string", required=True),), in_url=True),
         query=None,
         body=None,
-        answer='{"id":"value","object":"user","external_id":"value","primary_email_address_id":"value","primary_phone_number_id":"value","primary_web3_wallet_id":"value","username":"value","first_name":"value","last_name":"value","has_image":true,"public_metadata":{},"email_addresses":[{"object":"email_address","email_address":"value","reserved":true,"verification":{},"linked_to":[{"type":"value","id":"value"}],"created_at":1,"updated_at":1}],"phone_numbers":[{"object":"phone_number","phone_number":"value","reserved":true,"verification":{},"linked_to":[{"type":"value","id":"value"}],"created_at":1,"updated_at":1}],"web3_wallets":[{"object":"web3_wallet","web3_wallet":"value","verification":{},"created_at":1,"updated_at":1}],"passkeys":[{"object":"passkey","name":"value","last_used_at":1,"verification":{}}],"password_enabled":true,"two_factor_enabled":true,"totp_enabled":true,"backup_code_enabled":true,"mfa_enabled_at":1,"mfa_disabled_at":1,"external_accounts":[{"object":"external_account","id":"value","provider":"value","identification_id":"value","provider_user_id":"value","approved_scopes":"value","email_address":"value","first_name":"value","last_name":"value","public_metadata":{},"created_at":1,"updated_at":1,"verification":{}}],"saml_accounts":[{"id":"value","object":"saml_account","provider":"value","active":true,"email_address":"value","verification":{}}],"enterprise_accounts":[{"id":"value","object":"enterprise_account","provider":"value","active":true,"email_address":"value","verification":{}}],"last_sign_in_at":1,"banned":true,"locked":true,"lockout_expires_in_seconds":1,"verification_attempts_remaining":1,"updated_at":1,"created_at":1,"delete_self_enabled":true,"create_organization_enabled":true,"last_active_at":1700690400000,"legal_accepted_at":1700690400000}',
+        answer='{"id":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"user","external_id":"value","primary_email_address_id":"value","primary_phone_number_id":"value","primary_web3_wallet_id":"value","username":"ada","first_name":"Ada","last_name":"Lovelace","locale":"value","image_url":"https://example.com","has_image":false,"public_metadata":{},"private_metadata":{},"unsafe_metadata":{},"email_addresses":[{"id":"idn_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"email_address","email_address":"ada@example.com","reserved":false,"verification":{"object":"verification_admin","status":"verified","strategy":"admin","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"},"linked_to":[{"type":"oauth_google","id":"value"}],"matches_sso_connection":false,"created_at":1778544000000,"updated_at":1778544000000}],"phone_numbers":[{"id":"idn_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"phone_number","phone_number":"+15555550100","reserved_for_second_factor":false,"default_second_factor":false,"reserved":false,"verification":{"object":"verification_admin","status":"verified","strategy":"admin","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"},"linked_to":[{"type":"oauth_google","id":"value"}],"backup_codes":["value"],"created_at":1778544000000,"updated_at":1778544000000}],"web3_wallets":[{"id":"idn_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"web3_wallet","web3_wallet":"value","verification":{"object":"verification_admin","status":"verified","strategy":"admin","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"},"created_at":1778544000000,"updated_at":1778544000000}],"passkeys":[{"id":"passkey_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"passkey","name":"Acme","last_used_at":1778544000000,"verification":{"object":"verification_passkey","status":"verified","strategy":"passkey","nonce":"nonce","message":"value","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"}}],"password_enabled":false,"two_factor_enabled":false,"totp_enabled":false,"backup_code_enabled":false,"mfa_enabled_at":1778544000000,"mfa_disabled_at":1778544000000,"password_last_updated_at":1778544000000,"external_accounts":[{"object":"external_account","id":"external_account_2xhFjEI5X2qWRvtV13BzSj8H6Dk","provider":"value","identification_id":"value","provider_user_id":"value","approved_scopes":"value","email_address":"ada@example.com","email_address_verified":false,"first_name":"Ada","last_name":"Lovelace","image_url":"https://example.com","username":"ada","phone_number":"+15555550100","public_metadata":{},"label":"value","created_at":1778544000000,"updated_at":1778544000000,"verification":{"object":"verification_oauth","status":"verified","strategy":"oauth_google","external_verification_redirect_url":"https://example.com","error":{"message":"value","long_message":"value","code":"value"},"expire_at":1778544000000,"attempts":1,"verified_at_client":"value"}}],"saml_accounts":[{"id":"saml_account_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"saml_account","provider":"value","active":true,"email_address":"ada@example.com","first_name":"Ada","last_name":"Lovelace","provider_user_id":"value","last_authenticated_at":1778544000000,"public_metadata":{},"verification":{"object":"verification_saml","status":"verified","strategy":"saml","external_verification_redirect_url":"https://example.com","error":{"message":"value","long_message":"value","code":"value"},"expire_at":1778544000000,"attempts":1,"verified_at_client":"value"},"saml_connection":{"id":"value","name":"Acme","domain":"value","domains":["value"],"active":true,"provider":"value","sync_user_attributes":false,"allow_subdomains":false,"allow_idp_initiated":false,"disable_additional_identifications":false,"created_at":1778544000000,"updated_at":1778544000000}}],"enterprise_accounts":[{"id":"enterprise_account_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"enterprise_account","protocol":"oauth","provider":"value","active":true,"email_address":"ada@example.com","first_name":"Ada","last_name":"Lovelace","provider_user_id":"value","enterprise_connection_id":"entc_2xhFjEI5X2qWRvtV13BzSj8H6Dk","public_metadata":{},"verification":{"object":"verification_ticket","status":"verified","strategy":"ticket","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"},"enterprise_connection":{"id":"value","protocol":"value","provider":"value","name":"Acme","logo_public_url":"https://example.com","domain":"value","domains":["value"],"active":true,"sync_user_attributes":false,"allow_subdomains":false,"allow_idp_initiated":false,"disable_additional_identifications":false,"created_at":1778544000000,"updated_at":1778544000000},"last_authenticated_at":1778544000000}],"organization_memberships":[{"id":"orgmem_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"organization_membership","role":"value","role_name":"value","permissions":["value"],"public_metadata":{},"private_metadata":{},"organization":{"object":"organization","id":"org_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","slug":"acme","image_url":"https://example.com","has_image":false,"members_count":1,"missing_member_with_elevated_permissions":false,"pending_invitations_count":1,"max_allowed_memberships":1,"admin_delete_enabled":false,"public_metadata":{},"private_metadata":{},"created_by":"value","created_at":1778544000000,"updated_at":1778544000000,"last_active_at":1778544000000,"role_set_key":"value"},"public_user_data":{"user_id":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","first_name":"Ada","last_name":"Lovelace","profile_image_url":"https://example.com","image_url":"https://example.com","has_image":false,"identifier":"ada@example.com","username":"ada","banned":false,"deprovisioned":false},"created_at":1778544000000,"updated_at":1778544000000}],"last_sign_in_at":1778544000000,"banned":false,"locked":false,"deprovisioned":false,"lockout_expires_in_seconds":1,"verification_attempts_remaining":1,"updated_at":1778544000000,"created_at":1778544000000,"delete_self_enabled":false,"create_organization_enabled":false,"create_organizations_limit":1,"last_active_at":1700690400000,"legal_accepted_at":1700690400000,"bypass_client_trust":false,"scim":{"directory_id":"value","directory_enabled":false,"external_id":"value"}}',
+        echo="user_id",
     ),
     "DeleteUserProfileImage": SpecOperation(
         "DELETE",
@@ -861,7 +882,8 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=Schema((Field("user_id", "string", required=True),), in_url=True),
         query=None,
         body=None,
-        answer='{"id":"value","object":"user","external_id":"value","primary_email_address_id":"value","primary_phone_number_id":"value","primary_web3_wallet_id":"value","username":"value","first_name":"value","last_name":"value","has_image":true,"public_metadata":{},"email_addresses":[{"object":"email_address","email_address":"value","reserved":true,"verification":{},"linked_to":[{"type":"value","id":"value"}],"created_at":1,"updated_at":1}],"phone_numbers":[{"object":"phone_number","phone_number":"value","reserved":true,"verification":{},"linked_to":[{"type":"value","id":"value"}],"created_at":1,"updated_at":1}],"web3_wallets":[{"object":"web3_wallet","web3_wallet":"value","verification":{},"created_at":1,"updated_at":1}],"passkeys":[{"object":"passkey","name":"value","last_used_at":1,"verification":{}}],"password_enabled":true,"two_factor_enabled":true,"totp_enabled":true,"backup_code_enabled":true,"mfa_enabled_at":1,"mfa_disabled_at":1,"external_accounts":[{"object":"external_account","id":"value","provider":"value","identification_id":"value","provider_user_id":"value","approved_scopes":"value","email_address":"value","first_name":"value","last_name":"value","public_metadata":{},"created_at":1,"updated_at":1,"verification":{}}],"saml_accounts":[{"id":"value","object":"saml_account","provider":"value","active":true,"email_address":"value","verification":{}}],"enterprise_accounts":[{"id":"value","object":"enterprise_account","provider":"value","active":true,"email_address":"value","verification":{}}],"last_sign_in_at":1,"banned":true,"locked":true,"lockout_expires_in_seconds":1,"verification_attempts_remaining":1,"updated_at":1,"created_at":1,"delete_self_enabled":true,"create_organization_enabled":true,"last_active_at":1700690400000,"legal_accepted_at":1700690400000}',
+        answer='{"id":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"user","external_id":"value","primary_email_address_id":"value","primary_phone_number_id":"value","primary_web3_wallet_id":"value","username":"ada","first_name":"Ada","last_name":"Lovelace","locale":"value","image_url":"https://example.com","has_image":false,"public_metadata":{},"private_metadata":{},"unsafe_metadata":{},"email_addresses":[{"id":"idn_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"email_address","email_address":"ada@example.com","reserved":false,"verification":{"object":"verification_admin","status":"verified","strategy":"admin","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"},"linked_to":[{"type":"oauth_google","id":"value"}],"matches_sso_connection":false,"created_at":1778544000000,"updated_at":1778544000000}],"phone_numbers":[{"id":"idn_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"phone_number","phone_number":"+15555550100","reserved_for_second_factor":false,"default_second_factor":false,"reserved":false,"verification":{"object":"verification_admin","status":"verified","strategy":"admin","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"},"linked_to":[{"type":"oauth_google","id":"value"}],"backup_codes":["value"],"created_at":1778544000000,"updated_at":1778544000000}],"web3_wallets":[{"id":"idn_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"web3_wallet","web3_wallet":"value","verification":{"object":"verification_admin","status":"verified","strategy":"admin","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"},"created_at":1778544000000,"updated_at":1778544000000}],"passkeys":[{"id":"passkey_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"passkey","name":"Acme","last_used_at":1778544000000,"verification":{"object":"verification_passkey","status":"verified","strategy":"passkey","nonce":"nonce","message":"value","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"}}],"password_enabled":false,"two_factor_enabled":false,"totp_enabled":false,"backup_code_enabled":false,"mfa_enabled_at":1778544000000,"mfa_disabled_at":1778544000000,"password_last_updated_at":1778544000000,"external_accounts":[{"object":"external_account","id":"external_account_2xhFjEI5X2qWRvtV13BzSj8H6Dk","provider":"value","identification_id":"value","provider_user_id":"value","approved_scopes":"value","email_address":"ada@example.com","email_address_verified":false,"first_name":"Ada","last_name":"Lovelace","image_url":"https://example.com","username":"ada","phone_number":"+15555550100","public_metadata":{},"label":"value","created_at":1778544000000,"updated_at":1778544000000,"verification":{"object":"verification_oauth","status":"verified","strategy":"oauth_google","external_verification_redirect_url":"https://example.com","error":{"message":"value","long_message":"value","code":"value"},"expire_at":1778544000000,"attempts":1,"verified_at_client":"value"}}],"saml_accounts":[{"id":"saml_account_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"saml_account","provider":"value","active":true,"email_address":"ada@example.com","first_name":"Ada","last_name":"Lovelace","provider_user_id":"value","last_authenticated_at":1778544000000,"public_metadata":{},"verification":{"object":"verification_saml","status":"verified","strategy":"saml","external_verification_redirect_url":"https://example.com","error":{"message":"value","long_message":"value","code":"value"},"expire_at":1778544000000,"attempts":1,"verified_at_client":"value"},"saml_connection":{"id":"value","name":"Acme","domain":"value","domains":["value"],"active":true,"provider":"value","sync_user_attributes":false,"allow_subdomains":false,"allow_idp_initiated":false,"disable_additional_identifications":false,"created_at":1778544000000,"updated_at":1778544000000}}],"enterprise_accounts":[{"id":"enterprise_account_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"enterprise_account","protocol":"oauth","provider":"value","active":true,"email_address":"ada@example.com","first_name":"Ada","last_name":"Lovelace","provider_user_id":"value","enterprise_connection_id":"entc_2xhFjEI5X2qWRvtV13BzSj8H6Dk","public_metadata":{},"verification":{"object":"verification_ticket","status":"verified","strategy":"ticket","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"},"enterprise_connection":{"id":"value","protocol":"value","provider":"value","name":"Acme","logo_public_url":"https://example.com","domain":"value","domains":["value"],"active":true,"sync_user_attributes":false,"allow_subdomains":false,"allow_idp_initiated":false,"disable_additional_identifications":false,"created_at":1778544000000,"updated_at":1778544000000},"last_authenticated_at":1778544000000}],"organization_memberships":[{"id":"orgmem_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"organization_membership","role":"value","role_name":"value","permissions":["value"],"public_metadata":{},"private_metadata":{},"organization":{"object":"organization","id":"org_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","slug":"acme","image_url":"https://example.com","has_image":false,"members_count":1,"missing_member_with_elevated_permissions":false,"pending_invitations_count":1,"max_allowed_memberships":1,"admin_delete_enabled":false,"public_metadata":{},"private_metadata":{},"created_by":"value","created_at":1778544000000,"updated_at":1778544000000,"last_active_at":1778544000000,"role_set_key":"value"},"public_user_data":{"user_id":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","first_name":"Ada","last_name":"Lovelace","profile_image_url":"https://example.com","image_url":"https://example.com","has_image":false,"identifier":"ada@example.com","username":"ada","banned":false,"deprovisioned":false},"created_at":1778544000000,"updated_at":1778544000000}],"last_sign_in_at":1778544000000,"banned":false,"locked":false,"deprovisioned":false,"lockout_expires_in_seconds":1,"verification_attempts_remaining":1,"updated_at":1778544000000,"created_at":1778544000000,"delete_self_enabled":false,"create_organization_enabled":false,"create_organizations_limit":1,"last_active_at":1700690400000,"legal_accepted_at":1700690400000,"bypass_client_trust":false,"scim":{"directory_id":"value","directory_enabled":false,"external_id":"value"}}',
+        echo="user_id",
     ),
     "ReplaceUserMetadata": SpecOperation(
         "PUT",
@@ -880,7 +902,8 @@ OPERATIONS: dict[str, SpecOperation] = {
             ),
             additional=False,
         ),
-        answer='{"id":"value","object":"user","external_id":"value","primary_email_address_id":"value","primary_phone_number_id":"value","primary_web3_wallet_id":"value","username":"value","first_name":"value","last_name":"value","has_image":true,"public_metadata":{},"email_addresses":[{"object":"email_address","email_address":"value","reserved":true,"verification":{},"linked_to":[{"type":"value","id":"value"}],"created_at":1,"updated_at":1}],"phone_numbers":[{"object":"phone_number","phone_number":"value","reserved":true,"verification":{},"linked_to":[{"type":"value","id":"value"}],"created_at":1,"updated_at":1}],"web3_wallets":[{"object":"web3_wallet","web3_wallet":"value","verification":{},"created_at":1,"updated_at":1}],"passkeys":[{"object":"passkey","name":"value","last_used_at":1,"verification":{}}],"password_enabled":true,"two_factor_enabled":true,"totp_enabled":true,"backup_code_enabled":true,"mfa_enabled_at":1,"mfa_disabled_at":1,"external_accounts":[{"object":"external_account","id":"value","provider":"value","identification_id":"value","provider_user_id":"value","approved_scopes":"value","email_address":"value","first_name":"value","last_name":"value","public_metadata":{},"created_at":1,"updated_at":1,"verification":{}}],"saml_accounts":[{"id":"value","object":"saml_account","provider":"value","active":true,"email_address":"value","verification":{}}],"enterprise_accounts":[{"id":"value","object":"enterprise_account","provider":"value","active":true,"email_address":"value","verification":{}}],"last_sign_in_at":1,"banned":true,"locked":true,"lockout_expires_in_seconds":1,"verification_attempts_remaining":1,"updated_at":1,"created_at":1,"delete_self_enabled":true,"create_organization_enabled":true,"last_active_at":1700690400000,"legal_accepted_at":1700690400000}',
+        answer='{"id":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"user","external_id":"value","primary_email_address_id":"value","primary_phone_number_id":"value","primary_web3_wallet_id":"value","username":"ada","first_name":"Ada","last_name":"Lovelace","locale":"value","image_url":"https://example.com","has_image":false,"public_metadata":{},"private_metadata":{},"unsafe_metadata":{},"email_addresses":[{"id":"idn_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"email_address","email_address":"ada@example.com","reserved":false,"verification":{"object":"verification_admin","status":"verified","strategy":"admin","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"},"linked_to":[{"type":"oauth_google","id":"value"}],"matches_sso_connection":false,"created_at":1778544000000,"updated_at":1778544000000}],"phone_numbers":[{"id":"idn_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"phone_number","phone_number":"+15555550100","reserved_for_second_factor":false,"default_second_factor":false,"reserved":false,"verification":{"object":"verification_admin","status":"verified","strategy":"admin","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"},"linked_to":[{"type":"oauth_google","id":"value"}],"backup_codes":["value"],"created_at":1778544000000,"updated_at":1778544000000}],"web3_wallets":[{"id":"idn_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"web3_wallet","web3_wallet":"value","verification":{"object":"verification_admin","status":"verified","strategy":"admin","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"},"created_at":1778544000000,"updated_at":1778544000000}],"passkeys":[{"id":"passkey_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"passkey","name":"Acme","last_used_at":1778544000000,"verification":{"object":"verification_passkey","status":"verified","strategy":"passkey","nonce":"nonce","message":"value","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"}}],"password_enabled":false,"two_factor_enabled":false,"totp_enabled":false,"backup_code_enabled":false,"mfa_enabled_at":1778544000000,"mfa_disabled_at":1778544000000,"password_last_updated_at":1778544000000,"external_accounts":[{"object":"external_account","id":"external_account_2xhFjEI5X2qWRvtV13BzSj8H6Dk","provider":"value","identification_id":"value","provider_user_id":"value","approved_scopes":"value","email_address":"ada@example.com","email_address_verified":false,"first_name":"Ada","last_name":"Lovelace","image_url":"https://example.com","username":"ada","phone_number":"+15555550100","public_metadata":{},"label":"value","created_at":1778544000000,"updated_at":1778544000000,"verification":{"object":"verification_oauth","status":"verified","strategy":"oauth_google","external_verification_redirect_url":"https://example.com","error":{"message":"value","long_message":"value","code":"value"},"expire_at":1778544000000,"attempts":1,"verified_at_client":"value"}}],"saml_accounts":[{"id":"saml_account_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"saml_account","provider":"value","active":true,"email_address":"ada@example.com","first_name":"Ada","last_name":"Lovelace","provider_user_id":"value","last_authenticated_at":1778544000000,"public_metadata":{},"verification":{"object":"verification_saml","status":"verified","strategy":"saml","external_verification_redirect_url":"https://example.com","error":{"message":"value","long_message":"value","code":"value"},"expire_at":1778544000000,"attempts":1,"verified_at_client":"value"},"saml_connection":{"id":"value","name":"Acme","domain":"value","domains":["value"],"active":true,"provider":"value","sync_user_attributes":false,"allow_subdomains":false,"allow_idp_initiated":false,"disable_additional_identifications":false,"created_at":1778544000000,"updated_at":1778544000000}}],"enterprise_accounts":[{"id":"enterprise_account_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"enterprise_account","protocol":"oauth","provider":"value","active":true,"email_address":"ada@example.com","first_name":"Ada","last_name":"Lovelace","provider_user_id":"value","enterprise_connection_id":"entc_2xhFjEI5X2qWRvtV13BzSj8H6Dk","public_metadata":{},"verification":{"object":"verification_ticket","status":"verified","strategy":"ticket","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"},"enterprise_connection":{"id":"value","protocol":"value","provider":"value","name":"Acme","logo_public_url":"https://example.com","domain":"value","domains":["value"],"active":true,"sync_user_attributes":false,"allow_subdomains":false,"allow_idp_initiated":false,"disable_additional_identifications":false,"created_at":1778544000000,"updated_at":1778544000000},"last_authenticated_at":1778544000000}],"organization_memberships":[{"id":"orgmem_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"organization_membership","role":"value","role_name":"value","permissions":["value"],"public_metadata":{},"private_metadata":{},"organization":{"object":"organization","id":"org_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","slug":"acme","image_url":"https://example.com","has_image":false,"members_count":1,"missing_member_with_elevated_permissions":false,"pending_invitations_count":1,"max_allowed_memberships":1,"admin_delete_enabled":false,"public_metadata":{},"private_metadata":{},"created_by":"value","created_at":1778544000000,"updated_at":1778544000000,"last_active_at":1778544000000,"role_set_key":"value"},"public_user_data":{"user_id":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","first_name":"Ada","last_name":"Lovelace","profile_image_url":"https://example.com","image_url":"https://example.com","has_image":false,"identifier":"ada@example.com","username":"ada","banned":false,"deprovisioned":false},"created_at":1778544000000,"updated_at":1778544000000}],"last_sign_in_at":1778544000000,"banned":false,"locked":false,"deprovisioned":false,"lockout_expires_in_seconds":1,"verification_attempts_remaining":1,"updated_at":1778544000000,"created_at":1778544000000,"delete_self_enabled":false,"create_organization_enabled":false,"create_organizations_limit":1,"last_active_at":1700690400000,"legal_accepted_at":1700690400000,"bypass_client_trust":false,"scim":{"directory_id":"value","directory_enabled":false,"external_id":"value"}}',
+        echo="user_id",
     ),
     "UpdateUserMetadata": SpecOperation(
         "PATCH",
@@ -899,7 +922,8 @@ OPERATIONS: dict[str, SpecOperation] = {
             ),
             additional=False,
         ),
-        answer='{"id":"value","object":"user","external_id":"value","primary_email_address_id":"value","primary_phone_number_id":"value","primary_web3_wallet_id":"value","username":"value","first_name":"value","last_name":"value","has_image":true,"public_metadata":{},"email_addresses":[{"object":"email_address","email_address":"value","reserved":true,"verification":{},"linked_to":[{"type":"value","id":"value"}],"created_at":1,"updated_at":1}],"phone_numbers":[{"object":"phone_number","phone_number":"value","reserved":true,"verification":{},"linked_to":[{"type":"value","id":"value"}],"created_at":1,"updated_at":1}],"web3_wallets":[{"object":"web3_wallet","web3_wallet":"value","verification":{},"created_at":1,"updated_at":1}],"passkeys":[{"object":"passkey","name":"value","last_used_at":1,"verification":{}}],"password_enabled":true,"two_factor_enabled":true,"totp_enabled":true,"backup_code_enabled":true,"mfa_enabled_at":1,"mfa_disabled_at":1,"external_accounts":[{"object":"external_account","id":"value","provider":"value","identification_id":"value","provider_user_id":"value","approved_scopes":"value","email_address":"value","first_name":"value","last_name":"value","public_metadata":{},"created_at":1,"updated_at":1,"verification":{}}],"saml_accounts":[{"id":"value","object":"saml_account","provider":"value","active":true,"email_address":"value","verification":{}}],"enterprise_accounts":[{"id":"value","object":"enterprise_account","provider":"value","active":true,"email_address":"value","verification":{}}],"last_sign_in_at":1,"banned":true,"locked":true,"lockout_expires_in_seconds":1,"verification_attempts_remaining":1,"updated_at":1,"created_at":1,"delete_self_enabled":true,"create_organization_enabled":true,"last_active_at":1700690400000,"legal_accepted_at":1700690400000}',
+        answer='{"id":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"user","external_id":"value","primary_email_address_id":"value","primary_phone_number_id":"value","primary_web3_wallet_id":"value","username":"ada","first_name":"Ada","last_name":"Lovelace","locale":"value","image_url":"https://example.com","has_image":false,"public_metadata":{},"private_metadata":{},"unsafe_metadata":{},"email_addresses":[{"id":"idn_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"email_address","email_address":"ada@example.com","reserved":false,"verification":{"object":"verification_admin","status":"verified","strategy":"admin","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"},"linked_to":[{"type":"oauth_google","id":"value"}],"matches_sso_connection":false,"created_at":1778544000000,"updated_at":1778544000000}],"phone_numbers":[{"id":"idn_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"phone_number","phone_number":"+15555550100","reserved_for_second_factor":false,"default_second_factor":false,"reserved":false,"verification":{"object":"verification_admin","status":"verified","strategy":"admin","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"},"linked_to":[{"type":"oauth_google","id":"value"}],"backup_codes":["value"],"created_at":1778544000000,"updated_at":1778544000000}],"web3_wallets":[{"id":"idn_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"web3_wallet","web3_wallet":"value","verification":{"object":"verification_admin","status":"verified","strategy":"admin","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"},"created_at":1778544000000,"updated_at":1778544000000}],"passkeys":[{"id":"passkey_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"passkey","name":"Acme","last_used_at":1778544000000,"verification":{"object":"verification_passkey","status":"verified","strategy":"passkey","nonce":"nonce","message":"value","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"}}],"password_enabled":false,"two_factor_enabled":false,"totp_enabled":false,"backup_code_enabled":false,"mfa_enabled_at":1778544000000,"mfa_disabled_at":1778544000000,"password_last_updated_at":1778544000000,"external_accounts":[{"object":"external_account","id":"external_account_2xhFjEI5X2qWRvtV13BzSj8H6Dk","provider":"value","identification_id":"value","provider_user_id":"value","approved_scopes":"value","email_address":"ada@example.com","email_address_verified":false,"first_name":"Ada","last_name":"Lovelace","image_url":"https://example.com","username":"ada","phone_number":"+15555550100","public_metadata":{},"label":"value","created_at":1778544000000,"updated_at":1778544000000,"verification":{"object":"verification_oauth","status":"verified","strategy":"oauth_google","external_verification_redirect_url":"https://example.com","error":{"message":"value","long_message":"value","code":"value"},"expire_at":1778544000000,"attempts":1,"verified_at_client":"value"}}],"saml_accounts":[{"id":"saml_account_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"saml_account","provider":"value","active":true,"email_address":"ada@example.com","first_name":"Ada","last_name":"Lovelace","provider_user_id":"value","last_authenticated_at":1778544000000,"public_metadata":{},"verification":{"object":"verification_saml","status":"verified","strategy":"saml","external_verification_redirect_url":"https://example.com","error":{"message":"value","long_message":"value","code":"value"},"expire_at":1778544000000,"attempts":1,"verified_at_client":"value"},"saml_connection":{"id":"value","name":"Acme","domain":"value","domains":["value"],"active":true,"provider":"value","sync_user_attributes":false,"allow_subdomains":false,"allow_idp_initiated":false,"disable_additional_identifications":false,"created_at":1778544000000,"updated_at":1778544000000}}],"enterprise_accounts":[{"id":"enterprise_account_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"enterprise_account","protocol":"oauth","provider":"value","active":true,"email_address":"ada@example.com","first_name":"Ada","last_name":"Lovelace","provider_user_id":"value","enterprise_connection_id":"entc_2xhFjEI5X2qWRvtV13BzSj8H6Dk","public_metadata":{},"verification":{"object":"verification_ticket","status":"verified","strategy":"ticket","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"},"enterprise_connection":{"id":"value","protocol":"value","provider":"value","name":"Acme","logo_public_url":"https://example.com","domain":"value","domains":["value"],"active":true,"sync_user_attributes":false,"allow_subdomains":false,"allow_idp_initiated":false,"disable_additional_identifications":false,"created_at":1778544000000,"updated_at":1778544000000},"last_authenticated_at":1778544000000}],"organization_memberships":[{"id":"orgmem_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"organization_membership","role":"value","role_name":"value","permissions":["value"],"public_metadata":{},"private_metadata":{},"organization":{"object":"organization","id":"org_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","slug":"acme","image_url":"https://example.com","has_image":false,"members_count":1,"missing_member_with_elevated_permissions":false,"pending_invitations_count":1,"max_allowed_memberships":1,"admin_delete_enabled":false,"public_metadata":{},"private_metadata":{},"created_by":"value","created_at":1778544000000,"updated_at":1778544000000,"last_active_at":1778544000000,"role_set_key":"value"},"public_user_data":{"user_id":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","first_name":"Ada","last_name":"Lovelace","profile_image_url":"https://example.com","image_url":"https://example.com","has_image":false,"identifier":"ada@example.com","username":"ada","banned":false,"deprovisioned":false},"created_at":1778544000000,"updated_at":1778544000000}],"last_sign_in_at":1778544000000,"banned":false,"locked":false,"deprovisioned":false,"lockout_expires_in_seconds":1,"verification_attempts_remaining":1,"updated_at":1778544000000,"created_at":1778544000000,"delete_self_enabled":false,"create_organization_enabled":false,"create_organizations_limit":1,"last_active_at":1700690400000,"legal_accepted_at":1700690400000,"bypass_client_trust":false,"scim":{"directory_id":"value","directory_enabled":false,"external_id":"value"}}',
+        echo="user_id",
     ),
     "GetUserBillingSubscription": SpecOperation(
         "GET",
@@ -911,7 +935,7 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=Schema((Field("user_id", "string", required=True),), in_url=True),
         query=None,
         body=None,
-        answer='{"object":"commerce_subscription","id":"value","instance_id":"value","status":"active","payer_id":"value","created_at":1,"updated_at":1,"active_at":1,"past_due_at":1,"subscription_items":[{"object":"commerce_subscription_item","id":"value","instance_id":"value","status":"active","plan_id":"value","plan_period":"month","payer_id":"value","is_free_trial":true,"period_start":1,"period_end":1,"canceled_at":1,"past_due_at":1,"ended_at":1}]}',
+        answer='{"object":"commerce_subscription","id":"commerce_subscription_2xhFjEI5X2qWRvtV13BzSj8H6Dk","instance_id":"value","status":"active","payer_id":"value","created_at":1778544000000,"updated_at":1778544000000,"active_at":1778544000000,"past_due_at":1778544000000,"subscription_items":[{"object":"commerce_subscription_item","id":"commerce_subscription_item_2xhFjEI5X2qWRvtV13BzSj8H6Dk","instance_id":"value","status":"active","credit":{"amount":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"cycle_remaining_percent":1.0},"credits":{"proration":{"amount":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"cycle_days_remaining":1,"cycle_days_total":1,"cycle_remaining_percent":1.0},"payer":{"remaining_balance":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"applied_amount":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"}},"total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"}},"plan_id":"value","price_id":"value","plan":{"object":"commerce_plan","id":"commerce_plan_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","fee":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"annual_monthly_fee":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"annual_fee":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"description":"value","product_id":"value","is_default":false,"is_recurring":false,"publicly_visible":false,"has_base_fee":false,"for_payer_type":"value","slug":"acme","avatar_url":"https://example.com","features":[{"object":"feature","id":"feature_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","description":"value","slug":"acme","avatar_url":"https://example.com"}],"free_trial_enabled":false,"free_trial_days":1,"unit_prices":[{"name":"Acme","block_size":1,"tiers":[]}]},"plan_period":"month","payment_method":{"object":"commerce_payment_method","id":"commerce_payment_method_2xhFjEI5X2qWRvtV13BzSj8H6Dk","payer_id":"value","payment_type":"card","is_default":false,"gateway":"value","gateway_external_id":"value","gateway_external_account_id":"value","last4":"value","status":"active","wallet_type":"value","card_type":"value","expiry_year":1,"expiry_month":1,"created_at":1778544000000,"updated_at":1778544000000,"is_removable":false},"lifetime_paid":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"next_payment":{"amount":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"date":1,"per_unit_totals":[{"name":"Acme","block_size":1,"tiers":[]}],"totals":{"subtotal":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"base_fee":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"tax_total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"grand_total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"}}},"payer_id":"value","payer":{"object":"commerce_payer","id":"commerce_payer_2xhFjEI5X2qWRvtV13BzSj8H6Dk","instance_id":"value","user_id":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","first_name":"Ada","last_name":"Lovelace","email":"value","organization_id":"org_2xhFjEI5X2qWRvtV13BzSj8H6Dk","organization_name":"value","image_url":"https://example.com","credits_balance":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"created_at":1778544000000,"updated_at":1778544000000},"is_free_trial":false,"period_start":1,"period_end":1,"proration_date":"2026-05-12","canceled_at":1778544000000,"past_due_at":1778544000000,"ended_at":1778544000000,"created_at":1778544000000,"updated_at":1778544000000,"seats":{"quantity":1,"tiers":[{"fee_per_block":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"}}]},"totals":{"subtotal":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"base_fee":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"tax_total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"grand_total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"per_unit_totals":[{"name":"Acme","block_size":1,"tiers":[]}],"credits":{"proration":{"amount":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"cycle_days_remaining":1,"cycle_days_total":1,"cycle_remaining_percent":1.0},"payer":{"remaining_balance":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"applied_amount":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"}},"total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"}},"discounts":{"proration":{"amount":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"cycle_days_passed":1,"cycle_days_total":1,"cycle_passed_percent":1.0},"total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"}}}}],"next_payment":{"date":1,"amount":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"per_unit_totals":[{"name":"Acme","block_size":1,"tiers":[{"fee_per_block":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"}}]}],"totals":{"subtotal":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"base_fee":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"tax_total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"grand_total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"per_unit_totals":[{"name":"Acme","block_size":1,"tiers":[]}],"credits":{"proration":{"amount":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"cycle_days_remaining":1,"cycle_days_total":1,"cycle_remaining_percent":1.0},"payer":{"remaining_balance":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"applied_amount":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"}},"total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"}},"discounts":{"proration":{"amount":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"cycle_days_passed":1,"cycle_days_total":1,"cycle_passed_percent":1.0},"total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"}}}},"eligible_for_free_trial":false}',
     ),
     "GetUserBillingCreditBalance": SpecOperation(
         "GET",
@@ -944,7 +968,7 @@ OPERATIONS: dict[str, SpecOperation] = {
             ),
             additional=False,
         ),
-        answer='{"object":"value","id":"value","payer_id":"value","amount":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"source_type":"value","source_id":"value","created_at":"value"}',
+        answer='{"object":"value","id":"value","payer_id":"value","amount":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"source_type":"value","source_id":"value","note":"value","created_at":"2026-05-12T00:00:00Z"}',
     ),
     "GetOAuthAccessToken": SpecOperation(
         "GET",
@@ -969,7 +993,7 @@ OPERATIONS: dict[str, SpecOperation] = {
             in_url=True,
         ),
         body=None,
-        answer='[{"object":"oauth_access_token","external_account_id":"value","provider_user_id":"value","token":"value","expires_at":1,"provider":"value","public_metadata":{},"label":"value"}]',
+        answer='[{"object":"oauth_access_token","external_account_id":"value","provider_user_id":"value","token":"value","expires_at":1778544000000,"provider":"value","public_metadata":{},"label":"value","scopes":["value"],"id_token":"value","token_secret":"value"}]',
     ),
     "UsersGetOrganizationMemberships": SpecOperation(
         "GET",
@@ -987,7 +1011,7 @@ OPERATIONS: dict[str, SpecOperation] = {
             in_url=True,
         ),
         body=None,
-        answer='{"data":[{"id":"value","object":"organization_membership","role":"value","permissions":["value"],"public_metadata":{},"organization":{"object":"organization","id":"value","name":"value","slug":"value","has_image":true,"max_allowed_memberships":1,"admin_delete_enabled":true,"public_metadata":{},"created_at":1,"updated_at":1},"created_at":1,"updated_at":1}],"total_count":1}',
+        answer='{"data":[{"id":"orgmem_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"organization_membership","role":"value","role_name":"value","permissions":["value"],"public_metadata":{},"private_metadata":{},"organization":{"object":"organization","id":"org_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","slug":"acme","image_url":"https://example.com","has_image":false,"members_count":1,"missing_member_with_elevated_permissions":false,"pending_invitations_count":1,"max_allowed_memberships":1,"admin_delete_enabled":false,"public_metadata":{},"private_metadata":{},"created_by":"value","created_at":1778544000000,"updated_at":1778544000000,"last_active_at":1778544000000,"role_set_key":"value"},"public_user_data":{"user_id":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","first_name":"Ada","last_name":"Lovelace","profile_image_url":"https://example.com","image_url":"https://example.com","has_image":false,"identifier":"ada@example.com","username":"ada","banned":false,"deprovisioned":false},"created_at":1778544000000,"updated_at":1778544000000}],"total_count":1}',
     ),
     "UsersGetOrganizationInvitations": SpecOperation(
         "GET",
@@ -1006,7 +1030,7 @@ OPERATIONS: dict[str, SpecOperation] = {
             in_url=True,
         ),
         body=None,
-        answer='{"data":[{"object":"organization_invitation","id":"value","email_address":"value","role":"value","role_name":"value","inviter_id":"value","public_inviter_data":{"user_id":"value","first_name":"value","last_name":"value","image_url":"value","has_image":true,"identifier":"value"},"public_metadata":{},"url":"value","expires_at":1,"created_at":1,"updated_at":1}],"total_count":1}',
+        answer='{"data":[{"object":"organization_invitation","id":"orginv_2xhFjEI5X2qWRvtV13BzSj8H6Dk","email_address":"ada@example.com","role":"value","role_name":"value","organization_id":"org_2xhFjEI5X2qWRvtV13BzSj8H6Dk","inviter_id":"value","public_inviter_data":{"user_id":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","first_name":"Ada","last_name":"Lovelace","image_url":"https://example.com","has_image":false,"identifier":"ada@example.com"},"status":"value","public_metadata":{},"private_metadata":{},"url":"https://example.com","expires_at":1778544000000,"created_at":1778544000000,"updated_at":1778544000000,"public_organization_data":{"id":"value","name":"Acme","slug":"acme","image_url":"https://example.com","has_image":false}}],"total_count":1}',
     ),
     "RemoveUserPassword": SpecOperation(
         "POST",
@@ -1018,7 +1042,8 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=Schema((Field("user_id", "string", required=True),), in_url=True),
         query=None,
         body=Schema((Field("sign_out_of_other_sessions", "boolean"),), additional=False),
-        answer='{"id":"value","object":"user","external_id":"value","primary_email_address_id":"value","primary_phone_number_id":"value","primary_web3_wallet_id":"value","username":"value","first_name":"value","last_name":"value","has_image":true,"public_metadata":{},"email_addresses":[{"object":"email_address","email_address":"value","reserved":true,"verification":{},"linked_to":[{"type":"value","id":"value"}],"created_at":1,"updated_at":1}],"phone_numbers":[{"object":"phone_number","phone_number":"value","reserved":true,"verification":{},"linked_to":[{"type":"value","id":"value"}],"created_at":1,"updated_at":1}],"web3_wallets":[{"object":"web3_wallet","web3_wallet":"value","verification":{},"created_at":1,"updated_at":1}],"passkeys":[{"object":"passkey","name":"value","last_used_at":1,"verification":{}}],"password_enabled":true,"two_factor_enabled":true,"totp_enabled":true,"backup_code_enabled":true,"mfa_enabled_at":1,"mfa_disabled_at":1,"external_accounts":[{"object":"external_account","id":"value","provider":"value","identification_id":"value","provider_user_id":"value","approved_scopes":"value","email_address":"value","first_name":"value","last_name":"value","public_metadata":{},"created_at":1,"updated_at":1,"verification":{}}],"saml_accounts":[{"id":"value","object":"saml_account","provider":"value","active":true,"email_address":"value","verification":{}}],"enterprise_accounts":[{"id":"value","object":"enterprise_account","provider":"value","active":true,"email_address":"value","verification":{}}],"last_sign_in_at":1,"banned":true,"locked":true,"lockout_expires_in_seconds":1,"verification_attempts_remaining":1,"updated_at":1,"created_at":1,"delete_self_enabled":true,"create_organization_enabled":true,"last_active_at":1700690400000,"legal_accepted_at":1700690400000}',
+        answer='{"id":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"user","external_id":"value","primary_email_address_id":"value","primary_phone_number_id":"value","primary_web3_wallet_id":"value","username":"ada","first_name":"Ada","last_name":"Lovelace","locale":"value","image_url":"https://example.com","has_image":false,"public_metadata":{},"private_metadata":{},"unsafe_metadata":{},"email_addresses":[{"id":"idn_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"email_address","email_address":"ada@example.com","reserved":false,"verification":{"object":"verification_admin","status":"verified","strategy":"admin","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"},"linked_to":[{"type":"oauth_google","id":"value"}],"matches_sso_connection":false,"created_at":1778544000000,"updated_at":1778544000000}],"phone_numbers":[{"id":"idn_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"phone_number","phone_number":"+15555550100","reserved_for_second_factor":false,"default_second_factor":false,"reserved":false,"verification":{"object":"verification_admin","status":"verified","strategy":"admin","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"},"linked_to":[{"type":"oauth_google","id":"value"}],"backup_codes":["value"],"created_at":1778544000000,"updated_at":1778544000000}],"web3_wallets":[{"id":"idn_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"web3_wallet","web3_wallet":"value","verification":{"object":"verification_admin","status":"verified","strategy":"admin","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"},"created_at":1778544000000,"updated_at":1778544000000}],"passkeys":[{"id":"passkey_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"passkey","name":"Acme","last_used_at":1778544000000,"verification":{"object":"verification_passkey","status":"verified","strategy":"passkey","nonce":"nonce","message":"value","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"}}],"password_enabled":false,"two_factor_enabled":false,"totp_enabled":false,"backup_code_enabled":false,"mfa_enabled_at":1778544000000,"mfa_disabled_at":1778544000000,"password_last_updated_at":1778544000000,"external_accounts":[{"object":"external_account","id":"external_account_2xhFjEI5X2qWRvtV13BzSj8H6Dk","provider":"value","identification_id":"value","provider_user_id":"value","approved_scopes":"value","email_address":"ada@example.com","email_address_verified":false,"first_name":"Ada","last_name":"Lovelace","image_url":"https://example.com","username":"ada","phone_number":"+15555550100","public_metadata":{},"label":"value","created_at":1778544000000,"updated_at":1778544000000,"verification":{"object":"verification_oauth","status":"verified","strategy":"oauth_google","external_verification_redirect_url":"https://example.com","error":{"message":"value","long_message":"value","code":"value"},"expire_at":1778544000000,"attempts":1,"verified_at_client":"value"}}],"saml_accounts":[{"id":"saml_account_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"saml_account","provider":"value","active":true,"email_address":"ada@example.com","first_name":"Ada","last_name":"Lovelace","provider_user_id":"value","last_authenticated_at":1778544000000,"public_metadata":{},"verification":{"object":"verification_saml","status":"verified","strategy":"saml","external_verification_redirect_url":"https://example.com","error":{"message":"value","long_message":"value","code":"value"},"expire_at":1778544000000,"attempts":1,"verified_at_client":"value"},"saml_connection":{"id":"value","name":"Acme","domain":"value","domains":["value"],"active":true,"provider":"value","sync_user_attributes":false,"allow_subdomains":false,"allow_idp_initiated":false,"disable_additional_identifications":false,"created_at":1778544000000,"updated_at":1778544000000}}],"enterprise_accounts":[{"id":"enterprise_account_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"enterprise_account","protocol":"oauth","provider":"value","active":true,"email_address":"ada@example.com","first_name":"Ada","last_name":"Lovelace","provider_user_id":"value","enterprise_connection_id":"entc_2xhFjEI5X2qWRvtV13BzSj8H6Dk","public_metadata":{},"verification":{"object":"verification_ticket","status":"verified","strategy":"ticket","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"},"enterprise_connection":{"id":"value","protocol":"value","provider":"value","name":"Acme","logo_public_url":"https://example.com","domain":"value","domains":["value"],"active":true,"sync_user_attributes":false,"allow_subdomains":false,"allow_idp_initiated":false,"disable_additional_identifications":false,"created_at":1778544000000,"updated_at":1778544000000},"last_authenticated_at":1778544000000}],"organization_memberships":[{"id":"orgmem_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"organization_membership","role":"value","role_name":"value","permissions":["value"],"public_metadata":{},"private_metadata":{},"organization":{"object":"organization","id":"org_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","slug":"acme","image_url":"https://example.com","has_image":false,"members_count":1,"missing_member_with_elevated_permissions":false,"pending_invitations_count":1,"max_allowed_memberships":1,"admin_delete_enabled":false,"public_metadata":{},"private_metadata":{},"created_by":"value","created_at":1778544000000,"updated_at":1778544000000,"last_active_at":1778544000000,"role_set_key":"value"},"public_user_data":{"user_id":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","first_name":"Ada","last_name":"Lovelace","profile_image_url":"https://example.com","image_url":"https://example.com","has_image":false,"identifier":"ada@example.com","username":"ada","banned":false,"deprovisioned":false},"created_at":1778544000000,"updated_at":1778544000000}],"last_sign_in_at":1778544000000,"banned":false,"locked":false,"deprovisioned":false,"lockout_expires_in_seconds":1,"verification_attempts_remaining":1,"updated_at":1778544000000,"created_at":1778544000000,"delete_self_enabled":false,"create_organization_enabled":false,"create_organizations_limit":1,"last_active_at":1700690400000,"legal_accepted_at":1700690400000,"bypass_client_trust":false,"scim":{"directory_id":"value","directory_enabled":false,"external_id":"value"}}',
+        echo="user_id",
     ),
     "VerifyPassword": SpecOperation(
         "POST",
@@ -1030,7 +1055,7 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=Schema((Field("user_id", "string", required=True),), in_url=True),
         query=None,
         body=Schema((Field("password", "string", required=True),), additional=False),
-        answer="{}",
+        answer='{"verified":false}',
     ),
     "VerifyTOTP": SpecOperation(
         "POST",
@@ -1042,7 +1067,7 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=Schema((Field("user_id", "string", required=True),), in_url=True),
         query=None,
         body=Schema((Field("code", "string", required=True),), additional=False),
-        answer="{}",
+        answer='{"verified":false,"code_type":"totp"}',
     ),
     "DisableMFA": SpecOperation(
         "DELETE",
@@ -1054,7 +1079,7 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=Schema((Field("user_id", "string", required=True),), in_url=True),
         query=None,
         body=None,
-        answer="{}",
+        answer='{"user_id":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk"}',
     ),
     "DeleteBackupCode": SpecOperation(
         "DELETE",
@@ -1066,7 +1091,7 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=Schema((Field("user_id", "string", required=True),), in_url=True),
         query=None,
         body=None,
-        answer="{}",
+        answer='{"user_id":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk"}',
     ),
     "UserPasskeyDelete": SpecOperation(
         "DELETE",
@@ -1084,7 +1109,8 @@ OPERATIONS: dict[str, SpecOperation] = {
         ),
         query=None,
         body=None,
-        answer='{"object":"value","deleted":true}',
+        answer='{"object":"passkey","id":"value","slug":"acme","deleted":true,"external_id":"value"}',
+        echo="passkey_identification_id",
     ),
     "ListUserTrustedDevices": SpecOperation(
         "GET",
@@ -1096,7 +1122,7 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=Schema((Field("user_id", "string", required=True),), in_url=True),
         query=None,
         body=None,
-        answer='{"data":[{"object":"trusted_device","id":"value","platform":"ios","app_identifier":"value","algorithm":"ES256","status":"active","created_at":1,"updated_at":1}],"total_count":1}',
+        answer='{"data":[{"object":"trusted_device","id":"trusted_device_2xhFjEI5X2qWRvtV13BzSj8H6Dk","platform":"ios","app_identifier":"value","name":"Acme","algorithm":"ES256","status":"active","created_at":1778544000000,"updated_at":1778544000000,"last_used_at":1778544000000,"revoked_at":1778544000000}],"total_count":1}',
     ),
     "RevokeUserTrustedDevice": SpecOperation(
         "DELETE",
@@ -1114,7 +1140,8 @@ OPERATIONS: dict[str, SpecOperation] = {
         ),
         query=None,
         body=None,
-        answer='{"object":"trusted_device","id":"value","platform":"ios","app_identifier":"value","algorithm":"ES256","status":"active","created_at":1,"updated_at":1}',
+        answer='{"object":"trusted_device","id":"trusted_device_2xhFjEI5X2qWRvtV13BzSj8H6Dk","platform":"ios","app_identifier":"value","name":"Acme","algorithm":"ES256","status":"active","created_at":1778544000000,"updated_at":1778544000000,"last_used_at":1778544000000,"revoked_at":1778544000000}',
+        echo="trusted_device_id",
     ),
     "UserWeb3WalletDelete": SpecOperation(
         "DELETE",
@@ -1132,7 +1159,8 @@ OPERATIONS: dict[str, SpecOperation] = {
         ),
         query=None,
         body=None,
-        answer='{"object":"value","deleted":true}',
+        answer='{"object":"web3_wallet","id":"value","slug":"acme","deleted":true,"external_id":"value"}',
+        echo="web3_wallet_identification_id",
     ),
     "DeleteTOTP": SpecOperation(
         "DELETE",
@@ -1144,7 +1172,7 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=Schema((Field("user_id", "string", required=True),), in_url=True),
         query=None,
         body=None,
-        answer="{}",
+        answer='{"user_id":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk"}',
     ),
     "DeleteExternalAccount": SpecOperation(
         "DELETE",
@@ -1162,7 +1190,8 @@ OPERATIONS: dict[str, SpecOperation] = {
         ),
         query=None,
         body=None,
-        answer='{"object":"value","deleted":true}',
+        answer='{"object":"external_account","id":"value","slug":"acme","deleted":true,"external_id":"value"}',
+        echo="external_account_id",
     ),
     "SetUserPasswordCompromised": SpecOperation(
         "POST",
@@ -1174,7 +1203,7 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=Schema((Field("user_id", "string", required=True),), in_url=True),
         query=None,
         body=Schema((Field("revoke_all_sessions", "boolean", nullable=True),), additional=False),
-        answer='{"id":"value","object":"user","external_id":"value","primary_email_address_id":"value","primary_phone_number_id":"value","primary_web3_wallet_id":"value","username":"value","first_name":"value","last_name":"value","has_image":true,"public_metadata":{},"email_addresses":[{"object":"email_address","email_address":"value","reserved":true,"verification":{},"linked_to":[{"type":"value","id":"value"}],"created_at":1,"updated_at":1}],"phone_numbers":[{"object":"phone_number","phone_number":"value","reserved":true,"verification":{},"linked_to":[{"type":"value","id":"value"}],"created_at":1,"updated_at":1}],"web3_wallets":[{"object":"web3_wallet","web3_wallet":"value","verification":{},"created_at":1,"updated_at":1}],"passkeys":[{"object":"passkey","name":"value","last_used_at":1,"verification":{}}],"password_enabled":true,"two_factor_enabled":true,"totp_enabled":true,"backup_code_enabled":true,"mfa_enabled_at":1,"mfa_disabled_at":1,"external_accounts":[{"object":"external_account","id":"value","provider":"value","identification_id":"value","provider_user_id":"value","approved_scopes":"value","email_address":"value","first_name":"value","last_name":"value","public_metadata":{},"created_at":1,"updated_at":1,"verification":{}}],"saml_accounts":[{"id":"value","object":"saml_account","provider":"value","active":true,"email_address":"value","verification":{}}],"enterprise_accounts":[{"id":"value","object":"enterprise_account","provider":"value","active":true,"email_address":"value","verification":{}}],"last_sign_in_at":1,"banned":true,"locked":true,"lockout_expires_in_seconds":1,"verification_attempts_remaining":1,"updated_at":1,"created_at":1,"delete_self_enabled":true,"create_organization_enabled":true,"last_active_at":1700690400000,"legal_accepted_at":1700690400000}',
+        answer='{"id":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"user","external_id":"value","primary_email_address_id":"value","primary_phone_number_id":"value","primary_web3_wallet_id":"value","username":"ada","first_name":"Ada","last_name":"Lovelace","locale":"value","image_url":"https://example.com","has_image":false,"public_metadata":{},"private_metadata":{},"unsafe_metadata":{},"email_addresses":[{"id":"idn_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"email_address","email_address":"ada@example.com","reserved":false,"verification":{"object":"verification_admin","status":"verified","strategy":"admin","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"},"linked_to":[{"type":"oauth_google","id":"value"}],"matches_sso_connection":false,"created_at":1778544000000,"updated_at":1778544000000}],"phone_numbers":[{"id":"idn_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"phone_number","phone_number":"+15555550100","reserved_for_second_factor":false,"default_second_factor":false,"reserved":false,"verification":{"object":"verification_admin","status":"verified","strategy":"admin","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"},"linked_to":[{"type":"oauth_google","id":"value"}],"backup_codes":["value"],"created_at":1778544000000,"updated_at":1778544000000}],"web3_wallets":[{"id":"idn_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"web3_wallet","web3_wallet":"value","verification":{"object":"verification_admin","status":"verified","strategy":"admin","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"},"created_at":1778544000000,"updated_at":1778544000000}],"passkeys":[{"id":"passkey_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"passkey","name":"Acme","last_used_at":1778544000000,"verification":{"object":"verification_passkey","status":"verified","strategy":"passkey","nonce":"nonce","message":"value","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"}}],"password_enabled":false,"two_factor_enabled":false,"totp_enabled":false,"backup_code_enabled":false,"mfa_enabled_at":1778544000000,"mfa_disabled_at":1778544000000,"password_last_updated_at":1778544000000,"external_accounts":[{"object":"external_account","id":"external_account_2xhFjEI5X2qWRvtV13BzSj8H6Dk","provider":"value","identification_id":"value","provider_user_id":"value","approved_scopes":"value","email_address":"ada@example.com","email_address_verified":false,"first_name":"Ada","last_name":"Lovelace","image_url":"https://example.com","username":"ada","phone_number":"+15555550100","public_metadata":{},"label":"value","created_at":1778544000000,"updated_at":1778544000000,"verification":{"object":"verification_oauth","status":"verified","strategy":"oauth_google","external_verification_redirect_url":"https://example.com","error":{"message":"value","long_message":"value","code":"value"},"expire_at":1778544000000,"attempts":1,"verified_at_client":"value"}}],"saml_accounts":[{"id":"saml_account_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"saml_account","provider":"value","active":true,"email_address":"ada@example.com","first_name":"Ada","last_name":"Lovelace","provider_user_id":"value","last_authenticated_at":1778544000000,"public_metadata":{},"verification":{"object":"verification_saml","status":"verified","strategy":"saml","external_verification_redirect_url":"https://example.com","error":{"message":"value","long_message":"value","code":"value"},"expire_at":1778544000000,"attempts":1,"verified_at_client":"value"},"saml_connection":{"id":"value","name":"Acme","domain":"value","domains":["value"],"active":true,"provider":"value","sync_user_attributes":false,"allow_subdomains":false,"allow_idp_initiated":false,"disable_additional_identifications":false,"created_at":1778544000000,"updated_at":1778544000000}}],"enterprise_accounts":[{"id":"enterprise_account_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"enterprise_account","protocol":"oauth","provider":"value","active":true,"email_address":"ada@example.com","first_name":"Ada","last_name":"Lovelace","provider_user_id":"value","enterprise_connection_id":"entc_2xhFjEI5X2qWRvtV13BzSj8H6Dk","public_metadata":{},"verification":{"object":"verification_ticket","status":"verified","strategy":"ticket","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"},"enterprise_connection":{"id":"value","protocol":"value","provider":"value","name":"Acme","logo_public_url":"https://example.com","domain":"value","domains":["value"],"active":true,"sync_user_attributes":false,"allow_subdomains":false,"allow_idp_initiated":false,"disable_additional_identifications":false,"created_at":1778544000000,"updated_at":1778544000000},"last_authenticated_at":1778544000000}],"organization_memberships":[{"id":"orgmem_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"organization_membership","role":"value","role_name":"value","permissions":["value"],"public_metadata":{},"private_metadata":{},"organization":{"object":"organization","id":"org_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","slug":"acme","image_url":"https://example.com","has_image":false,"members_count":1,"missing_member_with_elevated_permissions":false,"pending_invitations_count":1,"max_allowed_memberships":1,"admin_delete_enabled":false,"public_metadata":{},"private_metadata":{},"created_by":"value","created_at":1778544000000,"updated_at":1778544000000,"last_active_at":1778544000000,"role_set_key":"value"},"public_user_data":{"user_id":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","first_name":"Ada","last_name":"Lovelace","profile_image_url":"https://example.com","image_url":"https://example.com","has_image":false,"identifier":"ada@example.com","username":"ada","banned":false,"deprovisioned":false},"created_at":1778544000000,"updated_at":1778544000000}],"last_sign_in_at":1778544000000,"banned":false,"locked":false,"deprovisioned":false,"lockout_expires_in_seconds":1,"verification_attempts_remaining":1,"updated_at":1778544000000,"created_at":1778544000000,"delete_self_enabled":false,"create_organization_enabled":false,"create_organizations_limit":1,"last_active_at":1700690400000,"legal_accepted_at":1700690400000,"bypass_client_trust":false,"scim":{"directory_id":"value","directory_enabled":false,"external_id":"value"}}',
     ),
     "UnsetUserPasswordCompromised": SpecOperation(
         "POST",
@@ -1186,7 +1215,7 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=Schema((Field("user_id", "string", required=True),), in_url=True),
         query=None,
         body=None,
-        answer='{"id":"value","object":"user","external_id":"value","primary_email_address_id":"value","primary_phone_number_id":"value","primary_web3_wallet_id":"value","username":"value","first_name":"value","last_name":"value","has_image":true,"public_metadata":{},"email_addresses":[{"object":"email_address","email_address":"value","reserved":true,"verification":{},"linked_to":[{"type":"value","id":"value"}],"created_at":1,"updated_at":1}],"phone_numbers":[{"object":"phone_number","phone_number":"value","reserved":true,"verification":{},"linked_to":[{"type":"value","id":"value"}],"created_at":1,"updated_at":1}],"web3_wallets":[{"object":"web3_wallet","web3_wallet":"value","verification":{},"created_at":1,"updated_at":1}],"passkeys":[{"object":"passkey","name":"value","last_used_at":1,"verification":{}}],"password_enabled":true,"two_factor_enabled":true,"totp_enabled":true,"backup_code_enabled":true,"mfa_enabled_at":1,"mfa_disabled_at":1,"external_accounts":[{"object":"external_account","id":"value","provider":"value","identification_id":"value","provider_user_id":"value","approved_scopes":"value","email_address":"value","first_name":"value","last_name":"value","public_metadata":{},"created_at":1,"updated_at":1,"verification":{}}],"saml_accounts":[{"id":"value","object":"saml_account","provider":"value","active":true,"email_address":"value","verification":{}}],"enterprise_accounts":[{"id":"value","object":"enterprise_account","provider":"value","active":true,"email_address":"value","verification":{}}],"last_sign_in_at":1,"banned":true,"locked":true,"lockout_expires_in_seconds":1,"verification_attempts_remaining":1,"updated_at":1,"created_at":1,"delete_self_enabled":true,"create_organization_enabled":true,"last_active_at":1700690400000,"legal_accepted_at":1700690400000}',
+        answer='{"id":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"user","external_id":"value","primary_email_address_id":"value","primary_phone_number_id":"value","primary_web3_wallet_id":"value","username":"ada","first_name":"Ada","last_name":"Lovelace","locale":"value","image_url":"https://example.com","has_image":false,"public_metadata":{},"private_metadata":{},"unsafe_metadata":{},"email_addresses":[{"id":"idn_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"email_address","email_address":"ada@example.com","reserved":false,"verification":{"object":"verification_admin","status":"verified","strategy":"admin","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"},"linked_to":[{"type":"oauth_google","id":"value"}],"matches_sso_connection":false,"created_at":1778544000000,"updated_at":1778544000000}],"phone_numbers":[{"id":"idn_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"phone_number","phone_number":"+15555550100","reserved_for_second_factor":false,"default_second_factor":false,"reserved":false,"verification":{"object":"verification_admin","status":"verified","strategy":"admin","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"},"linked_to":[{"type":"oauth_google","id":"value"}],"backup_codes":["value"],"created_at":1778544000000,"updated_at":1778544000000}],"web3_wallets":[{"id":"idn_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"web3_wallet","web3_wallet":"value","verification":{"object":"verification_admin","status":"verified","strategy":"admin","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"},"created_at":1778544000000,"updated_at":1778544000000}],"passkeys":[{"id":"passkey_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"passkey","name":"Acme","last_used_at":1778544000000,"verification":{"object":"verification_passkey","status":"verified","strategy":"passkey","nonce":"nonce","message":"value","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"}}],"password_enabled":false,"two_factor_enabled":false,"totp_enabled":false,"backup_code_enabled":false,"mfa_enabled_at":1778544000000,"mfa_disabled_at":1778544000000,"password_last_updated_at":1778544000000,"external_accounts":[{"object":"external_account","id":"external_account_2xhFjEI5X2qWRvtV13BzSj8H6Dk","provider":"value","identification_id":"value","provider_user_id":"value","approved_scopes":"value","email_address":"ada@example.com","email_address_verified":false,"first_name":"Ada","last_name":"Lovelace","image_url":"https://example.com","username":"ada","phone_number":"+15555550100","public_metadata":{},"label":"value","created_at":1778544000000,"updated_at":1778544000000,"verification":{"object":"verification_oauth","status":"verified","strategy":"oauth_google","external_verification_redirect_url":"https://example.com","error":{"message":"value","long_message":"value","code":"value"},"expire_at":1778544000000,"attempts":1,"verified_at_client":"value"}}],"saml_accounts":[{"id":"saml_account_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"saml_account","provider":"value","active":true,"email_address":"ada@example.com","first_name":"Ada","last_name":"Lovelace","provider_user_id":"value","last_authenticated_at":1778544000000,"public_metadata":{},"verification":{"object":"verification_saml","status":"verified","strategy":"saml","external_verification_redirect_url":"https://example.com","error":{"message":"value","long_message":"value","code":"value"},"expire_at":1778544000000,"attempts":1,"verified_at_client":"value"},"saml_connection":{"id":"value","name":"Acme","domain":"value","domains":["value"],"active":true,"provider":"value","sync_user_attributes":false,"allow_subdomains":false,"allow_idp_initiated":false,"disable_additional_identifications":false,"created_at":1778544000000,"updated_at":1778544000000}}],"enterprise_accounts":[{"id":"enterprise_account_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"enterprise_account","protocol":"oauth","provider":"value","active":true,"email_address":"ada@example.com","first_name":"Ada","last_name":"Lovelace","provider_user_id":"value","enterprise_connection_id":"entc_2xhFjEI5X2qWRvtV13BzSj8H6Dk","public_metadata":{},"verification":{"object":"verification_ticket","status":"verified","strategy":"ticket","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"},"enterprise_connection":{"id":"value","protocol":"value","provider":"value","name":"Acme","logo_public_url":"https://example.com","domain":"value","domains":["value"],"active":true,"sync_user_attributes":false,"allow_subdomains":false,"allow_idp_initiated":false,"disable_additional_identifications":false,"created_at":1778544000000,"updated_at":1778544000000},"last_authenticated_at":1778544000000}],"organization_memberships":[{"id":"orgmem_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"organization_membership","role":"value","role_name":"value","permissions":["value"],"public_metadata":{},"private_metadata":{},"organization":{"object":"organization","id":"org_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","slug":"acme","image_url":"https://example.com","has_image":false,"members_count":1,"missing_member_with_elevated_permissions":false,"pending_invitations_count":1,"max_allowed_memberships":1,"admin_delete_enabled":false,"public_metadata":{},"private_metadata":{},"created_by":"value","created_at":1778544000000,"updated_at":1778544000000,"last_active_at":1778544000000,"role_set_key":"value"},"public_user_data":{"user_id":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","first_name":"Ada","last_name":"Lovelace","profile_image_url":"https://example.com","image_url":"https://example.com","has_image":false,"identifier":"ada@example.com","username":"ada","banned":false,"deprovisioned":false},"created_at":1778544000000,"updated_at":1778544000000}],"last_sign_in_at":1778544000000,"banned":false,"locked":false,"deprovisioned":false,"lockout_expires_in_seconds":1,"verification_attempts_remaining":1,"updated_at":1778544000000,"created_at":1778544000000,"delete_self_enabled":false,"create_organization_enabled":false,"create_organizations_limit":1,"last_active_at":1700690400000,"legal_accepted_at":1700690400000,"bypass_client_trust":false,"scim":{"directory_id":"value","directory_enabled":false,"external_id":"value"}}',
     ),
     "ListInvitations": SpecOperation(
         "GET",
@@ -1208,7 +1237,7 @@ OPERATIONS: dict[str, SpecOperation] = {
             in_url=True,
         ),
         body=None,
-        answer='[{"object":"invitation","id":"value","email_address":"value","public_metadata":{},"status":"pending","created_at":1,"updated_at":1}]',
+        answer='[{"object":"invitation","id":"inv_2xhFjEI5X2qWRvtV13BzSj8H6Dk","email_address":"ada@example.com","public_metadata":{},"revoked":false,"status":"pending","url":"https://example.com","expires_at":1778544000000,"created_at":1778544000000,"updated_at":1778544000000}]',
     ),
     "CreateInvitation": SpecOperation(
         "POST",
@@ -1231,7 +1260,7 @@ OPERATIONS: dict[str, SpecOperation] = {
             ),
             additional=False,
         ),
-        answer='{"object":"invitation","id":"value","email_address":"value","public_metadata":{},"status":"pending","created_at":1,"updated_at":1}',
+        answer='{"object":"invitation","id":"inv_2xhFjEI5X2qWRvtV13BzSj8H6Dk","email_address":"ada@example.com","public_metadata":{},"revoked":false,"status":"pending","url":"https://example.com","expires_at":1778544000000,"created_at":1778544000000,"updated_at":1778544000000}',
     ),
     "CreateBulkInvitations": SpecOperation(
         "POST",
@@ -1243,7 +1272,7 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=None,
         query=None,
         body=None,
-        answer='[{"object":"invitation","id":"value","email_address":"value","public_metadata":{},"status":"pending","created_at":1,"updated_at":1}]',
+        answer='[{"object":"invitation","id":"inv_2xhFjEI5X2qWRvtV13BzSj8H6Dk","email_address":"ada@example.com","public_metadata":{},"revoked":false,"status":"pending","url":"https://example.com","expires_at":1778544000000,"created_at":1778544000000,"updated_at":1778544000000}]',
     ),
     "RevokeInvitation": SpecOperation(
         "POST",
@@ -1255,7 +1284,8 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=Schema((Field("invitation_id", "string", required=True),), in_url=True),
         query=None,
         body=None,
-        answer='{"object":"invitation","id":"value","email_address":"value","public_metadata":{},"status":"revoked","created_at":1,"updated_at":1}',
+        answer='{"object":"invitation","id":"inv_2xhFjEI5X2qWRvtV13BzSj8H6Dk","email_address":"ada@example.com","public_metadata":{},"revoked":true,"status":"revoked","url":"https://example.com","expires_at":1778544000000,"created_at":1778544000000,"updated_at":1778544000000}',
+        echo="invitation_id",
     ),
     "ListInstanceOrganizationInvitations": SpecOperation(
         "GET",
@@ -1276,7 +1306,7 @@ OPERATIONS: dict[str, SpecOperation] = {
             in_url=True,
         ),
         body=None,
-        answer='{"data":[{"object":"organization_invitation","id":"value","email_address":"value","role":"value","role_name":"value","inviter_id":"value","public_inviter_data":{"user_id":"value","first_name":"value","last_name":"value","image_url":"value","has_image":true,"identifier":"value"},"public_metadata":{},"url":"value","expires_at":1,"created_at":1,"updated_at":1}],"total_count":1}',
+        answer='{"data":[{"object":"organization_invitation","id":"orginv_2xhFjEI5X2qWRvtV13BzSj8H6Dk","email_address":"ada@example.com","role":"value","role_name":"value","organization_id":"org_2xhFjEI5X2qWRvtV13BzSj8H6Dk","inviter_id":"value","public_inviter_data":{"user_id":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","first_name":"Ada","last_name":"Lovelace","image_url":"https://example.com","has_image":false,"identifier":"ada@example.com"},"status":"value","public_metadata":{},"private_metadata":{},"url":"https://example.com","expires_at":1778544000000,"created_at":1778544000000,"updated_at":1778544000000,"public_organization_data":{"id":"value","name":"Acme","slug":"acme","image_url":"https://example.com","has_image":false}}],"total_count":1}',
     ),
     "ListAllowlistIdentifiers": SpecOperation(
         "GET",
@@ -1295,7 +1325,7 @@ OPERATIONS: dict[str, SpecOperation] = {
             in_url=True,
         ),
         body=None,
-        answer='[{"object":"allowlist_identifier"}]',
+        answer='[{"object":"allowlist_identifier","id":"alid_2xhFjEI5X2qWRvtV13BzSj8H6Dk","invitation_id":"inv_2xhFjEI5X2qWRvtV13BzSj8H6Dk","identifier":"ada@example.com","identifier_type":"email_address","instance_id":"value","created_at":1778544000000,"updated_at":1778544000000}]',
     ),
     "CreateAllowlistIdentifier": SpecOperation(
         "POST",
@@ -1313,7 +1343,7 @@ OPERATIONS: dict[str, SpecOperation] = {
             ),
             additional=False,
         ),
-        answer='{"object":"allowlist_identifier"}',
+        answer='{"object":"allowlist_identifier","id":"alid_2xhFjEI5X2qWRvtV13BzSj8H6Dk","invitation_id":"inv_2xhFjEI5X2qWRvtV13BzSj8H6Dk","identifier":"ada@example.com","identifier_type":"email_address","instance_id":"value","created_at":1778544000000,"updated_at":1778544000000}',
     ),
     "DeleteAllowlistIdentifier": SpecOperation(
         "DELETE",
@@ -1325,7 +1355,8 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=Schema((Field("identifier_id", "string", required=True),), in_url=True),
         query=None,
         body=None,
-        answer='{"object":"value","deleted":true}',
+        answer='{"object":"identifier","id":"value","slug":"acme","deleted":true,"external_id":"value"}',
+        echo="identifier_id",
     ),
     "ListBlocklistIdentifiers": SpecOperation(
         "GET",
@@ -1337,7 +1368,7 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=None,
         query=None,
         body=None,
-        answer='{"data":[{"object":"blocklist_identifier"}],"total_count":1}',
+        answer='{"data":[{"object":"blocklist_identifier","id":"blid_2xhFjEI5X2qWRvtV13BzSj8H6Dk","identifier":"ada@example.com","identifier_type":"email_address","instance_id":"value","created_at":1778544000000,"updated_at":1778544000000}],"total_count":1}',
     ),
     "CreateBlocklistIdentifier": SpecOperation(
         "POST",
@@ -1349,7 +1380,7 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=None,
         query=None,
         body=Schema((Field("identifier", "string", required=True),), additional=False),
-        answer='{"object":"blocklist_identifier"}',
+        answer='{"object":"blocklist_identifier","id":"blid_2xhFjEI5X2qWRvtV13BzSj8H6Dk","identifier":"ada@example.com","identifier_type":"email_address","instance_id":"value","created_at":1778544000000,"updated_at":1778544000000}',
     ),
     "DeleteBlocklistIdentifier": SpecOperation(
         "DELETE",
@@ -1361,7 +1392,8 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=Schema((Field("identifier_id", "string", required=True),), in_url=True),
         query=None,
         body=None,
-        answer='{"object":"value","deleted":true}',
+        answer='{"object":"identifier","id":"value","slug":"acme","deleted":true,"external_id":"value"}',
+        echo="identifier_id",
     ),
     "UpdateInstanceAuthConfig": SpecOperation(
         "PATCH",
@@ -1381,7 +1413,7 @@ OPERATIONS: dict[str, SpecOperation] = {
             ),
             additional=False,
         ),
-        answer='{"object":"instance_settings"}',
+        answer='{"object":"instance_settings","id":"instance_settings_2xhFjEI5X2qWRvtV13BzSj8H6Dk","restricted_to_allowlist":false,"from_email_address":"value","progressive_sign_up":false}',
     ),
     "UpdateProductionInstanceDomain": SpecOperation(
         "PUT",
@@ -1419,7 +1451,7 @@ OPERATIONS: dict[str, SpecOperation] = {
             ),
             additional=False,
         ),
-        answer='{"object":"actor_token","id":"value","status":"pending","user_id":"value","actor":{},"created_at":1,"updated_at":1}',
+        answer='{"object":"actor_token","id":"act_2xhFjEI5X2qWRvtV13BzSj8H6Dk","status":"pending","user_id":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","actor":{},"token":"value","url":"https://example.com","created_at":1778544000000,"updated_at":1778544000000}',
     ),
     "RevokeActorToken": SpecOperation(
         "POST",
@@ -1431,7 +1463,8 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=Schema((Field("actor_token_id", "string", required=True),), in_url=True),
         query=None,
         body=None,
-        answer='{"object":"actor_token","id":"value","status":"pending","user_id":"value","actor":{},"created_at":1,"updated_at":1}',
+        answer='{"object":"actor_token","id":"act_2xhFjEI5X2qWRvtV13BzSj8H6Dk","status":"pending","user_id":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","actor":{},"token":"value","url":"https://example.com","created_at":1778544000000,"updated_at":1778544000000}',
+        echo="actor_token_id",
     ),
     "ListDomains": SpecOperation(
         "GET",
@@ -1443,7 +1476,7 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=None,
         query=None,
         body=None,
-        answer='{"data":[{"object":"domain","id":"value","name":"value","is_satellite":true,"frontend_api_url":"value","development_origin":"value"}],"total_count":1}',
+        answer='{"data":[{"object":"domain","id":"dmn_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","is_satellite":false,"frontend_api_url":"https://example.com","accounts_portal_url":"https://example.com","proxy_url":"https://example.com","development_origin":"value","cname_targets":[{"host":"value","value":"value","required":false}]}],"total_count":1}',
     ),
     "AddDomain": SpecOperation(
         "POST",
@@ -1461,7 +1494,7 @@ OPERATIONS: dict[str, SpecOperation] = {
                 Field("proxy_url", "string", nullable=True),
             )
         ),
-        answer='{"object":"domain","id":"value","name":"value","is_satellite":true,"frontend_api_url":"value","development_origin":"value"}',
+        answer='{"object":"domain","id":"dmn_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","is_satellite":false,"frontend_api_url":"https://example.com","accounts_portal_url":"https://example.com","proxy_url":"https://example.com","development_origin":"value","cname_targets":[{"host":"value","value":"value","required":false}]}',
     ),
     "UpdateDomain": SpecOperation(
         "PATCH",
@@ -1480,7 +1513,8 @@ OPERATIONS: dict[str, SpecOperation] = {
             ),
             additional=False,
         ),
-        answer='{"object":"domain","id":"value","name":"value","is_satellite":true,"frontend_api_url":"value","development_origin":"value"}',
+        answer='{"object":"domain","id":"dmn_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","is_satellite":false,"frontend_api_url":"https://example.com","accounts_portal_url":"https://example.com","proxy_url":"https://example.com","development_origin":"value","cname_targets":[{"host":"value","value":"value","required":false}]}',
+        echo="domain_id",
     ),
     "DeleteDomain": SpecOperation(
         "DELETE",
@@ -1492,7 +1526,8 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=Schema((Field("domain_id", "string", required=True),), in_url=True),
         query=None,
         body=None,
-        answer='{"object":"value","deleted":true}',
+        answer='{"object":"domain","id":"value","slug":"acme","deleted":true,"external_id":"value"}',
+        echo="domain_id",
     ),
     "GetInstance": SpecOperation(
         "GET",
@@ -1504,7 +1539,7 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=None,
         query=None,
         body=None,
-        answer='{"object":"instance","id":"value","environment_type":"development","allowed_origins":["value"],"workspace_id":"org_2abc123def456"}',
+        answer='{"object":"instance","id":"instance_2xhFjEI5X2qWRvtV13BzSj8H6Dk","environment_type":"development","allowed_origins":["value"],"workspace_id":"org_2abc123def456"}',
     ),
     "UpdateInstance": SpecOperation(
         "PATCH",
@@ -1555,7 +1590,7 @@ OPERATIONS: dict[str, SpecOperation] = {
             ),
             additional=False,
         ),
-        answer='{"object":"instance_restrictions","allowlist":true,"blocklist":true,"allowlist_blocklist_disabled_on_sign_in":true,"block_email_subaddresses":true,"block_disposable_email_domains":true}',
+        answer='{"object":"instance_restrictions","allowlist":false,"blocklist":false,"allowlist_blocklist_disabled_on_sign_in":false,"block_email_subaddresses":false,"block_disposable_email_domains":false}',
     ),
     "GetInstanceProtect": SpecOperation(
         "GET",
@@ -1567,7 +1602,7 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=None,
         query=None,
         body=None,
-        answer='{"object":"instance_protect","rules_enabled":true,"specter_enabled":true,"checks_bypassed":true}',
+        answer='{"object":"instance_protect","rules_enabled":false,"specter_enabled":false,"checks_bypassed":false}',
     ),
     "UpdateInstanceProtect": SpecOperation(
         "PATCH",
@@ -1585,7 +1620,7 @@ OPERATIONS: dict[str, SpecOperation] = {
             ),
             additional=False,
         ),
-        answer='{"object":"instance_protect","rules_enabled":true,"specter_enabled":true,"checks_bypassed":true}',
+        answer='{"object":"instance_protect","rules_enabled":false,"specter_enabled":false,"checks_bypassed":false}',
     ),
     "GetInstanceCommunication": SpecOperation(
         "GET",
@@ -1624,7 +1659,7 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=None,
         query=None,
         body=None,
-        answer='{"object":"oauth_application_settings","dynamic_oauth_client_registration":true,"default_scopes":["value"],"oauth_jwt_access_tokens":true,"client_id_metadata_documents_advertised":true,"client_id_metadata_documents_only_allow_pre_registered_clients":true,"client_id_metadata_documents_block_implicitly_allowed_clients":true}',
+        answer='{"object":"oauth_application_settings","dynamic_oauth_client_registration":false,"default_scopes":["value"],"oauth_jwt_access_tokens":false,"client_id_metadata_documents_advertised":false,"client_id_metadata_documents_only_allow_pre_registered_clients":false,"client_id_metadata_documents_block_implicitly_allowed_clients":false}',
     ),
     "UpdateInstanceOAuthApplicationSettings": SpecOperation(
         "PATCH",
@@ -1654,7 +1689,7 @@ OPERATIONS: dict[str, SpecOperation] = {
             ),
             additional=False,
         ),
-        answer='{"object":"oauth_application_settings","dynamic_oauth_client_registration":true,"default_scopes":["value"],"oauth_jwt_access_tokens":true,"client_id_metadata_documents_advertised":true,"client_id_metadata_documents_only_allow_pre_registered_clients":true,"client_id_metadata_documents_block_implicitly_allowed_clients":true}',
+        answer='{"object":"oauth_application_settings","dynamic_oauth_client_registration":false,"default_scopes":["value"],"oauth_jwt_access_tokens":false,"client_id_metadata_documents_advertised":false,"client_id_metadata_documents_only_allow_pre_registered_clients":false,"client_id_metadata_documents_block_implicitly_allowed_clients":false}',
     ),
     "ChangeProductionInstanceDomain": SpecOperation(
         "POST",
@@ -1684,7 +1719,7 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=None,
         query=None,
         body=None,
-        answer='{"object":"organization_settings","enabled":true,"max_allowed_memberships":1,"max_allowed_roles":1,"max_allowed_domains":1,"creator_role":"value","admin_delete_enabled":true,"domains_enabled":true,"domains_enrollment_modes":["manual_invitation"],"domains_default_role":"value"}',
+        answer='{"object":"organization_settings","enabled":false,"max_allowed_memberships":1,"max_allowed_roles":1,"max_role_sets_allowed":1,"max_allowed_domains":1,"creator_role":"value","admin_delete_enabled":false,"domains_enabled":false,"slug_disabled":false,"domains_enrollment_modes":["manual_invitation"],"domains_default_role":"value","initial_role_set_key":"value"}',
     ),
     "UpdateInstanceOrganizationSettings": SpecOperation(
         "PATCH",
@@ -1708,7 +1743,7 @@ OPERATIONS: dict[str, SpecOperation] = {
             ),
             additional=False,
         ),
-        answer='{"object":"organization_settings","enabled":true,"max_allowed_memberships":1,"max_allowed_roles":1,"max_allowed_domains":1,"creator_role":"value","admin_delete_enabled":true,"domains_enabled":true,"domains_enrollment_modes":["manual_invitation"],"domains_default_role":"value"}',
+        answer='{"object":"organization_settings","enabled":false,"max_allowed_memberships":1,"max_allowed_roles":1,"max_role_sets_allowed":1,"max_allowed_domains":1,"creator_role":"value","admin_delete_enabled":false,"domains_enabled":false,"slug_disabled":false,"domains_enrollment_modes":["manual_invitation"],"domains_default_role":"value","initial_role_set_key":"value"}',
     ),
     "CreateSvixApp": SpecOperation(
         "POST",
@@ -1720,7 +1755,7 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=None,
         query=None,
         body=None,
-        answer='{"svix_url":"value"}',
+        answer='{"svix_url":"https://example.com"}',
     ),
     "DeleteSvixApp": SpecOperation(
         "DELETE",
@@ -1744,7 +1779,7 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=None,
         query=None,
         body=None,
-        answer='{"svix_url":"value"}',
+        answer='{"svix_url":"https://example.com"}',
     ),
     "ListJWTTemplates": SpecOperation(
         "GET",
@@ -1763,7 +1798,7 @@ OPERATIONS: dict[str, SpecOperation] = {
             in_url=True,
         ),
         body=None,
-        answer='[{"object":"jwt_template","id":"value","name":"value","claims":{},"lifetime":1,"allowed_clock_skew":1,"custom_signing_key":true,"signing_algorithm":"value","created_at":1,"updated_at":1}]',
+        answer='[{"object":"jwt_template","id":"jtmp_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","claims":{},"lifetime":1,"allowed_clock_skew":1,"custom_signing_key":false,"signing_algorithm":"value","created_at":1778544000000,"updated_at":1778544000000}]',
     ),
     "CreateJWTTemplate": SpecOperation(
         "POST",
@@ -1785,7 +1820,7 @@ OPERATIONS: dict[str, SpecOperation] = {
                 Field("signing_key", "string", nullable=True),
             )
         ),
-        answer='{"object":"jwt_template","id":"value","name":"value","claims":{},"lifetime":1,"allowed_clock_skew":1,"custom_signing_key":true,"signing_algorithm":"value","created_at":1,"updated_at":1}',
+        answer='{"object":"jwt_template","id":"jtmp_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","claims":{},"lifetime":1,"allowed_clock_skew":1,"custom_signing_key":false,"signing_algorithm":"value","created_at":1778544000000,"updated_at":1778544000000}',
     ),
     "GetJWTTemplate": SpecOperation(
         "GET",
@@ -1797,7 +1832,8 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=Schema((Field("template_id", "string", required=True),), in_url=True),
         query=None,
         body=None,
-        answer='{"object":"jwt_template","id":"value","name":"value","claims":{},"lifetime":1,"allowed_clock_skew":1,"custom_signing_key":true,"signing_algorithm":"value","created_at":1,"updated_at":1}',
+        answer='{"object":"jwt_template","id":"jtmp_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","claims":{},"lifetime":1,"allowed_clock_skew":1,"custom_signing_key":false,"signing_algorithm":"value","created_at":1778544000000,"updated_at":1778544000000}',
+        echo="template_id",
     ),
     "UpdateJWTTemplate": SpecOperation(
         "PATCH",
@@ -1819,7 +1855,8 @@ OPERATIONS: dict[str, SpecOperation] = {
                 Field("signing_key", "string", nullable=True),
             )
         ),
-        answer='{"object":"jwt_template","id":"value","name":"value","claims":{},"lifetime":1,"allowed_clock_skew":1,"custom_signing_key":true,"signing_algorithm":"value","created_at":1,"updated_at":1}',
+        answer='{"object":"jwt_template","id":"jtmp_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","claims":{},"lifetime":1,"allowed_clock_skew":1,"custom_signing_key":false,"signing_algorithm":"value","created_at":1778544000000,"updated_at":1778544000000}',
+        echo="template_id",
     ),
     "DeleteJWTTemplate": SpecOperation(
         "DELETE",
@@ -1831,7 +1868,8 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=Schema((Field("template_id", "string", required=True),), in_url=True),
         query=None,
         body=None,
-        answer='{"object":"value","deleted":true}',
+        answer='{"object":"template","id":"value","slug":"acme","deleted":true,"external_id":"value"}',
+        echo="template_id",
     ),
     "ListMachines": SpecOperation(
         "GET",
@@ -1855,7 +1893,7 @@ OPERATIONS: dict[str, SpecOperation] = {
             in_url=True,
         ),
         body=None,
-        answer='{"data":[{"object":"machine","id":"value","name":"value","instance_id":"value","created_at":1,"updated_at":1,"scoped_machines":[{"object":"machine","id":"value","name":"value","instance_id":"value","created_at":1,"updated_at":1}]}],"total_count":1}',
+        answer='{"data":[{"object":"machine","id":"mch_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","instance_id":"value","created_at":1778544000000,"updated_at":1778544000000,"default_token_ttl":1,"scoped_machines":[{"object":"machine","id":"mch_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","instance_id":"value","created_at":1778544000000,"updated_at":1778544000000}]}],"total_count":1}',
     ),
     "CreateMachine": SpecOperation(
         "POST",
@@ -1873,7 +1911,7 @@ OPERATIONS: dict[str, SpecOperation] = {
                 Field("default_token_ttl", "integer", minimum=1, maximum=315360000),
             )
         ),
-        answer='{"object":"machine","id":"value","name":"value","instance_id":"value","created_at":1,"updated_at":1,"scoped_machines":[{"object":"machine","id":"value","name":"value","instance_id":"value","created_at":1,"updated_at":1}],"secret_key":"value"}',
+        answer='{"object":"machine","id":"mch_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","instance_id":"value","created_at":1778544000000,"updated_at":1778544000000,"default_token_ttl":1,"scoped_machines":[{"object":"machine","id":"mch_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","instance_id":"value","created_at":1778544000000,"updated_at":1778544000000,"default_token_ttl":1}],"secret_key":"value"}',
     ),
     "GetMachine": SpecOperation(
         "GET",
@@ -1885,7 +1923,8 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=Schema((Field("machine_id", "string", required=True),), in_url=True),
         query=None,
         body=None,
-        answer='{"object":"machine","id":"value","name":"value","instance_id":"value","created_at":1,"updated_at":1,"scoped_machines":[{"object":"machine","id":"value","name":"value","instance_id":"value","created_at":1,"updated_at":1}]}',
+        answer='{"object":"machine","id":"mch_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","instance_id":"value","created_at":1778544000000,"updated_at":1778544000000,"default_token_ttl":1,"scoped_machines":[{"object":"machine","id":"mch_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","instance_id":"value","created_at":1778544000000,"updated_at":1778544000000,"default_token_ttl":1}]}',
+        echo="machine_id",
     ),
     "UpdateMachine": SpecOperation(
         "PATCH",
@@ -1902,7 +1941,8 @@ OPERATIONS: dict[str, SpecOperation] = {
                 Field("default_token_ttl", "integer", minimum=1, maximum=315360000),
             )
         ),
-        answer='{"object":"machine","id":"value","name":"value","instance_id":"value","created_at":1,"updated_at":1,"scoped_machines":[{"object":"machine","id":"value","name":"value","instance_id":"value","created_at":1,"updated_at":1}]}',
+        answer='{"object":"machine","id":"mch_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","instance_id":"value","created_at":1778544000000,"updated_at":1778544000000,"default_token_ttl":1,"scoped_machines":[{"object":"machine","id":"mch_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","instance_id":"value","created_at":1778544000000,"updated_at":1778544000000,"default_token_ttl":1}]}',
+        echo="machine_id",
     ),
     "DeleteMachine": SpecOperation(
         "DELETE",
@@ -1914,7 +1954,8 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=Schema((Field("machine_id", "string", required=True),), in_url=True),
         query=None,
         body=None,
-        answer='{"object":"machine","id":"value","deleted":true}',
+        answer='{"object":"machine","id":"mch_2xhFjEI5X2qWRvtV13BzSj8H6Dk","deleted":true}',
+        echo="machine_id",
     ),
     "GetMachineSecretKey": SpecOperation(
         "GET",
@@ -1952,7 +1993,7 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=Schema((Field("machine_id", "string", required=True),), in_url=True),
         query=None,
         body=Schema((Field("to_machine_id", "string", required=True),)),
-        answer='{"object":"machine_scope","from_machine_id":"value","to_machine_id":"value","created_at":1}',
+        answer='{"object":"machine_scope","from_machine_id":"value","to_machine_id":"value","created_at":1778544000000}',
     ),
     "DeleteMachineScope": SpecOperation(
         "DELETE",
@@ -1994,7 +2035,7 @@ OPERATIONS: dict[str, SpecOperation] = {
             in_url=True,
         ),
         body=None,
-        answer='{"data":[{"object":"organization","id":"value","name":"value","slug":"value","has_image":true,"max_allowed_memberships":1,"admin_delete_enabled":true,"public_metadata":{},"created_at":1,"updated_at":1}],"total_count":1}',
+        answer='{"data":[{"object":"organization","id":"org_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","slug":"acme","image_url":"https://example.com","has_image":false,"members_count":1,"missing_member_with_elevated_permissions":false,"pending_invitations_count":1,"max_allowed_memberships":1,"admin_delete_enabled":false,"public_metadata":{},"private_metadata":{},"created_by":"value","created_at":1778544000000,"updated_at":1778544000000,"last_active_at":1778544000000,"role_set_key":"value"}],"total_count":1}',
     ),
     "CreateOrganization": SpecOperation(
         "POST",
@@ -2017,7 +2058,7 @@ OPERATIONS: dict[str, SpecOperation] = {
                 Field("role_set_key", "string", nullable=True),
             )
         ),
-        answer='{"object":"organization","id":"value","name":"value","slug":"value","has_image":true,"max_allowed_memberships":1,"admin_delete_enabled":true,"public_metadata":{},"created_at":1,"updated_at":1}',
+        answer='{"object":"organization","id":"org_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","slug":"acme","image_url":"https://example.com","has_image":false,"members_count":1,"missing_member_with_elevated_permissions":false,"pending_invitations_count":1,"max_allowed_memberships":1,"admin_delete_enabled":false,"public_metadata":{},"private_metadata":{},"created_by":"value","created_at":1778544000000,"updated_at":1778544000000,"last_active_at":1778544000000,"role_set_key":"value"}',
     ),
     "GetOrganization": SpecOperation(
         "GET",
@@ -2035,7 +2076,8 @@ OPERATIONS: dict[str, SpecOperation] = {
             in_url=True,
         ),
         body=None,
-        answer='{"object":"organization","id":"value","name":"value","slug":"value","has_image":true,"max_allowed_memberships":1,"admin_delete_enabled":true,"public_metadata":{},"created_at":1,"updated_at":1}',
+        answer='{"object":"organization","id":"org_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","slug":"acme","image_url":"https://example.com","has_image":false,"members_count":1,"missing_member_with_elevated_permissions":false,"pending_invitations_count":1,"max_allowed_memberships":1,"admin_delete_enabled":false,"public_metadata":{},"private_metadata":{},"created_by":"value","created_at":1778544000000,"updated_at":1778544000000,"last_active_at":1778544000000,"role_set_key":"value"}',
+        echo="organization_id",
     ),
     "UpdateOrganization": SpecOperation(
         "PATCH",
@@ -2057,7 +2099,8 @@ OPERATIONS: dict[str, SpecOperation] = {
             ),
             additional=False,
         ),
-        answer='{"object":"organization","id":"value","name":"value","slug":"value","has_image":true,"max_allowed_memberships":1,"admin_delete_enabled":true,"public_metadata":{},"created_at":1,"updated_at":1}',
+        answer='{"object":"organization","id":"org_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","slug":"acme","image_url":"https://example.com","has_image":false,"members_count":1,"missing_member_with_elevated_permissions":false,"pending_invitations_count":1,"max_allowed_memberships":1,"admin_delete_enabled":false,"public_metadata":{},"private_metadata":{},"created_by":"value","created_at":1778544000000,"updated_at":1778544000000,"last_active_at":1778544000000,"role_set_key":"value"}',
+        echo="organization_id",
     ),
     "DeleteOrganization": SpecOperation(
         "DELETE",
@@ -2069,7 +2112,8 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=Schema((Field("organization_id", "string", required=True),), in_url=True),
         query=None,
         body=None,
-        answer='{"object":"value","deleted":true}',
+        answer='{"object":"organization","id":"value","slug":"acme","deleted":true,"external_id":"value"}',
+        echo="organization_id",
     ),
     "ReplaceOrganizationMetadata": SpecOperation(
         "PUT",
@@ -2087,7 +2131,8 @@ OPERATIONS: dict[str, SpecOperation] = {
             ),
             additional=False,
         ),
-        answer='{"object":"organization","id":"value","name":"value","slug":"value","has_image":true,"max_allowed_memberships":1,"admin_delete_enabled":true,"public_metadata":{},"created_at":1,"updated_at":1}',
+        answer='{"object":"organization","id":"org_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","slug":"acme","image_url":"https://example.com","has_image":false,"members_count":1,"missing_member_with_elevated_permissions":false,"pending_invitations_count":1,"max_allowed_memberships":1,"admin_delete_enabled":false,"public_metadata":{},"private_metadata":{},"created_by":"value","created_at":1778544000000,"updated_at":1778544000000,"last_active_at":1778544000000,"role_set_key":"value"}',
+        echo="organization_id",
     ),
     "MergeOrganizationMetadata": SpecOperation(
         "PATCH",
@@ -2105,7 +2150,8 @@ OPERATIONS: dict[str, SpecOperation] = {
             ),
             additional=False,
         ),
-        answer='{"object":"organization","id":"value","name":"value","slug":"value","has_image":true,"max_allowed_memberships":1,"admin_delete_enabled":true,"public_metadata":{},"created_at":1,"updated_at":1}',
+        answer='{"object":"organization","id":"org_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","slug":"acme","image_url":"https://example.com","has_image":false,"members_count":1,"missing_member_with_elevated_permissions":false,"pending_invitations_count":1,"max_allowed_memberships":1,"admin_delete_enabled":false,"public_metadata":{},"private_metadata":{},"created_by":"value","created_at":1778544000000,"updated_at":1778544000000,"last_active_at":1778544000000,"role_set_key":"value"}',
+        echo="organization_id",
     ),
     "UploadOrganizationLogo": SpecOperation(
         "PUT",
@@ -2117,7 +2163,8 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=Schema((Field("organization_id", "string", required=True),), in_url=True),
         query=None,
         body=None,
-        answer='{"object":"organization","id":"value","name":"value","slug":"value","image_url":"value","has_image":true,"max_allowed_memberships":1,"admin_delete_enabled":true,"public_metadata":{},"created_at":1,"updated_at":1}',
+        answer='{"object":"organization","id":"org_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","slug":"acme","image_url":"https://example.com","has_image":false,"members_count":1,"missing_member_with_elevated_permissions":false,"pending_invitations_count":1,"max_allowed_memberships":1,"admin_delete_enabled":false,"public_metadata":{},"private_metadata":{},"created_by":"value","created_at":1778544000000,"updated_at":1778544000000,"last_active_at":1778544000000,"role_set_key":"value"}',
+        echo="organization_id",
     ),
     "DeleteOrganizationLogo": SpecOperation(
         "DELETE",
@@ -2129,7 +2176,8 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=Schema((Field("organization_id", "string", required=True),), in_url=True),
         query=None,
         body=None,
-        answer='{"object":"organization","id":"value","name":"value","slug":"value","has_image":true,"max_allowed_memberships":1,"admin_delete_enabled":true,"public_metadata":{},"created_at":1,"updated_at":1}',
+        answer='{"object":"organization","id":"org_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","slug":"acme","image_url":"https://example.com","has_image":false,"members_count":1,"missing_member_with_elevated_permissions":false,"pending_invitations_count":1,"max_allowed_memberships":1,"admin_delete_enabled":false,"public_metadata":{},"private_metadata":{},"created_by":"value","created_at":1778544000000,"updated_at":1778544000000,"last_active_at":1778544000000,"role_set_key":"value"}',
+        echo="organization_id",
     ),
     "GetOrganizationBillingSubscription": SpecOperation(
         "GET",
@@ -2141,7 +2189,7 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=Schema((Field("organization_id", "string", required=True),), in_url=True),
         query=None,
         body=None,
-        answer='{"object":"commerce_subscription","id":"value","instance_id":"value","status":"active","payer_id":"value","created_at":1,"updated_at":1,"active_at":1,"past_due_at":1,"subscription_items":[{"object":"commerce_subscription_item","id":"value","instance_id":"value","status":"active","plan_id":"value","plan_period":"month","payer_id":"value","is_free_trial":true,"period_start":1,"period_end":1,"canceled_at":1,"past_due_at":1,"ended_at":1}]}',
+        answer='{"object":"commerce_subscription","id":"commerce_subscription_2xhFjEI5X2qWRvtV13BzSj8H6Dk","instance_id":"value","status":"active","payer_id":"value","created_at":1778544000000,"updated_at":1778544000000,"active_at":1778544000000,"past_due_at":1778544000000,"subscription_items":[{"object":"commerce_subscription_item","id":"commerce_subscription_item_2xhFjEI5X2qWRvtV13BzSj8H6Dk","instance_id":"value","status":"active","credit":{"amount":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"cycle_remaining_percent":1.0},"credits":{"proration":{"amount":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"cycle_days_remaining":1,"cycle_days_total":1,"cycle_remaining_percent":1.0},"payer":{"remaining_balance":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"applied_amount":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"}},"total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"}},"plan_id":"value","price_id":"value","plan":{"object":"commerce_plan","id":"commerce_plan_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","fee":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"annual_monthly_fee":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"annual_fee":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"description":"value","product_id":"value","is_default":false,"is_recurring":false,"publicly_visible":false,"has_base_fee":false,"for_payer_type":"value","slug":"acme","avatar_url":"https://example.com","features":[{"object":"feature","id":"feature_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","description":"value","slug":"acme","avatar_url":"https://example.com"}],"free_trial_enabled":false,"free_trial_days":1,"unit_prices":[{"name":"Acme","block_size":1,"tiers":[]}]},"plan_period":"month","payment_method":{"object":"commerce_payment_method","id":"commerce_payment_method_2xhFjEI5X2qWRvtV13BzSj8H6Dk","payer_id":"value","payment_type":"card","is_default":false,"gateway":"value","gateway_external_id":"value","gateway_external_account_id":"value","last4":"value","status":"active","wallet_type":"value","card_type":"value","expiry_year":1,"expiry_month":1,"created_at":1778544000000,"updated_at":1778544000000,"is_removable":false},"lifetime_paid":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"next_payment":{"amount":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"date":1,"per_unit_totals":[{"name":"Acme","block_size":1,"tiers":[]}],"totals":{"subtotal":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"base_fee":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"tax_total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"grand_total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"}}},"payer_id":"value","payer":{"object":"commerce_payer","id":"commerce_payer_2xhFjEI5X2qWRvtV13BzSj8H6Dk","instance_id":"value","user_id":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","first_name":"Ada","last_name":"Lovelace","email":"value","organization_id":"org_2xhFjEI5X2qWRvtV13BzSj8H6Dk","organization_name":"value","image_url":"https://example.com","credits_balance":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"created_at":1778544000000,"updated_at":1778544000000},"is_free_trial":false,"period_start":1,"period_end":1,"proration_date":"2026-05-12","canceled_at":1778544000000,"past_due_at":1778544000000,"ended_at":1778544000000,"created_at":1778544000000,"updated_at":1778544000000,"seats":{"quantity":1,"tiers":[{"fee_per_block":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"}}]},"totals":{"subtotal":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"base_fee":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"tax_total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"grand_total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"per_unit_totals":[{"name":"Acme","block_size":1,"tiers":[]}],"credits":{"proration":{"amount":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"cycle_days_remaining":1,"cycle_days_total":1,"cycle_remaining_percent":1.0},"payer":{"remaining_balance":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"applied_amount":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"}},"total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"}},"discounts":{"proration":{"amount":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"cycle_days_passed":1,"cycle_days_total":1,"cycle_passed_percent":1.0},"total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"}}}}],"next_payment":{"date":1,"amount":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"per_unit_totals":[{"name":"Acme","block_size":1,"tiers":[{"fee_per_block":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"}}]}],"totals":{"subtotal":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"base_fee":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"tax_total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"grand_total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"per_unit_totals":[{"name":"Acme","block_size":1,"tiers":[]}],"credits":{"proration":{"amount":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"cycle_days_remaining":1,"cycle_days_total":1,"cycle_remaining_percent":1.0},"payer":{"remaining_balance":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"applied_amount":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"}},"total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"}},"discounts":{"proration":{"amount":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"cycle_days_passed":1,"cycle_days_total":1,"cycle_passed_percent":1.0},"total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"}}}},"eligible_for_free_trial":false}',
     ),
     "GetOrganizationBillingCreditBalance": SpecOperation(
         "GET",
@@ -2174,7 +2222,7 @@ OPERATIONS: dict[str, SpecOperation] = {
             ),
             additional=False,
         ),
-        answer='{"object":"value","id":"value","payer_id":"value","amount":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"source_type":"value","source_id":"value","created_at":"value"}',
+        answer='{"object":"value","id":"value","payer_id":"value","amount":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"source_type":"value","source_id":"value","note":"value","created_at":"2026-05-12T00:00:00Z"}',
     ),
     "ListOrganizationInvitations": SpecOperation(
         "GET",
@@ -2195,7 +2243,7 @@ OPERATIONS: dict[str, SpecOperation] = {
             in_url=True,
         ),
         body=None,
-        answer='{"data":[{"object":"organization_invitation","id":"value","email_address":"value","role":"value","role_name":"value","inviter_id":"value","public_inviter_data":{"user_id":"value","first_name":"value","last_name":"value","image_url":"value","has_image":true,"identifier":"value"},"public_metadata":{},"url":"value","expires_at":1,"created_at":1,"updated_at":1}],"total_count":1}',
+        answer='{"data":[{"object":"organization_invitation","id":"orginv_2xhFjEI5X2qWRvtV13BzSj8H6Dk","email_address":"ada@example.com","role":"value","role_name":"value","organization_id":"org_2xhFjEI5X2qWRvtV13BzSj8H6Dk","inviter_id":"value","public_inviter_data":{"user_id":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","first_name":"Ada","last_name":"Lovelace","image_url":"https://example.com","has_image":false,"identifier":"ada@example.com"},"status":"value","public_metadata":{},"private_metadata":{},"url":"https://example.com","expires_at":1778544000000,"created_at":1778544000000,"updated_at":1778544000000}],"total_count":1}',
     ),
     "CreateOrganizationInvitation": SpecOperation(
         "POST",
@@ -2218,7 +2266,7 @@ OPERATIONS: dict[str, SpecOperation] = {
                 Field("notify", "boolean", nullable=True),
             )
         ),
-        answer='{"object":"organization_invitation","id":"value","email_address":"value","role":"value","role_name":"value","inviter_id":"value","public_inviter_data":{"user_id":"value","first_name":"value","last_name":"value","image_url":"value","has_image":true,"identifier":"value"},"public_metadata":{},"url":"value","expires_at":1,"created_at":1,"updated_at":1}',
+        answer='{"object":"organization_invitation","id":"orginv_2xhFjEI5X2qWRvtV13BzSj8H6Dk","email_address":"ada@example.com","role":"value","role_name":"value","organization_id":"org_2xhFjEI5X2qWRvtV13BzSj8H6Dk","inviter_id":"value","public_inviter_data":{"user_id":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","first_name":"Ada","last_name":"Lovelace","image_url":"https://example.com","has_image":false,"identifier":"ada@example.com"},"status":"value","public_metadata":{},"private_metadata":{},"url":"https://example.com","expires_at":1778544000000,"created_at":1778544000000,"updated_at":1778544000000}',
     ),
     "CreateOrganizationInvitationBulk": SpecOperation(
         "POST",
@@ -2230,7 +2278,7 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=Schema((Field("organization_id", "string", required=True),), in_url=True),
         query=None,
         body=None,
-        answer='{"data":[{"object":"organization_invitation","id":"value","email_address":"value","role":"value","role_name":"value","inviter_id":"value","public_inviter_data":{"user_id":"value","first_name":"value","last_name":"value","image_url":"value","has_image":true,"identifier":"value"},"public_metadata":{},"url":"value","expires_at":1,"created_at":1,"updated_at":1}],"total_count":1}',
+        answer='{"data":[{"object":"organization_invitation","id":"orginv_2xhFjEI5X2qWRvtV13BzSj8H6Dk","email_address":"ada@example.com","role":"value","role_name":"value","organization_id":"org_2xhFjEI5X2qWRvtV13BzSj8H6Dk","inviter_id":"value","public_inviter_data":{"user_id":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","first_name":"Ada","last_name":"Lovelace","image_url":"https://example.com","has_image":false,"identifier":"ada@example.com"},"status":"value","public_metadata":{},"private_metadata":{},"url":"https://example.com","expires_at":1778544000000,"created_at":1778544000000,"updated_at":1778544000000}],"total_count":1}',
     ),
     "ListPendingOrganizationInvitations": SpecOperation(
         "GET",
@@ -2248,7 +2296,7 @@ OPERATIONS: dict[str, SpecOperation] = {
             in_url=True,
         ),
         body=None,
-        answer='{"data":[{"object":"organization_invitation","id":"value","email_address":"value","role":"value","role_name":"value","inviter_id":"value","public_inviter_data":{"user_id":"value","first_name":"value","last_name":"value","image_url":"value","has_image":true,"identifier":"value"},"public_metadata":{},"url":"value","expires_at":1,"created_at":1,"updated_at":1}],"total_count":1}',
+        answer='{"data":[{"object":"organization_invitation","id":"orginv_2xhFjEI5X2qWRvtV13BzSj8H6Dk","email_address":"ada@example.com","role":"value","role_name":"value","organization_id":"org_2xhFjEI5X2qWRvtV13BzSj8H6Dk","inviter_id":"value","public_inviter_data":{"user_id":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","first_name":"Ada","last_name":"Lovelace","image_url":"https://example.com","has_image":false,"identifier":"ada@example.com"},"status":"value","public_metadata":{},"private_metadata":{},"url":"https://example.com","expires_at":1778544000000,"created_at":1778544000000,"updated_at":1778544000000}],"total_count":1}',
     ),
     "GetOrganizationInvitation": SpecOperation(
         "GET",
@@ -2266,7 +2314,8 @@ OPERATIONS: dict[str, SpecOperation] = {
         ),
         query=None,
         body=None,
-        answer='{"object":"organization_invitation","id":"value","email_address":"value","role":"value","role_name":"value","inviter_id":"value","public_inviter_data":{"user_id":"value","first_name":"value","last_name":"value","image_url":"value","has_image":true,"identifier":"value"},"public_metadata":{},"url":"value","expires_at":1,"created_at":1,"updated_at":1}',
+        answer='{"object":"organization_invitation","id":"orginv_2xhFjEI5X2qWRvtV13BzSj8H6Dk","email_address":"ada@example.com","role":"value","role_name":"value","organization_id":"org_2xhFjEI5X2qWRvtV13BzSj8H6Dk","inviter_id":"value","public_inviter_data":{"user_id":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","first_name":"Ada","last_name":"Lovelace","image_url":"https://example.com","has_image":false,"identifier":"ada@example.com"},"status":"value","public_metadata":{},"private_metadata":{},"url":"https://example.com","expires_at":1778544000000,"created_at":1778544000000,"updated_at":1778544000000}',
+        echo="invitation_id",
     ),
     "RevokeOrganizationInvitation": SpecOperation(
         "POST",
@@ -2284,7 +2333,8 @@ OPERATIONS: dict[str, SpecOperation] = {
         ),
         query=None,
         body=Schema((Field("requesting_user_id", "string", nullable=True),)),
-        answer='{"object":"organization_invitation","id":"value","email_address":"value","role":"value","role_name":"value","inviter_id":"value","public_inviter_data":{"user_id":"value","first_name":"value","last_name":"value","image_url":"value","has_image":true,"identifier":"value"},"public_metadata":{},"url":"value","expires_at":1,"created_at":1,"updated_at":1}',
+        answer='{"object":"organization_invitation","id":"orginv_2xhFjEI5X2qWRvtV13BzSj8H6Dk","email_address":"ada@example.com","role":"value","role_name":"value","organization_id":"org_2xhFjEI5X2qWRvtV13BzSj8H6Dk","inviter_id":"value","public_inviter_data":{"user_id":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","first_name":"Ada","last_name":"Lovelace","image_url":"https://example.com","has_image":false,"identifier":"ada@example.com"},"status":"value","public_metadata":{},"private_metadata":{},"url":"https://example.com","expires_at":1778544000000,"created_at":1778544000000,"updated_at":1778544000000}',
+        echo="invitation_id",
     ),
     "ListOrganizationRoles": SpecOperation(
         "GET",
@@ -2304,7 +2354,7 @@ OPERATIONS: dict[str, SpecOperation] = {
             in_url=True,
         ),
         body=None,
-        answer='{"data":[{"object":"role","id":"value","name":"value","key":"value","description":"value","is_creator_eligible":true,"permissions":[{"object":"permission","id":"value","name":"value","key":"value","description":"value","type":"value","created_at":1,"updated_at":1}],"created_at":1,"updated_at":1}],"total_count":1}',
+        answer='{"data":[{"object":"role","id":"role_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","key":"value","description":"value","is_creator_eligible":false,"permissions":[{"object":"permission","id":"perm_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","key":"value","description":"value","type":"value","created_at":1778544000000,"updated_at":1778544000000}],"created_at":1778544000000,"updated_at":1778544000000}],"total_count":1}',
     ),
     "CreateOrganizationRole": SpecOperation(
         "POST",
@@ -2325,7 +2375,7 @@ OPERATIONS: dict[str, SpecOperation] = {
             ),
             additional=False,
         ),
-        answer='{"object":"role","id":"value","name":"value","key":"value","description":"value","is_creator_eligible":true,"permissions":[{"object":"permission","id":"value","name":"value","key":"value","description":"value","type":"value","created_at":1,"updated_at":1}],"created_at":1,"updated_at":1}',
+        answer='{"object":"role","id":"role_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","key":"value","description":"value","is_creator_eligible":false,"permissions":[{"object":"permission","id":"perm_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","key":"value","description":"value","type":"value","created_at":1778544000000,"updated_at":1778544000000}],"created_at":1778544000000,"updated_at":1778544000000}',
     ),
     "GetOrganizationRole": SpecOperation(
         "GET",
@@ -2337,7 +2387,8 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=Schema((Field("organization_role_id", "string", required=True),), in_url=True),
         query=None,
         body=None,
-        answer='{"object":"role","id":"value","name":"value","key":"value","description":"value","is_creator_eligible":true,"permissions":[{"object":"permission","id":"value","name":"value","key":"value","description":"value","type":"value","created_at":1,"updated_at":1}],"created_at":1,"updated_at":1}',
+        answer='{"object":"role","id":"role_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","key":"value","description":"value","is_creator_eligible":false,"permissions":[{"object":"permission","id":"perm_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","key":"value","description":"value","type":"value","created_at":1778544000000,"updated_at":1778544000000}],"created_at":1778544000000,"updated_at":1778544000000}',
+        echo="organization_role_id",
     ),
     "UpdateOrganizationRole": SpecOperation(
         "PATCH",
@@ -2356,7 +2407,8 @@ OPERATIONS: dict[str, SpecOperation] = {
                 Field("permissions", "strings", nullable=True),
             )
         ),
-        answer='{"object":"role","id":"value","name":"value","key":"value","description":"value","is_creator_eligible":true,"permissions":[{"object":"permission","id":"value","name":"value","key":"value","description":"value","type":"value","created_at":1,"updated_at":1}],"created_at":1,"updated_at":1}',
+        answer='{"object":"role","id":"role_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","key":"value","description":"value","is_creator_eligible":false,"permissions":[{"object":"permission","id":"perm_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","key":"value","description":"value","type":"value","created_at":1778544000000,"updated_at":1778544000000}],"created_at":1778544000000,"updated_at":1778544000000}',
+        echo="organization_role_id",
     ),
     "DeleteOrganizationRole": SpecOperation(
         "DELETE",
@@ -2368,7 +2420,8 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=Schema((Field("organization_role_id", "string", required=True),), in_url=True),
         query=None,
         body=None,
-        answer='{"object":"value","deleted":true}',
+        answer='{"object":"organization_role","id":"value","slug":"acme","deleted":true,"external_id":"value"}',
+        echo="organization_role_id",
     ),
     "AssignPermissionToOrganizationRole": SpecOperation(
         "POST",
@@ -2386,7 +2439,7 @@ OPERATIONS: dict[str, SpecOperation] = {
         ),
         query=None,
         body=None,
-        answer='{"object":"role","id":"value","name":"value","key":"value","description":"value","is_creator_eligible":true,"permissions":[{"object":"permission","id":"value","name":"value","key":"value","description":"value","type":"value","created_at":1,"updated_at":1}],"created_at":1,"updated_at":1}',
+        answer='{"object":"role","id":"role_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","key":"value","description":"value","is_creator_eligible":false,"permissions":[{"object":"permission","id":"perm_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","key":"value","description":"value","type":"value","created_at":1778544000000,"updated_at":1778544000000}],"created_at":1778544000000,"updated_at":1778544000000}',
     ),
     "RemovePermissionFromOrganizationRole": SpecOperation(
         "DELETE",
@@ -2404,7 +2457,7 @@ OPERATIONS: dict[str, SpecOperation] = {
         ),
         query=None,
         body=None,
-        answer='{"object":"role","id":"value","name":"value","key":"value","description":"value","is_creator_eligible":true,"permissions":[{"object":"permission","id":"value","name":"value","key":"value","description":"value","type":"value","created_at":1,"updated_at":1}],"created_at":1,"updated_at":1}',
+        answer='{"object":"role","id":"role_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","key":"value","description":"value","is_creator_eligible":false,"permissions":[{"object":"permission","id":"perm_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","key":"value","description":"value","type":"value","created_at":1778544000000,"updated_at":1778544000000}],"created_at":1778544000000,"updated_at":1778544000000}',
     ),
     "ListOrganizationMemberships": SpecOperation(
         "GET",
@@ -2438,7 +2491,7 @@ OPERATIONS: dict[str, SpecOperation] = {
             in_url=True,
         ),
         body=None,
-        answer='{"data":[{"id":"value","object":"organization_membership","role":"value","permissions":["value"],"public_metadata":{},"organization":{"object":"organization","id":"value","name":"value","slug":"value","has_image":true,"max_allowed_memberships":1,"admin_delete_enabled":true,"public_metadata":{},"created_at":1,"updated_at":1},"created_at":1,"updated_at":1}],"total_count":1}',
+        answer='{"data":[{"id":"orgmem_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"organization_membership","role":"value","role_name":"value","permissions":["value"],"public_metadata":{},"private_metadata":{},"organization":{"object":"organization","id":"org_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","slug":"acme","image_url":"https://example.com","has_image":false,"members_count":1,"missing_member_with_elevated_permissions":false,"pending_invitations_count":1,"max_allowed_memberships":1,"admin_delete_enabled":false,"public_metadata":{},"private_metadata":{},"created_by":"value","created_at":1778544000000,"updated_at":1778544000000,"last_active_at":1778544000000,"role_set_key":"value"},"public_user_data":{"user_id":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","first_name":"Ada","last_name":"Lovelace","profile_image_url":"https://example.com","image_url":"https://example.com","has_image":false,"identifier":"ada@example.com","username":"ada","banned":false,"deprovisioned":false},"created_at":1778544000000,"updated_at":1778544000000}],"total_count":1}',
     ),
     "CreateOrganizationMembership": SpecOperation(
         "POST",
@@ -2457,7 +2510,7 @@ OPERATIONS: dict[str, SpecOperation] = {
                 Field("private_metadata", "object", nullable=True),
             )
         ),
-        answer='{"id":"value","object":"organization_membership","role":"value","permissions":["value"],"public_metadata":{},"organization":{"object":"organization","id":"value","name":"value","slug":"value","has_image":true,"max_allowed_memberships":1,"admin_delete_enabled":true,"public_metadata":{},"created_at":1,"updated_at":1},"created_at":1,"updated_at":1}',
+        answer='{"id":"orgmem_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"organization_membership","role":"value","role_name":"value","permissions":["value"],"public_metadata":{},"private_metadata":{},"organization":{"object":"organization","id":"org_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","slug":"acme","image_url":"https://example.com","has_image":false,"members_count":1,"missing_member_with_elevated_permissions":false,"pending_invitations_count":1,"max_allowed_memberships":1,"admin_delete_enabled":false,"public_metadata":{},"private_metadata":{},"created_by":"value","created_at":1778544000000,"updated_at":1778544000000,"last_active_at":1778544000000,"role_set_key":"value"},"public_user_data":{"user_id":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","first_name":"Ada","last_name":"Lovelace","profile_image_url":"https://example.com","image_url":"https://example.com","has_image":false,"identifier":"ada@example.com","username":"ada","banned":false,"deprovisioned":false},"created_at":1778544000000,"updated_at":1778544000000}',
     ),
     "UpdateOrganizationMembership": SpecOperation(
         "PATCH",
@@ -2475,7 +2528,7 @@ OPERATIONS: dict[str, SpecOperation] = {
         ),
         query=None,
         body=Schema((Field("role", "string", required=True),)),
-        answer='{"id":"value","object":"organization_membership","role":"value","permissions":["value"],"public_metadata":{},"organization":{"object":"organization","id":"value","name":"value","slug":"value","has_image":true,"max_allowed_memberships":1,"admin_delete_enabled":true,"public_metadata":{},"created_at":1,"updated_at":1},"created_at":1,"updated_at":1}',
+        answer='{"id":"orgmem_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"organization_membership","role":"value","role_name":"value","permissions":["value"],"public_metadata":{},"private_metadata":{},"organization":{"object":"organization","id":"org_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","slug":"acme","image_url":"https://example.com","has_image":false,"members_count":1,"missing_member_with_elevated_permissions":false,"pending_invitations_count":1,"max_allowed_memberships":1,"admin_delete_enabled":false,"public_metadata":{},"private_metadata":{},"created_by":"value","created_at":1778544000000,"updated_at":1778544000000,"last_active_at":1778544000000,"role_set_key":"value"},"public_user_data":{"user_id":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","first_name":"Ada","last_name":"Lovelace","profile_image_url":"https://example.com","image_url":"https://example.com","has_image":false,"identifier":"ada@example.com","username":"ada","banned":false,"deprovisioned":false},"created_at":1778544000000,"updated_at":1778544000000}',
     ),
     "DeleteOrganizationMembership": SpecOperation(
         "DELETE",
@@ -2493,7 +2546,7 @@ OPERATIONS: dict[str, SpecOperation] = {
         ),
         query=None,
         body=None,
-        answer='{"id":"value","object":"organization_membership","role":"value","permissions":["value"],"public_metadata":{},"organization":{"object":"organization","id":"value","name":"value","slug":"value","has_image":true,"max_allowed_memberships":1,"admin_delete_enabled":true,"public_metadata":{},"created_at":1,"updated_at":1},"created_at":1,"updated_at":1}',
+        answer='{"id":"orgmem_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"organization_membership","role":"value","role_name":"value","permissions":["value"],"public_metadata":{},"private_metadata":{},"organization":{"object":"organization","id":"org_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","slug":"acme","image_url":"https://example.com","has_image":false,"members_count":1,"missing_member_with_elevated_permissions":false,"pending_invitations_count":1,"max_allowed_memberships":1,"admin_delete_enabled":false,"public_metadata":{},"private_metadata":{},"created_by":"value","created_at":1778544000000,"updated_at":1778544000000,"last_active_at":1778544000000,"role_set_key":"value"},"public_user_data":{"user_id":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","first_name":"Ada","last_name":"Lovelace","profile_image_url":"https://example.com","image_url":"https://example.com","has_image":false,"identifier":"ada@example.com","username":"ada","banned":false,"deprovisioned":false},"created_at":1778544000000,"updated_at":1778544000000}',
     ),
     "UpdateOrganizationMembershipMetadata": SpecOperation(
         "PATCH",
@@ -2517,7 +2570,7 @@ OPERATIONS: dict[str, SpecOperation] = {
             ),
             additional=False,
         ),
-        answer='{"id":"value","object":"organization_membership","role":"value","permissions":["value"],"public_metadata":{},"organization":{"object":"organization","id":"value","name":"value","slug":"value","has_image":true,"max_allowed_memberships":1,"admin_delete_enabled":true,"public_metadata":{},"created_at":1,"updated_at":1},"created_at":1,"updated_at":1}',
+        answer='{"id":"orgmem_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"organization_membership","role":"value","role_name":"value","permissions":["value"],"public_metadata":{},"private_metadata":{},"organization":{"object":"organization","id":"org_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","slug":"acme","image_url":"https://example.com","has_image":false,"members_count":1,"missing_member_with_elevated_permissions":false,"pending_invitations_count":1,"max_allowed_memberships":1,"admin_delete_enabled":false,"public_metadata":{},"private_metadata":{},"created_by":"value","created_at":1778544000000,"updated_at":1778544000000,"last_active_at":1778544000000,"role_set_key":"value"},"public_user_data":{"user_id":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","first_name":"Ada","last_name":"Lovelace","profile_image_url":"https://example.com","image_url":"https://example.com","has_image":false,"identifier":"ada@example.com","username":"ada","banned":false,"deprovisioned":false},"created_at":1778544000000,"updated_at":1778544000000}',
     ),
     "ListOrganizationDomains": SpecOperation(
         "GET",
@@ -2537,7 +2590,7 @@ OPERATIONS: dict[str, SpecOperation] = {
             in_url=True,
         ),
         body=None,
-        answer='{"data":[{"object":"organization_domain","id":"value","organization_id":"value","name":"value","enrollment_mode":"manual_invitation","affiliation_email_address":"value","affiliation_verification":{"status":"value","strategy":"value","attempts":1,"expire_at":1,"verified_at":1},"ownership_verification":{"status":"value","strategy":"value","attempts":1,"expire_at":1,"verified_at":1},"verification":{"status":"value","strategy":"value","attempts":1,"expire_at":1,"verified_at":1},"total_pending_invitations":1,"total_pending_suggestions":1,"created_at":1,"updated_at":1}],"total_count":1}',
+        answer='{"data":[{"object":"organization_domain","id":"orgdmn_2xhFjEI5X2qWRvtV13BzSj8H6Dk","organization_id":"org_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","enrollment_mode":"manual_invitation","affiliation_email_address":"value","affiliation_verification":{"status":"value","strategy":"value","attempts":1,"expire_at":1778544000000,"verified_at":1778544000000},"ownership_verification":{"status":"value","strategy":"value","attempts":1,"expire_at":1778544000000,"verified_at":1778544000000},"verification":{"status":"value","strategy":"value","attempts":1,"expire_at":1778544000000,"verified_at":1778544000000},"total_pending_invitations":1,"total_pending_suggestions":1,"public_organization_data":{"id":"value","name":"Acme","slug":"acme","image_url":"https://example.com","has_image":false},"created_at":1778544000000,"updated_at":1778544000000}],"total_count":1}',
     ),
     "CreateOrganizationDomain": SpecOperation(
         "POST",
@@ -2556,7 +2609,7 @@ OPERATIONS: dict[str, SpecOperation] = {
             ),
             additional=False,
         ),
-        answer='{"object":"organization_domain","id":"value","organization_id":"value","name":"value","enrollment_mode":"manual_invitation","affiliation_email_address":"value","affiliation_verification":{"status":"value","strategy":"value","attempts":1,"expire_at":1,"verified_at":1},"ownership_verification":{"status":"value","strategy":"value","attempts":1,"expire_at":1,"verified_at":1},"verification":{"status":"value","strategy":"value","attempts":1,"expire_at":1,"verified_at":1},"total_pending_invitations":1,"total_pending_suggestions":1,"created_at":1,"updated_at":1}',
+        answer='{"object":"organization_domain","id":"orgdmn_2xhFjEI5X2qWRvtV13BzSj8H6Dk","organization_id":"org_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","enrollment_mode":"manual_invitation","affiliation_email_address":"value","affiliation_verification":{"status":"value","strategy":"value","attempts":1,"expire_at":1778544000000,"verified_at":1778544000000},"ownership_verification":{"status":"value","strategy":"value","attempts":1,"expire_at":1778544000000,"verified_at":1778544000000},"verification":{"status":"value","strategy":"value","attempts":1,"expire_at":1778544000000,"verified_at":1778544000000},"total_pending_invitations":1,"total_pending_suggestions":1,"public_organization_data":{"id":"value","name":"Acme","slug":"acme","image_url":"https://example.com","has_image":false},"created_at":1778544000000,"updated_at":1778544000000}',
     ),
     "UpdateOrganizationDomain": SpecOperation(
         "PATCH",
@@ -2579,7 +2632,8 @@ OPERATIONS: dict[str, SpecOperation] = {
                 Field("verified", "boolean", nullable=True),
             )
         ),
-        answer='{"object":"organization_domain","id":"value","organization_id":"value","name":"value","enrollment_mode":"manual_invitation","affiliation_email_address":"value","affiliation_verification":{"status":"value","strategy":"value","attempts":1,"expire_at":1,"verified_at":1},"ownership_verification":{"status":"value","strategy":"value","attempts":1,"expire_at":1,"verified_at":1},"verification":{"status":"value","strategy":"value","attempts":1,"expire_at":1,"verified_at":1},"total_pending_invitations":1,"total_pending_suggestions":1,"created_at":1,"updated_at":1}',
+        answer='{"object":"organization_domain","id":"orgdmn_2xhFjEI5X2qWRvtV13BzSj8H6Dk","organization_id":"org_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","enrollment_mode":"manual_invitation","affiliation_email_address":"value","affiliation_verification":{"status":"value","strategy":"value","attempts":1,"expire_at":1778544000000,"verified_at":1778544000000},"ownership_verification":{"status":"value","strategy":"value","attempts":1,"expire_at":1778544000000,"verified_at":1778544000000},"verification":{"status":"value","strategy":"value","attempts":1,"expire_at":1778544000000,"verified_at":1778544000000},"total_pending_invitations":1,"total_pending_suggestions":1,"public_organization_data":{"id":"value","name":"Acme","slug":"acme","image_url":"https://example.com","has_image":false},"created_at":1778544000000,"updated_at":1778544000000}',
+        echo="domain_id",
     ),
     "DeleteOrganizationDomain": SpecOperation(
         "DELETE",
@@ -2597,7 +2651,8 @@ OPERATIONS: dict[str, SpecOperation] = {
         ),
         query=None,
         body=None,
-        answer='{"object":"value","deleted":true}',
+        answer='{"object":"domain","id":"value","slug":"acme","deleted":true,"external_id":"value"}',
+        echo="domain_id",
     ),
     "VerifyOrganizationDomainOwnership": SpecOperation(
         "POST",
@@ -2615,7 +2670,8 @@ OPERATIONS: dict[str, SpecOperation] = {
         ),
         query=None,
         body=None,
-        answer='{"object":"organization_domain","id":"value","organization_id":"value","name":"value","enrollment_mode":"manual_invitation","affiliation_email_address":"value","affiliation_verification":{"status":"value","strategy":"value","attempts":1,"expire_at":1,"verified_at":1},"ownership_verification":{"status":"value","strategy":"value","attempts":1,"expire_at":1,"verified_at":1},"verification":{"status":"value","strategy":"value","attempts":1,"expire_at":1,"verified_at":1},"total_pending_invitations":1,"total_pending_suggestions":1,"created_at":1,"updated_at":1}',
+        answer='{"object":"organization_domain","id":"orgdmn_2xhFjEI5X2qWRvtV13BzSj8H6Dk","organization_id":"org_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","enrollment_mode":"manual_invitation","affiliation_email_address":"value","affiliation_verification":{"status":"value","strategy":"value","attempts":1,"expire_at":1778544000000,"verified_at":1778544000000},"ownership_verification":{"status":"value","strategy":"value","attempts":1,"expire_at":1778544000000,"verified_at":1778544000000},"verification":{"status":"value","strategy":"value","attempts":1,"expire_at":1778544000000,"verified_at":1778544000000},"total_pending_invitations":1,"total_pending_suggestions":1,"public_organization_data":{"id":"value","name":"Acme","slug":"acme","image_url":"https://example.com","has_image":false},"created_at":1778544000000,"updated_at":1778544000000}',
+        echo="domain_id",
     ),
     "ListAllOrganizationDomains": SpecOperation(
         "GET",
@@ -2639,7 +2695,7 @@ OPERATIONS: dict[str, SpecOperation] = {
             in_url=True,
         ),
         body=None,
-        answer='{"data":[{"object":"organization_domain","id":"value","organization_id":"value","name":"value","enrollment_mode":"manual_invitation","affiliation_email_address":"value","affiliation_verification":{"status":"value","strategy":"value","attempts":1,"expire_at":1,"verified_at":1},"ownership_verification":{"status":"value","strategy":"value","attempts":1,"expire_at":1,"verified_at":1},"verification":{"status":"value","strategy":"value","attempts":1,"expire_at":1,"verified_at":1},"total_pending_invitations":1,"total_pending_suggestions":1,"created_at":1,"updated_at":1}],"total_count":1}',
+        answer='{"data":[{"object":"organization_domain","id":"orgdmn_2xhFjEI5X2qWRvtV13BzSj8H6Dk","organization_id":"org_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","enrollment_mode":"manual_invitation","affiliation_email_address":"value","affiliation_verification":{"status":"value","strategy":"value","attempts":1,"expire_at":1778544000000,"verified_at":1778544000000},"ownership_verification":{"status":"value","strategy":"value","attempts":1,"expire_at":1778544000000,"verified_at":1778544000000},"verification":{"status":"value","strategy":"value","attempts":1,"expire_at":1778544000000,"verified_at":1778544000000},"total_pending_invitations":1,"total_pending_suggestions":1,"public_organization_data":{"id":"value","name":"Acme","slug":"acme","image_url":"https://example.com","has_image":false},"created_at":1778544000000,"updated_at":1778544000000}],"total_count":1}',
     ),
     "VerifyDomainProxy": SpecOperation(
         "POST",
@@ -2656,7 +2712,7 @@ OPERATIONS: dict[str, SpecOperation] = {
                 Field("proxy_url", "string"),
             )
         ),
-        answer='{"object":"proxy_check","id":"value","domain_id":"value","last_run_at":1,"proxy_url":"value","successful":true,"created_at":1,"updated_at":1}',
+        answer='{"object":"proxy_check","id":"proxy_check_2xhFjEI5X2qWRvtV13BzSj8H6Dk","domain_id":"dmn_2xhFjEI5X2qWRvtV13BzSj8H6Dk","last_run_at":1778544000000,"proxy_url":"https://example.com","successful":false,"created_at":1778544000000,"updated_at":1778544000000}',
     ),
     "ListRedirectURLs": SpecOperation(
         "GET",
@@ -2675,7 +2731,7 @@ OPERATIONS: dict[str, SpecOperation] = {
             in_url=True,
         ),
         body=None,
-        answer='[{"object":"redirect_url","id":"value","url":"value","created_at":1,"updated_at":1}]',
+        answer='[{"object":"redirect_url","id":"ru_2xhFjEI5X2qWRvtV13BzSj8H6Dk","url":"https://example.com","created_at":1778544000000,"updated_at":1778544000000}]',
     ),
     "CreateRedirectURL": SpecOperation(
         "POST",
@@ -2687,7 +2743,7 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=None,
         query=None,
         body=Schema((Field("url", "string", required=True),)),
-        answer='{"object":"redirect_url","id":"value","url":"value","created_at":1,"updated_at":1}',
+        answer='{"object":"redirect_url","id":"ru_2xhFjEI5X2qWRvtV13BzSj8H6Dk","url":"https://example.com","created_at":1778544000000,"updated_at":1778544000000}',
     ),
     "GetRedirectURL": SpecOperation(
         "GET",
@@ -2699,7 +2755,7 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=Schema((Field("id", "string", required=True),), in_url=True),
         query=None,
         body=None,
-        answer='{"object":"redirect_url","id":"value","url":"value","created_at":1,"updated_at":1}',
+        answer='{"object":"redirect_url","id":"ru_2xhFjEI5X2qWRvtV13BzSj8H6Dk","url":"https://example.com","created_at":1778544000000,"updated_at":1778544000000}',
     ),
     "DeleteRedirectURL": SpecOperation(
         "DELETE",
@@ -2711,7 +2767,7 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=Schema((Field("id", "string", required=True),), in_url=True),
         query=None,
         body=None,
-        answer='{"object":"value","deleted":true}',
+        answer='{"object":"value","id":"value","slug":"acme","deleted":true,"external_id":"value"}',
     ),
     "CreateSignInToken": SpecOperation(
         "POST",
@@ -2729,7 +2785,7 @@ OPERATIONS: dict[str, SpecOperation] = {
                 Field("expires_in_seconds", "integer", nullable=True, minimum=1),
             )
         ),
-        answer='{"object":"sign_in_token","id":"value","status":"pending","user_id":"value","created_at":1,"updated_at":1}',
+        answer='{"object":"sign_in_token","id":"sit_2xhFjEI5X2qWRvtV13BzSj8H6Dk","status":"pending","user_id":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","token":"value","url":"https://example.com","created_at":1778544000000,"updated_at":1778544000000}',
     ),
     "RevokeSignInToken": SpecOperation(
         "POST",
@@ -2741,7 +2797,8 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=Schema((Field("sign_in_token_id", "string", required=True),), in_url=True),
         query=None,
         body=None,
-        answer='{"object":"sign_in_token","id":"value","status":"pending","user_id":"value","created_at":1,"updated_at":1}',
+        answer='{"object":"sign_in_token","id":"sit_2xhFjEI5X2qWRvtV13BzSj8H6Dk","status":"pending","user_id":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","token":"value","url":"https://example.com","created_at":1778544000000,"updated_at":1778544000000}',
+        echo="sign_in_token_id",
     ),
     "GetSignUp": SpecOperation(
         "GET",
@@ -2753,7 +2810,7 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=Schema((Field("id", "string", required=True),), in_url=True),
         query=None,
         body=None,
-        answer='{"object":"sign_up_attempt","id":"value","status":"missing_requirements","required_fields":["value"],"optional_fields":["value"],"missing_fields":["value"],"unverified_fields":["value"],"verifications":{"email_address":{},"phone_number":{},"web3_wallet":{},"external_account":{}},"username":"value","email_address":"value","phone_number":"value","web3_wallet":"value","password_enabled":true,"first_name":"value","last_name":"value","custom_action":true,"external_id":"value","created_session_id":"value","created_user_id":"value","abandon_at":1700690400000,"legal_accepted_at":1700690400000}',
+        answer='{"object":"sign_up_attempt","id":"sign_up_attempt_2xhFjEI5X2qWRvtV13BzSj8H6Dk","status":"missing_requirements","required_fields":["value"],"optional_fields":["value"],"missing_fields":["value"],"unverified_fields":["value"],"verifications":{"email_address":{"next_action":"needs_prepare","supported_strategies":["value"]},"phone_number":{"next_action":"needs_prepare","supported_strategies":["value"]},"web3_wallet":{"next_action":"needs_prepare","supported_strategies":["value"]},"external_account":{}},"username":"ada","email_address":"ada@example.com","phone_number":"+15555550100","web3_wallet":"value","password_enabled":false,"first_name":"Ada","last_name":"Lovelace","unsafe_metadata":{},"public_metadata":{},"custom_action":false,"external_id":"value","created_session_id":"value","created_user_id":"value","abandon_at":1700690400000,"legal_accepted_at":1700690400000,"locale":"en-US"}',
     ),
     "UpdateSignUp": SpecOperation(
         "PATCH",
@@ -2770,7 +2827,7 @@ OPERATIONS: dict[str, SpecOperation] = {
                 Field("custom_action", "boolean", nullable=True),
             )
         ),
-        answer='{"object":"sign_up_attempt","id":"value","status":"missing_requirements","required_fields":["value"],"optional_fields":["value"],"missing_fields":["value"],"unverified_fields":["value"],"verifications":{"email_address":{},"phone_number":{},"web3_wallet":{},"external_account":{}},"username":"value","email_address":"value","phone_number":"value","web3_wallet":"value","password_enabled":true,"first_name":"value","last_name":"value","custom_action":true,"external_id":"value","created_session_id":"value","created_user_id":"value","abandon_at":1700690400000,"legal_accepted_at":1700690400000}',
+        answer='{"object":"sign_up_attempt","id":"sign_up_attempt_2xhFjEI5X2qWRvtV13BzSj8H6Dk","status":"missing_requirements","required_fields":["value"],"optional_fields":["value"],"missing_fields":["value"],"unverified_fields":["value"],"verifications":{"email_address":{"next_action":"needs_prepare","supported_strategies":["value"]},"phone_number":{"next_action":"needs_prepare","supported_strategies":["value"]},"web3_wallet":{"next_action":"needs_prepare","supported_strategies":["value"]},"external_account":{}},"username":"ada","email_address":"ada@example.com","phone_number":"+15555550100","web3_wallet":"value","password_enabled":false,"first_name":"Ada","last_name":"Lovelace","unsafe_metadata":{},"public_metadata":{},"custom_action":false,"external_id":"value","created_session_id":"value","created_user_id":"value","abandon_at":1700690400000,"legal_accepted_at":1700690400000,"locale":"en-US"}',
     ),
     "ListOAuthApplications": SpecOperation(
         "GET",
@@ -2790,7 +2847,7 @@ OPERATIONS: dict[str, SpecOperation] = {
             in_url=True,
         ),
         body=None,
-        answer='{"data":[{"object":"oauth_application","id":"value","instance_id":"value","name":"value","client_id":"value","client_uri":"value","client_image_url":"value","dynamically_registered":true,"consent_screen_enabled":true,"pkce_required":true,"public":true,"scopes":"value","redirect_uris":["value"],"callback_url":"value","authorize_url":"value","token_fetch_url":"value","user_info_url":"value","discovery_url":"value","token_introspection_url":"value","created_at":1,"updated_at":1}],"total_count":1}',
+        answer='{"data":[{"object":"oauth_application","id":"oa_2xhFjEI5X2qWRvtV13BzSj8H6Dk","instance_id":"value","name":"Acme","client_id":"client_2xhFjEI5X2qWRvtV13BzSj8H6Dk","client_uri":"value","client_image_url":"https://example.com","dynamically_registered":false,"consent_screen_enabled":false,"pkce_required":false,"public":false,"scopes":"value","redirect_uris":["value"],"callback_url":"https://example.com","authorize_url":"https://example.com","token_fetch_url":"https://example.com","user_info_url":"https://example.com","discovery_url":"https://example.com","token_introspection_url":"https://example.com","created_at":1778544000000,"updated_at":1778544000000}],"total_count":1}',
     ),
     "CreateOAuthApplication": SpecOperation(
         "POST",
@@ -2812,7 +2869,7 @@ OPERATIONS: dict[str, SpecOperation] = {
                 Field("public", "boolean", nullable=True),
             )
         ),
-        answer='{"object":"oauth_application","id":"value","instance_id":"value","name":"value","client_id":"value","client_uri":"value","client_image_url":"value","dynamically_registered":true,"consent_screen_enabled":true,"pkce_required":true,"public":true,"scopes":"value","redirect_uris":["value"],"callback_url":"value","authorize_url":"value","token_fetch_url":"value","user_info_url":"value","discovery_url":"value","token_introspection_url":"value","created_at":1,"updated_at":1}',
+        answer='{"object":"oauth_application","id":"oa_2xhFjEI5X2qWRvtV13BzSj8H6Dk","instance_id":"value","name":"Acme","client_id":"client_2xhFjEI5X2qWRvtV13BzSj8H6Dk","client_uri":"value","client_image_url":"https://example.com","dynamically_registered":false,"consent_screen_enabled":false,"pkce_required":false,"public":false,"scopes":"value","redirect_uris":["value"],"callback_url":"https://example.com","authorize_url":"https://example.com","token_fetch_url":"https://example.com","user_info_url":"https://example.com","discovery_url":"https://example.com","token_introspection_url":"https://example.com","created_at":1778544000000,"updated_at":1778544000000,"client_secret":"value"}',
     ),
     "GetOAuthApplication": SpecOperation(
         "GET",
@@ -2824,7 +2881,8 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=Schema((Field("oauth_application_id", "string", required=True),), in_url=True),
         query=None,
         body=None,
-        answer='{"object":"oauth_application","id":"value","instance_id":"value","name":"value","client_id":"value","client_uri":"value","client_image_url":"value","dynamically_registered":true,"consent_screen_enabled":true,"pkce_required":true,"public":true,"scopes":"value","redirect_uris":["value"],"callback_url":"value","authorize_url":"value","token_fetch_url":"value","user_info_url":"value","discovery_url":"value","token_introspection_url":"value","created_at":1,"updated_at":1}',
+        answer='{"object":"oauth_application","id":"oa_2xhFjEI5X2qWRvtV13BzSj8H6Dk","instance_id":"value","name":"Acme","client_id":"client_2xhFjEI5X2qWRvtV13BzSj8H6Dk","client_uri":"value","client_image_url":"https://example.com","dynamically_registered":false,"consent_screen_enabled":false,"pkce_required":false,"public":false,"scopes":"value","redirect_uris":["value"],"callback_url":"https://example.com","authorize_url":"https://example.com","token_fetch_url":"https://example.com","user_info_url":"https://example.com","discovery_url":"https://example.com","token_introspection_url":"https://example.com","created_at":1778544000000,"updated_at":1778544000000}',
+        echo="oauth_application_id",
     ),
     "UpdateOAuthApplication": SpecOperation(
         "PATCH",
@@ -2847,7 +2905,8 @@ OPERATIONS: dict[str, SpecOperation] = {
             ),
             additional=False,
         ),
-        answer='{"object":"oauth_application","id":"value","instance_id":"value","name":"value","client_id":"value","client_uri":"value","client_image_url":"value","dynamically_registered":true,"consent_screen_enabled":true,"pkce_required":true,"public":true,"scopes":"value","redirect_uris":["value"],"callback_url":"value","authorize_url":"value","token_fetch_url":"value","user_info_url":"value","discovery_url":"value","token_introspection_url":"value","created_at":1,"updated_at":1}',
+        answer='{"object":"oauth_application","id":"oa_2xhFjEI5X2qWRvtV13BzSj8H6Dk","instance_id":"value","name":"Acme","client_id":"client_2xhFjEI5X2qWRvtV13BzSj8H6Dk","client_uri":"value","client_image_url":"https://example.com","dynamically_registered":false,"consent_screen_enabled":false,"pkce_required":false,"public":false,"scopes":"value","redirect_uris":["value"],"callback_url":"https://example.com","authorize_url":"https://example.com","token_fetch_url":"https://example.com","user_info_url":"https://example.com","discovery_url":"https://example.com","token_introspection_url":"https://example.com","created_at":1778544000000,"updated_at":1778544000000}',
+        echo="oauth_application_id",
     ),
     "DeleteOAuthApplication": SpecOperation(
         "DELETE",
@@ -2859,7 +2918,8 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=Schema((Field("oauth_application_id", "string", required=True),), in_url=True),
         query=None,
         body=None,
-        answer='{"object":"value","deleted":true}',
+        answer='{"object":"oauth_application","id":"value","slug":"acme","deleted":true,"external_id":"value"}',
+        echo="oauth_application_id",
     ),
     "UploadOAuthApplicationLogo": SpecOperation(
         "PUT",
@@ -2871,7 +2931,8 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=Schema((Field("oauth_application_id", "string", required=True),), in_url=True),
         query=None,
         body=None,
-        answer='{"object":"oauth_application","id":"value","instance_id":"value","name":"value","client_id":"value","client_uri":"value","client_image_url":"value","dynamically_registered":true,"consent_screen_enabled":true,"pkce_required":true,"public":true,"scopes":"value","redirect_uris":["value"],"callback_url":"value","authorize_url":"value","token_fetch_url":"value","user_info_url":"value","discovery_url":"value","token_introspection_url":"value","created_at":1,"updated_at":1}',
+        answer='{"object":"oauth_application","id":"oa_2xhFjEI5X2qWRvtV13BzSj8H6Dk","instance_id":"value","name":"Acme","client_id":"client_2xhFjEI5X2qWRvtV13BzSj8H6Dk","client_uri":"value","client_image_url":"https://example.com","dynamically_registered":false,"consent_screen_enabled":false,"pkce_required":false,"public":false,"scopes":"value","redirect_uris":["value"],"callback_url":"https://example.com","authorize_url":"https://example.com","token_fetch_url":"https://example.com","user_info_url":"https://example.com","discovery_url":"https://example.com","token_introspection_url":"https://example.com","created_at":1778544000000,"updated_at":1778544000000}',
+        echo="oauth_application_id",
     ),
     "RotateOAuthApplicationSecret": SpecOperation(
         "POST",
@@ -2883,7 +2944,8 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=Schema((Field("oauth_application_id", "string", required=True),), in_url=True),
         query=None,
         body=None,
-        answer='{"object":"oauth_application","id":"value","instance_id":"value","name":"value","client_id":"value","client_uri":"value","client_image_url":"value","dynamically_registered":true,"consent_screen_enabled":true,"pkce_required":true,"public":true,"scopes":"value","redirect_uris":["value"],"callback_url":"value","authorize_url":"value","token_fetch_url":"value","user_info_url":"value","discovery_url":"value","token_introspection_url":"value","created_at":1,"updated_at":1}',
+        answer='{"object":"oauth_application","id":"oa_2xhFjEI5X2qWRvtV13BzSj8H6Dk","instance_id":"value","name":"Acme","client_id":"client_2xhFjEI5X2qWRvtV13BzSj8H6Dk","client_uri":"value","client_image_url":"https://example.com","dynamically_registered":false,"consent_screen_enabled":false,"pkce_required":false,"public":false,"scopes":"value","redirect_uris":["value"],"callback_url":"https://example.com","authorize_url":"https://example.com","token_fetch_url":"https://example.com","user_info_url":"https://example.com","discovery_url":"https://example.com","token_introspection_url":"https://example.com","created_at":1778544000000,"updated_at":1778544000000,"client_secret":"value"}',
+        echo="oauth_application_id",
     ),
     "RevokeOAuthApplicationToken": SpecOperation(
         "POST",
@@ -2916,7 +2978,7 @@ OPERATIONS: dict[str, SpecOperation] = {
             in_url=True,
         ),
         body=None,
-        answer='{"data":[{"object":"saml_connection","id":"value","name":"value","idp_entity_id":"value","idp_sso_url":"value","idp_certificate":"value","idp_certificate_issued_at":1,"idp_certificate_expires_at":1,"acs_url":"value","sp_entity_id":"value","sp_metadata_url":"value","active":true,"provider":"value","user_count":1,"sync_user_attributes":true,"allow_subdomains":true,"allow_idp_initiated":true,"disable_additional_identifications":true,"allow_organization_account_linking":true,"force_authn":true,"login_hint":{"mode":"email_address"},"created_at":1,"updated_at":1}],"total_count":1}',
+        answer='{"data":[{"object":"saml_connection","id":"samlc_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","domain":"value","domains":["value"],"idp_entity_id":"value","idp_sso_url":"https://example.com","idp_certificate":"value","idp_certificate_issued_at":1778544000000,"idp_certificate_expires_at":1778544000000,"idp_metadata_url":"https://example.com","idp_metadata":"value","acs_url":"https://example.com","sp_entity_id":"value","sp_metadata_url":"https://example.com","organization_id":"org_2xhFjEI5X2qWRvtV13BzSj8H6Dk","attribute_mapping":{"user_id":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","email_address":"ada@example.com","first_name":"Ada","last_name":"Lovelace"},"active":true,"provider":"value","user_count":1,"sync_user_attributes":false,"allow_subdomains":false,"allow_idp_initiated":false,"disable_additional_identifications":false,"allow_organization_account_linking":false,"force_authn":false,"login_hint":{"mode":"email_address","source":"value"},"enterprise_connection_id":"entc_2xhFjEI5X2qWRvtV13BzSj8H6Dk","created_at":1778544000000,"updated_at":1778544000000,"authenticatable":true,"disable_jit_provisioning":false}],"total_count":1}',
     ),
     "CreateSAMLConnection": SpecOperation(
         "POST",
@@ -2950,7 +3012,7 @@ OPERATIONS: dict[str, SpecOperation] = {
             ),
             additional=False,
         ),
-        answer='{"object":"saml_connection","id":"value","name":"value","idp_entity_id":"value","idp_sso_url":"value","idp_certificate":"value","idp_certificate_issued_at":1,"idp_certificate_expires_at":1,"acs_url":"value","sp_entity_id":"value","sp_metadata_url":"value","active":true,"provider":"value","user_count":1,"sync_user_attributes":true,"allow_subdomains":true,"allow_idp_initiated":true,"disable_additional_identifications":true,"allow_organization_account_linking":true,"force_authn":true,"login_hint":{"mode":"email_address"},"created_at":1,"updated_at":1}',
+        answer='{"object":"saml_connection","id":"samlc_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","domain":"value","domains":["value"],"idp_entity_id":"value","idp_sso_url":"https://example.com","idp_certificate":"value","idp_certificate_issued_at":1778544000000,"idp_certificate_expires_at":1778544000000,"idp_metadata_url":"https://example.com","idp_metadata":"value","acs_url":"https://example.com","sp_entity_id":"value","sp_metadata_url":"https://example.com","organization_id":"org_2xhFjEI5X2qWRvtV13BzSj8H6Dk","attribute_mapping":{"user_id":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","email_address":"ada@example.com","first_name":"Ada","last_name":"Lovelace"},"active":true,"provider":"value","user_count":1,"sync_user_attributes":false,"allow_subdomains":false,"allow_idp_initiated":false,"disable_additional_identifications":false,"allow_organization_account_linking":false,"force_authn":false,"login_hint":{"mode":"email_address","source":"value"},"enterprise_connection_id":"entc_2xhFjEI5X2qWRvtV13BzSj8H6Dk","created_at":1778544000000,"updated_at":1778544000000,"authenticatable":true,"disable_jit_provisioning":false}',
     ),
     "GetSAMLConnection": SpecOperation(
         "GET",
@@ -2962,7 +3024,8 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=Schema((Field("saml_connection_id", "string", required=True),), in_url=True),
         query=None,
         body=None,
-        answer='{"object":"saml_connection","id":"value","name":"value","idp_entity_id":"value","idp_sso_url":"value","idp_certificate":"value","idp_certificate_issued_at":1,"idp_certificate_expires_at":1,"acs_url":"value","sp_entity_id":"value","sp_metadata_url":"value","active":true,"provider":"value","user_count":1,"sync_user_attributes":true,"allow_subdomains":true,"allow_idp_initiated":true,"disable_additional_identifications":true,"allow_organization_account_linking":true,"force_authn":true,"login_hint":{"mode":"email_address"},"created_at":1,"updated_at":1}',
+        answer='{"object":"saml_connection","id":"samlc_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","domain":"value","domains":["value"],"idp_entity_id":"value","idp_sso_url":"https://example.com","idp_certificate":"value","idp_certificate_issued_at":1778544000000,"idp_certificate_expires_at":1778544000000,"idp_metadata_url":"https://example.com","idp_metadata":"value","acs_url":"https://example.com","sp_entity_id":"value","sp_metadata_url":"https://example.com","organization_id":"org_2xhFjEI5X2qWRvtV13BzSj8H6Dk","attribute_mapping":{"user_id":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","email_address":"ada@example.com","first_name":"Ada","last_name":"Lovelace"},"active":true,"provider":"value","user_count":1,"sync_user_attributes":false,"allow_subdomains":false,"allow_idp_initiated":false,"disable_additional_identifications":false,"allow_organization_account_linking":false,"force_authn":false,"login_hint":{"mode":"email_address","source":"value"},"enterprise_connection_id":"entc_2xhFjEI5X2qWRvtV13BzSj8H6Dk","created_at":1778544000000,"updated_at":1778544000000,"authenticatable":true,"disable_jit_provisioning":false}',
+        echo="saml_connection_id",
     ),
     "UpdateSAMLConnection": SpecOperation(
         "PATCH",
@@ -2997,7 +3060,8 @@ OPERATIONS: dict[str, SpecOperation] = {
             ),
             additional=False,
         ),
-        answer='{"object":"saml_connection","id":"value","name":"value","idp_entity_id":"value","idp_sso_url":"value","idp_certificate":"value","idp_certificate_issued_at":1,"idp_certificate_expires_at":1,"acs_url":"value","sp_entity_id":"value","sp_metadata_url":"value","active":true,"provider":"value","user_count":1,"sync_user_attributes":true,"allow_subdomains":true,"allow_idp_initiated":true,"disable_additional_identifications":true,"allow_organization_account_linking":true,"force_authn":true,"login_hint":{"mode":"email_address"},"created_at":1,"updated_at":1}',
+        answer='{"object":"saml_connection","id":"samlc_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","domain":"value","domains":["value"],"idp_entity_id":"value","idp_sso_url":"https://example.com","idp_certificate":"value","idp_certificate_issued_at":1778544000000,"idp_certificate_expires_at":1778544000000,"idp_metadata_url":"https://example.com","idp_metadata":"value","acs_url":"https://example.com","sp_entity_id":"value","sp_metadata_url":"https://example.com","organization_id":"org_2xhFjEI5X2qWRvtV13BzSj8H6Dk","attribute_mapping":{"user_id":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","email_address":"ada@example.com","first_name":"Ada","last_name":"Lovelace"},"active":true,"provider":"value","user_count":1,"sync_user_attributes":false,"allow_subdomains":false,"allow_idp_initiated":false,"disable_additional_identifications":false,"allow_organization_account_linking":false,"force_authn":false,"login_hint":{"mode":"email_address","source":"value"},"enterprise_connection_id":"entc_2xhFjEI5X2qWRvtV13BzSj8H6Dk","created_at":1778544000000,"updated_at":1778544000000,"authenticatable":true,"disable_jit_provisioning":false}',
+        echo="saml_connection_id",
     ),
     "DeleteSAMLConnection": SpecOperation(
         "DELETE",
@@ -3009,7 +3073,8 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=Schema((Field("saml_connection_id", "string", required=True),), in_url=True),
         query=None,
         body=None,
-        answer='{"object":"value","deleted":true}',
+        answer='{"object":"saml_connection","id":"value","slug":"acme","deleted":true,"external_id":"value"}',
+        echo="saml_connection_id",
     ),
     "ListEnterpriseConnections": SpecOperation(
         "GET",
@@ -3029,7 +3094,7 @@ OPERATIONS: dict[str, SpecOperation] = {
             in_url=True,
         ),
         body=None,
-        answer='{"data":[{"object":"enterprise_connection","id":"value","name":"value","provider":"value","active":true,"domains":["value"],"created_at":1,"updated_at":1}],"total_count":1}',
+        answer='{"data":[{"object":"enterprise_connection","id":"entc_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","provider":"value","logo_public_url":"https://example.com","active":true,"domains":["value"],"organization_id":"org_2xhFjEI5X2qWRvtV13BzSj8H6Dk","sync_user_attributes":false,"disable_additional_identifications":false,"allow_organization_account_linking":false,"custom_attributes":[{"name":"Acme","key":"value"}],"saml_connection":{"id":"value","name":"Acme","idp_entity_id":"value","idp_sso_url":"https://example.com","idp_metadata_url":"https://example.com","acs_url":"https://example.com","sp_entity_id":"value","sp_metadata_url":"https://example.com","active":true,"allow_idp_initiated":false,"allow_subdomains":false,"force_authn":false,"login_hint":{"mode":"email_address"}},"oauth_config":{"id":"value","name":"Acme","provider_key":"value","client_id":"client_2xhFjEI5X2qWRvtV13BzSj8H6Dk","discovery_url":"https://example.com","auth_url":"https://example.com","token_url":"https://example.com","user_info_url":"https://example.com","requires_pkce":false,"logo_public_url":"https://example.com","created_at":1778544000000,"updated_at":1778544000000},"created_at":1778544000000,"updated_at":1778544000000,"authenticatable":true,"disable_jit_provisioning":false}],"total_count":1}',
     ),
     "CreateEnterpriseConnection": SpecOperation(
         "POST",
@@ -3067,7 +3132,7 @@ OPERATIONS: dict[str, SpecOperation] = {
             ),
             additional=False,
         ),
-        answer='{"object":"enterprise_connection","id":"value","name":"value","provider":"value","active":true,"domains":["value"],"created_at":1,"updated_at":1}',
+        answer='{"object":"enterprise_connection","id":"entc_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","provider":"value","logo_public_url":"https://example.com","active":true,"domains":["value"],"organization_id":"org_2xhFjEI5X2qWRvtV13BzSj8H6Dk","sync_user_attributes":false,"disable_additional_identifications":false,"allow_organization_account_linking":false,"custom_attributes":[{"name":"Acme","key":"value","sso_path":"value","scim_path":"value","directory_path":"value","multi_valued":false}],"saml_connection":{"id":"value","name":"Acme","idp_entity_id":"value","idp_sso_url":"https://example.com","idp_metadata_url":"https://example.com","acs_url":"https://example.com","sp_entity_id":"value","sp_metadata_url":"https://example.com","active":true,"allow_idp_initiated":false,"allow_subdomains":false,"force_authn":false,"login_hint":{"mode":"email_address","source":"value"}},"oauth_config":{"id":"value","name":"Acme","provider_key":"value","client_id":"client_2xhFjEI5X2qWRvtV13BzSj8H6Dk","discovery_url":"https://example.com","auth_url":"https://example.com","token_url":"https://example.com","user_info_url":"https://example.com","requires_pkce":false,"logo_public_url":"https://example.com","created_at":1778544000000,"updated_at":1778544000000},"created_at":1778544000000,"updated_at":1778544000000,"authenticatable":true,"disable_jit_provisioning":false}',
     ),
     "GetEnterpriseConnection": SpecOperation(
         "GET",
@@ -3081,7 +3146,8 @@ OPERATIONS: dict[str, SpecOperation] = {
         ),
         query=None,
         body=None,
-        answer='{"object":"enterprise_connection","id":"value","name":"value","provider":"value","active":true,"domains":["value"],"created_at":1,"updated_at":1}',
+        answer='{"object":"enterprise_connection","id":"entc_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","provider":"value","logo_public_url":"https://example.com","active":true,"domains":["value"],"organization_id":"org_2xhFjEI5X2qWRvtV13BzSj8H6Dk","sync_user_attributes":false,"disable_additional_identifications":false,"allow_organization_account_linking":false,"custom_attributes":[{"name":"Acme","key":"value","sso_path":"value","scim_path":"value","directory_path":"value","multi_valued":false}],"saml_connection":{"id":"value","name":"Acme","idp_entity_id":"value","idp_sso_url":"https://example.com","idp_metadata_url":"https://example.com","acs_url":"https://example.com","sp_entity_id":"value","sp_metadata_url":"https://example.com","active":true,"allow_idp_initiated":false,"allow_subdomains":false,"force_authn":false,"login_hint":{"mode":"email_address","source":"value"}},"oauth_config":{"id":"value","name":"Acme","provider_key":"value","client_id":"client_2xhFjEI5X2qWRvtV13BzSj8H6Dk","discovery_url":"https://example.com","auth_url":"https://example.com","token_url":"https://example.com","user_info_url":"https://example.com","requires_pkce":false,"logo_public_url":"https://example.com","created_at":1778544000000,"updated_at":1778544000000},"created_at":1778544000000,"updated_at":1778544000000,"authenticatable":true,"disable_jit_provisioning":false}',
+        echo="enterprise_connection_id",
     ),
     "UpdateEnterpriseConnection": SpecOperation(
         "PATCH",
@@ -3109,7 +3175,8 @@ OPERATIONS: dict[str, SpecOperation] = {
             ),
             additional=False,
         ),
-        answer='{"object":"enterprise_connection","id":"value","name":"value","provider":"value","active":true,"domains":["value"],"created_at":1,"updated_at":1}',
+        answer='{"object":"enterprise_connection","id":"entc_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","provider":"value","logo_public_url":"https://example.com","active":true,"domains":["value"],"organization_id":"org_2xhFjEI5X2qWRvtV13BzSj8H6Dk","sync_user_attributes":false,"disable_additional_identifications":false,"allow_organization_account_linking":false,"custom_attributes":[{"name":"Acme","key":"value","sso_path":"value","scim_path":"value","directory_path":"value","multi_valued":false}],"saml_connection":{"id":"value","name":"Acme","idp_entity_id":"value","idp_sso_url":"https://example.com","idp_metadata_url":"https://example.com","acs_url":"https://example.com","sp_entity_id":"value","sp_metadata_url":"https://example.com","active":true,"allow_idp_initiated":false,"allow_subdomains":false,"force_authn":false,"login_hint":{"mode":"email_address","source":"value"}},"oauth_config":{"id":"value","name":"Acme","provider_key":"value","client_id":"client_2xhFjEI5X2qWRvtV13BzSj8H6Dk","discovery_url":"https://example.com","auth_url":"https://example.com","token_url":"https://example.com","user_info_url":"https://example.com","requires_pkce":false,"logo_public_url":"https://example.com","created_at":1778544000000,"updated_at":1778544000000},"created_at":1778544000000,"updated_at":1778544000000,"authenticatable":true,"disable_jit_provisioning":false}',
+        echo="enterprise_connection_id",
     ),
     "DeleteEnterpriseConnection": SpecOperation(
         "DELETE",
@@ -3123,7 +3190,8 @@ OPERATIONS: dict[str, SpecOperation] = {
         ),
         query=None,
         body=None,
-        answer='{"object":"value","deleted":true}',
+        answer='{"object":"enterprise_connection","id":"value","slug":"acme","deleted":true,"external_id":"value"}',
+        echo="enterprise_connection_id",
     ),
     "ListEnterpriseConnectionTestRuns": SpecOperation(
         "GET",
@@ -3144,7 +3212,7 @@ OPERATIONS: dict[str, SpecOperation] = {
             in_url=True,
         ),
         body=None,
-        answer='{"data":[{"id":"value","status":"pending","connection_type":"saml","created_at":1}],"total_count":1}',
+        answer='{"data":[{"id":"value","status":"pending","connection_type":"saml","parsed_user_info":{"email_address":"ada@example.com","first_name":"Ada","last_name":"Lovelace","user_id":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk"},"logs":[{"level":"value","message":"value"}],"saml":{"saml_request":"value","saml_response":"value","relay_state":"value"},"oauth":{"id_token":"value","access_token":"value","user_info":"value"},"created_at":1778544000000}],"total_count":1}',
     ),
     "CreateEnterpriseConnectionTestRun": SpecOperation(
         "POST",
@@ -3158,7 +3226,7 @@ OPERATIONS: dict[str, SpecOperation] = {
         ),
         query=None,
         body=None,
-        answer='{"url":"value"}',
+        answer='{"url":"https://example.com"}',
     ),
     "CreateTestingToken": SpecOperation(
         "POST",
@@ -3192,7 +3260,7 @@ OPERATIONS: dict[str, SpecOperation] = {
             ),
             additional=False,
         ),
-        answer='{"object":"agent_task","agent_id":"value","agent_task_id":"value","task_id":"value"}',
+        answer='{"object":"agent_task","agent_id":"value","agent_task_id":"value","task_id":"value","url":"https://example.com"}',
     ),
     "RevokeAgentTask": SpecOperation(
         "POST",
@@ -3204,7 +3272,7 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=Schema((Field("agent_task_id", "string", required=True),), in_url=True),
         query=None,
         body=None,
-        answer='{"object":"agent_task","agent_id":"value","agent_task_id":"value","task_id":"value"}',
+        answer='{"object":"agent_task","agent_id":"value","agent_task_id":"value","task_id":"value","url":"https://example.com"}',
     ),
     "InstanceGetOrganizationMemberships": SpecOperation(
         "GET",
@@ -3223,7 +3291,7 @@ OPERATIONS: dict[str, SpecOperation] = {
             in_url=True,
         ),
         body=None,
-        answer='{"data":[{"id":"value","object":"organization_membership","role":"value","permissions":["value"],"public_metadata":{},"organization":{"object":"organization","id":"value","name":"value","slug":"value","has_image":true,"max_allowed_memberships":1,"admin_delete_enabled":true,"public_metadata":{},"created_at":1,"updated_at":1},"created_at":1,"updated_at":1}],"total_count":1}',
+        answer='{"data":[{"id":"orgmem_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"organization_membership","role":"value","role_name":"value","permissions":["value"],"public_metadata":{},"private_metadata":{},"organization":{"object":"organization","id":"org_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","slug":"acme","image_url":"https://example.com","has_image":false,"members_count":1,"missing_member_with_elevated_permissions":false,"pending_invitations_count":1,"max_allowed_memberships":1,"admin_delete_enabled":false,"public_metadata":{},"private_metadata":{},"created_by":"value","created_at":1778544000000,"updated_at":1778544000000,"last_active_at":1778544000000,"role_set_key":"value"},"public_user_data":{"user_id":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","first_name":"Ada","last_name":"Lovelace","profile_image_url":"https://example.com","image_url":"https://example.com","has_image":false,"identifier":"ada@example.com","username":"ada","banned":false,"deprovisioned":false},"created_at":1778544000000,"updated_at":1778544000000}],"total_count":1}',
     ),
     "ListWaitlistEntries": SpecOperation(
         "GET",
@@ -3244,7 +3312,7 @@ OPERATIONS: dict[str, SpecOperation] = {
             in_url=True,
         ),
         body=None,
-        answer='{"data":[{"object":"waitlist_entry","id":"value","email_address":"value","status":"pending","created_at":1,"updated_at":1}],"total_count":1}',
+        answer='{"data":[{"object":"waitlist_entry","id":"wle_2xhFjEI5X2qWRvtV13BzSj8H6Dk","email_address":"ada@example.com","status":"pending","is_locked":false,"created_at":1778544000000,"updated_at":1778544000000,"invitation":{"object":"invitation","id":"inv_2xhFjEI5X2qWRvtV13BzSj8H6Dk","email_address":"ada@example.com","public_metadata":{},"revoked":false,"status":"pending","url":"https://example.com","expires_at":1778544000000,"created_at":1778544000000,"updated_at":1778544000000}}],"total_count":1}',
     ),
     "CreateWaitlistEntry": SpecOperation(
         "POST",
@@ -3261,7 +3329,7 @@ OPERATIONS: dict[str, SpecOperation] = {
                 Field("notify", "boolean", nullable=True),
             )
         ),
-        answer='{"object":"waitlist_entry","id":"value","email_address":"value","status":"pending","created_at":1,"updated_at":1}',
+        answer='{"object":"waitlist_entry","id":"wle_2xhFjEI5X2qWRvtV13BzSj8H6Dk","email_address":"ada@example.com","status":"pending","is_locked":false,"created_at":1778544000000,"updated_at":1778544000000,"invitation":{"object":"invitation","id":"inv_2xhFjEI5X2qWRvtV13BzSj8H6Dk","email_address":"ada@example.com","public_metadata":{},"revoked":false,"status":"pending","url":"https://example.com","expires_at":1778544000000,"created_at":1778544000000,"updated_at":1778544000000}}',
     ),
     "CreateBulkWaitlistEntries": SpecOperation(
         "POST",
@@ -3273,7 +3341,7 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=None,
         query=None,
         body=None,
-        answer='[{"object":"waitlist_entry","id":"value","email_address":"value","status":"pending","created_at":1,"updated_at":1}]',
+        answer='[{"object":"waitlist_entry","id":"wle_2xhFjEI5X2qWRvtV13BzSj8H6Dk","email_address":"ada@example.com","status":"pending","is_locked":false,"created_at":1778544000000,"updated_at":1778544000000,"invitation":{"object":"invitation","id":"inv_2xhFjEI5X2qWRvtV13BzSj8H6Dk","email_address":"ada@example.com","public_metadata":{},"revoked":false,"status":"pending","url":"https://example.com","expires_at":1778544000000,"created_at":1778544000000,"updated_at":1778544000000}}]',
     ),
     "DeleteWaitlistEntry": SpecOperation(
         "DELETE",
@@ -3285,7 +3353,8 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=Schema((Field("waitlist_entry_id", "string", required=True),), in_url=True),
         query=None,
         body=None,
-        answer='{"object":"value","deleted":true}',
+        answer='{"object":"waitlist_entry","id":"value","slug":"acme","deleted":true,"external_id":"value"}',
+        echo="waitlist_entry_id",
     ),
     "InviteWaitlistEntry": SpecOperation(
         "POST",
@@ -3297,7 +3366,8 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=Schema((Field("waitlist_entry_id", "string", required=True),), in_url=True),
         query=None,
         body=Schema((Field("ignore_existing", "boolean", nullable=True),)),
-        answer='{"object":"waitlist_entry","id":"value","email_address":"value","status":"pending","created_at":1,"updated_at":1}',
+        answer='{"object":"waitlist_entry","id":"wle_2xhFjEI5X2qWRvtV13BzSj8H6Dk","email_address":"ada@example.com","status":"pending","is_locked":false,"created_at":1778544000000,"updated_at":1778544000000,"invitation":{"object":"invitation","id":"inv_2xhFjEI5X2qWRvtV13BzSj8H6Dk","email_address":"ada@example.com","public_metadata":{},"revoked":false,"status":"pending","url":"https://example.com","expires_at":1778544000000,"created_at":1778544000000,"updated_at":1778544000000}}',
+        echo="waitlist_entry_id",
     ),
     "RejectWaitlistEntry": SpecOperation(
         "POST",
@@ -3309,7 +3379,8 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=Schema((Field("waitlist_entry_id", "string", required=True),), in_url=True),
         query=None,
         body=None,
-        answer='{"object":"waitlist_entry","id":"value","email_address":"value","status":"pending","created_at":1,"updated_at":1}',
+        answer='{"object":"waitlist_entry","id":"wle_2xhFjEI5X2qWRvtV13BzSj8H6Dk","email_address":"ada@example.com","status":"pending","is_locked":false,"created_at":1778544000000,"updated_at":1778544000000,"invitation":{"object":"invitation","id":"inv_2xhFjEI5X2qWRvtV13BzSj8H6Dk","email_address":"ada@example.com","public_metadata":{},"revoked":false,"status":"pending","url":"https://example.com","expires_at":1778544000000,"created_at":1778544000000,"updated_at":1778544000000}}',
+        echo="waitlist_entry_id",
     ),
     "GetCommercePlanList": SpecOperation(
         "GET",
@@ -3329,7 +3400,7 @@ OPERATIONS: dict[str, SpecOperation] = {
             in_url=True,
         ),
         body=None,
-        answer='{"data":[{"object":"commerce_plan","id":"value","name":"value","fee":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"annual_monthly_fee":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"annual_fee":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"description":"value","product_id":"value","is_default":true,"is_recurring":true,"publicly_visible":true,"has_base_fee":true,"for_payer_type":"value","slug":"value","avatar_url":"value","free_trial_enabled":true,"free_trial_days":1}],"total_count":1}',
+        answer='{"data":[{"object":"commerce_plan","id":"commerce_plan_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","fee":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"annual_monthly_fee":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"annual_fee":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"description":"value","product_id":"value","is_default":false,"is_recurring":false,"publicly_visible":false,"has_base_fee":false,"for_payer_type":"value","slug":"acme","avatar_url":"https://example.com","features":[{"object":"feature","id":"feature_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","description":"value","slug":"acme","avatar_url":"https://example.com"}],"free_trial_enabled":false,"free_trial_days":1,"unit_prices":[{"name":"Acme","block_size":1,"tiers":[]}]}],"total_count":1}',
     ),
     "GetBillingPriceList": SpecOperation(
         "GET",
@@ -3349,7 +3420,7 @@ OPERATIONS: dict[str, SpecOperation] = {
             in_url=True,
         ),
         body=None,
-        answer='{"data":[{"object":"commerce_price","id":"value","plan_id":"value","instance_id":"value","currency":"value","currency_symbol":"value","amount":1,"annual_monthly_amount":1,"fee":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"annual_monthly_fee":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"is_default":true,"created_at":1,"supported_billing_periods":"month"}],"total_count":1}',
+        answer='{"data":[{"object":"commerce_price","id":"commerce_price_2xhFjEI5X2qWRvtV13BzSj8H6Dk","plan_id":"value","instance_id":"value","currency":"value","currency_symbol":"value","amount":1,"annual_monthly_amount":1,"fee":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"annual_monthly_fee":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"description":"value","is_default":false,"created_at":1778544000000,"supported_billing_periods":"month"}],"total_count":1}',
     ),
     "CreateBillingPrice": SpecOperation(
         "POST",
@@ -3371,7 +3442,7 @@ OPERATIONS: dict[str, SpecOperation] = {
             ),
             additional=False,
         ),
-        answer='{"object":"commerce_price","id":"value","plan_id":"value","instance_id":"value","currency":"value","currency_symbol":"value","amount":1,"annual_monthly_amount":1,"fee":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"annual_monthly_fee":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"is_default":true,"created_at":1,"supported_billing_periods":"month"}',
+        answer='{"object":"commerce_price","id":"commerce_price_2xhFjEI5X2qWRvtV13BzSj8H6Dk","plan_id":"value","instance_id":"value","currency":"value","currency_symbol":"value","amount":1,"annual_monthly_amount":1,"fee":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"annual_monthly_fee":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"description":"value","is_default":false,"created_at":1778544000000,"supported_billing_periods":"month"}',
     ),
     "GetCommerceSubscriptionItemList": SpecOperation(
         "GET",
@@ -3399,7 +3470,7 @@ OPERATIONS: dict[str, SpecOperation] = {
             in_url=True,
         ),
         body=None,
-        answer='{"data":[{"object":"commerce_subscription_item","id":"value","instance_id":"value","status":"active","plan_id":"value","plan_period":"month","payer_id":"value","is_free_trial":true,"period_start":1,"period_end":1,"canceled_at":1,"past_due_at":1,"ended_at":1}],"total_count":1}',
+        answer='{"data":[{"object":"commerce_subscription_item","id":"commerce_subscription_item_2xhFjEI5X2qWRvtV13BzSj8H6Dk","instance_id":"value","status":"active","credit":{"amount":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"cycle_remaining_percent":1.0},"credits":{"proration":{"amount":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"cycle_days_remaining":1,"cycle_days_total":1,"cycle_remaining_percent":1.0},"payer":{"remaining_balance":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"applied_amount":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"}},"total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"}},"plan_id":"value","price_id":"value","plan":{"object":"commerce_plan","id":"commerce_plan_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","fee":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"annual_monthly_fee":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"annual_fee":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"description":"value","product_id":"value","is_default":false,"is_recurring":false,"publicly_visible":false,"has_base_fee":false,"for_payer_type":"value","slug":"acme","avatar_url":"https://example.com","features":[{"object":"feature","id":"feature_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","description":"value","slug":"acme","avatar_url":"https://example.com"}],"free_trial_enabled":false,"free_trial_days":1,"unit_prices":[{"name":"Acme","block_size":1,"tiers":[]}]},"plan_period":"month","payment_method":{"object":"commerce_payment_method","id":"commerce_payment_method_2xhFjEI5X2qWRvtV13BzSj8H6Dk","payer_id":"value","payment_type":"card","is_default":false,"gateway":"value","gateway_external_id":"value","gateway_external_account_id":"value","last4":"value","status":"active","wallet_type":"value","card_type":"value","expiry_year":1,"expiry_month":1,"created_at":1778544000000,"updated_at":1778544000000,"is_removable":false},"lifetime_paid":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"next_payment":{"amount":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"date":1,"per_unit_totals":[{"name":"Acme","block_size":1,"tiers":[]}],"totals":{"subtotal":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"base_fee":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"tax_total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"grand_total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"}}},"payer_id":"value","payer":{"object":"commerce_payer","id":"commerce_payer_2xhFjEI5X2qWRvtV13BzSj8H6Dk","instance_id":"value","user_id":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","first_name":"Ada","last_name":"Lovelace","email":"value","organization_id":"org_2xhFjEI5X2qWRvtV13BzSj8H6Dk","organization_name":"value","image_url":"https://example.com","credits_balance":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"created_at":1778544000000,"updated_at":1778544000000},"is_free_trial":false,"period_start":1,"period_end":1,"proration_date":"2026-05-12","canceled_at":1778544000000,"past_due_at":1778544000000,"ended_at":1778544000000,"created_at":1778544000000,"updated_at":1778544000000,"seats":{"quantity":1,"tiers":[{"fee_per_block":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"}}]},"totals":{"subtotal":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"base_fee":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"tax_total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"grand_total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"per_unit_totals":[{"name":"Acme","block_size":1,"tiers":[]}],"credits":{"proration":{"amount":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"cycle_days_remaining":1,"cycle_days_total":1,"cycle_remaining_percent":1.0},"payer":{"remaining_balance":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"applied_amount":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"}},"total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"}},"discounts":{"proration":{"amount":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"cycle_days_passed":1,"cycle_days_total":1,"cycle_passed_percent":1.0},"total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"}}}}],"total_count":1}',
     ),
     "CancelCommerceSubscriptionItem": SpecOperation(
         "DELETE",
@@ -3411,7 +3482,8 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=Schema((Field("subscription_item_id", "string", required=True),), in_url=True),
         query=Schema((Field("end_now", "boolean"),), in_url=True),
         body=None,
-        answer='{"object":"commerce_subscription_item","id":"value","instance_id":"value","status":"active","plan_id":"value","plan_period":"month","payer_id":"value","is_free_trial":true,"period_start":1,"period_end":1,"canceled_at":1,"past_due_at":1,"ended_at":1}',
+        answer='{"object":"commerce_subscription_item","id":"commerce_subscription_item_2xhFjEI5X2qWRvtV13BzSj8H6Dk","instance_id":"value","status":"active","credit":{"amount":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"cycle_remaining_percent":1.0},"credits":{"proration":{"amount":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"cycle_days_remaining":1,"cycle_days_total":1,"cycle_remaining_percent":1.0},"payer":{"remaining_balance":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"applied_amount":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"}},"total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"}},"plan_id":"value","price_id":"value","plan":{"object":"commerce_plan","id":"commerce_plan_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","fee":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"annual_monthly_fee":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"annual_fee":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"description":"value","product_id":"value","is_default":false,"is_recurring":false,"publicly_visible":false,"has_base_fee":false,"for_payer_type":"value","slug":"acme","avatar_url":"https://example.com","features":[{"object":"feature","id":"feature_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","description":"value","slug":"acme","avatar_url":"https://example.com"}],"free_trial_enabled":false,"free_trial_days":1,"unit_prices":[{"name":"Acme","block_size":1,"tiers":[{"starts_at_block":1,"fee_per_block":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"}}]}]},"plan_period":"month","payment_method":{"object":"commerce_payment_method","id":"commerce_payment_method_2xhFjEI5X2qWRvtV13BzSj8H6Dk","payer_id":"value","payment_type":"card","is_default":false,"gateway":"value","gateway_external_id":"value","gateway_external_account_id":"value","last4":"value","status":"active","wallet_type":"value","card_type":"value","expiry_year":1,"expiry_month":1,"created_at":1778544000000,"updated_at":1778544000000,"is_removable":false},"lifetime_paid":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"next_payment":{"amount":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"date":1,"per_unit_totals":[{"name":"Acme","block_size":1,"tiers":[{"fee_per_block":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"}}]}],"totals":{"subtotal":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"base_fee":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"tax_total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"grand_total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"per_unit_totals":[{"name":"Acme","block_size":1,"tiers":[]}],"credits":{"proration":{"amount":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"cycle_days_remaining":1,"cycle_days_total":1,"cycle_remaining_percent":1.0},"payer":{"remaining_balance":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"applied_amount":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"}},"total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"}},"discounts":{"proration":{"amount":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"cycle_days_passed":1,"cycle_days_total":1,"cycle_passed_percent":1.0},"total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"}}}},"payer_id":"value","payer":{"object":"commerce_payer","id":"commerce_payer_2xhFjEI5X2qWRvtV13BzSj8H6Dk","instance_id":"value","user_id":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","first_name":"Ada","last_name":"Lovelace","email":"value","organization_id":"org_2xhFjEI5X2qWRvtV13BzSj8H6Dk","organization_name":"value","image_url":"https://example.com","credits_balance":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"created_at":1778544000000,"updated_at":1778544000000},"is_free_trial":false,"period_start":1,"period_end":1,"proration_date":"2026-05-12","canceled_at":1778544000000,"past_due_at":1778544000000,"ended_at":1778544000000,"created_at":1778544000000,"updated_at":1778544000000,"seats":{"quantity":1,"tiers":[{"quantity":1,"fee_per_block":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"}}]},"totals":{"subtotal":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"base_fee":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"tax_total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"grand_total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"per_unit_totals":[{"name":"Acme","block_size":1,"tiers":[{"fee_per_block":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"}}]}],"credits":{"proration":{"amount":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"cycle_days_remaining":1,"cycle_days_total":1,"cycle_remaining_percent":1.0},"payer":{"remaining_balance":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"applied_amount":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"}},"total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"}},"discounts":{"proration":{"amount":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"cycle_days_passed":1,"cycle_days_total":1,"cycle_passed_percent":1.0},"total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"}}}}',
+        echo="subscription_item_id",
     ),
     "ExtendBillingSubscriptionItemFreeTrial": SpecOperation(
         "POST",
@@ -3423,7 +3495,8 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=Schema((Field("subscription_item_id", "string", required=True),), in_url=True),
         query=None,
         body=Schema((Field("extend_to", "string", required=True),), additional=False),
-        answer='{"object":"commerce_subscription_item","id":"value","instance_id":"value","status":"active","plan_id":"value","plan":{"object":"commerce_plan","id":"value","name":"value","fee":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"annual_monthly_fee":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"annual_fee":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"amount":1,"amount_formatted":"value","annual_monthly_amount":1,"annual_monthly_amount_formatted":"value","annual_amount":1,"annual_amount_formatted":"value","currency_symbol":"value","currency":"value","description":"value","product_id":"value","is_default":true,"is_recurring":true,"publicly_visible":true,"has_base_fee":true,"payer_type":["value"],"for_payer_type":"value","slug":"value","avatar_url":"value","features":[{"object":"feature","id":"value","name":"value","description":"value","slug":"value","avatar_url":"value"}]},"plan_period":"month","payment_source_id":"value","payer_id":"value","is_free_trial":true,"proration_date":"value","created_at":1,"updated_at":1}',
+        answer='{"object":"commerce_subscription_item","id":"commerce_subscription_item_2xhFjEI5X2qWRvtV13BzSj8H6Dk","instance_id":"value","status":"active","credit":{"amount":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"cycle_remaining_percent":1.0},"plan_id":"value","price_id":"value","plan":{"object":"commerce_plan","id":"commerce_plan_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","fee":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"annual_monthly_fee":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"annual_fee":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"amount":1,"amount_formatted":"value","annual_monthly_amount":1,"annual_monthly_amount_formatted":"value","annual_amount":1,"annual_amount_formatted":"value","currency_symbol":"value","currency":"value","description":"value","product_id":"value","is_default":false,"is_recurring":false,"publicly_visible":false,"has_base_fee":false,"payer_type":["value"],"for_payer_type":"value","slug":"acme","avatar_url":"https://example.com","period":"value","interval":1,"features":[{"object":"feature","id":"feature_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","description":"value","slug":"acme","avatar_url":"https://example.com"}],"free_trial_enabled":false,"free_trial_days":1},"plan_period":"month","payment_source_id":"value","payment_source":{"object":"commerce_source","id":"commerce_source_2xhFjEI5X2qWRvtV13BzSj8H6Dk","payer_id":"value","payment_method":"card","is_default":false,"gateway":"value","gateway_external_id":"value","gateway_external_account_id":"value","last4":"value","status":"active","wallet_type":"value","card_type":"value","expiry_year":1,"expiry_month":1,"created_at":1778544000000,"updated_at":1778544000000,"is_removable":false},"lifetime_paid":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"amount":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"next_invoice":{"amount":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"date":1,"per_unit_totals":[{"name":"Acme","block_size":1,"tiers":[{"fee_per_block":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"}}]}],"totals":{"subtotal":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"base_fee":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"tax_total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"grand_total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"per_unit_totals":[{"name":"Acme","block_size":1,"tiers":[]}],"credits":{"proration":{"amount":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"cycle_days_remaining":1,"cycle_days_total":1,"cycle_remaining_percent":1.0},"payer":{"remaining_balance":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"applied_amount":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"}},"total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"}},"discounts":{"proration":{"amount":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"cycle_days_passed":1,"cycle_days_total":1,"cycle_passed_percent":1.0},"total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"}}}},"next_payment":{"amount":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"date":1,"per_unit_totals":[{"name":"Acme","block_size":1,"tiers":[{"fee_per_block":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"}}]}],"totals":{"subtotal":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"base_fee":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"tax_total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"grand_total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"per_unit_totals":[{"name":"Acme","block_size":1,"tiers":[]}],"credits":{"proration":{"amount":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"cycle_days_remaining":1,"cycle_days_total":1,"cycle_remaining_percent":1.0},"payer":{"remaining_balance":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"applied_amount":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"}},"total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"}},"discounts":{"proration":{"amount":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"cycle_days_passed":1,"cycle_days_total":1,"cycle_passed_percent":1.0},"total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"}}}},"payer_id":"value","payer":{"object":"commerce_payer","id":"commerce_payer_2xhFjEI5X2qWRvtV13BzSj8H6Dk","instance_id":"value","user_id":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","first_name":"Ada","last_name":"Lovelace","email":"value","organization_id":"org_2xhFjEI5X2qWRvtV13BzSj8H6Dk","organization_name":"value","image_url":"https://example.com","credits_balance":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"created_at":1778544000000,"updated_at":1778544000000},"is_free_trial":false,"period_start":1,"period_end":1,"proration_date":"value","canceled_at":1778544000000,"past_due_at":1778544000000,"ended_at":1778544000000,"created_at":1778544000000,"updated_at":1778544000000}',
+        echo="subscription_item_id",
     ),
     "CreateBillingPriceTransition": SpecOperation(
         "POST",
@@ -3441,7 +3514,7 @@ OPERATIONS: dict[str, SpecOperation] = {
             ),
             additional=False,
         ),
-        answer='{"object":"commerce_price_transition","subscription_item":{"object":"commerce_subscription_item","id":"value","instance_id":"value","status":"active","plan_id":"value","plan":{"object":"commerce_plan","id":"value","name":"value","fee":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"annual_monthly_fee":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"annual_fee":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"amount":1,"amount_formatted":"value","annual_monthly_amount":1,"annual_monthly_amount_formatted":"value","annual_amount":1,"annual_amount_formatted":"value","currency_symbol":"value","currency":"value","description":"value","product_id":"value","is_default":true,"is_recurring":true,"publicly_visible":true,"has_base_fee":true,"payer_type":["value"],"for_payer_type":"value","slug":"value","avatar_url":"value","features":[{"object":"feature","id":"value","name":"value","description":"value","slug":"value","avatar_url":"value"}]},"plan_period":"month","payment_source_id":"value","payer_id":"value","is_free_trial":true,"proration_date":"value","created_at":1,"updated_at":1},"transition":{"previous_plan":{"object":"commerce_plan","id":"value","name":"value","fee":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"annual_monthly_fee":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"annual_fee":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"amount":1,"amount_formatted":"value","annual_monthly_amount":1,"annual_monthly_amount_formatted":"value","annual_amount":1,"annual_amount_formatted":"value","currency_symbol":"value","currency":"value","description":"value","product_id":"value","is_default":true,"is_recurring":true,"publicly_visible":true,"has_base_fee":true,"payer_type":["value"],"for_payer_type":"value","slug":"value","avatar_url":"value","features":[{"object":"feature","id":"value","name":"value","description":"value","slug":"value","avatar_url":"value"}]},"previous_price":{"object":"commerce_price","id":"value","plan_id":"value","instance_id":"value","currency":"value","currency_symbol":"value","amount":1,"annual_monthly_amount":1,"fee":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"annual_monthly_fee":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"is_default":true,"created_at":1,"supported_billing_periods":"month"},"effective_at":1,"effective_mode":"immediate","charged_immediately":true,"previous_subscription_item_status":"canceled","previous_subscription_item_id":"value"}}',
+        answer='{"object":"commerce_price_transition","subscription_item":{"object":"commerce_subscription_item","id":"commerce_subscription_item_2xhFjEI5X2qWRvtV13BzSj8H6Dk","instance_id":"value","status":"active","credit":{"amount":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"cycle_remaining_percent":1.0},"plan_id":"value","price_id":"value","plan":{"object":"commerce_plan","id":"commerce_plan_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","fee":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"annual_monthly_fee":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"annual_fee":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"amount":1,"amount_formatted":"value","annual_monthly_amount":1,"annual_monthly_amount_formatted":"value","annual_amount":1,"annual_amount_formatted":"value","currency_symbol":"value","currency":"value","description":"value","product_id":"value","is_default":false,"is_recurring":false,"publicly_visible":false,"has_base_fee":false,"payer_type":["value"],"for_payer_type":"value","slug":"acme","avatar_url":"https://example.com","period":"value","interval":1,"features":[{"object":"feature","id":"feature_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","description":"value","slug":"acme","avatar_url":"https://example.com"}],"free_trial_enabled":false,"free_trial_days":1},"plan_period":"month","payment_source_id":"value","payment_source":{"object":"commerce_source","id":"commerce_source_2xhFjEI5X2qWRvtV13BzSj8H6Dk","payer_id":"value","payment_method":"card","is_default":false,"gateway":"value","gateway_external_id":"value","gateway_external_account_id":"value","last4":"value","status":"active","wallet_type":"value","card_type":"value","expiry_year":1,"expiry_month":1,"created_at":1778544000000,"updated_at":1778544000000,"is_removable":false},"lifetime_paid":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"amount":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"next_invoice":{"amount":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"date":1,"per_unit_totals":[{"name":"Acme","block_size":1,"tiers":[]}],"totals":{"subtotal":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"base_fee":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"tax_total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"grand_total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"per_unit_totals":[{"name":"Acme","block_size":1,"tiers":[]}],"credits":{"proration":{"amount":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"cycle_days_remaining":1,"cycle_days_total":1,"cycle_remaining_percent":1.0},"payer":{"remaining_balance":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"applied_amount":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"}},"total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"}},"discounts":{"proration":{"amount":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"cycle_days_passed":1,"cycle_days_total":1,"cycle_passed_percent":1.0},"total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"}}}},"next_payment":{"amount":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"date":1,"per_unit_totals":[{"name":"Acme","block_size":1,"tiers":[]}],"totals":{"subtotal":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"base_fee":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"tax_total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"grand_total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"per_unit_totals":[{"name":"Acme","block_size":1,"tiers":[]}],"credits":{"proration":{"amount":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"cycle_days_remaining":1,"cycle_days_total":1,"cycle_remaining_percent":1.0},"payer":{"remaining_balance":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"applied_amount":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"}},"total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"}},"discounts":{"proration":{"amount":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"cycle_days_passed":1,"cycle_days_total":1,"cycle_passed_percent":1.0},"total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"}}}},"payer_id":"value","payer":{"object":"commerce_payer","id":"commerce_payer_2xhFjEI5X2qWRvtV13BzSj8H6Dk","instance_id":"value","user_id":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","first_name":"Ada","last_name":"Lovelace","email":"value","organization_id":"org_2xhFjEI5X2qWRvtV13BzSj8H6Dk","organization_name":"value","image_url":"https://example.com","credits_balance":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"created_at":1778544000000,"updated_at":1778544000000},"is_free_trial":false,"period_start":1,"period_end":1,"proration_date":"value","canceled_at":1778544000000,"past_due_at":1778544000000,"ended_at":1778544000000,"created_at":1778544000000,"updated_at":1778544000000},"transition":{"previous_plan":{"object":"commerce_plan","id":"commerce_plan_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","fee":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"annual_monthly_fee":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"annual_fee":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"amount":1,"amount_formatted":"value","annual_monthly_amount":1,"annual_monthly_amount_formatted":"value","annual_amount":1,"annual_amount_formatted":"value","currency_symbol":"value","currency":"value","description":"value","product_id":"value","is_default":false,"is_recurring":false,"publicly_visible":false,"has_base_fee":false,"payer_type":["value"],"for_payer_type":"value","slug":"acme","avatar_url":"https://example.com","period":"value","interval":1,"features":[{"object":"feature","id":"feature_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","description":"value","slug":"acme","avatar_url":"https://example.com"}],"free_trial_enabled":false,"free_trial_days":1},"previous_price":{"object":"commerce_price","id":"commerce_price_2xhFjEI5X2qWRvtV13BzSj8H6Dk","plan_id":"value","instance_id":"value","currency":"value","currency_symbol":"value","amount":1,"annual_monthly_amount":1,"fee":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"annual_monthly_fee":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"description":"value","is_default":false,"created_at":1778544000000,"supported_billing_periods":"month"},"effective_at":1778544000000,"effective_mode":"immediate","next_billing_date":1,"charged_immediately":false,"immediate_charge":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"previous_subscription_item_status":"canceled","previous_subscription_item_id":"value"}}',
     ),
     "ApplyBillingSubscriptionItemDiscount": SpecOperation(
         "POST",
@@ -3453,7 +3526,7 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=Schema((Field("subscription_item_id", "string", required=True),), in_url=True),
         query=None,
         body=Schema((Field("discount_id", "string", required=True),), additional=False),
-        answer='{"object":"commerce_discount_redemption","id":"value","subscription_item_id":"value","discount_id":"value","source":"promotion","cycles_remaining":1,"cycles_applied":1,"redeemed_at":1,"redeemed_by":"value"}',
+        answer='{"object":"commerce_discount_redemption","id":"commerce_discount_redemption_2xhFjEI5X2qWRvtV13BzSj8H6Dk","subscription_item_id":"value","discount_id":"value","name":"Acme","source":"promotion","promo_code":"value","effect":"percentage","percent_off":1.0,"amount_off":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"amount":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"cycles_remaining":1,"cycles_applied":1,"status":"active","redeemed_at":1778544000000,"redeemed_by":"value"}',
     ),
     "RemoveBillingSubscriptionItemDiscount": SpecOperation(
         "DELETE",
@@ -3471,7 +3544,7 @@ OPERATIONS: dict[str, SpecOperation] = {
         ),
         query=None,
         body=None,
-        answer='{"object":"commerce_discount_redemption","id":"value","subscription_item_id":"value","discount_id":"value","source":"promotion","cycles_remaining":1,"cycles_applied":1,"redeemed_at":1,"redeemed_by":"value"}',
+        answer='{"object":"commerce_discount_redemption","id":"commerce_discount_redemption_2xhFjEI5X2qWRvtV13BzSj8H6Dk","subscription_item_id":"value","discount_id":"value","name":"Acme","source":"promotion","promo_code":"value","effect":"percentage","percent_off":1.0,"amount_off":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"amount":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"cycles_remaining":1,"cycles_applied":1,"status":"active","redeemed_at":1778544000000,"redeemed_by":"value"}',
     ),
     "GetBillingStatementList": SpecOperation(
         "GET",
@@ -3490,7 +3563,7 @@ OPERATIONS: dict[str, SpecOperation] = {
             in_url=True,
         ),
         body=None,
-        answer='{"data":[{"object":"commerce_statement","id":"value","instance_id":"value","timestamp":1,"payer":{"object":"commerce_payer","id":"value","instance_id":"value"},"status":"open","totals":{"grand_total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"subtotal":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"base_fee":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"tax_total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"}},"groups":[{"object":"commerce_statement_group","timestamp":1,"items":[]}]}],"total_count":1}',
+        answer='{"data":[{"object":"commerce_statement","id":"commerce_statement_2xhFjEI5X2qWRvtV13BzSj8H6Dk","instance_id":"value","timestamp":1,"payer":{"object":"commerce_payer","id":"commerce_payer_2xhFjEI5X2qWRvtV13BzSj8H6Dk","instance_id":"value","user_id":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","first_name":"Ada","last_name":"Lovelace","email":"value","organization_id":"org_2xhFjEI5X2qWRvtV13BzSj8H6Dk","organization_name":"value","image_url":"https://example.com","credits_balance":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"created_at":1778544000000,"updated_at":1778544000000},"status":"open","totals":{"grand_total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"subtotal":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"base_fee":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"tax_total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"}},"groups":[{"object":"commerce_statement_group","timestamp":1,"items":[]}]}],"total_count":1}',
     ),
     "GetBillingStatement": SpecOperation(
         "GET",
@@ -3502,7 +3575,8 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=Schema((Field("statementID", "string", required=True),), in_url=True),
         query=None,
         body=None,
-        answer='{"object":"commerce_statement","id":"value","instance_id":"value","timestamp":1,"payer":{"object":"commerce_payer","id":"value","instance_id":"value"},"status":"open","totals":{"grand_total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"subtotal":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"base_fee":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"tax_total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"}},"groups":[{"object":"commerce_statement_group","timestamp":1,"items":[{"object":"commerce_payment","id":"value","payment_id":"value","instance_id":"value","charge_type":"value","payee_id":"value","payee":{},"payer_id":"value","payer":{"object":"commerce_payer","id":"value","instance_id":"value"},"amount":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"payment_method_id":"value","payment_method":{"object":"commerce_payment_method","id":"value","payer_id":"value","payment_type":"card","gateway":"value","gateway_external_id":"value","gateway_external_account_id":"value","last4":"value","status":"active","card_type":"value"},"statement_id":"value","gateway_external_id":"value","gateway_external_url":"value","status":"pending","paid_at":1,"failed_at":1,"created_at":1,"updated_at":1}]}]}',
+        answer='{"object":"commerce_statement","id":"commerce_statement_2xhFjEI5X2qWRvtV13BzSj8H6Dk","instance_id":"value","timestamp":1,"payer":{"object":"commerce_payer","id":"commerce_payer_2xhFjEI5X2qWRvtV13BzSj8H6Dk","instance_id":"value","user_id":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","first_name":"Ada","last_name":"Lovelace","email":"value","organization_id":"org_2xhFjEI5X2qWRvtV13BzSj8H6Dk","organization_name":"value","image_url":"https://example.com","credits_balance":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"created_at":1778544000000,"updated_at":1778544000000},"status":"open","totals":{"grand_total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"subtotal":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"base_fee":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"tax_total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"}},"groups":[{"object":"commerce_statement_group","timestamp":1,"items":[{"object":"commerce_payment","id":"commerce_payment_2xhFjEI5X2qWRvtV13BzSj8H6Dk","payment_id":"value","instance_id":"value","charge_type":"value","payee_id":"value","payee":{},"payer_id":"value","payer":{"object":"commerce_payer","id":"commerce_payer_2xhFjEI5X2qWRvtV13BzSj8H6Dk","instance_id":"value"},"amount":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"payment_method_id":"value","payment_method":{"object":"commerce_payment_method","id":"commerce_payment_method_2xhFjEI5X2qWRvtV13BzSj8H6Dk","payer_id":"value","payment_type":"card","gateway":"value","gateway_external_id":"value","gateway_external_account_id":"value","last4":"value","status":"active","card_type":"value"},"statement_id":"value","gateway_external_id":"value","gateway_external_url":"https://example.com","status":"pending","paid_at":1778544000000,"failed_at":1778544000000,"created_at":1778544000000,"updated_at":1778544000000}]}]}',
+        echo="statementID",
     ),
     "GetBillingStatementPaymentAttempts": SpecOperation(
         "GET",
@@ -3521,7 +3595,7 @@ OPERATIONS: dict[str, SpecOperation] = {
             in_url=True,
         ),
         body=None,
-        answer='{"data":[{"object":"commerce_payment","id":"value","payment_id":"value","instance_id":"value","charge_type":"value","payee_id":"value","payee":{},"payer_id":"value","payer":{"object":"commerce_payer","id":"value","instance_id":"value"},"amount":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"payment_method_id":"value","payment_method":{"object":"commerce_payment_method","id":"value","payer_id":"value","payment_type":"card","gateway":"value","gateway_external_id":"value","gateway_external_account_id":"value","last4":"value","status":"active","card_type":"value"},"statement_id":"value","gateway_external_id":"value","gateway_external_url":"value","status":"pending","paid_at":1,"failed_at":1,"created_at":1,"updated_at":1}],"total_count":1}',
+        answer='{"data":[{"object":"commerce_payment","id":"commerce_payment_2xhFjEI5X2qWRvtV13BzSj8H6Dk","payment_id":"value","instance_id":"value","charge_type":"value","payee_id":"value","payee":{},"payer_id":"value","payer":{"object":"commerce_payer","id":"commerce_payer_2xhFjEI5X2qWRvtV13BzSj8H6Dk","instance_id":"value","user_id":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","first_name":"Ada","last_name":"Lovelace","email":"value","organization_id":"org_2xhFjEI5X2qWRvtV13BzSj8H6Dk","organization_name":"value","image_url":"https://example.com","credits_balance":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"created_at":1778544000000,"updated_at":1778544000000},"subscription_item_id":"value","subscription_item":{},"amount":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"totals":{"subtotal":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"base_fee":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"tax_total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"grand_total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"per_unit_totals":[{"name":"Acme","block_size":1,"tiers":[]}],"credits":{"proration":{"amount":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"cycle_days_remaining":1,"cycle_days_total":1,"cycle_remaining_percent":1.0},"payer":{"remaining_balance":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"applied_amount":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"}},"total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"}},"discounts":{"proration":{"amount":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"cycle_days_passed":1,"cycle_days_total":1,"cycle_passed_percent":1.0},"total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"}}},"payment_method_id":"value","payment_method":{"object":"commerce_payment_method","id":"commerce_payment_method_2xhFjEI5X2qWRvtV13BzSj8H6Dk","payer_id":"value","payment_type":"card","is_default":false,"gateway":"value","gateway_external_id":"value","gateway_external_account_id":"value","last4":"value","status":"active","wallet_type":"value","card_type":"value","expiry_year":1,"expiry_month":1,"created_at":1778544000000,"updated_at":1778544000000,"is_removable":false},"statement_id":"value","gateway_external_id":"value","gateway_external_url":"https://example.com","status":"pending","paid_at":1778544000000,"failed_at":1778544000000,"created_at":1778544000000,"updated_at":1778544000000}],"total_count":1}',
     ),
     "ListOrganizationPermissions": SpecOperation(
         "GET",
@@ -3541,7 +3615,7 @@ OPERATIONS: dict[str, SpecOperation] = {
             in_url=True,
         ),
         body=None,
-        answer='{"data":[{"object":"permission","id":"value","name":"value","key":"value","description":"value","type":"value","created_at":1,"updated_at":1}],"total_count":1}',
+        answer='{"data":[{"object":"permission","id":"perm_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","key":"value","description":"value","type":"value","created_at":1778544000000,"updated_at":1778544000000}],"total_count":1}',
     ),
     "CreateOrganizationPermission": SpecOperation(
         "POST",
@@ -3559,7 +3633,7 @@ OPERATIONS: dict[str, SpecOperation] = {
                 Field("description", "string"),
             )
         ),
-        answer='{"object":"permission","id":"value","name":"value","key":"value","description":"value","type":"value","created_at":1,"updated_at":1}',
+        answer='{"object":"permission","id":"perm_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","key":"value","description":"value","type":"value","created_at":1778544000000,"updated_at":1778544000000}',
     ),
     "GetOrganizationPermission": SpecOperation(
         "GET",
@@ -3571,7 +3645,8 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=Schema((Field("permission_id", "string", required=True),), in_url=True),
         query=None,
         body=None,
-        answer='{"object":"permission","id":"value","name":"value","key":"value","description":"value","type":"value","created_at":1,"updated_at":1}',
+        answer='{"object":"permission","id":"perm_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","key":"value","description":"value","type":"value","created_at":1778544000000,"updated_at":1778544000000}',
+        echo="permission_id",
     ),
     "UpdateOrganizationPermission": SpecOperation(
         "PATCH",
@@ -3589,7 +3664,8 @@ OPERATIONS: dict[str, SpecOperation] = {
                 Field("description", "string"),
             )
         ),
-        answer='{"object":"permission","id":"value","name":"value","key":"value","description":"value","type":"value","created_at":1,"updated_at":1}',
+        answer='{"object":"permission","id":"perm_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","key":"value","description":"value","type":"value","created_at":1778544000000,"updated_at":1778544000000}',
+        echo="permission_id",
     ),
     "DeleteOrganizationPermission": SpecOperation(
         "DELETE",
@@ -3601,7 +3677,8 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=Schema((Field("permission_id", "string", required=True),), in_url=True),
         query=None,
         body=None,
-        answer='{"object":"value","deleted":true}',
+        answer='{"object":"permission","id":"value","slug":"acme","deleted":true,"external_id":"value"}',
+        echo="permission_id",
     ),
     "ListRoleSets": SpecOperation(
         "GET",
@@ -3621,7 +3698,7 @@ OPERATIONS: dict[str, SpecOperation] = {
             in_url=True,
         ),
         body=None,
-        answer='{"data":[{"object":"role_set","id":"value","name":"value","key":"value","description":"value","roles":[{"object":"role_set_item","id":"value","name":"value","key":"value","description":"value","created_at":1,"updated_at":1}],"type":"initial","created_at":1,"updated_at":1}],"total_count":1}',
+        answer='{"data":[{"object":"role_set","id":"role_set_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","key":"value","description":"value","roles":[{"object":"role_set_item","id":"role_set_item_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","key":"value","description":"value","created_at":1778544000000,"updated_at":1778544000000}],"default_role":{"object":"role_set_item","id":"role_set_item_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","key":"value","description":"value","members_count":1,"has_members":false,"created_at":1778544000000,"updated_at":1778544000000},"creator_role":{"object":"role_set_item","id":"role_set_item_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","key":"value","description":"value","members_count":1,"has_members":false,"created_at":1778544000000,"updated_at":1778544000000},"type":"initial","role_set_migration":{"object":"role_set_migration","id":"role_set_migration_2xhFjEI5X2qWRvtV13BzSj8H6Dk","organization_id":"org_2xhFjEI5X2qWRvtV13BzSj8H6Dk","instance_id":"value","source_role_set_id":"value","dest_role_set_id":"value","trigger_type":"value","status":"value","migrated_members":1,"mappings":{},"started_at":1778544000000,"completed_at":1778544000000,"created_at":1778544000000,"updated_at":1778544000000},"created_at":1778544000000,"updated_at":1778544000000}],"total_count":1}',
     ),
     "CreateRoleSet": SpecOperation(
         "POST",
@@ -3644,7 +3721,7 @@ OPERATIONS: dict[str, SpecOperation] = {
             ),
             additional=False,
         ),
-        answer='{"object":"role_set","id":"value","name":"value","key":"value","description":"value","roles":[{"object":"role_set_item","id":"value","name":"value","key":"value","description":"value","created_at":1,"updated_at":1}],"type":"initial","created_at":1,"updated_at":1}',
+        answer='{"object":"role_set","id":"role_set_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","key":"value","description":"value","roles":[{"object":"role_set_item","id":"role_set_item_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","key":"value","description":"value","members_count":1,"has_members":false,"created_at":1778544000000,"updated_at":1778544000000}],"default_role":{"object":"role_set_item","id":"role_set_item_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","key":"value","description":"value","members_count":1,"has_members":false,"created_at":1778544000000,"updated_at":1778544000000},"creator_role":{"object":"role_set_item","id":"role_set_item_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","key":"value","description":"value","members_count":1,"has_members":false,"created_at":1778544000000,"updated_at":1778544000000},"type":"initial","role_set_migration":{"object":"role_set_migration","id":"role_set_migration_2xhFjEI5X2qWRvtV13BzSj8H6Dk","organization_id":"org_2xhFjEI5X2qWRvtV13BzSj8H6Dk","instance_id":"value","source_role_set_id":"value","dest_role_set_id":"value","trigger_type":"value","status":"value","migrated_members":1,"mappings":{},"started_at":1778544000000,"completed_at":1778544000000,"created_at":1778544000000,"updated_at":1778544000000},"created_at":1778544000000,"updated_at":1778544000000}',
     ),
     "GetRoleSet": SpecOperation(
         "GET",
@@ -3656,7 +3733,7 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=Schema((Field("role_set_key_or_id", "string", required=True),), in_url=True),
         query=None,
         body=None,
-        answer='{"object":"role_set","id":"value","name":"value","key":"value","description":"value","roles":[{"object":"role_set_item","id":"value","name":"value","key":"value","description":"value","created_at":1,"updated_at":1}],"type":"initial","created_at":1,"updated_at":1}',
+        answer='{"object":"role_set","id":"role_set_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","key":"value","description":"value","roles":[{"object":"role_set_item","id":"role_set_item_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","key":"value","description":"value","members_count":1,"has_members":false,"created_at":1778544000000,"updated_at":1778544000000}],"default_role":{"object":"role_set_item","id":"role_set_item_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","key":"value","description":"value","members_count":1,"has_members":false,"created_at":1778544000000,"updated_at":1778544000000},"creator_role":{"object":"role_set_item","id":"role_set_item_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","key":"value","description":"value","members_count":1,"has_members":false,"created_at":1778544000000,"updated_at":1778544000000},"type":"initial","role_set_migration":{"object":"role_set_migration","id":"role_set_migration_2xhFjEI5X2qWRvtV13BzSj8H6Dk","organization_id":"org_2xhFjEI5X2qWRvtV13BzSj8H6Dk","instance_id":"value","source_role_set_id":"value","dest_role_set_id":"value","trigger_type":"value","status":"value","migrated_members":1,"mappings":{},"started_at":1778544000000,"completed_at":1778544000000,"created_at":1778544000000,"updated_at":1778544000000},"created_at":1778544000000,"updated_at":1778544000000}',
     ),
     "UpdateRoleSet": SpecOperation(
         "PATCH",
@@ -3677,7 +3754,7 @@ OPERATIONS: dict[str, SpecOperation] = {
                 Field("creator_role_key", "string", nullable=True),
             )
         ),
-        answer='{"object":"role_set","id":"value","name":"value","key":"value","description":"value","roles":[{"object":"role_set_item","id":"value","name":"value","key":"value","description":"value","created_at":1,"updated_at":1}],"type":"initial","created_at":1,"updated_at":1}',
+        answer='{"object":"role_set","id":"role_set_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","key":"value","description":"value","roles":[{"object":"role_set_item","id":"role_set_item_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","key":"value","description":"value","members_count":1,"has_members":false,"created_at":1778544000000,"updated_at":1778544000000}],"default_role":{"object":"role_set_item","id":"role_set_item_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","key":"value","description":"value","members_count":1,"has_members":false,"created_at":1778544000000,"updated_at":1778544000000},"creator_role":{"object":"role_set_item","id":"role_set_item_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","key":"value","description":"value","members_count":1,"has_members":false,"created_at":1778544000000,"updated_at":1778544000000},"type":"initial","role_set_migration":{"object":"role_set_migration","id":"role_set_migration_2xhFjEI5X2qWRvtV13BzSj8H6Dk","organization_id":"org_2xhFjEI5X2qWRvtV13BzSj8H6Dk","instance_id":"value","source_role_set_id":"value","dest_role_set_id":"value","trigger_type":"value","status":"value","migrated_members":1,"mappings":{},"started_at":1778544000000,"completed_at":1778544000000,"created_at":1778544000000,"updated_at":1778544000000},"created_at":1778544000000,"updated_at":1778544000000}',
     ),
     "ReplaceRoleSet": SpecOperation(
         "POST",
@@ -3694,7 +3771,7 @@ OPERATIONS: dict[str, SpecOperation] = {
                 Field("reassignment_mappings", "any"),
             )
         ),
-        answer='{"object":"value","deleted":true}',
+        answer='{"object":"value","id":"value","slug":"acme","deleted":true,"external_id":"value"}',
     ),
     "AddRolesToRoleSet": SpecOperation(
         "POST",
@@ -3712,7 +3789,7 @@ OPERATIONS: dict[str, SpecOperation] = {
                 Field("creator_role_key", "string"),
             )
         ),
-        answer='{"object":"role_set","id":"value","name":"value","key":"value","description":"value","roles":[{"object":"role_set_item","id":"value","name":"value","key":"value","description":"value","created_at":1,"updated_at":1}],"type":"initial","created_at":1,"updated_at":1}',
+        answer='{"object":"role_set","id":"role_set_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","key":"value","description":"value","roles":[{"object":"role_set_item","id":"role_set_item_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","key":"value","description":"value","members_count":1,"has_members":false,"created_at":1778544000000,"updated_at":1778544000000}],"default_role":{"object":"role_set_item","id":"role_set_item_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","key":"value","description":"value","members_count":1,"has_members":false,"created_at":1778544000000,"updated_at":1778544000000},"creator_role":{"object":"role_set_item","id":"role_set_item_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","key":"value","description":"value","members_count":1,"has_members":false,"created_at":1778544000000,"updated_at":1778544000000},"type":"initial","role_set_migration":{"object":"role_set_migration","id":"role_set_migration_2xhFjEI5X2qWRvtV13BzSj8H6Dk","organization_id":"org_2xhFjEI5X2qWRvtV13BzSj8H6Dk","instance_id":"value","source_role_set_id":"value","dest_role_set_id":"value","trigger_type":"value","status":"value","migrated_members":1,"mappings":{},"started_at":1778544000000,"completed_at":1778544000000,"created_at":1778544000000,"updated_at":1778544000000},"created_at":1778544000000,"updated_at":1778544000000}',
     ),
     "ReplaceRoleInRoleSet": SpecOperation(
         "POST",
@@ -3729,7 +3806,7 @@ OPERATIONS: dict[str, SpecOperation] = {
                 Field("to_role_key", "string", required=True),
             )
         ),
-        answer='{"object":"role_set","id":"value","name":"value","key":"value","description":"value","roles":[{"object":"role_set_item","id":"value","name":"value","key":"value","description":"value","created_at":1,"updated_at":1}],"type":"initial","created_at":1,"updated_at":1}',
+        answer='{"object":"role_set","id":"role_set_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","key":"value","description":"value","roles":[{"object":"role_set_item","id":"role_set_item_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","key":"value","description":"value","members_count":1,"has_members":false,"created_at":1778544000000,"updated_at":1778544000000}],"default_role":{"object":"role_set_item","id":"role_set_item_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","key":"value","description":"value","members_count":1,"has_members":false,"created_at":1778544000000,"updated_at":1778544000000},"creator_role":{"object":"role_set_item","id":"role_set_item_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","key":"value","description":"value","members_count":1,"has_members":false,"created_at":1778544000000,"updated_at":1778544000000},"type":"initial","role_set_migration":{"object":"role_set_migration","id":"role_set_migration_2xhFjEI5X2qWRvtV13BzSj8H6Dk","organization_id":"org_2xhFjEI5X2qWRvtV13BzSj8H6Dk","instance_id":"value","source_role_set_id":"value","dest_role_set_id":"value","trigger_type":"value","status":"value","migrated_members":1,"mappings":{},"started_at":1778544000000,"completed_at":1778544000000,"created_at":1778544000000,"updated_at":1778544000000},"created_at":1778544000000,"updated_at":1778544000000}',
     ),
     "ListSCIMDirectories": SpecOperation(
         "GET",
@@ -3747,7 +3824,7 @@ OPERATIONS: dict[str, SpecOperation] = {
             in_url=True,
         ),
         body=None,
-        answer='{"data":[{"object":"scim_directory","id":"value","name":"value","endpoint_url":"value","provider":"value","enabled":true,"group_role_mapping_enabled":true,"attribute_mapping":{},"created_at":1,"updated_at":1}],"total_count":1}',
+        answer='{"data":[{"object":"scim_directory","id":"scim_directory_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","enterprise_connection_id":"entc_2xhFjEI5X2qWRvtV13BzSj8H6Dk","endpoint_url":"https://example.com","provider":"value","enabled":false,"group_role_mapping_enabled":false,"attribute_mapping":{},"custom_attributes":[{}],"api_key":"value","created_at":1778544000000,"updated_at":1778544000000}],"total_count":1}',
     ),
     "CreateSCIMDirectory": SpecOperation(
         "POST",
@@ -3766,7 +3843,7 @@ OPERATIONS: dict[str, SpecOperation] = {
                 Field("group_role_mappings", "array"),
             )
         ),
-        answer='{"object":"scim_directory","id":"value","name":"value","endpoint_url":"value","provider":"value","enabled":true,"group_role_mapping_enabled":true,"attribute_mapping":{},"created_at":1,"updated_at":1}',
+        answer='{"object":"scim_directory","id":"scim_directory_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","enterprise_connection_id":"entc_2xhFjEI5X2qWRvtV13BzSj8H6Dk","endpoint_url":"https://example.com","provider":"value","enabled":false,"group_role_mapping_enabled":false,"attribute_mapping":{},"custom_attributes":[{"name":"Acme","key":"value","sso_path":"value","scim_path":"value","directory_path":"value","multi_valued":false}],"api_key":"value","created_at":1778544000000,"updated_at":1778544000000}',
     ),
     "GetSCIMDirectory": SpecOperation(
         "GET",
@@ -3778,7 +3855,8 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=Schema((Field("scim_directory_id", "string", required=True),), in_url=True),
         query=None,
         body=None,
-        answer='{"object":"scim_directory","id":"value","name":"value","endpoint_url":"value","provider":"value","enabled":true,"group_role_mapping_enabled":true,"attribute_mapping":{},"created_at":1,"updated_at":1}',
+        answer='{"object":"scim_directory","id":"scim_directory_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","enterprise_connection_id":"entc_2xhFjEI5X2qWRvtV13BzSj8H6Dk","endpoint_url":"https://example.com","provider":"value","enabled":false,"group_role_mapping_enabled":false,"attribute_mapping":{},"custom_attributes":[{"name":"Acme","key":"value","sso_path":"value","scim_path":"value","directory_path":"value","multi_valued":false}],"api_key":"value","created_at":1778544000000,"updated_at":1778544000000}',
+        echo="scim_directory_id",
     ),
     "UpdateSCIMDirectory": SpecOperation(
         "PATCH",
@@ -3798,7 +3876,8 @@ OPERATIONS: dict[str, SpecOperation] = {
                 Field("group_role_mapping_enabled", "boolean"),
             )
         ),
-        answer='{"object":"scim_directory","id":"value","name":"value","endpoint_url":"value","provider":"value","enabled":true,"group_role_mapping_enabled":true,"attribute_mapping":{},"created_at":1,"updated_at":1}',
+        answer='{"object":"scim_directory","id":"scim_directory_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","enterprise_connection_id":"entc_2xhFjEI5X2qWRvtV13BzSj8H6Dk","endpoint_url":"https://example.com","provider":"value","enabled":false,"group_role_mapping_enabled":false,"attribute_mapping":{},"custom_attributes":[{"name":"Acme","key":"value","sso_path":"value","scim_path":"value","directory_path":"value","multi_valued":false}],"api_key":"value","created_at":1778544000000,"updated_at":1778544000000}',
+        echo="scim_directory_id",
     ),
     "DeleteSCIMDirectory": SpecOperation(
         "DELETE",
@@ -3810,7 +3889,8 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=Schema((Field("scim_directory_id", "string", required=True),), in_url=True),
         query=None,
         body=None,
-        answer='{"object":"value","deleted":true}',
+        answer='{"object":"scim_directory","id":"value","slug":"acme","deleted":true,"external_id":"value"}',
+        echo="scim_directory_id",
     ),
     "RotateSCIMDirectoryAPIKey": SpecOperation(
         "POST",
@@ -3822,7 +3902,8 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=Schema((Field("scim_directory_id", "string", required=True),), in_url=True),
         query=None,
         body=None,
-        answer='{"object":"scim_directory","id":"value","name":"value","endpoint_url":"value","provider":"value","enabled":true,"group_role_mapping_enabled":true,"attribute_mapping":{},"created_at":1,"updated_at":1}',
+        answer='{"object":"scim_directory","id":"scim_directory_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","enterprise_connection_id":"entc_2xhFjEI5X2qWRvtV13BzSj8H6Dk","endpoint_url":"https://example.com","provider":"value","enabled":false,"group_role_mapping_enabled":false,"attribute_mapping":{},"custom_attributes":[{"name":"Acme","key":"value","sso_path":"value","scim_path":"value","directory_path":"value","multi_valued":false}],"api_key":"value","created_at":1778544000000,"updated_at":1778544000000}',
+        echo="scim_directory_id",
     ),
     "ListSCIMGroupRoleMappings": SpecOperation(
         "GET",
@@ -3834,7 +3915,7 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=Schema((Field("scim_directory_id", "string", required=True),), in_url=True),
         query=None,
         body=None,
-        answer='{"data":[{"object":"scim_group_role_mapping","id":"value","scim_directory_id":"value","directory_id":"value","scim_group_id":"value","directory_group_id":"value","scim_group_display_name":"value","directory_group_display_name":"value","precedence":1,"created_at":1,"updated_at":1}],"total_count":1}',
+        answer='{"data":[{"object":"scim_group_role_mapping","id":"scim_group_role_mapping_2xhFjEI5X2qWRvtV13BzSj8H6Dk","scim_directory_id":"value","directory_id":"value","scim_group_id":"value","directory_group_id":"value","scim_group_display_name":"value","directory_group_display_name":"value","role":{"object":"role","id":"role_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","key":"value","description":"value","is_creator_eligible":false,"permissions":[{"object":"permission","id":"perm_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","key":"value","description":"value","type":"value","created_at":1778544000000,"updated_at":1778544000000}],"created_at":1778544000000,"updated_at":1778544000000},"precedence":1,"created_at":1778544000000,"updated_at":1778544000000}],"total_count":1}',
     ),
     "CreateSCIMGroupRoleMapping": SpecOperation(
         "POST",
@@ -3852,7 +3933,7 @@ OPERATIONS: dict[str, SpecOperation] = {
                 Field("precedence", "integer", minimum=1),
             )
         ),
-        answer='{"object":"scim_group_role_mapping","id":"value","scim_directory_id":"value","directory_id":"value","scim_group_id":"value","directory_group_id":"value","scim_group_display_name":"value","directory_group_display_name":"value","precedence":1,"created_at":1,"updated_at":1}',
+        answer='{"object":"scim_group_role_mapping","id":"scim_group_role_mapping_2xhFjEI5X2qWRvtV13BzSj8H6Dk","scim_directory_id":"value","directory_id":"value","scim_group_id":"value","directory_group_id":"value","scim_group_display_name":"value","directory_group_display_name":"value","role":{"object":"role","id":"role_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","key":"value","description":"value","is_creator_eligible":false,"permissions":[{"object":"permission","id":"perm_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","key":"value","description":"value","type":"value","created_at":1778544000000,"updated_at":1778544000000}],"created_at":1778544000000,"updated_at":1778544000000},"precedence":1,"created_at":1778544000000,"updated_at":1778544000000}',
     ),
     "ReplaceSCIMGroupRoleMappings": SpecOperation(
         "PUT",
@@ -3864,7 +3945,7 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=Schema((Field("scim_directory_id", "string", required=True),), in_url=True),
         query=None,
         body=Schema((Field("mappings", "array", required=True),)),
-        answer='{"data":[{"object":"scim_group_role_mapping","id":"value","scim_directory_id":"value","directory_id":"value","scim_group_id":"value","directory_group_id":"value","scim_group_display_name":"value","directory_group_display_name":"value","precedence":1,"created_at":1,"updated_at":1}],"total_count":1}',
+        answer='{"data":[{"object":"scim_group_role_mapping","id":"scim_group_role_mapping_2xhFjEI5X2qWRvtV13BzSj8H6Dk","scim_directory_id":"value","directory_id":"value","scim_group_id":"value","directory_group_id":"value","scim_group_display_name":"value","directory_group_display_name":"value","role":{"object":"role","id":"role_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","key":"value","description":"value","is_creator_eligible":false,"permissions":[{"object":"permission","id":"perm_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","key":"value","description":"value","type":"value","created_at":1778544000000,"updated_at":1778544000000}],"created_at":1778544000000,"updated_at":1778544000000},"precedence":1,"created_at":1778544000000,"updated_at":1778544000000}],"total_count":1}',
     ),
     "DeleteSCIMGroupRoleMapping": SpecOperation(
         "DELETE",
@@ -3882,7 +3963,8 @@ OPERATIONS: dict[str, SpecOperation] = {
         ),
         query=None,
         body=None,
-        answer='{"object":"scim_group_role_mapping","id":"value","deleted":true}',
+        answer='{"object":"scim_group_role_mapping","id":"scim_group_role_mapping_2xhFjEI5X2qWRvtV13BzSj8H6Dk","deleted":true}',
+        echo="mapping_id",
     ),
     "ListDirectories": SpecOperation(
         "GET",
@@ -3900,7 +3982,7 @@ OPERATIONS: dict[str, SpecOperation] = {
             in_url=True,
         ),
         body=None,
-        answer='{"data":[{"object":"directory","id":"value","name":"value","endpoint_url":"value","provider":"value","enabled":true,"group_role_mapping_enabled":true,"attribute_mapping":{},"created_at":1,"updated_at":1}],"total_count":1}',
+        answer='{"data":[{"object":"directory","id":"directory_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","enterprise_connection_id":"entc_2xhFjEI5X2qWRvtV13BzSj8H6Dk","endpoint_url":"https://example.com","provider":"value","enabled":false,"group_role_mapping_enabled":false,"attribute_mapping":{},"custom_attributes":[{}],"api_key":"value","created_at":1778544000000,"updated_at":1778544000000}],"total_count":1}',
     ),
     "CreateDirectory": SpecOperation(
         "POST",
@@ -3919,7 +4001,7 @@ OPERATIONS: dict[str, SpecOperation] = {
                 Field("group_role_mappings", "array"),
             )
         ),
-        answer='{"object":"directory","id":"value","name":"value","endpoint_url":"value","provider":"value","enabled":true,"group_role_mapping_enabled":true,"attribute_mapping":{},"created_at":1,"updated_at":1}',
+        answer='{"object":"directory","id":"directory_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","enterprise_connection_id":"entc_2xhFjEI5X2qWRvtV13BzSj8H6Dk","endpoint_url":"https://example.com","provider":"value","enabled":false,"group_role_mapping_enabled":false,"attribute_mapping":{},"custom_attributes":[{"name":"Acme","key":"value","sso_path":"value","scim_path":"value","directory_path":"value","multi_valued":false}],"api_key":"value","created_at":1778544000000,"updated_at":1778544000000}',
     ),
     "GetDirectory": SpecOperation(
         "GET",
@@ -3931,7 +4013,8 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=Schema((Field("directory_id", "string", required=True),), in_url=True),
         query=None,
         body=None,
-        answer='{"object":"directory","id":"value","name":"value","endpoint_url":"value","provider":"value","enabled":true,"group_role_mapping_enabled":true,"attribute_mapping":{},"created_at":1,"updated_at":1}',
+        answer='{"object":"directory","id":"directory_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","enterprise_connection_id":"entc_2xhFjEI5X2qWRvtV13BzSj8H6Dk","endpoint_url":"https://example.com","provider":"value","enabled":false,"group_role_mapping_enabled":false,"attribute_mapping":{},"custom_attributes":[{"name":"Acme","key":"value","sso_path":"value","scim_path":"value","directory_path":"value","multi_valued":false}],"api_key":"value","created_at":1778544000000,"updated_at":1778544000000}',
+        echo="directory_id",
     ),
     "UpdateDirectory": SpecOperation(
         "PATCH",
@@ -3951,7 +4034,8 @@ OPERATIONS: dict[str, SpecOperation] = {
                 Field("group_role_mapping_enabled", "boolean"),
             )
         ),
-        answer='{"object":"directory","id":"value","name":"value","endpoint_url":"value","provider":"value","enabled":true,"group_role_mapping_enabled":true,"attribute_mapping":{},"created_at":1,"updated_at":1}',
+        answer='{"object":"directory","id":"directory_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","enterprise_connection_id":"entc_2xhFjEI5X2qWRvtV13BzSj8H6Dk","endpoint_url":"https://example.com","provider":"value","enabled":false,"group_role_mapping_enabled":false,"attribute_mapping":{},"custom_attributes":[{"name":"Acme","key":"value","sso_path":"value","scim_path":"value","directory_path":"value","multi_valued":false}],"api_key":"value","created_at":1778544000000,"updated_at":1778544000000}',
+        echo="directory_id",
     ),
     "DeleteDirectory": SpecOperation(
         "DELETE",
@@ -3963,7 +4047,8 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=Schema((Field("directory_id", "string", required=True),), in_url=True),
         query=None,
         body=None,
-        answer='{"object":"value","deleted":true}',
+        answer='{"object":"directory","id":"value","slug":"acme","deleted":true,"external_id":"value"}',
+        echo="directory_id",
     ),
     "RotateDirectoryAPIKey": SpecOperation(
         "POST",
@@ -3975,7 +4060,8 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=Schema((Field("directory_id", "string", required=True),), in_url=True),
         query=None,
         body=None,
-        answer='{"object":"directory","id":"value","name":"value","endpoint_url":"value","provider":"value","enabled":true,"group_role_mapping_enabled":true,"attribute_mapping":{},"created_at":1,"updated_at":1}',
+        answer='{"object":"directory","id":"directory_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","enterprise_connection_id":"entc_2xhFjEI5X2qWRvtV13BzSj8H6Dk","endpoint_url":"https://example.com","provider":"value","enabled":false,"group_role_mapping_enabled":false,"attribute_mapping":{},"custom_attributes":[{"name":"Acme","key":"value","sso_path":"value","scim_path":"value","directory_path":"value","multi_valued":false}],"api_key":"value","created_at":1778544000000,"updated_at":1778544000000}',
+        echo="directory_id",
     ),
     "ListDirectoryGroupRoleMappings": SpecOperation(
         "GET",
@@ -3987,7 +4073,7 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=Schema((Field("directory_id", "string", required=True),), in_url=True),
         query=None,
         body=None,
-        answer='{"data":[{"object":"directory_group_role_mapping","id":"value","directory_id":"value","scim_directory_id":"value","directory_group_id":"value","scim_group_id":"value","directory_group_display_name":"value","scim_group_display_name":"value","precedence":1,"created_at":1,"updated_at":1}],"total_count":1}',
+        answer='{"data":[{"object":"directory_group_role_mapping","id":"directory_group_role_mapping_2xhFjEI5X2qWRvtV13BzSj8H6Dk","directory_id":"value","scim_directory_id":"value","directory_group_id":"value","scim_group_id":"value","directory_group_display_name":"value","scim_group_display_name":"value","role":{"object":"role","id":"role_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","key":"value","description":"value","is_creator_eligible":false,"permissions":[{"object":"permission","id":"perm_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","key":"value","description":"value","type":"value","created_at":1778544000000,"updated_at":1778544000000}],"created_at":1778544000000,"updated_at":1778544000000},"precedence":1,"created_at":1778544000000,"updated_at":1778544000000}],"total_count":1}',
     ),
     "CreateDirectoryGroupRoleMapping": SpecOperation(
         "POST",
@@ -4006,7 +4092,7 @@ OPERATIONS: dict[str, SpecOperation] = {
                 Field("precedence", "integer", minimum=1),
             )
         ),
-        answer='{"object":"directory_group_role_mapping","id":"value","directory_id":"value","scim_directory_id":"value","directory_group_id":"value","scim_group_id":"value","directory_group_display_name":"value","scim_group_display_name":"value","precedence":1,"created_at":1,"updated_at":1}',
+        answer='{"object":"directory_group_role_mapping","id":"directory_group_role_mapping_2xhFjEI5X2qWRvtV13BzSj8H6Dk","directory_id":"value","scim_directory_id":"value","directory_group_id":"value","scim_group_id":"value","directory_group_display_name":"value","scim_group_display_name":"value","role":{"object":"role","id":"role_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","key":"value","description":"value","is_creator_eligible":false,"permissions":[{"object":"permission","id":"perm_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","key":"value","description":"value","type":"value","created_at":1778544000000,"updated_at":1778544000000}],"created_at":1778544000000,"updated_at":1778544000000},"precedence":1,"created_at":1778544000000,"updated_at":1778544000000}',
     ),
     "ReplaceDirectoryGroupRoleMappings": SpecOperation(
         "PUT",
@@ -4018,7 +4104,7 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=Schema((Field("directory_id", "string", required=True),), in_url=True),
         query=None,
         body=Schema((Field("mappings", "array", required=True),)),
-        answer='{"data":[{"object":"directory_group_role_mapping","id":"value","directory_id":"value","scim_directory_id":"value","directory_group_id":"value","scim_group_id":"value","directory_group_display_name":"value","scim_group_display_name":"value","precedence":1,"created_at":1,"updated_at":1}],"total_count":1}',
+        answer='{"data":[{"object":"directory_group_role_mapping","id":"directory_group_role_mapping_2xhFjEI5X2qWRvtV13BzSj8H6Dk","directory_id":"value","scim_directory_id":"value","directory_group_id":"value","scim_group_id":"value","directory_group_display_name":"value","scim_group_display_name":"value","role":{"object":"role","id":"role_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","key":"value","description":"value","is_creator_eligible":false,"permissions":[{"object":"permission","id":"perm_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","key":"value","description":"value","type":"value","created_at":1778544000000,"updated_at":1778544000000}],"created_at":1778544000000,"updated_at":1778544000000},"precedence":1,"created_at":1778544000000,"updated_at":1778544000000}],"total_count":1}',
     ),
     "DeleteDirectoryGroupRoleMapping": SpecOperation(
         "DELETE",
@@ -4036,7 +4122,8 @@ OPERATIONS: dict[str, SpecOperation] = {
         ),
         query=None,
         body=None,
-        answer='{"object":"directory_group_role_mapping","id":"value","deleted":true}',
+        answer='{"object":"directory_group_role_mapping","id":"directory_group_role_mapping_2xhFjEI5X2qWRvtV13BzSj8H6Dk","deleted":true}',
+        echo="mapping_id",
     ),
     "createAdminPortalLinkToken": SpecOperation(
         "POST",
@@ -4106,7 +4193,7 @@ OPERATIONS: dict[str, SpecOperation] = {
             in_url=True,
         ),
         body=None,
-        answer='{"data":[{"object":"api_key","id":"ak_3beecc9c60adb5f9b850e91a8ee1e992","type":"api_key","subject":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"MY_SERVICE_API_KEY","claims":{"foo":"bar"},"scopes":["value"],"revoked":false,"revocation_reason":"Revoked by user","expired":false,"expiration":1716883200,"created_by":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","last_used_at":1716883200,"created_at":1716883200,"updated_at":1716883200}],"total_count":1.0}',
+        answer='{"data":[{"object":"api_key","id":"ak_3beecc9c60adb5f9b850e91a8ee1e992","type":"api_key","subject":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"MY_SERVICE_API_KEY","description":"This is my API Key","claims":{"foo":"bar"},"scopes":["value"],"revoked":false,"revocation_reason":"Revoked by user","expired":false,"expiration":1716883200,"created_by":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","last_used_at":1716883200,"created_at":1716883200,"updated_at":1716883200}],"total_count":1.0}',
     ),
     "createApiKey": SpecOperation(
         "POST",
@@ -4136,7 +4223,7 @@ OPERATIONS: dict[str, SpecOperation] = {
             ),
             additional=False,
         ),
-        answer='{"object":"api_key","id":"ak_3beecc9c60adb5f9b850e91a8ee1e992","type":"api_key","subject":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"MY_SERVICE_API_KEY","claims":{"foo":"bar"},"scopes":["value"],"secret":"ak_XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX","revoked":false,"revocation_reason":"Revoked by user","expired":false,"expiration":1716883200,"created_by":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","last_used_at":1716883200,"created_at":1716883200,"updated_at":1716883200}',
+        answer='{"object":"api_key","id":"ak_3beecc9c60adb5f9b850e91a8ee1e992","type":"api_key","subject":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"MY_SERVICE_API_KEY","description":"This is my API Key","claims":{"foo":"bar"},"scopes":["value"],"secret":"ak_XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX","revoked":false,"revocation_reason":"Revoked by user","expired":false,"expiration":1716883200,"created_by":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","last_used_at":1716883200,"created_at":1716883200,"updated_at":1716883200}',
     ),
     "getApiKey": SpecOperation(
         "GET",
@@ -4151,7 +4238,7 @@ OPERATIONS: dict[str, SpecOperation] = {
         ),
         query=None,
         body=None,
-        answer='{"object":"api_key","id":"ak_3beecc9c60adb5f9b850e91a8ee1e992","type":"api_key","subject":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"MY_SERVICE_API_KEY","claims":{"foo":"bar"},"scopes":["value"],"revoked":false,"revocation_reason":"Revoked by user","expired":false,"expiration":1716883200,"created_by":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","last_used_at":1716883200,"created_at":1716883200,"updated_at":1716883200}',
+        answer='{"object":"api_key","id":"ak_3beecc9c60adb5f9b850e91a8ee1e992","type":"api_key","subject":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"MY_SERVICE_API_KEY","description":"This is my API Key","claims":{"foo":"bar"},"scopes":["value"],"revoked":false,"revocation_reason":"Revoked by user","expired":false,"expiration":1716883200,"created_by":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","last_used_at":1716883200,"created_at":1716883200,"updated_at":1716883200}',
     ),
     "updateApiKey": SpecOperation(
         "PATCH",
@@ -4181,7 +4268,7 @@ OPERATIONS: dict[str, SpecOperation] = {
             ),
             additional=False,
         ),
-        answer='{"object":"api_key","id":"ak_3beecc9c60adb5f9b850e91a8ee1e992","type":"api_key","subject":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"MY_SERVICE_API_KEY","claims":{"foo":"bar"},"scopes":["value"],"revoked":false,"revocation_reason":"Revoked by user","expired":false,"expiration":1716883200,"created_by":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","last_used_at":1716883200,"created_at":1716883200,"updated_at":1716883200}',
+        answer='{"object":"api_key","id":"ak_3beecc9c60adb5f9b850e91a8ee1e992","type":"api_key","subject":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"MY_SERVICE_API_KEY","description":"This is my API Key","claims":{"foo":"bar"},"scopes":["value"],"revoked":false,"revocation_reason":"Revoked by user","expired":false,"expiration":1716883200,"created_by":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","last_used_at":1716883200,"created_at":1716883200,"updated_at":1716883200}',
     ),
     "deleteApiKey": SpecOperation(
         "DELETE",
@@ -4226,7 +4313,7 @@ OPERATIONS: dict[str, SpecOperation] = {
         ),
         query=None,
         body=Schema((Field("revocation_reason", "string", nullable=True),), additional=False),
-        answer='{"object":"api_key","id":"ak_3beecc9c60adb5f9b850e91a8ee1e992","type":"api_key","subject":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"MY_SERVICE_API_KEY","claims":{"foo":"bar"},"scopes":["value"],"revoked":false,"revocation_reason":"Revoked by user","expired":false,"expiration":1716883200,"created_by":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","last_used_at":1716883200,"created_at":1716883200,"updated_at":1716883200}',
+        answer='{"object":"api_key","id":"ak_3beecc9c60adb5f9b850e91a8ee1e992","type":"api_key","subject":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"MY_SERVICE_API_KEY","description":"This is my API Key","claims":{"foo":"bar"},"scopes":["value"],"revoked":false,"revocation_reason":"Revoked by user","expired":false,"expiration":1716883200,"created_by":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","last_used_at":1716883200,"created_at":1716883200,"updated_at":1716883200}',
     ),
     "verifyApiKey": SpecOperation(
         "POST",
@@ -4238,7 +4325,7 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=None,
         query=None,
         body=Schema((Field("secret", "string", required=True, min_length=1),), additional=False),
-        answer='{"object":"api_key","id":"ak_3beecc9c60adb5f9b850e91a8ee1e992","type":"api_key","subject":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"MY_SERVICE_API_KEY","claims":{"foo":"bar"},"scopes":["value"],"revoked":false,"revocation_reason":"Revoked by user","expired":false,"expiration":1716883200,"created_by":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","last_used_at":1716883200,"created_at":1716883200,"updated_at":1716883200}',
+        answer='{"object":"api_key","id":"ak_3beecc9c60adb5f9b850e91a8ee1e992","type":"api_key","subject":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"MY_SERVICE_API_KEY","description":"This is my API Key","claims":{"foo":"bar"},"scopes":["value"],"revoked":false,"revocation_reason":"Revoked by user","expired":false,"expiration":1716883200,"created_by":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","last_used_at":1716883200,"created_at":1716883200,"updated_at":1716883200}',
     ),
     "getM2MTokens": SpecOperation(
         "GET",
@@ -4259,7 +4346,7 @@ OPERATIONS: dict[str, SpecOperation] = {
             in_url=True,
         ),
         body=None,
-        answer='{"m2m_tokens":[{"object":"machine_to_machine_token","id":"mt_f7f0ba8c3b4843ce7d85fcdd5e71853e","subject":"mch_2xhFjEI5X2qWRvtV13BzSj8H6Dk","revoked":false,"revocation_reason":"Revoked by user","expired":false,"expiration":1716883200000,"last_used_at":1716883200000,"created_at":1716883200000,"updated_at":1716883200000}],"total_count":1.0}',
+        answer='{"m2m_tokens":[{"object":"machine_to_machine_token","id":"mt_f7f0ba8c3b4843ce7d85fcdd5e71853e","subject":"mch_2xhFjEI5X2qWRvtV13BzSj8H6Dk","claims":{"important_metadata":"Some useful data"},"scopes":["mch_2xhFjEI5X2qWRvtV13BzSj8H6Dk"],"revoked":false,"revocation_reason":"Revoked by user","expired":false,"expiration":1716883200000,"last_used_at":1716883200000,"created_at":1716883200000,"updated_at":1716883200000}],"total_count":1.0}',
     ),
     "createM2MToken": SpecOperation(
         "POST",
@@ -4285,7 +4372,7 @@ OPERATIONS: dict[str, SpecOperation] = {
             ),
             additional=False,
         ),
-        answer='{"object":"machine_to_machine_token","id":"mt_f7f0ba8c3b4843ce7d85fcdd5e71853e","subject":"mch_2xhFjEI5X2qWRvtV13BzSj8H6Dk","token":"mt_XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX","revoked":false,"revocation_reason":"Revoked by user","expired":false,"expiration":1716883200000,"last_used_at":1716883200000,"created_at":1716883200000,"updated_at":1716883200000}',
+        answer='{"object":"machine_to_machine_token","id":"mt_f7f0ba8c3b4843ce7d85fcdd5e71853e","subject":"mch_2xhFjEI5X2qWRvtV13BzSj8H6Dk","claims":{"important_metadata":"Some useful data"},"scopes":["mch_2xhFjEI5X2qWRvtV13BzSj8H6Dk"],"token":"mt_XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX","revoked":false,"revocation_reason":"Revoked by user","expired":false,"expiration":1716883200000,"last_used_at":1716883200000,"created_at":1716883200000,"updated_at":1716883200000}',
     ),
     "revokeM2MToken": SpecOperation(
         "POST",
@@ -4300,7 +4387,7 @@ OPERATIONS: dict[str, SpecOperation] = {
         ),
         query=None,
         body=Schema((Field("revocation_reason", "string", nullable=True),), additional=False),
-        answer='{"object":"machine_to_machine_token","id":"mt_f7f0ba8c3b4843ce7d85fcdd5e71853e","subject":"mch_2xhFjEI5X2qWRvtV13BzSj8H6Dk","revoked":false,"revocation_reason":"Revoked by user","expired":false,"expiration":1716883200000,"last_used_at":1716883200000,"created_at":1716883200000,"updated_at":1716883200000}',
+        answer='{"object":"machine_to_machine_token","id":"mt_f7f0ba8c3b4843ce7d85fcdd5e71853e","subject":"mch_2xhFjEI5X2qWRvtV13BzSj8H6Dk","claims":{"important_metadata":"Some useful data"},"scopes":["mch_2xhFjEI5X2qWRvtV13BzSj8H6Dk"],"revoked":false,"revocation_reason":"Revoked by user","expired":false,"expiration":1716883200000,"last_used_at":1716883200000,"created_at":1716883200000,"updated_at":1716883200000}',
     ),
     "verifyM2MToken": SpecOperation(
         "POST",
@@ -4312,7 +4399,7 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=None,
         query=None,
         body=Schema((Field("token", "string", required=True, min_length=1),), additional=False),
-        answer='{"object":"machine_to_machine_token","id":"mt_f7f0ba8c3b4843ce7d85fcdd5e71853e","subject":"mch_2xhFjEI5X2qWRvtV13BzSj8H6Dk","revoked":false,"revocation_reason":"Revoked by user","expired":false,"expiration":1716883200000,"last_used_at":1716883200000,"created_at":1716883200000,"updated_at":1716883200000}',
+        answer='{"object":"machine_to_machine_token","id":"mt_f7f0ba8c3b4843ce7d85fcdd5e71853e","subject":"mch_2xhFjEI5X2qWRvtV13BzSj8H6Dk","claims":{"important_metadata":"Some useful data"},"scopes":["mch_2xhFjEI5X2qWRvtV13BzSj8H6Dk"],"revoked":false,"revocation_reason":"Revoked by user","expired":false,"expiration":1716883200000,"last_used_at":1716883200000,"created_at":1716883200000,"updated_at":1716883200000}',
     ),
     "verifyOAuthAccessToken": SpecOperation(
         "POST",
