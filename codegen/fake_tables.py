@@ -60,6 +60,9 @@ def operations(spec: Spec) -> list[Operation]:
 
 def fake_field(name: str, schema: Any, required: bool, spec: Spec) -> str:
     schema = spec.resolve(schema)
+    if len(schema.get("allOf", ())) == 1:  # {allOf: [$ref], description}: the ref's schema
+        schema = {**spec.resolve(schema["allOf"][0]), **schema}
+        del schema["allOf"]
     kind = schema.get("type")
     args = [repr(name)]
     if kind in ("string", "integer", "number", "boolean"):

@@ -7,6 +7,7 @@ import json
 import math
 import os
 import random
+import re
 import secrets
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -59,6 +60,7 @@ Op = Callable[[Store, MachineRecord | None, dict[str, Any]], Any]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 _NO_BODY = object()
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _MALFORMED = object()
 _HTML_502 = (
     b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
@@ -318,8 +320,21 @@ def _not_json(constant: str) -> Any:
 
 def _strict_loads(raw: bytes) -> Any:
     if CODEC == "json":  # the stdlib takes NaN and Infinity, which JSON has not
-        return json.loads(raw, parse_constant=_not_json)
-    return loads(raw)
+        value = json.loads(raw, parse_constant=_not_json)
+        # ... and lone surrogates ("\ud800"), which no UTF-8 answer can carry back: Go's
+        # decoder (Clerk's) makes each U+FFFD, and so does this.
+        return _no_lone_surrogates(value) if b"\\u" in raw else value
+    return loads(raw)  # orjson refuses lone surrogates itself
+
+
+def _no_lone_surrogates(value: Any) -> Any:
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_no_lone_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {_no_lone_surrogates(k): _no_lone_surrogates(v) for k, v in value.items()}
+    return value
 
 
 def _drop_connection(request: web.Request) -> web.Response:

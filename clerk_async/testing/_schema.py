@@ -30,12 +30,14 @@ _TYPE_NAMES: dict[str, str] = {
     "strings": "array of strings",
     "array": "array",
     "object": "object",
+    "any": "value",
 }
 # Query and path text that stands for a number. ASCII digits only: Python's \d would also
 # take other scripts' digits ("٣"), which are not numbers to JSON or ECMAScript.
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _MISSING = object()
+_MAX_NUMBER_TEXT = 400  # a number's text longer than this is no number Clerk takes
 # An id echoed into an answer: printable text (no lone surrogates, no controls).
 _PRINTABLE_ID = re.compile(r"[^\x00-\x1f\x7f\ud800-\udfff]+")
 
@@ -194,7 +196,12 @@ class Field:
         )
 
     def from_text(self, text: str) -> Any:
-        """A query or path value as the JSON value it stands for (or the text itself)."""
+        """A query or path value as the JSON value it stands for (or the text itself).
+
+        An integer of more digits than any int64 has stays text (a type error), as Go's
+        strconv refuses it; Python's int() would raise past 4,300 digits."""
+        if len(text) > _MAX_NUMBER_TEXT:
+            return text
         if self.kind == "integer" and _INTEGER.fullmatch(text):
             return int(text)
         if self.kind == "number" and _NUMBER.fullmatch(text):

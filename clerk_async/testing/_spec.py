@@ -3768,7 +3768,7 @@ OPERATIONS: dict[str, SpecOperation] = {
         body=Schema(
             (
                 Field("dest_role_set_key", "string", required=True),
-                Field("reassignment_mappings", "any"),
+                Field("reassignment_mappings", "object"),
             )
         ),
         answer='{"object":"value","id":"value","slug":"acme","deleted":true,"external_id":"value"}',

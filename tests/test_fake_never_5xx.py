@@ -1,0 +1,113 @@
+"""FakeClerk never answers 5xx unless a fault is asked for (issue 23 item 11).
+
+Each case is one a hostile review or Schemathesis found answering 500; each is now a 4xx
+with Clerk's error body naming the field, or (the M2M token) a 200.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import pytest
+
+from clerk_async import _json
+from clerk_async.testing import FakeClerk
+from clerk_async.testing import _app as fake_app
+from clerk_async.testing._spec import OPERATIONS as TABLES
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeClerk]:
+    async with FakeClerk(rate_limit=None, seed=3) as server:
+        yield server
+
+
+@pytest.fixture
+def stdlib_codec(monkeypatch: pytest.MonkeyPatch) -> None:
+    """FakeClerk as under ``CLERK_ASYNC_PURE_JSON=1``: the stdlib codec both ways."""
+    monkeypatch.setattr(fake_app, "CODEC", "json")
+    monkeypatch.setattr(fake_app, "dumps", _json._stdlib_dumps)
+
+
+async def _raw(
+    fake: FakeClerk, method: str, path: str, body: bytes | None = None, **headers: str
+) -> tuple[int, Any]:
+    headers = {"Authorization": f"Bearer {fake.secret_key}", **headers}
+    if body is not None:
+        headers.setdefault("Content-Type", "application/json")
+    async with (
+        aiohttp.ClientSession() as session,
+        session.request(method, fake.url + path, data=body, headers=headers) as response,
+    ):
+        text = await response.read()
+        return response.status, json.loads(text) if text else None
+
+
+def _integer_queries() -> list[tuple[str, str, str]]:
+    """(operation, path, query parameter) for every integer query parameter of a GET."""
+    found = []
+    for op_id, op in TABLES.items():
+        if op.method != "GET" or op.query is None or "{" in op.path:
+            continue
+        found += [(op_id, op.path, f.name) for f in op.query.fields if f.kind == "integer"]
+    return found
+
+
+INTEGER_QUERIES = _integer_queries()
+
+
+def test_there_are_integer_query_parameters_to_try() -> None:
+    assert len(INTEGER_QUERIES) >= 36
+
+
+@pytest.mark.parametrize("digits", [4301, 8000])  # 8,190 bytes: aiohttp's line limit
+async def test_integer_query_text_of_any_length_is_a_4xx(fake: FakeClerk, digits: int) -> None:
+    statuses: dict[int, list[str]] = {}
+    for op_id, path, name in INTEGER_QUERIES:
+        status, answer = await _raw(fake, "GET", f"{path}?{name}={'9' * digits}")
+        statuses.setdefault(status, []).append(op_id)
+        assert answer["errors"][0]["meta"]["param_name"] == name, (op_id, status)
+    assert set(statuses) <= {400, 422}, statuses
+
+
+async def test_a_null_where_an_object_is_required_is_a_4xx(fake: FakeClerk) -> None:
+    body = json.dumps({"dest_role_set_key": "b", "reassignment_mappings": None}).encode()
+    status, answer = await _raw(fake, "POST", "/role_sets/a/replace", body)
+    assert status == 422
+    assert answer["errors"][0]["meta"]["param_name"] == "reassignment_mappings"
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/clients/verify", b'{"token": "t", "\\ud800": 1}'),  # an unknown key
+        ("/machines", b'{"name": "m", "scoped_machines": "\\udfff"}'),  # the wrong type
+    ],
+)
+@pytest.mark.usefixtures("stdlib_codec")
+async def test_a_lone_surrogate_in_a_refused_body_is_a_4xx_on_the_stdlib_codec(
+    fake: FakeClerk, path: str, body: bytes
+) -> None:
+    status, answer = await _raw(fake, "POST", path, body)
+    assert status in (400, 422)
+    assert answer["errors"], answer
+
+
+@pytest.mark.usefixtures("stdlib_codec")
+async def test_a_lone_surrogate_as_an_enum_value_is_a_4xx_on_the_stdlib_codec(
+    fake: FakeClerk,
+) -> None:
+    status, answer = await _raw(fake, "GET", "/machines?order_by=%ED%A0%80")
+    assert status in (400, 422)
+    assert answer["errors"][0]["meta"]["param_name"] == "order_by"
+    status, answer = await _raw(
+        fake,
+        "POST",
+        "/invitations",
+        b'{"email_address": "a@example.com", "template_slug": "\\ud800"}',
+    )
+    assert status in (400, 422)
+    assert answer["errors"][0]["meta"]["param_name"] == "template_slug"
