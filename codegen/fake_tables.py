@@ -58,7 +58,9 @@ def operations(spec: Spec) -> list[Operation]:
 # query booleans): FakeClerk accepts ``limit=2.5`` where the spec does, as Clerk does.
 
 
-def fake_field(name: str, schema: Any, required: bool, spec: Spec) -> str:
+def fake_field(name: str, schema: Any, required: bool, spec: Spec, depth: int = 0) -> str:
+    """A ``Field(...)`` of ``schema``, with the nested checks of its items and properties
+    (as deep as the spec goes, to a bound)."""
     schema = spec.resolve(schema)
     if len(schema.get("allOf", ())) == 1:  # {allOf: [$ref], description}: the ref's schema
         schema = {**spec.resolve(schema["allOf"][0]), **schema}
@@ -91,9 +93,24 @@ def fake_field(name: str, schema: Any, required: bool, spec: Spec) -> str:
             args.append(f"pattern={schema['pattern']!r}")
         if schema.get("enum"):
             args.append(f"enum={tuple(e for e in schema['enum'] if e is not None)!r}")
+    if schema.get("format") in _CHECKED_FORMATS:
+        args.append(f"format={schema['format']!r}")
     if kind == "array" and "maxItems" in schema:
         args.append(f"max_items={schema['maxItems']!r}")
+    if kind == "array" and depth < _MAX_NESTING:
+        items = fake_field(name, schema.get("items", {}), False, spec, depth + 1)
+        if "=" in items:  # the items are constrained beyond their type
+            args.append(f"items={items}")
+    props, needed = properties(spec, schema)
+    if kind in ("object", None) and props and depth < _MAX_NESTING:
+        nested = [fake_field(k, v or {}, k in needed, spec, depth + 1) for k, v in props.items()]
+        closed = ", additional=False" if schema.get("additionalProperties") is False else ""
+        args.append(f"fields=Schema(({', '.join(nested)},){closed})")
     return f"Field({', '.join(args)})"
+
+
+_CHECKED_FORMATS = ("date-time", "date", "email", "uri", "int32", "int64")
+_MAX_NESTING = 4
 
 
 def fake_operation(op: Operation, spec: Spec, constraints: dict[str, Any]) -> list[str]:
@@ -124,7 +141,11 @@ def fake_operation(op: Operation, spec: Spec, constraints: dict[str, Any]) -> li
     media = body.get("content", {}).get("application/json")
     body_fields: list[tuple[str, Any, bool]] = []
     additional = True
-    body_kind = "form" if body.get("content", {}).get("multipart/form-data") else None
+    form = body.get("content", {}).get("multipart/form-data")
+    body_kind = "form" if form else None
+    if form:  # its parts: a file is a part with a filename
+        props, required = properties(spec, spec.resolve(form.get("schema", {})))
+        body_fields = [(k, v or {}, k in required) for k, v in props.items()]
     if media:
         target = spec.resolve(media.get("schema", {}))
         body_kind = "array" if target.get("type") == "array" else "object"
@@ -152,6 +173,7 @@ def fake_operation(op: Operation, spec: Spec, constraints: dict[str, Any]) -> li
         f"        body={schema_of('body', body_fields, **body_kw)},",
         f"        answer={answer!r},",
         *([f"        echo={echo!r},"] if echo else []),
+        *(["        public=True,"] if raw.get("security") == [] else []),
         "    ),",
     ]
     return lines

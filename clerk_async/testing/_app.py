@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import email.policy
 import json
 import math
 import os
@@ -11,6 +12,7 @@ import re
 import secrets
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+from email.parser import BytesParser
 from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
@@ -312,6 +314,25 @@ async def _read_body(request: web.Request) -> Any:
         return _strict_loads(raw)
     except (ValueError, RecursionError):  # RecursionError: the stdlib on "[[[[..."
         return _MALFORMED
+
+
+def _form_parts(raw: bytes, content_type: str) -> dict[str, str]:
+    """A multipart/form-data body's parts by name: a file's value is its file name, a
+    field's its text. A body that is not multipart is a 400."""
+    message = BytesParser(policy=email.policy.HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + raw
+    )
+    if not message.is_multipart():
+        if raw.strip() == f"--{message.get_boundary()}--".encode():  # no parts at all
+            return {}
+        raise _body_invalid("The request body is not valid multipart/form-data.")
+    parts: dict[str, str] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if isinstance(name, str):
+            content = part.get_content() if part.get_filename() is None else None
+            parts[name] = part.get_filename() or (content if isinstance(content, str) else "")
+    return parts
 
 
 def _not_json(constant: str) -> Any:
@@ -714,6 +735,8 @@ class FakeClerk(LoopbackServer):
             machine = self._authenticate(request, route)
             self._admit()
             form = request.content_type == "multipart/form-data"
+            if form:
+                body = _form_parts(await request.read(), request.headers["Content-Type"])
             params = self._params(route.spec, request, body, form)
             response = self._answer(route, machine, params)
         except FakeError as error:
@@ -768,6 +791,8 @@ class FakeClerk(LoopbackServer):
                 f"Invalid Clerk API version: {version!r} is not a known version",
             )
         scheme, _, key = headers.get("Authorization", "").partition(" ")
+        if route.spec.public:  # the spec's security is []: no key needed, none checked
+            return None
         if scheme.lower() != "bearer" or not key:
             raise _unauthenticated("Send your secret key as `Authorization: Bearer <key>`.")
         if key == self.secret_key:
@@ -827,9 +852,11 @@ class FakeClerk(LoopbackServer):
         if spec.query is not None:
             params.update(spec.query.check(request.query, status))
         kind = spec.body_kind
-        if kind == "form":  # multipart: its parts are not read here
+        if kind == "form":  # multipart: its parts, by name (a file's value: its filename)
             if not form and (spec.body_required or body is not _NO_BODY):
                 raise _body_invalid("The request body must be multipart/form-data.")
+            if form and spec.body is not None:
+                params.update(spec.body.check(body, status))
         elif kind is not None:
             if body is _NO_BODY:
                 if spec.body_required:

@@ -37,6 +37,17 @@ _TYPE_NAMES: dict[str, str] = {
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _MISSING = object()
+# The spec's string formats, as Clerk reads them: RFC 3339 times (Go's time.RFC3339), an
+# address with one @, an absolute URI (a scheme).
+_FORMATS = {
+    "date-time": re.compile(
+        r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?(?:[Zz]|[+-][0-9]{2}:[0-9]{2})"
+    ),
+    "date": re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}"),
+    "email": re.compile(r"[^@\s]+@[^@\s]+"),
+    "uri": re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:\S*"),
+}
+_INT_RANGES = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
 _MAX_NUMBER_TEXT = 400  # a number's text longer than this is no number Clerk takes
 # An id echoed into an answer: printable text (no lone surrogates, no controls).
 _PRINTABLE_ID = re.compile(r"[^\x00-\x1f\x7f\ud800-\udfff]+")
@@ -101,6 +112,9 @@ class Field:
     max_items: int | None = None
     pattern: str | None = None  # the spec's, in ECMAScript syntax
     enum: tuple[str, ...] | None = None
+    format: str | None = None  # date-time, date, email, uri; int32, int64
+    items: Field | None = None  # an array's items, where the spec constrains them
+    fields: Schema | None = None  # an object's properties, where the spec declares them
     _regex: re.Pattern[str] | None = attrs.field(init=False, repr=False, eq=False)
 
     @_regex.default
@@ -108,80 +122,108 @@ class Field:
         return None if self.pattern is None else _ecma_regex(self.pattern)
 
     def problem(self, value: Any) -> dict[str, Any] | None:
-        """The error for ``value`` (already of JSON types), or None when it is valid."""
-        name = self.name
+        """The first error for ``value`` (already of JSON types), or None when it is valid."""
+        found = self.problems(value, self.name)
+        return found[0] if found else None
+
+    def problems(self, value: Any, name: str) -> list[dict[str, Any]]:
+        """The errors for ``value`` where it stands at ``name`` (``a.b[0].c``), nested
+        ones included; empty when it is valid."""
         if value is None:
-            return None if self.nullable else self._type_error()
+            return [] if self.nullable else [self._type_error(name)]
         kind = self.kind
         if kind == "string":
             if not isinstance(value, str):
-                return self._type_error()
-            if self.min_length is not None and len(value) < self.min_length:
-                return error_detail(
-                    "form_param_min_length_exceeded",
-                    "does not reach minimum length",
-                    f"{name} must be at least {self.min_length} characters long.",
-                    param_name=name,
-                )
-            if self.max_length is not None and len(value) > self.max_length:
-                return error_detail(
-                    "form_param_max_length_exceeded",
-                    "exceeds maximum length",
-                    f"{name} should not exceed {self.max_length} characters.",
-                    param_name=name,
-                )
-            if self._regex is not None and self._regex.fullmatch(value) is None:
-                return error_detail(
-                    "form_param_format_invalid",
-                    "is invalid",
-                    f"{name} must match the pattern {self.pattern}",
-                    param_name=name,
-                )
-            if self.enum is not None and value not in self.enum:
-                return error_detail(
-                    "form_param_value_invalid",
-                    "is invalid",
-                    f"{value} does not match the allowed values for parameter {name}. "
-                    f"Allowed values: {', '.join(self.enum)}",
-                    param_name=name,
-                )
-        elif kind in ("integer", "number"):
+                return [self._type_error(name)]
+            found = self._string_error(value, name)
+            return [] if found is None else [found]
+        if kind in ("integer", "number"):
             # bool is an int in Python but not in JSON; 1.0 is not an integer to Go's decoder.
             if type(value) is not int and not (
                 kind == "number" and type(value) is float and math.isfinite(value)
             ):
-                return self._type_error()
-            return self._range_error(value)
-        elif kind == "boolean":
-            if type(value) is not bool:
-                return self._type_error()
-        elif kind == "object":
+                return [self._type_error(name)]
+            found = self._range_error(value, name)
+            return [] if found is None else [found]
+        if kind == "boolean":
+            return [] if type(value) is bool else [self._type_error(name)]
+        if kind == "object":
             if not isinstance(value, dict):
-                return self._type_error()
-        elif kind in ("strings", "array"):
+                return [self._type_error(name)]
+            return [] if self.fields is None else self.fields.problems(value, f"{name}.")
+        if kind in ("strings", "array"):
             if not isinstance(value, list):
-                return self._type_error()
+                return [self._type_error(name)]
             if kind == "strings" and not all(isinstance(v, str) for v in value):
-                return self._type_error()
+                return [self._type_error(name)]
             if self.max_items is not None and len(value) > self.max_items:
-                return error_detail(
-                    "form_param_array_size_exceeded",
-                    "exceeds maximum size",
-                    f"{name} should not exceed {self.max_items} items.",
-                    param_name=name,
-                )
+                return [
+                    error_detail(
+                        "form_param_array_size_exceeded",
+                        "exceeds maximum size",
+                        f"{name} should not exceed {self.max_items} items.",
+                        param_name=name,
+                    )
+                ]
+            if self.items is not None:
+                item = self.items
+                return [e for i, v in enumerate(value) for e in item.problems(v, f"{name}[{i}]")]
+        return []
+
+    def _string_error(self, value: str, name: str) -> dict[str, Any] | None:
+        if self.min_length is not None and len(value) < self.min_length:
+            return error_detail(
+                "form_param_min_length_exceeded",
+                "does not reach minimum length",
+                f"{name} must be at least {self.min_length} characters long.",
+                param_name=name,
+            )
+        if self.max_length is not None and len(value) > self.max_length:
+            return error_detail(
+                "form_param_max_length_exceeded",
+                "exceeds maximum length",
+                f"{name} should not exceed {self.max_length} characters.",
+                param_name=name,
+            )
+        if self._regex is not None and self._regex.fullmatch(value) is None:
+            return error_detail(
+                "form_param_format_invalid",
+                "is invalid",
+                f"{name} must match the pattern {self.pattern}",
+                param_name=name,
+            )
+        form = _FORMATS.get(self.format or "")
+        if form is not None and form.fullmatch(value) is None:
+            return error_detail(
+                "form_param_format_invalid",
+                "is invalid",
+                f"{name} must be a valid {self.format}",
+                param_name=name,
+            )
+        if self.enum is not None and value not in self.enum:
+            return error_detail(
+                "form_param_value_invalid",
+                "is invalid",
+                f"{value} does not match the allowed values for parameter {name}. "
+                f"Allowed values: {', '.join(self.enum)}",
+                param_name=name,
+            )
         return None
 
-    def _type_error(self) -> dict[str, Any]:
+    def _type_error(self, name: str) -> dict[str, Any]:
         return error_detail(
             "form_param_type_invalid",
             "is invalid",
-            f"`{self.name}` must be a `{_TYPE_NAMES[self.kind]}`.",
-            param_name=self.name,
+            f"`{name}` must be a `{_TYPE_NAMES[self.kind]}`.",
+            param_name=name,
         )
 
-    def _range_error(self, value: float) -> dict[str, Any] | None:
+    def _range_error(self, value: float, name: str) -> dict[str, Any] | None:
         low, high = self.minimum, self.maximum
+        width = _INT_RANGES.get(self.format or "")
+        if width is not None:  # what Go's decoder takes into an int32 or int64
+            low = width[0] if low is None else max(low, width[0])
+            high = width[1] if high is None else min(high, width[1])
         if low is not None and (value <= low if self.exclusive_minimum else value < low):
             bound = f"greater than {low:g}" if self.exclusive_minimum else f"at least {low:g}"
         elif high is not None and value > high:
@@ -191,8 +233,8 @@ class Field:
         return error_detail(
             "form_param_value_invalid",
             "is invalid",
-            f"{self.name} must be {bound}",
-            param_name=self.name,
+            f"{name} must be {bound}",
+            param_name=name,
         )
 
     def from_text(self, text: str) -> Any:
@@ -221,6 +263,17 @@ class Schema:
 
     def check(self, params: Mapping[str, Any], status: int) -> dict[str, Any]:
         """The known parameters that were given, or a ``FakeError`` with every problem."""
+        given: dict[str, Any] = {}
+        errors = self.problems(params, "", given)
+        if errors:
+            raise FakeError(status, errors)
+        return given
+
+    def problems(
+        self, params: Mapping[str, Any], prefix: str, given: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        """Every problem of ``params``, named below ``prefix`` (``saml.``); the valid
+        ones go into ``given``."""
         errors: list[dict[str, Any]] = []
         if not self.additional:
             known = {f.name for f in self.fields}
@@ -228,13 +281,12 @@ class Schema:
                 error_detail(
                     "form_param_unknown",
                     "is unknown",
-                    f"{name} is not a valid parameter for this request.",
-                    param_name=name,
+                    f"{prefix}{name} is not a valid parameter for this request.",
+                    param_name=f"{prefix}{name}",
                 )
                 for name in params
                 if name not in known
             )
-        given: dict[str, Any] = {}
         for f in self.fields:
             value: Any = params.get(f.name, _MISSING)
             if self.in_url and f.kind in ("strings", "array") and hasattr(params, "getall"):
@@ -245,21 +297,19 @@ class Schema:
                         error_detail(
                             "form_param_missing",
                             "is missing",
-                            f"{f.name} must be included.",
-                            param_name=f.name,
+                            f"{prefix}{f.name} must be included.",
+                            param_name=f"{prefix}{f.name}",
                         )
                     )
                 continue
             if self.in_url and isinstance(value, str):
                 value = f.from_text(value)
-            problem = f.problem(value)
-            if problem is None:
+            found = f.problems(value, prefix + f.name)
+            if found:
+                errors.extend(found)
+            elif given is not None:
                 given[f.name] = value
-            else:
-                errors.append(problem)
-        if errors:
-            raise FakeError(status, errors)
-        return given
+        return errors
 
 
 @attrs.frozen
@@ -277,6 +327,7 @@ class SpecOperation:
     body: Schema | None
     answer: str | None  # the JSON text of a valid answer; None: the answer has no body
     echo: str | None = None  # the path parameter that is the answer's id (GET /users/{user_id})
+    public: bool = False  # the spec's security is []: no key needed (GET /public/interstitial)
 
     def answer_for(self, params: Mapping[str, Any]) -> bytes | None:
         """The answer's JSON text, with the path's id in it where the answer names one."""

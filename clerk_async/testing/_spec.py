@@ -35,6 +35,7 @@ OPERATIONS: dict[str, SpecOperation] = {
         ),
         body=None,
         answer=None,
+        public=True,
     ),
     "GetJWKS": SpecOperation(
         "GET",
@@ -648,9 +649,25 @@ OPERATIONS: dict[str, SpecOperation] = {
                 Field("last_name", "string", nullable=True),
                 Field("locale", "string", nullable=True),
                 Field("email_address", "strings"),
-                Field("email_address_identification_status", "strings"),
+                Field(
+                    "email_address_identification_status",
+                    "strings",
+                    items=Field(
+                        "email_address_identification_status",
+                        "string",
+                        enum=("verified", "reserved"),
+                    ),
+                ),
                 Field("phone_number", "strings"),
-                Field("phone_number_identification_status", "strings"),
+                Field(
+                    "phone_number_identification_status",
+                    "strings",
+                    items=Field(
+                        "phone_number_identification_status",
+                        "string",
+                        enum=("verified", "reserved"),
+                    ),
+                ),
                 Field("web3_wallet", "strings"),
                 Field("username", "string", nullable=True),
                 Field("password", "string", nullable=True),
@@ -868,7 +885,7 @@ OPERATIONS: dict[str, SpecOperation] = {
         body_kind="form",
         path_params=Schema((Field("user_id", "string", required=True),), in_url=True),
         query=None,
-        body=None,
+        body=Schema((Field("file", "string"),)),
         answer='{"id":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"user","external_id":"value","primary_email_address_id":"value","primary_phone_number_id":"value","primary_web3_wallet_id":"value","username":"ada","first_name":"Ada","last_name":"Lovelace","locale":"value","image_url":"https://example.com","has_image":false,"public_metadata":{},"private_metadata":{},"unsafe_metadata":{},"email_addresses":[{"id":"idn_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"email_address","email_address":"ada@example.com","reserved":false,"verification":{"object":"verification_admin","status":"verified","strategy":"admin","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"},"linked_to":[{"type":"oauth_google","id":"value"}],"matches_sso_connection":false,"created_at":1778544000000,"updated_at":1778544000000}],"phone_numbers":[{"id":"idn_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"phone_number","phone_number":"+15555550100","reserved_for_second_factor":false,"default_second_factor":false,"reserved":false,"verification":{"object":"verification_admin","status":"verified","strategy":"admin","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"},"linked_to":[{"type":"oauth_google","id":"value"}],"backup_codes":["value"],"created_at":1778544000000,"updated_at":1778544000000}],"web3_wallets":[{"id":"idn_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"web3_wallet","web3_wallet":"value","verification":{"object":"verification_admin","status":"verified","strategy":"admin","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"},"created_at":1778544000000,"updated_at":1778544000000}],"passkeys":[{"id":"passkey_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"passkey","name":"Acme","last_used_at":1778544000000,"verification":{"object":"verification_passkey","status":"verified","strategy":"passkey","nonce":"nonce","message":"value","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"}}],"password_enabled":false,"two_factor_enabled":false,"totp_enabled":false,"backup_code_enabled":false,"mfa_enabled_at":1778544000000,"mfa_disabled_at":1778544000000,"password_last_updated_at":1778544000000,"external_accounts":[{"object":"external_account","id":"external_account_2xhFjEI5X2qWRvtV13BzSj8H6Dk","provider":"value","identification_id":"value","provider_user_id":"value","approved_scopes":"value","email_address":"ada@example.com","email_address_verified":false,"first_name":"Ada","last_name":"Lovelace","image_url":"https://example.com","username":"ada","phone_number":"+15555550100","public_metadata":{},"label":"value","created_at":1778544000000,"updated_at":1778544000000,"verification":{"object":"verification_oauth","status":"verified","strategy":"oauth_google","external_verification_redirect_url":"https://example.com","error":{"message":"value","long_message":"value","code":"value"},"expire_at":1778544000000,"attempts":1,"verified_at_client":"value"}}],"saml_accounts":[{"id":"saml_account_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"saml_account","provider":"value","active":true,"email_address":"ada@example.com","first_name":"Ada","last_name":"Lovelace","provider_user_id":"value","last_authenticated_at":1778544000000,"public_metadata":{},"verification":{"object":"verification_saml","status":"verified","strategy":"saml","external_verification_redirect_url":"https://example.com","error":{"message":"value","long_message":"value","code":"value"},"expire_at":1778544000000,"attempts":1,"verified_at_client":"value"},"saml_connection":{"id":"value","name":"Acme","domain":"value","domains":["value"],"active":true,"provider":"value","sync_user_attributes":false,"allow_subdomains":false,"allow_idp_initiated":false,"disable_additional_identifications":false,"created_at":1778544000000,"updated_at":1778544000000}}],"enterprise_accounts":[{"id":"enterprise_account_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"enterprise_account","protocol":"oauth","provider":"value","active":true,"email_address":"ada@example.com","first_name":"Ada","last_name":"Lovelace","provider_user_id":"value","enterprise_connection_id":"entc_2xhFjEI5X2qWRvtV13BzSj8H6Dk","public_metadata":{},"verification":{"object":"verification_ticket","status":"verified","strategy":"ticket","attempts":1,"expire_at":1778544000000,"verified_at_client":"value"},"enterprise_connection":{"id":"value","protocol":"value","provider":"value","name":"Acme","logo_public_url":"https://example.com","domain":"value","domains":["value"],"active":true,"sync_user_attributes":false,"allow_subdomains":false,"allow_idp_initiated":false,"disable_additional_identifications":false,"created_at":1778544000000,"updated_at":1778544000000},"last_authenticated_at":1778544000000}],"organization_memberships":[{"id":"orgmem_2xhFjEI5X2qWRvtV13BzSj8H6Dk","object":"organization_membership","role":"value","role_name":"value","permissions":["value"],"public_metadata":{},"private_metadata":{},"organization":{"object":"organization","id":"org_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","slug":"acme","image_url":"https://example.com","has_image":false,"members_count":1,"missing_member_with_elevated_permissions":false,"pending_invitations_count":1,"max_allowed_memberships":1,"admin_delete_enabled":false,"public_metadata":{},"private_metadata":{},"created_by":"value","created_at":1778544000000,"updated_at":1778544000000,"last_active_at":1778544000000,"role_set_key":"value"},"public_user_data":{"user_id":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","first_name":"Ada","last_name":"Lovelace","profile_image_url":"https://example.com","image_url":"https://example.com","has_image":false,"identifier":"ada@example.com","username":"ada","banned":false,"deprovisioned":false},"created_at":1778544000000,"updated_at":1778544000000}],"last_sign_in_at":1778544000000,"banned":false,"locked":false,"deprovisioned":false,"lockout_expires_in_seconds":1,"verification_attempts_remaining":1,"updated_at":1778544000000,"created_at":1778544000000,"delete_self_enabled":false,"create_organization_enabled":false,"create_organizations_limit":1,"last_active_at":1700690400000,"legal_accepted_at":1700690400000,"bypass_client_trust":false,"scim":{"directory_id":"value","directory_enabled":false,"external_id":"value"}}',
         echo="user_id",
     ),
@@ -960,7 +977,7 @@ OPERATIONS: dict[str, SpecOperation] = {
         query=None,
         body=Schema(
             (
-                Field("amount", "integer", required=True),
+                Field("amount", "integer", required=True, format="int64"),
                 Field("action", "string", required=True, enum=("increase", "decrease")),
                 Field("currency", "string"),
                 Field("idempotency_key", "string", required=True),
@@ -1445,7 +1462,12 @@ OPERATIONS: dict[str, SpecOperation] = {
         body=Schema(
             (
                 Field("user_id", "string", required=True),
-                Field("actor", "object", required=True),
+                Field(
+                    "actor",
+                    "object",
+                    required=True,
+                    fields=Schema((Field("sub", "string", required=True),)),
+                ),
                 Field("expires_in_seconds", "integer"),
                 Field("session_max_duration_in_seconds", "integer"),
             ),
@@ -1644,7 +1666,15 @@ OPERATIONS: dict[str, SpecOperation] = {
         path_params=None,
         query=None,
         body=Schema(
-            (Field("blocked_country_codes", "strings", nullable=True, max_items=250),),
+            (
+                Field(
+                    "blocked_country_codes",
+                    "strings",
+                    nullable=True,
+                    max_items=250,
+                    items=Field("blocked_country_codes", "string", pattern="^[A-Z]{2}$"),
+                ),
+            ),
             additional=False,
         ),
         answer='{"object":"instance_communication","blocked_country_codes":["value"]}',
@@ -2162,7 +2192,12 @@ OPERATIONS: dict[str, SpecOperation] = {
         body_kind="form",
         path_params=Schema((Field("organization_id", "string", required=True),), in_url=True),
         query=None,
-        body=None,
+        body=Schema(
+            (
+                Field("uploader_user_id", "string"),
+                Field("file", "string", required=True),
+            )
+        ),
         answer='{"object":"organization","id":"org_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","slug":"acme","image_url":"https://example.com","has_image":false,"members_count":1,"missing_member_with_elevated_permissions":false,"pending_invitations_count":1,"max_allowed_memberships":1,"admin_delete_enabled":false,"public_metadata":{},"private_metadata":{},"created_by":"value","created_at":1778544000000,"updated_at":1778544000000,"last_active_at":1778544000000,"role_set_key":"value"}',
         echo="organization_id",
     ),
@@ -2214,7 +2249,7 @@ OPERATIONS: dict[str, SpecOperation] = {
         query=None,
         body=Schema(
             (
-                Field("amount", "integer", required=True),
+                Field("amount", "integer", required=True, format="int64"),
                 Field("action", "string", required=True, enum=("increase", "decrease")),
                 Field("currency", "string"),
                 Field("idempotency_key", "string", required=True),
@@ -2685,7 +2720,24 @@ OPERATIONS: dict[str, SpecOperation] = {
             (
                 Field("organization_id", "string"),
                 Field("verified", "string", enum=("true", "false")),
-                Field("enrollment_mode", "strings"),
+                Field(
+                    "enrollment_mode",
+                    "strings",
+                    items=Field(
+                        "enrollment_mode",
+                        "string",
+                        enum=(
+                            "manual_invitation",
+                            "automatic_invitation",
+                            "automatic_suggestion",
+                            "enterprise_sso",
+                            "-manual_invitation",
+                            "-automatic_invitation",
+                            "-automatic_suggestion",
+                            "-enterprise_sso",
+                        ),
+                    ),
+                ),
                 Field("query", "string"),
                 Field("domains", "strings"),
                 Field("order_by", "string"),
@@ -2930,7 +2982,12 @@ OPERATIONS: dict[str, SpecOperation] = {
         body_kind="form",
         path_params=Schema((Field("oauth_application_id", "string", required=True),), in_url=True),
         query=None,
-        body=None,
+        body=Schema(
+            (
+                Field("uploader_user_id", "string"),
+                Field("file", "string", required=True),
+            )
+        ),
         answer='{"object":"oauth_application","id":"oa_2xhFjEI5X2qWRvtV13BzSj8H6Dk","instance_id":"value","name":"Acme","client_id":"client_2xhFjEI5X2qWRvtV13BzSj8H6Dk","client_uri":"value","client_image_url":"https://example.com","dynamically_registered":false,"consent_screen_enabled":false,"pkce_required":false,"public":false,"scopes":"value","redirect_uris":["value"],"callback_url":"https://example.com","authorize_url":"https://example.com","token_fetch_url":"https://example.com","user_info_url":"https://example.com","discovery_url":"https://example.com","token_introspection_url":"https://example.com","created_at":1778544000000,"updated_at":1778544000000}',
         echo="oauth_application_id",
     ),
@@ -3006,9 +3063,38 @@ OPERATIONS: dict[str, SpecOperation] = {
                 Field("idp_metadata_url", "string", nullable=True),
                 Field("idp_metadata", "string", nullable=True),
                 Field("organization_id", "string", nullable=True),
-                Field("attribute_mapping", "object", nullable=True),
+                Field(
+                    "attribute_mapping",
+                    "object",
+                    nullable=True,
+                    fields=Schema(
+                        (
+                            Field("user_id", "string"),
+                            Field("email_address", "string"),
+                            Field("first_name", "string"),
+                            Field("last_name", "string"),
+                        ),
+                        additional=False,
+                    ),
+                ),
                 Field("force_authn", "boolean"),
-                Field("login_hint", "object", nullable=True),
+                Field(
+                    "login_hint",
+                    "object",
+                    nullable=True,
+                    fields=Schema(
+                        (
+                            Field(
+                                "mode",
+                                "string",
+                                required=True,
+                                enum=("email_address", "custom_attribute", "off"),
+                            ),
+                            Field("source", "string"),
+                        ),
+                        additional=False,
+                    ),
+                ),
             ),
             additional=False,
         ),
@@ -3047,7 +3133,20 @@ OPERATIONS: dict[str, SpecOperation] = {
                 Field("idp_metadata_url", "string", nullable=True),
                 Field("idp_metadata", "string", nullable=True),
                 Field("organization_id", "string", nullable=True),
-                Field("attribute_mapping", "object", nullable=True),
+                Field(
+                    "attribute_mapping",
+                    "object",
+                    nullable=True,
+                    fields=Schema(
+                        (
+                            Field("user_id", "string"),
+                            Field("email_address", "string"),
+                            Field("first_name", "string"),
+                            Field("last_name", "string"),
+                        ),
+                        additional=False,
+                    ),
+                ),
                 Field("active", "boolean", nullable=True),
                 Field("sync_user_attributes", "boolean", nullable=True),
                 Field("allow_subdomains", "boolean", nullable=True),
@@ -3055,7 +3154,23 @@ OPERATIONS: dict[str, SpecOperation] = {
                 Field("disable_additional_identifications", "boolean", nullable=True),
                 Field("allow_organization_account_linking", "boolean", nullable=True),
                 Field("force_authn", "boolean"),
-                Field("login_hint", "object", nullable=True),
+                Field(
+                    "login_hint",
+                    "object",
+                    nullable=True,
+                    fields=Schema(
+                        (
+                            Field(
+                                "mode",
+                                "string",
+                                required=True,
+                                enum=("email_address", "custom_attribute", "off"),
+                            ),
+                            Field("source", "string"),
+                        ),
+                        additional=False,
+                    ),
+                ),
                 Field("consent_verified_domains_deletion", "boolean", nullable=True),
             ),
             additional=False,
@@ -3126,9 +3241,97 @@ OPERATIONS: dict[str, SpecOperation] = {
                 Field("organization_id", "string", nullable=True),
                 Field("allow_organization_account_linking", "boolean", nullable=True),
                 Field("active", "boolean", nullable=True),
-                Field("saml", "object", nullable=True),
-                Field("oidc", "object", nullable=True),
-                Field("custom_attributes", "array"),
+                Field(
+                    "saml",
+                    "object",
+                    nullable=True,
+                    fields=Schema(
+                        (
+                            Field("idp_entity_id", "string", nullable=True),
+                            Field("idp_sso_url", "string", nullable=True),
+                            Field("idp_certificate", "string", nullable=True),
+                            Field("idp_metadata_url", "string", nullable=True),
+                            Field("idp_metadata", "string", nullable=True),
+                            Field(
+                                "attribute_mapping",
+                                "object",
+                                nullable=True,
+                                fields=Schema(
+                                    (
+                                        Field("user_id", "string", nullable=True),
+                                        Field("email_address", "string", nullable=True),
+                                        Field("first_name", "string", nullable=True),
+                                        Field("last_name", "string", nullable=True),
+                                    ),
+                                    additional=False,
+                                ),
+                            ),
+                            Field("allow_subdomains", "boolean", nullable=True),
+                            Field("allow_idp_initiated", "boolean", nullable=True),
+                            Field("force_authn", "boolean", nullable=True),
+                            Field(
+                                "login_hint",
+                                "object",
+                                nullable=True,
+                                fields=Schema(
+                                    (
+                                        Field(
+                                            "mode",
+                                            "string",
+                                            required=True,
+                                            enum=("email_address", "custom_attribute", "off"),
+                                        ),
+                                        Field("source", "string"),
+                                    ),
+                                    additional=False,
+                                ),
+                            ),
+                        ),
+                        additional=False,
+                    ),
+                ),
+                Field(
+                    "oidc",
+                    "object",
+                    nullable=True,
+                    fields=Schema(
+                        (
+                            Field("client_id", "string", nullable=True),
+                            Field("client_secret", "string", nullable=True),
+                            Field("discovery_url", "string", nullable=True),
+                            Field("auth_url", "string", nullable=True),
+                            Field("token_url", "string", nullable=True),
+                            Field("user_info_url", "string", nullable=True),
+                            Field("requires_pkce", "boolean", nullable=True),
+                        ),
+                        additional=False,
+                    ),
+                ),
+                Field(
+                    "custom_attributes",
+                    "array",
+                    items=Field(
+                        "custom_attributes",
+                        "object",
+                        fields=Schema(
+                            (
+                                Field("name", "string", required=True, min_length=1),
+                                Field(
+                                    "key",
+                                    "string",
+                                    required=True,
+                                    min_length=1,
+                                    pattern="^[^_][A-Za-z0-9_-]*$",
+                                ),
+                                Field("sso_path", "string"),
+                                Field("scim_path", "string"),
+                                Field("directory_path", "string"),
+                                Field("multi_valued", "boolean"),
+                            ),
+                            additional=False,
+                        ),
+                    ),
+                ),
             ),
             additional=False,
         ),
@@ -3169,9 +3372,99 @@ OPERATIONS: dict[str, SpecOperation] = {
                 Field("disable_additional_identifications", "boolean", nullable=True),
                 Field("allow_organization_account_linking", "boolean", nullable=True),
                 Field("organization_id", "string", nullable=True),
-                Field("saml", "object", nullable=True),
-                Field("oidc", "object", nullable=True),
-                Field("custom_attributes", "array", nullable=True),
+                Field(
+                    "saml",
+                    "object",
+                    nullable=True,
+                    fields=Schema(
+                        (
+                            Field("name", "string", nullable=True),
+                            Field("idp_entity_id", "string", nullable=True),
+                            Field("idp_sso_url", "string", nullable=True),
+                            Field("idp_certificate", "string", nullable=True),
+                            Field("idp_metadata_url", "string", nullable=True),
+                            Field("idp_metadata", "string", nullable=True),
+                            Field(
+                                "attribute_mapping",
+                                "object",
+                                nullable=True,
+                                fields=Schema(
+                                    (
+                                        Field("user_id", "string", nullable=True),
+                                        Field("email_address", "string", nullable=True),
+                                        Field("first_name", "string", nullable=True),
+                                        Field("last_name", "string", nullable=True),
+                                    ),
+                                    additional=False,
+                                ),
+                            ),
+                            Field("allow_subdomains", "boolean", nullable=True),
+                            Field("allow_idp_initiated", "boolean", nullable=True),
+                            Field("force_authn", "boolean", nullable=True),
+                            Field(
+                                "login_hint",
+                                "object",
+                                nullable=True,
+                                fields=Schema(
+                                    (
+                                        Field(
+                                            "mode",
+                                            "string",
+                                            required=True,
+                                            enum=("email_address", "custom_attribute", "off"),
+                                        ),
+                                        Field("source", "string"),
+                                    ),
+                                    additional=False,
+                                ),
+                            ),
+                        ),
+                        additional=False,
+                    ),
+                ),
+                Field(
+                    "oidc",
+                    "object",
+                    nullable=True,
+                    fields=Schema(
+                        (
+                            Field("client_id", "string", nullable=True),
+                            Field("client_secret", "string", nullable=True),
+                            Field("discovery_url", "string", nullable=True),
+                            Field("auth_url", "string", nullable=True),
+                            Field("token_url", "string", nullable=True),
+                            Field("user_info_url", "string", nullable=True),
+                            Field("requires_pkce", "boolean", nullable=True),
+                        ),
+                        additional=False,
+                    ),
+                ),
+                Field(
+                    "custom_attributes",
+                    "array",
+                    nullable=True,
+                    items=Field(
+                        "custom_attributes",
+                        "object",
+                        fields=Schema(
+                            (
+                                Field("name", "string", required=True, min_length=1),
+                                Field(
+                                    "key",
+                                    "string",
+                                    required=True,
+                                    min_length=1,
+                                    pattern="^[^_][A-Za-z0-9_-]*$",
+                                ),
+                                Field("sso_path", "string"),
+                                Field("scim_path", "string"),
+                                Field("directory_path", "string"),
+                                Field("multi_valued", "boolean"),
+                            ),
+                            additional=False,
+                        ),
+                    ),
+                ),
             ),
             additional=False,
         ),
@@ -3205,7 +3498,11 @@ OPERATIONS: dict[str, SpecOperation] = {
         ),
         query=Schema(
             (
-                Field("status", "strings"),
+                Field(
+                    "status",
+                    "strings",
+                    items=Field("status", "string", enum=("pending", "success", "failed")),
+                ),
                 Field("limit", "integer", minimum=1, maximum=500),
                 Field("offset", "integer", minimum=0),
             ),
@@ -3251,11 +3548,21 @@ OPERATIONS: dict[str, SpecOperation] = {
         query=None,
         body=Schema(
             (
-                Field("on_behalf_of", "object", required=True),
+                Field(
+                    "on_behalf_of",
+                    "object",
+                    required=True,
+                    fields=Schema(
+                        (
+                            Field("user_id", "string"),
+                            Field("identifier", "string"),
+                        )
+                    ),
+                ),
                 Field("permissions", "string", required=True, enum=("*",)),
                 Field("agent_name", "string", required=True),
                 Field("task_description", "string", required=True),
-                Field("redirect_url", "string", required=True),
+                Field("redirect_url", "string", required=True, format="uri"),
                 Field("session_max_duration_in_seconds", "integer"),
             ),
             additional=False,
@@ -3435,8 +3742,8 @@ OPERATIONS: dict[str, SpecOperation] = {
             (
                 Field("plan_id", "string", required=True),
                 Field("currency", "string"),
-                Field("amount", "integer", required=True, nullable=True),
-                Field("annual_monthly_amount", "integer", nullable=True),
+                Field("amount", "integer", required=True, nullable=True, format="int64"),
+                Field("annual_monthly_amount", "integer", nullable=True, format="int64"),
                 Field("description", "string"),
                 Field("supported_billing_periods", "string", enum=("month", "annual", "both")),
             ),
@@ -3494,7 +3801,9 @@ OPERATIONS: dict[str, SpecOperation] = {
         body_kind="object",
         path_params=Schema((Field("subscription_item_id", "string", required=True),), in_url=True),
         query=None,
-        body=Schema((Field("extend_to", "string", required=True),), additional=False),
+        body=Schema(
+            (Field("extend_to", "string", required=True, format="date-time"),), additional=False
+        ),
         answer='{"object":"commerce_subscription_item","id":"commerce_subscription_item_2xhFjEI5X2qWRvtV13BzSj8H6Dk","instance_id":"value","status":"active","credit":{"amount":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"cycle_remaining_percent":1.0},"plan_id":"value","price_id":"value","plan":{"object":"commerce_plan","id":"commerce_plan_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","fee":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"annual_monthly_fee":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"annual_fee":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"amount":1,"amount_formatted":"value","annual_monthly_amount":1,"annual_monthly_amount_formatted":"value","annual_amount":1,"annual_amount_formatted":"value","currency_symbol":"value","currency":"value","description":"value","product_id":"value","is_default":false,"is_recurring":false,"publicly_visible":false,"has_base_fee":false,"payer_type":["value"],"for_payer_type":"value","slug":"acme","avatar_url":"https://example.com","period":"value","interval":1,"features":[{"object":"feature","id":"feature_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","description":"value","slug":"acme","avatar_url":"https://example.com"}],"free_trial_enabled":false,"free_trial_days":1},"plan_period":"month","payment_source_id":"value","payment_source":{"object":"commerce_source","id":"commerce_source_2xhFjEI5X2qWRvtV13BzSj8H6Dk","payer_id":"value","payment_method":"card","is_default":false,"gateway":"value","gateway_external_id":"value","gateway_external_account_id":"value","last4":"value","status":"active","wallet_type":"value","card_type":"value","expiry_year":1,"expiry_month":1,"created_at":1778544000000,"updated_at":1778544000000,"is_removable":false},"lifetime_paid":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"amount":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"next_invoice":{"amount":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"date":1,"per_unit_totals":[{"name":"Acme","block_size":1,"tiers":[{"fee_per_block":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"}}]}],"totals":{"subtotal":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"base_fee":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"tax_total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"grand_total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"per_unit_totals":[{"name":"Acme","block_size":1,"tiers":[]}],"credits":{"proration":{"amount":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"cycle_days_remaining":1,"cycle_days_total":1,"cycle_remaining_percent":1.0},"payer":{"remaining_balance":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"applied_amount":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"}},"total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"}},"discounts":{"proration":{"amount":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"cycle_days_passed":1,"cycle_days_total":1,"cycle_passed_percent":1.0},"total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"}}}},"next_payment":{"amount":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"date":1,"per_unit_totals":[{"name":"Acme","block_size":1,"tiers":[{"fee_per_block":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"}}]}],"totals":{"subtotal":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"base_fee":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"tax_total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"grand_total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"per_unit_totals":[{"name":"Acme","block_size":1,"tiers":[]}],"credits":{"proration":{"amount":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"cycle_days_remaining":1,"cycle_days_total":1,"cycle_remaining_percent":1.0},"payer":{"remaining_balance":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"applied_amount":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"}},"total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"}},"discounts":{"proration":{"amount":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"cycle_days_passed":1,"cycle_days_total":1,"cycle_passed_percent":1.0},"total":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"}}}},"payer_id":"value","payer":{"object":"commerce_payer","id":"commerce_payer_2xhFjEI5X2qWRvtV13BzSj8H6Dk","instance_id":"value","user_id":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","first_name":"Ada","last_name":"Lovelace","email":"value","organization_id":"org_2xhFjEI5X2qWRvtV13BzSj8H6Dk","organization_name":"value","image_url":"https://example.com","credits_balance":{"amount":1,"amount_formatted":"value","currency":"value","currency_symbol":"value"},"created_at":1778544000000,"updated_at":1778544000000},"is_free_trial":false,"period_start":1,"period_end":1,"proration_date":"value","canceled_at":1778544000000,"past_due_at":1778544000000,"ended_at":1778544000000,"created_at":1778544000000,"updated_at":1778544000000}',
         echo="subscription_item_id",
     ),
@@ -3840,7 +4149,22 @@ OPERATIONS: dict[str, SpecOperation] = {
                 Field("enterprise_connection_id", "string", required=True),
                 Field("name", "string"),
                 Field("provider", "string", required=True),
-                Field("group_role_mappings", "array"),
+                Field(
+                    "group_role_mappings",
+                    "array",
+                    items=Field(
+                        "group_role_mappings",
+                        "object",
+                        fields=Schema(
+                            (
+                                Field("scim_group_id", "string", required=True),
+                                Field("scim_group_display_name", "string", max_length=255),
+                                Field("role_id", "string", required=True),
+                                Field("precedence", "integer", minimum=1),
+                            )
+                        ),
+                    ),
+                ),
             )
         ),
         answer='{"object":"scim_directory","id":"scim_directory_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","enterprise_connection_id":"entc_2xhFjEI5X2qWRvtV13BzSj8H6Dk","endpoint_url":"https://example.com","provider":"value","enabled":false,"group_role_mapping_enabled":false,"attribute_mapping":{},"custom_attributes":[{"name":"Acme","key":"value","sso_path":"value","scim_path":"value","directory_path":"value","multi_valued":false}],"api_key":"value","created_at":1778544000000,"updated_at":1778544000000}',
@@ -3944,7 +4268,25 @@ OPERATIONS: dict[str, SpecOperation] = {
         body_kind="object",
         path_params=Schema((Field("scim_directory_id", "string", required=True),), in_url=True),
         query=None,
-        body=Schema((Field("mappings", "array", required=True),)),
+        body=Schema(
+            (
+                Field(
+                    "mappings",
+                    "array",
+                    required=True,
+                    items=Field(
+                        "mappings",
+                        "object",
+                        fields=Schema(
+                            (
+                                Field("scim_group_id", "string", required=True),
+                                Field("role_id", "string", required=True),
+                            )
+                        ),
+                    ),
+                ),
+            )
+        ),
         answer='{"data":[{"object":"scim_group_role_mapping","id":"scim_group_role_mapping_2xhFjEI5X2qWRvtV13BzSj8H6Dk","scim_directory_id":"value","directory_id":"value","scim_group_id":"value","directory_group_id":"value","scim_group_display_name":"value","directory_group_display_name":"value","role":{"object":"role","id":"role_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","key":"value","description":"value","is_creator_eligible":false,"permissions":[{"object":"permission","id":"perm_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","key":"value","description":"value","type":"value","created_at":1778544000000,"updated_at":1778544000000}],"created_at":1778544000000,"updated_at":1778544000000},"precedence":1,"created_at":1778544000000,"updated_at":1778544000000}],"total_count":1}',
     ),
     "DeleteSCIMGroupRoleMapping": SpecOperation(
@@ -3998,7 +4340,24 @@ OPERATIONS: dict[str, SpecOperation] = {
                 Field("enterprise_connection_id", "string", required=True),
                 Field("name", "string"),
                 Field("provider", "string", required=True),
-                Field("group_role_mappings", "array"),
+                Field(
+                    "group_role_mappings",
+                    "array",
+                    items=Field(
+                        "group_role_mappings",
+                        "object",
+                        fields=Schema(
+                            (
+                                Field("directory_group_id", "string"),
+                                Field("scim_group_id", "string"),
+                                Field("directory_group_display_name", "string", max_length=255),
+                                Field("scim_group_display_name", "string", max_length=255),
+                                Field("role_id", "string", required=True),
+                                Field("precedence", "integer", minimum=1),
+                            )
+                        ),
+                    ),
+                ),
             )
         ),
         answer='{"object":"directory","id":"directory_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","enterprise_connection_id":"entc_2xhFjEI5X2qWRvtV13BzSj8H6Dk","endpoint_url":"https://example.com","provider":"value","enabled":false,"group_role_mapping_enabled":false,"attribute_mapping":{},"custom_attributes":[{"name":"Acme","key":"value","sso_path":"value","scim_path":"value","directory_path":"value","multi_valued":false}],"api_key":"value","created_at":1778544000000,"updated_at":1778544000000}',
@@ -4103,7 +4462,26 @@ OPERATIONS: dict[str, SpecOperation] = {
         body_kind="object",
         path_params=Schema((Field("directory_id", "string", required=True),), in_url=True),
         query=None,
-        body=Schema((Field("mappings", "array", required=True),)),
+        body=Schema(
+            (
+                Field(
+                    "mappings",
+                    "array",
+                    required=True,
+                    items=Field(
+                        "mappings",
+                        "object",
+                        fields=Schema(
+                            (
+                                Field("directory_group_id", "string"),
+                                Field("scim_group_id", "string"),
+                                Field("role_id", "string", required=True),
+                            )
+                        ),
+                    ),
+                ),
+            )
+        ),
         answer='{"data":[{"object":"directory_group_role_mapping","id":"directory_group_role_mapping_2xhFjEI5X2qWRvtV13BzSj8H6Dk","directory_id":"value","scim_directory_id":"value","directory_group_id":"value","scim_group_id":"value","directory_group_display_name":"value","scim_group_display_name":"value","role":{"object":"role","id":"role_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","key":"value","description":"value","is_creator_eligible":false,"permissions":[{"object":"permission","id":"perm_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","key":"value","description":"value","type":"value","created_at":1778544000000,"updated_at":1778544000000}],"created_at":1778544000000,"updated_at":1778544000000},"precedence":1,"created_at":1778544000000,"updated_at":1778544000000}],"total_count":1}',
     ),
     "DeleteDirectoryGroupRoleMapping": SpecOperation(
@@ -4138,7 +4516,7 @@ OPERATIONS: dict[str, SpecOperation] = {
             (
                 Field("organization_id", "string", pattern="^org_\\w{27}$"),
                 Field("it_contact_id", "string", min_length=1),
-                Field("scopes", "strings"),
+                Field("scopes", "strings", items=Field("scopes", "string", min_length=1)),
                 Field(
                     "seconds_until_expiration",
                     "integer",
@@ -4209,7 +4587,7 @@ OPERATIONS: dict[str, SpecOperation] = {
                 Field("type", "string", min_length=3, max_length=25),
                 Field("name", "string", required=True, min_length=3, pattern="^(\\S(.*\\S)?)?$"),
                 Field("description", "string", nullable=True, max_length=255),
-                Field("subject", "string", required=True, pattern="^(user|org|mch|scim)_\\w{27}$"),
+                Field("subject", "string", required=True, pattern="^(user|org|mch)_\\w{27}$"),
                 Field("claims", "any", nullable=True),
                 Field("scopes", "strings"),
                 Field("created_by", "string", nullable=True, pattern="^user_\\w{27}$"),

@@ -55,7 +55,7 @@ class CreateAPIKeyParams(Params):
     """``POST /api_keys``."""
 
     name: str = param("body", v.string(min_length=3, pattern="^(\\S(.*\\S)?)?$"), required=True)
-    subject: str = param("body", v.string(pattern="^(user|org|mch|scim)_\\w{27}$"), required=True)
+    subject: str = param("body", v.string(pattern="^(user|org|mch)_\\w{27}$"), required=True)
     type: str | Unset = param("body", v.string(min_length=3, max_length=25))
     description: str | Unset | None = param("body", v.nullable(v.string(max_length=255)))
     claims: Any | Unset = param("body", v.nullable(v.json_value()))
