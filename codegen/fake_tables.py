@@ -350,8 +350,9 @@ def _sample_string(node: Any, name: str, owner: str) -> str:
         raise SystemExit(f"no sample for pattern {pattern!r}: add one")
     if name == "id" and owner:
         return f"{_ID_PREFIXES.get(owner, owner)}_{_ID_TAIL}"
-    if name.endswith("_id") and name[: -len("_id")] in _ID_PREFIXES:
-        return f"{_ID_PREFIXES[name[: -len('_id')]]}_{_ID_TAIL}"
+    stem = name.removeprefix("primary_").removesuffix("_id")  # primary_email_address_id
+    if name.endswith("_id") and stem in _ID_PREFIXES:
+        return f"{_ID_PREFIXES[stem]}_{_ID_TAIL}"
     if name in _NAMES:
         return _NAMES[name]
     if name == "url" or name.endswith("_url"):
