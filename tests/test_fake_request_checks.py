@@ -131,14 +131,15 @@ async def test_the_same_requests_made_valid_are_accepted(fake: FakeClerk) -> Non
 
 
 async def test_a_multipart_body_without_its_required_file_is_refused(fake: FakeClerk) -> None:
+    org = fake.add_organization("Acme")
     without = aiohttp.FormData(default_to_multipart=True)
     without.add_field("uploader_user_id", "user_1")
-    status, answer = await _send(fake, "PUT", "/organizations/org_1/logo", data=without)
+    status, answer = await _send(fake, "PUT", f"/organizations/{org.id}/logo", data=without)
     assert status == 400
     assert answer["errors"][0]["meta"]["param_name"] == "file"
     with_file = aiohttp.FormData()
     with_file.add_field("file", b"\x89PNG\r\n", filename="logo.png")
-    status, answer = await _send(fake, "PUT", "/organizations/org_1/logo", data=with_file)
+    status, answer = await _send(fake, "PUT", f"/organizations/{org.id}/logo", data=with_file)
     assert status == 200, answer
 
 
