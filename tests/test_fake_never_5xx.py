@@ -111,3 +111,31 @@ async def test_a_lone_surrogate_as_an_enum_value_is_a_4xx_on_the_stdlib_codec(
     )
     assert status in (400, 422)
     assert answer["errors"][0]["meta"]["param_name"] == "template_slug"
+
+
+async def test_the_m2m_token_body_schemathesis_sent_after_some_state_is_answered(
+    fake: FakeClerk,
+) -> None:
+    """The review's stateful-phase case, after state like the one Schemathesis builds
+    (scopes, a deleted scoped machine, a rotated key, reused opaque tokens). It did not fail
+    alone; tests/test_fake_schemathesis.py runs the stateful phase itself."""
+    other = fake.add_machine("other")
+    machine = fake.add_machine("m", scoped_machines=[other.id], default_token_ttl=1)
+    status, _ = await _raw(fake, "DELETE", f"/machines/{other.id}")
+    assert status == 200
+    status, rotated = await _raw(
+        fake, "POST", f"/machines/{machine.id}/secret_key/rotate", b'{"previous_token_ttl": 5}'
+    )
+    assert status == 200
+    body = {"min_remaining_ttl_seconds": 276600937, "seconds_until_expiration": 1.0}
+    for key in (machine.secret_key, rotated["secret"]):
+        for token_format in ("jwt", "opaque", "jwt"):
+            status, answer = await _raw(
+                fake,
+                "POST",
+                "/m2m_tokens",
+                json.dumps({**body, "token_format": token_format}).encode(),
+                Authorization=f"Bearer {key}",
+            )
+            assert status < 500, answer
+            assert status == (201 if token_format == "jwt" else 400), answer
