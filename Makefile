@@ -29,7 +29,7 @@ lint: venv
 	$(VENV)/bin/ruff format --check clerk_async _clerk_async_pytest.py tests benchmarks examples codegen
 
 typecheck: venv
-	$(VENV)/bin/mypy --strict clerk_async _clerk_async_pytest.py
+	$(VENV)/bin/mypy --strict clerk_async _clerk_async_pytest.py codegen
 
 # The documentation site (mkdocs.yml, docs/): a broken link or API reference fails it.
 # Its examples run in pytest (tests/test_docs.py).

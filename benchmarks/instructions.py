@@ -1,6 +1,7 @@
 """Client instructions per request, counted by valgrind: a figure the machine's noise cannot move.
 
     .venv/bin/python -m benchmarks.instructions [--concurrency 1 16 64 256] [--jobs 2]
+        [--installs default speedups]
 
 CPU time on a shared 2-core machine wanders by 10-30 % between runs; the number of
 instructions a process executes does not (callgrind counts them, whatever else runs). Each
@@ -56,13 +57,17 @@ def main() -> None:
     parser.add_argument("--n1", type=int, default=100)
     parser.add_argument("--n2", type=int, default=600)
     parser.add_argument("--jobs", type=int, default=2, help="valgrind runs at once")
+    parser.add_argument(
+        "--installs", nargs="+", choices=("default", "speedups"), default=["default", "speedups"]
+    )
     args = parser.parse_args()
+    pairs = [(f"clerk-{i}", f"floor-{i}") for i in args.installs]
     if shutil.which("valgrind") is None:
         sys.exit("valgrind is not installed (apt-get install valgrind)")
 
     with server_process() as (_pid, port), ThreadPoolExecutor(args.jobs) as pool:
         url = f"http://127.0.0.1:{port}/v1"
-        cells = [(client, c) for c in args.concurrency for pair in PAIRS for client in pair]
+        cells = [(client, c) for c in args.concurrency for pair in pairs for client in pair]
         futures = {
             cell: pool.submit(per_request, cell[0], url, cell[1], args.n1, args.n2)
             for cell in cells
@@ -72,9 +77,11 @@ def main() -> None:
     print("| concurrency | client | instructions/request | floor | ratio to floor |")
     print("|---:|---|---:|---:|---:|")
     for c in args.concurrency:
-        for clerk, floor in PAIRS:
+        for clerk, floor in pairs:
             mine, base = counts[clerk, c], counts[floor, c]
             print(f"| {c} | {clerk} | {mine:,.0f} | {base:,.0f} | {mine / base:.3f} |")
+    if len(pairs) < len(PAIRS):
+        return
     for c in args.concurrency:
         speedups, stdlib_floor = counts["clerk-speedups", c], counts["floor-default", c]
         print(f"concurrency {c}: clerk-speedups / floor-default = {speedups / stdlib_floor:.3f}")

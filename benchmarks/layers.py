@@ -20,7 +20,7 @@ The variants, each a complete request to ``server.py``:
   (path, unstructure, JSON, URL, pacing, pool gate, send, classify, decode).
 - ``machines.update(...)``: the public call, i.e. all of clerk_async.
 
-It reaches into two private names (``Clerk._session_for_request``, ``Clerk._transport``) to
+It reaches into two private names (``Clerk._sessions``, ``Clerk._transport``) to
 share one session between the variants; update them here if they are renamed.
 """
 
@@ -77,6 +77,7 @@ async def measure(port: int, concurrency: int, per_round: int, rounds: int) -> s
 
     from clerk_async import Clerk, Machine, UpdateMachineParams, _json
     from clerk_async._convert import build_params, converter
+    from clerk_async._prepare import prepare
 
     loads: Callable[[bytes], Any] = _json.loads
     base = f"http://127.0.0.1:{port}/v1"
@@ -86,7 +87,7 @@ async def measure(port: int, concurrency: int, per_round: int, rounds: int) -> s
     async with Clerk(
         secret_key="sk_live_layers", base_url=base, rate_limit=None, max_connections=concurrency
     ) as clerk:
-        session, _gate = clerk._session_for_request()
+        session, _gate = clerk._sessions.get()
         transport = clerk._transport
         headers = transport.headers
         params = UpdateMachineParams(
@@ -112,7 +113,7 @@ async def measure(port: int, concurrency: int, per_round: int, rounds: int) -> s
             loads(raw)
 
         async def request() -> None:
-            await transport.request("PATCH", "/machines/{machine_id}", Machine, params)
+            await transport.send(prepare("PATCH", "/machines/{machine_id}", Machine, params))
 
         async def public() -> None:
             await update(MACHINE_ID, name="billing-worker", default_token_ttl=3600)
@@ -121,7 +122,7 @@ async def measure(port: int, concurrency: int, per_round: int, rounds: int) -> s
             "floor": floor,
             "floor + structure": floor_structure,
             "floor + build_params": floor_build,
-            "Transport.request(params)": request,
+            "Transport.send(prepare(params))": request,
             "machines.update(...)": public,
         }
         results = await _rounds(variants, concurrency, per_round, rounds)

@@ -7,19 +7,18 @@ Each row is the best of ``--repeat`` timeit runs of ``--number`` calls, in µs p
 (the best run is the one least disturbed by the rest of a shared machine). The rows:
 
 - ``structure``: ``converter.structure(d, Machine)`` from a parsed response dict, and the
-  cached hook that ``Transport._decode`` calls (``converter.get_structure_hook(Machine)``).
-- ``unstructure_params``: the body dict of one ``UpdateMachineParams``.
+  cached hook that ``_response.decode`` calls (``converter.get_structure_hook(Machine)``).
+- ``prepare``: the whole prepared request of one ``UpdateMachineParams`` (path, body, JSON).
 - ``UpdateMachineParams(...)``: the attrs constructor with its validators.
 - ``build_params``: what ``machines.update("mch_..", name=.., default_token_ttl=..)`` does
   to its arguments (keywords), and the same from a camelCase mapping.
-- ``request build (factored)``: the steps ``Transport.request`` takes before the network,
-  written out here: path fields, escaped segment, path template, unstructure, JSON encode,
-  ``yarl.URL(..., encoded=True)``.
+- ``request build``: ``prepare`` and the ``yarl.URL(..., encoded=True)`` ``Transport.send``
+  makes of it.
 - ``update() up to the network``: ``await clerk.machines.update(...)`` with
-  ``Transport._send`` replaced (in this process only) by a stub that returns a ready
-  ``Machine``: argument handling + ``build_params`` + ``Transport.request`` + coroutine
-  overhead, i.e. everything before aiohttp is called.
-- ``decode``: JSON parse + structure, as ``Transport._decode`` does it, with each codec.
+  ``Transport.send`` replaced (in this process only) by a stub that returns a ready
+  ``Machine``: argument handling + params + ``prepare`` + coroutine overhead, i.e.
+  everything before the transport.
+- ``decode``: JSON parse + structure, as ``_response.decode`` does it, with each codec.
 - JSON alone, and the official SDK's equivalents (pydantic) for comparison.
 
 Import times: wall time of a fresh ``python -c "import X"`` (median of 5), minus nothing
@@ -77,8 +76,9 @@ def clerk_rows(number: int, repeat: int) -> list[Row]:
     from yarl import URL
 
     from clerk_async import Clerk, Machine, UpdateMachineParams, _json
-    from clerk_async._convert import build_params, converter, path_fields, unstructure_params
-    from clerk_async._transport import Transport, _segment
+    from clerk_async._convert import build_params, converter
+    from clerk_async._prepare import prepare
+    from clerk_async._transport import Transport
 
     rows: list[Row] = []
     n, r = number, repeat
@@ -95,14 +95,14 @@ def clerk_rows(number: int, repeat: int) -> list[Row]:
     )
     rows.append(
         (
-            "structure Machine: cached hook (as Transport._decode)",
+            "structure Machine: cached hook (as _response.decode)",
             best_us(lambda: structure_hook(RESPONSE, Machine), n, r),
         )
     )
     rows.append(
         (
-            "unstructure_params(UpdateMachineParams)",
-            best_us(lambda: unstructure_params(params), n, r),
+            "prepare(PATCH, UpdateMachineParams)",
+            best_us(lambda: prepare("PATCH", "/machines/{machine_id}", Machine, params), n, r),
         )
     )
     rows.append(
@@ -139,24 +139,25 @@ def clerk_rows(number: int, repeat: int) -> list[Row]:
     )
 
     template = "/machines/{machine_id}"
+    original_dumps = _json.dumps
 
     def request_build(dumps: Callable[[Any], bytes]) -> Callable[[], object]:
         def build() -> object:
-            names = path_fields(type(params))
-            path = template.format_map({k: _segment(getattr(params, k)) for k in names})
-            body = dumps(unstructure_params(params))
-            return URL(BASE_URL + path, encoded=True), body
+            _json.dumps = dumps
+            prepared = prepare("PATCH", template, Machine, params)
+            return URL(BASE_URL + prepared.path, encoded=True), prepared.body
 
         return build
 
     stdlib_dumps = _json._stdlib_dumps
     rows.append(
         (
-            "request build (factored), stdlib json",
+            "request build, stdlib json",
             best_us(request_build(stdlib_dumps), n, r),
         )
     )
-    rows.append(("request build (factored), orjson", best_us(request_build(orjson.dumps), n, r)))
+    rows.append(("request build, orjson", best_us(request_build(orjson.dumps), n, r)))
+    _json.dumps = original_dumps
     rows.append(
         (
             "  of which yarl.URL(str, encoded=True)",
@@ -170,11 +171,10 @@ def clerk_rows(number: int, repeat: int) -> list[Row]:
     async def fake_send(self: Transport, *args: Any) -> Machine:
         return machine
 
-    original_send = Transport._send
-    original_dumps = _json.dumps
+    original_send = Transport.send
     loop = asyncio.new_event_loop()
     try:
-        Transport._send = fake_send  # type: ignore[method-assign, assignment]
+        Transport.send = fake_send  # type: ignore[method-assign, assignment]
         clerk = Clerk(secret_key="sk_live_micro", base_url=BASE_URL, rate_limit=None)
         update = clerk.machines.update
         for label, dumps in (("stdlib json", stdlib_dumps), ("orjson", orjson.dumps)):
@@ -191,7 +191,7 @@ def clerk_rows(number: int, repeat: int) -> list[Row]:
                 )
             )
     finally:
-        Transport._send = original_send  # type: ignore[method-assign]
+        Transport.send = original_send  # type: ignore[method-assign]
         _json.dumps = original_dumps
         loop.close()
 

@@ -51,12 +51,10 @@ __all__ = [
     "converter",
     "describe_structure_error",
     "param",
-    "path_field",
     "register_one_of",
     "register_renames",
     "request_plan",
     "snake_case",
-    "unstructure_params",
 ]
 
 
@@ -86,11 +84,6 @@ _WHOLE = "clerk_async.whole"  # the field is the whole JSON body (an array)
 
 Location = Literal["path", "query", "body", "form"]
 Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
-
-
-def path_field(*, validator: Validator) -> Any:
-    """An attrs field that is a path parameter: URL-escaped into the path, not sent in the body."""
-    return attrs.field(validator=validator, metadata={_IN: "path"}, kw_only=True)
 
 
 def param(
@@ -150,70 +143,31 @@ class RequestPlan:
     # sends no body, as its operation declares none. Hand-written params send ``{}``.
     declared: bool = False
 
-    @property
-    def sends_body(self) -> bool:
-        return bool(self.body or self.form or self.whole)
-
-
-_plans: dict[tuple[type, bool], RequestPlan] = {}
-
 
 def request_plan(cls: type, query: bool = False) -> RequestPlan:
-    """The :class:`RequestPlan` of a params class (cached: this is on the hot path)."""
-    plan = _plans.get((cls, query))
-    if plan is None:
-        places: dict[str, list[tuple[str, str]]] = {"path": [], "query": [], "body": [], "form": []}
-        whole = None
-        declared = True
-        for a in attrs.fields(cls):
-            declared = declared and _IN in a.metadata
-            where = a.metadata.get(_IN) or ("query" if query else "body")
-            if a.metadata.get(_WHOLE):
-                whole = a.name
-                continue
-            places[where].append((a.name, a.metadata.get(_WIRE, a.name)))
-        plan = _plans[cls, query] = RequestPlan(
-            path=tuple(places["path"]),
-            query=tuple(places["query"]),
-            body=tuple(places["body"]),
-            form=tuple(places["form"]),
-            whole=whole,
-            declared=declared,
-        )
-    return plan
+    """The :class:`RequestPlan` of a params class (callers cache it: it is not cheap)."""
+    places: dict[str, list[tuple[str, str]]] = {"path": [], "query": [], "body": [], "form": []}
+    whole = None
+    declared = True
+    for a in attrs.fields(cls):
+        declared = declared and _IN in a.metadata
+        where = a.metadata.get(_IN) or ("query" if query else "body")
+        if a.metadata.get(_WHOLE):
+            whole = a.name
+            continue
+        places[where].append((a.name, a.metadata.get(_WIRE, a.name)))
+    return RequestPlan(
+        path=tuple(places["path"]),
+        query=tuple(places["query"]),
+        body=tuple(places["body"]),
+        form=tuple(places["form"]),
+        whole=whole,
+        declared=declared,
+    )
 
 
 def _is_params(cls: Any) -> bool:
     return isinstance(cls, type) and issubclass(cls, Params) and attrs.has(cls)
-
-
-def _params_unstructure_hook(cls: type) -> Callable[[Any], dict[str, Any]]:
-    # Params hold only JSON-ready values (their validators see to it), so the body is the
-    # given fields as they are: path fields go to the URL, UNSET ones are left out.
-    body_fields = tuple(a.name for a in attrs.fields(cls) if a.metadata.get(_IN) != "path")
-
-    def unstructure(params: Any) -> dict[str, Any]:
-        body = {}
-        for name in body_fields:  # a loop, not a comprehension: no extra frame (hot path)
-            value = getattr(params, name)
-            if value is not UNSET:
-                body[name] = value
-        return body
-
-    return unstructure
-
-
-converter.register_unstructure_hook_factory(_is_params, _params_unstructure_hook)
-
-_params_hooks: dict[type, Callable[[Any], dict[str, Any]]] = {}
-
-
-def unstructure_params(params: Any) -> dict[str, Any]:
-    """The body or query of a params instance: only the fields that were given."""
-    hook = _params_hooks.get(type(params))
-    if hook is None:
-        hook = _params_hooks[type(params)] = converter.get_unstructure_hook(type(params))
-    return hook(params)
 
 
 @lru_cache(maxsize=512)
@@ -309,19 +263,6 @@ def _mixed(cls: type, given_fields: dict[str, Any]) -> None:
     raise ClerkValidationError(
         field, f"pass either a {cls.__name__}/mapping or keyword fields, not both"
     )
-
-
-_path_fields: dict[type, tuple[str, ...]] = {}
-
-
-def path_fields(cls: type) -> tuple[str, ...]:
-    """The names of a params class's path parameters (cached: this is on the hot path)."""
-    names = _path_fields.get(cls)
-    if names is None:
-        names = _path_fields[cls] = tuple(
-            a.name for a in attrs.fields(cls) if a.metadata.get(_IN) == "path"
-        )
-    return names
 
 
 # --- answers are checked, not coerced ----------------------------------------------------

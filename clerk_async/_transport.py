@@ -1,7 +1,10 @@
 """The one request path: gate -> send -> read -> classify -> retry or raise -> decode.
 
-Retries, timeouts, pacing, logging and error mapping live here and nowhere else.
-A service method only says what to send and what type comes back.
+Retries, timeouts, pacing, logging and error mapping live here and nowhere else. A service
+method says what to send and what comes back (a ``clerk_async._prepare.PreparedRequest``,
+built by the pure ``clerk_async._prepare.prepare``); ``Transport.send`` does the
+rest: per attempt, the gates (limiter, pool), the I/O, then the pure
+``clerk_async._response.classify`` and the retry policy's decision.
 """
 
 from __future__ import annotations
@@ -9,58 +12,39 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
-import os
 import sys
 import time
-import uuid
-from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
-from functools import lru_cache
-from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
-from urllib.parse import quote, unquote
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import aiohttp
 import attrs
 from yarl import URL
 
-from clerk_async import _json
-from clerk_async._convert import (
-    UNSET,
-    RequestPlan,
-    _plans,
-    converter,
-    describe_structure_error,
-    request_plan,
-    snake_case,
-)
-from clerk_async._ratelimit import Limiter, PoolGate, bucket_for, bucket_for_path
-from clerk_async._retry import Outcome, RetryPolicy
+from clerk_async._convert import snake_case
+from clerk_async._ratelimit import Limiter
+from clerk_async._response import classify, classify_failure, decode, seconds_text
+from clerk_async._retry import RetryPolicy
 from clerk_async._validate import describe, header_problem, secret_problem
 from clerk_async.errors import (
     ClerkConfigError,
-    ClerkConnectionError,
     ClerkError,
     ClerkResponseValidationError,
     ClerkTimeoutError,
     ClerkValidationError,
     ClientStateError,
     RateLimitError,
-    error_from_response,
 )
 
 if TYPE_CHECKING:
+    from clerk_async._prepare import PreparedRequest
     from clerk_async._redis_limit import RedisLimiter
-    from clerk_async.models.common import Params
+    from clerk_async._retry import Outcome
+    from clerk_async._session import Sessions
 
-__all__ = ["CallOptions", "Transport", "log"]
+__all__ = ["CallOptions", "Transport", "check_options", "log"]
 
 log = logging.getLogger("clerk_async")
-
-T = TypeVar("T")
-
-# Operations that change nothing more when repeated. POSTs are not, unless a service says so.
-_IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "PATCH", "DELETE"})
-# Methods whose request always carries a JSON object, even an empty one.
-_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
 class CallOptions(TypedDict, total=False):
@@ -132,15 +116,6 @@ def as_timeout(timeout: float | aiohttp.ClientTimeout) -> aiohttp.ClientTimeout:
     return aiohttp.ClientTimeout(total=total, sock_connect=min(total, 10.0))
 
 
-def _type_name(tp: Any) -> str:
-    return tp.__name__ if isinstance(tp, type) else repr(tp)  # Page[Machine], not Page
-
-
-def _s(seconds: float | None) -> str:
-    """Seconds for a message: ``25.2s``, ``0.25s``, ``120s``."""
-    return "no limit" if seconds is None else f"{seconds:.3g}s"
-
-
 class _DeadlineExceeded(Exception):
     """Internal: the call's deadline ran out before an attempt could start."""
 
@@ -157,7 +132,9 @@ class _TooLarge(Exception):
 
 
 def _deadline_error(method: str, template: str, deadline: float, during: str) -> ClerkTimeoutError:
-    return ClerkTimeoutError(f"{method} {template}: deadline of {_s(deadline)} exceeded {during}")
+    return ClerkTimeoutError(
+        f"{method} {template}: deadline of {seconds_text(deadline)} exceeded {during}"
+    )
 
 
 async def _within(acquire: Callable[[], Awaitable[None]], seconds: float) -> bool:
@@ -208,92 +185,14 @@ async def _read(response: aiohttp.ClientResponse, limit: int) -> bytes:
         size += len(chunk)
 
 
-@lru_cache(maxsize=1024)
-def _segment(value: str) -> str:
-    """One URL path segment: ``a/b`` and ``%2e`` are escaped, never interpreted."""
-    return quote(value, safe="")
-
-
-def _query_value(value: Any) -> str:
-    return ("true" if value else "false") if isinstance(value, bool) else str(value)
-
-
-def query_values(pairs: Iterable[tuple[str, Any]]) -> dict[str, str | list[str]]:
-    """A query string's values: a list goes out as repeated keys (``user_id=a&user_id=b``).
-
-    Query strings have no null: a None (or UNSET) leaves the parameter out, which gives
-    the server's default.
-    """
-    values: dict[str, str | list[str]] = {}
-    for key, value in pairs:
-        if value is None or value is UNSET:
-            continue
-        if isinstance(value, (list, tuple)):
-            values[key] = [_query_value(item) for item in value]
-        else:
-            values[key] = _query_value(value)
-    return values
-
-
-def _quoted(text: str) -> str:
-    # A header parameter: no quote, backslash or line break may end it early.
-    return text.replace("\\", "_").replace('"', "_").replace("\r", "_").replace("\n", "_")
-
-
-def multipart(fields: Iterable[tuple[str, Any]]) -> tuple[bytes, str]:
-    """A ``multipart/form-data`` body and its Content-Type, from ``(wire name, value)`` pairs.
-
-    Bytes and binary files (anything with ``read()``) are sent as file parts; other
-    values as text. A file is read here, once: a retry resends the same bytes.
-    """
-    boundary = uuid.uuid4().hex
-    chunks: list[bytes] = []
-    for name, value in fields:
-        if value is UNSET or value is None:
-            continue
-        if isinstance(value, (bytes, bytearray, memoryview)) or hasattr(value, "read"):
-            data = bytes(value.read() if hasattr(value, "read") else value)
-            filename = os.path.basename(str(getattr(value, "name", "") or "")) or name
-            head = (
-                f'Content-Disposition: form-data; name="{_quoted(name)}"; '
-                f'filename="{_quoted(filename)}"\r\nContent-Type: application/octet-stream'
-            )
-        else:
-            data = _query_value(value).encode()
-            head = f'Content-Disposition: form-data; name="{_quoted(name)}"'
-        chunks += [f"--{boundary}\r\n{head}\r\n\r\n".encode(), data, b"\r\n"]
-    chunks.append(f"--{boundary}--\r\n".encode())
-    return b"".join(chunks), f"multipart/form-data; boundary={boundary}"
-
-
-def _nothing_to_change(params: Any, plan: RequestPlan) -> ClerkValidationError:
-    names = ", ".join(name for name, _ in plan.body)
-    field = plan.path[0][0] if plan.path else "params"
-    return ClerkValidationError(
-        field, f"nothing to change: give at least one of {names} ({type(params).__name__})"
-    )
-
-
-_ESCAPE_HATCH_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
-
-
-def check_raw_path(path: Any) -> str:
-    """The escape hatch's path: relative to ``base_url``, with no way to climb out of it."""
-    if not isinstance(path, str) or not path.startswith("/") or path.startswith("//"):
-        raise ClerkValidationError("path", f"must start with one '/', got {path!r}")
-    if any(c in path for c in "?#\\") or not path.isprintable():
-        raise ClerkValidationError(
-            "path", "must be a plain path: pass query parameters as query=, no '#' or '\\'"
-        )
-    # Decoded, as yarl reads them before it folds dot segments: ".%2e" is ".." too.
-    if any(unquote(segment) in (".", "..") for segment in path.split("/")):
-        raise ClerkValidationError("path", f"must not contain '.' or '..' segments: {path!r}")
-    return path
+# aiohttp writes raw bytes past 1 MiB in one go and warns that it may block the loop; a
+# reader is written in chunks (a big upload, or claims of many megabytes).
+_LARGE_BODY = 2**20
 
 
 @attrs.define
 class Transport:
-    """Sends requests for one client. Holds no session: ``session`` hands it out."""
+    """Sends prepared requests for one client; ``sessions`` hands out the aiohttp session."""
 
     base_url: str  # no trailing slash, e.g. "https://api.clerk.com/v1"
     headers: dict[str, str] = attrs.field(repr=False)  # holds the secret key: never shown
@@ -301,190 +200,38 @@ class Transport:
     deadline: float
     retry: RetryPolicy
     limiter: Limiter | RedisLimiter
-    session: Callable[[], tuple[aiohttp.ClientSession, PoolGate | None]]
+    sessions: Sessions
     missing_key: bool = False
     max_response_bytes: int = 16 * 1024 * 1024
-    # The timeout our own session applies by default: requests using it need not pass it.
-    session_timeout: aiohttp.ClientTimeout | None = None
     clock: Callable[[], float] = time.monotonic
-    _structure_hooks: dict[Any, Callable[[Any, Any], Any]] = attrs.field(factory=dict)
 
-    def request(
-        self,
-        method: str,
-        template: str,
-        response_type: type[T],
-        params: Params | None = None,
-        *,
-        query: bool = False,
-        idempotent: bool | None = None,
-        options: CallOptions | None = None,
-    ) -> Coroutine[Any, Any, T]:
-        """Send ``method template`` with ``params``; await the result for the response.
+    async def send(self, prepared: PreparedRequest, options: CallOptions | None = None) -> Any:
+        """Send ``prepared`` and answer its decoded answer, or raise its typed error.
 
-        ``template`` is the spec's path (``/machines/{machine_id}``); its placeholders are
-        filled from the params' path fields, each escaped as one segment. The other fields
-        go where their metadata says (see :func:`clerk_async._convert.param`); fields with
-        no location go to the query string (``query=True``) or the JSON body. A PATCH
-        whose body fields are all unset is refused: it would change nothing.
-
-        A plain function that builds the request and returns the coroutine that sends it:
-        one coroutine frame less on every await of the hot path.
+        Each attempt: the limiter's and the pool's gates, the I/O, ``classify``, the retry
+        policy's decision and its wait; the call's deadline bounds them all. Per-attempt
+        events (``log`` at debug level) happen here and only here.
         """
-        path = template
-        bucket: str | None = None  # the per-object limit it counts against, if any
-        body: bytes | None = None
-        url_query: dict[str, str | list[str]] | None = None
-        content_type: str | None = None
-        if params is not None:
-            plan = _plans.get((type(params), query)) or request_plan(type(params), query)
-            if plan.path:
-                segments = {}
-                for name, wire in plan.path:  # a loop, not a comprehension: no extra frame
-                    segments[wire] = _segment(getattr(params, name))
-                path = template.format_map(segments)
-                bucket = bucket_for(method, template, segments)
-            if plan.query:
-                url_query = query_values((w, getattr(params, n)) for n, w in plan.query)
-            if plan.whole is not None:
-                body = _json.dumps(getattr(params, plan.whole))
-            elif plan.form:
-                body, content_type = multipart((w, getattr(params, n)) for n, w in plan.form)
-            elif plan.body or (method in _BODY_METHODS and not plan.declared):
-                values = {}
-                for name, wire in plan.body:
-                    value = getattr(params, name)
-                    if value is not UNSET:
-                        values[wire] = value
-                if not values and method == "PATCH" and plan.body:
-                    if options:
-                        check_options(options)  # a typo in an option is the first thing to say
-                    raise _nothing_to_change(params, plan)
-                body = _json.dumps(values)
-        url = URL(self.base_url + path, encoded=True)
-        if url_query:
-            url = url.extend_query(url_query)
-        return self._prepared(
-            method, template, url, body, content_type, idempotent, response_type, options, bucket
-        )
-
-    def request_json(
-        self,
-        method: str,
-        path: str,
-        *,
-        query: Mapping[str, Any] | None = None,
-        json: Any = None,
-        options: CallOptions | None = None,
-    ) -> Coroutine[Any, Any, Any]:
-        """The escape hatch: ``method path`` as given, the decoded JSON back.
-
-        Same pacing, retries by the method's safety, deadline and typed errors as every
-        other call; ``path`` is checked not to leave ``base_url``.
-        """
-        method = method.upper() if isinstance(method, str) else method
-        if method not in _ESCAPE_HATCH_METHODS:
-            allowed = ", ".join(sorted(_ESCAPE_HATCH_METHODS))
-            raise ClerkValidationError("method", f"must be one of {allowed}, got {method!r}")
-        checked = check_raw_path(path)
-        url = URL(self.base_url + checked)
-        if query is not None:
-            if not isinstance(query, Mapping) or not all(isinstance(k, str) for k in query):
-                raise ClerkValidationError("query", "must be a mapping with string keys")
-            url_query = query_values(query.items())
-            if url_query:
-                url = url.extend_query(url_query)
-        body = None
-        if json is not None:
-            try:
-                body = _json.dumps(json)
-            except (TypeError, ValueError) as exc:
-                raise ClerkValidationError("json", f"is not JSON-serialisable: {exc}") from None
-        bucket = bucket_for_path(method, checked)  # Clerk's per-object limits hold here too
-        return self._prepared(method, path, url, body, None, None, Any, options, bucket)
-
-    def _prepared(
-        self,
-        method: str,
-        template: str,
-        url: URL,
-        body: bytes | None,
-        content_type: str | None,
-        idempotent: bool | None,
-        response_type: Any,
-        options: CallOptions | None,
-        bucket: str | None = None,
-    ) -> Coroutine[Any, Any, Any]:
-        headers = self.headers
-        timeout = self.timeout
-        deadline = self.deadline
-        retry = self.retry
         if options:
-            headers, timeout, deadline, retry = self._apply(options)
-        elif self.missing_key:
-            self._raise_missing_key()
-        if content_type is not None:
-            headers = {**headers, "Content-Type": content_type}
-        if idempotent is None:
-            idempotent = method in _IDEMPOTENT_METHODS
-        return self._send(
-            method,
-            template,
-            url,
-            body,
-            headers,
-            timeout,
-            deadline,
-            retry,
-            idempotent,
-            response_type,
-            bucket,
-        )
-
-    def _apply(
-        self, options: CallOptions
-    ) -> tuple[dict[str, str], aiohttp.ClientTimeout, float, RetryPolicy]:
-        check_options(options)
-        headers = self.headers
-        extra = options.get("extra_headers")
-        machine_key = options.get("machine_secret_key")
-        if extra or machine_key:
-            headers = {**headers, **(extra or {})}
-            if machine_key:
-                headers["Authorization"] = f"Bearer {machine_key}"
-        if "Authorization" not in headers:
-            self._raise_missing_key()
-        timeout = as_timeout(options["timeout"]) if "timeout" in options else self.timeout
-        deadline = options.get("deadline", self.deadline)
-        retry = options.get("retry", self.retry)
-        if "max_retries" in options:
-            retry = attrs.evolve(retry, max_retries=options["max_retries"])
-        return headers, timeout, deadline, retry
-
-    @staticmethod
-    def _raise_missing_key() -> None:
-        raise ClerkConfigError(
-            "secret_key", "no secret key: pass Clerk(secret_key=...) or set CLERK_SECRET_KEY"
-        )
-
-    async def _send(
-        self,
-        method: str,
-        template: str,
-        url: URL,
-        body: bytes | None,
-        headers: dict[str, str],
-        timeout: aiohttp.ClientTimeout,
-        deadline: float,
-        retry: RetryPolicy,
-        idempotent: bool,
-        response_type: type[T],
-        bucket: str | None = None,
-    ) -> T:
-        session_timeout = self.session_timeout
+            headers, timeout, deadline, retry = self._settings(options)
+        else:
+            headers = self.headers
+            timeout = self.timeout
+            deadline = self.deadline
+            retry = self.retry
+        if prepared.refused is not None:
+            raise prepared.refused
+        if self.missing_key and "Authorization" not in headers:
+            raise _missing_key()
+        if prepared.headers:
+            headers = {**headers, **prepared.headers}
+        url = URL(self.base_url + prepared.path, encoded=True)
+        if prepared.query:
+            url = url.extend_query(prepared.query)
         clock = self.clock
         limiter = self.limiter
-        route = method + " " + template  # a 429 pauses this endpoint (Clerk: "that endpoint")
+        route = prepared.route  # a 429 pauses this endpoint (Clerk: "that endpoint")
+        bucket = prepared.bucket
         debug = log.isEnabledFor(logging.DEBUG)
         # The deadline bounds the whole call from here: queueing for the limiter and the
         # pool, every attempt, every wait between them.
@@ -493,10 +240,10 @@ class Transport:
         attempt = 0
         while True:
             # Each attempt asks anew: the client may have been closed during a backoff.
-            session, pool_gate = self.session()
+            session, pool_gate = self.sessions.get()
             queued = False
             if not limiter.try_acquire(route, bucket):
-                await self._wait_for_limiter(route, bucket, deadline_at, deadline, retry, error)
+                await self._wait_for_limiter(prepared, deadline_at, deadline, retry, error)
                 queued = True
             sent = False  # until the request is handed to aiohttp: then the server may see it
             try:
@@ -509,68 +256,42 @@ class Transport:
                     if queued and limiter.pause_remaining(route):
                         raise _Paused  # a 429 came while we queued: wait it out, unsent
                     started = clock()
-                    attempt_timeout = timeout
-                    remaining = deadline_at - started
-                    if timeout.total is None or remaining < timeout.total:
-                        if remaining <= 0:
-                            raise _DeadlineExceeded(f"before attempt {attempt + 1}")
-                        attempt_timeout = attrs.evolve(timeout, total=remaining)
-                    data: bytes | io.BytesIO | None = body
-                    if body is not None and len(body) > _LARGE_BODY:
-                        data = io.BytesIO(body)  # a fresh reader for each attempt
-                    sent = True
-                    if attempt_timeout is session_timeout:  # the session's own: no copy
-                        sending = session.request(
-                            method, url, data=data, headers=headers, allow_redirects=False
-                        )
-                    else:
-                        sending = session.request(
-                            method,
-                            url,
-                            data=data,
-                            headers=headers,
-                            allow_redirects=False,
-                            timeout=attempt_timeout,
-                        )
-                    async with sending as response:
-                        status = response.status
-                        response_headers = response.headers
-                        try:
-                            raw = await _read(response, self.max_response_bytes)
-                        except _TooLarge:
-                            response.close()  # drop the connection, and the rest of the body
-                            raise ClerkResponseValidationError(
-                                f"{method} {template}: the {status} answer is larger than "
-                                f"max_response_bytes ({self.max_response_bytes:,} bytes)",
-                                status=status,
-                                body=b"",
-                            ) from None
+                    used = _attempt_timeout(timeout, deadline_at - started, attempt)
+                    sent = True  # event point: an attempt starts
+                    status, answer_headers, raw = await self._exchange(
+                        session, prepared, url, headers, used
+                    )
                 finally:
                     if pool_gate is not None:
                         pool_gate.release()
-            # aiohttp's exceptions are never chained to ours: some carry the request's
-            # headers (request_info), hence the secret key. Their type and text suffice.
             except _Paused:
                 sent = False
                 continue  # not an attempt: the loop waits out the pause in the limiter
             except _DeadlineExceeded as exc:
-                raise _deadline_error(method, template, deadline, exc.waiting_for) from error
-            except aiohttp.ClientSSLError as exc:  # a bad certificate will not get better
-                sent = False
-                raise ClerkConnectionError(f"{method} {template}: {exc}") from None
-            except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
-                sent = False  # the connection never opened: the server saw nothing
-                error = ClerkConnectionError(f"{method} {template}: {exc}")
-                outcome = Outcome(None, sent=False, idempotent=idempotent)
-            except asyncio.TimeoutError as exc:  # aiohttp's total and read timeouts
-                error = ClerkTimeoutError(
-                    f"{method} {template}: {_timed_out(exc, attempt_timeout, timeout)} "
-                    f"(attempt {attempt + 1} of {retry.max_retries + 1})"
+                raise _deadline_error(
+                    prepared.method, prepared.template, deadline, exc.waiting_for
+                ) from error
+            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                if isinstance(
+                    exc,
+                    (
+                        aiohttp.ClientSSLError,
+                        aiohttp.ClientConnectorError,
+                        aiohttp.ConnectionTimeoutError,
+                    ),
+                ):
+                    sent = False  # the connection never opened: the server saw nothing
+                error, failed = classify_failure(
+                    prepared,
+                    exc,
+                    used=used,
+                    configured=timeout,
+                    attempt=attempt,
+                    attempts=retry.max_retries + 1,
                 )
-                outcome = Outcome(None, idempotent=idempotent)
-            except aiohttp.ClientError as exc:  # dropped, reset, malformed response...
-                error = ClerkConnectionError(f"{method} {template}: {type(exc).__name__}: {exc}")
-                outcome = Outcome(None, idempotent=idempotent)
+                if failed is None:
+                    raise error from None
+                outcome: Outcome = failed
             except RuntimeError:
                 if session.closed:  # aiohttp's bare "Session is closed"
                     sent = False
@@ -580,23 +301,12 @@ class Transport:
                     ) from None
                 raise
             else:
-                if 200 <= status < 300:
-                    if debug:
-                        elapsed_ms = (clock() - started) * 1e3
-                        log.debug("%s %s -> %d in %.1f ms", method, template, status, elapsed_ms)
-                    return self._decode(raw, status, response_type, response_headers)
-                api_error = error_from_response(status, response_headers, raw)
-                error = api_error
-                outcome = Outcome(status, idempotent=idempotent, retry_after=api_error.retry_after)
-                if debug:
-                    log.debug(
-                        "%s %s -> %d in %.1f ms [trace %s]",
-                        method,
-                        template,
-                        status,
-                        (clock() - started) * 1e3,
-                        api_error.clerk_trace_id,
-                    )
+                classified = classify(prepared, status, answer_headers, raw)
+                if debug:  # event point: an answer came
+                    _log_answer(prepared, status, clock() - started, classified)
+                if classified is None:
+                    return decode(prepared.answer, status, answer_headers, raw)
+                error, outcome = classified
             finally:
                 if limiter.limit is not None:
                     limiter.release(sent=sent, key=bucket)
@@ -608,11 +318,10 @@ class Transport:
             if delay is None or clock() + delay >= deadline_at:
                 raise error
             attempt += 1
-            if debug:
+            if debug:  # event point: a retry is decided
                 log.debug(
-                    "retrying %s %s (retry %d of %d) in %.2f s after %s",
-                    method,
-                    template,
+                    "retrying %s (retry %d of %d) in %.2f s after %s",
+                    route,
                     attempt,
                     retry.max_retries,
                     delay,
@@ -621,10 +330,67 @@ class Transport:
             if outcome.status != 429:  # after a 429 the limiter holds us for the pause
                 await asyncio.sleep(delay)
 
+    async def _exchange(
+        self,
+        session: aiohttp.ClientSession,
+        prepared: PreparedRequest,
+        url: URL,
+        headers: Mapping[str, str],
+        timeout: aiohttp.ClientTimeout,
+    ) -> tuple[int, Mapping[str, str], bytes]:
+        """One attempt's I/O: the request out, the status, headers and body back."""
+        body = prepared.body
+        data: bytes | io.BytesIO | None = body
+        if body is not None and len(body) > _LARGE_BODY:
+            data = io.BytesIO(body)  # a fresh reader for each attempt
+        if timeout is self.sessions.default_timeout:  # the session's own: no copy
+            sending = session.request(
+                prepared.method, url, data=data, headers=headers, allow_redirects=False
+            )
+        else:
+            sending = session.request(
+                prepared.method,
+                url,
+                data=data,
+                headers=headers,
+                allow_redirects=False,
+                timeout=timeout,
+            )
+        async with sending as response:
+            status = response.status
+            try:
+                return status, response.headers, await _read(response, self.max_response_bytes)
+            except _TooLarge:
+                response.close()  # drop the connection, and the rest of the body
+                raise ClerkResponseValidationError(
+                    f"{prepared.method} {prepared.template}: the {status} answer is larger "
+                    f"than max_response_bytes ({self.max_response_bytes:,} bytes)",
+                    status=status,
+                    body=b"",
+                ) from None
+
+    def _settings(
+        self, options: CallOptions
+    ) -> tuple[Mapping[str, str], aiohttp.ClientTimeout, float, RetryPolicy]:
+        """The client's headers, timeout, deadline and retry policy, ``options`` applied."""
+        check_options(options)
+        headers = self.headers
+        extra = options.get("extra_headers")
+        machine_key = options.get("machine_secret_key")
+        if extra or machine_key:
+            headers = {**headers, **(extra or {})}
+            if machine_key:
+                headers["Authorization"] = f"Bearer {machine_key}"
+        timeout = as_timeout(options["timeout"]) if "timeout" in options else self.timeout
+        deadline = options.get("deadline", self.deadline)
+        retry = options.get("retry", self.retry)
+        if "max_retries" in options:
+            retry = attrs.evolve(retry, max_retries=options["max_retries"])
+        return headers, timeout, deadline, retry
+
     async def _wait_for_limiter(
         self,
-        route: str,
-        bucket: str | None,
+        prepared: PreparedRequest,
         deadline_at: float,
         deadline: float,
         retry: RetryPolicy,
@@ -632,61 +398,42 @@ class Transport:
     ) -> None:
         """Queue for the limiter within the deadline; a pause we cannot outwait fails now."""
         limiter = self.limiter
+        route = prepared.route
         left = deadline_at - self.clock()
         pause = limiter.pause_remaining(route)
         if pause and (pause >= left or pause > retry.max_retry_after):
             raise RateLimitError.paused(route, pause) from error
-        if not await _within(lambda: limiter.acquire(route, bucket), left):
-            method, _, template = route.partition(" ")
+        if not await _within(lambda: limiter.acquire(route, prepared.bucket), left):
             raise _deadline_error(
-                method, template, deadline, "waiting for the rate limiter"
+                prepared.method, prepared.template, deadline, "waiting for the rate limiter"
             ) from error
 
-    def _decode(
-        self, raw: bytes, status: int, response_type: type[T], headers: Mapping[str, str]
-    ) -> T:
-        if response_type is _NONE_TYPE:
-            return None  # type: ignore[return-value]  # the operation answers no body
-        hook = self._structure_hooks.get(response_type)
-        if hook is None:
-            hook = self._structure_hooks[response_type] = converter.get_structure_hook(
-                response_type
-            )
-        # Messages say what was wrong, never what the answer held: a machine's secret key
-        # or an API key's secret is exactly what these bodies carry.
-        try:
-            data = _json.loads(raw)
-        except ValueError:  # invalid JSON (includes orjson's JSONDecodeError)
-            kind = headers.get("Content-Type") or "no content type"
-            raise ClerkResponseValidationError(
-                f"{status} answer is not JSON ({len(raw):,} bytes, {kind})",
-                status=status,
-                body=raw,
-            ) from None
-        try:
-            result: T = hook(data, response_type)
-        except Exception as exc:  # cattrs' validation errors, or a hook's TypeError
-            raise ClerkResponseValidationError(
-                f"{status} answer does not fit {_type_name(response_type)}: "
-                f"{describe_structure_error(exc)}",
-                status=status,
-                body=raw,
-            ) from None
-        return result
+
+def _attempt_timeout(
+    timeout: aiohttp.ClientTimeout, remaining: float, attempt: int
+) -> aiohttp.ClientTimeout:
+    """The attempt's timeout: the configured one, cut to what is left of the deadline."""
+    if timeout.total is None or remaining < timeout.total:
+        if remaining <= 0:
+            raise _DeadlineExceeded(f"before attempt {attempt + 1}")
+        return attrs.evolve(timeout, total=remaining)
+    return timeout
 
 
-_NONE_TYPE: Any = type(None)
-# aiohttp writes raw bytes past 1 MiB in one go and warns that it may block the loop; a
-# reader is written in chunks (a big upload, or claims of many megabytes).
-_LARGE_BODY = 2**20
+def _missing_key() -> ClerkConfigError:
+    return ClerkConfigError(
+        "secret_key", "no secret key: pass Clerk(secret_key=...) or set CLERK_SECRET_KEY"
+    )
 
 
-def _timed_out(
-    exc: asyncio.TimeoutError, used: aiohttp.ClientTimeout, configured: aiohttp.ClientTimeout
-) -> str:
-    """Which limit ended the attempt, in words."""
-    if isinstance(exc, aiohttp.SocketTimeoutError):
-        return f"no data for {_s(used.sock_read)} (the read timeout)"
-    if used is not configured and used.total != configured.total:
-        return f"the call's deadline ran out after {_s(used.total)} of this attempt"
-    return f"no answer within the {_s(used.total)} timeout"
+def _log_answer(
+    prepared: PreparedRequest,
+    status: int,
+    elapsed: float,
+    classified: tuple[ClerkError, Outcome] | None,
+) -> None:
+    if classified is None:
+        log.debug("%s -> %d in %.1f ms", prepared.route, status, elapsed * 1e3)
+    else:
+        trace = getattr(classified[0], "clerk_trace_id", None)
+        log.debug("%s -> %d in %.1f ms [trace %s]", prepared.route, status, elapsed * 1e3, trace)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import platform
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping, Sequence
@@ -14,12 +13,14 @@ import aiohttp
 import attrs
 from yarl import URL
 
-from clerk_async._ratelimit import Limiter, PoolGate, RateLimit, default_rate_limit
+from clerk_async._prepare import prepare_raw
+from clerk_async._ratelimit import Limiter, RateLimit, default_rate_limit
 from clerk_async._retry import RetryPolicy
+from clerk_async._session import Sessions
 from clerk_async._transport import Transport, as_timeout, retry_count, seconds
 from clerk_async._validate import describe, header_problem, secret_problem
 from clerk_async._version import __version__
-from clerk_async.errors import ClerkConfigError, ClientStateError
+from clerk_async.errors import ClerkConfigError
 from clerk_async.services.spec import SpecServices
 
 if TYPE_CHECKING:
@@ -163,12 +164,12 @@ class Clerk(SpecServices):
         self._max_connections = max_connections
         self._key_hint = _key_hint(secret_key)
         self._machine_secret_key = machine_secret_key
-        self._injected_session = session
-        self._trace_configs = [t for t in traces if isinstance(t, aiohttp.TraceConfig)]
-        self._session: aiohttp.ClientSession | None = None
-        self._pool_gate: PoolGate | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._closed = False
+        self._sessions = Sessions(
+            timeout=as_timeout(timeout),
+            max_connections=max_connections,
+            injected=session,
+            trace_configs=[t for t in traces if isinstance(t, aiohttp.TraceConfig)],
+        )
 
         extra = default_headers or {}
         if not isinstance(extra, Mapping):
@@ -194,14 +195,13 @@ class Clerk(SpecServices):
             deadline=seconds("deadline", deadline),
             retry=policy,
             limiter=_limiter(rate_limit, secret_key, as_timeout(timeout)),
-            session=self._session_for_request,
+            sessions=self._sessions,
             missing_key=not secret_key,
             max_response_bytes=max_response_bytes,
         )
 
     def __repr__(self) -> str:
-        state = "closed" if self._closed else "open" if self._session else "idle"
-        return f"<Clerk {self.base_url} key={self._key_hint} {state}>"
+        return f"<Clerk {self.base_url} key={self._key_hint} {self._sessions.state}>"
 
     # --- services ---------------------------------------------------------------------
     # Every other service of the Backend API (``clerk.users``, ``clerk.organizations``...)
@@ -565,9 +565,8 @@ class Clerk(SpecServices):
         as repeated keys. The call takes the same path as every other: pacing, retries by
         the method's safety (POST is not retried once sent), deadline and typed errors.
         """
-        return await self._transport.request_json(
-            method, path, query=query, json=json, options=options
-        )
+        prepared = prepare_raw(method, path, query=query, json=json)
+        return await self._transport.send(prepared, options)
 
     # --- lifecycle --------------------------------------------------------------------
 
@@ -592,14 +591,14 @@ class Clerk(SpecServices):
 
     @property
     def closed(self) -> bool:
-        return self._closed
+        return self._sessions.closed
 
     @property
     def retry(self) -> RetryPolicy:
         return self._transport.retry
 
     async def __aenter__(self) -> Clerk:
-        self._session_for_request()
+        self._sessions.get()
         return self
 
     async def __aexit__(
@@ -612,45 +611,12 @@ class Clerk(SpecServices):
 
     async def aclose(self) -> None:
         """Close the session this client opened (never an injected one). Idempotent."""
-        if self._closed:
+        if self._sessions.closed:
             return
-        self._closed = True
-        session, self._session = self._session, None
-        if session is not None and session is not self._injected_session:
-            await session.close()
+        await self._sessions.aclose()
         limiter = self._transport.limiter
         if not isinstance(limiter, Limiter):  # the Redis one: its connections
             await limiter.aclose()
-
-    def _session_for_request(self) -> tuple[aiohttp.ClientSession, PoolGate | None]:
-        """The session and pool gate, created on first use inside the running loop."""
-        if self._closed:
-            raise ClientStateError("this Clerk client is closed; create a new one")
-        loop = asyncio.get_running_loop()  # raises outside a coroutine, as it should
-        session = self._session
-        if session is not None:
-            if loop is not self._loop:
-                raise ClientStateError(
-                    "this Clerk client belongs to another event loop; create one client per "
-                    "event loop (for example in your app's lifespan)"
-                )
-            return session, self._pool_gate
-        self._loop = loop
-        if self._injected_session is not None:
-            session = self._injected_session
-            limit = session.connector.limit if session.connector is not None else 0
-        else:
-            connector = aiohttp.TCPConnector(limit=self._max_connections, ttl_dns_cache=300)
-            session = aiohttp.ClientSession(
-                connector=connector,
-                timeout=self._transport.timeout,
-                trace_configs=self._trace_configs or None,
-            )
-            self._transport.session_timeout = self._transport.timeout
-            limit = self._max_connections
-        self._session = session
-        self._pool_gate = PoolGate(limit) if limit else None
-        return session, self._pool_gate
 
 
 def base_url_from_api_url(api_url: str, name: str) -> str:

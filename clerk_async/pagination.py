@@ -1,7 +1,7 @@
 """The async pager behind every list method.
 
-``clerk.machines.list(...)`` returns an ``AsyncPager`` without sending anything
-(its params are validated at once). Then:
+``clerk.machines.list(...)`` returns an ``AsyncPager`` without sending anything.
+Then (bad params raise here, on ``await`` or iteration, never at the call):
 
 - ``page = await pager`` fetches one page: ``page.data`` and ``page.total_count``;
 - ``async for item in pager`` walks every item, page after page;
@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast
 import attrs
 
 from clerk_async._convert import UNSET, Unset, WholeNumber
+from clerk_async._prepare import prepare
+from clerk_async.errors import ClerkError
 
 if TYPE_CHECKING:
     from clerk_async._transport import CallOptions, Transport
@@ -152,25 +154,32 @@ def paginate(
     transport: Transport,
     template: str,
     response_type: type[_PageLike[T]] | type[list[T]],
-    params: Params,
+    params: Params | Callable[[], Params],
     *,
     max_limit: int,
     options: CallOptions,
 ) -> AsyncPager[T]:
     """A pager over ``GET template`` whose params have ``offset`` and ``limit`` fields.
 
+    ``params`` may be a function that builds them: what it raises (bad input) is raised
+    when the pager is awaited or walked, never here.
+
     ``response_type`` is ``Page[Item]`` for the usual ``{data, total_count}`` shape, a
     model that exposes ``data`` and ``total_count`` over another shape (M2M tokens), or
     ``list[Item]`` for the endpoints that answer a bare array.
     """
+    if callable(params):
+        try:
+            params = params()
+        except ClerkError as exc:
+            return AsyncPager(_refused(exc), max_limit=max_limit)
     paged = cast("_Paged", params)
 
     async def fetch(offset: int | Unset, limit: int | Unset) -> Page[T]:
         # Every params class is attrs; the Params base just cannot say so to mypy.
         page_params: Params = attrs.evolve(cast(Any, params), offset=offset, limit=limit)
-        result: Any = await transport.request(
-            "GET", template, response_type, page_params, query=True, options=options
-        )
+        prepared = prepare("GET", template, response_type, page_params, query=True)
+        result: Any = await transport.send(prepared, options)
         if isinstance(result, Page):
             return result
         if isinstance(result, list):
@@ -178,3 +187,12 @@ def paginate(
         return Page(data=result.data, total_count=result.total_count)
 
     return AsyncPager(fetch, offset=paged.offset, limit=paged.limit, max_limit=max_limit)
+
+
+def _refused(error: ClerkError) -> FetchPage[Any]:
+    """A pager's fetch that raises the error its params were refused with."""
+
+    async def fetch(offset: int | Unset, limit: int | Unset) -> Page[Any]:
+        raise error
+
+    return fetch

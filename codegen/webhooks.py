@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from codegen.generate import ROOT, Models, Spec, doc_text, format_files, pascal
+from codegen.generate import ROOT, Models, Spec, doc_text, format_files, pascal, render_models_body
 
 SPEC = ROOT / "spec" / "clerk-webhooks-2025-04-15.yml"
 OUTPUT = Path("webhooks") / "_events.py"
@@ -96,7 +96,7 @@ def render(spec: Spec) -> str:
         inline = pascal(event_type.split(".")[0]) + "EventData"  # when data is not a $ref
         hint = hints.setdefault(json.dumps(data, sort_keys=True), inline)
         events.append((event_type, cls, models.type_of(data, hint), item["post"]["description"]))
-    body = models.render_body()
+    body = render_models_body(models)
     names = sorted([*models.classes, *models.unions, *(cls for _, cls, _, _ in events), "EVENTS"])
     lines = [HEADER, DOC, *body.imports, ""]
     lines += ["__all__ = [", *(f'    "{name}",' for name in names), "]", ""]

@@ -131,8 +131,8 @@ async def test_cancelling_the_batch_leaves_the_client_usable(server: RecordingSe
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
-        assert clerk._pool_gate is not None
-        assert clerk._pool_gate.free == 4  # every connection slot came back
+        assert clerk._sessions.pool_gate is not None
+        assert clerk._sessions.pool_gate.free == 4  # every connection slot came back
         assert len(server.requests) < 100
         server.default = server._echo_machine
         machine = await asyncio.wait_for(clerk.machines.update("mch_after", name="y"), 2.0)

@@ -55,13 +55,13 @@ def test_bad_configuration(kwargs: dict[str, object], field: str) -> None:
 
 async def test_session_is_created_in_aenter_and_closed_once(server: RecordingServer) -> None:
     clerk = Clerk("sk_test_k", base_url=server.url, rate_limit=None)
-    assert clerk._session is None
+    assert clerk._sessions.session is None
     async with clerk:
-        session = clerk._session
+        session = clerk._sessions.session
         assert session is not None
         assert not session.closed
         await clerk.machines.update(MID, name="x")
-        assert clerk._session is session  # one session for every request
+        assert clerk._sessions.session is session  # one session for every request
     assert session.closed
     assert clerk.closed
     await clerk.aclose()  # idempotent
@@ -72,7 +72,7 @@ async def test_session_is_created_in_aenter_and_closed_once(server: RecordingSer
 async def test_session_is_created_on_first_use_without_async_with(server: RecordingServer) -> None:
     clerk = Clerk("sk_test_k", base_url=server.url, rate_limit=None)
     await clerk.machines.update(MID, name="x")
-    assert clerk._session is not None
+    assert clerk._sessions.session is not None
     await clerk.aclose()
 
 
@@ -82,7 +82,7 @@ async def test_injected_session_is_used_and_left_open(server: RecordingServer) -
             "sk_test_k", base_url=server.url, session=session, rate_limit=None
         ) as clerk:
             await clerk.machines.update(MID, name="x")
-            assert clerk._session is session
+            assert clerk._sessions.session is session
         assert not session.closed
         async with session.get(server.url + "/ping") as response:  # still usable
             assert response.status == 200

@@ -169,7 +169,7 @@ async def test_cancellation_leaves_the_limiter_consistent(server: RecordingServe
         await asyncio.gather(*tasks, return_exceptions=True)
         limiter = clerk._transport.limiter
         assert limiter._in_flight == 0
-        gate = clerk._pool_gate
+        gate = clerk._sessions.pool_gate
         assert gate is not None
         assert gate.free == 2  # every pool slot was given back
         server.default = server._echo_machine

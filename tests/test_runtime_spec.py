@@ -13,6 +13,7 @@ import pytest
 from clerk_async import Clerk, ClerkAPIError, ClerkValidationError
 from clerk_async import _validate as v
 from clerk_async._convert import Unset, converter, param, register_one_of
+from clerk_async._prepare import prepare
 from clerk_async.models.common import Params
 from clerk_async.pagination import Page, paginate
 from clerk_async.services._base import deprecated
@@ -44,7 +45,7 @@ async def test_a_list_query_parameter_goes_out_as_repeated_keys(
 ) -> None:
     server.reply(200, [])
     params = _ListParams(user_id=["user_a", "user_b"], banned=False)
-    await clerk._transport.request("GET", "/users", list[Any], params)
+    await clerk._transport.send(prepare("GET", "/users", list[Any], params))
     assert server.requests[-1].query_string == "user_id=user_a&user_id=user_b&banned=false"
 
 
@@ -53,8 +54,8 @@ async def test_a_json_array_body_is_the_request_body_field(
 ) -> None:
     server.reply(200, [])
     rows = [{"email_address": "a@example.com"}, {"email_address": "b@example.com"}]
-    await clerk._transport.request(
-        "POST", "/invitations/bulk", list[Any], _BulkParams(request_body=rows)
+    await clerk._transport.send(
+        prepare("POST", "/invitations/bulk", list[Any], _BulkParams(request_body=rows))
     )
     assert json.loads(server.requests[-1].body) == rows
 
@@ -67,7 +68,7 @@ async def test_multipart_operations_take_bytes_or_a_file(
 ) -> None:
     server.reply(200, {"ok": True})
     params = _UploadParams(user_id="user_1", file=file, note='a "quoted" note')
-    await clerk._transport.request("POST", "/users/{userID}/profile_image", Any, params)
+    await clerk._transport.send(prepare("POST", "/users/{userID}/profile_image", Any, params))
     sent = server.requests[-1]
     assert sent.raw_path == "/v1/users/user_1/profile_image"
     content_type = sent.headers["Content-Type"]
@@ -84,7 +85,7 @@ async def test_an_operation_without_an_answer_body_returns_none(
     clerk: Clerk, server: RecordingServer
 ) -> None:
     server.reply(204, None)
-    assert await clerk._transport.request("DELETE", "/webhooks/svix", type(None)) is None
+    assert await clerk._transport.send(prepare("DELETE", "/webhooks/svix", type(None))) is None
 
 
 async def test_a_bare_array_list_pages_until_a_short_page(

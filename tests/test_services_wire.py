@@ -724,14 +724,19 @@ async def _call(clerk: Clerk, call: Callable[[Clerk], Any]) -> Any:
     return await result if hasattr(result, "__await__") else result
 
 
-async def test_list_methods_validate_when_called_not_when_awaited(clerk: Clerk) -> None:
-    # The pager is built synchronously: bad input fails at the call, even if never awaited.
-    with pytest.raises(ClerkValidationError):
-        clerk.machines.list(limit=0)
-    with pytest.raises(ClerkValidationError):
-        clerk.m2m.list_tokens("nope")
-    with pytest.raises(ClerkValidationError):
-        clerk.api_keys.list("nope")
+async def test_list_methods_validate_when_awaited_not_when_called(
+    clerk: Clerk, server: RecordingServer
+) -> None:
+    # Bad input fails on await or on the walk's first step, never at the call (DESIGN.md).
+    pagers = [clerk.machines.list(limit=0), clerk.m2m.list_tokens("nope")]
+    pagers.append(clerk.api_keys.list("nope"))
+    for pager in pagers:
+        with pytest.raises(ClerkValidationError):
+            await pager
+    with pytest.raises(ClerkValidationError, match="limit"):
+        async for _ in clerk.machines.list(limit=0):
+            pass
+    assert server.requests == []
 
 
 async def test_valid_edge_values_pass(clerk: Clerk, server: RecordingServer) -> None:
