@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import json
 import inspect
+import json
 from typing import Any
 from unittest.mock import AsyncMock
 
