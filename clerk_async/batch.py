@@ -302,15 +302,14 @@ def run_batch(
                     "input", "a tuple must be an (id, fields) pair, fields a mapping"
                 )
             item = {id_name: item[0], **item[1]}
-        try:
-            pending = operation(item, **call_options)
+        try:  # operations raise on await (a coroutine function), bad input included
+            return await operation(item, **call_options)
         except ClerkError:
             raise
         except Exception as exc:  # an input that cannot even be read: this item fails
             raise ClerkValidationError(
                 "input", f"cannot be read as {id_name or 'an input'} ({type(exc).__name__})"
             ) from exc
-        return await pending
 
     return Batch(
         inputs, call_one, concurrency=concurrency, fail_fast=fail_fast, on_progress=on_progress
