@@ -61,6 +61,11 @@ class Sessions:
         return self._closed
 
     @property
+    def loop(self) -> asyncio.AbstractEventLoop | None:
+        """The event loop the session was born in (None before the first use)."""
+        return self._loop
+
+    @property
     def state(self) -> str:
         return "closed" if self._closed else "open" if self.session else "idle"
 

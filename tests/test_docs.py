@@ -110,7 +110,7 @@ def _run_inline(page: Path, inline: list[Block]) -> None:
     finally:
         loop.run_until_complete(clerk.aclose())
         for value in namespace.values():  # clients a page opened and left open
-            if isinstance(value, Clerk) and not value.closed and value._loop is loop:
+            if isinstance(value, Clerk) and not value.closed and value._sessions.loop is loop:
                 loop.run_until_complete(value.aclose())
         loop.close()
 
