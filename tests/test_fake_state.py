@@ -294,6 +294,10 @@ async def test_session_tokens_verify_with_organization_claims(
         "acme",
     )
     assert fake.sessions[str(seeded_auth.session_id)].user_id == user.id
+    # A token of a session the fake knows carries that session's active organization.
+    of_session = await clerk.verify_token(fake.session_token(user.id, session_id=session.id))
+    assert isinstance(of_session, SessionAuth)
+    assert (of_session.session_id, of_session.org_id) == (session.id, org.id)
 
     refreshed = await clerk.sessions.refresh(
         session.id,

@@ -589,15 +589,19 @@ class FakeClerk(LoopbackServer):
         ``org:<feature>:<permission>`` names, encoded as Clerk does.
 
         For a user of the fake's state (``add_user``), the token is that of a new active
-        session (in ``sessions``, unless ``session_id`` names one), and ``org_id`` (an
-        id or a slug) of an organization they are a member of fills ``o`` as Clerk does:
-        their role, the slug and the role's custom permissions, unless given here. For
-        any other ``user_id`` the claims are what the arguments say (role ``admin``).
+        session (in ``sessions``, unless ``session_id`` names one, whose active
+        organization is then the default ``org_id``), and ``org_id`` (an id or a slug) of an
+        organization they are a member of fills ``o`` as Clerk does: their role, the slug
+        and the role's custom permissions, unless given here. For any other ``user_id`` the
+        claims are what the arguments say (role ``admin``).
         """
         state = self._store.state
         org: dict[str, Any] = {}
         with state.lock:
             if user_id in state.users.records:
+                known = state.sessions.records.get(session_id or "")
+                if known is not None and org_id is None:
+                    org_id = known.last_active_organization_id
                 org = state.sessions.org_claims(user_id, org_id)
                 if session_id is None:
                     member = "org_role" in org

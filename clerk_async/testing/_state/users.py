@@ -640,17 +640,7 @@ class Users:
             tests.append(lambda u: any(v is not None and folded in v.casefold() for v in values(u)))
 
         if p.get("query"):
-            contains(
-                p["query"],
-                lambda u: [
-                    u.id,
-                    u.username,
-                    u.first_name,
-                    u.last_name,
-                    *(e.email_address for e in u.email_addresses),
-                    *(n.phone_number for n in u.phone_numbers),
-                ],
-            )
+            tests.append(_query_test(p["query"]))
         if p.get("email_address_query"):
             contains(
                 p["email_address_query"], lambda u: (e.email_address for e in u.email_addresses)
@@ -730,6 +720,26 @@ class Users:
     def count(self, p: dict[str, Any]) -> int:
         found = self.find(p)
         return len(self.records) if found is None else len(list(found))
+
+
+def _query_test(query: str) -> Callable[[UserRecord], bool]:
+    """``query``: a partial match, without case, on the id, names, username, email addresses
+    and phone numbers. The one filter that reads every user: written as a plain loop that
+    stops at the first match (a scan of 10,000 users is a request's whole cost)."""
+    needle = query.casefold()
+
+    def test(user: UserRecord) -> bool:
+        fields = user.__dict__
+        for name in ("id", "username", "first_name", "last_name"):
+            value = fields[name]
+            if value is not None and needle in value.casefold():
+                return True
+        for email in fields["email_addresses"]:
+            if needle in email.email_address.casefold():
+                return True
+        return any(needle in phone.phone_number.casefold() for phone in fields["phone_numbers"])
+
+    return test
 
 
 def _time_test(field: str, moment: int, before: bool) -> Callable[[UserRecord], bool]:
