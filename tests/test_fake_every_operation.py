@@ -144,6 +144,10 @@ def _state_overrides(op_id: str, ids: dict[str, Any]) -> dict[str, Any]:
         "UpdateOrganizationDomain": {"enrollment_mode": "automatic_invitation"},
         "CreateInvitation": {"email_address": "henry@example.com"},
         "CreateOrganizationRole": {"key": "org:writer"},
+        "CreateBulkInvitations": {"request_body": [{"email_address": "jo@example.com"}]},
+        "CreateOrganizationInvitationBulk": {
+            "request_body": [{"email_address": "kim@example.com", "role": "org:member"}]
+        },
         "CreateOrganizationPermission": {"key": "org:posts:publish"},
         "CreateWaitlistEntry": {"email_address": "iris@example.com"},
         "VerifyPassword": {"password": "correct horse"},

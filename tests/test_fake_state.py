@@ -360,6 +360,15 @@ async def test_instance_lists(clerk: Clerk) -> None:
     assert [a.id for a in (await clerk.allowlist_identifiers.list()).data] == [allowed.id]
     await clerk.allowlist_identifiers.delete(allowed.id)
     assert (await clerk.allowlist_identifiers.list()).data == []
+    with pytest.raises(UnprocessableEntityError):  # the second repeats the first: none made
+        await clerk.invitations.bulk_create(
+            request_body=[{"email_address": "b1@example.com"}, {"email_address": "b1@example.com"}]
+        )
+    assert (await clerk.invitations.list(query="b1@")).data == []
+    made = await clerk.invitations.bulk_create(
+        request_body=[{"email_address": "b1@example.com"}, {"email_address": "b2@example.com"}]
+    )
+    assert [i.email_address for i in made] == ["b1@example.com", "b2@example.com"]
     entry = await clerk.waitlist_entries.create(email_address="wait@example.com")
     again = await clerk.waitlist_entries.create(email_address="wait@example.com")
     assert again.id == entry.id

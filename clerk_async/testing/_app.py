@@ -35,6 +35,7 @@ from clerk_async.testing._schema import Schema, SpecOperation
 from clerk_async.testing._server import LoopbackServer
 from clerk_async.testing._spec import OPERATIONS as SPEC
 from clerk_async.testing._state import HANDLERS as STATE_HANDLERS
+from clerk_async.testing._state import ITEMS
 from clerk_async.testing._state import Handler as StateHandler
 from clerk_async.testing._state.organizations import OrganizationRecord
 from clerk_async.testing._state.sessions import SessionRecord
@@ -872,4 +873,6 @@ class FakeClerk(LoopbackServer):
                 raise _body_invalid(f"The request body must be a JSON {kind}.")
             if spec.body is not None and isinstance(body, dict):
                 params.update(spec.body.check(body, status))
+            elif kind == "array":
+                params[ITEMS] = body  # a bulk create's items: _state checks each one
         return params

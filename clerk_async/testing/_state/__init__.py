@@ -15,12 +15,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from clerk_async.testing._state import instance, organizations, roles, sessions, users
-from clerk_async.testing._state._base import HANDLERS, Handler, Record, word
+from clerk_async.testing._state._base import HANDLERS, ITEMS, Handler, Record, word
 
 if TYPE_CHECKING:
     from clerk_async.testing._tokens import Tokens
 
-__all__ = ["HANDLERS", "Handler", "Record", "State"]
+__all__ = ["HANDLERS", "ITEMS", "Handler", "Record", "State"]
 
 
 class State:

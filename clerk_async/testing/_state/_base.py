@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "HANDLERS",
+    "ITEMS",
     "Record",
     "deep_merge",
     "handler",
@@ -37,6 +38,8 @@ _ALPHANUMERIC = string.ascii_letters + string.digits
 _SEQUENCE = itertools.count()
 
 Handler = Callable[["State", dict[str, Any]], Any]
+# Where a handler finds the items of a JSON array body (bulk creates).
+ITEMS = "_items"
 # operationId -> what answers it from the state (the checked params in, the JSON out).
 HANDLERS: dict[str, Handler] = {}
 H = TypeVar("H", bound=Handler)
@@ -133,6 +136,34 @@ def parse_time(param: str, text: str) -> int:
     if moment.tzinfo is None:
         raise invalid(param, f"{param} must carry a time zone (RFC 3339)")
     return int(moment.timestamp() * 1000)
+
+
+def bulk(p: Mapping[str, Any], single: str, most: int) -> list[dict[str, Any]]:
+    """The items of a bulk create, each checked as the body of the ``single`` operation
+    (what the spec's item schema is), and their count against the spec's 1..``most``."""
+    from clerk_async.testing._spec import OPERATIONS  # generated; it imports this package
+
+    items = p.get(ITEMS) or []
+    if not 1 <= len(items) <= most:
+        raise FakeError.one(
+            400,
+            "request_body_invalid",
+            "Request body invalid",
+            f"The request body must hold 1 to {most} items, not {len(items)}.",
+        )
+    spec = OPERATIONS[single]
+    assert spec.body is not None
+    checked = []
+    for item in items:
+        if not isinstance(item, dict):
+            raise FakeError.one(
+                400,
+                "request_body_invalid",
+                "Request body invalid",
+                "Each item of the request body must be a JSON object.",
+            )
+        checked.append(spec.body.check(item, spec.invalid_status))
+    return checked
 
 
 def deep_merge(current: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:

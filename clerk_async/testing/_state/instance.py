@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from clerk_async.testing._state._base import (
     Record,
+    bulk,
     handler,
     identifier_exists,
     invalid,
@@ -162,6 +163,20 @@ def _get(records: dict[str, Any], kind: str, key: str) -> Any:
 @handler("CreateInvitation")
 def _invite(st: State, p: dict[str, Any]) -> Any:
     return st.instance.invite(p).json()
+
+
+@handler("CreateBulkInvitations")
+def _invite_many(st: State, p: dict[str, Any]) -> Any:
+    """All or none: an item Clerk refuses undoes the ones made before it."""
+    made: list[InvitationRecord] = []
+    try:
+        for item in bulk(p, "CreateInvitation", 10):
+            made.append(st.instance.invite(item))
+    except FakeError:
+        for invitation in made:
+            del st.instance.invitations[invitation.id]
+        raise
+    return [i.json() for i in made]
 
 
 @handler("ListInvitations")
@@ -318,6 +333,14 @@ def _list_waitlist(st: State, p: dict[str, Any]) -> Any:
 @handler("CreateWaitlistEntry")
 def _create_waitlist_entry(st: State, p: dict[str, Any]) -> Any:
     return st.instance.waitlist_entry(p["email_address"]).json()
+
+
+@handler("CreateBulkWaitlistEntries")
+def _create_waitlist_entries(st: State, p: dict[str, Any]) -> Any:
+    items = bulk(p, "CreateWaitlistEntry", 50)
+    for item in items:  # every address first: a refused one leaves the list as it was
+        check_email(item["email_address"])
+    return [st.instance.waitlist_entry(item["email_address"]).json() for item in items]
 
 
 @handler("DeleteWaitlistEntry")

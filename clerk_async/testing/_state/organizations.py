@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from clerk_async.testing._state._base import (
     Record,
+    bulk,
     deep_merge,
     handler,
     identifier_exists,
@@ -691,6 +692,22 @@ def _remove_member(st: State, p: dict[str, Any]) -> Any:
 @handler("CreateOrganizationInvitation")
 def _invite(st: State, p: dict[str, Any]) -> Any:
     return st.orgs.invite(p.pop("organization_id"), p).json()
+
+
+@handler("CreateOrganizationInvitationBulk")
+def _invite_many(st: State, p: dict[str, Any]) -> Any:
+    """All or none: an item Clerk refuses undoes the ones made before it."""
+    org = st.orgs.get(p["organization_id"])
+    made: list[OrganizationInvitationRecord] = []
+    try:
+        for item in bulk(p, "CreateOrganizationInvitation", 10):
+            made.append(st.orgs.invite(org.id, item))
+    except FakeError:
+        for invitation in made:
+            del st.orgs.invitations[invitation.id]
+            del st.orgs._invitations_by_org[org.id][invitation.id]
+        raise
+    return {"data": [i.json() for i in made], "total_count": len(made)}
 
 
 @handler("GetOrganizationInvitation")
