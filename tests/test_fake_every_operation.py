@@ -109,6 +109,7 @@ async def _seed_state(fake: FakeClerk, clerk: Clerk) -> dict[str, Any]:
         "user_ids": [ada.id],
         "organization_id": org.id,
         "session_id": session.id,
+        "client_id": session.client_id,
         "email_address_id": ada.email_addresses[0].id,
         "phone_number_id": ada.phone_numbers[0].id,
         "template_id": template.id,

@@ -267,6 +267,8 @@ async def test_session_tokens_verify_with_organization_claims(
     assert session.status == "active"
     assert session.last_active_organization_id == org.id
     assert [s.id for s in (await clerk.sessions.list(user_id=user.id)).data] == [session.id]
+    client = await clerk.clients.get(session.client_id)
+    assert (client.session_ids, client.last_active_session_id) == ([session.id], session.id)
 
     token = await clerk.sessions.create_token(session.id)
     assert token.jwt is not None

@@ -225,7 +225,10 @@ def ordered(
     return [r for _, r in present] + sorted(missing, key=lambda r: r._seq)
 
 
-def page(records: Iterable[R], p: Mapping[str, Any]) -> list[R]:
+T = TypeVar("T")
+
+
+def page(records: Iterable[T], p: Mapping[str, Any]) -> list[T]:
     """The ``limit``/``offset`` window (defaults 10 and 0, as the spec's parameters)."""
     offset = int(p.get("offset") or 0)
     limit = int(p.get("limit") or 10)

@@ -24,6 +24,8 @@ Clerk's semantics, and the choices made where the spec and Clerk's docs are sile
   active session (expired or not); the fake has no refresh-token cookies, so any non-empty
   ``refresh_token`` passes; anything else is the spec's 401. ``format: "cookie"`` answers
   the ``cookies`` form.
+- ``GET /clients`` and ``/clients/{id}`` show the clients of those sessions (newest
+  first), one session each; ``POST /clients/verify`` keeps its example answer.
 - Revoking ends a session (``revoked``); deleting its user makes it ``removed``; banning
   the user revokes it.
 """
@@ -75,6 +77,7 @@ class Sessions:
         self.state = state
         self.records: dict[str, SessionRecord] = {}
         self._by_user: dict[str, dict[str, SessionRecord]] = {}
+        self._by_client: dict[str, list[SessionRecord]] = {}
         self.templates: dict[str, JWTTemplateRecord] = {}
 
     def get(self, session_id: str) -> SessionRecord:
@@ -107,6 +110,7 @@ class Sessions:
         )
         self.records[session.id] = session
         self._by_user.setdefault(user.id, {})[session.id] = session
+        self._by_client[session.client_id] = [session]
         user.last_sign_in_at = user.last_active_at = now
         return session
 
@@ -142,6 +146,26 @@ class Sessions:
         if p.get("status"):
             found = [s for s in found if s.status == p["status"]]
         return page(ordered(found, "-created_at", {}), p)
+
+    def client(self, client_id: str) -> dict[str, Any]:
+        """A client (a browser or device) as its sessions show it: here each session made
+        through the Backend API is on a client of its own."""
+        sessions = self._by_client.get(client_id)
+        if sessions is None:
+            raise not_found("client", client_id)
+        latest = max(sessions, key=lambda s: s.last_active_at)
+        return {
+            "object": "client",
+            "id": client_id,
+            "session_ids": [s.id for s in sessions],
+            "sessions": [s.json() for s in sessions],
+            "sign_in_id": None,
+            "sign_up_id": None,
+            "last_active_session_id": latest.id if latest.status == "active" else None,
+            "last_authentication_strategy": None,
+            "updated_at": max(s.updated_at for s in sessions),
+            "created_at": min(s.created_at for s in sessions),
+        }
 
     # -- tokens ------------------------------------------------------------------------
 
@@ -362,6 +386,16 @@ def _text(value: Any) -> str:
 @handler("createSession")
 def _create(st: State, p: dict[str, Any]) -> Any:
     return st.sessions.create(p["user_id"], p.get("active_organization_id")).json()
+
+
+@handler("GetClient")
+def _get_client(st: State, p: dict[str, Any]) -> Any:
+    return st.sessions.client(p["client_id"])
+
+
+@handler("GetClientList")
+def _list_clients(st: State, p: dict[str, Any]) -> Any:
+    return [st.sessions.client(c) for c in page(reversed(st.sessions._by_client), p)]
 
 
 @handler("GetSession")
