@@ -503,7 +503,8 @@ class FakeClerk(LoopbackServer):
         """Users by id, in creation order; attributes are the wire's fields
         (``fake.users[uid].first_name``). Records are live: edits show in answers, but
         change identifiers (emails, phones, username, external_id) through the API, which
-        keeps the lookup indexes."""
+        keeps the lookup indexes. Seeding (``add_*``) is safe from any thread; read these
+        maps between requests (a threaded fake may be changing them while one is served)."""
         return self._store.state.users.records
 
     @property
