@@ -1,6 +1,6 @@
 """FakeClerk's state beyond machines: users, organizations, sessions and instance lists.
 
-One :class:`State` per instance, in parts that reach each other through it (deleting a
+One ``State`` per instance, in parts that reach each other through it (deleting a
 user ends their sessions and memberships). ``HANDLERS`` maps the spec's operation ids to
 the functions that answer them from the state; ``_app.py`` routes them. Every answer is
 built from live records at answer time. A lock makes the state safe to seed and inspect

@@ -1,7 +1,7 @@
 """What every resource of FakeClerk's state shares: records, ids, errors, paging, merges.
 
-A :class:`Record` is one resource as Clerk sends it: its public attributes are the wire's
-field names (``fake.users[uid].first_name``), and :meth:`Record.json` is its answer, built
+A ``Record`` is one resource as Clerk sends it: its public attributes are the wire's
+field names (``fake.users[uid].first_name``), and ``Record.json`` is its answer, built
 at answer time, so an edit made through the API or by a test shows in the next answer.
 Attributes starting with ``_`` are the fake's own (a password's hash, a creation sequence)
 and never go on the wire nor into a repr.

@@ -51,7 +51,7 @@ class PermissionRecord(Record):
 
 
 class RoleRecord(Record):
-    """A role (``role_…``); ``permissions`` holds its live :class:`PermissionRecord`."""
+    """A role (``role_…``); ``permissions`` holds its live ``PermissionRecord``."""
 
     @property
     def permission_keys(self) -> list[str]:

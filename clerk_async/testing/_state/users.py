@@ -65,7 +65,7 @@ VERIFICATION_ATTEMPTS = 100
 
 class UserRecord(Record):
     """A user (``fake.users[uid]``); ``email_addresses``/``phone_numbers`` hold the live
-    :class:`EmailAddressRecord` and :class:`PhoneNumberRecord` of the user."""
+    ``EmailAddressRecord`` and ``PhoneNumberRecord`` of the user."""
 
     _password_hash: bytes | None = None
 
