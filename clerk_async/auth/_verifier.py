@@ -250,6 +250,46 @@ class Authenticator:
         return f"<Authenticator {source}>"
 
     async def verify(self, token: str, options: VerifyOptions) -> Auth:
+        kind, decoded = self._classify(token, options)
+        if decoded is None:
+            return await self._verify_opaque(kind, token)
+        try:
+            return await self._verify_jwt(kind, decoded, options)
+        except TokenVerificationError as exc:
+            if exc.token_type is None:
+                exc.token_type = kind
+            raise
+
+    def verify_now(self, token: str, options: VerifyOptions) -> Auth | None:
+        """:meth:`verify` without I/O, for sync code: None when it takes a request.
+
+        A JWT whose key is at hand (``jwt_key``, or the JWKS cached and fresh) is verified
+        here, in the caller's thread; an opaque token, a key not cached, or a signature the
+        cached key refuses (the key may have been rotated) need :meth:`verify`. What this
+        raises, :meth:`verify` would raise too.
+        """
+        kind, decoded = self._classify(token, options)
+        if decoded is None:
+            return None
+        try:
+            kid = self._check_header(kind, decoded.header)
+            key = self._jwt_key
+            if key is not None:
+                _check_signature(key, decoded, kind)
+            else:
+                assert kid is not None  # _check_header gives one when there is no jwt_key
+                key = self.jwks.cached(kid)
+                if key is None or not _signed_by(key, decoded):
+                    return None
+            return self._accept(kind, decoded.payload, options)
+        except TokenVerificationError as exc:
+            if exc.token_type is None:
+                exc.token_type = kind
+            raise
+
+    def _classify(
+        self, token: str, options: VerifyOptions
+    ) -> tuple[TokenType, _jwt.Decoded | None]:
         if not isinstance(token, str):
             raise ClerkValidationError("token", f"must be a str, got {type(token).__name__}")
         kind, decoded = _jwt.classify(token)
@@ -260,20 +300,13 @@ class Authenticator:
                 f"(accepted: {', '.join(sorted(options.accepts))}).",
                 kind,
             )
-        if decoded is None:
-            return await self._verify_opaque(kind, token)
-        try:
-            return await self._verify_jwt(kind, decoded, options)
-        except TokenVerificationError as exc:
-            if exc.token_type is None:
-                exc.token_type = kind
-            raise
+        return kind, decoded
 
-    async def _verify_jwt(
-        self, kind: TokenType, decoded: _jwt.Decoded, options: VerifyOptions
-    ) -> Auth:
-        header = decoded.header
-        # Categories and types first: a token of the wrong class costs no key and no request.
+    def _check_header(self, kind: TokenType, header: dict[str, Any]) -> str | None:
+        """Categories, types and algorithm; the ``kid`` to look up (None with ``jwt_key``).
+
+        First of all: a token of the wrong class costs no key and no request.
+        """
         if kind == "session_token":
             if _jwt.non_session_category(header):
                 raise TokenVerificationError(
@@ -296,15 +329,24 @@ class Authenticator:
                 f"Invalid JWT algorithm {_jwt.shown(alg)}. Supported: 'RS256'.",
                 kind,
             )
+        if self._jwt_key is not None:
+            return None
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not kid or len(kid) > _MAX_KID_LENGTH:
+            raise TokenVerificationError(
+                "jwk-kid-mismatch", "The token's header has no usable kid.", kind
+            )
+        return kid
+
+    async def _verify_jwt(
+        self, kind: TokenType, decoded: _jwt.Decoded, options: VerifyOptions
+    ) -> Auth:
+        kid = self._check_header(kind, decoded.header)
         key = self._jwt_key
         if key is not None:
             _check_signature(key, decoded, kind)
         else:
-            kid = header.get("kid")
-            if not isinstance(kid, str) or not kid or len(kid) > _MAX_KID_LENGTH:
-                raise TokenVerificationError(
-                    "jwk-kid-mismatch", "The token's header has no usable kid.", kind
-                )
+            assert kid is not None  # _check_header gives one when there is no jwt_key
             key = self.jwks.cached(kid) or await self._remote_key(kid)
             try:
                 _check_signature(key, decoded, kind)
@@ -315,7 +357,10 @@ class Authenticator:
                 if fresh is key:
                     raise
                 _check_signature(fresh, decoded, kind)
-        payload = decoded.payload
+        return self._accept(kind, decoded.payload, options)
+
+    def _accept(self, kind: TokenType, payload: dict[str, Any], options: VerifyOptions) -> Auth:
+        """The claims checked (the signature was), and the auth object they make."""
         _jwt.check_claims(
             payload,
             kind,
@@ -451,40 +496,61 @@ class Authenticator:
         self, headers: Mapping[str, str], options: VerifyOptions
     ) -> RequestState:
         """The token of ``Authorization: Bearer``, else of the ``__session`` cookie, verified."""
-        if not isinstance(headers, Mapping):
-            raise ClerkValidationError("headers", "must be a mapping of header names to values")
-        token = _jwt.bearer_token(_text(_jwt.header_value(headers, "Authorization")))
-        if token is None:
-            # Only session tokens travel in cookies (JS: machine tokens in the header only).
-            if "session_token" not in options.accepts:
-                return RequestState(
-                    is_authenticated=False, token_type=options.single, reason="No token in header"
-                )
-            token = _jwt.session_cookie(_text(_jwt.header_value(headers, "Cookie")))
-            if token is None:
-                return RequestState(
-                    is_authenticated=False,
-                    token_type="session_token",
-                    reason="session-token-missing",
-                    message="No token in the Authorization header or the __session cookie.",
-                )
-            if options.accepts != _PRESET["session_token"].accepts:
-                options = attrs.evolve(options, accepts=_PRESET["session_token"].accepts)
+        found = self._request_token(headers, options)
+        if isinstance(found, RequestState):
+            return found
+        token, options = found
         try:
             auth = await self.verify(token, options)
         except TokenVerificationError as exc:
-            mismatch = exc.reason == "token-type-mismatch"
-            return RequestState(
-                is_authenticated=False,
-                token_type=options.single if mismatch else exc.token_type,
-                reason=exc.reason,
-                message=exc.message,
-            )
+            return _refused(exc, options)
         except ClerkConfigError as exc:  # an opaque token, and no secret key to verify it with
             return RequestState(
                 is_authenticated=False, reason="secret-key-missing", message=str(exc)
             )
         return RequestState(is_authenticated=True, auth=auth, token_type=auth.token_type)
+
+    def authenticate_now(
+        self, headers: Mapping[str, str], options: VerifyOptions
+    ) -> RequestState | None:
+        """:meth:`authenticate` without I/O (see :meth:`verify_now`): None when it takes some."""
+        found = self._request_token(headers, options)
+        if isinstance(found, RequestState):
+            return found
+        token, options = found
+        try:
+            auth = self.verify_now(token, options)
+        except TokenVerificationError as exc:
+            return _refused(exc, options)
+        if auth is None:
+            return None
+        return RequestState(is_authenticated=True, auth=auth, token_type=auth.token_type)
+
+    def _request_token(
+        self, headers: Mapping[str, str], options: VerifyOptions
+    ) -> tuple[str, VerifyOptions] | RequestState:
+        """The token to verify and the options for it, or the state of a request without one."""
+        if not isinstance(headers, Mapping):
+            raise ClerkValidationError("headers", "must be a mapping of header names to values")
+        token = _jwt.bearer_token(_text(_jwt.header_value(headers, "Authorization")))
+        if token is not None:
+            return token, options
+        # Only session tokens travel in cookies (JS: machine tokens in the header only).
+        if "session_token" not in options.accepts:
+            return RequestState(
+                is_authenticated=False, token_type=options.single, reason="No token in header"
+            )
+        token = _jwt.session_cookie(_text(_jwt.header_value(headers, "Cookie")))
+        if token is None:
+            return RequestState(
+                is_authenticated=False,
+                token_type="session_token",
+                reason="session-token-missing",
+                message="No token in the Authorization header or the __session cookie.",
+            )
+        if options.accepts != _PRESET["session_token"].accepts:
+            options = attrs.evolve(options, accepts=_PRESET["session_token"].accepts)
+        return token, options
 
 
 def _text(value: object) -> str | None:
@@ -494,13 +560,27 @@ def _text(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _check_signature(key: RSAPublicKey, decoded: _jwt.Decoded, kind: TokenType) -> None:
+def _refused(exc: TokenVerificationError, options: VerifyOptions) -> RequestState:
+    mismatch = exc.reason == "token-type-mismatch"
+    return RequestState(
+        is_authenticated=False,
+        token_type=options.single if mismatch else exc.token_type,
+        reason=exc.reason,
+        message=exc.message,
+    )
+
+
+def _signed_by(key: RSAPublicKey, decoded: _jwt.Decoded) -> bool:
     try:
         key.verify(decoded.signature, decoded.signing_input, _PKCS1, _SHA256)
     except InvalidSignature:
-        raise TokenVerificationError(
-            "token-invalid-signature", "JWT signature is invalid.", kind
-        ) from None
+        return False
+    return True
+
+
+def _check_signature(key: RSAPublicKey, decoded: _jwt.Decoded, kind: TokenType) -> None:
+    if not _signed_by(key, decoded):
+        raise TokenVerificationError("token-invalid-signature", "JWT signature is invalid.", kind)
 
 
 def _check_usable(kind: TokenType, label: str, revoked: bool, expired: bool) -> None:
