@@ -27,7 +27,14 @@ from clerk_async.auth._types import AcceptsToken, Auth, RequestState, Reverifica
 from clerk_async.auth._verifier import VerifyOptions, verify_options
 from clerk_async.errors import ClerkConfigError
 
-__all__ = ["Denial", "Requirement", "requirement"]
+__all__ = [
+    "SERVER_FAULTS",
+    "UNAUTHORIZED",
+    "UNAUTHORIZED_CHALLENGE",
+    "Denial",
+    "Requirement",
+    "requirement",
+]
 
 log = logging.getLogger("clerk_async.auth")
 
@@ -58,7 +65,7 @@ class Denial:
         return {"detail": self.detail}
 
 
-_UNAUTHORIZED = Denial(401, "Unauthorized", {"WWW-Authenticate": UNAUTHORIZED_CHALLENGE})
+UNAUTHORIZED = Denial(401, "Unauthorized", {"WWW-Authenticate": UNAUTHORIZED_CHALLENGE})
 _UNAVAILABLE = {
     status: Denial(status, "Authentication is unavailable")
     for status in set(SERVER_FAULTS.values())
@@ -84,7 +91,11 @@ class Requirement:
                 log.warning("%s: cannot authenticate requests (%s)", where, reason)
                 return _UNAVAILABLE[status]
             log.debug("%s: not authenticated (%s)", where, reason)
-            return _UNAUTHORIZED
+            return UNAUTHORIZED
+        if auth.token_type not in self.options.accepts:
+            # Verified upstream (a middleware accepting more) but not a kind this route takes.
+            log.debug("%s: %s not accepted here", where, auth.token_type)
+            return UNAUTHORIZED
         if not self.allows(auth):
             log.debug("%s: %s not allowed", where, auth.token_type)
             return self.forbidden
