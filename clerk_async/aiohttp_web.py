@@ -1,6 +1,6 @@
 """aiohttp.web: a middleware that authenticates every request, and a handler decorator.
 
-::
+Usage:
 
     from aiohttp import web
     from clerk_async.aiohttp_web import request_auth, require_auth, setup
@@ -13,10 +13,10 @@
     setup(app, accepts_token="any")  # the client, its life and the middleware
     app.router.add_get("/admin", admin)
 
-:func:`setup` opens one :class:`~clerk_async.Clerk` when the app starts (in its loop,
+``setup`` opens one ``Clerk`` when the app starts (in its loop,
 through ``cleanup_ctx``), closes it when the app stops, keeps it at ``app[CLERK]``, and
-adds the middleware that puts each request's :class:`~clerk_async.auth.RequestState` at
-``request[AUTH_STATE]``. :func:`require_auth` answers 401 (``WWW-Authenticate: Bearer
+adds the middleware that puts each request's ``RequestState`` at
+``request[AUTH_STATE]``. ``require_auth`` answers 401 (``WWW-Authenticate: Bearer
 error="invalid_token"``) or 403 (``insufficient_scope``), a JSON ``{"detail": ...}`` with
 nothing about the token; its ``accepts_token`` narrows the middleware's.
 """
@@ -58,7 +58,7 @@ def setup(
     """Give ``app`` a Clerk client and authenticate each of its requests.
 
     ``accepts_token``, ``authorized_parties``, ``audience``, ``clock_skew``: as
-    :meth:`Clerk.verify_token`; ``clerk_options``: ``Clerk(...)``'s keywords (unset ones
+    ``Clerk.verify_token``; ``clerk_options``: ``Clerk(...)``'s keywords (unset ones
     from ``CLERK_SECRET_KEY``, ``CLERK_JWT_KEY``, ``CLERK_API_URL``).
     """
     options = requirement(
@@ -85,7 +85,7 @@ def setup(
 
 
 def request_state(request: web.Request) -> RequestState:
-    """The request's :class:`RequestState`, as the middleware of :func:`setup` found it."""
+    """The request's ``RequestState``, as the middleware of ``setup`` found it."""
     state = request.get(AUTH_STATE)
     if not isinstance(state, RequestState):
         raise ClientStateError(
@@ -95,7 +95,7 @@ def request_state(request: web.Request) -> RequestState:
 
 
 def request_auth(request: web.Request) -> Auth:
-    """The auth object of a request that :func:`require_auth` let through."""
+    """The auth object of a request that ``require_auth`` let through."""
     auth = request_state(request).auth
     if auth is None:
         raise _response(UNAUTHORIZED)
@@ -112,7 +112,7 @@ def require_auth(
     plan: str | None = None,
     reverification: Reverification | None = None,
 ) -> Callable[[Handler], Handler]:
-    """A handler decorator: the request must be authenticated (by :func:`setup`) and allowed.
+    """A handler decorator: the request must be authenticated (by ``setup``) and allowed.
 
     ``accepts_token`` narrows the middleware's (``"any"``: whatever it verified); ``scopes``
     and the ``has()`` checks (``role``...) as ``require_auth`` of FastAPI.

@@ -1,6 +1,6 @@
-"""A pure ASGI middleware: every request's :class:`RequestState` on its scope.
+"""A pure ASGI middleware: every request's ``RequestState`` on its scope.
 
-Works under any ASGI framework: Starlette, Litestar, Quart, Django under ASGI, FastAPI. ::
+Works under any ASGI framework: Starlette, Litestar, Quart, Django under ASGI, FastAPI.:
 
     from clerk_async.asgi import ClerkMiddleware
 
@@ -9,8 +9,8 @@ Works under any ASGI framework: Starlette, Litestar, Quart, Django under ASGI, F
     app = ClerkMiddleware(app, role="org:admin")  # ... or 403 for one that fails has()
 
 The state is in ``scope["clerk_auth"]`` (``request.scope["clerk_auth"]`` in Starlette,
-Litestar, Quart and Django's ``ASGIRequest``; :func:`auth_state` reads it), the client
-in ``scope["clerk"]``. The middleware makes its :class:`~clerk_async.Clerk` in the
+Litestar, Quart and Django's ``ASGIRequest``; ``auth_state`` reads it), the client
+in ``scope["clerk"]``. The middleware makes its ``Clerk`` in the
 server's loop on the first request (``clerk_options`` are ``Clerk(...)``'s keywords; unset
 ones come from ``CLERK_SECRET_KEY``, ``CLERK_JWT_KEY``, ``CLERK_API_URL``) and closes it
 when the server shuts down (the ASGI lifespan); a ``clerk=`` you pass stays yours.
@@ -48,7 +48,7 @@ class ClerkMiddleware:
     """Authenticate every HTTP and WebSocket request; see the module's docstring.
 
     ``accepts_token``, ``authorized_parties``, ``audience``, ``clock_skew``: as
-    :meth:`Clerk.verify_token` (session tokens by default). ``required``: answer 401 for
+    ``Clerk.verify_token`` (session tokens by default). ``required``: answer 401 for
     a request that is not authenticated. ``scopes``, ``role``, ``permission``,
     ``feature``, ``plan``, ``reverification``: answer 403 for one that does not have
     them (and imply ``required``).
@@ -123,7 +123,7 @@ class ClerkMiddleware:
 
 
 def auth_state(request_or_scope: Any) -> RequestState:
-    """The :class:`RequestState` that :class:`ClerkMiddleware` put on a request's scope."""
+    """The ``RequestState`` that ``ClerkMiddleware`` put on a request's scope."""
     scope = getattr(request_or_scope, "scope", request_or_scope)
     state = scope.get(SCOPE_STATE) if isinstance(scope, MutableMapping) else None
     if not isinstance(state, RequestState):

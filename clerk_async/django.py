@@ -1,6 +1,6 @@
 """Django: a middleware (``request.auth``), a view decorator, and the site's configuration.
 
-Install with ``pip install 'clerk-async[django]'``. In ``settings.py``::
+Install with ``pip install 'clerk-async[django]'``. In ``settings.py``:
 
     MIDDLEWARE = [..., "clerk_async.django.ClerkMiddleware"]   # optional: request.auth everywhere
     CLERK = {                                                  # optional: else the environment
@@ -8,7 +8,7 @@ Install with ``pip install 'clerk-async[django]'``. In ``settings.py``::
         "authorized_parties": ["https://app.example.com"],     # verify_token's options
     }
 
-In views (sync or async)::
+In views (sync or async):
 
     from clerk_async.django import require_auth
 
@@ -20,17 +20,17 @@ In views (sync or async)::
   unset ones come from ``CLERK_SECRET_KEY``, ``CLERK_JWT_KEY``, ``CLERK_API_URL``) and the
   site's verification options: ``accepts_token`` (of the middleware; default session
   tokens), ``authorized_parties``, ``audience``, ``clock_skew`` (of every check).
-- :class:`ClerkMiddleware` authenticates every request and sets ``request.auth`` (the
+- ``ClerkMiddleware`` authenticates every request and sets ``request.auth`` (the
   auth object, or None) and ``request.auth_state`` (the
-  :class:`~clerk_async.auth.RequestState`, with the reason). It refuses nothing.
-- :func:`require_auth` protects one view: 401 with ``WWW-Authenticate: Bearer
+  ``RequestState``, with the reason). It refuses nothing.
+- ``require_auth`` protects one view: 401 with ``WWW-Authenticate: Bearer
   error="invalid_token"``, 403 ``insufficient_scope`` for a failed ``scopes``/``has()``
   check, a JSON ``{"detail": ...}`` with nothing about the token; else ``request.auth``
   is set and the view runs.
 
 Verification needs no event loop: a JWT is checked in the request's thread (networkless
 with ``jwt_key``, or against the cached JWKS); only fetching the JWKS and opaque machine
-tokens go to Clerk, from a private loop thread (:class:`SyncAuthenticator`).
+tokens go to Clerk, from a private loop thread (``SyncAuthenticator``).
 """
 
 from __future__ import annotations
@@ -108,7 +108,7 @@ setting_changed.connect(_reset)
 
 
 def authenticator() -> SyncAuthenticator:
-    """The site's :class:`SyncAuthenticator` (its ``clerk`` is the process's client)."""
+    """The site's ``SyncAuthenticator`` (its ``clerk`` is the process's client)."""
     return _current().authenticator
 
 

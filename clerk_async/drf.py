@@ -1,6 +1,6 @@
 """Django REST framework: an authentication class, and permissions over ``has()``.
 
-Install with ``pip install 'clerk-async[django]' djangorestframework``. ::
+Install with ``pip install 'clerk-async[django]' djangorestframework``.:
 
     REST_FRAMEWORK = {
         "DEFAULT_AUTHENTICATION_CLASSES": ["clerk_async.drf.ClerkAuthentication"],
@@ -13,13 +13,13 @@ Install with ``pip install 'clerk-async[django]' djangorestframework``. ::
         def get(self, request):
             return Response({"user_id": request.auth.user_id})
 
-:class:`ClerkAuthentication` verifies the token with the site's configuration
-(``settings.CLERK``, see :mod:`clerk_async.django`): ``request.auth`` is the auth object,
-``request.user`` a :class:`ClerkUser` (not a database user). A request without a token
+``ClerkAuthentication`` verifies the token with the site's configuration
+(``settings.CLERK``, see ``clerk_async.django``): ``request.auth`` is the auth object,
+``request.user`` a ``ClerkUser`` (not a database user). A request without a token
 is left to the other authentication classes and the permissions (DRF's way: anonymous);
 an invalid or refused token is a 401 with ``WWW-Authenticate: Bearer
 error="invalid_token"`` and ``{"detail": "Unauthorized"}``, nothing about the token.
-:func:`clerk_permission` answers 403 for a failed ``scopes``/``has()`` check.
+``clerk_permission`` answers 403 for a failed ``scopes``/``has()`` check.
 """
 
 from __future__ import annotations
@@ -120,7 +120,7 @@ def clerk_permission(
 ) -> type[BasePermission]:
     """A permission class: the request's Clerk auth has the ``scopes`` and passes ``has()``.
 
-    A request not authenticated by :class:`ClerkAuthentication` is refused (401 through
+    A request not authenticated by ``ClerkAuthentication`` is refused (401 through
     DRF's ``NotAuthenticated`` when an authentication class offers a challenge).
     """
     required = requirement(

@@ -1,6 +1,6 @@
 """Flask: an extension (``init_app``) and a ``@require_auth(...)`` view decorator.
 
-Install with ``pip install 'clerk-async[flask]'``. ::
+Install with ``pip install 'clerk-async[flask]'``.:
 
     from flask import Flask, g
     from clerk_async.flask import ClerkAuth, require_auth
@@ -22,11 +22,11 @@ Install with ``pip install 'clerk-async[flask]'``. ::
   ``authorized_parties``, ``audience``, ``clock_skew``). Unset, the client's come from
   ``app.config`` (``CLERK_SECRET_KEY``, ``CLERK_JWT_KEY``), then the environment
   (``CLERK_SECRET_KEY``, ``CLERK_JWT_KEY``, ``CLERK_API_URL``).
-- :func:`require_auth` answers 401 (``WWW-Authenticate: Bearer error="invalid_token"``) or
+- ``require_auth`` answers 401 (``WWW-Authenticate: Bearer error="invalid_token"``) or
   403 (``insufficient_scope``, a failed ``scopes``/``has()`` check), a JSON
   ``{"detail": ...}`` with nothing about the token; else sets ``g.auth`` (the auth object)
   and ``g.auth_state`` and runs the view (sync or async).
-- :func:`authenticate` gives the current request's :class:`~clerk_async.auth.RequestState`
+- ``authenticate`` gives the current request's ``RequestState``
   for views where signing in is optional.
 
 Verification needs no event loop: a JWT is checked in the request's thread (networkless

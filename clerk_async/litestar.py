@@ -1,6 +1,6 @@
 """Litestar: a plugin that authenticates every request, and guards that authorize.
 
-Install with ``pip install 'clerk-async[litestar]'``. ::
+Install with ``pip install 'clerk-async[litestar]'``.:
 
     from litestar import Litestar, Request, get
     from clerk_async.litestar import ClerkPlugin, clerk_guard, request_auth
@@ -12,9 +12,9 @@ Install with ``pip install 'clerk-async[litestar]'``. ::
 
     app = Litestar([invoices], plugins=[ClerkPlugin(accepts_token="any")])
 
-:class:`ClerkPlugin` adds :class:`~clerk_async.asgi.ClerkMiddleware` with one
-:class:`~clerk_async.Clerk` for the app (closed on shutdown), so every route handler's
-request carries its :class:`~clerk_async.auth.RequestState`. The plugin's
+``ClerkPlugin`` adds ``ClerkMiddleware`` with one
+``Clerk`` for the app (closed on shutdown), so every route handler's
+request carries its ``RequestState``. The plugin's
 ``accepts_token`` says which tokens are verified at all; a guard's may narrow it. A guard
 refuses with 401 (``NotAuthorizedException``, ``WWW-Authenticate: Bearer
 error="invalid_token"``) or 403 (``PermissionDeniedException``, ``insufficient_scope``),
@@ -58,7 +58,7 @@ class ClerkPlugin(InitPluginProtocol):
     """Authenticate every request of the app (see the module's docstring).
 
     ``accepts_token``, ``authorized_parties``, ``audience``, ``clock_skew``: as
-    :meth:`Clerk.verify_token`; ``clerk_options``: ``Clerk(...)``'s keywords (unset ones
+    ``Clerk.verify_token``; ``clerk_options``: ``Clerk(...)``'s keywords (unset ones
     from ``CLERK_SECRET_KEY``, ``CLERK_JWT_KEY``, ``CLERK_API_URL``).
     """
 
@@ -100,7 +100,7 @@ def clerk_guard(
     plan: str | None = None,
     reverification: Reverification | None = None,
 ) -> Guard:
-    """A guard: the request must be authenticated (by :class:`ClerkPlugin`) and allowed.
+    """A guard: the request must be authenticated (by ``ClerkPlugin``) and allowed.
 
     ``accepts_token`` narrows the plugin's (``"any"``: whatever it verified). ``scopes``
     and the ``has()`` checks (``role``...) as ``require_auth``.
@@ -130,7 +130,7 @@ def clerk_guard(
 
 
 def request_auth(connection: ASGIConnection[Any, Any, Any, Any]) -> Auth:
-    """The auth object of a request a :func:`clerk_guard` let through."""
+    """The auth object of a request a ``clerk_guard`` let through."""
     auth = auth_state(connection.scope).auth
     if auth is None:
         raise NotAuthorizedException(

@@ -6,7 +6,7 @@ thread hop. The rest (fetching the JWKS the first time or after a key rotation, 
 opaque ``mt_``/``ak_``/``oat_`` tokens, verified by Clerk) runs the async verifier on a
 private event loop in a daemon thread, started on first need.
 
-That loop thread is the one replaceable part (:meth:`SyncAuthenticator._run`): when
+That loop thread is the one replaceable part (``SyncAuthenticator._run``): when
 ``clerk_async.sync.Clerk`` lands it can lend its own private loop instead.
 """
 
@@ -59,7 +59,7 @@ class _LoopThread:
 
 
 class SyncAuthenticator:
-    """One :class:`Clerk` per process for a sync framework, and how to verify with it.
+    """One ``Clerk`` per process for a sync framework, and how to verify with it.
 
     ``options`` are ``Clerk(...)``'s keywords (``secret_key``, ``jwt_key``, ``base_url``...;
     unset ones come from ``CLERK_SECRET_KEY``, ``CLERK_JWT_KEY``, ``CLERK_API_URL``). The

@@ -261,12 +261,12 @@ class Authenticator:
             raise
 
     def verify_now(self, token: str, options: VerifyOptions) -> Auth | None:
-        """:meth:`verify` without I/O, for sync code: None when it takes a request.
+        """``verify`` without I/O, for sync code: None when it takes a request.
 
         A JWT whose key is at hand (``jwt_key``, or the JWKS cached and fresh) is verified
         here, in the caller's thread; an opaque token, a key not cached, or a signature the
-        cached key refuses (the key may have been rotated) need :meth:`verify`. What this
-        raises, :meth:`verify` would raise too.
+        cached key refuses (the key may have been rotated) need ``verify``. What this
+        raises, ``verify`` would raise too.
         """
         kind, decoded = self._classify(token, options)
         if decoded is None:
@@ -513,7 +513,7 @@ class Authenticator:
     def authenticate_now(
         self, headers: Mapping[str, str], options: VerifyOptions
     ) -> RequestState | None:
-        """:meth:`authenticate` without I/O (see :meth:`verify_now`): None when it takes some."""
+        """``authenticate`` without I/O (see ``verify_now``): None when it takes some."""
         found = self._request_token(headers, options)
         if isinstance(found, RequestState):
             return found
