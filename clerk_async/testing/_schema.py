@@ -220,8 +220,11 @@ class Field:
 
     def _range_error(self, value: float, name: str) -> dict[str, Any] | None:
         low, high = self.minimum, self.maximum
-        width = _INT_RANGES.get(self.format or "")
-        if width is not None:  # what Go's decoder takes into an int32 or int64
+        # What Go's decoder takes into an int32 or int64 (Clerk's integers are one of those,
+        # so an integer without a format is an int64 too): past them, an offset of 10**21
+        # would reach a list slice as no index Python has.
+        width = _INT_RANGES.get(self.format or ("int64" if self.kind == "integer" else ""))
+        if width is not None:
             low = width[0] if low is None else max(low, width[0])
             high = width[1] if high is None else min(high, width[1])
         if low is not None and (value <= low if self.exclusive_minimum else value < low):

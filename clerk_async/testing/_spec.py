@@ -4635,7 +4635,7 @@ OPERATIONS: dict[str, SpecOperation] = {
                 Field("claims", "any", nullable=True),
                 Field("scopes", "strings"),
                 Field("description", "string", nullable=True, max_length=255),
-                Field("subject", "string", pattern="^(user|org|mch|scim)_\\w{27}$"),
+                Field("subject", "string", pattern="^(user|org|mch)_\\w{27}$"),
                 Field(
                     "seconds_until_expiration",
                     "number",

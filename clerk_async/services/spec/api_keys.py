@@ -88,7 +88,7 @@ class UpdateAPIKeyParams(Params):
     claims: Any | Unset = param("body", v.nullable(v.json_value()))
     scopes: list[str] | Unset = param("body", v.items(v.string()))
     description: str | Unset | None = param("body", v.nullable(v.string(max_length=255)))
-    subject: str | Unset = param("body", v.string(pattern="^(user|org|mch|scim)_\\w{27}$"))
+    subject: str | Unset = param("body", v.string(pattern="^(user|org|mch)_\\w{27}$"))
     seconds_until_expiration: float | Unset | None = param(
         "body", v.nullable(v.number(minimum=0, exclusive_minimum=True))
     )

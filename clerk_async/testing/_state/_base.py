@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import random
 import string
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -232,7 +233,8 @@ def page(records: Iterable[T], p: Mapping[str, Any]) -> list[T]:
     """The ``limit``/``offset`` window (defaults 10 and 0, as the spec's parameters)."""
     offset = int(p.get("offset") or 0)
     limit = int(p.get("limit") or 10)
-    return list(itertools.islice(records, offset, offset + limit))
+    # islice takes no index past sys.maxsize: an int64 offset near the top is past any end.
+    return list(itertools.islice(records, offset, min(offset + limit, sys.maxsize)))
 
 
 def listed(records: list[R], p: Mapping[str, Any]) -> dict[str, Any]:
