@@ -141,6 +141,7 @@ def fake_operation(op: Operation, spec: Spec, constraints: dict[str, Any]) -> li
     media = body.get("content", {}).get("application/json")
     body_fields: list[tuple[str, Any, bool]] = []
     additional = True
+    any_of: tuple[tuple[str, ...], ...] = ()
     form = body.get("content", {}).get("multipart/form-data")
     body_kind = "form" if form else None
     if form:  # its parts: a file is a part with a filename
@@ -153,6 +154,10 @@ def fake_operation(op: Operation, spec: Spec, constraints: dict[str, Any]) -> li
             props, required = properties(spec, target)
             body_fields = [(k, v or {}, k in required) for k, v in props.items()]
             additional = target.get("additionalProperties", True) is not False
+            for key in ("anyOf", "oneOf"):  # of required sets only: one must be given
+                sets = [spec.resolve(v).get("required") for v in target.get(key, ())]
+                if sets and all(sets):
+                    any_of = tuple(tuple(names) for names in sets)
     codes = [str(c) for c in raw["responses"]]
     status = next(c for c in codes if c.startswith("2"))
     invalid = "422" if "422" in codes else "400"
@@ -164,6 +169,8 @@ def fake_operation(op: Operation, spec: Spec, constraints: dict[str, Any]) -> li
         echo = _echoed(op.path, spec.resolve(media["schema"]), sample, spec)
         answer = json.dumps(sample, separators=(",", ":"))
     body_kw = {} if additional else {"additional": "False"}
+    if any_of:
+        body_kw["any_of"] = repr(any_of)
     lines = [
         f"    {op.op_id!r}: SpecOperation(",
         f"        {op.method!r}, {op.path!r}, status={status}, invalid_status={invalid},",

@@ -160,3 +160,14 @@ async def test_the_interstitial_needs_no_key_as_the_spec_says(fake: FakeClerk) -
     assert status == 200
     status, _ = await _send(fake, "GET", "/users", key=None)  # others still do
     assert status == 401
+
+
+async def test_a_body_s_any_of_required_sets_is_checked(fake: FakeClerk) -> None:
+    """CreateSAMLConnection's body: anyOf [{required: [domain]}, {required: [domains]}]."""
+    body = {"name": "Okta", "provider": "saml_okta"}
+    status, answer = await _send(fake, "POST", "/saml_connections", json=body)
+    assert status in (400, 422)
+    assert answer["errors"][0]["meta"]["param_name"] == "domains"
+    for given in ({"domain": "acme.test"}, {"domains": ["acme.test"]}):
+        status, answer = await _send(fake, "POST", "/saml_connections", json={**body, **given})
+        assert status == 200, answer

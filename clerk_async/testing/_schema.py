@@ -263,6 +263,9 @@ class Schema:
     fields: tuple[Field, ...]
     additional: bool = True
     in_url: bool = False  # values arrive as text: query parameters or path segments
+    # The spec's anyOf/oneOf of required sets ({required: [domain]} | {required: [domains]}):
+    # at least one set must be given in full.
+    any_of: tuple[tuple[str, ...], ...] = ()
 
     def check(self, params: Mapping[str, Any], status: int) -> dict[str, Any]:
         """The known parameters that were given, or a ``FakeError`` with every problem."""
@@ -289,6 +292,16 @@ class Schema:
                 )
                 for name in params
                 if name not in known
+            )
+        if self.any_of and not any(all(n in params for n in names) for names in self.any_of):
+            choices = " or ".join(", ".join(names) for names in self.any_of)
+            errors.append(
+                error_detail(
+                    "form_param_missing",
+                    "is missing",
+                    f"{choices} must be included.",
+                    param_name=prefix + self.any_of[-1][0],
+                )
             )
         for f in self.fields:
             value: Any = params.get(f.name, _MISSING)

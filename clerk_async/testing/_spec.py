@@ -3097,6 +3097,7 @@ OPERATIONS: dict[str, SpecOperation] = {
                 ),
             ),
             additional=False,
+            any_of=(("domain",), ("domains",)),
         ),
         answer='{"object":"saml_connection","id":"samlc_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"Acme","domain":"value","domains":["value"],"idp_entity_id":"value","idp_sso_url":"https://example.com","idp_certificate":"value","idp_certificate_issued_at":1778544000000,"idp_certificate_expires_at":1778544000000,"idp_metadata_url":"https://example.com","idp_metadata":"value","acs_url":"https://example.com","sp_entity_id":"value","sp_metadata_url":"https://example.com","organization_id":"org_2xhFjEI5X2qWRvtV13BzSj8H6Dk","attribute_mapping":{"user_id":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","email_address":"ada@example.com","first_name":"Ada","last_name":"Lovelace"},"active":true,"provider":"value","user_count":1,"sync_user_attributes":false,"allow_subdomains":false,"allow_idp_initiated":false,"disable_additional_identifications":false,"allow_organization_account_linking":false,"force_authn":false,"login_hint":{"mode":"email_address","source":"value"},"enterprise_connection_id":"entc_2xhFjEI5X2qWRvtV13BzSj8H6Dk","created_at":1778544000000,"updated_at":1778544000000,"authenticatable":true,"disable_jit_provisioning":false}',
     ),
