@@ -22,6 +22,7 @@ import attrs
 from yarl import URL
 
 from clerk_async._convert import snake_case
+from clerk_async._observe import CallRecord, Observers
 from clerk_async._ratelimit import Limiter
 from clerk_async._response import classify, classify_failure, decode, seconds_text
 from clerk_async._retry import RetryPolicy
@@ -35,6 +36,8 @@ from clerk_async.errors import (
     ClientStateError,
     RateLimitError,
 )
+from clerk_async.hooks import CallInfo
+from clerk_async.raw import CAPTURE_OPTION, Capture
 
 if TYPE_CHECKING:
     from clerk_async._prepare import PreparedRequest
@@ -61,7 +64,8 @@ class CallOptions(TypedDict, total=False):
     """Authenticate this call with a machine secret key (``ak_...``) instead of the instance key."""
 
 
-_OPTION_NAMES = frozenset(CallOptions.__annotations__)
+# CAPTURE_OPTION: clerk.with_raw_response's, on purpose not in CallOptions.
+_OPTION_NAMES = frozenset((*CallOptions.__annotations__, CAPTURE_OPTION))
 
 
 def seconds(name: str, value: Any) -> float:
@@ -204,16 +208,40 @@ class Transport:
     missing_key: bool = False
     max_response_bytes: int = 16 * 1024 * 1024
     clock: Callable[[], float] = time.monotonic
+    observers: Observers = attrs.field(factory=lambda: Observers(()))
+    """Who hears each call's events (``clerk_async.hooks``)."""
 
     async def send(self, prepared: PreparedRequest, options: CallOptions | None = None) -> Any:
         """Send ``prepared`` and answer its decoded answer, or raise its typed error.
 
         Each attempt: the limiter's and the pool's gates, the I/O, ``classify``, the retry
-        policy's decision and its wait; the call's deadline bounds them all. Per-attempt
-        events (``log`` at debug level) happen here and only here.
+        policy's decision and its wait; the call's deadline bounds them all. The call's
+        events (``clerk_async.hooks``: the client's hooks, the log, OpenTelemetry) happen
+        here and in ``_send`` only, and only when someone listens.
         """
+        observers = self.observers.for_call()
+        if not observers:  # the common case: no event is built
+            return await self._send(prepared, options, None)
+        server = URL(self.base_url)
+        call = CallInfo(prepared.method, prepared.template, server.host or "", server.port or 0)
+        record = CallRecord(observers, call)
+        started = self.clock()
+        try:
+            answer = await self._send(prepared, options, record)
+        except BaseException as exc:
+            record.end(self.clock() - started, exc)
+            raise
+        record.end(self.clock() - started, None)
+        return answer
+
+    async def _send(
+        self, prepared: PreparedRequest, options: CallOptions | None, record: CallRecord | None
+    ) -> Any:
+        """``send``'s attempts; ``record`` hears the events when someone listens."""
+        capture: Capture | None = None  # clerk.with_raw_response's
         if options:
             headers, timeout, deadline, retry = self._settings(options)
+            capture = options.get(CAPTURE_OPTION)  # type: ignore[assignment]
         else:
             headers = self.headers
             timeout = self.timeout
@@ -232,7 +260,6 @@ class Transport:
         limiter = self.limiter
         route = prepared.route  # a 429 pauses this endpoint (Clerk: "that endpoint")
         bucket = prepared.bucket
-        debug = log.isEnabledFor(logging.DEBUG)
         # The deadline bounds the whole call from here: queueing for the limiter and the
         # pool, every attempt, every wait between them.
         deadline_at = clock() + deadline
@@ -243,21 +270,30 @@ class Transport:
             session, pool_gate = self.sessions.get()
             queued = False
             if not limiter.try_acquire(route, bucket):
+                waited_from = clock()
+                paused = limiter.pause_remaining(route) > 0
                 await self._wait_for_limiter(prepared, deadline_at, deadline, retry, error)
                 queued = True
+                if record is not None:
+                    record.wait("pause" if paused else "limiter", clock() - waited_from)
             sent = False  # until the request is handed to aiohttp: then the server may see it
             try:
                 if pool_gate is not None and not pool_gate.try_acquire():
                     # Wait for a pooled connection here, where it costs no attempt's timeout.
+                    waited_from = clock()
                     if not await _within(pool_gate.acquire, deadline_at - clock()):
                         raise _DeadlineExceeded("waiting for a pooled connection")
                     queued = True
+                    if record is not None:
+                        record.wait("pool", clock() - waited_from)
                 try:
                     if queued and limiter.pause_remaining(route):
                         raise _Paused  # a 429 came while we queued: wait it out, unsent
                     started = clock()
                     used = _attempt_timeout(timeout, deadline_at - started, attempt)
-                    sent = True  # event point: an attempt starts
+                    sent = True
+                    if record is not None:  # event point: an attempt starts
+                        record.request(attempt + 1)
                     status, answer_headers, raw = await self._exchange(
                         session, prepared, url, headers, used
                     )
@@ -289,6 +325,8 @@ class Transport:
                     attempt=attempt,
                     attempts=retry.max_retries + 1,
                 )
+                if record is not None:  # event point: the attempt failed
+                    record.response(attempt + 1, None, clock() - started, error)
                 if failed is None:
                     raise error from None
                 outcome: Outcome = failed
@@ -302,9 +340,18 @@ class Transport:
                 raise
             else:
                 classified = classify(prepared, status, answer_headers, raw)
-                if debug:  # event point: an answer came
-                    _log_answer(prepared, status, clock() - started, classified)
+                if record is not None:  # event point: an answer came
+                    record.response(
+                        attempt + 1,
+                        status,
+                        clock() - started,
+                        classified[0] if classified is not None else None,
+                        answer_headers,
+                    )
                 if classified is None:
+                    if capture is not None:
+                        elapsed = clock() - deadline_at + deadline
+                        capture.record(status, answer_headers, attempt + 1, elapsed)
                     return decode(prepared.answer, status, answer_headers, raw)
                 error, outcome = classified
             finally:
@@ -317,16 +364,9 @@ class Transport:
                 limiter.pause(route, retry.pause_after_429(attempt, outcome.retry_after, delay))
             if delay is None or clock() + delay >= deadline_at:
                 raise error
+            if record is not None:  # event point: a retry is decided
+                record.retry(attempt + 1, delay, outcome.status, error)
             attempt += 1
-            if debug:  # event point: a retry is decided
-                log.debug(
-                    "retrying %s (retry %d of %d) in %.2f s after %s",
-                    route,
-                    attempt,
-                    retry.max_retries,
-                    delay,
-                    error,
-                )
             if outcome.status != 429:  # after a 429 the limiter holds us for the pause
                 await asyncio.sleep(delay)
 
@@ -424,16 +464,3 @@ def _missing_key() -> ClerkConfigError:
     return ClerkConfigError(
         "secret_key", "no secret key: pass Clerk(secret_key=...) or set CLERK_SECRET_KEY"
     )
-
-
-def _log_answer(
-    prepared: PreparedRequest,
-    status: int,
-    elapsed: float,
-    classified: tuple[ClerkError, Outcome] | None,
-) -> None:
-    if classified is None:
-        log.debug("%s -> %d in %.1f ms", prepared.route, status, elapsed * 1e3)
-    else:
-        trace = getattr(classified[0], "clerk_trace_id", None)
-        log.debug("%s -> %d in %.1f ms [trace %s]", prepared.route, status, elapsed * 1e3, trace)

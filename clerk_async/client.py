@@ -13,6 +13,7 @@ import aiohttp
 import attrs
 from yarl import URL
 
+from clerk_async._observe import Observers, configure_logging
 from clerk_async._prepare import prepare_raw
 from clerk_async._ratelimit import Limiter, RateLimit, default_rate_limit
 from clerk_async._retry import RetryPolicy
@@ -21,6 +22,8 @@ from clerk_async._transport import Transport, as_timeout, retry_count, seconds
 from clerk_async._validate import describe, header_problem, secret_problem
 from clerk_async._version import __version__
 from clerk_async.errors import ClerkConfigError
+from clerk_async.hooks import Hooks, check_hooks
+from clerk_async.raw import WithRawResponse
 from clerk_async.services.spec import SpecServices
 
 if TYPE_CHECKING:
@@ -97,6 +100,7 @@ class Clerk(SpecServices):
         api_version: str = API_VERSION,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         jwt_key: str | None = None,
+        hooks: Hooks | Sequence[Hooks] | None = None,
     ) -> None:
         if secret_key is None:
             secret_key = os.environ.get("CLERK_SECRET_KEY") or None
@@ -198,7 +202,9 @@ class Clerk(SpecServices):
             sessions=self._sessions,
             missing_key=not secret_key,
             max_response_bytes=max_response_bytes,
+            observers=Observers(check_hooks(hooks)),
         )
+        configure_logging()  # CLERK_LOG=info|debug
 
     def __repr__(self) -> str:
         return f"<Clerk {self.base_url} key={self._key_hint} {self._sessions.state}>"
@@ -221,6 +227,12 @@ class Clerk(SpecServices):
         return M2M(self._transport, machine_secret_key=self._machine_secret_key)
 
     # --- authenticating requests ------------------------------------------------------
+
+    @cached_property
+    def with_raw_response(self) -> WithRawResponse:
+        """The same services, their methods answering ``RawResponse`` (status, headers,
+        trace id, attempts, timing and ``parse()``): ``clerk.with_raw_response.users.get(id)``."""
+        return WithRawResponse(self)
 
     @cached_property
     def _authenticator(self) -> Authenticator:
