@@ -6,11 +6,12 @@ empty tuple unless someone listens, so an unobserved call builds no event at all
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import sys
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from clerk_async.hooks import (
     CallEnd,
@@ -23,7 +24,18 @@ from clerk_async.hooks import (
     WaitEvent,
 )
 
-__all__ = ["CallRecord", "LogHooks", "Observers", "configure_logging", "emit"]
+if TYPE_CHECKING:
+    from clerk_async._otel import OpenTelemetryHooks
+
+__all__ = [
+    "CallRecord",
+    "LogHooks",
+    "Observers",
+    "configure_logging",
+    "emit",
+    "otel_hooks",
+    "tracing",
+]
 
 log = logging.getLogger("clerk_async")
 
@@ -94,13 +106,20 @@ class LogHooks(Hooks):
 _LOG_HOOKS = LogHooks()
 
 
-def _otel_hooks() -> Hooks | None:
-    """OpenTelemetry's hooks when the ``otel`` extra is installed, else None (checked once)."""
+@functools.cache
+def otel_hooks() -> OpenTelemetryHooks | None:
+    """The process's OpenTelemetry hooks when the ``otel`` extra is installed, else None."""
     try:
-        from clerk_async import _otel
+        from clerk_async._otel import OpenTelemetryHooks
     except ImportError:  # opentelemetry-api is not installed: nothing to do, ever
         return None
-    return _otel.OpenTelemetryHooks()
+    return OpenTelemetryHooks()
+
+
+def tracing() -> bool:
+    """Whether OpenTelemetry records (the extra is installed and a provider is set)."""
+    hooks = otel_hooks()
+    return hooks is not None and hooks.active()
 
 
 class Observers:
@@ -110,14 +129,14 @@ class Observers:
 
     def __init__(self, hooks: tuple[Hooks, ...]) -> None:
         self._hooks = hooks
-        self._otel = _otel_hooks()
+        self._otel = otel_hooks()
         self._with_log = (*hooks, _LOG_HOOKS)
         self._with_otel = (*hooks, self._otel) if self._otel is not None else hooks
         self._with_both = (*self._with_otel, _LOG_HOOKS)
 
     def for_call(self) -> tuple[Hooks, ...]:
         """Who listens to this call; ``()`` (the common case) means nobody."""
-        otel = self._otel is not None and self._otel.active()  # type: ignore[attr-defined]
+        otel = self._otel is not None and self._otel.active()
         if log.isEnabledFor(logging.INFO):
             return self._with_both if otel else self._with_log
         return self._with_otel if otel else self._hooks

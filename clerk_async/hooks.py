@@ -1,6 +1,6 @@
 """Hooks: typed events from the request path, for logging, tracing and your own tooling.
 
-Subclass :class:`Hooks`, override the methods you need, and give instances to
+Subclass `Hooks`, override the methods you need, and give instances to
 ``Clerk(hooks=[...])``. The transport calls them at its event points, in order, for every
 call: ``on_call_start``, then per attempt ``on_request`` and ``on_response`` (with
 ``on_retry`` between attempts and ``on_wait`` after a wait for the limiter, a 429 pause or

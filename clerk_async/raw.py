@@ -3,7 +3,7 @@
 ``await clerk.with_raw_response.users.get("user_1")`` makes the same call as
 ``clerk.users.get("user_1")`` (same validation, pacing, retries and errors: a non-2xx still
 raises its typed error, which carries ``status``, ``headers`` and ``clerk_trace_id``) and
-answers a :class:`RawResponse`: the status, headers, Clerk's trace id, how many attempts
+answers a `RawResponse`: the status, headers, Clerk's trace id, how many attempts
 were sent and how long the call took, and ``parse()`` for the model. A list method answers
 the raw first page; ``parse()`` gives the ``Page``.
 
