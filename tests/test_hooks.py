@@ -238,17 +238,21 @@ def test_clerk_log_debug_logs_each_attempt_and_no_secret() -> None:
     attempts = [line for line in lines if "GET /machines/{machine_id} -> " in line]
     retries = [line for line in lines if "retrying GET /machines/{machine_id}" in line]
     assert len(attempts) >= 6  # one per attempt
-    assert any("-> 503" in line for line in attempts) and retries  # the faults were seen
+    assert any("-> 503" in line for line in attempts)
+    assert retries
     assert all("DEBUG" in line for line in attempts)
     assert all("INFO" in line for line in retries)
-    assert key not in out.stderr and mid not in out.stderr and "hidden" not in out.stderr
+    assert key not in out.stderr
+    assert mid not in out.stderr
+    assert "hidden" not in out.stderr
 
 
 def test_clerk_log_info_logs_only_retries_and_waits() -> None:
     out = run_with_log("info", LOG_SCRIPT)
     assert out.returncode == 0, out.stderr
     lines = [line for line in out.stderr.splitlines() if "clerk_async" in line]
-    assert lines and all("retrying" in line or "waited" in line for line in lines)
+    assert lines
+    assert all("retrying" in line or "waited" in line for line in lines)
 
 
 def test_without_clerk_log_nothing_is_printed() -> None:

@@ -93,7 +93,8 @@ def test_a_call_retried_after_a_429_is_one_span_with_an_attempt_per_child() -> N
     assert [a["attributes"].get("http.response.status_code") for a in attempts] == [429, 200]
     assert attempts[1]["attributes"]["http.request.resend_count"] == 1
     assert attempts[0]["attributes"]["error.type"] == "RateLimitError"
-    assert all(a["kind"] == "CLIENT" for a in attempts) and update["kind"] == "CLIENT"
+    assert all(a["kind"] == "CLIENT" for a in attempts)
+    assert update["kind"] == "CLIENT"
     attrs = update["attributes"]
     assert attrs["http.request.method"] == "PATCH"
     assert attrs["url.template"] == "/machines/{machine_id}"
@@ -106,7 +107,8 @@ def test_a_call_retried_after_a_429_is_one_span_with_an_attempt_per_child() -> N
     assert update["events"][0]["attributes"]["http.response.status_code"] == 429
     # No id-bearing URL, no key, anywhere.
     text = json.dumps(spans)
-    assert result["mid"] not in text and result["key"] not in text
+    assert result["mid"] not in text
+    assert result["key"] not in text
     assert set(result["metrics"]) >= {
         "clerk.client.call.duration",
         "clerk.client.attempts",
