@@ -10,8 +10,8 @@ import functools
 import logging
 import os
 import sys
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from clerk_async.hooks import (
     CallEnd,
@@ -34,8 +34,12 @@ __all__ = [
     "configure_logging",
     "emit",
     "otel_hooks",
+    "traced",
+    "traced_sync",
     "tracing",
 ]
+
+T = TypeVar("T")
 
 log = logging.getLogger("clerk_async")
 
@@ -120,6 +124,26 @@ def tracing() -> bool:
     """Whether OpenTelemetry records (the extra is installed and a provider is set)."""
     hooks = otel_hooks()
     return hooks is not None and hooks.active()
+
+
+async def traced(name: str, work: Awaitable[T]) -> T:
+    """``await work`` inside an OpenTelemetry span ``name`` (``tracing()`` said yes)."""
+    from clerk_async._otel import describe_verified, verification_span
+
+    with verification_span(name) as span:
+        result = await work
+        describe_verified(span, result)
+        return result
+
+
+def traced_sync(name: str, work: Callable[[], T]) -> T:
+    """``work()`` inside an OpenTelemetry span ``name`` (``tracing()`` said yes)."""
+    from clerk_async._otel import describe_verified, verification_span
+
+    with verification_span(name) as span:
+        result = work()
+        describe_verified(span, result)
+        return result
 
 
 class Observers:

@@ -13,8 +13,8 @@ event at all.
   ``clerk.attempts``. Never a raw URL (ids), a query, a body, a header or a token.
 - Metrics: ``clerk.client.call.duration`` (s), ``clerk.client.attempts``,
   ``clerk.client.rate_limited`` (429 answers), ``clerk.client.wait.duration`` (s, by reason).
-- ``span(name)`` for request authentication and webhook verification: a span whose
-  ``clerk.refusal_reason`` says why a token or delivery was refused.
+- ``verification_span(name)`` for request authentication and webhook verification: a span
+  whose ``clerk.refusal_reason`` says why a token or delivery was refused.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from clerk_async.hooks import (
     WaitEvent,
 )
 
-__all__ = ["OpenTelemetryHooks", "configured", "span"]
+__all__ = ["OpenTelemetryHooks", "configured", "describe_verified", "verification_span"]
 
 _SCOPE = "clerk_async"
 
@@ -210,10 +210,29 @@ class OpenTelemetryHooks(Hooks):
 
 
 @contextlib.contextmanager
-def span(name: str, attributes: dict[str, Any]) -> Iterator[trace.Span]:
-    """An INTERNAL span for work outside the request path (verifying a token or a webhook)."""
+def verification_span(name: str) -> Iterator[trace.Span]:
+    """An INTERNAL span around verifying a token or a webhook; a refusal's ``reason``
+    becomes ``clerk.refusal_reason`` (never the token, the body or a message)."""
     tracer = trace.get_tracer(_SCOPE, __version__)
     with tracer.start_as_current_span(
-        name, kind=SpanKind.INTERNAL, attributes=attributes, record_exception=False
+        name, kind=SpanKind.INTERNAL, record_exception=False, set_status_on_exception=False
     ) as current:
-        yield current
+        try:
+            yield current
+        except Exception as exc:
+            reason = getattr(exc, "reason", None)
+            if isinstance(reason, str):
+                current.set_attribute("clerk.refusal_reason", reason)
+            current.set_attribute("error.type", type(exc).__name__)
+            current.set_status(Status(StatusCode.ERROR))
+            raise
+
+
+def describe_verified(current: trace.Span, result: object) -> None:
+    """What a verification found: the token type, or why a request was not authenticated."""
+    token_type = getattr(result, "token_type", None)
+    if isinstance(token_type, str):
+        current.set_attribute("clerk.token_type", token_type)
+    reason = getattr(result, "reason", None)
+    if isinstance(reason, str) and reason:
+        current.set_attribute("clerk.refusal_reason", reason)

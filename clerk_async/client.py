@@ -13,7 +13,7 @@ import aiohttp
 import attrs
 from yarl import URL
 
-from clerk_async._observe import Observers, configure_logging
+from clerk_async._observe import Observers, configure_logging, traced, tracing
 from clerk_async._prepare import prepare_raw
 from clerk_async._ratelimit import Limiter, RateLimit, default_rate_limit
 from clerk_async._retry import RetryPolicy
@@ -382,6 +382,8 @@ class Clerk(SpecServices):
         from clerk_async.auth._verifier import options_for
 
         options = options_for(accepts_token, authorized_parties, audience, clock_skew)
+        if tracing():
+            return await traced("clerk.verify_token", self._authenticator.verify(token, options))
         return await self._authenticator.verify(token, options)
 
     @overload
@@ -528,6 +530,10 @@ class Clerk(SpecServices):
 
         options = options_for(accepts_token, authorized_parties, audience, clock_skew)
         headers = request_headers(request_or_headers)
+        if tracing():
+            return await traced(
+                "clerk.authenticate_request", self._authenticator.authenticate(headers, options)
+            )
         return await self._authenticator.authenticate(headers, options)
 
     # --- many calls ---------------------------------------------------------------------

@@ -18,7 +18,7 @@ pytest.importorskip("opentelemetry.sdk")
 
 SCRIPT = textwrap.dedent(
     """
-    import asyncio, json, sys
+    import asyncio, base64, json, sys
     from opentelemetry import metrics, trace
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.metrics.export import InMemoryMetricReader
@@ -27,7 +27,9 @@ SCRIPT = textwrap.dedent(
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
     from clerk_async import Clerk, RateLimit, RetryPolicy
+    from clerk_async.auth import TokenVerificationError
     from clerk_async.testing import FakeClerk
+    from clerk_async.webhooks import WebhookVerificationError, sign, verify
 
     CONFIGURE = sys.argv[1] == "configured"
     exporter = InMemorySpanExporter()
@@ -47,6 +49,25 @@ SCRIPT = textwrap.dedent(
                              rate_limit=None) as clerk:
                 await clerk.machines.get(mid)
                 await clerk.machines.update(mid, name="renamed")
+                if CONFIGURE:
+                    await clerk.verify_token(fake.session_token())
+                    try:
+                        await clerk.verify_token(fake.session_token(expires_in=-120))
+                    except TokenVerificationError:
+                        pass
+                    state = await clerk.authenticate_request({})
+                    assert not state.is_authenticated
+                    secret = "whsec_" + base64.b64encode(b"k" * 24).decode()
+                    body = json.dumps({
+                        "type": "user.deleted", "object": "event", "timestamp": 1,
+                        "instance_id": "ins_1",
+                        "data": {"id": "user_1", "deleted": True, "object": "user"},
+                    })
+                    verify(body, sign(body, secret=secret), secret=secret)
+                    try:
+                        verify(body + " ", sign(body, secret=secret), secret=secret)
+                    except WebhookVerificationError:
+                        pass
         return fake.secret_key, mid
 
     key, mid = asyncio.run(main())
@@ -83,7 +104,7 @@ def run(mode: str) -> dict[str, Any]:
 def test_a_call_retried_after_a_429_is_one_span_with_an_attempt_per_child() -> None:
     result = run("configured")
     spans = result["spans"]
-    calls = [s for s in spans if s["parent"] is None]
+    calls = [s for s in spans if s["parent"] is None and s["kind"] == "CLIENT"]
     assert [c["name"] for c in calls] == [
         "GET /machines/{machine_id}",
         "PATCH /machines/{machine_id}",
@@ -120,3 +141,23 @@ def test_a_call_retried_after_a_429_is_one_span_with_an_attempt_per_child() -> N
 def test_without_a_provider_nothing_is_recorded() -> None:
     result = run("unconfigured")
     assert result["spans"] == []
+
+
+def test_token_and_webhook_verifications_are_spans_with_the_refusal_reason() -> None:
+    spans = run("configured")["spans"]
+    internal = [
+        (
+            s["name"],
+            s["attributes"].get("clerk.token_type"),
+            s["attributes"].get("clerk.refusal_reason"),
+        )
+        for s in spans
+        if s["kind"] == "INTERNAL"
+    ]
+    assert internal == [
+        ("clerk.verify_token", "session_token", None),
+        ("clerk.verify_token", None, "token-expired"),
+        ("clerk.authenticate_request", "session_token", "session-token-missing"),
+        ("clerk.webhooks.verify", None, None),
+        ("clerk.webhooks.verify", None, "signature-mismatch"),
+    ]

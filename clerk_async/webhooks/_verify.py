@@ -27,6 +27,7 @@ from typing import Any
 
 from clerk_async import _json
 from clerk_async._convert import converter, describe_structure_error
+from clerk_async._observe import traced_sync, tracing
 from clerk_async.errors import ClerkConfigError, ClerkError
 from clerk_async.webhooks._events import EVENTS, WebhookEvent
 from clerk_async.webhooks._replay import ReplayGuard
@@ -259,6 +260,11 @@ def verify(
     replaces the clock, for tests. Raises ``WebhookVerificationError``, or
     ``ClerkConfigError`` without a usable secret.
     """
+    if tracing():
+        return traced_sync(
+            "clerk.webhooks.verify",
+            lambda: parse_event(_check(body, headers, secret, now, max_body_bytes)[0]),
+        )
     raw, _, _ = _check(body, headers, secret, now, max_body_bytes)
     return parse_event(raw)
 
