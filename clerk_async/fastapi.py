@@ -86,6 +86,7 @@ from clerk_async.errors import (
     ClerkValidationError,
     ClientStateError,
 )
+from clerk_async.hooks import Hooks
 
 if TYPE_CHECKING:
     if sys.version_info >= (3, 11):
@@ -131,6 +132,7 @@ class ClerkOptions(TypedDict, total=False):
     api_version: str
     max_response_bytes: int
     jwt_key: str | None
+    hooks: Hooks | Sequence[Hooks] | None
 
 
 # --- the client's life ------------------------------------------------------------------
