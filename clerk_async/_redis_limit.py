@@ -29,8 +29,9 @@ call waits for it and none is lost: the limiter logs one WARNING and paces to th
 share of the limit, with its own recent requests still in its window. The share is the limit
 divided by the processes: ``RateLimit.processes`` if given, else those Redis last counted. With
 neither (Redis failed from the start), the process assumes ``UNKNOWN_PROCESSES`` and learns:
-each window it paces without a 429 it takes a little more, each 429 it takes less (one more
-process assumed), and holds back for a while. A background probe brings it back to Redis when
+each window it paces without a 429 it takes a little more, until a 429 says that more
+processes share the limit than it assumed: from then on it assumes one more than that, and one
+more at each later 429, and takes no more. A background probe brings it back to Redis when
 Redis answers again, first telling Redis of the requests made meanwhile (and, if Redis
 restarted empty, of all this process's recent ones).
 
@@ -74,12 +75,13 @@ FULL: Final = 3  # every slot of the window is in flight: ask again soon
 # A process counts towards the fallback's share while it asked Redis in the last minute.
 PROCS_TTL: Final = 60.0
 # Pacing alone with no count of the processes (Redis failed from the start, no
-# RateLimit.processes): assume this many, then learn. Each window paced without a 429 takes
-# SPEED_UP of the share (about 11 % more of the limit); a 429 assumes one process more and
-# holds the share for HOLD windows.
+# RateLimit.processes): assume this many, then learn. Until the first 429, each window paced
+# without one takes SPEED_UP of the share (about 11 % more of the limit); a 429 at a share of
+# 1/s means more than s processes: floor(s) + 1 from then on (one more at each later 429).
+# Below 10 processes that is their exact count (8, 7.2, 6.5, ...: each step's share is more
+# than one process below the last).
 UNKNOWN_PROCESSES: Final = 8
 SPEED_UP: Final = 0.9
-HOLD: Final = 5
 
 # Shared by the scripts: the time on Redis's clock, in seconds.
 _NOW = """
@@ -376,7 +378,8 @@ class RedisLimiter:
         self._serial = itertools.count()
         self._epoch = ""  # Redis's epoch when we last heard from it ("": never)
         self._procs = 0  # processes Redis last counted (0: never)
-        # Pacing alone with no count: when the share may grow next; a 429's last cut.
+        # Pacing alone with no count: when the share may grow next; a 429's last cut (once
+        # one came, the share never grows again).
         self._grow_at = 0.0
         self._cut_at = -math.inf
         self._turn = asyncio.Lock()  # one acquire (and one reserved sleeper) at a time
@@ -635,9 +638,9 @@ class RedisLimiter:
 
     def _grow(self) -> None:
         """Pacing alone with no count of the processes: after each window without a 429,
-        take a little more of the limit."""
-        if self._procs or self.limit.processes:
-            return  # a known count: its share it is
+        take a little more of the limit, until the first 429."""
+        if self._procs or self.limit.processes or self._cut_at > -math.inf:
+            return  # a known or learnt count: its share it is
         now = self._clock()
         if now >= self._grow_at:
             local = self._local
@@ -648,11 +651,10 @@ class RedisLimiter:
     def _shrink(self) -> None:
         """A 429 while pacing alone: more processes share the limit than this one assumed."""
         now = self._clock()
-        per = self.limit.per_seconds
-        if now - self._cut_at >= per:  # the other 429s of one burst say nothing more
+        # The other 429s of one burst say nothing more.
+        if now - self._cut_at >= self.limit.per_seconds:
             self._cut_at = now
             self._local.share = math.floor(self._local.share) + 1
-        self._grow_at = max(self._grow_at, now + HOLD * per)
 
     async def _probe(self) -> None:
         while True:
