@@ -254,7 +254,15 @@ class Authenticator:
         if decoded is None:
             return await self._verify_opaque(kind, token)
         try:
-            return await self._verify_jwt(kind, decoded, options)
+            kid = self._check_header(kind, decoded.header)
+            # A key at hand (jwt_key, or the JWKS cached) is checked without an await; the
+            # JWKS path is taken only for a key we lack or that failed.
+            key = self._jwt_key
+            if key is None and kid is not None:
+                key = self.jwks.cached(kid)
+            if key is None or not _signed_by(key, decoded):
+                await self._check_with_remote_keys(kind, decoded, kid, key)
+            return self._accept(kind, decoded.payload, options)
         except TokenVerificationError as exc:
             if exc.token_type is None:
                 exc.token_type = kind
@@ -338,26 +346,25 @@ class Authenticator:
             )
         return kid
 
-    async def _verify_jwt(
-        self, kind: TokenType, decoded: _jwt.Decoded, options: VerifyOptions
-    ) -> Auth:
-        kid = self._check_header(kind, decoded.header)
-        key = self._jwt_key
-        if key is not None:
-            _check_signature(key, decoded, kind)
-        else:
-            assert kid is not None  # _check_header gives one when there is no jwt_key
-            key = self.jwks.cached(kid) or await self._remote_key(kid)
-            try:
-                _check_signature(key, decoded, kind)
-            except TokenVerificationError:
-                # Maybe the key was rotated (same kid): retry once with a refreshed JWKS.
-                # The refresh throttle bounds what a flood of forged signatures costs.
-                fresh = await self.jwks.get(kid, stale=key)
-                if fresh is key:
-                    raise
-                _check_signature(fresh, decoded, kind)
-        return self._accept(kind, decoded.payload, options)
+    async def _check_with_remote_keys(
+        self,
+        kind: TokenType,
+        decoded: _jwt.Decoded,
+        kid: str | None,
+        tried: RSAPublicKey | None,
+    ) -> None:
+        """The signature under the JWKS's key for ``kid``: fetched if we have none, and
+        refreshed once if ``tried`` failed (a rotated key keeps its kid). The refresh
+        throttle bounds what a flood of forged signatures costs."""
+        if kid is None:  # jwt_key, the only key, refused the signature
+            raise _invalid_signature(kind)
+        if tried is None:
+            tried = await self._remote_key(kid)
+            if _signed_by(tried, decoded):
+                return
+        fresh = await self.jwks.get(kid, stale=tried)
+        if fresh is tried or not _signed_by(fresh, decoded):
+            raise _invalid_signature(kind)
 
     def _accept(self, kind: TokenType, payload: dict[str, Any], options: VerifyOptions) -> Auth:
         """The claims checked (the signature was), and the auth object they make."""
@@ -578,9 +585,13 @@ def _signed_by(key: RSAPublicKey, decoded: _jwt.Decoded) -> bool:
     return True
 
 
+def _invalid_signature(kind: TokenType) -> TokenVerificationError:
+    return TokenVerificationError("token-invalid-signature", "JWT signature is invalid.", kind)
+
+
 def _check_signature(key: RSAPublicKey, decoded: _jwt.Decoded, kind: TokenType) -> None:
     if not _signed_by(key, decoded):
-        raise TokenVerificationError("token-invalid-signature", "JWT signature is invalid.", kind)
+        raise _invalid_signature(kind)
 
 
 def _check_usable(kind: TokenType, label: str, revoked: bool, expired: bool) -> None:

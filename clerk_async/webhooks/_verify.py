@@ -22,7 +22,7 @@ import logging
 import os
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from clerk_async import _json
@@ -85,16 +85,25 @@ def _key(secret: str | None) -> bytes:
             f"no webhook signing secret: pass secret= or set {SIGNING_SECRET_ENV} to the "
             "endpoint's signing secret (whsec_...) from the Clerk Dashboard",
         )
-    encoded = secret.strip().removeprefix("whsec_")
-    try:
-        key = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
-    except (binascii.Error, ValueError):
-        key = b""
-    if not key:
-        raise ClerkConfigError(
-            "secret", "is not a webhook signing secret (whsec_ followed by base64)"
-        )
+    key = _KEYS.get(secret)
+    if key is None:
+        encoded = secret.strip().removeprefix("whsec_")
+        try:
+            key = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
+        except (binascii.Error, ValueError):
+            key = b""
+        if not key:
+            raise ClerkConfigError(
+                "secret", "is not a webhook signing secret (whsec_ followed by base64)"
+            )
+        if len(_KEYS) >= 16:  # a receiver has one or two secrets; a test may make many
+            _KEYS.clear()
+        _KEYS[secret] = key
     return key
+
+
+# Each secret decoded once: every delivery would otherwise decode it again.
+_KEYS: dict[str, bytes] = {}
 
 
 def _signature(key: bytes, signed_prefix: bytes, body: bytes) -> bytes:
@@ -221,6 +230,10 @@ def _check(
     raise WebhookVerificationError("signature-mismatch", "No matching signature found")
 
 
+# The converter's hook of each event class, found once (converter.structure dispatches anew).
+_HOOKS: dict[type[WebhookEvent], Callable[[Any, Any], Any]] = {}
+
+
 def parse_event(body: bytes) -> WebhookEvent:
     """The event a verified ``body`` holds: its type's class, or ``WebhookEvent`` for a
     type this version does not know."""
@@ -234,8 +247,11 @@ def parse_event(body: bytes) -> WebhookEvent:
             "payload-invalid", "the body is not an event (an object with a string type)"
         )
     cls = EVENTS.get(kind, WebhookEvent)
+    hook = _HOOKS.get(cls)
+    if hook is None:
+        hook = _HOOKS[cls] = converter.get_structure_hook(cls)
     try:
-        event: WebhookEvent = converter.structure(payload, cls)
+        event: WebhookEvent = hook(payload, cls)
     except Exception as exc:  # cattrs' validation errors, or a hook's TypeError
         detail = describe_structure_error(exc).replace("answer", "event")
         raise WebhookVerificationError(
