@@ -97,6 +97,13 @@ BROKEN: list[tuple[str, str, dict[str, Any], str]] = [
         {"extend_to": "next tuesday"},
         "extend_to",
     ),
+    # a date-time with a minute past 59 (Schemathesis' negative mode)
+    (
+        "POST",
+        "/billing/subscription_items/csi_1/extend_free_trial",
+        {"extend_to": "2024-01-01T12:99:00Z"},
+        "extend_to",
+    ),
     # an int64 beyond its range (what Go's decoder refuses)
     ("POST", "/users/user_1/billing/credits", {**CREDIT, "amount": 2**63}, "amount"),
 ]
@@ -171,3 +178,17 @@ async def test_a_body_s_any_of_required_sets_is_checked(fake: FakeClerk) -> None
     for given in ({"domain": "acme.test"}, {"domains": ["acme.test"]}):
         status, answer = await _send(fake, "POST", "/saml_connections", json={**body, **given})
         assert status == 200, answer
+
+
+async def test_a_body_of_a_vertical_tab_is_not_json_nor_no_body(fake: FakeClerk) -> None:
+    """JSON's whitespace is space, tab, CR and LF; Python's bytes.strip() also took \\x0b
+    and \\x0c, so such a body passed as an empty PATCH (Schemathesis' negative mode)."""
+    status, answer = await _send(
+        fake,
+        "PATCH",
+        "/instance/organization_settings",
+        data=b"\x0b",
+        headers={"Content-Type": "application/json"},
+    )
+    assert status == 400
+    assert answer["errors"][0]["code"] == "request_body_invalid"

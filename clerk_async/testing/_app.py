@@ -309,7 +309,7 @@ async def _read_body(request: web.Request) -> Any:
         raw = await request.read()
     except RequestPayloadError:  # not what its Content-Encoding says (not gzip...)
         return _MALFORMED
-    if not raw.strip():
+    if not raw.strip(b" \t\r\n"):  # JSON's whitespace only: a \x0b is no body, nor JSON
         return _NO_BODY
     try:
         return _strict_loads(raw)
