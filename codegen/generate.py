@@ -10,7 +10,9 @@ the declarations) and writes (:mod:`codegen.render`: the client's source):
   ``x-speakeasy-group`` in snake_case), one params class per operation (each field's
   location and constraints) and a thin service class, one short method per operation;
 - ``clerk_async/services/spec/__init__.py``: the services as lazy properties, and the
-  table of every operation (operationId -> service, method, HTTP method, path, params).
+  table of every operation (operationId -> service, method, HTTP method, path, params);
+- ``clerk_async/sync/services/``: the sync client's services, the same methods
+  (:mod:`codegen.render_sync`).
 
 FakeClerk's tables (``clerk_async/testing/_spec.py``) are rendered apart, by
 ``codegen/fake_tables.py``.
@@ -42,6 +44,7 @@ from codegen.render import (
     render_service,
     validator,
 )
+from codegen.render_sync import render_sync
 from codegen.spec import (
     HTTP_METHODS,
     OVERRIDES,
@@ -113,7 +116,8 @@ __all__ = [  # the names other generators (webhooks.py, fake_tables.py) take fro
 
 def generate(out: Path) -> list[Path]:
     declared = declarations()
-    files = {out / path: text for path, text in render_client(declared).items()}
+    rendered = {**render_client(declared), **render_sync(declared)}
+    files = {out / path: text for path, text in rendered.items()}
     for path, text in files.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)

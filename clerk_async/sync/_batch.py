@@ -1,0 +1,88 @@
+"""A batch for sync code: the async ``Batch`` on the client's loop, iterated with ``for``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
+
+from clerk_async.batch import Batch, BatchResult
+
+if TYPE_CHECKING:
+    from clerk_async.sync._client import Clerk
+
+__all__ = ["SyncBatch"]
+
+T = TypeVar("T")
+_END: Any = object()
+
+
+async def _next(batch: Batch[T]) -> BatchResult[T]:
+    try:
+        return await batch.__anext__()
+    except StopAsyncIteration:
+        return cast("BatchResult[T]", _END)
+
+
+async def _stop(batch: Batch[Any]) -> None:
+    batch.stop()
+
+
+class SyncBatch(Generic[T]):
+    """An iterator of ``BatchResult`` in completion order (see ``clerk_async.batch.Batch``).
+
+    ``for result in batch`` yields each result as it completes; ``batch.collect()`` gives
+    every result in input order. Leaving the ``for`` early does not cancel the calls in
+    flight by itself: ``with batch:`` (or ``batch.close()``) does. The inputs are read and
+    ``on_progress`` is called on the client's loop thread.
+    """
+
+    __slots__ = ("_batch", "_client")
+
+    def __init__(self, client: Clerk, batch: Batch[T]) -> None:
+        self._client = client
+        self._batch = batch
+
+    def __iter__(self) -> Iterator[BatchResult[T]]:
+        return self
+
+    def __next__(self) -> BatchResult[T]:
+        result = self._client._run(_next(self._batch))
+        if result is _END:
+            raise StopIteration
+        return result
+
+    def collect(self) -> list[BatchResult[T]]:
+        """Every result, in input order."""
+        return self._client._run(self._batch.collect())
+
+    @property
+    def succeeded(self) -> int:
+        return self._batch.succeeded
+
+    @property
+    def failed(self) -> int:
+        return self._batch.failed
+
+    @property
+    def done(self) -> int:
+        return self._batch.done
+
+    def stop(self) -> None:
+        """Take no more inputs; the calls in flight finish and are still yielded."""
+        self._client._run(_stop(self._batch))
+
+    def close(self) -> None:
+        """Cancel the calls in flight and end the iteration."""
+        self._client._run(self._batch.aclose())
+
+    def __enter__(self) -> SyncBatch[T]:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
