@@ -16,9 +16,9 @@ from unittest import mock
 
 import pytest
 
-from clerk_async.auth import _sync
 from clerk_async.auth._guard import requirement
 from clerk_async.auth._sync import SyncAuthenticator
+from clerk_async.sync._runner import LoopThread
 from clerk_async.testing import FakeClerk
 
 USER = "user_2GIpXOEpVyJw51rkZn9Kmnc6Sxr"
@@ -43,7 +43,7 @@ def test_jwt_key_never_starts_the_loop_thread(fake: FakeClerk) -> None:
         state = auth.authenticate({"Authorization": f"Bearer {token}"}, SESSION)
         assert state.is_authenticated
     assert not auth.authenticate({"Authorization": "Bearer a.b.c"}, SESSION).is_authenticated
-    assert auth._thread is None
+    assert auth.sync_client._loop_thread is None
     auth.close()
 
 
@@ -67,8 +67,8 @@ def test_a_cached_jwks_takes_no_hop_and_sixteen_threads_share_one_fetch(fake: Fa
         thread.join()
     assert results == [True] * 160
     assert jwks_fetches(fake) == before + 1  # concurrent misses share one fetch
-    real_run = _sync._LoopThread.run
-    with mock.patch.object(_sync._LoopThread, "run", autospec=True, side_effect=real_run) as run:
+    real_run = LoopThread.run
+    with mock.patch.object(LoopThread, "run", autospec=True, side_effect=real_run) as run:
         for _ in range(20):
             assert auth.authenticate({"Authorization": f"Bearer {token}"}, SESSION).is_authenticated
     assert run.call_count == 0  # in the caller's thread: no hop, no I/O
@@ -82,7 +82,7 @@ def test_opaque_tokens_go_through_the_private_loop(fake: FakeClerk) -> None:
     state = auth.authenticate({"Authorization": f"Bearer {opaque}"}, ANY)
     assert state.auth is not None
     assert state.auth.token_type == "m2m_token"
-    assert auth._thread is not None
+    assert auth.sync_client._loop_thread is not None
     auth.close()
     assert auth.clerk.closed
 

@@ -24,9 +24,9 @@ from rest_framework.views import APIView  # noqa: E402
 
 from clerk_async.asgi import ClerkMiddleware as ASGIClerkMiddleware  # noqa: E402
 from clerk_async.asgi import auth_state  # noqa: E402
-from clerk_async.auth import _sync  # noqa: E402
 from clerk_async.django import authenticator, require_auth  # noqa: E402
 from clerk_async.drf import ClerkAuthentication, ClerkUser, clerk_permission  # noqa: E402
+from clerk_async.sync._runner import LoopThread  # noqa: E402
 from clerk_async.testing import FakeClerk  # noqa: E402
 from tests._frameworks import (  # noqa: E402
     USER,
@@ -176,18 +176,18 @@ def test_jwts_verify_in_the_request_thread_without_a_loop(clerk_settings: FakeCl
     fake = clerk_settings
     http = Client()
     token = fake.session_token(USER, org_id="org_1", org_role="admin")
-    real_run = _sync._LoopThread.run
-    with mock.patch.object(_sync._LoopThread, "run", autospec=True, side_effect=real_run) as run:
+    real_run = LoopThread.run
+    with mock.patch.object(LoopThread, "run", autospec=True, side_effect=real_run) as run:
         for _ in range(20):
             assert http.get("/admin", headers=bearer(token)).status_code == 200
     assert run.call_count == 1  # the JWKS, once
     jwks = [r for r in fake.requests if r.path.endswith("/jwks")]
     assert len(jwks) >= 1
     with override_settings(CLERK={"jwt_key": fake.jwt_key}):
-        with mock.patch.object(_sync._LoopThread, "run") as run:
+        with mock.patch.object(LoopThread, "run") as run:
             assert http.get("/admin", headers=bearer(token)).status_code == 200
         assert run.call_count == 0
-        assert authenticator()._thread is None  # networkless: never started
+        assert authenticator().sync_client._loop_thread is None  # networkless: never started
         authenticator().close()
 
 

@@ -93,7 +93,7 @@ def test_networkless_with_jwt_key_and_authorized_parties(fake: FakeClerk) -> Non
     assert http.get("/admin", headers=bearer(good)).json == {"user_id": USER}
     assert_unauthorized(http.get("/admin", headers=bearer(evil)), evil)
     assert len(fake.requests) == before
-    assert app.extensions["clerk_async"].authenticator._thread is None
+    assert app.extensions["clerk_async"].authenticator.sync_client._loop_thread is None
     ClerkAuth.close(app)
 
 
