@@ -1,6 +1,7 @@
 """A single-file Django project with ``clerk_async.django`` and ``clerk_async.drf``.
 
     GET /me            any signed-in user (``request.auth``, from the middleware)
+    GET /profile       the signed-in user's profile, from Clerk's API (``clerk_async.sync.Clerk``)
     GET /invoices      members with org:invoices:read (an async view)
     GET /internal      other services' M2M tokens, scoped to this service's machine
     GET /api/reports   Django REST framework: organization admins only
@@ -43,7 +44,7 @@ from rest_framework.request import Request  # noqa: E402
 from rest_framework.response import Response  # noqa: E402
 from rest_framework.views import APIView  # noqa: E402
 
-from clerk_async.django import require_auth  # noqa: E402
+from clerk_async.django import authenticator, require_auth  # noqa: E402
 from clerk_async.drf import clerk_permission  # noqa: E402
 
 
@@ -52,6 +53,15 @@ def me(request: HttpRequest) -> JsonResponse:
     if auth is None:
         return JsonResponse({"signed_in": False})
     return JsonResponse({"signed_in": True, "user_id": auth.user_id})
+
+
+@require_auth()
+def profile(request: HttpRequest) -> JsonResponse:
+    # The site's clerk_async.sync.Clerk (settings.CLERK; one loop thread per process, also
+    # the one verification uses) calls Clerk's API from this sync view.
+    clerk = authenticator().sync_client
+    user = clerk.users.get(request.auth.user_id)  # type: ignore[attr-defined]
+    return JsonResponse({"first_name": user.first_name, "emails": len(user.email_addresses)})
 
 
 @require_auth(permission="org:invoices:read")
@@ -73,6 +83,7 @@ class Reports(APIView):
 
 urlpatterns = [
     path("me", me),
+    path("profile", profile),
     path("invoices", invoices),
     path("internal", internal),
     path("api/reports", Reports.as_view()),

@@ -128,3 +128,11 @@ def test_flask_example(fake: FakeClerk) -> None:
     assert_unauthorized(http.get("/me"))
     assert len(fake.requests) == before  # CLERK_JWT_KEY: networkless
     module.ClerkAuth.close(app)
+    # /profile calls Clerk's API through the extension's clerk_async.sync.Clerk.
+    app = module.create_app(secret_key=fake.secret_key, base_url=fake.url)
+    grace = fake.add_user("grace.flask@example.com", first_name="Grace")
+    token = fake.session_token(grace.id)
+    answer = app.test_client().get("/profile", headers=bearer(token))
+    assert answer.json == {"first_name": "Grace", "emails": 1}
+    assert_unauthorized(app.test_client().get("/profile"))
+    module.ClerkAuth.close(app)

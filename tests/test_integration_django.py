@@ -239,4 +239,8 @@ def test_the_django_example(fake: FakeClerk) -> None:
             "reports": [],
         }
         assert http.get("/api/reports", headers=bearer(member)).status_code == 403
+        grace = fake.add_user("grace.django@example.com", first_name="Grace")
+        profile = http.get("/profile", headers=bearer(fake.session_token(grace.id)))
+        assert profile.json() == {"first_name": "Grace", "emails": 1}
+        assert http.get("/profile").status_code == 401
         authenticator().close()
