@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
+from clerk_async._observe import traced_sync, tracing
+
 if TYPE_CHECKING:
     from clerk_async.auth import Auth, RequestState
     from clerk_async.auth._request import HasHeaders
@@ -36,11 +38,16 @@ def verify_token(
     from clerk_async.auth._verifier import options_for
 
     options = options_for(accepts_token, authorized_parties, audience, clock_skew)
-    authenticator = _client(client)._current()._authenticator
-    auth = authenticator.verify_now(token, options)
-    if auth is None:  # it takes a request to Clerk
-        auth = _client(client)._run(authenticator.verify(token, options))
-    return auth
+    sync = _client(client)
+    authenticator = sync._current()._authenticator
+
+    def verify() -> Auth:
+        auth = authenticator.verify_now(token, options)
+        if auth is None:  # it takes a request to Clerk
+            auth = sync._run(authenticator.verify(token, options))
+        return auth
+
+    return traced_sync("clerk.verify_token", verify) if tracing() else verify()
 
 
 def authenticate_request(
@@ -56,8 +63,15 @@ def authenticate_request(
 
     options = options_for(accepts_token, authorized_parties, audience, clock_skew)
     headers = request_headers(request_or_headers)
-    authenticator = _client(client)._current()._authenticator
-    state = authenticator.authenticate_now(headers, options)
-    if state is None:
-        state = _client(client)._run(authenticator.authenticate(headers, options))
-    return state
+    sync = _client(client)
+    authenticator = sync._current()._authenticator
+
+    def authenticate() -> RequestState[Any]:
+        state = authenticator.authenticate_now(headers, options)
+        if state is None:
+            state = sync._run(authenticator.authenticate(headers, options))
+        return state
+
+    if tracing():
+        return traced_sync("clerk.authenticate_request", authenticate)
+    return authenticate()
