@@ -33,6 +33,7 @@ __all__ = [
     "ConflictError",
     "InternalServerError",
     "NotFoundError",
+    "PaginationError",
     "PermissionDeniedError",
     "RateLimitError",
     "UnprocessableEntityError",
@@ -96,6 +97,17 @@ class ClerkResponseValidationError(ClerkError):
         super().__init__(message)
         self.status = status
         self.body = body
+
+
+class PaginationError(ClerkError):
+    """A list walk that cannot go on truthfully: the server repeated a page (it ignores
+    ``offset``), or the walk went past its ``max_pages`` / ``max_items`` bound. ``pages``
+    and ``items`` say how far it got; what was yielded before stays valid."""
+
+    def __init__(self, message: str, *, pages: int, items: int) -> None:
+        super().__init__(message)
+        self.pages = pages
+        self.items = items
 
 
 @attrs.frozen
@@ -266,7 +278,7 @@ def error_from_response(status: int, headers: Mapping[str, str], body: bytes) ->
     """Build the typed error for a non-2xx response. Pure; tolerant of any body."""
     try:
         payload = _json.loads(body) if body else None
-    except ValueError:
+    except (ValueError, RecursionError):  # (RecursionError: the stdlib's JSON, nested deep)
         payload = None  # an HTML page from a proxy, a truncated body...
     trace_id = payload.get("clerk_trace_id") if isinstance(payload, Mapping) else None
     if not isinstance(trace_id, str) or not trace_id:

@@ -7,10 +7,15 @@ Then (bad params raise here, on ``await`` or iteration, never at the call):
 - ``async for item in pager`` walks every item, page after page;
 - ``async for page in pager.pages()`` walks the pages themselves.
 
-Pages are fetched by offset. Walking stops at ``total_count``, at an empty page, or at
-a page shorter than asked for, so a server that misreports its totals cannot make us
-loop forever. Endpoints that answer a bare JSON array page the same way; their pages'
-``total_count`` is None (the server does not say).
+Pages are fetched by offset, each from where the items received so far end. A walk ends
+at ``total_count`` when the answer has one, else at the first empty page; a page shorter
+than asked for is not the end (a server may cap its pages below ``limit``). Endpoints that
+answer a bare JSON array page the same way; their pages' ``total_count`` is None.
+
+A walk never goes on for ever: a page that repeats an earlier one (a server that ignores
+``offset``) raises ``PaginationError``, and so does a walk past
+its bounds, ``max_pages`` pages or ``max_items`` items (``pages(max_pages=...)``,
+``items(max_items=...)``; ``None`` lifts a bound).
 """
 
 from __future__ import annotations
@@ -22,15 +27,20 @@ import attrs
 
 from clerk_async._convert import UNSET, Unset, WholeNumber
 from clerk_async._prepare import prepare
-from clerk_async.errors import ClerkError
+from clerk_async.errors import ClerkError, ClerkValidationError, PaginationError
 
 if TYPE_CHECKING:
     from clerk_async._transport import CallOptions, Transport
     from clerk_async.models.common import Params
 
-__all__ = ["AsyncPager", "FetchPage", "Page", "paginate"]
+__all__ = ["MAX_ITEMS", "MAX_PAGES", "AsyncPager", "FetchPage", "Page", "paginate"]
 
 T = TypeVar("T")
+
+# The default bounds of a walk: past Clerk's largest lists at any page size (a million
+# users are 2,000 pages of 500), short of for ever.
+MAX_PAGES = 100_000
+MAX_ITEMS = 10_000_000
 
 
 @attrs.define(kw_only=True)
@@ -73,25 +83,62 @@ class AsyncPager(Generic[T]):
         # Exactly what the caller asked for: one request, the server's defaults otherwise.
         return self._fetch(self._offset, self._limit).__await__()
 
-    def pages(self) -> AsyncIterator[Page[T]]:
+    def pages(
+        self, *, max_pages: int | None = MAX_PAGES, max_items: int | None = MAX_ITEMS
+    ) -> AsyncIterator[Page[T]]:
         """Every page from the caller's offset on; the page size is the caller's ``limit``
-        or else the endpoint's maximum (fewest round trips)."""
+        or else the endpoint's maximum (fewest round trips).
+
+        A walk that would yield more than ``max_pages`` pages or ``max_items`` items raises
+        ``PaginationError`` instead (``None``: no bound).
+        """
         limit = self._max_limit if self._limit is UNSET else self._limit
-        return _Pages(self._fetch, self._offset, limit)
+        return _Pages(self._fetch, self._offset, limit, max_pages, max_items)
+
+    def items(
+        self, *, max_pages: int | None = MAX_PAGES, max_items: int | None = MAX_ITEMS
+    ) -> AsyncIterator[T]:
+        """Every item, page after page, within the same bounds as ``pages``;
+        ``async for item in pager`` is ``items()`` with the default bounds."""
+        return _Items(self.pages(max_pages=max_pages, max_items=max_items))
 
     def __aiter__(self) -> AsyncIterator[T]:
-        return _Items(self.pages())
+        return self.items()
+
+
+def _bound(name: str, value: Any) -> int | None:
+    if value is None or (isinstance(value, int) and not isinstance(value, bool) and value > 0):
+        return value
+    raise ClerkValidationError(name, f"must be a positive int or None, got {value!r}")
+
+
+def _page_key(data: list[Any]) -> int | None:
+    """A page's fingerprint: the hash of its items' ids, None if they have none."""
+    ids = [getattr(item, "id", None) for item in data]
+    return None if None in ids else hash(tuple(ids))
 
 
 class _Pages(Generic[T]):
     """Iterates pages. A plain class, not an async generator: abandoning it half-way
     leaves nothing for the event loop to finalise."""
 
-    def __init__(self, fetch: FetchPage[T], offset: int | Unset, limit: int) -> None:
+    def __init__(
+        self,
+        fetch: FetchPage[T],
+        offset: int | Unset,
+        limit: int,
+        max_pages: int | None,
+        max_items: int | None,
+    ) -> None:
         self._fetch = fetch
         self._next = offset  # the next request's offset; the first keeps the caller's
         self._position = 0 if offset is UNSET else offset
         self._limit = limit
+        self._bounds = (max_pages, max_items)  # checked on the first step: errors on await
+        self._pages = 0  # pages and items yielded so far
+        self._items = 0
+        self._seen: set[int] = set()  # the fingerprints of the pages yielded
+        self._last: list[T] | None = None  # the last page, for items without ids
         self._done = False
 
     def __aiter__(self) -> _Pages[T]:
@@ -100,18 +147,61 @@ class _Pages(Generic[T]):
     async def __anext__(self) -> Page[T]:
         if self._done:
             raise StopAsyncIteration
-        page = await self._fetch(self._next, self._limit)
+        max_pages = _bound("max_pages", self._bounds[0])
+        max_items = _bound("max_items", self._bounds[1])
+        offset = self._next
+        page = await self._fetch(offset, self._limit)
         received = len(page.data)
+        if received == 0:  # the end, whatever total_count said
+            self._done = True
+            raise StopAsyncIteration
+        self._check(page.data, offset, max_pages, max_items)
+        self._pages += 1
+        self._items += received
+        # The next page starts where what we received ends: a server that caps its pages
+        # below our limit is walked to the end, page by shorter page.
         self._position += received
         self._next = self._position
-        # Stop on an empty or short page, or once total_count is reached: whichever the
-        # server gets wrong, the offset only grows and the walk ends.
         total = page.total_count
-        if received < self._limit or (total is not None and self._position >= total):
+        if total is not None and self._position >= total:
             self._done = True
-        if received == 0:
-            raise StopAsyncIteration
         return page
+
+    def _check(
+        self, data: list[T], offset: int | Unset, max_pages: int | None, max_items: int | None
+    ) -> None:
+        """Raise before a page that repeats an earlier one or goes past a bound."""
+        key = _page_key(data)
+        repeated = data == self._last if key is None else key in self._seen
+        where = f"the page at offset {0 if offset is UNSET else offset}"
+        done = f"after {self._pages:,} pages and {self._items:,} items"
+        if repeated:
+            self._done = True
+            raise PaginationError(
+                f"{where} repeats an earlier page: the server ignores offset; stopped {done}",
+                pages=self._pages,
+                items=self._items,
+            )
+        if max_pages is not None and self._pages + 1 > max_pages:
+            self._done = True
+            raise PaginationError(
+                f"{where} would pass max_pages={max_pages:,}; stopped {done} "
+                "(pass a larger max_pages, or None, to .pages() or .items())",
+                pages=self._pages,
+                items=self._items,
+            )
+        if max_items is not None and self._items + len(data) > max_items:
+            self._done = True
+            raise PaginationError(
+                f"{where} would pass max_items={max_items:,}; stopped {done} "
+                "(pass a larger max_items, or None, to .pages() or .items())",
+                pages=self._pages,
+                items=self._items,
+            )
+        if key is None:
+            self._last = data
+        else:
+            self._seen.add(key)
 
 
 class _Items(Generic[T]):

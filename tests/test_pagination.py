@@ -1,15 +1,28 @@
 """The async pager over loopback HTTP: one page, every item, every page, and the
-ways a server can get its totals wrong without making us loop forever."""
+ways a server can get its pages and totals wrong without making us loop for ever or stop
+short (issue 23, item 6)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import inspect
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
 from aiohttp import web
 
-from clerk_async import APIKey, AsyncPager, Clerk, M2MToken, Machine, NotFoundError, Page
+from clerk_async import (
+    APIKey,
+    AsyncPager,
+    Clerk,
+    ClerkValidationError,
+    M2MToken,
+    Machine,
+    NotFoundError,
+    Page,
+    PaginationError,
+)
+from clerk_async.pagination import MAX_ITEMS, MAX_PAGES
 from tests._recorder import RecordingServer, machine_json
 
 MID = "mch_2xhFjEI5X2qWRvtV13BzSj8H6Dk"
@@ -79,6 +92,11 @@ def dataset(
         return web.json_response({key: page, "total_count": count if total is None else total})
 
     return handler
+
+
+async def _drain(iterator: AsyncIterator[Any], into: list[Any]) -> None:
+    async for item in iterator:
+        into.append(item)
 
 
 def queries(server: RecordingServer) -> list[dict[str, str]]:
@@ -180,11 +198,24 @@ async def test_walking_uses_the_endpoint_maximum(
     assert server.requests[0].query["limit"] == maximum
 
 
-async def test_stops_on_a_short_page(clerk: Clerk, server: RecordingServer) -> None:
-    # The server claims 1000 but caps pages at 4: a short page ends the walk.
+async def test_a_short_page_is_not_the_end(clerk: Clerk, server: RecordingServer) -> None:
+    # The server caps its pages at 100 below our limit of 500: the walk goes on from where
+    # the received items end, to total_count, with no extra request.
+    server.default = dataset(1000, page_cap=100)
+    ids = [m.id async for m in clerk.machines.list(limit=500)]
+    assert ids == [f"mch_{i:027d}" for i in range(1000)]
+    assert [q.get("offset") for q in queries(server)] == [None] + [
+        str(100 * i) for i in range(1, 10)
+    ]
+
+
+async def test_a_short_page_with_an_inflated_total_ends_at_an_empty_page(
+    clerk: Clerk, server: RecordingServer
+) -> None:
+    # The server claims 1000 but has 20 and caps pages at 4: every item, then an empty page.
     server.default = dataset(20, total=1000, page_cap=4)
-    assert len([m async for m in clerk.machines.list(limit=10)]) == 4
-    assert len(server.requests) == 1
+    assert len([m async for m in clerk.machines.list(limit=10)]) == 20
+    assert len(server.requests) == 6
 
 
 async def test_stops_on_an_empty_page_despite_total_count(
@@ -200,13 +231,111 @@ async def test_stops_on_an_empty_page_despite_total_count(
 async def test_stops_at_a_total_count_smaller_than_the_data(
     clerk: Clerk, server: RecordingServer
 ) -> None:
-    # Full pages forever, but total_count says 5: we stop once we have passed it.
-    async def full_page(request: web.Request) -> web.StreamResponse:
-        return web.json_response({"data": [_machine(0), _machine(1)], "total_count": 5})
-
-    server.default = full_page
+    # New items on every page for ever, but total_count says 5: we stop once past it.
+    server.default = dataset(10**4, total=5)
     assert len([m async for m in clerk.machines.list(limit=2)]) == 6
     assert len(server.requests) == 3
+
+
+async def test_a_server_ignoring_offset_is_caught_at_the_first_repeat(
+    clerk: Clerk, server: RecordingServer
+) -> None:
+    # The same full page whatever the offset, and a total that promises a million.
+    async def handler(request: web.Request) -> web.StreamResponse:
+        limit = int(request.query.get("limit", "10"))
+        return web.json_response(
+            {"data": [_machine(i) for i in range(limit)], "total_count": 10**6}
+        )
+
+    server.default = handler
+    got: list[Machine] = []
+    with pytest.raises(PaginationError, match="repeats an earlier page") as caught:
+        await _drain(clerk.machines.list(limit=500), got)
+    assert len(got) == 500  # the first page was real; nothing duplicated after it
+    assert (caught.value.pages, caught.value.items) == (1, 500)
+    assert len(server.requests) == 2
+
+
+async def test_a_bare_array_ignoring_offset_is_caught_too() -> None:
+    # No total_count and items without ids: the page is compared with the one before.
+    async def fetch(offset: Any, limit: Any) -> Page[dict[str, int]]:
+        return Page(data=[{"n": i} for i in range(limit)], total_count=None)
+
+    pager: AsyncPager[dict[str, int]] = AsyncPager(fetch, max_limit=100)
+    with pytest.raises(PaginationError, match="offset 100 repeats"):
+        async for _ in pager:
+            pass
+
+
+async def test_pages_that_alternate_are_caught(clerk: Clerk, server: RecordingServer) -> None:
+    first = {"data": [_machine(0), _machine(1)], "total_count": 100}
+    second = {"data": [_machine(2), _machine(3)], "total_count": 100}
+    for answer in (first, second, first):
+        server.reply(200, answer)
+    pages = clerk.machines.list(limit=2).pages()
+    assert len((await anext(pages)).data) == 2
+    assert len((await anext(pages)).data) == 2
+    with pytest.raises(PaginationError, match="offset 4 repeats"):
+        await anext(pages)
+    with pytest.raises(StopAsyncIteration):  # the walk is over, not left half-way
+        await anext(pages)
+
+
+async def test_max_pages_bounds_the_walk(clerk: Clerk, server: RecordingServer) -> None:
+    server.default = dataset(100)
+    got: list[Machine] = []
+    with pytest.raises(PaginationError, match="max_pages=3") as caught:
+        await _drain(clerk.machines.list(limit=10).items(max_pages=3), got)
+    assert len(got) == 30
+    assert (caught.value.pages, caught.value.items) == (3, 30)
+    assert len(server.requests) == 4  # the fourth page was fetched, never yielded
+
+
+async def test_max_items_bounds_the_walk(clerk: Clerk, server: RecordingServer) -> None:
+    server.default = dataset(100)
+    pages = clerk.machines.list(limit=10).pages(max_items=25)
+    got: list[Page[Machine]] = []
+    with pytest.raises(PaginationError, match="max_items=25"):
+        await _drain(pages, got)
+    assert [len(page.data) for page in got] == [10, 10]
+
+
+async def test_a_walk_within_its_bounds_is_whole(clerk: Clerk, server: RecordingServer) -> None:
+    server.default = dataset(30)
+    pager = clerk.machines.list(limit=10)
+    assert len([m async for m in pager.items(max_pages=3, max_items=30)]) == 30
+    assert len([m async for m in pager.items(max_pages=None, max_items=None)]) == 30
+
+
+@pytest.mark.parametrize("bound", [0, -1, 1.5, True, "10"])
+async def test_a_bad_bound_is_refused_on_the_first_step(
+    clerk: Clerk, server: RecordingServer, bound: Any
+) -> None:
+    pages = clerk.machines.list().pages(max_pages=bound)  # nothing raised yet
+    with pytest.raises(ClerkValidationError, match="max_pages"):
+        await anext(pages)
+    assert server.requests == []
+
+
+async def test_distinct_items_for_ever_without_a_total_end_at_a_bound() -> None:
+    # No total_count, never an empty page, never a repeat: only the bound ends it.
+    calls = 0
+
+    async def fetch(offset: Any, limit: Any) -> Page[int]:
+        nonlocal calls
+        calls += 1
+        start = offset or 0
+        return Page(data=list(range(start, start + limit)), total_count=None)
+
+    pager: AsyncPager[int] = AsyncPager(fetch, max_limit=10)
+    with pytest.raises(PaginationError, match="max_pages=50"):
+        async for _ in pager.items(max_pages=50):
+            pass
+    assert calls == 51
+    # Unless told otherwise, every walk has the documented bounds.
+    defaults = inspect.signature(AsyncPager.pages).parameters
+    assert (defaults["max_pages"].default, defaults["max_items"].default) == (100_000, 10**7)
+    assert (MAX_PAGES, MAX_ITEMS) == (100_000, 10**7)
 
 
 async def test_total_count_zero_with_data(clerk: Clerk, server: RecordingServer) -> None:
@@ -267,3 +396,15 @@ async def test_pager_over_a_plain_function() -> None:
     assert [i async for i in pager] == items
     assert [c[1] for c in calls] == [2, 2, 2]
     assert "AsyncPager" in repr(pager)
+
+
+async def test_a_bare_array_is_walked_past_short_pages() -> None:
+    # No total_count: a short page may be a capped one; only an empty page ends the walk.
+    items = list(range(25))
+
+    async def fetch(offset: Any, limit: Any) -> Page[int]:
+        start = offset or 0
+        return Page(data=items[start : start + min(limit, 4)], total_count=None)
+
+    pager: AsyncPager[int] = AsyncPager(fetch, max_limit=10)
+    assert [i async for i in pager] == items
