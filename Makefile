@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint typecheck docs pytest venv node demo bench clean generate
+.PHONY: test lint typecheck docs pytest venv node demo bench clean generate test-pythons
 
 test: venv node lint typecheck docs pytest
 
@@ -28,8 +28,10 @@ lint: venv
 	$(VENV)/bin/ruff check clerk_async _clerk_async_pytest.py tests benchmarks examples codegen
 	$(VENV)/bin/ruff format --check clerk_async _clerk_async_pytest.py tests benchmarks examples codegen
 
+# For the oldest and the newest Python we claim (pyproject.toml's classifiers).
 typecheck: venv
-	$(VENV)/bin/mypy --strict clerk_async _clerk_async_pytest.py codegen
+	$(VENV)/bin/mypy --strict --python-version 3.10 clerk_async _clerk_async_pytest.py codegen
+	$(VENV)/bin/mypy --strict --python-version 3.13 clerk_async _clerk_async_pytest.py codegen
 
 # The documentation site (mkdocs.yml, docs/): a broken link or API reference fails it.
 # Its examples run in pytest (tests/test_docs.py).
@@ -38,6 +40,20 @@ docs: venv
 
 pytest: venv node
 	$(VENV)/bin/pytest -q
+
+# pytest on each other Python we claim that this machine has (pyenv's, or pythonX.Y on
+# the PATH), each in its own .venv-X.Y; one that is missing is named and skipped. Not part
+# of `make test`: four whole runs do not fit its time, and CI cannot install interpreters.
+PYTHONS ?= 3.10 3.12 3.13
+test-pythons: node
+	@for v in $(PYTHONS); do \
+	  py=$$(ls -d $$HOME/.pyenv/versions/$$v.*/bin/python 2>/dev/null | sort -V | tail -n 1); \
+	  [ -n "$$py" ] || py=$$(command -v python$$v || true); \
+	  if [ -z "$$py" ]; then echo "test-pythons: Python $$v is not on this machine: skipped"; continue; fi; \
+	  echo "test-pythons: Python $$v ($$py)"; \
+	  $(MAKE) --no-print-directory PYTHON=$$py VENV=.venv-$$v venv || exit 1; \
+	  .venv-$$v/bin/pytest -q -p no:cacheprovider $(PYTEST_ARGS) || exit 1; \
+	done
 
 # The declarations (models, params, services, webhook events) and FakeClerk's tables from
 # the vendored spec; commit the output.
@@ -51,7 +67,7 @@ demo: venv
 	$(PY) -m clerk_async demo
 
 clean:
-	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .pytest_cache .site
+	rm -rf $(VENV) .venv-3.* node_modules .mypy_cache .ruff_cache .pytest_cache .site
 
 bench: venv
 	$(PY) -m benchmarks.bench_update

@@ -8,8 +8,6 @@ without a socket. Each params field says where it goes (see ``clerk_async._conve
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -20,6 +18,7 @@ from yarl import URL
 from clerk_async import _json
 from clerk_async._convert import UNSET, RequestPlan, request_plan
 from clerk_async._ratelimit import bucket_for, bucket_for_path
+from clerk_async._upload import Upload, form_body
 from clerk_async.errors import ClerkValidationError
 
 if TYPE_CHECKING:
@@ -28,7 +27,6 @@ if TYPE_CHECKING:
 __all__ = [
     "PreparedRequest",
     "check_raw_path",
-    "multipart",
     "prepare",
     "prepare_raw",
     "query_values",
@@ -72,6 +70,9 @@ class PreparedRequest(NamedTuple):
     """Why it must not be sent (a PATCH that changes nothing); ``send`` raises it after
     checking the call's options, since a misspelt field lands there and is the first
     thing to say."""
+    upload: Upload | None = None
+    """A multipart body whose files are not read yet: ``send`` reads it (off the loop,
+    once) into ``body`` before the first attempt (``clerk_async._upload``)."""
 
 
 # Where each params class's fields go, worked out once per class (the hot path).
@@ -101,6 +102,7 @@ def prepare(
     url_query: dict[str, str | list[str]] | None = None
     headers: Mapping[str, str] | None = None
     refused: ClerkValidationError | None = None
+    upload: Upload | None = None
     if params is not None:
         plan = _plans.get((type(params), query))
         if plan is None:
@@ -116,7 +118,8 @@ def prepare(
         if plan.whole is not None:
             body = _json.dumps(getattr(params, plan.whole))
         elif plan.form:
-            body, content_type = multipart((w, getattr(params, n)) for n, w in plan.form)
+            fields = ((w, getattr(params, n)) for n, w in plan.form)
+            upload, content_type = form_body(fields, _query_value)
             headers = {"Content-Type": content_type}
         elif plan.body or (method in _BODY_METHODS and not plan.declared):
             values = {}
@@ -140,6 +143,7 @@ def prepare(
         method + " " + template,
         bucket,
         refused,
+        upload,
     )
 
 
@@ -167,6 +171,10 @@ def prepare_raw(
             body = _json.dumps(json)
         except (TypeError, ValueError) as exc:
             raise ClerkValidationError("json", f"is not JSON-serialisable: {exc}") from None
+        except RecursionError:  # the stdlib's encoder on a cycle or a very deep value
+            raise ClerkValidationError(
+                "json", "is not JSON-serialisable: it contains itself or nests too deeply"
+            ) from None
     return PreparedRequest(
         method,
         checked,
@@ -207,37 +215,6 @@ def query_values(pairs: Iterable[tuple[str, Any]]) -> dict[str, str | list[str]]
         else:
             values[key] = _query_value(value)
     return values
-
-
-def _quoted(text: str) -> str:
-    # A header parameter: no quote, backslash or line break may end it early.
-    return text.replace("\\", "_").replace('"', "_").replace("\r", "_").replace("\n", "_")
-
-
-def multipart(fields: Iterable[tuple[str, Any]]) -> tuple[bytes, str]:
-    """A ``multipart/form-data`` body and its Content-Type, from ``(wire name, value)`` pairs.
-
-    Bytes and binary files (anything with ``read()``) are sent as file parts; other
-    values as text. A file is read here, once: a retry resends the same bytes.
-    """
-    boundary = uuid.uuid4().hex
-    chunks: list[bytes] = []
-    for name, value in fields:
-        if value is UNSET or value is None:
-            continue
-        if isinstance(value, (bytes, bytearray, memoryview)) or hasattr(value, "read"):
-            data = bytes(value.read() if hasattr(value, "read") else value)
-            filename = os.path.basename(str(getattr(value, "name", "") or "")) or name
-            head = (
-                f'Content-Disposition: form-data; name="{_quoted(name)}"; '
-                f'filename="{_quoted(filename)}"\r\nContent-Type: application/octet-stream'
-            )
-        else:
-            data = _query_value(value).encode()
-            head = f'Content-Disposition: form-data; name="{_quoted(name)}"'
-        chunks += [f"--{boundary}\r\n{head}\r\n\r\n".encode(), data, b"\r\n"]
-    chunks.append(f"--{boundary}--\r\n".encode())
-    return b"".join(chunks), f"multipart/form-data; boundary={boundary}"
 
 
 def _nothing_to_change(params: Any, plan: RequestPlan) -> ClerkValidationError:

@@ -112,6 +112,12 @@ def decode(answer: Any, status: int, headers: Mapping[str, str], raw: bytes) -> 
         raise ClerkResponseValidationError(
             f"{status} answer is not JSON ({len(raw):,} bytes, {kind})", status=status, body=raw
         ) from None
+    except RecursionError:  # the stdlib's decoder on [[[[... nested thousands deep
+        raise ClerkResponseValidationError(
+            f"{status} answer is nested too deeply to decode ({len(raw):,} bytes)",
+            status=status,
+            body=raw,
+        ) from None
     try:
         return hook(data, answer)
     except Exception as exc:  # cattrs' validation errors, or a hook's TypeError

@@ -144,10 +144,11 @@ def _deadline_error(method: str, template: str, deadline: float, during: str) ->
 async def _within(acquire: Callable[[], Awaitable[None]], seconds: float) -> bool:
     """Await ``acquire()`` for at most ``seconds``; False if the time ran out first.
 
-    ``acquire`` runs in the caller's task, so a cancel reaches it wherever it waits (the
-    limiter and the pool gate give back what they took). ``asyncio.wait_for`` on Python
-    <= 3.11 runs it in a task of its own and, when that task had just finished, returns
-    its result and swallows the caller's cancel.
+    A cancel reaches ``acquire`` wherever it waits (the limiter and the pool gate give
+    back what they took), and the caller's cancel is never lost. ``asyncio.wait_for`` on
+    Python <= 3.11 would lose it: when its inner task had just finished, it returns the
+    result and swallows the cancel. Hence ``asyncio.timeout`` (3.11+), and on 3.10
+    ``_within_310``.
     """
     if seconds <= 0:
         return False
@@ -158,10 +159,31 @@ async def _within(acquire: Callable[[], Awaitable[None]], seconds: float) -> boo
         except TimeoutError:
             return False
         return True
-    try:  # Python 3.10: no asyncio.timeout, and the narrow race above remains
-        await asyncio.wait_for(acquire(), seconds)
-    except asyncio.TimeoutError:
+    return await _within_310(acquire, seconds)
+
+
+async def _within_310(acquire: Callable[[], Awaitable[None]], seconds: float) -> bool:
+    """``_within`` for Python 3.10, which has no ``asyncio.timeout``: ``acquire`` runs in
+    a task of its own, watched by ``asyncio.wait`` (which, unlike ``wait_for``, never eats
+    a cancel). A cancel of ours that comes as the slot arrives is kept, not swallowed: we
+    return True and cancel our task again, so it lands at the caller's next await, inside
+    the caller's own clean-up, as with ``asyncio.timeout``.
+    """
+    waiter = asyncio.ensure_future(acquire())
+    try:
+        await asyncio.wait((waiter,), timeout=seconds)
+    except asyncio.CancelledError:
+        if not waiter.done() or waiter.cancelled() or waiter.exception() is not None:
+            waiter.cancel()  # it gives back what it took, as on any cancel
+            raise
+        task = asyncio.current_task()
+        assert task is not None
+        task.cancel()  # got the slot: report it, and the cancel lands at the next await
+        return True
+    if not waiter.done():
+        waiter.cancel()  # out of time: it gives back its place
         return False
+    waiter.result()  # an error of acquire's own, as from the 3.11 branch
     return True
 
 
@@ -249,6 +271,8 @@ class Transport:
             retry = self.retry
         if prepared.refused is not None:
             raise prepared.refused
+        if prepared.upload is not None:  # read now, off the loop, once for every attempt
+            prepared = prepared._replace(body=await prepared.upload.read(), upload=None)
         if self.missing_key and "Authorization" not in headers:
             raise _missing_key()
         if prepared.headers:

@@ -12,6 +12,7 @@ from typing import Any
 
 import attrs
 
+from clerk_async._upload import file_problem
 from clerk_async.errors import ClerkValidationError
 
 __all__ = [
@@ -271,13 +272,13 @@ def number(
 
 
 def file_content() -> Validator:
-    """A multipart file part: bytes, or a binary file object (anything with ``read()``)."""
+    """A multipart file part: bytes, or a binary file open for reading (nothing is read
+    here; see ``clerk_async._upload``)."""
 
     def check(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-        if not (isinstance(value, (bytes, bytearray, memoryview)) or hasattr(value, "read")):
-            raise ClerkValidationError(
-                attribute.name, f"expected bytes or a binary file, got {_type_name(value)}"
-            )
+        problem = file_problem(value)
+        if problem is not None:
+            raise ClerkValidationError(attribute.name, problem)
 
     return check
 
