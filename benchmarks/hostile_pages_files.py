@@ -266,7 +266,7 @@ async def within() -> None:
                 await gate
 
             async def caller(acquire: Any = acquire) -> bool:
-                got = await _within(acquire, 60)
+                got = await _within(acquire, 60, lambda: None)
                 await asyncio.sleep(0)
                 return got
 

@@ -141,8 +141,12 @@ def _deadline_error(method: str, template: str, deadline: float, during: str) ->
     )
 
 
-async def _within(acquire: Callable[[], Awaitable[None]], seconds: float) -> bool:
+async def _within(
+    acquire: Callable[[], Awaitable[None]], seconds: float, release: Callable[[], None]
+) -> bool:
     """Await ``acquire()`` for at most ``seconds``; False if the time ran out first.
+    Cancelled, it raises CancelledError holding nothing (``release`` gives back a slot
+    that came with the cancel).
 
     A cancel reaches ``acquire`` wherever it waits (the limiter and the pool gate give
     back what they took), and the caller's cancel is never lost. ``asyncio.wait_for`` on
@@ -159,15 +163,17 @@ async def _within(acquire: Callable[[], Awaitable[None]], seconds: float) -> boo
         except TimeoutError:
             return False
         return True
-    return await _within_310(acquire, seconds)
+    return await _within_310(acquire, seconds, release)
 
 
-async def _within_310(acquire: Callable[[], Awaitable[None]], seconds: float) -> bool:
+async def _within_310(
+    acquire: Callable[[], Awaitable[None]], seconds: float, release: Callable[[], None]
+) -> bool:
     """``_within`` for Python 3.10, which has no ``asyncio.timeout``: ``acquire`` runs in
     a task of its own, watched by ``asyncio.wait`` (which, unlike ``wait_for``, never eats
-    a cancel). A cancel of ours that comes as the slot arrives is kept, not swallowed: we
-    return True and cancel our task again, so it lands at the caller's next await, inside
-    the caller's own clean-up, as with ``asyncio.timeout``.
+    a cancel). A cancel that comes as the slot arrives is kept, not swallowed: the slot
+    is given back (``release``) and the cancel raised, as ``acquire`` itself does when a
+    cancel reaches it in the caller's task (3.11's ``asyncio.timeout``).
     """
     waiter = asyncio.ensure_future(acquire())
     try:
@@ -176,10 +182,8 @@ async def _within_310(acquire: Callable[[], Awaitable[None]], seconds: float) ->
         if not waiter.done() or waiter.cancelled() or waiter.exception() is not None:
             waiter.cancel()  # it gives back what it took, as on any cancel
             raise
-        task = asyncio.current_task()
-        assert task is not None
-        task.cancel()  # got the slot: report it, and the cancel lands at the next await
-        return True
+        release()  # the slot came with the cancel: give it back, then be cancelled
+        raise
     if not waiter.done():
         waiter.cancel()  # out of time: it gives back its place
         return False
@@ -305,7 +309,9 @@ class Transport:
                 if pool_gate is not None and not pool_gate.try_acquire():
                     # Wait for a pooled connection here, where it costs no attempt's timeout.
                     waited_from = clock()
-                    if not await _within(pool_gate.acquire, deadline_at - clock()):
+                    if not await _within(
+                        pool_gate.acquire, deadline_at - clock(), pool_gate.release
+                    ):
                         raise _DeadlineExceeded("waiting for a pooled connection")
                     queued = True
                     if record is not None:
@@ -467,7 +473,12 @@ class Transport:
         pause = limiter.pause_remaining(route)
         if pause and (pause >= left or pause > retry.max_retry_after):
             raise RateLimitError.paused(route, pause) from error
-        if not await _within(lambda: limiter.acquire(route, prepared.bucket), left):
+        bucket = prepared.bucket
+        if not await _within(
+            lambda: limiter.acquire(route, bucket),
+            left,
+            lambda: limiter.release(sent=False, key=bucket),
+        ):
             raise _deadline_error(
                 prepared.method, prepared.template, deadline, "waiting for the rate limiter"
             ) from error

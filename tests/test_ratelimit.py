@@ -228,7 +228,7 @@ async def test_a_wait_cancelled_as_it_gets_its_slot_never_swallows_the_cancel(st
 
     gate = PoolGate(1)
     assert gate.try_acquire()
-    waiter = asyncio.ensure_future(_within(gate.acquire, 60.0))
+    waiter = asyncio.ensure_future(_within(gate.acquire, 60.0, gate.release))
     for _ in range(3):
         await asyncio.sleep(0)  # the waiter is queued in the gate
     gate.release()  # the slot goes to the waiter

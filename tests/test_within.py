@@ -11,9 +11,10 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
+from clerk_async._ratelimit import PoolGate
 from clerk_async._transport import _within, _within_310
 
-Within = Callable[[Callable[[], Awaitable[None]], float], Awaitable[bool]]
+Within = Callable[[Callable[[], Awaitable[None]], float, Callable[[], None]], Awaitable[bool]]
 BOTH = pytest.mark.parametrize("within", [_within, _within_310], ids=["_within", "_within_310"])
 
 
@@ -29,7 +30,7 @@ async def _caller(
     async def acquire() -> None:
         await gate
 
-    got.append(await within(acquire, seconds))
+    got.append(await within(acquire, seconds, lambda: None))
     await asyncio.sleep(0)
 
 
@@ -84,8 +85,32 @@ async def test_a_cancel_as_the_slot_arrives_goes_through(within: Within) -> None
         assert got in ([], [True])
 
 
+@BOTH
+@pytest.mark.parametrize("steps", range(4))
+async def test_a_pool_slot_that_comes_with_a_cancel_is_given_back(
+    within: Within, steps: int
+) -> None:
+    # The real pool gate: cancelled, _within holds nothing; returned True, the caller does.
+    gate = PoolGate(1)
+    assert gate.try_acquire()
+    waiter = asyncio.ensure_future(within(gate.acquire, 60.0, gate.release))
+    for _ in range(3):
+        await asyncio.sleep(0)  # queued in the gate
+    gate.release()  # the slot goes to the waiter
+    for _ in range(steps):
+        await asyncio.sleep(0)
+    if waiter.cancel():
+        with pytest.raises(asyncio.CancelledError):
+            await waiter
+        await asyncio.sleep(0)
+        assert gate.free == 1
+    else:
+        assert waiter.result() is True
+        assert gate.free == 0
+
+
 async def test_no_time_left_is_false_at_once() -> None:
     async def acquire() -> None:
         raise AssertionError("not awaited")
 
-    assert await _within(acquire, 0) is False
+    assert await _within(acquire, 0, lambda: None) is False
