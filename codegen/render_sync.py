@@ -23,6 +23,12 @@ AUTH_IMPORTS = [
     "from collections.abc import Iterable, Mapping, Sequence",
     "from typing import Literal",
     "",
+    "import aiohttp",
+    "from yarl import URL",
+    "",
+    "from clerk_async._ratelimit import RateLimit",
+    "from clerk_async._retry import RetryPolicy",
+    "from clerk_async.hooks import Hooks",
     "from clerk_async.auth import APIKeyAuth, Auth, M2MAuth, OAuthAuth, RequestState, SessionAuth",
     "from clerk_async.auth._request import HasHeaders",
     "from clerk_async.auth._types import (",
@@ -141,6 +147,24 @@ def mirrored_methods(source: str) -> list[str]:
     return out
 
 
+def options_class(source: str) -> list[str]:
+    """``ClerkOptions``: the async ``Clerk.__init__``'s keyword-only parameters (its source
+    text) but ``session`` (an event loop's), for the sync client's ``**options``."""
+    tree = ast.parse(source)
+    clerk = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Clerk")
+    init = next(n for n in clerk.body if isinstance(n, ast.FunctionDef) and n.name == "__init__")
+    lines = [
+        "class ClerkOptions(TypedDict, total=False):",
+        '    """The keywords of ``clerk_async.Clerk`` a sync client takes (not ``session``)."""',
+        "",
+    ]
+    for arg in init.args.kwonlyargs:
+        if arg.arg != "session":
+            assert arg.annotation is not None, arg.arg
+            lines.append(f"    {arg.arg}: {ast.get_source_segment(source, arg.annotation)}")
+    return [*lines, "", ""]
+
+
 def render_sync_registry(services: list[str]) -> str:
     lines = [
         HEADER,
@@ -149,11 +173,12 @@ def render_sync_registry(services: list[str]) -> str:
         '"""\n',
         "from __future__ import annotations\n",
         "from functools import cached_property",
-        "from typing import TYPE_CHECKING, overload\n",
+        "from typing import TYPE_CHECKING, TypedDict, overload\n",
         "from clerk_async.sync import _verify\n",
         "if TYPE_CHECKING:",
         *[f"    {line}" if line else "" for line in AUTH_IMPORTS],
     ]
+    client_source = (ROOT / "clerk_async" / "client.py").read_text()
     generated = [s for s in services if s not in SYNC_HAND_WRITTEN]
     for service in generated:
         lines.append(
@@ -161,9 +186,10 @@ def render_sync_registry(services: list[str]) -> str:
         )
     lines += [
         "",
-        '__all__ = ["SyncSpecServices"]',
+        '__all__ = ["ClerkOptions", "SyncSpecServices"]',
         "",
         "",
+        *options_class(client_source),
         "class SyncSpecServices:",
         '    """The services generated from the spec, as properties of the sync ``Clerk``,',
         '    and its request authentication."""',
@@ -179,7 +205,7 @@ def render_sync_registry(services: list[str]) -> str:
             f'        return {cls}(self, "{service}")',
             "",
         ]
-    lines += mirrored_methods((ROOT / "clerk_async" / "client.py").read_text())
+    lines += mirrored_methods(client_source)
     return "\n".join(lines) + "\n"
 
 

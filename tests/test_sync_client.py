@@ -169,7 +169,7 @@ def test_bad_configuration_fails_at_construction() -> None:
     with pytest.raises(errors.ClerkConfigError, match="base_url"):
         Clerk("sk_test_x", base_url="nowhere")
     with pytest.raises(errors.ClerkConfigError, match="session"):
-        Clerk("sk_test_x", session=object())
+        Clerk("sk_test_x", session=object())  # type: ignore[call-arg]
 
 
 def test_networkless_verification_takes_no_thread_hop(fake: FakeClerk) -> None:

@@ -54,8 +54,10 @@ def script(clerk: Clerk, token: str) -> None:
     print(user.machine_id)  # error
 
 
-with Clerk("sk_test_x", base_url="http://127.0.0.1:1/v1") as clerk:
+with Clerk("sk_test_x", base_url="http://127.0.0.1:1/v1", max_retries=0) as clerk:
     script(clerk, "t")
+Clerk(base_ur="http://127.0.0.1:1/v1")  # error
+Clerk(max_retries="3")  # error
 """
 
 
@@ -72,5 +74,5 @@ def test_mypy_reports_exactly_the_marked_lines(tmp_path: Path) -> None:
     )
     reported = {int(m.group(1)) for m in re.finditer(r"probe\.py:(\d+): error:", done.stdout)}
     expected = {n for n, line in enumerate(PROBE.splitlines(), 1) if line.endswith("# error")}
-    assert len(expected) == 7
+    assert len(expected) == 9
     assert reported == expected, done.stdout

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from clerk_async.client import Clerk as AsyncClerk
 from clerk_async.errors import ClerkConfigError, ClerkValidationError, ClientStateError
 from clerk_async.sync._runner import LoopThread, fork_generation, fork_lock
-from clerk_async.sync.services import SyncSpecServices
+from clerk_async.sync.services import ClerkOptions, SyncSpecServices
 
 if TYPE_CHECKING:
     import sys
@@ -60,12 +60,12 @@ class Clerk(SyncSpecServices):
     Safe to share between threads.
     """
 
-    def __init__(self, secret_key: str | None = None, **options: Any) -> None:
+    def __init__(self, secret_key: str | None = None, **options: Unpack[ClerkOptions]) -> None:
         if options.get("session") is not None:
             raise ClerkConfigError(
                 "session", "a sync Clerk runs its own event loop: it cannot use an aiohttp session"
             )
-        self._options = {"secret_key": secret_key, **options}
+        self._options: dict[str, Any] = {"secret_key": secret_key, **options}
         self._async = AsyncClerk(**self._options)  # a bad configuration fails here
         self._lock = threading.Lock()
         self._loop_thread: LoopThread | None = None

@@ -43,6 +43,11 @@ def fork_lock() -> threading.Lock:
     return _fork_lock
 
 
+def _cancel(tasks: list[asyncio.Task[Any]]) -> None:
+    for task in tasks:
+        task.cancel()
+
+
 class LoopThread:
     """An event loop running forever in a daemon thread."""
 
@@ -73,14 +78,30 @@ class LoopThread:
                 "or a coroutine run on that loop): it would wait for itself forever; use "
                 "the async client there"
             )
-        future = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        # Lighter than run_coroutine_threadsafe (no concurrent.futures.Future, no chained
+        # callbacks): the task's end releases a plain lock the caller waits on.
+        done = threading.Lock()
+        done.acquire()
+        tasks: list[asyncio.Task[T]] = []
+
+        def start() -> None:
+            task = self.loop.create_task(coro)
+            tasks.append(task)
+            task.add_done_callback(lambda _: done.release())
+
         try:
-            return future.result()
+            self.loop.call_soon_threadsafe(start)
+        except RuntimeError:  # the loop is closed
+            coro.close()
+            raise ClientStateError("this sync Clerk's loop is closed") from None
+        try:
+            done.acquire()
         except BaseException:
             # KeyboardInterrupt or the like in the waiting thread: do not leave the call
-            # running unwatched on the loop (a no-op once it is done).
-            future.cancel()
+            # running unwatched on the loop.
+            self.loop.call_soon_threadsafe(_cancel, tasks)
             raise
+        return tasks[0].result()
 
     def submit(self, coro: Coroutine[Any, Any, T]) -> asyncio.Future[T]:
         """Run ``coro`` on the loop; its answer as a future of the calling loop's."""

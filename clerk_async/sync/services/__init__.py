@@ -7,7 +7,7 @@ the async client's request authentication with the same overloads.
 from __future__ import annotations
 
 from functools import cached_property
-from typing import TYPE_CHECKING, overload
+from typing import TYPE_CHECKING, TypedDict, overload
 
 from clerk_async.sync import _verify
 
@@ -15,6 +15,11 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
     from typing import Literal
 
+    import aiohttp
+    from yarl import URL
+
+    from clerk_async._ratelimit import RateLimit
+    from clerk_async._retry import RetryPolicy
     from clerk_async.auth import APIKeyAuth, Auth, M2MAuth, OAuthAuth, RequestState, SessionAuth
     from clerk_async.auth._request import HasHeaders
     from clerk_async.auth._types import (
@@ -27,6 +32,7 @@ if TYPE_CHECKING:
         AcceptsToken,
         TokenType,
     )
+    from clerk_async.hooks import Hooks
     from clerk_async.sync.services.actor_tokens import ActorTokens
     from clerk_async.sync.services.admin_portal_link_tokens import AdminPortalLinkTokens
     from clerk_async.sync.services.agent_tasks import AgentTasks
@@ -71,7 +77,26 @@ if TYPE_CHECKING:
     from clerk_async.sync.services.waitlist_entries import WaitlistEntries
     from clerk_async.sync.services.webhooks import Webhooks
 
-__all__ = ["SyncSpecServices"]
+__all__ = ["ClerkOptions", "SyncSpecServices"]
+
+
+class ClerkOptions(TypedDict, total=False):
+    """The keywords of ``clerk_async.Clerk`` a sync client takes (not ``session``)."""
+
+    base_url: str | URL | None
+    machine_secret_key: str | None
+    timeout: float | aiohttp.ClientTimeout
+    deadline: float
+    retry: RetryPolicy | None
+    max_retries: int | None
+    rate_limit: RateLimit | Literal["auto"] | None
+    max_connections: int
+    trace_configs: Iterable[aiohttp.TraceConfig] | None
+    default_headers: Mapping[str, str] | None
+    api_version: str
+    max_response_bytes: int
+    jwt_key: str | None
+    hooks: Hooks | Sequence[Hooks] | None
 
 
 class SyncSpecServices:
