@@ -66,6 +66,12 @@ def test_calls_answer_models_and_raise_typed_errors(fake: FakeClerk, clerk: Cler
         clerk.users.get("")
     assert "user_id" in str(refused.value)
     assert clerk.request("GET", f"/users/{ada.id}")["first_name"] == "Augusta"
+    raw = clerk.with_raw_response.users.get(ada.id)
+    assert raw.status == 200
+    assert raw.attempts == 1
+    assert raw.parse().first_name == "Augusta"
+    with pytest.raises(errors.NotFoundError):
+        clerk.with_raw_response.users.get("user_missing")
 
 
 def test_pages_items_and_one_page(fake: FakeClerk, clerk: Clerk) -> None:

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from clerk_async.batch import BatchProgress
     from clerk_async.sync._batch import SyncBatch
     from clerk_async.sync._machines import Machines
+    from clerk_async.sync._raw import SyncWithRawResponse
 
     if sys.version_info >= (3, 11):
         from typing import Unpack
@@ -124,6 +125,14 @@ class Clerk(SyncSpecServices):
         from clerk_async.sync._machines import Machines
 
         return Machines(self, "machines")
+
+    @property
+    def with_raw_response(self) -> SyncWithRawResponse:
+        """The same services, their methods answering ``RawResponse`` (status, headers,
+        trace id, attempts, timing and ``parse()``): ``clerk.with_raw_response.users.get(id)``."""
+        from clerk_async.sync._raw import SyncWithRawResponse
+
+        return SyncWithRawResponse(self)
 
     # --- many calls ----------------------------------------------------------------------
 
