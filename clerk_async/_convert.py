@@ -55,6 +55,7 @@ __all__ = [
     "register_renames",
     "request_plan",
     "snake_case",
+    "wire_names",
 ]
 
 
@@ -526,9 +527,20 @@ def register_one_of(union: Any, variants: tuple[type, ...], *, tag: str | None =
     converter.register_structure_hook(union, structure)
 
 
+_RENAMES: dict[type, dict[str, str]] = {}
+
+
 def register_renames(cls: type, renames: Mapping[str, str]) -> None:
-    """Read the response fields whose wire name is no Python name (``x5t#S256``)."""
-    from cattrs.gen import make_dict_structure_fn, override
+    """Read and write the response fields whose wire name is no Python name (``x5t#S256``)."""
+    from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
     overrides: dict[str, Any] = {name: override(rename=wire) for name, wire in renames.items()}
     converter.register_structure_hook(cls, make_dict_structure_fn(cls, converter, **overrides))
+    converter.register_unstructure_hook(cls, make_dict_unstructure_fn(cls, converter, **overrides))
+    _RENAMES[cls] = dict(renames)
+
+
+def wire_names(cls: type) -> dict[str, str]:
+    """Each field of a response model and its name on the wire."""
+    renames = _RENAMES.get(cls, {})
+    return {field.name: renames.get(field.name, field.name) for field in attrs.fields(cls)}

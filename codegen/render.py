@@ -43,7 +43,8 @@ def render_models_body(models: Models) -> ModelsBody:
         "from __future__ import annotations\n",
         "from typing import Any\n",
         "import attrs\n",
-        "from clerk_async._convert import WholeNumber, register_one_of, register_renames\n",
+        "from clerk_async._convert import WholeNumber, register_one_of, register_renames\n"
+        "from clerk_async.models.common import Model\n",
     ]
     classes = [
         "\n".join(render_model_class(models.classes[cls], models.defaults, models.data_keys)) + "\n"
@@ -80,7 +81,7 @@ def render_model_class(
     model: ModelClass, defaults: dict[str, Any], data_keys: dict[str, tuple[str, str]]
 ) -> list[str]:
     """One response class: required fields first, then the optional ones."""
-    lines = ["@attrs.define(kw_only=True)", f"class {model.name}:"]
+    lines = ["@attrs.define(kw_only=True)", f"class {model.name}(Model):"]
     docs = doc_text(model.description)
     lines += ['    """' + "\n    ".join(docs or [f"The spec's ``{model.schema}``."]) + '"""', ""]
     first: list[str] = []

@@ -13,10 +13,11 @@ from typing import Any
 import attrs
 
 from clerk_async._convert import WholeNumber, register_one_of, register_renames
+from clerk_async.models.common import Model
 
 
 @attrs.define(kw_only=True)
-class JWKSEd25519PublicKey:
+class JWKSEd25519PublicKey(Model):
     """The spec's ``JWKS.ed25519.PublicKey``."""
 
     kid: str
@@ -32,7 +33,7 @@ class JWKSEd25519PublicKey:
 
 
 @attrs.define(kw_only=True)
-class JWKSEcdsaPublicKey:
+class JWKSEcdsaPublicKey(Model):
     """The spec's ``JWKS.ecdsa.PublicKey``."""
 
     kid: str
@@ -49,7 +50,7 @@ class JWKSEcdsaPublicKey:
 
 
 @attrs.define(kw_only=True)
-class JWKSRsaPublicKey:
+class JWKSRsaPublicKey(Model):
     """The spec's ``JWKS.rsa.PublicKey``."""
 
     kid: str
@@ -65,7 +66,7 @@ class JWKSRsaPublicKey:
 
 
 @attrs.define(kw_only=True)
-class JWKSEd25519PrivateKey:
+class JWKSEd25519PrivateKey(Model):
     """The spec's ``JWKS.ed25519.PrivateKey``."""
 
     kid: str
@@ -82,7 +83,7 @@ class JWKSEd25519PrivateKey:
 
 
 @attrs.define(kw_only=True)
-class JWKSEcdsaPrivateKey:
+class JWKSEcdsaPrivateKey(Model):
     """The spec's ``JWKS.ecdsa.PrivateKey``."""
 
     kid: str
@@ -100,7 +101,7 @@ class JWKSEcdsaPrivateKey:
 
 
 @attrs.define(kw_only=True)
-class JWKSRsaPrivateKey:
+class JWKSRsaPrivateKey(Model):
     """The spec's ``JWKS.rsa.PrivateKey``."""
 
     kid: str
@@ -122,7 +123,7 @@ class JWKSRsaPrivateKey:
 
 
 @attrs.define(kw_only=True)
-class JWKSSymmetricKey:
+class JWKSSymmetricKey(Model):
     """The spec's ``JWKS.symmetric.Key``."""
 
     kid: str
@@ -137,14 +138,14 @@ class JWKSSymmetricKey:
 
 
 @attrs.define(kw_only=True)
-class JWKS:
+class JWKS(Model):
     """The spec's ``JWKS``."""
 
     keys: list[JWKSKeysItem] | None = None
 
 
 @attrs.define(kw_only=True)
-class SessionActivityResponse:
+class SessionActivityResponse(Model):
     """The spec's ``SessionActivityResponse``."""
 
     object: str
@@ -159,14 +160,14 @@ class SessionActivityResponse:
 
 
 @attrs.define(kw_only=True)
-class SessionTask:
+class SessionTask(Model):
     """The spec's ``SessionTask``."""
 
     key: str
 
 
 @attrs.define(kw_only=True)
-class Session:
+class Session(Model):
     """The spec's ``Session``."""
 
     id: str
@@ -186,7 +187,7 @@ class Session:
 
 
 @attrs.define(kw_only=True)
-class Client:
+class Client(Model):
     """The spec's ``Client``."""
 
     id: str
@@ -202,7 +203,7 @@ class Client:
 
 
 @attrs.define(kw_only=True)
-class IdentificationLink:
+class IdentificationLink(Model):
     """The spec's ``IdentificationLink``."""
 
     type: str
@@ -210,7 +211,7 @@ class IdentificationLink:
 
 
 @attrs.define(kw_only=True)
-class EmailAddress:
+class EmailAddress(Model):
     """The spec's ``EmailAddress``."""
 
     email_address: str
@@ -225,7 +226,7 @@ class EmailAddress:
 
 
 @attrs.define(kw_only=True)
-class DeletedObject:
+class DeletedObject(Model):
     """The spec's ``DeletedObject``."""
 
     object: str
@@ -236,7 +237,7 @@ class DeletedObject:
 
 
 @attrs.define(kw_only=True)
-class PrepareEmailAddressVerificationResponse:
+class PrepareEmailAddressVerificationResponse(Model):
     """The spec's ``PrepareEmailAddressVerificationResponse``."""
 
     object: str | None = None
@@ -249,7 +250,7 @@ class PrepareEmailAddressVerificationResponse:
 
 
 @attrs.define(kw_only=True)
-class AttemptEmailAddressVerificationResponse:
+class AttemptEmailAddressVerificationResponse(Model):
     """The spec's ``AttemptEmailAddressVerificationResponse``."""
 
     object: str | None = None
@@ -262,7 +263,7 @@ class AttemptEmailAddressVerificationResponse:
 
 
 @attrs.define(kw_only=True)
-class PhoneNumber:
+class PhoneNumber(Model):
     """The spec's ``PhoneNumber``."""
 
     phone_number: str
@@ -279,7 +280,7 @@ class PhoneNumber:
 
 
 @attrs.define(kw_only=True)
-class PreparePhoneNumberVerificationResponse:
+class PreparePhoneNumberVerificationResponse(Model):
     """The spec's ``PreparePhoneNumberVerificationResponse``."""
 
     object: str | None = None
@@ -292,7 +293,7 @@ class PreparePhoneNumberVerificationResponse:
 
 
 @attrs.define(kw_only=True)
-class AttemptPhoneNumberVerificationResponse:
+class AttemptPhoneNumberVerificationResponse(Model):
     """The spec's ``AttemptPhoneNumberVerificationResponse``."""
 
     object: str | None = None
@@ -305,7 +306,7 @@ class AttemptPhoneNumberVerificationResponse:
 
 
 @attrs.define(kw_only=True)
-class Token:
+class Token(Model):
     """The spec's ``Token``."""
 
     jwt: str = attrs.field(repr=False)
@@ -313,7 +314,7 @@ class Token:
 
 
 @attrs.define(kw_only=True)
-class Cookies:
+class Cookies(Model):
     """The spec's ``Cookies``."""
 
     cookies: list[str] = attrs.field(repr=False)
@@ -321,7 +322,7 @@ class Cookies:
 
 
 @attrs.define(kw_only=True)
-class CreateSessionTokenResponse:
+class CreateSessionTokenResponse(Model):
     """The spec's ``CreateSessionTokenResponse``."""
 
     object: str = "token"
@@ -329,7 +330,7 @@ class CreateSessionTokenResponse:
 
 
 @attrs.define(kw_only=True)
-class CreateSessionTokenFromTemplateResponse:
+class CreateSessionTokenFromTemplateResponse(Model):
     """The spec's ``CreateSessionTokenFromTemplateResponse``."""
 
     object: str = "token"
@@ -337,7 +338,7 @@ class CreateSessionTokenFromTemplateResponse:
 
 
 @attrs.define(kw_only=True)
-class Template:
+class Template(Model):
     """The spec's ``Template``."""
 
     id: str | None = None
@@ -367,7 +368,7 @@ class Template:
 
 
 @attrs.define(kw_only=True)
-class Web3Wallet:
+class Web3Wallet(Model):
     """The spec's ``Web3Wallet``."""
 
     web3_wallet: str
@@ -379,7 +380,7 @@ class Web3Wallet:
 
 
 @attrs.define(kw_only=True)
-class Passkey:
+class Passkey(Model):
     """The spec's ``Passkey``."""
 
     name: str
@@ -390,7 +391,7 @@ class Passkey:
 
 
 @attrs.define(kw_only=True)
-class ExternalAccountWithVerification:
+class ExternalAccountWithVerification(Model):
     """The spec's ``ExternalAccountWithVerification``."""
 
     object: str
@@ -415,7 +416,7 @@ class ExternalAccountWithVerification:
 
 
 @attrs.define(kw_only=True)
-class SAMLAccount:
+class SAMLAccount(Model):
     """The spec's ``SAMLAccount``."""
 
     id: str
@@ -433,7 +434,7 @@ class SAMLAccount:
 
 
 @attrs.define(kw_only=True)
-class EnterpriseAccount:
+class EnterpriseAccount(Model):
     """The spec's ``EnterpriseAccount``."""
 
     id: str
@@ -453,7 +454,7 @@ class EnterpriseAccount:
 
 
 @attrs.define(kw_only=True)
-class OrganizationMembershipOrganization:
+class OrganizationMembershipOrganization(Model):
     """The spec's ``OrganizationMembershipOrganization``."""
 
     id: str
@@ -477,7 +478,7 @@ class OrganizationMembershipOrganization:
 
 
 @attrs.define(kw_only=True)
-class OrganizationMembershipPublicUserData:
+class OrganizationMembershipPublicUserData(Model):
     """An organization membership with public user data populated"""
 
     user_id: str
@@ -493,7 +494,7 @@ class OrganizationMembershipPublicUserData:
 
 
 @attrs.define(kw_only=True)
-class OrganizationMembership:
+class OrganizationMembership(Model):
     """A user's membership in an organization"""
 
     id: str
@@ -510,7 +511,7 @@ class OrganizationMembership:
 
 
 @attrs.define(kw_only=True)
-class UserScim:
+class UserScim(Model):
     """The spec's ``UserScim``."""
 
     directory_id: str
@@ -519,7 +520,7 @@ class UserScim:
 
 
 @attrs.define(kw_only=True)
-class User:
+class User(Model):
     """The spec's ``User``."""
 
     id: str
@@ -571,7 +572,7 @@ class User:
 
 
 @attrs.define(kw_only=True)
-class TotalCount:
+class TotalCount(Model):
     """The spec's ``TotalCount``."""
 
     total_count: int
@@ -579,7 +580,7 @@ class TotalCount:
 
 
 @attrs.define(kw_only=True)
-class CommerceSubscriptionCreditResponseAmount:
+class CommerceSubscriptionCreditResponseAmount(Model):
     """Credit amount."""
 
     amount: int
@@ -589,7 +590,7 @@ class CommerceSubscriptionCreditResponseAmount:
 
 
 @attrs.define(kw_only=True)
-class CommerceSubscriptionCreditResponse:
+class CommerceSubscriptionCreditResponse(Model):
     """The spec's ``CommerceSubscriptionCreditResponse``."""
 
     amount: CommerceSubscriptionCreditResponseAmount | None = None
@@ -597,7 +598,7 @@ class CommerceSubscriptionCreditResponse:
 
 
 @attrs.define(kw_only=True)
-class CommerceMoneyResponse:
+class CommerceMoneyResponse(Model):
     """The spec's ``CommerceMoneyResponse``."""
 
     amount: int
@@ -607,7 +608,7 @@ class CommerceMoneyResponse:
 
 
 @attrs.define(kw_only=True)
-class CommerceSubscriptionItemCreditsProration:
+class CommerceSubscriptionItemCreditsProration(Model):
     """The spec's ``CommerceSubscriptionItemCreditsProration``."""
 
     amount: CommerceMoneyResponse
@@ -617,7 +618,7 @@ class CommerceSubscriptionItemCreditsProration:
 
 
 @attrs.define(kw_only=True)
-class CommerceSubscriptionItemCreditsPayer:
+class CommerceSubscriptionItemCreditsPayer(Model):
     """The spec's ``CommerceSubscriptionItemCreditsPayer``."""
 
     remaining_balance: CommerceMoneyResponse
@@ -625,7 +626,7 @@ class CommerceSubscriptionItemCreditsPayer:
 
 
 @attrs.define(kw_only=True)
-class CommerceSubscriptionItemCredits:
+class CommerceSubscriptionItemCredits(Model):
     """Unified credits breakdown for this subscription item."""
 
     total: CommerceMoneyResponse
@@ -634,7 +635,7 @@ class CommerceSubscriptionItemCredits:
 
 
 @attrs.define(kw_only=True)
-class CommerceSubscriptionItemPlanFee:
+class CommerceSubscriptionItemPlanFee(Model):
     """The spec's ``CommerceSubscriptionItemPlanFee``."""
 
     amount: int
@@ -644,7 +645,7 @@ class CommerceSubscriptionItemPlanFee:
 
 
 @attrs.define(kw_only=True)
-class CommerceSubscriptionItemPlanAnnualMonthlyFee:
+class CommerceSubscriptionItemPlanAnnualMonthlyFee(Model):
     """The spec's ``CommerceSubscriptionItemPlanAnnualMonthlyFee``."""
 
     amount: int
@@ -654,7 +655,7 @@ class CommerceSubscriptionItemPlanAnnualMonthlyFee:
 
 
 @attrs.define(kw_only=True)
-class CommerceSubscriptionItemPlanAnnualFee:
+class CommerceSubscriptionItemPlanAnnualFee(Model):
     """The spec's ``CommerceSubscriptionItemPlanAnnualFee``."""
 
     amount: int
@@ -664,7 +665,7 @@ class CommerceSubscriptionItemPlanAnnualFee:
 
 
 @attrs.define(kw_only=True)
-class FeatureResponse:
+class FeatureResponse(Model):
     """The spec's ``FeatureResponse``."""
 
     id: str
@@ -676,7 +677,7 @@ class FeatureResponse:
 
 
 @attrs.define(kw_only=True)
-class CommercePlanUnitPriceTier:
+class CommercePlanUnitPriceTier(Model):
     """The spec's ``CommercePlanUnitPriceTier``."""
 
     starts_at_block: int
@@ -685,7 +686,7 @@ class CommercePlanUnitPriceTier:
 
 
 @attrs.define(kw_only=True)
-class CommercePlanUnitPrice:
+class CommercePlanUnitPrice(Model):
     """The spec's ``CommercePlanUnitPrice``."""
 
     name: str
@@ -694,7 +695,7 @@ class CommercePlanUnitPrice:
 
 
 @attrs.define(kw_only=True)
-class CommerceSubscriptionItemPlan:
+class CommerceSubscriptionItemPlan(Model):
     """The associated plan."""
 
     id: str
@@ -719,7 +720,7 @@ class CommerceSubscriptionItemPlan:
 
 
 @attrs.define(kw_only=True)
-class CommercePaymentMethodResponse:
+class CommercePaymentMethodResponse(Model):
     """The spec's ``CommercePaymentMethodResponse``."""
 
     id: str
@@ -742,7 +743,7 @@ class CommercePaymentMethodResponse:
 
 
 @attrs.define(kw_only=True)
-class CommerceSubscriptionItemNextPaymentAmount:
+class CommerceSubscriptionItemNextPaymentAmount(Model):
     """Base plan fee for the next payment. Does not include per-unit (e.g. seat) charges; see
     `totals.grand_total` for the full amount."""
 
@@ -753,7 +754,7 @@ class CommerceSubscriptionItemNextPaymentAmount:
 
 
 @attrs.define(kw_only=True)
-class CommercePerUnitTotalTier:
+class CommercePerUnitTotalTier(Model):
     """The spec's ``CommercePerUnitTotalTier``."""
 
     fee_per_block: CommerceMoneyResponse
@@ -762,7 +763,7 @@ class CommercePerUnitTotalTier:
 
 
 @attrs.define(kw_only=True)
-class CommercePerUnitTotal:
+class CommercePerUnitTotal(Model):
     """The spec's ``CommercePerUnitTotal``."""
 
     name: str
@@ -771,7 +772,7 @@ class CommercePerUnitTotal:
 
 
 @attrs.define(kw_only=True)
-class CommerceSubscriptionItemNextPaymentTotalsCreditsProration:
+class CommerceSubscriptionItemNextPaymentTotalsCreditsProration(Model):
     """The spec's ``CommerceSubscriptionItemNextPaymentTotalsCreditsProration``."""
 
     amount: CommerceMoneyResponse
@@ -781,7 +782,7 @@ class CommerceSubscriptionItemNextPaymentTotalsCreditsProration:
 
 
 @attrs.define(kw_only=True)
-class CommerceSubscriptionItemNextPaymentTotalsCreditsPayer:
+class CommerceSubscriptionItemNextPaymentTotalsCreditsPayer(Model):
     """The spec's ``CommerceSubscriptionItemNextPaymentTotalsCreditsPayer``."""
 
     remaining_balance: CommerceMoneyResponse
@@ -789,7 +790,7 @@ class CommerceSubscriptionItemNextPaymentTotalsCreditsPayer:
 
 
 @attrs.define(kw_only=True)
-class CommerceSubscriptionItemNextPaymentTotalsCredits:
+class CommerceSubscriptionItemNextPaymentTotalsCredits(Model):
     """The spec's ``CommerceSubscriptionItemNextPaymentTotalsCredits``."""
 
     total: CommerceMoneyResponse
@@ -798,7 +799,7 @@ class CommerceSubscriptionItemNextPaymentTotalsCredits:
 
 
 @attrs.define(kw_only=True)
-class CommerceSubscriptionItemNextPaymentTotalsDiscountsProration:
+class CommerceSubscriptionItemNextPaymentTotalsDiscountsProration(Model):
     """The spec's ``CommerceSubscriptionItemNextPaymentTotalsDiscountsProration``."""
 
     amount: CommerceMoneyResponse
@@ -808,7 +809,7 @@ class CommerceSubscriptionItemNextPaymentTotalsDiscountsProration:
 
 
 @attrs.define(kw_only=True)
-class CommerceSubscriptionItemNextPaymentTotalsDiscounts:
+class CommerceSubscriptionItemNextPaymentTotalsDiscounts(Model):
     """The spec's ``CommerceSubscriptionItemNextPaymentTotalsDiscounts``."""
 
     total: CommerceMoneyResponse
@@ -816,7 +817,7 @@ class CommerceSubscriptionItemNextPaymentTotalsDiscounts:
 
 
 @attrs.define(kw_only=True)
-class CommerceSubscriptionItemNextPaymentTotals:
+class CommerceSubscriptionItemNextPaymentTotals(Model):
     """Breakdown of the recurring amount that will be billed at renewal (base fee + per-unit
     charges). Tax and credits are not previewed."""
 
@@ -830,7 +831,7 @@ class CommerceSubscriptionItemNextPaymentTotals:
 
 
 @attrs.define(kw_only=True)
-class CommerceSubscriptionItemNextPayment:
+class CommerceSubscriptionItemNextPayment(Model):
     """Information about the next payment."""
 
     amount: CommerceSubscriptionItemNextPaymentAmount | None = None
@@ -840,7 +841,7 @@ class CommerceSubscriptionItemNextPayment:
 
 
 @attrs.define(kw_only=True)
-class CommercePayerResponse:
+class CommercePayerResponse(Model):
     """The spec's ``CommercePayerResponse``."""
 
     id: str
@@ -859,7 +860,7 @@ class CommercePayerResponse:
 
 
 @attrs.define(kw_only=True)
-class CommercePerUnitTotalTier2:
+class CommercePerUnitTotalTier2(Model):
     """The spec's ``CommercePerUnitTotalTier-2``."""
 
     fee_per_block: CommerceMoneyResponse
@@ -868,7 +869,7 @@ class CommercePerUnitTotalTier2:
 
 
 @attrs.define(kw_only=True)
-class CommerceSubscriptionItemSeats:
+class CommerceSubscriptionItemSeats(Model):
     """Seat quantity for seat-based billing."""
 
     quantity: int | None = None
@@ -876,7 +877,7 @@ class CommerceSubscriptionItemSeats:
 
 
 @attrs.define(kw_only=True)
-class CommercePerUnitTotal2:
+class CommercePerUnitTotal2(Model):
     """The spec's ``CommercePerUnitTotal-2``."""
 
     name: str
@@ -885,7 +886,7 @@ class CommercePerUnitTotal2:
 
 
 @attrs.define(kw_only=True)
-class CommerceSubscriptionItemTotalsCreditsProration:
+class CommerceSubscriptionItemTotalsCreditsProration(Model):
     """The spec's ``CommerceSubscriptionItemTotalsCreditsProration``."""
 
     amount: CommerceMoneyResponse
@@ -895,7 +896,7 @@ class CommerceSubscriptionItemTotalsCreditsProration:
 
 
 @attrs.define(kw_only=True)
-class CommerceSubscriptionItemTotalsCreditsPayer:
+class CommerceSubscriptionItemTotalsCreditsPayer(Model):
     """The spec's ``CommerceSubscriptionItemTotalsCreditsPayer``."""
 
     remaining_balance: CommerceMoneyResponse
@@ -903,7 +904,7 @@ class CommerceSubscriptionItemTotalsCreditsPayer:
 
 
 @attrs.define(kw_only=True)
-class CommerceSubscriptionItemTotalsCredits:
+class CommerceSubscriptionItemTotalsCredits(Model):
     """The spec's ``CommerceSubscriptionItemTotalsCredits``."""
 
     total: CommerceMoneyResponse
@@ -912,7 +913,7 @@ class CommerceSubscriptionItemTotalsCredits:
 
 
 @attrs.define(kw_only=True)
-class CommerceSubscriptionItemTotalsDiscountsProration:
+class CommerceSubscriptionItemTotalsDiscountsProration(Model):
     """Proration details from passed subscription time"""
 
     amount: CommerceMoneyResponse
@@ -922,7 +923,7 @@ class CommerceSubscriptionItemTotalsDiscountsProration:
 
 
 @attrs.define(kw_only=True)
-class CommerceSubscriptionItemTotalsDiscounts:
+class CommerceSubscriptionItemTotalsDiscounts(Model):
     """Information about the discounts applied to the payment"""
 
     total: CommerceMoneyResponse
@@ -930,7 +931,7 @@ class CommerceSubscriptionItemTotalsDiscounts:
 
 
 @attrs.define(kw_only=True)
-class CommerceSubscriptionItemTotals:
+class CommerceSubscriptionItemTotals(Model):
     """Totals for this subscription item."""
 
     subtotal: CommerceMoneyResponse
@@ -943,7 +944,7 @@ class CommerceSubscriptionItemTotals:
 
 
 @attrs.define(kw_only=True)
-class CommerceSubscriptionItem:
+class CommerceSubscriptionItem(Model):
     """The spec's ``CommerceSubscriptionItem``."""
 
     id: str
@@ -975,7 +976,7 @@ class CommerceSubscriptionItem:
 
 
 @attrs.define(kw_only=True)
-class CommerceSubscriptionNextPaymentTotalsCreditsProration:
+class CommerceSubscriptionNextPaymentTotalsCreditsProration(Model):
     """The spec's ``CommerceSubscriptionNextPaymentTotalsCreditsProration``."""
 
     amount: CommerceMoneyResponse
@@ -985,7 +986,7 @@ class CommerceSubscriptionNextPaymentTotalsCreditsProration:
 
 
 @attrs.define(kw_only=True)
-class CommerceSubscriptionNextPaymentTotalsCreditsPayer:
+class CommerceSubscriptionNextPaymentTotalsCreditsPayer(Model):
     """The spec's ``CommerceSubscriptionNextPaymentTotalsCreditsPayer``."""
 
     remaining_balance: CommerceMoneyResponse
@@ -993,7 +994,7 @@ class CommerceSubscriptionNextPaymentTotalsCreditsPayer:
 
 
 @attrs.define(kw_only=True)
-class CommerceSubscriptionNextPaymentTotalsCredits:
+class CommerceSubscriptionNextPaymentTotalsCredits(Model):
     """The spec's ``CommerceSubscriptionNextPaymentTotalsCredits``."""
 
     total: CommerceMoneyResponse
@@ -1002,7 +1003,7 @@ class CommerceSubscriptionNextPaymentTotalsCredits:
 
 
 @attrs.define(kw_only=True)
-class CommerceSubscriptionNextPaymentTotalsDiscountsProration:
+class CommerceSubscriptionNextPaymentTotalsDiscountsProration(Model):
     """Proration details from passed subscription time"""
 
     amount: CommerceMoneyResponse
@@ -1012,7 +1013,7 @@ class CommerceSubscriptionNextPaymentTotalsDiscountsProration:
 
 
 @attrs.define(kw_only=True)
-class CommerceSubscriptionNextPaymentTotalsDiscounts:
+class CommerceSubscriptionNextPaymentTotalsDiscounts(Model):
     """Information about the discounts applied to the payment"""
 
     total: CommerceMoneyResponse
@@ -1020,7 +1021,7 @@ class CommerceSubscriptionNextPaymentTotalsDiscounts:
 
 
 @attrs.define(kw_only=True)
-class CommerceSubscriptionNextPaymentTotals:
+class CommerceSubscriptionNextPaymentTotals(Model):
     """Breakdown of the recurring amount that will be billed at renewal (base fee + per-unit
     charges). Tax and credits are not previewed."""
 
@@ -1034,7 +1035,7 @@ class CommerceSubscriptionNextPaymentTotals:
 
 
 @attrs.define(kw_only=True)
-class CommerceSubscriptionNextPayment:
+class CommerceSubscriptionNextPayment(Model):
     """The spec's ``CommerceSubscriptionNextPayment``."""
 
     date: int
@@ -1044,7 +1045,7 @@ class CommerceSubscriptionNextPayment:
 
 
 @attrs.define(kw_only=True)
-class CommerceSubscription:
+class CommerceSubscription(Model):
     """The spec's ``CommerceSubscription``."""
 
     id: str
@@ -1062,7 +1063,7 @@ class CommerceSubscription:
 
 
 @attrs.define(kw_only=True)
-class CommerceCreditBalanceResponseBalance:
+class CommerceCreditBalanceResponseBalance(Model):
     """The current credit balance. Null when the payer has never had credits."""
 
     amount: int
@@ -1072,7 +1073,7 @@ class CommerceCreditBalanceResponseBalance:
 
 
 @attrs.define(kw_only=True)
-class CommerceCreditBalanceResponse:
+class CommerceCreditBalanceResponse(Model):
     """The spec's ``CommerceCreditBalanceResponse``."""
 
     object: str
@@ -1080,7 +1081,7 @@ class CommerceCreditBalanceResponse:
 
 
 @attrs.define(kw_only=True)
-class CommerceCreditLedgerResponse:
+class CommerceCreditLedgerResponse(Model):
     """The spec's ``CommerceCreditLedgerResponse``."""
 
     object: str
@@ -1094,7 +1095,7 @@ class CommerceCreditLedgerResponse:
 
 
 @attrs.define(kw_only=True)
-class OAuthAccessTokenItem:
+class OAuthAccessTokenItem(Model):
     """The spec's ``OAuthAccessTokenItem``."""
 
     external_account_id: str
@@ -1111,7 +1112,7 @@ class OAuthAccessTokenItem:
 
 
 @attrs.define(kw_only=True)
-class OrganizationMembershipsList:
+class OrganizationMembershipsList(Model):
     """The spec's ``OrganizationMemberships``."""
 
     data: list[OrganizationMembership]
@@ -1119,7 +1120,7 @@ class OrganizationMembershipsList:
 
 
 @attrs.define(kw_only=True)
-class OrganizationInvitationPublicUserData:
+class OrganizationInvitationPublicUserData(Model):
     """An organization inviter's public user data"""
 
     user_id: str
@@ -1131,7 +1132,7 @@ class OrganizationInvitationPublicUserData:
 
 
 @attrs.define(kw_only=True)
-class OrganizationInvitationPublicOrganizationData:
+class OrganizationInvitationPublicOrganizationData(Model):
     """The spec's ``OrganizationInvitationPublicOrganizationData``."""
 
     id: str
@@ -1142,7 +1143,7 @@ class OrganizationInvitationPublicOrganizationData:
 
 
 @attrs.define(kw_only=True)
-class OrganizationInvitationWithPublicOrganizationData:
+class OrganizationInvitationWithPublicOrganizationData(Model):
     """An organization invitation with public organization data populated"""
 
     id: str
@@ -1164,7 +1165,7 @@ class OrganizationInvitationWithPublicOrganizationData:
 
 
 @attrs.define(kw_only=True)
-class OrganizationInvitationsWithPublicOrganizationData:
+class OrganizationInvitationsWithPublicOrganizationData(Model):
     """The spec's ``OrganizationInvitationsWithPublicOrganizationData``."""
 
     data: list[OrganizationInvitationWithPublicOrganizationData]
@@ -1172,14 +1173,14 @@ class OrganizationInvitationsWithPublicOrganizationData:
 
 
 @attrs.define(kw_only=True)
-class VerifyPasswordResponse:
+class VerifyPasswordResponse(Model):
     """The spec's ``VerifyPasswordResponse``."""
 
     verified: bool | None = None
 
 
 @attrs.define(kw_only=True)
-class VerifyTOTPResponse:
+class VerifyTOTPResponse(Model):
     """The spec's ``VerifyTOTPResponse``."""
 
     verified: bool | None = None
@@ -1187,21 +1188,21 @@ class VerifyTOTPResponse:
 
 
 @attrs.define(kw_only=True)
-class DisableMFAResponse:
+class DisableMFAResponse(Model):
     """The spec's ``DisableMFAResponse``."""
 
     user_id: str | None = None
 
 
 @attrs.define(kw_only=True)
-class DeleteBackupCodeResponse:
+class DeleteBackupCodeResponse(Model):
     """The spec's ``DeleteBackupCodeResponse``."""
 
     user_id: str | None = None
 
 
 @attrs.define(kw_only=True)
-class TrustedDevice:
+class TrustedDevice(Model):
     """The spec's ``TrustedDevice``."""
 
     id: str
@@ -1218,7 +1219,7 @@ class TrustedDevice:
 
 
 @attrs.define(kw_only=True)
-class ListUserTrustedDevicesResponse:
+class ListUserTrustedDevicesResponse(Model):
     """The spec's ``ListUserTrustedDevicesResponse``."""
 
     data: list[TrustedDevice]
@@ -1226,14 +1227,14 @@ class ListUserTrustedDevicesResponse:
 
 
 @attrs.define(kw_only=True)
-class DeleteTOTPResponse:
+class DeleteTOTPResponse(Model):
     """The spec's ``DeleteTOTPResponse``."""
 
     user_id: str | None = None
 
 
 @attrs.define(kw_only=True)
-class Invitation:
+class Invitation(Model):
     """The spec's ``Invitation``."""
 
     id: str
@@ -1249,7 +1250,7 @@ class Invitation:
 
 
 @attrs.define(kw_only=True)
-class RevokeInvitationResponse:
+class RevokeInvitationResponse(Model):
     """The spec's ``RevokeInvitationResponse``."""
 
     id: str
@@ -1265,7 +1266,7 @@ class RevokeInvitationResponse:
 
 
 @attrs.define(kw_only=True)
-class AllowlistIdentifier:
+class AllowlistIdentifier(Model):
     """The spec's ``AllowlistIdentifier``."""
 
     object: str = "allowlist_identifier"
@@ -1279,7 +1280,7 @@ class AllowlistIdentifier:
 
 
 @attrs.define(kw_only=True)
-class BlocklistIdentifier:
+class BlocklistIdentifier(Model):
     """The spec's ``BlocklistIdentifier``."""
 
     object: str = "blocklist_identifier"
@@ -1292,7 +1293,7 @@ class BlocklistIdentifier:
 
 
 @attrs.define(kw_only=True)
-class BlocklistIdentifiersList:
+class BlocklistIdentifiersList(Model):
     """The spec's ``BlocklistIdentifiers``."""
 
     data: list[BlocklistIdentifier]
@@ -1300,7 +1301,7 @@ class BlocklistIdentifiersList:
 
 
 @attrs.define(kw_only=True)
-class UpdateInstanceAuthConfigResponse:
+class UpdateInstanceAuthConfigResponse(Model):
     """The spec's ``UpdateInstanceAuthConfigResponse``."""
 
     object: str = "instance_settings"
@@ -1312,7 +1313,7 @@ class UpdateInstanceAuthConfigResponse:
 
 
 @attrs.define(kw_only=True)
-class ActorToken:
+class ActorToken(Model):
     """The spec's ``ActorToken``."""
 
     id: str
@@ -1327,7 +1328,7 @@ class ActorToken:
 
 
 @attrs.define(kw_only=True)
-class CNameTarget:
+class CNameTarget(Model):
     """The spec's ``CNameTarget``."""
 
     host: str
@@ -1336,7 +1337,7 @@ class CNameTarget:
 
 
 @attrs.define(kw_only=True)
-class Domain:
+class Domain(Model):
     """The spec's ``Domain``."""
 
     id: str
@@ -1351,7 +1352,7 @@ class Domain:
 
 
 @attrs.define(kw_only=True)
-class DomainsList:
+class DomainsList(Model):
     """The spec's ``Domains``."""
 
     data: list[Domain]
@@ -1359,7 +1360,7 @@ class DomainsList:
 
 
 @attrs.define(kw_only=True)
-class Instance:
+class Instance(Model):
     """The spec's ``Instance``."""
 
     id: str
@@ -1370,7 +1371,7 @@ class Instance:
 
 
 @attrs.define(kw_only=True)
-class InstanceRestrictions:
+class InstanceRestrictions(Model):
     """The spec's ``InstanceRestrictions``."""
 
     allowlist: bool
@@ -1382,7 +1383,7 @@ class InstanceRestrictions:
 
 
 @attrs.define(kw_only=True)
-class InstanceProtect:
+class InstanceProtect(Model):
     """The spec's ``InstanceProtect``."""
 
     rules_enabled: bool
@@ -1392,7 +1393,7 @@ class InstanceProtect:
 
 
 @attrs.define(kw_only=True)
-class InstanceCommunication:
+class InstanceCommunication(Model):
     """Per-instance SMS communication settings, including the SMS country blocklist."""
 
     blocked_country_codes: list[str]
@@ -1400,7 +1401,7 @@ class InstanceCommunication:
 
 
 @attrs.define(kw_only=True)
-class OAuthApplicationSettings:
+class OAuthApplicationSettings(Model):
     """The spec's ``OAuthApplicationSettings``."""
 
     dynamic_oauth_client_registration: bool
@@ -1413,7 +1414,7 @@ class OAuthApplicationSettings:
 
 
 @attrs.define(kw_only=True)
-class OrganizationSettings:
+class OrganizationSettings(Model):
     """The spec's ``OrganizationSettings``."""
 
     enabled: bool
@@ -1433,14 +1434,14 @@ class OrganizationSettings:
 
 
 @attrs.define(kw_only=True)
-class SvixURL:
+class SvixURL(Model):
     """The spec's ``SvixURL``."""
 
     svix_url: str = attrs.field(repr=False)
 
 
 @attrs.define(kw_only=True)
-class JWTTemplate:
+class JWTTemplate(Model):
     """The spec's ``JWTTemplate``."""
 
     id: str
@@ -1456,7 +1457,7 @@ class JWTTemplate:
 
 
 @attrs.define(kw_only=True)
-class ScopedMachine:
+class ScopedMachine(Model):
     """The spec's ``MachineWithoutScopedMachines``."""
 
     id: str
@@ -1469,7 +1470,7 @@ class ScopedMachine:
 
 
 @attrs.define(kw_only=True)
-class Machine:
+class Machine(Model):
     """The spec's ``Machine``."""
 
     id: str
@@ -1483,7 +1484,7 @@ class Machine:
 
 
 @attrs.define(kw_only=True)
-class ListMachinesResponse:
+class ListMachinesResponse(Model):
     """The spec's ``ListMachinesResponse``."""
 
     data: list[Machine]
@@ -1491,7 +1492,7 @@ class ListMachinesResponse:
 
 
 @attrs.define(kw_only=True)
-class MachineCreated:
+class MachineCreated(Model):
     """The spec's ``CreateMachineResponse``."""
 
     id: str
@@ -1506,7 +1507,7 @@ class MachineCreated:
 
 
 @attrs.define(kw_only=True)
-class MachineDeleted:
+class MachineDeleted(Model):
     """The spec's ``DeleteMachineResponse``."""
 
     id: str
@@ -1515,7 +1516,7 @@ class MachineDeleted:
 
 
 @attrs.define(kw_only=True)
-class MachineSecretKey:
+class MachineSecretKey(Model):
     """The spec's ``GetMachineSecretKeyResponse``."""
 
     secret: str = attrs.field(repr=False)
@@ -1523,7 +1524,7 @@ class MachineSecretKey:
 
 
 @attrs.define(kw_only=True)
-class MachineScope:
+class MachineScope(Model):
     """The spec's ``MachineScope``."""
 
     from_machine_id: str
@@ -1533,7 +1534,7 @@ class MachineScope:
 
 
 @attrs.define(kw_only=True)
-class MachineScopeDeleted:
+class MachineScopeDeleted(Model):
     """The spec's ``DeleteMachineScopeResponse``."""
 
     from_machine_id: str
@@ -1543,7 +1544,7 @@ class MachineScopeDeleted:
 
 
 @attrs.define(kw_only=True)
-class Organization:
+class Organization(Model):
     """The spec's ``Organization``."""
 
     id: str
@@ -1567,7 +1568,7 @@ class Organization:
 
 
 @attrs.define(kw_only=True)
-class OrganizationsList:
+class OrganizationsList(Model):
     """The spec's ``Organizations``."""
 
     data: list[Organization]
@@ -1575,7 +1576,7 @@ class OrganizationsList:
 
 
 @attrs.define(kw_only=True)
-class OrganizationWithLogo:
+class OrganizationWithLogo(Model):
     """The spec's ``OrganizationWithLogo``."""
 
     id: str
@@ -1600,7 +1601,7 @@ class OrganizationWithLogo:
 
 
 @attrs.define(kw_only=True)
-class OrganizationInvitation:
+class OrganizationInvitation(Model):
     """An organization invitation"""
 
     id: str
@@ -1621,7 +1622,7 @@ class OrganizationInvitation:
 
 
 @attrs.define(kw_only=True)
-class OrganizationInvitationsList:
+class OrganizationInvitationsList(Model):
     """The spec's ``OrganizationInvitations``."""
 
     data: list[OrganizationInvitation]
@@ -1629,7 +1630,7 @@ class OrganizationInvitationsList:
 
 
 @attrs.define(kw_only=True)
-class Permission:
+class Permission(Model):
     """The spec's ``Permission``."""
 
     id: str
@@ -1643,7 +1644,7 @@ class Permission:
 
 
 @attrs.define(kw_only=True)
-class Role:
+class Role(Model):
     """The spec's ``Role``."""
 
     id: str
@@ -1658,7 +1659,7 @@ class Role:
 
 
 @attrs.define(kw_only=True)
-class Roles:
+class Roles(Model):
     """The spec's ``Roles``."""
 
     data: list[Role]
@@ -1666,7 +1667,7 @@ class Roles:
 
 
 @attrs.define(kw_only=True)
-class OrganizationDomainAffiliationVerification:
+class OrganizationDomainAffiliationVerification(Model):
     """Verification details for the user-facing affiliation between the domain and the
     organization (e.g. affiliation_email_code)."""
 
@@ -1678,7 +1679,7 @@ class OrganizationDomainAffiliationVerification:
 
 
 @attrs.define(kw_only=True)
-class OrganizationDomainOwnershipVerification:
+class OrganizationDomainOwnershipVerification(Model):
     """Verification details for the underlying DNS domain ownership proof (TXT challenge or
     dashboard override). Null until ownership has been attempted."""
 
@@ -1690,7 +1691,7 @@ class OrganizationDomainOwnershipVerification:
 
 
 @attrs.define(kw_only=True)
-class OrganizationDomainVerification:
+class OrganizationDomainVerification(Model):
     """Deprecated alias for `affiliation_verification`. Kept for backward compatibility on the
     current API version; will be removed in the next API version. Prefer
     `affiliation_verification`."""
@@ -1703,7 +1704,7 @@ class OrganizationDomainVerification:
 
 
 @attrs.define(kw_only=True)
-class OrganizationDomainPublicOrganizationData:
+class OrganizationDomainPublicOrganizationData(Model):
     """Public organization data associated with this domain"""
 
     id: str
@@ -1714,7 +1715,7 @@ class OrganizationDomainPublicOrganizationData:
 
 
 @attrs.define(kw_only=True)
-class OrganizationDomain:
+class OrganizationDomain(Model):
     """An organization domain"""
 
     id: str
@@ -1734,7 +1735,7 @@ class OrganizationDomain:
 
 
 @attrs.define(kw_only=True)
-class OrganizationDomainsList:
+class OrganizationDomainsList(Model):
     """The spec's ``OrganizationDomains``."""
 
     data: list[OrganizationDomain]
@@ -1742,7 +1743,7 @@ class OrganizationDomainsList:
 
 
 @attrs.define(kw_only=True)
-class ProxyCheck:
+class ProxyCheck(Model):
     """The spec's ``ProxyCheck``."""
 
     id: str
@@ -1756,7 +1757,7 @@ class ProxyCheck:
 
 
 @attrs.define(kw_only=True)
-class RedirectURL:
+class RedirectURL(Model):
     """The spec's ``RedirectURL``."""
 
     id: str
@@ -1767,7 +1768,7 @@ class RedirectURL:
 
 
 @attrs.define(kw_only=True)
-class SignInToken:
+class SignInToken(Model):
     """The spec's ``SignInToken``."""
 
     id: str
@@ -1781,7 +1782,7 @@ class SignInToken:
 
 
 @attrs.define(kw_only=True)
-class SignUpVerification:
+class SignUpVerification(Model):
     """The spec's ``SignUpVerification``."""
 
     next_action: str | None = None
@@ -1789,7 +1790,7 @@ class SignUpVerification:
 
 
 @attrs.define(kw_only=True)
-class SignUpVerifications:
+class SignUpVerifications(Model):
     """The spec's ``SignUpVerifications``."""
 
     email_address: SignUpVerification | None = None
@@ -1799,7 +1800,7 @@ class SignUpVerifications:
 
 
 @attrs.define(kw_only=True)
-class SignUp:
+class SignUp(Model):
     """The spec's ``SignUp``."""
 
     id: str
@@ -1830,7 +1831,7 @@ class SignUp:
 
 
 @attrs.define(kw_only=True)
-class OAuthApplication:
+class OAuthApplication(Model):
     """The spec's ``OAuthApplication``."""
 
     id: str
@@ -1857,7 +1858,7 @@ class OAuthApplication:
 
 
 @attrs.define(kw_only=True)
-class OAuthApplications:
+class OAuthApplications(Model):
     """The spec's ``OAuthApplications``."""
 
     data: list[OAuthApplication]
@@ -1865,7 +1866,7 @@ class OAuthApplications:
 
 
 @attrs.define(kw_only=True)
-class OAuthApplicationWithSecret:
+class OAuthApplicationWithSecret(Model):
     """The spec's ``OAuthApplicationWithSecret``."""
 
     id: str
@@ -1893,7 +1894,7 @@ class OAuthApplicationWithSecret:
 
 
 @attrs.define(kw_only=True)
-class SAMLConnectionAttributeMapping:
+class SAMLConnectionAttributeMapping(Model):
     """The spec's ``SAMLConnectionAttributeMapping``."""
 
     user_id: str
@@ -1903,7 +1904,7 @@ class SAMLConnectionAttributeMapping:
 
 
 @attrs.define(kw_only=True)
-class SAMLConnectionLoginHint:
+class SAMLConnectionLoginHint(Model):
     """Configuration for the login_hint sent to the IdP on SSO sign-in"""
 
     mode: str
@@ -1911,7 +1912,7 @@ class SAMLConnectionLoginHint:
 
 
 @attrs.define(kw_only=True)
-class SAMLConnection:
+class SAMLConnection(Model):
     """The spec's ``SAMLConnection``."""
 
     id: str
@@ -1947,7 +1948,7 @@ class SAMLConnection:
 
 
 @attrs.define(kw_only=True)
-class SAMLConnections:
+class SAMLConnections(Model):
     """The spec's ``SAMLConnections``."""
 
     data: list[SAMLConnection]
@@ -1955,7 +1956,7 @@ class SAMLConnections:
 
 
 @attrs.define(kw_only=True)
-class EnterpriseConnectionCustomAttributesItem:
+class EnterpriseConnectionCustomAttributesItem(Model):
     """The spec's ``EnterpriseConnectionCustomAttributesItem``."""
 
     name: str
@@ -1967,7 +1968,7 @@ class EnterpriseConnectionCustomAttributesItem:
 
 
 @attrs.define(kw_only=True)
-class EnterpriseConnectionSamlConnectionLoginHint:
+class EnterpriseConnectionSamlConnectionLoginHint(Model):
     """Configuration for the login_hint sent to the IdP on SSO sign-in"""
 
     mode: str
@@ -1975,7 +1976,7 @@ class EnterpriseConnectionSamlConnectionLoginHint:
 
 
 @attrs.define(kw_only=True)
-class EnterpriseConnectionSamlConnection:
+class EnterpriseConnectionSamlConnection(Model):
     """Present when the enterprise connection uses SAML"""
 
     id: str | None = None
@@ -1994,7 +1995,7 @@ class EnterpriseConnectionSamlConnection:
 
 
 @attrs.define(kw_only=True)
-class EnterpriseConnectionOauthConfig:
+class EnterpriseConnectionOauthConfig(Model):
     """Present when the enterprise connection uses OIDC or EASIE"""
 
     id: str | None = None
@@ -2012,7 +2013,7 @@ class EnterpriseConnectionOauthConfig:
 
 
 @attrs.define(kw_only=True)
-class EnterpriseConnection:
+class EnterpriseConnection(Model):
     """The spec's ``EnterpriseConnection``."""
 
     id: str
@@ -2034,7 +2035,7 @@ class EnterpriseConnection:
 
 
 @attrs.define(kw_only=True)
-class EnterpriseConnectionsList:
+class EnterpriseConnectionsList(Model):
     """The spec's ``EnterpriseConnections``."""
 
     data: list[EnterpriseConnection]
@@ -2042,7 +2043,7 @@ class EnterpriseConnectionsList:
 
 
 @attrs.define(kw_only=True)
-class EnterpriseConnectionTestRunParsedUserInfo:
+class EnterpriseConnectionTestRunParsedUserInfo(Model):
     """The user information parsed from the IdP response"""
 
     email_address: str | None = None
@@ -2052,7 +2053,7 @@ class EnterpriseConnectionTestRunParsedUserInfo:
 
 
 @attrs.define(kw_only=True)
-class EnterpriseConnectionTestRunLogsItem:
+class EnterpriseConnectionTestRunLogsItem(Model):
     """The spec's ``EnterpriseConnectionTestRunLogsItem``."""
 
     level: str
@@ -2062,7 +2063,7 @@ class EnterpriseConnectionTestRunLogsItem:
 
 
 @attrs.define(kw_only=True)
-class EnterpriseConnectionTestRunSaml:
+class EnterpriseConnectionTestRunSaml(Model):
     """SAML-specific metadata, present for SAML connections"""
 
     saml_request: str | None = None
@@ -2071,7 +2072,7 @@ class EnterpriseConnectionTestRunSaml:
 
 
 @attrs.define(kw_only=True)
-class EnterpriseConnectionTestRunOauth:
+class EnterpriseConnectionTestRunOauth(Model):
     """OAuth-specific metadata, present for OIDC connections"""
 
     id_token: str | None = attrs.field(default=None, repr=False)
@@ -2080,7 +2081,7 @@ class EnterpriseConnectionTestRunOauth:
 
 
 @attrs.define(kw_only=True)
-class EnterpriseConnectionTestRun:
+class EnterpriseConnectionTestRun(Model):
     """The spec's ``EnterpriseConnectionTestRun``."""
 
     id: str
@@ -2094,7 +2095,7 @@ class EnterpriseConnectionTestRun:
 
 
 @attrs.define(kw_only=True)
-class EnterpriseConnectionTestRuns:
+class EnterpriseConnectionTestRuns(Model):
     """The spec's ``EnterpriseConnectionTestRuns``."""
 
     data: list[EnterpriseConnectionTestRun]
@@ -2102,14 +2103,14 @@ class EnterpriseConnectionTestRuns:
 
 
 @attrs.define(kw_only=True)
-class EnterpriseConnectionTestRunResponse:
+class EnterpriseConnectionTestRunResponse(Model):
     """The spec's ``EnterpriseConnectionTestRunResponse``."""
 
     url: str = attrs.field(repr=False)
 
 
 @attrs.define(kw_only=True)
-class TestingToken:
+class TestingToken(Model):
     """The spec's ``TestingToken``."""
 
     token: str = attrs.field(repr=False)
@@ -2118,7 +2119,7 @@ class TestingToken:
 
 
 @attrs.define(kw_only=True)
-class AgentTask:
+class AgentTask(Model):
     """The spec's ``AgentTask``."""
 
     agent_id: str
@@ -2129,7 +2130,7 @@ class AgentTask:
 
 
 @attrs.define(kw_only=True)
-class WaitlistEntryInvitation:
+class WaitlistEntryInvitation(Model):
     """The spec's ``WaitlistEntryInvitation``."""
 
     id: str
@@ -2145,7 +2146,7 @@ class WaitlistEntryInvitation:
 
 
 @attrs.define(kw_only=True)
-class WaitlistEntry:
+class WaitlistEntry(Model):
     """The spec's ``WaitlistEntry``."""
 
     id: str
@@ -2159,7 +2160,7 @@ class WaitlistEntry:
 
 
 @attrs.define(kw_only=True)
-class ListWaitlistEntriesResponse:
+class ListWaitlistEntriesResponse(Model):
     """The spec's ``ListWaitlistEntriesResponse``."""
 
     data: list[WaitlistEntry]
@@ -2167,7 +2168,7 @@ class ListWaitlistEntriesResponse:
 
 
 @attrs.define(kw_only=True)
-class CommercePlanFee:
+class CommercePlanFee(Model):
     """The spec's ``CommercePlanFee``."""
 
     amount: int
@@ -2177,7 +2178,7 @@ class CommercePlanFee:
 
 
 @attrs.define(kw_only=True)
-class CommercePlanAnnualMonthlyFee:
+class CommercePlanAnnualMonthlyFee(Model):
     """The spec's ``CommercePlanAnnualMonthlyFee``."""
 
     amount: int
@@ -2187,7 +2188,7 @@ class CommercePlanAnnualMonthlyFee:
 
 
 @attrs.define(kw_only=True)
-class CommercePlanAnnualFee:
+class CommercePlanAnnualFee(Model):
     """The spec's ``CommercePlanAnnualFee``."""
 
     amount: int
@@ -2197,7 +2198,7 @@ class CommercePlanAnnualFee:
 
 
 @attrs.define(kw_only=True)
-class CommercePlan:
+class CommercePlan(Model):
     """The spec's ``CommercePlan``."""
 
     id: str
@@ -2222,7 +2223,7 @@ class CommercePlan:
 
 
 @attrs.define(kw_only=True)
-class PaginatedCommercePlanResponse:
+class PaginatedCommercePlanResponse(Model):
     """The spec's ``PaginatedCommercePlanResponse``."""
 
     data: list[CommercePlan]
@@ -2230,7 +2231,7 @@ class PaginatedCommercePlanResponse:
 
 
 @attrs.define(kw_only=True)
-class BillingPriceResponseFee:
+class BillingPriceResponseFee(Model):
     """The spec's ``BillingPriceResponseFee``."""
 
     amount: int
@@ -2240,7 +2241,7 @@ class BillingPriceResponseFee:
 
 
 @attrs.define(kw_only=True)
-class BillingPriceResponseAnnualMonthlyFee:
+class BillingPriceResponseAnnualMonthlyFee(Model):
     """The spec's ``BillingPriceResponseAnnualMonthlyFee``."""
 
     amount: int
@@ -2250,7 +2251,7 @@ class BillingPriceResponseAnnualMonthlyFee:
 
 
 @attrs.define(kw_only=True)
-class BillingPriceResponse:
+class BillingPriceResponse(Model):
     """The spec's ``BillingPriceResponse``."""
 
     id: str
@@ -2270,7 +2271,7 @@ class BillingPriceResponse:
 
 
 @attrs.define(kw_only=True)
-class PaginatedBillingPriceResponse:
+class PaginatedBillingPriceResponse(Model):
     """The spec's ``PaginatedBillingPriceResponse``."""
 
     data: list[BillingPriceResponse]
@@ -2278,7 +2279,7 @@ class PaginatedBillingPriceResponse:
 
 
 @attrs.define(kw_only=True)
-class PaginatedCommerceSubscriptionItemResponse:
+class PaginatedCommerceSubscriptionItemResponse(Model):
     """The spec's ``PaginatedCommerceSubscriptionItemResponse``."""
 
     data: list[CommerceSubscriptionItem]
@@ -2286,7 +2287,7 @@ class PaginatedCommerceSubscriptionItemResponse:
 
 
 @attrs.define(kw_only=True)
-class CommerceSubscriptionItem2CreditAmount:
+class CommerceSubscriptionItem2CreditAmount(Model):
     """Credit amount."""
 
     amount: int
@@ -2296,7 +2297,7 @@ class CommerceSubscriptionItem2CreditAmount:
 
 
 @attrs.define(kw_only=True)
-class CommerceSubscriptionItem2Credit:
+class CommerceSubscriptionItem2Credit(Model):
     """Credit information (only available in PaymentAttempt events)."""
 
     amount: CommerceSubscriptionItem2CreditAmount | None = None
@@ -2304,7 +2305,7 @@ class CommerceSubscriptionItem2Credit:
 
 
 @attrs.define(kw_only=True)
-class CommerceSubscriptionItem2PlanFee:
+class CommerceSubscriptionItem2PlanFee(Model):
     """The spec's ``CommerceSubscriptionItem2PlanFee``."""
 
     amount: int
@@ -2314,7 +2315,7 @@ class CommerceSubscriptionItem2PlanFee:
 
 
 @attrs.define(kw_only=True)
-class CommerceSubscriptionItem2PlanAnnualMonthlyFee:
+class CommerceSubscriptionItem2PlanAnnualMonthlyFee(Model):
     """The spec's ``CommerceSubscriptionItem2PlanAnnualMonthlyFee``."""
 
     amount: int
@@ -2324,7 +2325,7 @@ class CommerceSubscriptionItem2PlanAnnualMonthlyFee:
 
 
 @attrs.define(kw_only=True)
-class CommerceSubscriptionItem2PlanAnnualFee:
+class CommerceSubscriptionItem2PlanAnnualFee(Model):
     """The spec's ``CommerceSubscriptionItem2PlanAnnualFee``."""
 
     amount: int
@@ -2334,7 +2335,7 @@ class CommerceSubscriptionItem2PlanAnnualFee:
 
 
 @attrs.define(kw_only=True)
-class FeatureResponse2:
+class FeatureResponse2(Model):
     """The spec's ``FeatureResponse-2``."""
 
     id: str
@@ -2346,7 +2347,7 @@ class FeatureResponse2:
 
 
 @attrs.define(kw_only=True)
-class CommerceSubscriptionItem2Plan:
+class CommerceSubscriptionItem2Plan(Model):
     """The associated commerce plan."""
 
     id: str
@@ -2381,7 +2382,7 @@ class CommerceSubscriptionItem2Plan:
 
 
 @attrs.define(kw_only=True)
-class CommerceSubscriptionItem2PaymentSource:
+class CommerceSubscriptionItem2PaymentSource(Model):
     """The payment source associated with this subscription."""
 
     id: str
@@ -2404,7 +2405,7 @@ class CommerceSubscriptionItem2PaymentSource:
 
 
 @attrs.define(kw_only=True)
-class CommerceSubscriptionItem2LifetimePaid:
+class CommerceSubscriptionItem2LifetimePaid(Model):
     """Total amount paid over the lifetime of this subscription."""
 
     amount: int
@@ -2414,7 +2415,7 @@ class CommerceSubscriptionItem2LifetimePaid:
 
 
 @attrs.define(kw_only=True)
-class CommerceSubscriptionItem2Amount:
+class CommerceSubscriptionItem2Amount(Model):
     """Current amount for this subscription."""
 
     amount: int
@@ -2424,7 +2425,7 @@ class CommerceSubscriptionItem2Amount:
 
 
 @attrs.define(kw_only=True)
-class CommerceSubscriptionItem2NextInvoiceAmount:
+class CommerceSubscriptionItem2NextInvoiceAmount(Model):
     """Base plan fee for the next payment. Does not include per-unit (e.g. seat) charges; see
     `totals.grand_total` for the full amount."""
 
@@ -2435,7 +2436,7 @@ class CommerceSubscriptionItem2NextInvoiceAmount:
 
 
 @attrs.define(kw_only=True)
-class CommerceSubscriptionItem2NextInvoiceTotalsCreditsProration:
+class CommerceSubscriptionItem2NextInvoiceTotalsCreditsProration(Model):
     """The spec's ``CommerceSubscriptionItem2NextInvoiceTotalsCreditsProration``."""
 
     amount: CommerceMoneyResponse
@@ -2445,7 +2446,7 @@ class CommerceSubscriptionItem2NextInvoiceTotalsCreditsProration:
 
 
 @attrs.define(kw_only=True)
-class CommerceSubscriptionItem2NextInvoiceTotalsCreditsPayer:
+class CommerceSubscriptionItem2NextInvoiceTotalsCreditsPayer(Model):
     """The spec's ``CommerceSubscriptionItem2NextInvoiceTotalsCreditsPayer``."""
 
     remaining_balance: CommerceMoneyResponse
@@ -2453,7 +2454,7 @@ class CommerceSubscriptionItem2NextInvoiceTotalsCreditsPayer:
 
 
 @attrs.define(kw_only=True)
-class CommerceSubscriptionItem2NextInvoiceTotalsCredits:
+class CommerceSubscriptionItem2NextInvoiceTotalsCredits(Model):
     """The spec's ``CommerceSubscriptionItem2NextInvoiceTotalsCredits``."""
 
     total: CommerceMoneyResponse
@@ -2462,7 +2463,7 @@ class CommerceSubscriptionItem2NextInvoiceTotalsCredits:
 
 
 @attrs.define(kw_only=True)
-class CommerceSubscriptionItem2NextInvoiceTotalsDiscountsProration:
+class CommerceSubscriptionItem2NextInvoiceTotalsDiscountsProration(Model):
     """The spec's ``CommerceSubscriptionItem2NextInvoiceTotalsDiscountsProration``."""
 
     amount: CommerceMoneyResponse
@@ -2472,7 +2473,7 @@ class CommerceSubscriptionItem2NextInvoiceTotalsDiscountsProration:
 
 
 @attrs.define(kw_only=True)
-class CommerceSubscriptionItem2NextInvoiceTotalsDiscounts:
+class CommerceSubscriptionItem2NextInvoiceTotalsDiscounts(Model):
     """The spec's ``CommerceSubscriptionItem2NextInvoiceTotalsDiscounts``."""
 
     total: CommerceMoneyResponse
@@ -2480,7 +2481,7 @@ class CommerceSubscriptionItem2NextInvoiceTotalsDiscounts:
 
 
 @attrs.define(kw_only=True)
-class CommerceSubscriptionItem2NextInvoiceTotals:
+class CommerceSubscriptionItem2NextInvoiceTotals(Model):
     """Breakdown of the recurring amount that will be billed at renewal (base fee + per-unit
     charges). Tax and credits are not previewed."""
 
@@ -2494,7 +2495,7 @@ class CommerceSubscriptionItem2NextInvoiceTotals:
 
 
 @attrs.define(kw_only=True)
-class CommerceSubscriptionItem2NextInvoice:
+class CommerceSubscriptionItem2NextInvoice(Model):
     """Information about the next invoice."""
 
     amount: CommerceSubscriptionItem2NextInvoiceAmount | None = None
@@ -2504,7 +2505,7 @@ class CommerceSubscriptionItem2NextInvoice:
 
 
 @attrs.define(kw_only=True)
-class CommerceSubscriptionItem2NextPaymentAmount:
+class CommerceSubscriptionItem2NextPaymentAmount(Model):
     """Base plan fee for the next payment. Does not include per-unit (e.g. seat) charges; see
     `totals.grand_total` for the full amount."""
 
@@ -2515,7 +2516,7 @@ class CommerceSubscriptionItem2NextPaymentAmount:
 
 
 @attrs.define(kw_only=True)
-class CommerceSubscriptionItem2NextPaymentTotalsCreditsProration:
+class CommerceSubscriptionItem2NextPaymentTotalsCreditsProration(Model):
     """The spec's ``CommerceSubscriptionItem2NextPaymentTotalsCreditsProration``."""
 
     amount: CommerceMoneyResponse
@@ -2525,7 +2526,7 @@ class CommerceSubscriptionItem2NextPaymentTotalsCreditsProration:
 
 
 @attrs.define(kw_only=True)
-class CommerceSubscriptionItem2NextPaymentTotalsCreditsPayer:
+class CommerceSubscriptionItem2NextPaymentTotalsCreditsPayer(Model):
     """The spec's ``CommerceSubscriptionItem2NextPaymentTotalsCreditsPayer``."""
 
     remaining_balance: CommerceMoneyResponse
@@ -2533,7 +2534,7 @@ class CommerceSubscriptionItem2NextPaymentTotalsCreditsPayer:
 
 
 @attrs.define(kw_only=True)
-class CommerceSubscriptionItem2NextPaymentTotalsCredits:
+class CommerceSubscriptionItem2NextPaymentTotalsCredits(Model):
     """The spec's ``CommerceSubscriptionItem2NextPaymentTotalsCredits``."""
 
     total: CommerceMoneyResponse
@@ -2542,7 +2543,7 @@ class CommerceSubscriptionItem2NextPaymentTotalsCredits:
 
 
 @attrs.define(kw_only=True)
-class CommerceSubscriptionItem2NextPaymentTotalsDiscountsProration:
+class CommerceSubscriptionItem2NextPaymentTotalsDiscountsProration(Model):
     """The spec's ``CommerceSubscriptionItem2NextPaymentTotalsDiscountsProration``."""
 
     amount: CommerceMoneyResponse
@@ -2552,7 +2553,7 @@ class CommerceSubscriptionItem2NextPaymentTotalsDiscountsProration:
 
 
 @attrs.define(kw_only=True)
-class CommerceSubscriptionItem2NextPaymentTotalsDiscounts:
+class CommerceSubscriptionItem2NextPaymentTotalsDiscounts(Model):
     """The spec's ``CommerceSubscriptionItem2NextPaymentTotalsDiscounts``."""
 
     total: CommerceMoneyResponse
@@ -2560,7 +2561,7 @@ class CommerceSubscriptionItem2NextPaymentTotalsDiscounts:
 
 
 @attrs.define(kw_only=True)
-class CommerceSubscriptionItem2NextPaymentTotals:
+class CommerceSubscriptionItem2NextPaymentTotals(Model):
     """Breakdown of the recurring amount that will be billed at renewal (base fee + per-unit
     charges). Tax and credits are not previewed."""
 
@@ -2574,7 +2575,7 @@ class CommerceSubscriptionItem2NextPaymentTotals:
 
 
 @attrs.define(kw_only=True)
-class CommerceSubscriptionItem2NextPayment:
+class CommerceSubscriptionItem2NextPayment(Model):
     """Information about the next payment."""
 
     amount: CommerceSubscriptionItem2NextPaymentAmount | None = None
@@ -2584,7 +2585,7 @@ class CommerceSubscriptionItem2NextPayment:
 
 
 @attrs.define(kw_only=True)
-class CommerceSubscriptionItem2Payer:
+class CommerceSubscriptionItem2Payer(Model):
     """The payer associated with this subscription."""
 
     id: str
@@ -2603,7 +2604,7 @@ class CommerceSubscriptionItem2Payer:
 
 
 @attrs.define(kw_only=True)
-class CommerceSubscriptionItem2:
+class CommerceSubscriptionItem2(Model):
     """The spec's ``CommerceSubscriptionItem-2``."""
 
     id: str
@@ -2635,7 +2636,7 @@ class CommerceSubscriptionItem2:
 
 
 @attrs.define(kw_only=True)
-class CommercePlan2Fee:
+class CommercePlan2Fee(Model):
     """The spec's ``CommercePlan2Fee``."""
 
     amount: int
@@ -2645,7 +2646,7 @@ class CommercePlan2Fee:
 
 
 @attrs.define(kw_only=True)
-class CommercePlan2AnnualMonthlyFee:
+class CommercePlan2AnnualMonthlyFee(Model):
     """The spec's ``CommercePlan2AnnualMonthlyFee``."""
 
     amount: int
@@ -2655,7 +2656,7 @@ class CommercePlan2AnnualMonthlyFee:
 
 
 @attrs.define(kw_only=True)
-class CommercePlan2AnnualFee:
+class CommercePlan2AnnualFee(Model):
     """The spec's ``CommercePlan2AnnualFee``."""
 
     amount: int
@@ -2665,7 +2666,7 @@ class CommercePlan2AnnualFee:
 
 
 @attrs.define(kw_only=True)
-class CommercePlan2:
+class CommercePlan2(Model):
     """The spec's ``CommercePlan-2``."""
 
     id: str
@@ -2700,7 +2701,7 @@ class CommercePlan2:
 
 
 @attrs.define(kw_only=True)
-class CommercePriceTransitionDetailsImmediateCharge:
+class CommercePriceTransitionDetailsImmediateCharge(Model):
     """Amount charged immediately, if any."""
 
     amount: int
@@ -2710,7 +2711,7 @@ class CommercePriceTransitionDetailsImmediateCharge:
 
 
 @attrs.define(kw_only=True)
-class CommercePriceTransitionDetails:
+class CommercePriceTransitionDetails(Model):
     """The spec's ``CommercePriceTransitionDetails``."""
 
     previous_plan: CommercePlan2
@@ -2725,7 +2726,7 @@ class CommercePriceTransitionDetails:
 
 
 @attrs.define(kw_only=True)
-class CommercePriceTransitionResponse:
+class CommercePriceTransitionResponse(Model):
     """The spec's ``CommercePriceTransitionResponse``."""
 
     subscription_item: CommerceSubscriptionItem2
@@ -2734,7 +2735,7 @@ class CommercePriceTransitionResponse:
 
 
 @attrs.define(kw_only=True)
-class CommerceDiscountRedemptionResponseAmountOff:
+class CommerceDiscountRedemptionResponseAmountOff(Model):
     """Fixed amount off when the effect is fixed_amount."""
 
     amount: int
@@ -2744,7 +2745,7 @@ class CommerceDiscountRedemptionResponseAmountOff:
 
 
 @attrs.define(kw_only=True)
-class CommerceDiscountRedemptionResponseAmount:
+class CommerceDiscountRedemptionResponseAmount(Model):
     """How much this discount takes off the subscription item's next renewal charge. Present
     for either effect when next-payment data is available."""
 
@@ -2755,7 +2756,7 @@ class CommerceDiscountRedemptionResponseAmount:
 
 
 @attrs.define(kw_only=True)
-class CommerceDiscountRedemptionResponse:
+class CommerceDiscountRedemptionResponse(Model):
     """The spec's ``CommerceDiscountRedemptionResponse``."""
 
     id: str
@@ -2777,7 +2778,7 @@ class CommerceDiscountRedemptionResponse:
 
 
 @attrs.define(kw_only=True)
-class BillingStatementTotals:
+class BillingStatementTotals(Model):
     """Totals for the statement."""
 
     grand_total: CommerceMoneyResponse
@@ -2787,7 +2788,7 @@ class BillingStatementTotals:
 
 
 @attrs.define(kw_only=True)
-class BillingPaymentAttemptTotalsCreditsProration:
+class BillingPaymentAttemptTotalsCreditsProration(Model):
     """The spec's ``BillingPaymentAttemptTotalsCreditsProration``."""
 
     amount: CommerceMoneyResponse
@@ -2797,7 +2798,7 @@ class BillingPaymentAttemptTotalsCreditsProration:
 
 
 @attrs.define(kw_only=True)
-class BillingPaymentAttemptTotalsCreditsPayer:
+class BillingPaymentAttemptTotalsCreditsPayer(Model):
     """The spec's ``BillingPaymentAttemptTotalsCreditsPayer``."""
 
     remaining_balance: CommerceMoneyResponse
@@ -2805,7 +2806,7 @@ class BillingPaymentAttemptTotalsCreditsPayer:
 
 
 @attrs.define(kw_only=True)
-class BillingPaymentAttemptTotalsCredits:
+class BillingPaymentAttemptTotalsCredits(Model):
     """The spec's ``BillingPaymentAttemptTotalsCredits``."""
 
     total: CommerceMoneyResponse
@@ -2814,7 +2815,7 @@ class BillingPaymentAttemptTotalsCredits:
 
 
 @attrs.define(kw_only=True)
-class BillingPaymentAttemptTotalsDiscountsProration:
+class BillingPaymentAttemptTotalsDiscountsProration(Model):
     """Proration details from passed subscription time"""
 
     amount: CommerceMoneyResponse
@@ -2824,7 +2825,7 @@ class BillingPaymentAttemptTotalsDiscountsProration:
 
 
 @attrs.define(kw_only=True)
-class BillingPaymentAttemptTotalsDiscounts:
+class BillingPaymentAttemptTotalsDiscounts(Model):
     """Information about the discounts applied to the payment"""
 
     total: CommerceMoneyResponse
@@ -2832,7 +2833,7 @@ class BillingPaymentAttemptTotalsDiscounts:
 
 
 @attrs.define(kw_only=True)
-class BillingPaymentAttemptTotals:
+class BillingPaymentAttemptTotals(Model):
     """Totals breakdown for this payment attempt."""
 
     subtotal: CommerceMoneyResponse
@@ -2845,7 +2846,7 @@ class BillingPaymentAttemptTotals:
 
 
 @attrs.define(kw_only=True)
-class BillingPaymentAttempt:
+class BillingPaymentAttempt(Model):
     """The spec's ``BillingPaymentAttempt``."""
 
     id: str
@@ -2874,7 +2875,7 @@ class BillingPaymentAttempt:
 
 
 @attrs.define(kw_only=True)
-class BillingStatementGroupsItem:
+class BillingStatementGroupsItem(Model):
     """A statement group."""
 
     timestamp: int
@@ -2883,7 +2884,7 @@ class BillingStatementGroupsItem:
 
 
 @attrs.define(kw_only=True)
-class BillingStatement:
+class BillingStatement(Model):
     """The spec's ``BillingStatement``."""
 
     id: str
@@ -2897,7 +2898,7 @@ class BillingStatement:
 
 
 @attrs.define(kw_only=True)
-class PaginatedBillingStatementResponse:
+class PaginatedBillingStatementResponse(Model):
     """The spec's ``PaginatedBillingStatementResponse``."""
 
     data: list[BillingStatement]
@@ -2905,7 +2906,7 @@ class PaginatedBillingStatementResponse:
 
 
 @attrs.define(kw_only=True)
-class PaginatedBillingPaymentAttemptResponse:
+class PaginatedBillingPaymentAttemptResponse(Model):
     """The spec's ``PaginatedBillingPaymentAttemptResponse``."""
 
     data: list[BillingPaymentAttempt]
@@ -2913,7 +2914,7 @@ class PaginatedBillingPaymentAttemptResponse:
 
 
 @attrs.define(kw_only=True)
-class Permissions:
+class Permissions(Model):
     """The spec's ``Permissions``."""
 
     data: list[Permission]
@@ -2921,7 +2922,7 @@ class Permissions:
 
 
 @attrs.define(kw_only=True)
-class RoleSetItem:
+class RoleSetItem(Model):
     """A role within a role set"""
 
     id: str
@@ -2936,7 +2937,7 @@ class RoleSetItem:
 
 
 @attrs.define(kw_only=True)
-class RoleSetDefaultRole:
+class RoleSetDefaultRole(Model):
     """The default role assigned to new organization members"""
 
     id: str
@@ -2951,7 +2952,7 @@ class RoleSetDefaultRole:
 
 
 @attrs.define(kw_only=True)
-class RoleSetCreatorRole:
+class RoleSetCreatorRole(Model):
     """The role assigned to the creator of an organization"""
 
     id: str
@@ -2966,7 +2967,7 @@ class RoleSetCreatorRole:
 
 
 @attrs.define(kw_only=True)
-class RoleSetRoleSetMigration:
+class RoleSetRoleSetMigration(Model):
     """Active migration information, only present when status is 'enqueued' or 'in_progress'"""
 
     id: str
@@ -2986,7 +2987,7 @@ class RoleSetRoleSetMigration:
 
 
 @attrs.define(kw_only=True)
-class RoleSet:
+class RoleSet(Model):
     """A role set defines a collection of roles that can be assigned to organization members"""
 
     id: str
@@ -3004,7 +3005,7 @@ class RoleSet:
 
 
 @attrs.define(kw_only=True)
-class RoleSetsList:
+class RoleSetsList(Model):
     """The spec's ``RoleSets``."""
 
     data: list[RoleSet]
@@ -3012,7 +3013,7 @@ class RoleSetsList:
 
 
 @attrs.define(kw_only=True)
-class SCIMDirectoryCustomAttributesItem:
+class SCIMDirectoryCustomAttributesItem(Model):
     """The spec's ``SCIMDirectoryCustomAttributesItem``."""
 
     name: str | None = None
@@ -3024,7 +3025,7 @@ class SCIMDirectoryCustomAttributesItem:
 
 
 @attrs.define(kw_only=True)
-class SCIMDirectory:
+class SCIMDirectory(Model):
     """A directory configuration for provisioning users via SCIM protocol."""
 
     id: str
@@ -3043,7 +3044,7 @@ class SCIMDirectory:
 
 
 @attrs.define(kw_only=True)
-class ListSCIMDirectoriesResponse:
+class ListSCIMDirectoriesResponse(Model):
     """The spec's ``ListSCIMDirectoriesResponse``."""
 
     data: list[SCIMDirectory]
@@ -3051,7 +3052,7 @@ class ListSCIMDirectoriesResponse:
 
 
 @attrs.define(kw_only=True)
-class SCIMGroupRoleMapping:
+class SCIMGroupRoleMapping(Model):
     """A mapping from a SCIM group to an organization role. Members of the group are assigned
     the role; the lowest-precedence match wins when a user belongs to multiple mapped
     groups."""
@@ -3071,7 +3072,7 @@ class SCIMGroupRoleMapping:
 
 
 @attrs.define(kw_only=True)
-class ListSCIMGroupRoleMappingsResponse:
+class ListSCIMGroupRoleMappingsResponse(Model):
     """The spec's ``ListSCIMGroupRoleMappingsResponse``."""
 
     data: list[SCIMGroupRoleMapping]
@@ -3079,7 +3080,7 @@ class ListSCIMGroupRoleMappingsResponse:
 
 
 @attrs.define(kw_only=True)
-class ReplaceSCIMGroupRoleMappingsResponse:
+class ReplaceSCIMGroupRoleMappingsResponse(Model):
     """The spec's ``ReplaceSCIMGroupRoleMappingsResponse``."""
 
     data: list[SCIMGroupRoleMapping]
@@ -3087,7 +3088,7 @@ class ReplaceSCIMGroupRoleMappingsResponse:
 
 
 @attrs.define(kw_only=True)
-class DeleteSCIMGroupRoleMappingResponse:
+class DeleteSCIMGroupRoleMappingResponse(Model):
     """The spec's ``DeleteSCIMGroupRoleMappingResponse``."""
 
     id: str
@@ -3096,7 +3097,7 @@ class DeleteSCIMGroupRoleMappingResponse:
 
 
 @attrs.define(kw_only=True)
-class DirectoryCustomAttributesItem:
+class DirectoryCustomAttributesItem(Model):
     """The spec's ``DirectoryCustomAttributesItem``."""
 
     name: str | None = None
@@ -3108,7 +3109,7 @@ class DirectoryCustomAttributesItem:
 
 
 @attrs.define(kw_only=True)
-class Directory:
+class Directory(Model):
     """A directory configuration for provisioning users from an identity provider."""
 
     id: str
@@ -3127,7 +3128,7 @@ class Directory:
 
 
 @attrs.define(kw_only=True)
-class ListDirectoriesResponse:
+class ListDirectoriesResponse(Model):
     """The spec's ``ListDirectoriesResponse``."""
 
     data: list[Directory]
@@ -3135,7 +3136,7 @@ class ListDirectoriesResponse:
 
 
 @attrs.define(kw_only=True)
-class DirectoryGroupRoleMapping:
+class DirectoryGroupRoleMapping(Model):
     """A mapping from a directory group to an organization role. Members of the group are
     assigned the role; the lowest-precedence match wins when a user belongs to multiple
     mapped groups."""
@@ -3155,7 +3156,7 @@ class DirectoryGroupRoleMapping:
 
 
 @attrs.define(kw_only=True)
-class ListDirectoryGroupRoleMappingsResponse:
+class ListDirectoryGroupRoleMappingsResponse(Model):
     """The spec's ``ListDirectoryGroupRoleMappingsResponse``."""
 
     data: list[DirectoryGroupRoleMapping]
@@ -3163,7 +3164,7 @@ class ListDirectoryGroupRoleMappingsResponse:
 
 
 @attrs.define(kw_only=True)
-class ReplaceDirectoryGroupRoleMappingsResponse:
+class ReplaceDirectoryGroupRoleMappingsResponse(Model):
     """The spec's ``ReplaceDirectoryGroupRoleMappingsResponse``."""
 
     data: list[DirectoryGroupRoleMapping]
@@ -3171,7 +3172,7 @@ class ReplaceDirectoryGroupRoleMappingsResponse:
 
 
 @attrs.define(kw_only=True)
-class DeleteDirectoryGroupRoleMappingResponse:
+class DeleteDirectoryGroupRoleMappingResponse(Model):
     """The spec's ``DeleteDirectoryGroupRoleMappingResponse``."""
 
     id: str
@@ -3180,7 +3181,7 @@ class DeleteDirectoryGroupRoleMappingResponse:
 
 
 @attrs.define(kw_only=True)
-class CreateAdminPortalLinkTokenResponse:
+class CreateAdminPortalLinkTokenResponse(Model):
     """The spec's ``CreateAdminPortalLinkTokenResponse``."""
 
     id: str
@@ -3200,7 +3201,7 @@ class CreateAdminPortalLinkTokenResponse:
 
 
 @attrs.define(kw_only=True)
-class RevokeAdminPortalLinkTokenResponse:
+class RevokeAdminPortalLinkTokenResponse(Model):
     """The spec's ``RevokeAdminPortalLinkTokenResponse``."""
 
     id: str
@@ -3219,7 +3220,7 @@ class RevokeAdminPortalLinkTokenResponse:
 
 
 @attrs.define(kw_only=True)
-class APIKey:
+class APIKey(Model):
     """The spec's ``GetApiKeysResponseDataItem``."""
 
     id: str
@@ -3242,7 +3243,7 @@ class APIKey:
 
 
 @attrs.define(kw_only=True)
-class APIKeyList:
+class APIKeyList(Model):
     """The spec's ``GetApiKeysResponse``."""
 
     data: list[APIKey]
@@ -3250,7 +3251,7 @@ class APIKeyList:
 
 
 @attrs.define(kw_only=True)
-class APIKeyDeleted:
+class APIKeyDeleted(Model):
     """The spec's ``DeleteApiKeyResponse``."""
 
     id: str
@@ -3259,14 +3260,14 @@ class APIKeyDeleted:
 
 
 @attrs.define(kw_only=True)
-class APIKeySecret:
+class APIKeySecret(Model):
     """The spec's ``GetApiKeySecretResponse``."""
 
     secret: str = attrs.field(repr=False)
 
 
 @attrs.define(kw_only=True)
-class M2MToken:
+class M2MToken(Model):
     """The spec's ``GetM2MTokensResponseM2mTokensItem``."""
 
     id: str
@@ -3285,7 +3286,7 @@ class M2MToken:
 
 
 @attrs.define(kw_only=True)
-class M2MTokenList:
+class M2MTokenList(Model):
     """The spec's ``GetM2MTokensResponse``."""
 
     m2m_tokens: list[M2MToken]
@@ -3298,7 +3299,7 @@ class M2MTokenList:
 
 
 @attrs.define(kw_only=True)
-class VerifyOAuthAccessTokenResponse0:
+class VerifyOAuthAccessTokenResponse0(Model):
     """The spec's ``VerifyOAuthAccessTokenResponse0``."""
 
     id: str
@@ -3315,7 +3316,7 @@ class VerifyOAuthAccessTokenResponse0:
 
 
 @attrs.define(kw_only=True)
-class VerifyOAuthAccessTokenResponse1:
+class VerifyOAuthAccessTokenResponse1(Model):
     """The spec's ``VerifyOAuthAccessTokenResponse1``."""
 
     active: bool
