@@ -55,12 +55,14 @@ test-pythons: node
 	  .venv-$$v/bin/pytest -q -p no:cacheprovider $(PYTEST_ARGS) || exit 1; \
 	done
 
-# The declarations (models, params, services, webhook events) and FakeClerk's tables from
+# The declarations (models, params, services, webhook events), FakeClerk's tables and the
+# services' API reference pages (docs/reference/services/) from
 # the vendored spec; commit the output.
 generate: venv
 	$(PY) -m codegen.generate
 	$(PY) -m codegen.webhooks
 	$(PY) -m codegen.fake_tables
+	$(PY) -m codegen.reference
 
 # 2,000 machines created, then updated concurrently, on an embedded FakeClerk.
 demo: venv
