@@ -14,6 +14,8 @@ from typing import Any
 
 import attrs
 
+from clerk_async.models.common import Model
+
 __all__ = [
     "EVENTS",
     "BillingAmount",
@@ -122,7 +124,7 @@ __all__ = [
 
 
 @attrs.define(kw_only=True)
-class WebhookEventEventAttributesHttpRequest:
+class WebhookEventEventAttributesHttpRequest(Model):
     """The HTTP request"""
 
     client_ip: str | None = None
@@ -130,14 +132,14 @@ class WebhookEventEventAttributesHttpRequest:
 
 
 @attrs.define(kw_only=True)
-class WebhookEventEventAttributes:
+class WebhookEventEventAttributes(Model):
     """The event attributes"""
 
     http_request: WebhookEventEventAttributesHttpRequest | None = None
 
 
 @attrs.define(kw_only=True)
-class WebhookEvent:
+class WebhookEvent(Model):
     """An event of any type; ``data`` as sent (a JSON object)."""
 
     object: str
@@ -149,7 +151,7 @@ class WebhookEvent:
 
 
 @attrs.define(kw_only=True)
-class EmailEventPayload:
+class EmailEventPayload(Model):
     """The spec's ``EmailEventPayload``."""
 
     id: str | None = None
@@ -169,7 +171,7 @@ class EmailEventPayload:
 
 
 @attrs.define(kw_only=True)
-class Organization:
+class Organization(Model):
     """The spec's ``Organization``."""
 
     object: str = "organization"
@@ -193,7 +195,7 @@ class Organization:
 
 
 @attrs.define(kw_only=True)
-class DeletedObject:
+class DeletedObject(Model):
     """The spec's ``DeletedObject``."""
 
     object: str | None = None
@@ -204,7 +206,7 @@ class DeletedObject:
 
 
 @attrs.define(kw_only=True)
-class OrganizationDomainAffiliationVerification:
+class OrganizationDomainAffiliationVerification(Model):
     """Verification details for the user-facing affiliation between the domain and the
     organization (e.g. affiliation_email_code)."""
 
@@ -216,7 +218,7 @@ class OrganizationDomainAffiliationVerification:
 
 
 @attrs.define(kw_only=True)
-class OrganizationDomainOwnershipVerification:
+class OrganizationDomainOwnershipVerification(Model):
     """Verification details for the underlying DNS domain ownership proof (TXT challenge or
     dashboard override). Null until ownership has been attempted."""
 
@@ -228,7 +230,7 @@ class OrganizationDomainOwnershipVerification:
 
 
 @attrs.define(kw_only=True)
-class OrganizationDomainVerification:
+class OrganizationDomainVerification(Model):
     """Deprecated alias for `affiliation_verification`. Kept for backward compatibility on the
     current API version; will be removed in the next API version. Prefer
     `affiliation_verification`."""
@@ -241,7 +243,7 @@ class OrganizationDomainVerification:
 
 
 @attrs.define(kw_only=True)
-class OrganizationDomainPublicOrganizationData:
+class OrganizationDomainPublicOrganizationData(Model):
     """Public organization data associated with this domain"""
 
     id: str | None = None
@@ -252,7 +254,7 @@ class OrganizationDomainPublicOrganizationData:
 
 
 @attrs.define(kw_only=True)
-class OrganizationDomain:
+class OrganizationDomain(Model):
     """An organization domain"""
 
     object: str = "organization_domain"
@@ -272,7 +274,7 @@ class OrganizationDomain:
 
 
 @attrs.define(kw_only=True)
-class OrganizationInvitationPublicUserData:
+class OrganizationInvitationPublicUserData(Model):
     """An organization inviter's public user data"""
 
     user_id: str | None = None
@@ -284,7 +286,7 @@ class OrganizationInvitationPublicUserData:
 
 
 @attrs.define(kw_only=True)
-class OrganizationInvitationPublicOrganizationData:
+class OrganizationInvitationPublicOrganizationData(Model):
     """The spec's ``OrganizationInvitationPublicOrganizationData``."""
 
     id: str | None = None
@@ -295,14 +297,14 @@ class OrganizationInvitationPublicOrganizationData:
 
 
 @attrs.define(kw_only=True)
-class OrganizationInvitationEventDataData:
+class OrganizationInvitationEventDataData(Model):
     """The spec's ``OrganizationInvitationEventDataData``."""
 
     public_organization_data: OrganizationInvitationPublicOrganizationData | None = None
 
 
 @attrs.define(kw_only=True)
-class OrganizationInvitationEventData:
+class OrganizationInvitationEventData(Model):
     """The spec's ``OrganizationInvitationEventData``."""
 
     object: str = "organization_invitation"
@@ -324,14 +326,14 @@ class OrganizationInvitationEventData:
 
 
 @attrs.define(kw_only=True)
-class OrganizationInvitationAcceptedPayloadData:
+class OrganizationInvitationAcceptedPayloadData(Model):
     """The spec's ``OrganizationInvitationAcceptedPayloadData``."""
 
     public_organization_data: OrganizationInvitationPublicOrganizationData | None = None
 
 
 @attrs.define(kw_only=True)
-class OrganizationInvitationAcceptedPayload:
+class OrganizationInvitationAcceptedPayload(Model):
     """The spec's ``OrganizationInvitationAcceptedPayload``."""
 
     object: str = "organization_invitation"
@@ -354,7 +356,7 @@ class OrganizationInvitationAcceptedPayload:
 
 
 @attrs.define(kw_only=True)
-class OrganizationMembershipOrganization:
+class OrganizationMembershipOrganization(Model):
     """The spec's ``OrganizationMembershipOrganization``."""
 
     object: str = "organization"
@@ -378,7 +380,7 @@ class OrganizationMembershipOrganization:
 
 
 @attrs.define(kw_only=True)
-class OrganizationMembershipPublicUserData:
+class OrganizationMembershipPublicUserData(Model):
     """An organization membership with public user data populated"""
 
     user_id: str | None = None
@@ -394,7 +396,7 @@ class OrganizationMembershipPublicUserData:
 
 
 @attrs.define(kw_only=True)
-class OrganizationMembership:
+class OrganizationMembership(Model):
     """A user's membership in an organization"""
 
     id: str | None = None
@@ -411,7 +413,7 @@ class OrganizationMembership:
 
 
 @attrs.define(kw_only=True)
-class PaymentAttemptEventPayloadFailedReason:
+class PaymentAttemptEventPayloadFailedReason(Model):
     """The reason the payment failed. Null if the payment has not failed."""
 
     code: str | None = None
@@ -419,7 +421,7 @@ class PaymentAttemptEventPayloadFailedReason:
 
 
 @attrs.define(kw_only=True)
-class BillingPayee:
+class BillingPayee(Model):
     """The spec's ``BillingPayee``."""
 
     id: str | None = None
@@ -429,7 +431,7 @@ class BillingPayee:
 
 
 @attrs.define(kw_only=True)
-class BillingPayerEventPayload:
+class BillingPayerEventPayload(Model):
     """The spec's ``BillingPayerEventPayload``."""
 
     object: str = "commerce_payer"
@@ -446,7 +448,7 @@ class BillingPayerEventPayload:
 
 
 @attrs.define(kw_only=True)
-class BillingAmount:
+class BillingAmount(Model):
     """The spec's ``BillingAmount``."""
 
     amount: int | None = None
@@ -456,7 +458,7 @@ class BillingAmount:
 
 
 @attrs.define(kw_only=True)
-class BillingUnitTotal:
+class BillingUnitTotal(Model):
     """The spec's ``BillingUnitTotal``."""
 
     name: str | None = None
@@ -467,7 +469,7 @@ class BillingUnitTotal:
 
 
 @attrs.define(kw_only=True)
-class BillingTotals:
+class BillingTotals(Model):
     """The spec's ``BillingTotals``."""
 
     subtotal: BillingAmount | None = None
@@ -477,7 +479,7 @@ class BillingTotals:
 
 
 @attrs.define(kw_only=True)
-class BillingPaymentSource:
+class BillingPaymentSource(Model):
     """The spec's ``BillingPaymentSource``."""
 
     id: str | None = None
@@ -491,7 +493,7 @@ class BillingPaymentSource:
 
 
 @attrs.define(kw_only=True)
-class BillingSubscriptionItemPlan:
+class BillingSubscriptionItemPlan(Model):
     """Details of the plan associated with this subscription item"""
 
     id: str | None = None
@@ -503,7 +505,7 @@ class BillingSubscriptionItemPlan:
 
 
 @attrs.define(kw_only=True)
-class BillingSubscriptionItemCredit:
+class BillingSubscriptionItemCredit(Model):
     """Proration-only credit. Use credits instead."""
 
     amount: BillingAmount | None = None
@@ -513,7 +515,7 @@ class BillingSubscriptionItemCredit:
 
 
 @attrs.define(kw_only=True)
-class BillingSubscriptionItemCreditsProration:
+class BillingSubscriptionItemCreditsProration(Model):
     """Proration credit details, present when switching plans mid-cycle"""
 
     amount: BillingAmount | None = None
@@ -523,7 +525,7 @@ class BillingSubscriptionItemCreditsProration:
 
 
 @attrs.define(kw_only=True)
-class BillingSubscriptionItemCreditsPayer:
+class BillingSubscriptionItemCreditsPayer(Model):
     """Account credit details, present when the account has a credit balance"""
 
     applied_amount: BillingAmount | None = None
@@ -531,7 +533,7 @@ class BillingSubscriptionItemCreditsPayer:
 
 
 @attrs.define(kw_only=True)
-class BillingSubscriptionItemCredits:
+class BillingSubscriptionItemCredits(Model):
     """Unified credits breakdown including proration and account credits"""
 
     proration: BillingSubscriptionItemCreditsProration | None = None
@@ -540,7 +542,7 @@ class BillingSubscriptionItemCredits:
 
 
 @attrs.define(kw_only=True)
-class BillingSubscriptionItem:
+class BillingSubscriptionItem(Model):
     """The spec's ``BillingSubscriptionItem``."""
 
     id: str | None = None
@@ -560,7 +562,7 @@ class BillingSubscriptionItem:
 
 
 @attrs.define(kw_only=True)
-class PaymentAttemptEventPayload:
+class PaymentAttemptEventPayload(Model):
     """The spec's ``PaymentAttemptEventPayload``."""
 
     id: str | None = None
@@ -585,7 +587,7 @@ class PaymentAttemptEventPayload:
 
 
 @attrs.define(kw_only=True)
-class Permission:
+class Permission(Model):
     """The spec's ``Permission``."""
 
     object: str = "permission"
@@ -599,7 +601,7 @@ class Permission:
 
 
 @attrs.define(kw_only=True)
-class Role:
+class Role(Model):
     """The spec's ``Role``."""
 
     object: str = "role"
@@ -614,7 +616,7 @@ class Role:
 
 
 @attrs.define(kw_only=True)
-class SessionActivityResponse:
+class SessionActivityResponse(Model):
     """The spec's ``SessionActivityResponse``."""
 
     object: str | None = None
@@ -629,7 +631,7 @@ class SessionActivityResponse:
 
 
 @attrs.define(kw_only=True)
-class IdentificationLink:
+class IdentificationLink(Model):
     """The spec's ``IdentificationLink``."""
 
     type: str | None = None
@@ -637,7 +639,7 @@ class IdentificationLink:
 
 
 @attrs.define(kw_only=True)
-class EmailAddress:
+class EmailAddress(Model):
     """The spec's ``EmailAddress``."""
 
     id: str | None = None
@@ -652,7 +654,7 @@ class EmailAddress:
 
 
 @attrs.define(kw_only=True)
-class PhoneNumber:
+class PhoneNumber(Model):
     """The spec's ``PhoneNumber``."""
 
     id: str | None = None
@@ -669,7 +671,7 @@ class PhoneNumber:
 
 
 @attrs.define(kw_only=True)
-class Web3Wallet:
+class Web3Wallet(Model):
     """The spec's ``Web3Wallet``."""
 
     id: str | None = None
@@ -681,7 +683,7 @@ class Web3Wallet:
 
 
 @attrs.define(kw_only=True)
-class Passkey:
+class Passkey(Model):
     """The spec's ``Passkey``."""
 
     id: str | None = None
@@ -692,7 +694,7 @@ class Passkey:
 
 
 @attrs.define(kw_only=True)
-class ExternalAccountWithVerification:
+class ExternalAccountWithVerification(Model):
     """The spec's ``ExternalAccountWithVerification``."""
 
     object: str | None = None
@@ -717,7 +719,7 @@ class ExternalAccountWithVerification:
 
 
 @attrs.define(kw_only=True)
-class SAMLAccount:
+class SAMLAccount(Model):
     """The spec's ``SAMLAccount``."""
 
     id: str | None = None
@@ -735,7 +737,7 @@ class SAMLAccount:
 
 
 @attrs.define(kw_only=True)
-class EnterpriseAccount:
+class EnterpriseAccount(Model):
     """The spec's ``EnterpriseAccount``."""
 
     id: str | None = None
@@ -755,7 +757,7 @@ class EnterpriseAccount:
 
 
 @attrs.define(kw_only=True)
-class UserScim:
+class UserScim(Model):
     """The spec's ``UserScim``."""
 
     directory_id: str | None = None
@@ -764,7 +766,7 @@ class UserScim:
 
 
 @attrs.define(kw_only=True)
-class User:
+class User(Model):
     """The spec's ``User``."""
 
     id: str | None = None
@@ -816,7 +818,7 @@ class User:
 
 
 @attrs.define(kw_only=True)
-class SessionEventPayload:
+class SessionEventPayload(Model):
     """The spec's ``SessionEventPayload``."""
 
     object: str = "session"
@@ -836,7 +838,7 @@ class SessionEventPayload:
 
 
 @attrs.define(kw_only=True)
-class SmsEventPayload:
+class SmsEventPayload(Model):
     """The spec's ``SmsEventPayload``."""
 
     object: str | None = None
@@ -854,7 +856,7 @@ class SmsEventPayload:
 
 
 @attrs.define(kw_only=True)
-class BillingSubscriptionItemEventPlanUnitPriceTier:
+class BillingSubscriptionItemEventPlanUnitPriceTier(Model):
     """The spec's ``BillingSubscriptionItemEventPlanUnitPriceTier``."""
 
     starts_at_block: int | None = None
@@ -864,7 +866,7 @@ class BillingSubscriptionItemEventPlanUnitPriceTier:
 
 
 @attrs.define(kw_only=True)
-class BillingSubscriptionItemEventPlanUnitPrice:
+class BillingSubscriptionItemEventPlanUnitPrice(Model):
     """The spec's ``BillingSubscriptionItemEventPlanUnitPrice``."""
 
     name: str | None = None
@@ -873,7 +875,7 @@ class BillingSubscriptionItemEventPlanUnitPrice:
 
 
 @attrs.define(kw_only=True)
-class BillingSubscriptionItemEventPayloadPlan:
+class BillingSubscriptionItemEventPayloadPlan(Model):
     """Detailed information about the plan associated with this subscription item"""
 
     id: str | None = None
@@ -886,14 +888,14 @@ class BillingSubscriptionItemEventPayloadPlan:
 
 
 @attrs.define(kw_only=True)
-class BillingSeats:
+class BillingSeats(Model):
     """The spec's ``BillingSeats``."""
 
     quantity: int | None = None
 
 
 @attrs.define(kw_only=True)
-class BillingSubscriptionItemEventPayload:
+class BillingSubscriptionItemEventPayload(Model):
     """The spec's ``BillingSubscriptionItemEventPayload``."""
 
     object: str = "commerce_subscription_item"
@@ -913,7 +915,7 @@ class BillingSubscriptionItemEventPayload:
 
 
 @attrs.define(kw_only=True)
-class SubscriptionEventPayload:
+class SubscriptionEventPayload(Model):
     """The spec's ``SubscriptionEventPayload``."""
 
     object: str = "commerce_subscription"
@@ -933,7 +935,7 @@ class SubscriptionEventPayload:
 
 
 @attrs.define(kw_only=True)
-class WaitlistEntryInvitation:
+class WaitlistEntryInvitation(Model):
     """The spec's ``WaitlistEntryInvitation``."""
 
     object: str = "invitation"
@@ -949,7 +951,7 @@ class WaitlistEntryInvitation:
 
 
 @attrs.define(kw_only=True)
-class WaitlistEntry:
+class WaitlistEntry(Model):
     """The spec's ``WaitlistEntry``."""
 
     object: str = "waitlist_entry"
