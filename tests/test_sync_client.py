@@ -107,6 +107,14 @@ def test_update_many_and_batch_are_sync_iterators(fake: FakeClerk, clerk: Clerk)
     collected = batch.collect()
     assert [r.ok for r in collected] == [True] * 4 + [False]
     assert isinstance(collected[4].error, errors.NotFoundError)
+    # A generator of inputs may call the client: it is read off the loop thread.
+    listed = clerk.batch(
+        clerk.users.update_metadata,
+        ((u.id, {"private_metadata": {"seen": True}}) for u in clerk.users.list(limit=2)),
+    )
+    with listed:
+        assert {r.ok for r in listed} == {True}
+    assert listed.succeeded == len(list(clerk.users.list()))
     with pytest.raises(errors.ClerkValidationError):
         clerk.batch(len, [])
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import AsyncIterable, Iterable, Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
@@ -11,10 +12,38 @@ from clerk_async.batch import Batch, BatchResult
 if TYPE_CHECKING:
     from clerk_async.sync._client import Clerk
 
-__all__ = ["SyncBatch"]
+__all__ = ["SyncBatch", "read_in_thread"]
 
 T = TypeVar("T")
 _END: Any = object()
+
+
+class _ReadInThread:
+    """A sync iterator of inputs read in a worker thread, never on the loop thread: a
+    generator of inputs may then call the sync client itself (``for u in
+    clerk.users.list()``), and a slow one does not stall the calls in flight."""
+
+    __slots__ = ("_inputs",)
+
+    def __init__(self, inputs: Iterator[Any]) -> None:
+        self._inputs = inputs
+
+    def __aiter__(self) -> _ReadInThread:
+        return self
+
+    async def __anext__(self) -> Any:
+        item = await asyncio.get_running_loop().run_in_executor(None, next, self._inputs, _END)
+        if item is _END:
+            raise StopAsyncIteration
+        return item
+
+
+def read_in_thread(inputs: Iterable[Any]) -> Iterable[Any] | AsyncIterable[Any]:
+    """What a sync batch hands the async one: a list or tuple as it is (its length gives
+    the progress total), any other iterable read off the loop thread."""
+    if isinstance(inputs, (list, tuple, range)):
+        return inputs
+    return _ReadInThread(iter(inputs))
 
 
 async def _next(batch: Batch[T]) -> BatchResult[T]:
@@ -33,8 +62,9 @@ class SyncBatch(Generic[T]):
 
     ``for result in batch`` yields each result as it completes; ``batch.collect()`` gives
     every result in input order. Leaving the ``for`` early does not cancel the calls in
-    flight by itself: ``with batch:`` (or ``batch.close()``) does. The inputs are read and
-    ``on_progress`` is called on the client's loop thread.
+    flight by itself: ``with batch:`` (or ``batch.close()``) does. An iterator of inputs
+    is read in a worker thread (it may call the client); ``on_progress`` is called on the
+    client's loop thread (it must not).
     """
 
     __slots__ = ("_batch", "_client")

@@ -151,7 +151,7 @@ class Clerk(SyncSpecServices):
         each ``BatchResult`` as it completes (see ``clerk_async.Clerk.batch``)."""
         from clerk_async.batch import run_batch
         from clerk_async.sync._base import SyncService
-        from clerk_async.sync._batch import SyncBatch
+        from clerk_async.sync._batch import SyncBatch, read_in_thread
 
         owner = getattr(operation, "__self__", None)
         if not isinstance(owner, SyncService) or owner._client is not self:
@@ -161,7 +161,7 @@ class Clerk(SyncSpecServices):
         run = getattr(owner._service(), operation.__name__)
         batch = run_batch(
             run,
-            inputs,
+            read_in_thread(inputs),
             concurrency=concurrency,
             fail_fast=fail_fast,
             on_progress=on_progress,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from clerk_async.sync._batch import SyncBatch
+from clerk_async.sync._batch import SyncBatch, read_in_thread
 from clerk_async.sync.services import machines as generated
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ class Machines(generated.Machines):
         """``clerk_async``'s ``machines.update_many`` for sync code: ``for result in ...``
         yields each ``BatchResult`` as it completes (see ``SyncBatch``)."""
         batch = self._service().update_many(
-            updates,
+            read_in_thread(updates),
             concurrency=concurrency,
             fail_fast=fail_fast,
             on_progress=on_progress,
