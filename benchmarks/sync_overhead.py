@@ -8,8 +8,9 @@ process, not counted). Instructions: each client runs under ``valgrind --tool=ca
 (every thread counted) with N1 and N2 calls; (Ir(N2) - Ir(N1)) / (N2 - N1) is one call's,
 start-up cancelled out. Microseconds: the median of ``--rounds`` native runs of N2 calls,
 wall time per call; noisy on a shared machine, the instruction figure is not.
-The difference is the sync client's hop: a coroutine handed to its loop thread
-(``run_coroutine_threadsafe``) and the calling thread woken with the answer.
+The difference is the sync client's hop: a coroutine handed to its loop thread (a task
+made there by ``call_soon_threadsafe``) and the calling thread woken by a plain lock; the
+last line times that hop alone, in process, with no I/O.
 """
 
 from __future__ import annotations
@@ -59,6 +60,24 @@ def run_sync(url: str, calls: int) -> float:
         return time.perf_counter() - start
 
 
+def hop_alone(calls: int = 20_000) -> float:
+    """µs per hop with no I/O: a coroutine that returns at once, run through the sync
+    client's loop thread (what every sync call adds to its async call)."""
+    from clerk_async.sync._runner import LoopThread
+
+    async def nothing() -> None:
+        return None
+
+    runner = LoopThread("hop")
+    try:
+        start = time.perf_counter()
+        for _ in range(calls):
+            runner.run(nothing())
+        return (time.perf_counter() - start) / calls * 1e6
+    finally:
+        runner.stop()
+
+
 def instructions(client: str, url: str, calls: int) -> int:
     command = [
         "valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
@@ -96,8 +115,11 @@ def main() -> None:
     use_valgrind = not args.no_valgrind and shutil.which("valgrind") is not None
     with server_process() as (_pid, port):
         url = f"http://127.0.0.1:{port}/v1"
-        micros = {c: statistics.median(native(c, url, args.n2) for _ in range(args.rounds))
-                  for c in ("async", "sync")}  # fmt: skip
+        runs: dict[str, list[float]] = {"async": [], "sync": []}
+        for _ in range(args.rounds):  # interleaved: both meet the same load
+            for client, found in runs.items():
+                found.append(native(client, url, args.n2))
+        micros = {client: statistics.median(found) for client, found in runs.items()}
         counts = {}
         if use_valgrind:
             for client in ("async", "sync"):
@@ -111,6 +133,7 @@ def main() -> None:
         print(f"| {client} | {ir} | {micros[client]:.0f} |")
     ir_extra = f"{counts['sync'] - counts['async']:+,.0f}" if counts else "-"
     print(f"| sync over async | {ir_extra} | {micros['sync'] - micros['async']:+.0f} |")
+    print(f"\nThe hop alone (a no-op coroutine through the loop thread): {hop_alone():.1f} µs")
 
 
 if __name__ == "__main__":
