@@ -94,17 +94,13 @@ __all__ = [
     "__version__",
 ]
 
-# The Machines, M2M and API keys models and params are generated (models/spec.py,
+# The Machines, M2M and API keys models and params are generated (models/<service>.py,
 # services/spec/): imported on first use, so ``import clerk_async`` does not load the
 # models of all 249 operations.
 _LAZY = {
-    "clerk_async.models.spec": (
-        "APIKey",
-        "APIKeyDeleted",
-        "APIKeyList",
-        "APIKeySecret",
-        "M2MToken",
-        "M2MTokenList",
+    "clerk_async.models.api_keys": ("APIKey", "APIKeyDeleted", "APIKeyList", "APIKeySecret"),
+    "clerk_async.models.m2m": ("M2MToken", "M2MTokenList"),
+    "clerk_async.models.machines": (
         "Machine",
         "MachineCreated",
         "MachineDeleted",
@@ -140,13 +136,9 @@ _LAZY = {
 _LAZY_MODULES = {name: module for module, names in _LAZY.items() for name in names}
 
 if TYPE_CHECKING:
-    from clerk_async.models.spec import (
-        APIKey,
-        APIKeyDeleted,
-        APIKeyList,
-        APIKeySecret,
-        M2MToken,
-        M2MTokenList,
+    from clerk_async.models.api_keys import APIKey, APIKeyDeleted, APIKeyList, APIKeySecret
+    from clerk_async.models.m2m import M2MToken, M2MTokenList
+    from clerk_async.models.machines import (
         Machine,
         MachineCreated,
         MachineDeleted,

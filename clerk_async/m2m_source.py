@@ -36,7 +36,7 @@ from clerk_async.services.spec.m2m import CreateM2MTokenParams
 
 if TYPE_CHECKING:
     from clerk_async._transport import CallOptions
-    from clerk_async.models.spec import M2MToken
+    from clerk_async.models.m2m import M2MToken
     from clerk_async.services.m2m import M2M
 
 __all__ = ["DEFAULT_MIN_REMAINING", "M2MTokenSource", "bearer_middleware"]

@@ -413,7 +413,7 @@ def render_service(
     service: str,
     operations: list[Operation],
     spec: Spec,
-    model_names: set[str],
+    homes: dict[str, str],
     union_names: set[str],
 ) -> str:
     cls = service_class(service)
@@ -432,7 +432,10 @@ def render_service(
             raise SystemExit(f"overrides: the operations sharing {name} differ in their fields")
         params += render_params(ops, spec)
     text = "\n".join([*params, "", *methods])
-    used = sorted(n for n in models_used if n in model_names)
+    used: dict[str, list[str]] = defaultdict(list)  # module -> the models it gives
+    for name in sorted(models_used):
+        if name in homes:
+            used[homes[name]].append(name)
 
     def needs(word: str) -> bool:
         return re.search(rf"\b{word}\b", text) is not None
@@ -463,8 +466,8 @@ def render_service(
         imports.append(
             f"from clerk_async._convert import {', '.join(n for n in runtime if needs(n))}"
         )
-    if used:
-        imports.append(f"from clerk_async.models.spec import {', '.join(used)}")
+    for module, names in sorted(used.items()):
+        imports.append(f"from clerk_async.models.{module} import {', '.join(names)}")
     if needs("paginate"):
         imports.append("from clerk_async.pagination import AsyncPager, Page, paginate")
     service_base = "MachineAuthService" if any(o.machine_auth for o in operations) else "Service"
@@ -564,11 +567,170 @@ def render_client(declared: Declarations) -> dict[str, str]:
     by_service: dict[str, list[Operation]] = defaultdict(list)
     for op in operations:
         by_service[op.service].append(op)
-    files = {"models/spec.py": render_models(models)}
-    model_names = set(models.classes) | set(models.unions)
+    homes = model_homes(models, operations)
+    files = {
+        f"models/{module}.py": text for module, text in render_model_modules(models, homes).items()
+    }
+    params: dict[str, str] = {}  # params class -> its service
     for service, ops in sorted(by_service.items()):
         files[f"services/spec/{service}.py"] = render_service(
-            service, ops, spec, model_names, set(models.unions)
+            service, ops, spec, homes, set(models.unions)
         )
+        params.update({op.params_class: service for op in ops})
     files["services/spec/__init__.py"] = render_registry(operations, sorted(by_service))
+    files["models/__init__.py"] = render_models_index(homes, params)
+    files["models/spec.py"] = render_models_reexport(homes)
     return files
+
+
+# --- models, one module per service --------------------------------------------------------
+#
+# A model lives with the one service whose answers use it (directly or inside another
+# model), so the first call of a service loads its own models, not all of them; a model
+# the answers of several services use lives in ``shared``.
+
+SHARED = "shared"
+
+
+def model_homes(models: Models, operations: list[Operation]) -> dict[str, str]:
+    """Each model class's (and union alias's) module: its one service, or ``shared``."""
+    names = set(models.classes) | set(models.unions)
+
+    def named(tp: str) -> set[str]:
+        return {n for n in re.findall(r"[A-Z]\w*", tp) if n in names}
+
+    refers: dict[str, set[str]] = {
+        cls: set().union(*(named(f.tp) for f in model.fields.values()))
+        for cls, model in models.classes.items()
+    }
+    refers.update({alias: set(members) for alias, (members, _) in models.unions.items()})
+    services: dict[str, set[str]] = defaultdict(set)
+    for op in operations:
+        todo = list(named(op.response) | named(op.page_item or ""))
+        seen: set[str] = set()
+        while todo:
+            name = todo.pop()
+            if name not in seen:
+                seen.add(name)
+                todo += refers[name]
+        for name in seen:
+            services[name].add(op.service)
+    return {
+        name: next(iter(services[name])) if len(services[name]) == 1 else SHARED
+        for name in sorted(names)
+    }
+
+
+def render_model_modules(models: Models, homes: dict[str, str]) -> dict[str, str]:
+    """``models/<service>.py`` (and ``models/shared.py``): each module's classes in the
+    spec's order, what they use from ``shared``, and the converter's registrations."""
+    body = render_models_body(models)
+    classes = dict(zip(models.order, body.classes, strict=True))
+    modules: dict[str, list[str]] = defaultdict(list)
+    for name in [*models.order, *sorted(models.unions)]:
+        modules[homes[name]].append(name)
+    files = {}
+    for module, names in sorted(modules.items()):
+        mine = set(names)
+        text = "\n".join(classes[n] for n in names if n in classes)
+        aliases = [a for a in sorted(models.unions) if a in mine]
+        registrations = [f"{a} = {' | '.join(models.unions[a][0])}" for a in aliases]
+        for alias in aliases:
+            members, tag = models.unions[alias]
+            tag_arg = f', tag="{tag}"' if tag else ""
+            registrations.append(f"register_one_of({alias}, ({', '.join(members)},){tag_arg})")
+        for cls, renames in sorted(models.renames.items()):
+            if cls in mine:
+                registrations.append(f"register_renames({cls}, {renames!r})")
+        text += "\n".join(registrations)
+        others = sorted(
+            n for n in set(re.findall(r"\b[A-Z]\w*", text)) if homes.get(n, module) != module
+        )
+        imported = [f"from clerk_async.models.{homes[n]} import {n}" for n in others]
+        where = "several services" if module == SHARED else f"``clerk.{module}``"
+        out = [
+            HEADER,
+            f'"""Response models of {where}, from the spec\'s schemas.\n\n'
+            "Attribute names are the wire's keys; fields the spec does not require (or allows\n"
+            "to be null) default to None; unknown keys are ignored. Enum values stay plain\n"
+            'strings, so a value Clerk adds later does not break old clients."""\n',
+            *body.imports,
+            *imported,
+            "",
+            "__all__ = [" + ", ".join(f'"{n}"' for n in sorted(names)) + "]\n",
+            text,
+        ]
+        files[module] = "\n".join(out) + "\n"
+    return files
+
+
+def render_models_index(homes: dict[str, str], params: dict[str, str]) -> str:
+    """``clerk_async/models/__init__.py``: every model and params class by name, each
+    module imported on first use."""
+    clash = set(homes) & set(params)
+    if clash:
+        raise SystemExit(f"a model and a params class share a name: {sorted(clash)}")
+    table = {n: f"clerk_async.models.{m}" for n, m in homes.items()}
+    table.update({n: f"clerk_async.services.spec.{s}" for n, s in params.items()})
+    by_module: dict[str, list[str]] = defaultdict(list)
+    for name, module in sorted(table.items()):
+        by_module[module].append(name)
+    lines = [
+        HEADER,
+        '"""attrs models (responses) and params (requests) of every operation.\n\n'
+        "``from clerk_async.models import User, CreateUserParams``: each name is imported\n"
+        "from its module on first use (a service's models live in\n"
+        "``clerk_async.models.<service>``, its params in\n"
+        "``clerk_async.services.spec.<service>``), so using one service does not load the\n"
+        "models of all the others.\n\n"
+        "Params are frozen: validated once when built, they cannot drift afterwards, and one\n"
+        "object can be sent, retried and reported safely. Response models are plain\n"
+        "``attrs.define`` classes: frozen ones cost about twice as much to build.\n"
+        '"""\n',
+        "from __future__ import annotations\n",
+        "import importlib",
+        "from typing import TYPE_CHECKING, Any\n",
+        "if TYPE_CHECKING:",
+    ]
+    for module, names in sorted(by_module.items()):
+        lines.append(f"    from {module} import {', '.join(names)}")
+    lines += ["", "_MODULES: dict[str, str] = {  # name -> its module, under clerk_async."]
+    lines += [
+        f'    "{name}": "{module.removeprefix("clerk_async.")}",'
+        for name, module in sorted(table.items())
+    ]
+    lines += ["}", "", "__all__ = [", *(f'    "{name}",' for name in sorted(table)), "]", ""]
+    lines += [
+        "",
+        "def __getattr__(name: str) -> Any:",
+        "    module = _MODULES.get(name)",
+        "    if module is None:",
+        "        raise AttributeError(f\"module 'clerk_async.models' has no attribute {name!r}\")",
+        '    value = getattr(importlib.import_module("clerk_async." + module), name)',
+        "    globals()[name] = value  # once: later lookups are plain module attributes",
+        "    return value",
+        "",
+        "",
+        "def __dir__() -> list[str]:",
+        "    return __all__",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def render_models_reexport(homes: dict[str, str]) -> str:
+    """``clerk_async/models/spec.py``: every response model in one namespace, as before
+    the split (importing it loads them all; ``clerk_async.models`` loads on demand)."""
+    by_module: dict[str, list[str]] = defaultdict(list)
+    for name, module in sorted(homes.items()):
+        by_module[module].append(name)
+    lines = [
+        HEADER,
+        '"""Every response model of the Backend API in one namespace (this loads them all).\n\n'
+        "Each lives in its service's module (``clerk_async.models.<service>``); prefer\n"
+        '``from clerk_async.models import User``, which loads only what it names."""\n',
+        "from __future__ import annotations\n",
+    ]
+    for module, names in sorted(by_module.items()):
+        lines.append(f"from clerk_async.models.{module} import {', '.join(names)}")
+    lines += ["", "__all__ = [" + ", ".join(f'"{n}"' for n in sorted(homes)) + "]"]
+    return "\n".join(lines) + "\n"

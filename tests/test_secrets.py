@@ -259,10 +259,13 @@ def _params_classes() -> dict[str, type]:
 def _model_classes() -> dict[str, type]:
     """The API's models and the webhook events' (``Event.`` before their names)."""
     found = {}
-    for module, prefix in ((spec_models, ""), (webhook_events, "Event.")):
-        for name, cls in vars(module).items():
-            if isinstance(cls, type) and attrs.has(cls) and cls.__module__ == module.__name__:
-                found[prefix + name] = cls
+    for name in spec_models.__all__:  # every model, from its service's module
+        cls = getattr(spec_models, name)
+        if isinstance(cls, type) and attrs.has(cls):  # not the oneOf unions
+            found[name] = cls
+    for name, cls in vars(webhook_events).items():
+        if isinstance(cls, type) and attrs.has(cls) and cls.__module__ == webhook_events.__name__:
+            found["Event." + name] = cls
     return found
 
 

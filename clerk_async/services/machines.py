@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     import sys
 
     from clerk_async._transport import CallOptions
-    from clerk_async.models.spec import Machine
+    from clerk_async.models.machines import Machine
 
     if sys.version_info >= (3, 11):
         from typing import Unpack

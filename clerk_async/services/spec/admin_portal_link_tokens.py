@@ -14,11 +14,11 @@ import attrs
 from clerk_async import _validate as v
 from clerk_async._convert import UNSET, Unset, build_params, param
 from clerk_async._prepare import prepare
-from clerk_async.models.common import Params
-from clerk_async.models.spec import (
+from clerk_async.models.admin_portal_link_tokens import (
     CreateAdminPortalLinkTokenResponse,
     RevokeAdminPortalLinkTokenResponse,
 )
+from clerk_async.models.common import Params
 from clerk_async.services._base import Service
 
 if TYPE_CHECKING:

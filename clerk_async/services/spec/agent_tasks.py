@@ -14,8 +14,8 @@ import attrs
 from clerk_async import _validate as v
 from clerk_async._convert import UNSET, Unset, build_params, param
 from clerk_async._prepare import prepare
+from clerk_async.models.agent_tasks import AgentTask
 from clerk_async.models.common import Params
-from clerk_async.models.spec import AgentTask
 from clerk_async.services._base import Service
 
 if TYPE_CHECKING:

@@ -15,8 +15,8 @@ import attrs
 from clerk_async import _validate as v
 from clerk_async._convert import UNSET, Unset, build_params, param
 from clerk_async._prepare import prepare
+from clerk_async.models.api_keys import APIKey, APIKeyDeleted, APIKeySecret
 from clerk_async.models.common import Params
-from clerk_async.models.spec import APIKey, APIKeyDeleted, APIKeySecret
 from clerk_async.pagination import AsyncPager, Page, paginate
 from clerk_async.services._base import Service
 

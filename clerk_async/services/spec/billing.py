@@ -15,17 +15,17 @@ import attrs
 from clerk_async import _validate as v
 from clerk_async._convert import UNSET, Unset, build_params, param
 from clerk_async._prepare import prepare
-from clerk_async.models.common import Params
-from clerk_async.models.spec import (
+from clerk_async.models.billing import (
     BillingPaymentAttempt,
     BillingPriceResponse,
     BillingStatement,
     CommerceDiscountRedemptionResponse,
     CommercePlan,
     CommercePriceTransitionResponse,
-    CommerceSubscriptionItem,
     CommerceSubscriptionItem2,
 )
+from clerk_async.models.common import Params
+from clerk_async.models.shared import CommerceSubscriptionItem
 from clerk_async.pagination import AsyncPager, Page, paginate
 from clerk_async.services._base import Service
 

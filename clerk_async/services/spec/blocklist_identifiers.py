@@ -14,8 +14,9 @@ import attrs
 from clerk_async import _validate as v
 from clerk_async._convert import UNSET, Unset, build_params, param
 from clerk_async._prepare import prepare
+from clerk_async.models.blocklist_identifiers import BlocklistIdentifier, BlocklistIdentifiersList
 from clerk_async.models.common import Params
-from clerk_async.models.spec import BlocklistIdentifier, BlocklistIdentifiersList, DeletedObject
+from clerk_async.models.shared import DeletedObject
 from clerk_async.services._base import Service
 
 if TYPE_CHECKING:

@@ -15,7 +15,8 @@ from clerk_async import _validate as v
 from clerk_async._convert import UNSET, Unset, build_params, param
 from clerk_async._prepare import prepare
 from clerk_async.models.common import Params
-from clerk_async.models.spec import DeletedObject, Domain, DomainsList
+from clerk_async.models.domains import Domain, DomainsList
+from clerk_async.models.shared import DeletedObject
 from clerk_async.services._base import Service
 
 if TYPE_CHECKING:

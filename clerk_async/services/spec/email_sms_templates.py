@@ -16,7 +16,7 @@ from clerk_async import _validate as v
 from clerk_async._convert import UNSET, Unset, build_params, param
 from clerk_async._prepare import prepare
 from clerk_async.models.common import Params
-from clerk_async.models.spec import Template
+from clerk_async.models.shared import Template
 from clerk_async.pagination import AsyncPager, paginate
 from clerk_async.services._base import Service, deprecated
 

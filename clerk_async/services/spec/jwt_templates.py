@@ -16,7 +16,8 @@ from clerk_async import _validate as v
 from clerk_async._convert import UNSET, Unset, build_params, param
 from clerk_async._prepare import prepare
 from clerk_async.models.common import Params
-from clerk_async.models.spec import DeletedObject, JWTTemplate
+from clerk_async.models.jwt_templates import JWTTemplate
+from clerk_async.models.shared import DeletedObject
 from clerk_async.pagination import AsyncPager, paginate
 from clerk_async.services._base import Service
 

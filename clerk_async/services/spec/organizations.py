@@ -16,13 +16,12 @@ from clerk_async import _validate as v
 from clerk_async._convert import UNSET, Unset, build_params, param
 from clerk_async._prepare import prepare
 from clerk_async.models.common import Params
-from clerk_async.models.spec import (
+from clerk_async.models.organizations import Organization, OrganizationWithLogo
+from clerk_async.models.shared import (
     CommerceCreditBalanceResponse,
     CommerceCreditLedgerResponse,
     CommerceSubscription,
     DeletedObject,
-    Organization,
-    OrganizationWithLogo,
 )
 from clerk_async.pagination import AsyncPager, Page, paginate
 from clerk_async.services._base import Service

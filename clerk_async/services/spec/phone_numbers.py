@@ -15,12 +15,11 @@ from clerk_async import _validate as v
 from clerk_async._convert import UNSET, Unset, build_params, param
 from clerk_async._prepare import prepare
 from clerk_async.models.common import Params
-from clerk_async.models.spec import (
+from clerk_async.models.phone_numbers import (
     AttemptPhoneNumberVerificationResponse,
-    DeletedObject,
-    PhoneNumber,
     PreparePhoneNumberVerificationResponse,
 )
+from clerk_async.models.shared import DeletedObject, PhoneNumber
 from clerk_async.services._base import Service
 
 if TYPE_CHECKING:

@@ -15,7 +15,7 @@ from clerk_async import _validate as v
 from clerk_async._convert import UNSET, Unset, build_params, param
 from clerk_async._prepare import prepare
 from clerk_async.models.common import Params
-from clerk_async.models.spec import SignInToken
+from clerk_async.models.sign_in_tokens import SignInToken
 from clerk_async.services._base import Service
 
 if TYPE_CHECKING:

@@ -16,18 +16,20 @@ from clerk_async import _validate as v
 from clerk_async._convert import UNSET, Unset, build_params, param
 from clerk_async._prepare import prepare
 from clerk_async.models.common import Params
-from clerk_async.models.spec import (
+from clerk_async.models.shared import (
     CommerceCreditBalanceResponse,
     CommerceCreditLedgerResponse,
     CommerceSubscription,
-    DeleteBackupCodeResponse,
     DeletedObject,
+    OrganizationInvitationWithPublicOrganizationData,
+    OrganizationMembership,
+)
+from clerk_async.models.users import (
+    DeleteBackupCodeResponse,
     DeleteTOTPResponse,
     DisableMFAResponse,
     ListUserTrustedDevicesResponse,
     OAuthAccessTokenItem,
-    OrganizationInvitationWithPublicOrganizationData,
-    OrganizationMembership,
     TotalCount,
     TrustedDevice,
     User,

@@ -12,7 +12,7 @@ import attrs
 
 from clerk_async._prepare import prepare
 from clerk_async.models.common import Params
-from clerk_async.models.spec import SvixURL
+from clerk_async.models.webhooks import SvixURL
 from clerk_async.services._base import Service
 
 if TYPE_CHECKING:
