@@ -191,20 +191,14 @@ async def _within_310(
     return True
 
 
-async def _read(response: aiohttp.ClientResponse, limit: int) -> bytes:
-    """The body, decompressed, read chunk by chunk and never past ``limit`` bytes.
+async def _read_rest(content: aiohttp.StreamReader, first: bytes, limit: int) -> bytes:
+    """The rest of a body that did not come in one piece, never read past ``limit`` bytes.
 
     aiohttp (>= 3.13.3) decompresses incrementally as the body is consumed, so stopping
     here bounds the memory of a gzip bomb or an endless body as well as the bytes read.
     """
-    content = response.content
-    chunk = await content.readany()
-    if content.at_eof():  # the usual answer: all of it in one piece
-        if len(chunk) > limit:
-            raise _TooLarge
-        return chunk
-    chunks = [chunk]
-    size = len(chunk)
+    chunks = [first]
+    size = len(first)
     while True:
         if size > limit:
             raise _TooLarge
@@ -215,6 +209,12 @@ async def _read(response: aiohttp.ClientResponse, limit: int) -> bytes:
         size += len(chunk)
 
 
+# aiohttp's exceptions for a connection that never opened: the server saw nothing.
+_NEVER_OPENED = (
+    aiohttp.ClientSSLError,
+    aiohttp.ClientConnectorError,
+    aiohttp.ConnectionTimeoutError,
+)
 # aiohttp writes raw bytes past 1 MiB in one go and warns that it may block the loop; a
 # reader is written in chunks (a big upload, or claims of many megabytes).
 _LARGE_BODY = 2**20
@@ -281,9 +281,7 @@ class Transport:
             raise _missing_key()
         if prepared.headers:
             headers = {**headers, **prepared.headers}
-        url = URL(self.base_url + prepared.path, encoded=True)
-        if prepared.query:
-            url = url.extend_query(prepared.query)
+        url = self._url(prepared)
         clock = self.clock
         limiter = self.limiter
         route = prepared.route  # a 429 pauses this endpoint (Clerk: "that endpoint")
@@ -338,14 +336,7 @@ class Transport:
                     prepared.method, prepared.template, deadline, exc.waiting_for
                 ) from error
             except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-                if isinstance(
-                    exc,
-                    (
-                        aiohttp.ClientSSLError,
-                        aiohttp.ClientConnectorError,
-                        aiohttp.ConnectionTimeoutError,
-                    ),
-                ):
+                if isinstance(exc, _NEVER_OPENED):
                     sent = False  # the connection never opened: the server saw nothing
                 error, failed = classify_failure(
                     prepared,
@@ -388,17 +379,38 @@ class Transport:
                 if limiter.limit is not None:
                     limiter.release(sent=sent, key=bucket)
 
-            delay = retry.decide(attempt, outcome)
-            if outcome.status == 429:
-                # Every later request to this endpoint waits the pause out, retried or not.
-                limiter.pause(route, retry.pause_after_429(attempt, outcome.retry_after, delay))
-            if delay is None or clock() + delay >= deadline_at:
+            delay = self._decide(route, retry, attempt, outcome, deadline_at)
+            if delay is None:
                 raise error
             if record is not None:  # event point: a retry is decided
                 record.retry(attempt + 1, delay, outcome.status, error)
             attempt += 1
             if outcome.status != 429:  # after a 429 the limiter holds us for the pause
                 await asyncio.sleep(delay)
+
+    def _url(self, prepared: PreparedRequest) -> URL:
+        """The request's URL: ``base_url``, the escaped path, the query."""
+        url = URL(self.base_url + prepared.path, encoded=True)
+        if prepared.query:
+            url = url.extend_query(prepared.query)
+        return url
+
+    def _decide(
+        self,
+        route: str,
+        retry: RetryPolicy,
+        attempt: int,
+        outcome: Outcome,
+        deadline_at: float,
+    ) -> float | None:
+        """Seconds to wait before the next attempt, or None to raise; a 429 pauses ``route``
+        for every later request, retried or not."""
+        delay = retry.decide(attempt, outcome)
+        if outcome.status == 429:
+            self.limiter.pause(route, retry.pause_after_429(attempt, outcome.retry_after, delay))
+        if delay is None or self.clock() + delay >= deadline_at:
+            return None
+        return delay
 
     async def _exchange(
         self,
@@ -428,8 +440,17 @@ class Transport:
             )
         async with sending as response:
             status = response.status
+            content = response.content
+            limit = self.max_response_bytes
             try:
-                return status, response.headers, await _read(response, self.max_response_bytes)
+                # The usual answer is all in one piece: read here, not in one more coroutine
+                # frame that every resumption of the read would go through.
+                raw = await content.readany()
+                if not content.at_eof():
+                    raw = await _read_rest(content, raw, limit)
+                elif len(raw) > limit:
+                    raise _TooLarge
+                return status, response.headers, raw
             except _TooLarge:
                 response.close()  # drop the connection, and the rest of the body
                 raise ClerkResponseValidationError(

@@ -106,99 +106,33 @@ class Clerk(SpecServices):
             secret_key = os.environ.get("CLERK_SECRET_KEY") or None
         _check_secret("secret_key", secret_key)
         _check_secret("machine_secret_key", machine_secret_key)
-        if jwt_key is None:
-            jwt_key = os.environ.get("CLERK_JWT_KEY") or None
         # Parsed now: a bad key is a configuration error before any request.
-        self._jwt_key: RSAPublicKey | None = None
-        if jwt_key is not None:
-            from clerk_async.auth._keys import parse_pem
-
-            self._jwt_key = parse_pem(jwt_key)
-        if base_url is None:
-            base_url = base_url_from_api_url(
-                os.environ.get("CLERK_API_URL") or DEFAULT_API_URL, "CLERK_API_URL"
-            )
-        try:
-            url = URL(str(base_url))
-        except ValueError:  # yarl: "http://[::1", a bad port...
-            url = URL()
-        if not url.is_absolute() or url.scheme not in ("http", "https"):
-            raise ClerkConfigError(
-                "base_url", f"must be an absolute http(s) URL, got {describe(base_url)}"
-            )
-        if (
-            isinstance(max_connections, bool)
-            or not isinstance(max_connections, int)
-            or max_connections < 1
-        ):
-            raise ClerkConfigError(
-                "max_connections", f"must be an integer >= 1, got {describe(max_connections)}"
-            )
-        if (
-            isinstance(max_response_bytes, bool)
-            or not isinstance(max_response_bytes, int)
-            or max_response_bytes < 1
-        ):
-            raise ClerkConfigError(
-                "max_response_bytes", f"must be an integer >= 1, got {describe(max_response_bytes)}"
-            )
+        self._jwt_key = _jwt_key(jwt_key)
+        self._base_url = _base_url(base_url)
+        self._max_connections = _count("max_connections", max_connections)
+        _count("max_response_bytes", max_response_bytes)
         if session is not None and not isinstance(session, aiohttp.ClientSession):
             raise ClerkConfigError(
                 "session", f"must be an aiohttp.ClientSession, got {describe(session)}"
             )
-        try:
-            traces: list[object] = list(trace_configs or ())
-        except TypeError:  # not iterable
-            traces = [trace_configs]
-        if not all(isinstance(t, aiohttp.TraceConfig) for t in traces):
-            raise ClerkConfigError("trace_configs", "must be aiohttp.TraceConfig objects")
-        if retry is not None and not isinstance(retry, RetryPolicy):
-            raise ClerkConfigError("retry", f"must be a RetryPolicy, got {describe(retry)}")
-        policy = retry if retry is not None else RetryPolicy()
-        if max_retries is not None:
-            policy = attrs.evolve(policy, max_retries=retry_count("max_retries", max_retries))
-        if rate_limit == "auto":
-            rate_limit = default_rate_limit(secret_key)
-        elif rate_limit is not None and not isinstance(rate_limit, RateLimit):
-            raise ClerkConfigError(
-                "rate_limit", f"must be a RateLimit, None or 'auto', got {describe(rate_limit)}"
-            )
-        self._rate_limit: RateLimit | None = rate_limit
-        self._base_url = str(url).rstrip("/")
-        self._max_connections = max_connections
+        traces = _trace_configs(trace_configs)
+        policy = _retry_policy(retry, max_retries)
+        self._rate_limit = _rate_limit(rate_limit, secret_key)
         self._key_hint = _key_hint(secret_key)
         self._machine_secret_key = machine_secret_key
         self._sessions = Sessions(
             timeout=as_timeout(timeout),
             max_connections=max_connections,
             injected=session,
-            trace_configs=[t for t in traces if isinstance(t, aiohttp.TraceConfig)],
+            trace_configs=traces,
         )
-
-        extra = default_headers or {}
-        if not isinstance(extra, Mapping):
-            raise ClerkConfigError("default_headers", "must be a mapping of str to str")
-        for name, value in (("Clerk-API-Version", api_version), *extra.items()):
-            problem = header_problem(name, value)
-            if problem is not None:
-                field = "api_version" if name == "Clerk-API-Version" else "default_headers"
-                raise ClerkConfigError(field, problem)
-        headers = {
-            "Accept": "application/json",
-            "Content-Type": "application/json",
-            "Clerk-API-Version": api_version,
-            "User-Agent": USER_AGENT,
-            **extra,
-        }
-        if secret_key:
-            headers["Authorization"] = f"Bearer {secret_key}"
         self._transport = Transport(
             base_url=self._base_url,
-            headers=headers,
+            headers=_headers(secret_key, api_version, default_headers),
             timeout=as_timeout(timeout),
             deadline=seconds("deadline", deadline),
             retry=policy,
-            limiter=_limiter(rate_limit, secret_key, as_timeout(timeout)),
+            limiter=_limiter(self._rate_limit, secret_key, as_timeout(timeout)),
             sessions=self._sessions,
             missing_key=not secret_key,
             max_response_bytes=max_response_bytes,
@@ -685,3 +619,93 @@ def _key_hint(secret_key: str | None) -> str:
         return "<none>"
     prefix = secret_key.split("_", 2)
     return "_".join(prefix[:2]) + "_***" if len(prefix) == 3 else "***"
+
+
+# --- configuration: each option checked, with a message naming it --------------------------
+
+
+def _jwt_key(jwt_key: str | None) -> RSAPublicKey | None:
+    """The PEM public key for networkless verification (or ``CLERK_JWT_KEY``), parsed."""
+    if jwt_key is None:
+        jwt_key = os.environ.get("CLERK_JWT_KEY") or None
+    if jwt_key is None:
+        return None
+    from clerk_async.auth._keys import parse_pem
+
+    return parse_pem(jwt_key)
+
+
+def _base_url(base_url: str | URL | None) -> str:
+    """The absolute http(s) root the spec's paths hang from, without a trailing slash."""
+    if base_url is None:
+        base_url = base_url_from_api_url(
+            os.environ.get("CLERK_API_URL") or DEFAULT_API_URL, "CLERK_API_URL"
+        )
+    try:
+        url = URL(str(base_url))
+    except ValueError:  # yarl: "http://[::1", a bad port...
+        url = URL()
+    if not url.is_absolute() or url.scheme not in ("http", "https"):
+        raise ClerkConfigError(
+            "base_url", f"must be an absolute http(s) URL, got {describe(base_url)}"
+        )
+    return str(url).rstrip("/")
+
+
+def _count(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ClerkConfigError(name, f"must be an integer >= 1, got {describe(value)}")
+    return value
+
+
+def _trace_configs(trace_configs: Any) -> list[aiohttp.TraceConfig]:
+    try:
+        traces: list[object] = list(trace_configs or ())
+    except TypeError:  # not iterable
+        traces = [trace_configs]
+    if not all(isinstance(t, aiohttp.TraceConfig) for t in traces):
+        raise ClerkConfigError("trace_configs", "must be aiohttp.TraceConfig objects")
+    return [t for t in traces if isinstance(t, aiohttp.TraceConfig)]
+
+
+def _retry_policy(retry: Any, max_retries: int | None) -> RetryPolicy:
+    if retry is not None and not isinstance(retry, RetryPolicy):
+        raise ClerkConfigError("retry", f"must be a RetryPolicy, got {describe(retry)}")
+    policy = retry if retry is not None else RetryPolicy()
+    if max_retries is not None:
+        policy = attrs.evolve(policy, max_retries=retry_count("max_retries", max_retries))
+    return policy
+
+
+def _rate_limit(rate_limit: Any, secret_key: str | None) -> RateLimit | None:
+    if rate_limit == "auto":
+        return default_rate_limit(secret_key)
+    if rate_limit is not None and not isinstance(rate_limit, RateLimit):
+        raise ClerkConfigError(
+            "rate_limit", f"must be a RateLimit, None or 'auto', got {describe(rate_limit)}"
+        )
+    return rate_limit
+
+
+def _headers(
+    secret_key: str | None, api_version: str, default_headers: Mapping[str, str] | None
+) -> dict[str, str]:
+    """The headers of every request, computed once (they carry the secret key)."""
+    extra = default_headers or {}
+    if not isinstance(extra, Mapping):
+        raise ClerkConfigError("default_headers", "must be a mapping of str to str")
+    for name, value in (("Clerk-API-Version", api_version), *extra.items()):
+        problem = header_problem(name, value)
+        if problem is not None:
+            field = "api_version" if name == "Clerk-API-Version" else "default_headers"
+            raise ClerkConfigError(field, problem)
+    headers = {
+        "Accept": "application/json",
+        "Content-Type": "application/json",
+        "Clerk-API-Version": api_version,
+        "User-Agent": USER_AGENT,
+        **extra,
+    }
+    if secret_key:
+        headers["Authorization"] = f"Bearer {secret_key}"
+    return headers
