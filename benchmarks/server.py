@@ -7,6 +7,8 @@ parses only what simple keep-alive requests need (the request line, ``Content-Le
 ``Connection: close``), skips the body, and answers with one pre-built response.
 
 - ``PATCH /v1/machines/{id}`` -> 200 with a spec-shaped Machine (one scoped machine), ~400 bytes.
+- ``GET /v1/users/{id}`` -> 200 with one realistic User (``user.json``: two email addresses,
+  metadata), ~2 kB; ``GET /v1/users?...`` -> 200 with ten of them (the big-model benchmarks).
 - anything else -> 404 with a Clerk-shaped error body.
 
 Pipelined requests are answered in order. Chunked request bodies are not supported (no
@@ -21,9 +23,10 @@ import asyncio
 import json
 import signal
 import sys
-from typing import Final, cast
+from pathlib import Path
+from typing import Any, Final, cast
 
-__all__ = ["MACHINE", "MACHINE_BODY", "serve"]
+__all__ = ["MACHINE", "MACHINE_BODY", "USER", "USER_ID", "serve"]
 
 MACHINE_ID: Final = "mch_2xhFjEI5X2qWRvtV13BzSj8H6Dk"
 MACHINE: Final = {
@@ -47,6 +50,12 @@ MACHINE: Final = {
     ],
 }
 MACHINE_BODY: Final = json.dumps(MACHINE, separators=(",", ":")).encode()
+USER: Final[dict[str, Any]] = json.loads(Path(__file__).with_name("user.json").read_text())
+USER_ID: Final[str] = USER["id"]
+USER_BODY: Final = json.dumps(USER, separators=(",", ":")).encode()
+USERS_BODY: Final = json.dumps(
+    [{**USER, "id": f"{USER_ID[:-2]}{i:02d}"} for i in range(10)], separators=(",", ":")
+).encode()
 NOT_FOUND_BODY: Final = json.dumps(
     {
         "errors": [
@@ -76,11 +85,20 @@ def _response(status: str, body: bytes, *, close: bool = False) -> bytes:
 
 OK: Final = _response("200 OK", MACHINE_BODY)
 OK_CLOSE: Final = _response("200 OK", MACHINE_BODY, close=True)
+# The answers by route: (request line prefix, keep-alive answer, closing answer).
+ROUTES: Final = (
+    (b"PATCH /v1/machines/", OK, OK_CLOSE),
+    (b"GET /v1/users/", _response("200 OK", USER_BODY), _response("200 OK", USER_BODY, close=True)),
+    (
+        b"GET /v1/users?",
+        _response("200 OK", USERS_BODY),
+        _response("200 OK", USERS_BODY, close=True),
+    ),
+)
 NOT_FOUND: Final = _response("404 Not Found", NOT_FOUND_BODY)
 NOT_FOUND_CLOSE: Final = _response("404 Not Found", NOT_FOUND_BODY, close=True)
 BAD_REQUEST: Final = _response("400 Bad Request", b'{"errors":[]}', close=True)
 
-_ROUTE: Final = b"PATCH /v1/machines/"
 _MAX_HEAD: Final = 64 * 1024
 
 
@@ -138,15 +156,19 @@ class HTTPProtocol(asyncio.Protocol):
                 transport.write(b"".join(out) + BAD_REQUEST)
                 transport.close()
                 return
-            ok = buf.startswith(_ROUTE)
+            answer, answer_close = NOT_FOUND, NOT_FOUND_CLOSE
+            for prefix, keep, closing in ROUTES:
+                if buf.startswith(prefix):
+                    answer, answer_close = keep, closing
+                    break
             _Stats.requests += 1
             if close:
-                out.append(OK_CLOSE if ok else NOT_FOUND_CLOSE)
+                out.append(answer_close)
                 transport.write(b"".join(out))
                 transport.close()
                 self._buf = b""
                 return
-            out.append(OK if ok else NOT_FOUND)
+            out.append(answer)
             start = end + 4 + length
             if start > len(buf):  # the body has not all arrived: skip the rest later
                 self._skip = start - len(buf)

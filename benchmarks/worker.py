@@ -69,6 +69,14 @@ def _check_machine(name: str, machine_id: str, scoped: int) -> None:
         raise SystemExit(f"unexpected answer: id={machine_id!r} scoped={scoped} name={name!r}")
 
 
+# What each cell does (``--operation``): a PATCH of a machine (the default), GET of one
+# realistic user, or a page of ten of them; the answer is decoded (and, for clerk and the
+# ``--attrs`` floors, built into the same attrs objects).
+OPERATION = "update"
+USER_ID = "user_t5Yq6ypnOjB9RJkpLIehEFtq4l8"  # benchmarks/user.json; not imported: see above
+HAND_BUILT = False  # --attrs: the floors build the attrs objects by hand
+
+
 @asynccontextmanager
 async def clerk_async_client(url: str, concurrency: int) -> AsyncIterator[OneRequest]:
     from clerk_async import Clerk, Machine, _json
@@ -78,8 +86,31 @@ async def clerk_async_client(url: str, concurrency: int) -> AsyncIterator[OneReq
         raise SystemExit(f"clerk_async codec is {_json.CODEC}, expected {expected}")
 
     async with Clerk(
-        secret_key=SECRET_KEY, base_url=url, rate_limit=None, max_connections=concurrency
+        secret_key=SECRET_KEY,
+        base_url=url,
+        rate_limit=None,
+        max_connections=concurrency,
+        timeout=300,  # aiohttp's own default, as the floor has: valgrind slows every attempt
+        deadline=900,
     ) as clerk:
+        if OPERATION == "users-get":
+            get = clerk.users.get
+            assert (await get(USER_ID)).id == USER_ID
+
+            async def one() -> None:
+                await get(USER_ID)
+
+            yield one
+            return
+        if OPERATION == "users-list":
+            users = clerk.users
+            assert len((await users.list(limit=10)).data) == 10
+
+            async def one() -> None:
+                await users.list(limit=10)
+
+            yield one
+            return
         update = clerk.machines.update
         first = await update(MACHINE_ID, name=NEW_NAME, default_token_ttl=TTL)
         assert isinstance(first, Machine)
@@ -91,16 +122,67 @@ async def clerk_async_client(url: str, concurrency: int) -> AsyncIterator[OneReq
         yield one
 
 
+def hand_builder(cls: type) -> Callable[[Any], Any]:
+    """Builds ``cls`` from its JSON by hand: no checks, only the nested models built and
+    the keys the class has kept (the least any typed client does to give the same objects)."""
+    from typing import get_args, get_origin, get_type_hints
+
+    import attrs
+
+    nested: dict[str, Callable[[Any], Any]] = {}
+    hints = get_type_hints(cls)
+    for field in attrs.fields(cls):
+        tp = hints[field.name]
+        args = [a for a in get_args(tp) if a is not type(None)]
+        if get_origin(tp) is not list and len(args) == 1:
+            tp = args[0]  # X | None
+        if attrs.has(tp):
+            inner = hand_builder(tp)
+            nested[field.name] = lambda v, b=inner: None if v is None else b(v)
+        elif get_origin(tp) is list and attrs.has(get_args(tp)[0]):
+            item = hand_builder(get_args(tp)[0])
+            nested[field.name] = lambda v, b=item: None if v is None else [b(x) for x in v]
+    names = frozenset(f.name for f in attrs.fields(cls))
+
+    def build(data: Any) -> Any:
+        kwargs = {k: v for k, v in data.items() if k in names}
+        for name, convert in nested.items():
+            if name in kwargs:
+                kwargs[name] = convert(kwargs[name])
+        return cls(**kwargs)
+
+    return build
+
+
 def _floor(loads: Callable[[bytes], Any]) -> ClientFactory:
     @asynccontextmanager
     async def floor_client(url: str, concurrency: int) -> AsyncIterator[OneRequest]:
         import aiohttp
         from yarl import URL
 
+        method, body = (
+            "PATCH",
+            json.dumps(
+                {"name": NEW_NAME, "default_token_ttl": TTL}, separators=(",", ":")
+            ).encode(),
+        )
         target = URL(f"{url}/machines/{MACHINE_ID}", encoded=True)
-        body = json.dumps(
-            {"name": NEW_NAME, "default_token_ttl": TTL}, separators=(",", ":")
-        ).encode()
+        if OPERATION == "users-get":
+            method, body, target = "GET", b"", URL(f"{url}/users/{USER_ID}", encoded=True)
+        elif OPERATION == "users-list":
+            method, body, target = "GET", b"", URL(f"{url}/users?limit=10", encoded=True)
+        decode = loads
+        if HAND_BUILT:
+            try:
+                from clerk_async.models import Machine, User
+            except ImportError:  # before the models were split per service
+                from clerk_async.models.spec import Machine, User  # type: ignore[no-redef]
+
+            build = hand_builder(Machine if OPERATION == "update" else User)
+            if OPERATION == "users-list":
+                decode = lambda raw: [build(item) for item in loads(raw)]  # noqa: E731
+            else:
+                decode = lambda raw: build(loads(raw))  # noqa: E731
         headers = {
             "Accept": "application/json",
             "Content-Type": "application/json",
@@ -108,20 +190,22 @@ def _floor(loads: Callable[[bytes], Any]) -> ClientFactory:
             "User-Agent": f"{FLOOR_USER_AGENT} aiohttp/{aiohttp.__version__}",
             "Authorization": f"Bearer {SECRET_KEY}",
         }
+        data = body or None
         connector = aiohttp.TCPConnector(limit=concurrency)
         async with aiohttp.ClientSession(connector=connector) as session:
             request = session.request
 
             async def one() -> None:
-                async with request("PATCH", target, data=body, headers=headers) as response:
+                async with request(method, target, data=data, headers=headers) as response:
                     raw = await response.read()
                 if response.status != 200:
                     raise RuntimeError(f"status {response.status}")
-                loads(raw)
+                decode(raw)
 
-            async with request("PATCH", target, data=body, headers=headers) as response:
+            async with request(method, target, data=data, headers=headers) as response:
                 first = loads(await response.read())
-            _check_machine(first["name"], first["id"], len(first["scoped_machines"]))
+            if OPERATION == "update":
+                _check_machine(first["name"], first["id"], len(first["scoped_machines"]))
             yield one
 
     return floor_client
@@ -322,7 +406,15 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--profile", metavar="PATH", help="profile the measured phase to PATH")
     parser.add_argument("--profiler", choices=("cprofile", "pyinstrument"), default="cprofile")
+    parser.add_argument(
+        "--operation", choices=("update", "users-get", "users-list"), default="update"
+    )
+    parser.add_argument(
+        "--attrs", action="store_true", help="floors: build the attrs objects by hand"
+    )
     args = parser.parse_args(argv)
+    global OPERATION, HAND_BUILT
+    OPERATION, HAND_BUILT = args.operation, args.attrs
 
     if args.client in SPEEDUPS:
         os.environ.pop("CLERK_ASYNC_PURE_JSON", None)
