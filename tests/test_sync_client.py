@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
+import signal
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -163,6 +165,40 @@ def test_from_its_own_loop_thread_is_a_clear_error(fake: FakeClerk, clerk: Clerk
     future = asyncio.run_coroutine_threadsafe(inside(), clerk.loop)
     with pytest.raises(errors.ClientStateError, match="own loop thread"):
         future.result(timeout=60)
+
+
+def test_an_interrupted_wait_cancels_the_call_on_the_loop() -> None:
+    # Ctrl-C in a script waiting on a call: the call must not run on, unwatched.
+    runner = LoopThread("interrupted")
+    started = threading.Event()
+    cancelled = threading.Event()
+
+    async def slow() -> None:
+        started.set()
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    def send(started: threading.Event) -> None:
+        if started.wait(60):
+            os.kill(os.getpid(), signal.SIGUSR1)
+
+    previous = signal.signal(signal.SIGUSR1, interrupt)
+    try:
+        sender = threading.Thread(target=send, args=(started,))
+        sender.start()
+        with pytest.raises(KeyboardInterrupt):
+            runner.run(slow())
+        sender.join()
+        assert cancelled.wait(60)
+    finally:
+        signal.signal(signal.SIGUSR1, previous)
+        runner.stop()
 
 
 def test_closed_is_a_clear_error_and_close_is_idempotent(fake: FakeClerk) -> None:
