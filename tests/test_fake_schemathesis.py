@@ -19,6 +19,8 @@ from typing import Any
 
 import pytest
 
+pytest.importorskip("schemathesis")  # not installed on Python 3.10 (see pyproject.toml)
+
 from clerk_async.testing import FakeClerk
 
 ROOT = Path(__file__).resolve().parent.parent
