@@ -9,6 +9,7 @@ first use. Callers in any thread hand it a coroutine and block on the answer. Af
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import threading
 from collections.abc import Coroutine
@@ -43,9 +44,11 @@ def fork_lock() -> threading.Lock:
     return _fork_lock
 
 
-def _cancel(tasks: list[asyncio.Task[Any]]) -> None:
+def _cancel(tasks: list[asyncio.Task[Any] | None]) -> None:
     for task in tasks:
-        task.cancel()
+        if task is not None:
+            task.cancel()
+    tasks.append(None)
 
 
 class LoopThread:
@@ -80,28 +83,33 @@ class LoopThread:
             )
         # Lighter than run_coroutine_threadsafe (no concurrent.futures.Future, no chained
         # callbacks): the task's end releases a plain lock the caller waits on.
+        if self.loop.is_closed():
+            coro.close()
+            raise ClientStateError("this sync Clerk's loop is closed")
         done = threading.Lock()
         done.acquire()
-        tasks: list[asyncio.Task[T]] = []
+        tasks: list[asyncio.Task[T] | None] = []  # the task; None once the caller gave up
 
         def start() -> None:
+            if tasks:  # interrupted before the task began: never start it
+                coro.close()
+                return
             task = self.loop.create_task(coro)
             tasks.append(task)
             task.add_done_callback(lambda _: done.release())
 
         try:
             self.loop.call_soon_threadsafe(start)
-        except RuntimeError:  # the loop is closed
-            coro.close()
-            raise ClientStateError("this sync Clerk's loop is closed") from None
-        try:
             done.acquire()
         except BaseException:
-            # KeyboardInterrupt or the like in the waiting thread: do not leave the call
-            # running unwatched on the loop.
-            self.loop.call_soon_threadsafe(_cancel, tasks)
+            # KeyboardInterrupt or the like in the waiting thread, wherever it lands: do
+            # not leave the call running unwatched on the loop.
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                self.loop.call_soon_threadsafe(_cancel, tasks)
             raise
-        return tasks[0].result()
+        task = tasks[0]
+        assert task is not None
+        return task.result()
 
     def submit(self, coro: Coroutine[Any, Any, T]) -> asyncio.Future[T]:
         """Run ``coro`` on the loop; its answer as a future of the calling loop's."""
