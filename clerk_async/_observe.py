@@ -13,6 +13,7 @@ import sys
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
+from clerk_async.errors import trace_id_from_headers
 from clerk_async.hooks import (
     CallEnd,
     CallInfo,
@@ -180,7 +181,7 @@ def _trace_id(error: BaseException | None, headers: Mapping[str, str] | None) ->
     """Clerk's trace id: an error's (from its body), else the answer's headers."""
     trace = getattr(error, "clerk_trace_id", None)
     if trace is None and headers is not None:
-        trace = headers.get("x-clerk-trace-id") or headers.get("cf-ray")
+        trace = trace_id_from_headers(headers)
     return trace if isinstance(trace, str) and trace else None
 
 

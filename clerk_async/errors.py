@@ -274,6 +274,12 @@ def _details(payload: Any) -> list[ClerkErrorDetail]:
     return details
 
 
+def trace_id_from_headers(headers: Mapping[str, str]) -> str | None:
+    """Clerk's trace id as its answer's headers carry it (the body's ``clerk_trace_id`` first,
+    where there is one): ``X-Clerk-Trace-Id``, else Cloudflare's ``CF-Ray``."""
+    return headers.get("x-clerk-trace-id") or headers.get("cf-ray") or None
+
+
 def error_from_response(status: int, headers: Mapping[str, str], body: bytes) -> ClerkAPIError:
     """Build the typed error for a non-2xx response. Pure; tolerant of any body."""
     try:
@@ -282,7 +288,7 @@ def error_from_response(status: int, headers: Mapping[str, str], body: bytes) ->
         payload = None  # an HTML page from a proxy, a truncated body...
     trace_id = payload.get("clerk_trace_id") if isinstance(payload, Mapping) else None
     if not isinstance(trace_id, str) or not trace_id:
-        trace_id = headers.get("x-clerk-trace-id") or headers.get("cf-ray")
+        trace_id = trace_id_from_headers(headers)
     if status >= 500:
         cls: type[ClerkAPIError] = InternalServerError
     else:

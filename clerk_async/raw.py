@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import attrs
 
+from clerk_async.errors import trace_id_from_headers
+
 if TYPE_CHECKING:
     from clerk_async.client import Clerk
 
@@ -70,10 +72,6 @@ class RawResponse(Generic[T]):
         return self._model
 
 
-def _trace_id(headers: Mapping[str, str]) -> str | None:
-    return headers.get("x-clerk-trace-id") or headers.get("cf-ray") or None
-
-
 class _RawService:
     """``clerk.with_raw_response.<service>``: its methods answer ``RawResponse``s."""
 
@@ -99,7 +97,7 @@ class _RawService:
             return RawResponse(
                 status=capture.status,
                 headers=capture.headers,
-                clerk_trace_id=_trace_id(capture.headers),
+                clerk_trace_id=trace_id_from_headers(capture.headers),
                 attempts=capture.attempts,
                 elapsed=capture.elapsed,
                 model=model,
