@@ -365,6 +365,18 @@ converter.register_structure_hook_func(
 )
 
 
+# An answer's enum field is typed as the spec's ``Literal`` (for type checkers and readers),
+# but a newer Clerk may send a value the spec does not list yet: any string passes, as
+# itself. cattrs' own Literal hook would refuse it and fail the whole answer.
+
+
+def _is_text_literal(tp: Any) -> bool:
+    return get_origin(tp) is Literal and all(isinstance(a, str) for a in get_args(tp))
+
+
+converter.register_structure_hook_func(_is_text_literal, _str)
+
+
 def _is_list(tp: Any) -> bool:
     return get_origin(tp) is list
 
@@ -461,7 +473,7 @@ def _field_source(tp: Any, index: int, scope: dict[str, Any], owner: type) -> li
         members = [m for m in get_args(tp) if m is not type(None)]
         if len(members) == 1 and len(get_args(tp)) == 2:
             tp, nullable = members[0], True
-    check = _INLINE_CHECKS.get(tp)
+    check = "v.__class__ is str" if _is_text_literal(tp) else _INLINE_CHECKS.get(tp)
     if check is not None:
         test = f"v is None or {check}" if nullable else check
         return [f"if not ({test}):", "    raise _Refused"]

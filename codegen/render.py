@@ -19,6 +19,8 @@ from codegen.spec import (
     Spec,
     doc_text,
     is_secret,
+    literal,
+    scalar_type,
     service_class,
 )
 
@@ -31,6 +33,14 @@ HAND_WRITTEN = {"machines", "m2m"}
 # --- response models -----------------------------------------------------------------------
 
 
+MODELS_DOC = (
+    "Attribute names are the wire's keys; fields the spec does not require (or allows\n"
+    "to be null) default to None; unknown keys are ignored. A field whose values the spec\n"
+    "lists is typed as their ``Literal`` (a type checker catches a misspelt value); a value\n"
+    'a newer Clerk sends beyond them still decodes, as the plain string it is."""\n'
+)
+
+
 class ModelsBody(NamedTuple):
     imports: list[str]
     classes: list[str]
@@ -41,7 +51,7 @@ def render_models_body(models: Models) -> ModelsBody:
     """The models as source lines: imports, classes, then the converter's registrations."""
     imports = [
         "from __future__ import annotations\n",
-        "from typing import Any\n",
+        "from typing import Any, Literal\n",
         "import attrs\n",
         "from clerk_async._convert import WholeNumber, register_one_of, register_renames\n"
         "from clerk_async.models.common import Model\n",
@@ -67,9 +77,7 @@ def render_models(models: Models) -> str:
     out = [
         HEADER,
         '"""Response models of every operation of the Backend API, from its schemas.\n\n'
-        "Attribute names are the wire's keys; fields the spec does not require (or allows\n"
-        "to be null) default to None; unknown keys are ignored. Enum values stay plain\n"
-        'strings, so a value Clerk adds later does not break old clients."""\n',
+        + MODELS_DOC,
         *body.imports,
         *body.classes,
         *body.registrations,
@@ -90,7 +98,7 @@ def render_model_class(
         name, tp = field.name, field.tp
         secret = ", repr=False" if field.secret else ""
         if field.tag is not None:
-            rest.append(f'    {name}: str = "{field.tag}"')
+            rest.append(f'    {name}: {tp} = "{field.tag}"')
         elif field.required and name in defaults:
             rest.append(f"    {name}: {tp} = {defaults[name]!r}")
         elif field.required:
@@ -138,25 +146,27 @@ def param_type(field: Field) -> str:
         return "list[Any]"
     if field.where == "form" and schema.get("format") == "binary":
         return "bytes | BinaryIO"
+    enum = field.alias or (literal(field.values) if field.values else None)
     if kind == "array":
-        items = schema.get("items", {})
-        inner = {"string": "str", "integer": "int", "number": "float", "boolean": "bool"}.get(
-            items.get("type"), "Any"
-        )
-        tp = f"list[{inner}]"
+        tp = f"list[{enum or scalar_type(schema.get('items', {}))}]"
     elif kind == "object" or "properties" in schema or "allOf" in schema:
         tp = "dict[str, Any]"
     else:
-        tp = {"string": "str", "integer": "int", "number": "float", "boolean": "bool"}.get(
-            kind, "Any"
-        )
+        tp = enum or scalar_type(schema)
     if schema.get("nullable") and tp != "Any":
         tp += " | None"
     return tp
 
 
-def validator(schema: Any, where: str, spec: Spec) -> str:
-    """The validator expression for one field, from its schema's constraints."""
+def id_type(field: Field) -> str:
+    """A path parameter (or the field that may come first by position): ``str``, or its
+    ``Literal`` where the spec lists the values (``template_type``: "email" or "sms")."""
+    return field.alias or (literal(field.values) if field.values else "str")
+
+
+def validator(schema: Any, where: str, spec: Spec, alias: str | None = None) -> str:
+    """The validator expression for one field, from its schema's constraints; ``alias``
+    names the field's enum (its values are the Literal's, one source)."""
     schema = spec.resolve(schema)
     kind = schema.get("type")
     if where == "whole":
@@ -168,7 +178,8 @@ def validator(schema: Any, where: str, spec: Spec) -> str:
     elif _bool_text(schema, where):
         check = "v.flag()"
     elif "enum" in schema and kind != "boolean":
-        check = f"v.one_of({tuple(e for e in schema['enum'] if e is not None)!r})"
+        values = tuple(e for e in schema["enum"] if e is not None)
+        check = f"v.one_of(get_args({alias}))" if alias else f"v.one_of({values!r})"
     elif kind == "string":
         args = []
         if schema.get("minLength"):
@@ -190,7 +201,7 @@ def validator(schema: Any, where: str, spec: Spec) -> str:
         check = "v.boolean()"
     elif kind == "array":
         items = spec.resolve(schema.get("items", {}))
-        check = _items(schema, validator(items, "body", spec))
+        check = _items(schema, validator(items, "body", spec, alias))
     elif kind == "object" or "properties" in schema:
         check = "v.json_object()"
     else:
@@ -220,7 +231,7 @@ def render_params(operations: list[Operation], spec: Spec) -> list[str]:
     ordered = sorted(operation.fields, key=lambda f: (not f.required, 0))
     for field in ordered:
         where = "body" if field.where == "whole" else field.where
-        args = [repr(where), validator(field.schema, field.where, spec)]
+        args = [repr(where), validator(field.schema, field.where, spec, field.alias)]
         if field.required:
             args.append("required=True")
         if field.wire != field.name:
@@ -237,6 +248,20 @@ def render_params(operations: list[Operation], spec: Spec) -> list[str]:
         lines += ["", "    def __attrs_post_init__(self) -> None:"]
         lines += [f"        {check}" for check in operation.checks]
     return [*lines, ""]
+
+
+def render_aliases(operation: Operation) -> list[str]:
+    """The long enums of one params class, each named once (the class and the signatures
+    use the name; ``get_args`` of it is the validator's list)."""
+    lines = []
+    for field in operation.fields:
+        if field.alias is not None:
+            lines += [
+                f"{field.alias} = {literal(field.values)}",
+                f'"""The values of ``{field.name}``."""',
+                "",
+            ]
+    return lines
 
 
 def _field_lines(operation: Operation, spec: Spec) -> list[str]:
@@ -301,12 +326,12 @@ def _signature(op: Operation, arguments: _Arguments) -> list[str]:
     sig = ["self"]
     if path_fields:
         assert lead is not None
-        sig.append(f"{lead.name}: str | {cls} | Mapping[str, Any]")
-        sig += [f"{f.name}: str | Unset = UNSET" for f in path_fields[1:]]
+        sig.append(f"{lead.name}: {id_type(lead)} | {cls} | Mapping[str, Any]")
+        sig += [f"{f.name}: {id_type(f)} | Unset = UNSET" for f in path_fields[1:]]
         if others:
             sig.append("*")
     elif lead is not None:
-        sig.append(f"{lead.name}: str | {cls} | Mapping[str, Any] | Unset = UNSET")
+        sig.append(f"{lead.name}: {id_type(lead)} | {cls} | Mapping[str, Any] | Unset = UNSET")
         if others:
             sig.append("*")
     elif op.fields:
@@ -392,8 +417,10 @@ def _overloads(
     if lead is not None:
         whole.append(f"{lead.name}: {cls} | Mapping[str, Any]")
         optional_lead = lead.where != "path" and not lead.required
-        keywords.append(f"{lead.name}: str" + (" | Unset = UNSET" if optional_lead else ""))
-        keywords += [f"{f.name}: str" for f in path_fields[1:]]
+        keywords.append(
+            f"{lead.name}: {id_type(lead)}" + (" | Unset = UNSET" if optional_lead else "")
+        )
+        keywords += [f"{f.name}: {id_type(f)}" for f in path_fields[1:]]
     else:
         whole += [f"params: {cls} | Mapping[str, Any]", "/"]
         keywords += ["params: Unset = UNSET", "/"]  # as the implementation has it (mypy)
@@ -430,7 +457,9 @@ def render_service(
         fields = {tuple(_field_lines(op, spec)) for op in ops}
         if len(fields) > 1:
             raise SystemExit(f"overrides: the operations sharing {name} differ in their fields")
-        params += render_params(ops, spec)
+        params += render_aliases(ops[0]) + render_params(ops, spec)
+    aliases = [f.alias for op in operations for f in op.fields if f.alias is not None]
+    aliases = list(dict.fromkeys(aliases))
     text = "\n".join([*params, "", *methods])
     used: dict[str, list[str]] = defaultdict(list)  # module -> the models it gives
     for name in sorted(models_used):
@@ -453,6 +482,7 @@ def render_service(
         + (", BinaryIO" if needs("BinaryIO") else "")
         + (", Literal" if needs("Literal") else "")
         + (", cast" if needs("cast") else "")
+        + (", get_args" if needs("get_args") else "")
         + (", overload" if needs("overload") else ""),
         "",
         "import attrs",
@@ -485,7 +515,7 @@ def render_service(
         "    else:",
         "        from typing_extensions import Unpack",
         "",
-        f'__all__ = ["{cls}", ' + ", ".join(f'"{name}"' for name in sharing) + "]",
+        "__all__ = [" + ", ".join(f'"{name}"' for name in [cls, *sharing, *aliases]) + "]",
         "",
     ]
     service_doc = [
@@ -650,10 +680,7 @@ def render_model_modules(models: Models, homes: dict[str, str]) -> dict[str, str
         where = "several services" if module == SHARED else f"``clerk.{module}``"
         out = [
             HEADER,
-            f'"""Response models of {where}, from the spec\'s schemas.\n\n'
-            "Attribute names are the wire's keys; fields the spec does not require (or allows\n"
-            "to be null) default to None; unknown keys are ignored. Enum values stay plain\n"
-            'strings, so a value Clerk adds later does not break old clients."""\n',
+            f'"""Response models of {where}, from the spec\'s schemas.\n\n' + MODELS_DOC,
             *body.imports,
             *imported,
             "",

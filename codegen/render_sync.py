@@ -80,7 +80,8 @@ def render_sync_service(service: str, operations: list[Operation], model_names: 
     text = "\n".join(methods)
     names = set(re.findall(r"\b[A-Z]\w*\b", text))
     models = sorted(names & model_names)
-    params = sorted({op.params_class for op in operations if op.fields} & names)
+    aliases = {f.alias for op in operations for f in op.fields if f.alias is not None}
+    params = sorted(({op.params_class for op in operations if op.fields} | aliases) & names)
     typing = ["Any"] + [n for n in ("BinaryIO", "Literal", "overload") if n in text]
     lines = [
         HEADER,

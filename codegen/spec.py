@@ -73,6 +73,51 @@ def doc_text(text: str | None, width: int = 88) -> list[str]:
     return textwrap.wrap(" ".join(first.split()), width) or []
 
 
+# --- types ---------------------------------------------------------------------------------
+
+_SCALARS = {"string": "str", "integer": "int", "number": "float", "boolean": "bool"}
+
+
+def enum_values(schema: Any) -> list[str]:
+    """A string schema's enum values (no ``null``), or ``[]`` when it has none."""
+    if not isinstance(schema, dict) or schema.get("type") not in ("string", None):
+        return []
+    values = [e for e in schema.get("enum") or () if e is not None]
+    return values if values and all(isinstance(e, str) for e in values) else []
+
+
+def literal(values: list[str]) -> str:
+    """``Literal["a", "b"]``: the spec's enum as a type checkers hold callers and readers to."""
+    return "Literal[" + ", ".join(f'"{v}"' for v in values) + "]"
+
+
+def scalar_type(schema: Any) -> str:
+    """The Python type of a scalar schema: a string enum is its ``Literal``."""
+    values = enum_values(schema)
+    if values:
+        return literal(values)
+    return _SCALARS.get(schema.get("type"), "Any")
+
+
+_LITERAL = re.compile(r"Literal\[([^\]]*)\]")
+
+
+def merge_types(first: str, second: str) -> str | None:
+    """One type for a field two merged schemas declare: the same type, or the same shape
+    with ``Literal`` values differing (their union, in order); else None."""
+    if first == second:
+        return first
+    if _LITERAL.sub("L", first) != _LITERAL.sub("L", second):
+        return None
+    extra = iter(_LITERAL.findall(second))
+
+    def union(found: re.Match[str]) -> str:
+        values = [*found.group(1).split(", "), *next(extra).split(", ")]
+        return "Literal[" + ", ".join(dict.fromkeys(values)) + "]"
+
+    return _LITERAL.sub(union, first)
+
+
 # --- the spec ------------------------------------------------------------------------------
 
 
@@ -207,9 +252,7 @@ class Models:
         kind = node.get("type")
         if kind == "array":
             return f"list[{self.type_of(node.get('items', {}), hint + 'Item')}]"
-        return {"string": "str", "integer": "int", "number": "float", "boolean": "bool"}.get(
-            kind, "Any"
-        )
+        return scalar_type(node)
 
     def union(self, members: list[str], hint: str) -> str:
         unique = list(dict.fromkeys(members))
@@ -309,8 +352,10 @@ class ModelClass:
                 field.required = False
                 self.fields[name] = field
                 continue
-            if known.tp != field.tp or known.tag != field.tag:
+            merged = merge_types(known.tp, field.tp)
+            if merged is None or known.tag != field.tag:
                 raise SystemExit(f"overrides: {self.name}.{name} is {known.tp} and {field.tp}")
+            known.tp = merged
             known.required = known.required and field.required
             known.secret = known.secret or field.secret
         for name, known in self.fields.items():
@@ -352,6 +397,13 @@ class Field:
             schema,
             required,
         )
+        self.values: list[str] = []  # the spec's enum (of the items, for an array)
+        self.alias: str | None = None  # the name of a long enum's Literal (``GetUserListOrderBy``)
+
+
+# A Literal of more values than this is named once in its module (``GetUserListOrderBy``,
+# 30 values), not spelled out in the params class and every signature.
+LONG_ENUM = 8
 
 
 class Operation:
@@ -415,6 +467,13 @@ def collect(spec: Spec, models: Models, overrides: dict[str, Any]) -> list[Opera
             for wire, extra in overrides["constraints"].get(operation.op_id, {}).items():
                 found = next(f for f in operation.fields if f.wire == wire)
                 found.schema = {**found.schema, **{k: v for k, v in extra.items() if k != "reason"}}
+            for found in operation.fields:
+                items = spec.resolve(found.schema.get("items", {}))
+                array = found.schema.get("type") == "array"
+                found.values = enum_values(items) if array else enum_values(found.schema)
+                if len(found.values) > LONG_ENUM:
+                    stem = operation.params_class.removesuffix("Params")
+                    found.alias = stem + pascal(found.name)
             integers = overrides["integers"]["fields"]
             for found in operation.fields:
                 counted = found.where == "query" and found.wire in integers

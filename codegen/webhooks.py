@@ -36,8 +36,8 @@ DOC = '''"""Clerk's webhook events, from the webhooks spec: one class per event 
 
 Every event is a :class:`WebhookEvent` (``type``, ``object``, ``timestamp``,
 ``instance_id``, ``event_attributes``, ``data``); each known type's class types its
-``data``. ``EVENTS`` maps each type to its class. Unknown keys are ignored, and enum
-values stay plain strings.
+``data``. ``EVENTS`` maps each type to its class. Unknown keys are ignored; an enum field
+is typed as the spec's ``Literal``, and a value beyond it decodes as its plain string.
 """
 '''
 ENVELOPE = "WebhookEventPayload"

@@ -270,9 +270,10 @@ def _model_classes() -> dict[str, type]:
 
 
 def _holds_text(tp: Any) -> bool:
-    """A str, a list of them, or a dict (a params object that may hold one)."""
+    """A str (an enum's ``Literal`` too), a list of them, or a dict (a params object that
+    may hold one)."""
     text = str(tp)
-    return "str" in text or "dict" in text or "Any" in text
+    return any(word in text for word in ("str", "dict", "Any")) or "Literal['" in text
 
 
 def _probe(cls: type) -> dict[str, bool]:

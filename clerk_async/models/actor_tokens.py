@@ -3,12 +3,13 @@
 """Response models of ``clerk.actor_tokens``, from the spec's schemas.
 
 Attribute names are the wire's keys; fields the spec does not require (or allows
-to be null) default to None; unknown keys are ignored. Enum values stay plain
-strings, so a value Clerk adds later does not break old clients."""
+to be null) default to None; unknown keys are ignored. A field whose values the spec
+lists is typed as their ``Literal`` (a type checker catches a misspelt value); a value
+a newer Clerk sends beyond them still decodes, as the plain string it is."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 
@@ -22,11 +23,11 @@ class ActorToken(Model):
     """The spec's ``ActorToken``."""
 
     id: str
-    status: str
+    status: Literal["pending", "accepted", "revoked"]
     user_id: str
     actor: dict[str, Any]
     created_at: int
     updated_at: int
-    object: str = "actor_token"
+    object: Literal["actor_token"] = "actor_token"
     token: str | None = attrs.field(default=None, repr=False)
     url: str | None = attrs.field(default=None, repr=False)

@@ -3,10 +3,13 @@
 """Response models of ``clerk.admin_portal_link_tokens``, from the spec's schemas.
 
 Attribute names are the wire's keys; fields the spec does not require (or allows
-to be null) default to None; unknown keys are ignored. Enum values stay plain
-strings, so a value Clerk adds later does not break old clients."""
+to be null) default to None; unknown keys are ignored. A field whose values the spec
+lists is typed as their ``Literal`` (a type checker catches a misspelt value); a value
+a newer Clerk sends beyond them still decodes, as the plain string it is."""
 
 from __future__ import annotations
+
+from typing import Literal
 
 import attrs
 
@@ -28,7 +31,7 @@ class CreateAdminPortalLinkTokenResponse(Model):
     expired: bool
     created_at: WholeNumber
     updated_at: WholeNumber
-    object: str = "admin_portal_link_token"
+    object: Literal["admin_portal_link_token"] = "admin_portal_link_token"
     organization_id: str | None = None
     it_contact_id: str | None = None
     scopes: list[str] | None = None
@@ -47,7 +50,7 @@ class RevokeAdminPortalLinkTokenResponse(Model):
     expired: bool
     created_at: WholeNumber
     updated_at: WholeNumber
-    object: str = "admin_portal_link_token"
+    object: Literal["admin_portal_link_token"] = "admin_portal_link_token"
     organization_id: str | None = None
     it_contact_id: str | None = None
     scopes: list[str] | None = None

@@ -3,10 +3,13 @@
 """Response models of ``clerk.agent_tasks``, from the spec's schemas.
 
 Attribute names are the wire's keys; fields the spec does not require (or allows
-to be null) default to None; unknown keys are ignored. Enum values stay plain
-strings, so a value Clerk adds later does not break old clients."""
+to be null) default to None; unknown keys are ignored. A field whose values the spec
+lists is typed as their ``Literal`` (a type checker catches a misspelt value); a value
+a newer Clerk sends beyond them still decodes, as the plain string it is."""
 
 from __future__ import annotations
+
+from typing import Literal
 
 import attrs
 
@@ -22,5 +25,5 @@ class AgentTask(Model):
     agent_id: str
     agent_task_id: str
     task_id: str
-    object: str = "agent_task"
+    object: Literal["agent_task"] = "agent_task"
     url: str | None = attrs.field(default=None, repr=False)

@@ -3,10 +3,13 @@
 """Response models of ``clerk.allowlist_identifiers``, from the spec's schemas.
 
 Attribute names are the wire's keys; fields the spec does not require (or allows
-to be null) default to None; unknown keys are ignored. Enum values stay plain
-strings, so a value Clerk adds later does not break old clients."""
+to be null) default to None; unknown keys are ignored. A field whose values the spec
+lists is typed as their ``Literal`` (a type checker catches a misspelt value); a value
+a newer Clerk sends beyond them still decodes, as the plain string it is."""
 
 from __future__ import annotations
+
+from typing import Literal
 
 import attrs
 
@@ -19,11 +22,11 @@ __all__ = ["AllowlistIdentifier"]
 class AllowlistIdentifier(Model):
     """The spec's ``AllowlistIdentifier``."""
 
-    object: str = "allowlist_identifier"
+    object: Literal["allowlist_identifier"] = "allowlist_identifier"
     id: str | None = None
     invitation_id: str | None = None
     identifier: str | None = None
-    identifier_type: str | None = None
+    identifier_type: Literal["email_address", "phone_number", "web3_wallet"] | None = None
     instance_id: str | None = None
     created_at: int | None = None
     updated_at: int | None = None

@@ -3,12 +3,13 @@
 """Response models of ``clerk.api_keys``, from the spec's schemas.
 
 Attribute names are the wire's keys; fields the spec does not require (or allows
-to be null) default to None; unknown keys are ignored. Enum values stay plain
-strings, so a value Clerk adds later does not break old clients."""
+to be null) default to None; unknown keys are ignored. A field whose values the spec
+lists is typed as their ``Literal`` (a type checker catches a misspelt value); a value
+a newer Clerk sends beyond them still decodes, as the plain string it is."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 
@@ -31,7 +32,7 @@ class APIKey(Model):
     expired: bool
     created_at: WholeNumber
     updated_at: WholeNumber
-    object: str = "api_key"
+    object: Literal["api_key"] = "api_key"
     description: str | None = None
     claims: Any | None = None
     revocation_reason: str | None = None
@@ -54,7 +55,7 @@ class APIKeyDeleted(Model):
     """The spec's ``DeleteApiKeyResponse``."""
 
     id: str
-    object: str = "api_key"
+    object: Literal["api_key"] = "api_key"
     deleted: bool = True
 
 

@@ -3,10 +3,13 @@
 """Response models of ``clerk.beta_features``, from the spec's schemas.
 
 Attribute names are the wire's keys; fields the spec does not require (or allows
-to be null) default to None; unknown keys are ignored. Enum values stay plain
-strings, so a value Clerk adds later does not break old clients."""
+to be null) default to None; unknown keys are ignored. A field whose values the spec
+lists is typed as their ``Literal`` (a type checker catches a misspelt value); a value
+a newer Clerk sends beyond them still decodes, as the plain string it is."""
 
 from __future__ import annotations
+
+from typing import Literal
 
 import attrs
 
@@ -19,7 +22,7 @@ __all__ = ["UpdateInstanceAuthConfigResponse"]
 class UpdateInstanceAuthConfigResponse(Model):
     """The spec's ``UpdateInstanceAuthConfigResponse``."""
 
-    object: str = "instance_settings"
+    object: Literal["instance_settings"] = "instance_settings"
     id: str | None = None
     restricted_to_allowlist: bool | None = None
     from_email_address: str | None = None

@@ -3,12 +3,13 @@
 """Response models of ``clerk.billing``, from the spec's schemas.
 
 Attribute names are the wire's keys; fields the spec does not require (or allows
-to be null) default to None; unknown keys are ignored. Enum values stay plain
-strings, so a value Clerk adds later does not break old clients."""
+to be null) default to None; unknown keys are ignored. A field whose values the spec
+lists is typed as their ``Literal`` (a type checker catches a misspelt value); a value
+a newer Clerk sends beyond them still decodes, as the plain string it is."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 
@@ -132,7 +133,7 @@ class CommercePlan(Model):
     for_payer_type: str
     slug: str
     free_trial_enabled: bool
-    object: str = "commerce_plan"
+    object: Literal["commerce_plan"] = "commerce_plan"
     fee: CommercePlanFee | None = None
     annual_monthly_fee: CommercePlanAnnualMonthlyFee | None = None
     annual_fee: CommercePlanAnnualFee | None = None
@@ -184,8 +185,8 @@ class BillingPriceResponse(Model):
     annual_monthly_amount: int
     is_default: bool
     created_at: int
-    supported_billing_periods: str
-    object: str = "commerce_price"
+    supported_billing_periods: Literal["month", "annual", "both"]
+    object: Literal["commerce_price"] = "commerce_price"
     fee: BillingPriceResponseFee | None = None
     annual_monthly_fee: BillingPriceResponseAnnualMonthlyFee | None = None
     description: str | None = None
@@ -264,7 +265,7 @@ class FeatureResponse2(Model):
     description: str
     slug: str
     avatar_url: str
-    object: str = "feature"
+    object: Literal["feature"] = "feature"
 
 
 @attrs.define(kw_only=True)
@@ -292,7 +293,7 @@ class CommerceSubscriptionItem2Plan(Model):
     slug: str
     avatar_url: str
     features: list[FeatureResponse2]
-    object: str = "commerce_plan"
+    object: Literal["commerce_plan"] = "commerce_plan"
     fee: CommerceSubscriptionItem2PlanFee | None = None
     annual_monthly_fee: CommerceSubscriptionItem2PlanAnnualMonthlyFee | None = None
     annual_fee: CommerceSubscriptionItem2PlanAnnualFee | None = None
@@ -308,16 +309,16 @@ class CommerceSubscriptionItem2PaymentSource(Model):
 
     id: str
     payer_id: str
-    payment_method: str
+    payment_method: Literal["card", "apple_pay", "google_pay"]
     gateway: str
     gateway_external_id: str
     last4: str
-    status: str
+    status: Literal["active", "disconnected"]
     wallet_type: str
     card_type: str
     created_at: int
     updated_at: int
-    object: str = "commerce_source"
+    object: Literal["commerce_source"] = "commerce_source"
     is_default: bool | None = None
     gateway_external_account_id: str | None = None
     expiry_year: int | None = None
@@ -517,7 +518,7 @@ class CommerceSubscriptionItem2Payer(Model):
     image_url: str
     created_at: int
     updated_at: int
-    object: str = "commerce_payer"
+    object: Literal["commerce_payer"] = "commerce_payer"
     user_id: str | None = None
     organization_id: str | None = None
     organization_name: str | None = None
@@ -530,16 +531,16 @@ class CommerceSubscriptionItem2(Model):
 
     id: str
     instance_id: str
-    status: str
+    status: Literal["active", "ended", "past_due", "upcoming", "incomplete", "abandoned"]
     plan_id: str
-    plan_period: str
+    plan_period: Literal["month", "annual"]
     payment_source_id: str
     payer_id: str
     is_free_trial: bool
     proration_date: str
     created_at: int
     updated_at: int
-    object: str = "commerce_subscription_item"
+    object: Literal["commerce_subscription_item"] = "commerce_subscription_item"
     credit: CommerceSubscriptionItem2Credit | None = None
     price_id: str | None = None
     plan: CommerceSubscriptionItem2Plan | None = None
@@ -611,7 +612,7 @@ class CommercePlan2(Model):
     slug: str
     avatar_url: str
     features: list[FeatureResponse2]
-    object: str = "commerce_plan"
+    object: Literal["commerce_plan"] = "commerce_plan"
     fee: CommercePlan2Fee | None = None
     annual_monthly_fee: CommercePlan2AnnualMonthlyFee | None = None
     annual_fee: CommercePlan2AnnualFee | None = None
@@ -638,9 +639,9 @@ class CommercePriceTransitionDetails(Model):
     previous_plan: CommercePlan2
     previous_price: BillingPriceResponse
     effective_at: int
-    effective_mode: str
+    effective_mode: Literal["immediate", "end_of_period"]
     charged_immediately: bool
-    previous_subscription_item_status: str
+    previous_subscription_item_status: Literal["canceled", "ended", "abandoned"]
     previous_subscription_item_id: str
     next_billing_date: int | None = None
     immediate_charge: CommercePriceTransitionDetailsImmediateCharge | None = None
@@ -652,7 +653,7 @@ class CommercePriceTransitionResponse(Model):
 
     subscription_item: CommerceSubscriptionItem2
     transition: CommercePriceTransitionDetails
-    object: str = "commerce_price_transition"
+    object: Literal["commerce_price_transition"] = "commerce_price_transition"
 
 
 @attrs.define(kw_only=True)
@@ -683,18 +684,18 @@ class CommerceDiscountRedemptionResponse(Model):
     id: str
     subscription_item_id: str
     discount_id: str
-    source: str
+    source: Literal["promotion", "manual", "promo_code"]
     cycles_applied: int
     redeemed_at: int
-    object: str = "commerce_discount_redemption"
+    object: Literal["commerce_discount_redemption"] = "commerce_discount_redemption"
     name: str | None = None
     promo_code: str | None = None
-    effect: str | None = None
+    effect: Literal["percentage", "fixed_amount"] | None = None
     percent_off: float | None = None
     amount_off: CommerceDiscountRedemptionResponseAmountOff | None = None
     amount: CommerceDiscountRedemptionResponseAmount | None = None
     cycles_remaining: int | None = None
-    status: str | None = None
+    status: Literal["active", "exhausted", "removed"] | None = None
     redeemed_by: str | None = None
 
 
@@ -782,10 +783,10 @@ class BillingPaymentAttempt(Model):
     payment_method_id: str
     payment_method: CommercePaymentMethodResponse
     statement_id: str
-    status: str
+    status: Literal["pending", "paid", "failed"]
     created_at: int
     updated_at: int
-    object: str = "commerce_payment"
+    object: Literal["commerce_payment"] = "commerce_payment"
     subscription_item_id: str | None = None
     subscription_item: dict[str, Any] | None = None
     totals: BillingPaymentAttemptTotals | None = None
@@ -801,7 +802,7 @@ class BillingStatementGroupsItem(Model):
 
     timestamp: int
     items: list[BillingPaymentAttempt]
-    object: str = "commerce_statement_group"
+    object: Literal["commerce_statement_group"] = "commerce_statement_group"
 
 
 @attrs.define(kw_only=True)
@@ -812,10 +813,10 @@ class BillingStatement(Model):
     instance_id: str
     timestamp: int
     payer: CommercePayerResponse
-    status: str
+    status: Literal["open", "closed"]
     totals: BillingStatementTotals
     groups: list[BillingStatementGroupsItem]
-    object: str = "commerce_statement"
+    object: Literal["commerce_statement"] = "commerce_statement"
 
 
 @attrs.define(kw_only=True)

@@ -3,10 +3,13 @@
 """Response models of ``clerk.blocklist_identifiers``, from the spec's schemas.
 
 Attribute names are the wire's keys; fields the spec does not require (or allows
-to be null) default to None; unknown keys are ignored. Enum values stay plain
-strings, so a value Clerk adds later does not break old clients."""
+to be null) default to None; unknown keys are ignored. A field whose values the spec
+lists is typed as their ``Literal`` (a type checker catches a misspelt value); a value
+a newer Clerk sends beyond them still decodes, as the plain string it is."""
 
 from __future__ import annotations
+
+from typing import Literal
 
 import attrs
 
@@ -19,10 +22,10 @@ __all__ = ["BlocklistIdentifier", "BlocklistIdentifiersList"]
 class BlocklistIdentifier(Model):
     """The spec's ``BlocklistIdentifier``."""
 
-    object: str = "blocklist_identifier"
+    object: Literal["blocklist_identifier"] = "blocklist_identifier"
     id: str | None = None
     identifier: str | None = None
-    identifier_type: str | None = None
+    identifier_type: Literal["email_address", "phone_number", "web3_wallet"] | None = None
     instance_id: str | None = None
     created_at: int | None = None
     updated_at: int | None = None

@@ -3,10 +3,13 @@
 """Response models of ``clerk.clients``, from the spec's schemas.
 
 Attribute names are the wire's keys; fields the spec does not require (or allows
-to be null) default to None; unknown keys are ignored. Enum values stay plain
-strings, so a value Clerk adds later does not break old clients."""
+to be null) default to None; unknown keys are ignored. A field whose values the spec
+lists is typed as their ``Literal`` (a type checker catches a misspelt value); a value
+a newer Clerk sends beyond them still decodes, as the plain string it is."""
 
 from __future__ import annotations
+
+from typing import Literal
 
 import attrs
 
@@ -25,7 +28,7 @@ class Client(Model):
     sessions: list[Session]
     updated_at: int
     created_at: int
-    object: str = "client"
+    object: Literal["client"] = "client"
     sign_in_id: str | None = None
     sign_up_id: str | None = None
     last_active_session_id: str | None = None

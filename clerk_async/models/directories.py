@@ -3,12 +3,13 @@
 """Response models of ``clerk.directories``, from the spec's schemas.
 
 Attribute names are the wire's keys; fields the spec does not require (or allows
-to be null) default to None; unknown keys are ignored. Enum values stay plain
-strings, so a value Clerk adds later does not break old clients."""
+to be null) default to None; unknown keys are ignored. A field whose values the spec
+lists is typed as their ``Literal`` (a type checker catches a misspelt value); a value
+a newer Clerk sends beyond them still decodes, as the plain string it is."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 
@@ -51,7 +52,7 @@ class Directory(Model):
     attribute_mapping: dict[str, Any]
     created_at: int
     updated_at: int
-    object: str = "directory"
+    object: Literal["directory"] = "directory"
     enterprise_connection_id: str | None = None
     custom_attributes: list[DirectoryCustomAttributesItem] | None = None
     api_key: str | None = attrs.field(default=None, repr=False)
@@ -81,7 +82,7 @@ class DirectoryGroupRoleMapping(Model):
     precedence: int
     created_at: int
     updated_at: int
-    object: str = "directory_group_role_mapping"
+    object: Literal["directory_group_role_mapping"] = "directory_group_role_mapping"
     role: Role | None = None
 
 
@@ -106,5 +107,5 @@ class DeleteDirectoryGroupRoleMappingResponse(Model):
     """The spec's ``DeleteDirectoryGroupRoleMappingResponse``."""
 
     id: str
-    object: str = "directory_group_role_mapping"
+    object: Literal["directory_group_role_mapping"] = "directory_group_role_mapping"
     deleted: bool = True

@@ -3,10 +3,13 @@
 """Response models of ``clerk.enterprise_connections``, from the spec's schemas.
 
 Attribute names are the wire's keys; fields the spec does not require (or allows
-to be null) default to None; unknown keys are ignored. Enum values stay plain
-strings, so a value Clerk adds later does not break old clients."""
+to be null) default to None; unknown keys are ignored. A field whose values the spec
+lists is typed as their ``Literal`` (a type checker catches a misspelt value); a value
+a newer Clerk sends beyond them still decodes, as the plain string it is."""
 
 from __future__ import annotations
+
+from typing import Literal
 
 import attrs
 
@@ -45,7 +48,7 @@ class EnterpriseConnectionCustomAttributesItem(Model):
 class EnterpriseConnectionSamlConnectionLoginHint(Model):
     """Configuration for the login_hint sent to the IdP on SSO sign-in"""
 
-    mode: str
+    mode: Literal["email_address", "custom_attribute", "off"]
     source: str | None = None
 
 
@@ -97,7 +100,7 @@ class EnterpriseConnection(Model):
     domains: list[str]
     created_at: int
     updated_at: int
-    object: str = "enterprise_connection"
+    object: Literal["enterprise_connection"] = "enterprise_connection"
     logo_public_url: str | None = None
     organization_id: str | None = None
     sync_user_attributes: bool | None = None
@@ -159,8 +162,8 @@ class EnterpriseConnectionTestRun(Model):
     """The spec's ``EnterpriseConnectionTestRun``."""
 
     id: str
-    status: str
-    connection_type: str
+    status: Literal["pending", "success", "failed"]
+    connection_type: Literal["saml", "oauth"]
     created_at: int
     parsed_user_info: EnterpriseConnectionTestRunParsedUserInfo | None = None
     logs: list[EnterpriseConnectionTestRunLogsItem] | None = None

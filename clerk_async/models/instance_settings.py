@@ -3,10 +3,13 @@
 """Response models of ``clerk.instance_settings``, from the spec's schemas.
 
 Attribute names are the wire's keys; fields the spec does not require (or allows
-to be null) default to None; unknown keys are ignored. Enum values stay plain
-strings, so a value Clerk adds later does not break old clients."""
+to be null) default to None; unknown keys are ignored. A field whose values the spec
+lists is typed as their ``Literal`` (a type checker catches a misspelt value); a value
+a newer Clerk sends beyond them still decodes, as the plain string it is."""
 
 from __future__ import annotations
+
+from typing import Literal
 
 import attrs
 
@@ -28,7 +31,7 @@ class Instance(Model):
 
     id: str
     environment_type: str
-    object: str = "instance"
+    object: Literal["instance"] = "instance"
     allowed_origins: list[str] | None = None
     workspace_id: str | None = None
 
@@ -42,7 +45,7 @@ class InstanceRestrictions(Model):
     allowlist_blocklist_disabled_on_sign_in: bool
     block_email_subaddresses: bool
     block_disposable_email_domains: bool
-    object: str = "instance_restrictions"
+    object: Literal["instance_restrictions"] = "instance_restrictions"
 
 
 @attrs.define(kw_only=True)
@@ -52,7 +55,7 @@ class InstanceProtect(Model):
     rules_enabled: bool
     specter_enabled: bool
     checks_bypassed: bool
-    object: str = "instance_protect"
+    object: Literal["instance_protect"] = "instance_protect"
 
 
 @attrs.define(kw_only=True)
@@ -60,7 +63,7 @@ class InstanceCommunication(Model):
     """Per-instance SMS communication settings, including the SMS country blocklist."""
 
     blocked_country_codes: list[str]
-    object: str = "instance_communication"
+    object: Literal["instance_communication"] = "instance_communication"
 
 
 @attrs.define(kw_only=True)
@@ -72,7 +75,7 @@ class OAuthApplicationSettings(Model):
     client_id_metadata_documents_advertised: bool
     client_id_metadata_documents_only_allow_pre_registered_clients: bool
     client_id_metadata_documents_block_implicitly_allowed_clients: bool
-    object: str = "oauth_application_settings"
+    object: Literal["oauth_application_settings"] = "oauth_application_settings"
     default_scopes: list[str] | None = None
 
 
@@ -87,9 +90,11 @@ class OrganizationSettings(Model):
     creator_role: str
     admin_delete_enabled: bool
     domains_enabled: bool
-    domains_enrollment_modes: list[str]
+    domains_enrollment_modes: list[
+        Literal["manual_invitation", "automatic_invitation", "automatic_suggestion"]
+    ]
     domains_default_role: str
-    object: str = "organization_settings"
+    object: Literal["organization_settings"] = "organization_settings"
     max_role_sets_allowed: int | None = None
     max_allowed_permissions: int | None = None
     slug_disabled: bool | None = None

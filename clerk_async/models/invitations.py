@@ -3,12 +3,13 @@
 """Response models of ``clerk.invitations``, from the spec's schemas.
 
 Attribute names are the wire's keys; fields the spec does not require (or allows
-to be null) default to None; unknown keys are ignored. Enum values stay plain
-strings, so a value Clerk adds later does not break old clients."""
+to be null) default to None; unknown keys are ignored. A field whose values the spec
+lists is typed as their ``Literal`` (a type checker catches a misspelt value); a value
+a newer Clerk sends beyond them still decodes, as the plain string it is."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 
@@ -24,10 +25,10 @@ class Invitation(Model):
     id: str
     email_address: str
     public_metadata: dict[str, Any]
-    status: str
+    status: Literal["pending", "accepted", "revoked", "expired"]
     created_at: int
     updated_at: int
-    object: str = "invitation"
+    object: Literal["invitation"] = "invitation"
     revoked: bool | None = None
     url: str | None = attrs.field(default=None, repr=False)
     expires_at: int | None = None
@@ -40,10 +41,10 @@ class RevokeInvitationResponse(Model):
     id: str
     email_address: str
     public_metadata: dict[str, Any]
-    status: str
+    status: Literal["revoked"]
     created_at: int
     updated_at: int
-    object: str = "invitation"
+    object: Literal["invitation"] = "invitation"
     revoked: bool | None = None
     url: str | None = attrs.field(default=None, repr=False)
     expires_at: int | None = None

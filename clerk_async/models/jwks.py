@@ -3,10 +3,13 @@
 """Response models of ``clerk.jwks``, from the spec's schemas.
 
 Attribute names are the wire's keys; fields the spec does not require (or allows
-to be null) default to None; unknown keys are ignored. Enum values stay plain
-strings, so a value Clerk adds later does not break old clients."""
+to be null) default to None; unknown keys are ignored. A field whose values the spec
+lists is typed as their ``Literal`` (a type checker catches a misspelt value); a value
+a newer Clerk sends beyond them still decodes, as the plain string it is."""
 
 from __future__ import annotations
+
+from typing import Literal
 
 import attrs
 
@@ -33,8 +36,8 @@ class JWKSEd25519PublicKey(Model):
     kid: str
     alg: str
     use: str
-    kty: str
-    crv: str
+    kty: Literal["OKP"]
+    crv: Literal["Ed25519"]
     x: str
     x5c: list[str] | None = None
     x5t: str | None = None
@@ -49,7 +52,7 @@ class JWKSEcdsaPublicKey(Model):
     kid: str
     alg: str
     use: str
-    kty: str
+    kty: Literal["EC"]
     crv: str
     x: str
     y: str
@@ -66,7 +69,7 @@ class JWKSRsaPublicKey(Model):
     kid: str
     alg: str
     use: str
-    kty: str
+    kty: Literal["RSA"]
     n: str
     e: str
     x5c: list[str] | None = None
@@ -82,8 +85,8 @@ class JWKSEd25519PrivateKey(Model):
     kid: str
     alg: str
     use: str
-    kty: str
-    crv: str
+    kty: Literal["OKP"]
+    crv: Literal["Ed25519"]
     x: str
     d: str
     x5c: list[str] | None = None
@@ -99,7 +102,7 @@ class JWKSEcdsaPrivateKey(Model):
     kid: str
     alg: str
     use: str
-    kty: str
+    kty: Literal["EC"]
     crv: str
     x: str
     y: str
@@ -117,7 +120,7 @@ class JWKSRsaPrivateKey(Model):
     kid: str
     alg: str
     use: str
-    kty: str
+    kty: Literal["RSA"]
     n: str
     e: str
     d: str
@@ -139,7 +142,7 @@ class JWKSSymmetricKey(Model):
     kid: str
     alg: str
     use: str
-    kty: str
+    kty: Literal["oct"]
     k: str
     x5c: list[str] | None = None
     x5t: str | None = None

@@ -3,12 +3,13 @@
 """Response models of ``clerk.jwt_templates``, from the spec's schemas.
 
 Attribute names are the wire's keys; fields the spec does not require (or allows
-to be null) default to None; unknown keys are ignored. Enum values stay plain
-strings, so a value Clerk adds later does not break old clients."""
+to be null) default to None; unknown keys are ignored. A field whose values the spec
+lists is typed as their ``Literal`` (a type checker catches a misspelt value); a value
+a newer Clerk sends beyond them still decodes, as the plain string it is."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 
@@ -30,4 +31,4 @@ class JWTTemplate(Model):
     signing_algorithm: str
     created_at: int
     updated_at: int
-    object: str = "jwt_template"
+    object: Literal["jwt_template"] = "jwt_template"

@@ -3,12 +3,13 @@
 """Response models of ``clerk.m2m``, from the spec's schemas.
 
 Attribute names are the wire's keys; fields the spec does not require (or allows
-to be null) default to None; unknown keys are ignored. Enum values stay plain
-strings, so a value Clerk adds later does not break old clients."""
+to be null) default to None; unknown keys are ignored. A field whose values the spec
+lists is typed as their ``Literal`` (a type checker catches a misspelt value); a value
+a newer Clerk sends beyond them still decodes, as the plain string it is."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 
@@ -28,7 +29,7 @@ class M2MToken(Model):
     expired: bool
     created_at: WholeNumber
     updated_at: WholeNumber
-    object: str = "machine_to_machine_token"
+    object: Literal["machine_to_machine_token"] = "machine_to_machine_token"
     claims: Any | None = None
     scopes: list[str] | None = None
     revocation_reason: str | None = None

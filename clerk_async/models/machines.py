@@ -3,10 +3,13 @@
 """Response models of ``clerk.machines``, from the spec's schemas.
 
 Attribute names are the wire's keys; fields the spec does not require (or allows
-to be null) default to None; unknown keys are ignored. Enum values stay plain
-strings, so a value Clerk adds later does not break old clients."""
+to be null) default to None; unknown keys are ignored. A field whose values the spec
+lists is typed as their ``Literal`` (a type checker catches a misspelt value); a value
+a newer Clerk sends beyond them still decodes, as the plain string it is."""
 
 from __future__ import annotations
+
+from typing import Literal
 
 import attrs
 
@@ -33,7 +36,7 @@ class ScopedMachine(Model):
     instance_id: str
     created_at: int
     updated_at: int
-    object: str = "machine"
+    object: Literal["machine"] = "machine"
     default_token_ttl: int | None = None
 
 
@@ -47,7 +50,7 @@ class Machine(Model):
     created_at: int
     updated_at: int
     scoped_machines: list[ScopedMachine]
-    object: str = "machine"
+    object: Literal["machine"] = "machine"
     default_token_ttl: int | None = None
 
 
@@ -70,7 +73,7 @@ class MachineCreated(Model):
     updated_at: int
     scoped_machines: list[ScopedMachine]
     secret_key: str = attrs.field(repr=False)
-    object: str = "machine"
+    object: Literal["machine"] = "machine"
     default_token_ttl: int | None = None
 
 
@@ -79,7 +82,7 @@ class MachineDeleted(Model):
     """The spec's ``DeleteMachineResponse``."""
 
     id: str
-    object: str = "machine"
+    object: Literal["machine"] = "machine"
     deleted: bool = True
 
 
@@ -88,7 +91,7 @@ class MachineSecretKey(Model):
     """The spec's ``GetMachineSecretKeyResponse``."""
 
     secret: str = attrs.field(repr=False)
-    object: str = "machine_secret_key"
+    object: Literal["machine_secret_key"] = "machine_secret_key"
 
 
 @attrs.define(kw_only=True)
@@ -98,7 +101,7 @@ class MachineScope(Model):
     from_machine_id: str
     to_machine_id: str
     created_at: int
-    object: str = "machine_scope"
+    object: Literal["machine_scope"] = "machine_scope"
 
 
 @attrs.define(kw_only=True)
@@ -107,5 +110,5 @@ class MachineScopeDeleted(Model):
 
     from_machine_id: str
     to_machine_id: str
-    object: str = "machine_scope"
+    object: Literal["machine_scope"] = "machine_scope"
     deleted: bool = True

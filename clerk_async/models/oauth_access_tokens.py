@@ -3,10 +3,13 @@
 """Response models of ``clerk.oauth_access_tokens``, from the spec's schemas.
 
 Attribute names are the wire's keys; fields the spec does not require (or allows
-to be null) default to None; unknown keys are ignored. Enum values stay plain
-strings, so a value Clerk adds later does not break old clients."""
+to be null) default to None; unknown keys are ignored. A field whose values the spec
+lists is typed as their ``Literal`` (a type checker catches a misspelt value); a value
+a newer Clerk sends beyond them still decodes, as the plain string it is."""
 
 from __future__ import annotations
+
+from typing import Literal
 
 import attrs
 
@@ -32,7 +35,7 @@ class VerifyOAuthAccessTokenResponse0(Model):
     expired: bool
     created_at: WholeNumber
     updated_at: WholeNumber
-    object: str = "clerk_idp_oauth_access_token"
+    object: Literal["clerk_idp_oauth_access_token"] = "clerk_idp_oauth_access_token"
     revocation_reason: str | None = None
     expiration: WholeNumber | None = None
 

@@ -3,10 +3,13 @@
 """Response models of ``clerk.oauth_applications``, from the spec's schemas.
 
 Attribute names are the wire's keys; fields the spec does not require (or allows
-to be null) default to None; unknown keys are ignored. Enum values stay plain
-strings, so a value Clerk adds later does not break old clients."""
+to be null) default to None; unknown keys are ignored. A field whose values the spec
+lists is typed as their ``Literal`` (a type checker catches a misspelt value); a value
+a newer Clerk sends beyond them still decodes, as the plain string it is."""
 
 from __future__ import annotations
+
+from typing import Literal
 
 import attrs
 
@@ -37,7 +40,7 @@ class OAuthApplication(Model):
     token_introspection_url: str
     created_at: int
     updated_at: int
-    object: str = "oauth_application"
+    object: Literal["oauth_application"] = "oauth_application"
     client_uri: str | None = None
     client_image_url: str | None = None
 
@@ -72,7 +75,7 @@ class OAuthApplicationWithSecret(Model):
     token_introspection_url: str
     created_at: int
     updated_at: int
-    object: str = "oauth_application"
+    object: Literal["oauth_application"] = "oauth_application"
     client_uri: str | None = None
     client_image_url: str | None = None
     client_secret: str | None = attrs.field(default=None, repr=False)

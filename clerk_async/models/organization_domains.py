@@ -3,10 +3,13 @@
 """Response models of ``clerk.organization_domains``, from the spec's schemas.
 
 Attribute names are the wire's keys; fields the spec does not require (or allows
-to be null) default to None; unknown keys are ignored. Enum values stay plain
-strings, so a value Clerk adds later does not break old clients."""
+to be null) default to None; unknown keys are ignored. A field whose values the spec
+lists is typed as their ``Literal`` (a type checker catches a misspelt value); a value
+a newer Clerk sends beyond them still decodes, as the plain string it is."""
 
 from __future__ import annotations
+
+from typing import Literal
 
 import attrs
 
@@ -77,12 +80,14 @@ class OrganizationDomain(Model):
     id: str
     organization_id: str
     name: str
-    enrollment_mode: str
+    enrollment_mode: Literal[
+        "manual_invitation", "automatic_invitation", "automatic_suggestion", "enterprise_sso"
+    ]
     total_pending_invitations: int
     total_pending_suggestions: int
     created_at: int
     updated_at: int
-    object: str = "organization_domain"
+    object: Literal["organization_domain"] = "organization_domain"
     affiliation_email_address: str | None = None
     affiliation_verification: OrganizationDomainAffiliationVerification | None = None
     ownership_verification: OrganizationDomainOwnershipVerification | None = None

@@ -3,12 +3,13 @@
 """Response models of ``clerk.organization_invitations``, from the spec's schemas.
 
 Attribute names are the wire's keys; fields the spec does not require (or allows
-to be null) default to None; unknown keys are ignored. Enum values stay plain
-strings, so a value Clerk adds later does not break old clients."""
+to be null) default to None; unknown keys are ignored. A field whose values the spec
+lists is typed as their ``Literal`` (a type checker catches a misspelt value); a value
+a newer Clerk sends beyond them still decodes, as the plain string it is."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 
@@ -29,7 +30,7 @@ class OrganizationInvitation(Model):
     public_metadata: dict[str, Any]
     created_at: int
     updated_at: int
-    object: str = "organization_invitation"
+    object: Literal["organization_invitation"] = "organization_invitation"
     organization_id: str | None = None
     inviter_id: str | None = None
     public_inviter_data: OrganizationInvitationPublicUserData | None = None

@@ -3,12 +3,13 @@
 """Response models of ``clerk.organizations``, from the spec's schemas.
 
 Attribute names are the wire's keys; fields the spec does not require (or allows
-to be null) default to None; unknown keys are ignored. Enum values stay plain
-strings, so a value Clerk adds later does not break old clients."""
+to be null) default to None; unknown keys are ignored. A field whose values the spec
+lists is typed as their ``Literal`` (a type checker catches a misspelt value); a value
+a newer Clerk sends beyond them still decodes, as the plain string it is."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 
@@ -30,7 +31,7 @@ class Organization(Model):
     public_metadata: dict[str, Any]
     created_at: int
     updated_at: int
-    object: str = "organization"
+    object: Literal["organization"] = "organization"
     image_url: str | None = None
     members_count: int | None = None
     missing_member_with_elevated_permissions: bool | None = None
@@ -63,7 +64,7 @@ class OrganizationWithLogo(Model):
     public_metadata: dict[str, Any]
     created_at: int
     updated_at: int
-    object: str = "organization"
+    object: Literal["organization"] = "organization"
     members_count: int | None = None
     missing_member_with_elevated_permissions: bool | None = None
     pending_invitations_count: int | None = None

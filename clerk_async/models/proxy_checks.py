@@ -3,10 +3,13 @@
 """Response models of ``clerk.proxy_checks``, from the spec's schemas.
 
 Attribute names are the wire's keys; fields the spec does not require (or allows
-to be null) default to None; unknown keys are ignored. Enum values stay plain
-strings, so a value Clerk adds later does not break old clients."""
+to be null) default to None; unknown keys are ignored. A field whose values the spec
+lists is typed as their ``Literal`` (a type checker catches a misspelt value); a value
+a newer Clerk sends beyond them still decodes, as the plain string it is."""
 
 from __future__ import annotations
+
+from typing import Literal
 
 import attrs
 
@@ -25,5 +28,5 @@ class ProxyCheck(Model):
     successful: bool
     created_at: int
     updated_at: int
-    object: str = "proxy_check"
+    object: Literal["proxy_check"] = "proxy_check"
     last_run_at: int | None = None

@@ -3,10 +3,13 @@
 """Response models of ``clerk.redirect_urls``, from the spec's schemas.
 
 Attribute names are the wire's keys; fields the spec does not require (or allows
-to be null) default to None; unknown keys are ignored. Enum values stay plain
-strings, so a value Clerk adds later does not break old clients."""
+to be null) default to None; unknown keys are ignored. A field whose values the spec
+lists is typed as their ``Literal`` (a type checker catches a misspelt value); a value
+a newer Clerk sends beyond them still decodes, as the plain string it is."""
 
 from __future__ import annotations
+
+from typing import Literal
 
 import attrs
 
@@ -23,4 +26,4 @@ class RedirectURL(Model):
     url: str
     created_at: int
     updated_at: int
-    object: str = "redirect_url"
+    object: Literal["redirect_url"] = "redirect_url"

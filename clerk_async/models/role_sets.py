@@ -3,12 +3,13 @@
 """Response models of ``clerk.role_sets``, from the spec's schemas.
 
 Attribute names are the wire's keys; fields the spec does not require (or allows
-to be null) default to None; unknown keys are ignored. Enum values stay plain
-strings, so a value Clerk adds later does not break old clients."""
+to be null) default to None; unknown keys are ignored. A field whose values the spec
+lists is typed as their ``Literal`` (a type checker catches a misspelt value); a value
+a newer Clerk sends beyond them still decodes, as the plain string it is."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 
@@ -33,7 +34,7 @@ class RoleSetItem(Model):
     key: str
     created_at: int
     updated_at: int
-    object: str = "role_set_item"
+    object: Literal["role_set_item"] = "role_set_item"
     description: str | None = None
     members_count: int | None = None
     has_members: bool | None = None
@@ -48,7 +49,7 @@ class RoleSetDefaultRole(Model):
     key: str
     created_at: int
     updated_at: int
-    object: str = "role_set_item"
+    object: Literal["role_set_item"] = "role_set_item"
     description: str | None = None
     members_count: int | None = None
     has_members: bool | None = None
@@ -63,7 +64,7 @@ class RoleSetCreatorRole(Model):
     key: str
     created_at: int
     updated_at: int
-    object: str = "role_set_item"
+    object: Literal["role_set_item"] = "role_set_item"
     description: str | None = None
     members_count: int | None = None
     has_members: bool | None = None
@@ -81,7 +82,7 @@ class RoleSetRoleSetMigration(Model):
     migrated_members: int
     created_at: int
     updated_at: int
-    object: str = "role_set_migration"
+    object: Literal["role_set_migration"] = "role_set_migration"
     organization_id: str | None = None
     dest_role_set_id: str | None = None
     mappings: dict[str, Any] | None = None
@@ -97,10 +98,10 @@ class RoleSet(Model):
     name: str
     key: str
     roles: list[RoleSetItem]
-    type: str
+    type: Literal["initial", "custom"]
     created_at: int
     updated_at: int
-    object: str = "role_set"
+    object: Literal["role_set"] = "role_set"
     description: str | None = None
     default_role: RoleSetDefaultRole | None = None
     creator_role: RoleSetCreatorRole | None = None

@@ -3,10 +3,13 @@
 """Response models of ``clerk.saml_connections``, from the spec's schemas.
 
 Attribute names are the wire's keys; fields the spec does not require (or allows
-to be null) default to None; unknown keys are ignored. Enum values stay plain
-strings, so a value Clerk adds later does not break old clients."""
+to be null) default to None; unknown keys are ignored. A field whose values the spec
+lists is typed as their ``Literal`` (a type checker catches a misspelt value); a value
+a newer Clerk sends beyond them still decodes, as the plain string it is."""
 
 from __future__ import annotations
+
+from typing import Literal
 
 import attrs
 
@@ -34,7 +37,7 @@ class SAMLConnectionAttributeMapping(Model):
 class SAMLConnectionLoginHint(Model):
     """Configuration for the login_hint sent to the IdP on SSO sign-in"""
 
-    mode: str
+    mode: Literal["email_address", "custom_attribute", "off"]
     source: str | None = None
 
 
@@ -59,7 +62,7 @@ class SAMLConnection(Model):
     login_hint: SAMLConnectionLoginHint
     created_at: int
     updated_at: int
-    object: str = "saml_connection"
+    object: Literal["saml_connection"] = "saml_connection"
     domain: str | None = None
     domains: list[str] | None = None
     idp_entity_id: str | None = None

@@ -3,12 +3,13 @@
 """Response models of ``clerk.scim_directories``, from the spec's schemas.
 
 Attribute names are the wire's keys; fields the spec does not require (or allows
-to be null) default to None; unknown keys are ignored. Enum values stay plain
-strings, so a value Clerk adds later does not break old clients."""
+to be null) default to None; unknown keys are ignored. A field whose values the spec
+lists is typed as their ``Literal`` (a type checker catches a misspelt value); a value
+a newer Clerk sends beyond them still decodes, as the plain string it is."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 
@@ -51,7 +52,7 @@ class SCIMDirectory(Model):
     attribute_mapping: dict[str, Any]
     created_at: int
     updated_at: int
-    object: str = "scim_directory"
+    object: Literal["scim_directory"] = "scim_directory"
     enterprise_connection_id: str | None = None
     custom_attributes: list[SCIMDirectoryCustomAttributesItem] | None = None
     api_key: str | None = attrs.field(default=None, repr=False)
@@ -81,7 +82,7 @@ class SCIMGroupRoleMapping(Model):
     precedence: int
     created_at: int
     updated_at: int
-    object: str = "scim_group_role_mapping"
+    object: Literal["scim_group_role_mapping"] = "scim_group_role_mapping"
     role: Role | None = None
 
 
@@ -106,5 +107,5 @@ class DeleteSCIMGroupRoleMappingResponse(Model):
     """The spec's ``DeleteSCIMGroupRoleMappingResponse``."""
 
     id: str
-    object: str = "scim_group_role_mapping"
+    object: Literal["scim_group_role_mapping"] = "scim_group_role_mapping"
     deleted: bool = True

@@ -3,10 +3,13 @@
 """Response models of ``clerk.sessions``, from the spec's schemas.
 
 Attribute names are the wire's keys; fields the spec does not require (or allows
-to be null) default to None; unknown keys are ignored. Enum values stay plain
-strings, so a value Clerk adds later does not break old clients."""
+to be null) default to None; unknown keys are ignored. A field whose values the spec
+lists is typed as their ``Literal`` (a type checker catches a misspelt value); a value
+a newer Clerk sends beyond them still decodes, as the plain string it is."""
 
 from __future__ import annotations
+
+from typing import Literal
 
 import attrs
 
@@ -27,7 +30,7 @@ class Token(Model):
     """The spec's ``Token``."""
 
     jwt: str = attrs.field(repr=False)
-    object: str = "token"
+    object: Literal["token"] = "token"
 
 
 @attrs.define(kw_only=True)
@@ -35,14 +38,14 @@ class Cookies(Model):
     """The spec's ``Cookies``."""
 
     cookies: list[str] = attrs.field(repr=False)
-    object: str = "cookies"
+    object: Literal["cookies"] = "cookies"
 
 
 @attrs.define(kw_only=True)
 class CreateSessionTokenResponse(Model):
     """The spec's ``CreateSessionTokenResponse``."""
 
-    object: str = "token"
+    object: Literal["token"] = "token"
     jwt: str | None = attrs.field(default=None, repr=False)
 
 
@@ -50,7 +53,7 @@ class CreateSessionTokenResponse(Model):
 class CreateSessionTokenFromTemplateResponse(Model):
     """The spec's ``CreateSessionTokenFromTemplateResponse``."""
 
-    object: str = "token"
+    object: Literal["token"] = "token"
     jwt: str | None = attrs.field(default=None, repr=False)
 
 

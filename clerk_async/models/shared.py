@@ -3,12 +3,13 @@
 """Response models of several services, from the spec's schemas.
 
 Attribute names are the wire's keys; fields the spec does not require (or allows
-to be null) default to None; unknown keys are ignored. Enum values stay plain
-strings, so a value Clerk adds later does not break old clients."""
+to be null) default to None; unknown keys are ignored. A field whose values the spec
+lists is typed as their ``Literal`` (a type checker catches a misspelt value); a value
+a newer Clerk sends beyond them still decodes, as the plain string it is."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 
@@ -111,13 +112,15 @@ class Session(Model):
     id: str
     user_id: str
     client_id: str
-    status: str
+    status: Literal[
+        "active", "revoked", "ended", "expired", "removed", "abandoned", "replaced", "pending"
+    ]
     last_active_at: int
     expire_at: int
     abandon_at: int
     updated_at: int
     created_at: int
-    object: str = "session"
+    object: Literal["session"] = "session"
     actor: dict[str, Any] | None = None
     last_active_organization_id: str | None = None
     latest_activity: SessionActivityResponse | None = None
@@ -142,7 +145,7 @@ class EmailAddress(Model):
     created_at: int
     updated_at: int
     id: str | None = None
-    object: str = "email_address"
+    object: Literal["email_address"] = "email_address"
     verification: dict[str, Any] | None = None
     matches_sso_connection: bool | None = None
 
@@ -168,7 +171,7 @@ class PhoneNumber(Model):
     created_at: int
     updated_at: int
     id: str | None = None
-    object: str = "phone_number"
+    object: Literal["phone_number"] = "phone_number"
     reserved_for_second_factor: bool | None = None
     default_second_factor: bool | None = None
     verification: dict[str, Any] | None = None
@@ -180,7 +183,7 @@ class Template(Model):
     """The spec's ``Template``."""
 
     id: str | None = None
-    object: str = "template"
+    object: Literal["template"] = "template"
     instance_id: str | None = None
     resource_type: str | None = None
     template_type: str | None = None
@@ -218,7 +221,7 @@ class OrganizationMembershipOrganization(Model):
     public_metadata: dict[str, Any]
     created_at: int
     updated_at: int
-    object: str = "organization"
+    object: Literal["organization"] = "organization"
     image_url: str | None = None
     members_count: int | None = None
     missing_member_with_elevated_permissions: bool | None = None
@@ -256,7 +259,7 @@ class OrganizationMembership(Model):
     organization: OrganizationMembershipOrganization
     created_at: int
     updated_at: int
-    object: str = "organization_membership"
+    object: Literal["organization_membership"] = "organization_membership"
     role_name: str | None = None
     private_metadata: dict[str, Any] | None = None
     public_user_data: OrganizationMembershipPublicUserData | None = None
@@ -354,7 +357,7 @@ class FeatureResponse(Model):
     id: str
     name: str
     slug: str
-    object: str = "feature"
+    object: Literal["feature"] = "feature"
     description: str | None = None
     avatar_url: str | None = None
 
@@ -391,7 +394,7 @@ class CommerceSubscriptionItemPlan(Model):
     for_payer_type: str
     slug: str
     free_trial_enabled: bool
-    object: str = "commerce_plan"
+    object: Literal["commerce_plan"] = "commerce_plan"
     fee: CommerceSubscriptionItemPlanFee | None = None
     annual_monthly_fee: CommerceSubscriptionItemPlanAnnualMonthlyFee | None = None
     annual_fee: CommerceSubscriptionItemPlanAnnualFee | None = None
@@ -408,11 +411,11 @@ class CommercePaymentMethodResponse(Model):
 
     id: str
     payer_id: str
-    payment_type: str
+    payment_type: Literal["card", "link", "payer-credits"]
     gateway: str
     gateway_external_id: str
-    status: str
-    object: str = "commerce_payment_method"
+    status: Literal["active", "disconnected"]
+    object: Literal["commerce_payment_method"] = "commerce_payment_method"
     is_default: bool | None = None
     gateway_external_account_id: str | None = None
     last4: str | None = None
@@ -529,7 +532,7 @@ class CommercePayerResponse(Model):
 
     id: str
     instance_id: str
-    object: str = "commerce_payer"
+    object: Literal["commerce_payer"] = "commerce_payer"
     user_id: str | None = None
     first_name: str | None = None
     last_name: str | None = None
@@ -632,12 +635,14 @@ class CommerceSubscriptionItem(Model):
 
     id: str
     instance_id: str
-    status: str
-    plan_period: str
+    status: Literal[
+        "active", "canceled", "expired", "ended", "past_due", "upcoming", "incomplete", "abandoned"
+    ]
+    plan_period: Literal["month", "annual"]
     payer_id: str
     is_free_trial: bool
     period_start: int
-    object: str = "commerce_subscription_item"
+    object: Literal["commerce_subscription_item"] = "commerce_subscription_item"
     credit: CommerceSubscriptionCreditResponse | None = None
     credits: CommerceSubscriptionItemCredits | None = None
     plan_id: str | None = None
@@ -733,12 +738,12 @@ class CommerceSubscription(Model):
 
     id: str
     instance_id: str
-    status: str
+    status: Literal["active", "past_due", "canceled", "ended", "abandoned", "incomplete"]
     payer_id: str
     created_at: int
     updated_at: int
     subscription_items: list[CommerceSubscriptionItem]
-    object: str = "commerce_subscription"
+    object: Literal["commerce_subscription"] = "commerce_subscription"
     active_at: int | None = None
     past_due_at: int | None = None
     next_payment: CommerceSubscriptionNextPayment | None = None
@@ -819,7 +824,7 @@ class OrganizationInvitationWithPublicOrganizationData(Model):
     public_metadata: dict[str, Any]
     created_at: int
     updated_at: int
-    object: str = "organization_invitation"
+    object: Literal["organization_invitation"] = "organization_invitation"
     organization_id: str | None = None
     inviter_id: str | None = None
     public_inviter_data: OrganizationInvitationPublicUserData | None = None
@@ -849,7 +854,7 @@ class Permission(Model):
     type: str
     created_at: int
     updated_at: int
-    object: str = "permission"
+    object: Literal["permission"] = "permission"
 
 
 @attrs.define(kw_only=True)
@@ -863,5 +868,5 @@ class Role(Model):
     permissions: list[Permission]
     created_at: int
     updated_at: int
-    object: str = "role"
+    object: Literal["role"] = "role"
     description: str | None = None

@@ -3,10 +3,13 @@
 """Response models of ``clerk.sign_in_tokens``, from the spec's schemas.
 
 Attribute names are the wire's keys; fields the spec does not require (or allows
-to be null) default to None; unknown keys are ignored. Enum values stay plain
-strings, so a value Clerk adds later does not break old clients."""
+to be null) default to None; unknown keys are ignored. A field whose values the spec
+lists is typed as their ``Literal`` (a type checker catches a misspelt value); a value
+a newer Clerk sends beyond them still decodes, as the plain string it is."""
 
 from __future__ import annotations
+
+from typing import Literal
 
 import attrs
 
@@ -20,10 +23,10 @@ class SignInToken(Model):
     """The spec's ``SignInToken``."""
 
     id: str
-    status: str
+    status: Literal["pending", "accepted", "revoked"]
     user_id: str
     created_at: int
     updated_at: int
-    object: str = "sign_in_token"
+    object: Literal["sign_in_token"] = "sign_in_token"
     token: str | None = attrs.field(default=None, repr=False)
     url: str | None = attrs.field(default=None, repr=False)

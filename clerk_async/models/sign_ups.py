@@ -3,12 +3,13 @@
 """Response models of ``clerk.sign_ups``, from the spec's schemas.
 
 Attribute names are the wire's keys; fields the spec does not require (or allows
-to be null) default to None; unknown keys are ignored. Enum values stay plain
-strings, so a value Clerk adds later does not break old clients."""
+to be null) default to None; unknown keys are ignored. A field whose values the spec
+lists is typed as their ``Literal`` (a type checker catches a misspelt value); a value
+a newer Clerk sends beyond them still decodes, as the plain string it is."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 
@@ -21,7 +22,7 @@ __all__ = ["SignUp", "SignUpVerification", "SignUpVerifications"]
 class SignUpVerification(Model):
     """The spec's ``SignUpVerification``."""
 
-    next_action: str | None = None
+    next_action: Literal["needs_prepare", "needs_attempt", ""] | None = None
     supported_strategies: list[str] | None = None
 
 
@@ -40,7 +41,7 @@ class SignUp(Model):
     """The spec's ``SignUp``."""
 
     id: str
-    status: str
+    status: Literal["missing_requirements", "complete", "abandoned"]
     required_fields: list[str]
     optional_fields: list[str]
     missing_fields: list[str]
@@ -49,7 +50,7 @@ class SignUp(Model):
     password_enabled: bool
     custom_action: bool
     abandon_at: int
-    object: str = "sign_up_attempt"
+    object: Literal["sign_up_attempt"] = "sign_up_attempt"
     username: str | None = None
     email_address: str | None = None
     phone_number: str | None = None

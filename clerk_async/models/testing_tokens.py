@@ -3,10 +3,13 @@
 """Response models of ``clerk.testing_tokens``, from the spec's schemas.
 
 Attribute names are the wire's keys; fields the spec does not require (or allows
-to be null) default to None; unknown keys are ignored. Enum values stay plain
-strings, so a value Clerk adds later does not break old clients."""
+to be null) default to None; unknown keys are ignored. A field whose values the spec
+lists is typed as their ``Literal`` (a type checker catches a misspelt value); a value
+a newer Clerk sends beyond them still decodes, as the plain string it is."""
 
 from __future__ import annotations
+
+from typing import Literal
 
 import attrs
 
@@ -21,4 +24,4 @@ class TestingToken(Model):
 
     token: str = attrs.field(repr=False)
     expires_at: int
-    object: str = "testing_token"
+    object: Literal["testing_token"] = "testing_token"

@@ -3,12 +3,13 @@
 """Response models of ``clerk.users``, from the spec's schemas.
 
 Attribute names are the wire's keys; fields the spec does not require (or allows
-to be null) default to None; unknown keys are ignored. Enum values stay plain
-strings, so a value Clerk adds later does not break old clients."""
+to be null) default to None; unknown keys are ignored. A field whose values the spec
+lists is typed as their ``Literal`` (a type checker catches a misspelt value); a value
+a newer Clerk sends beyond them still decodes, as the plain string it is."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 
@@ -43,7 +44,7 @@ class Web3Wallet(Model):
     created_at: int
     updated_at: int
     id: str | None = None
-    object: str = "web3_wallet"
+    object: Literal["web3_wallet"] = "web3_wallet"
     verification: dict[str, Any] | None = None
 
 
@@ -54,7 +55,7 @@ class Passkey(Model):
     name: str
     last_used_at: int
     id: str | None = None
-    object: str = "passkey"
+    object: Literal["passkey"] = "passkey"
     verification: dict[str, Any] | None = None
 
 
@@ -62,7 +63,7 @@ class Passkey(Model):
 class ExternalAccountWithVerification(Model):
     """The spec's ``ExternalAccountWithVerification``."""
 
-    object: str
+    object: Literal["external_account", "facebook_account", "google_account"]
     id: str
     provider: str
     identification_id: str
@@ -91,7 +92,7 @@ class SAMLAccount(Model):
     provider: str
     active: bool
     email_address: str
-    object: str = "saml_account"
+    object: Literal["saml_account"] = "saml_account"
     first_name: str | None = None
     last_name: str | None = None
     provider_user_id: str | None = None
@@ -109,8 +110,8 @@ class EnterpriseAccount(Model):
     provider: str
     active: bool
     email_address: str
-    object: str = "enterprise_account"
-    protocol: str | None = None
+    object: Literal["enterprise_account"] = "enterprise_account"
+    protocol: Literal["oauth", "saml"] | None = None
     first_name: str | None = None
     last_name: str | None = None
     provider_user_id: str | None = None
@@ -154,7 +155,7 @@ class User(Model):
     created_at: int
     delete_self_enabled: bool
     create_organization_enabled: bool
-    object: str = "user"
+    object: Literal["user"] = "user"
     external_id: str | None = None
     primary_email_address_id: str | None = None
     primary_phone_number_id: str | None = None
@@ -187,7 +188,7 @@ class TotalCount(Model):
     """The spec's ``TotalCount``."""
 
     total_count: int
-    object: str = "total_count"
+    object: Literal["total_count"] = "total_count"
 
 
 @attrs.define(kw_only=True)
@@ -199,7 +200,7 @@ class OAuthAccessTokenItem(Model):
     token: str = attrs.field(repr=False)
     provider: str
     public_metadata: dict[str, Any]
-    object: str = "oauth_access_token"
+    object: Literal["oauth_access_token"] = "oauth_access_token"
     expires_at: int | None = None
     label: str | None = None
     scopes: list[str] | None = None
@@ -219,7 +220,7 @@ class VerifyTOTPResponse(Model):
     """The spec's ``VerifyTOTPResponse``."""
 
     verified: bool | None = None
-    code_type: str | None = None
+    code_type: Literal["totp", "backup_code"] | None = None
 
 
 @attrs.define(kw_only=True)
@@ -241,13 +242,13 @@ class TrustedDevice(Model):
     """The spec's ``TrustedDevice``."""
 
     id: str
-    platform: str
+    platform: Literal["ios", "android"]
     app_identifier: str
-    algorithm: str
-    status: str
+    algorithm: Literal["ES256"]
+    status: Literal["active", "revoked"]
     created_at: int
     updated_at: int
-    object: str = "trusted_device"
+    object: Literal["trusted_device"] = "trusted_device"
     name: str | None = None
     last_used_at: int | None = None
     revoked_at: int | None = None

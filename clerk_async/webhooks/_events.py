@@ -4,13 +4,13 @@
 
 Every event is a :class:`WebhookEvent` (``type``, ``object``, ``timestamp``,
 ``instance_id``, ``event_attributes``, ``data``); each known type's class types its
-``data``. ``EVENTS`` maps each type to its class. Unknown keys are ignored, and enum
-values stay plain strings.
+``data``. ``EVENTS`` maps each type to its class. Unknown keys are ignored; an enum field
+is typed as the spec's ``Literal``, and a value beyond it decodes as its plain string.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 
@@ -174,7 +174,7 @@ class EmailEventPayload(Model):
 class Organization(Model):
     """The spec's ``Organization``."""
 
-    object: str = "organization"
+    object: Literal["organization"] = "organization"
     id: str | None = None
     name: str | None = None
     slug: str | None = None
@@ -257,11 +257,16 @@ class OrganizationDomainPublicOrganizationData(Model):
 class OrganizationDomain(Model):
     """An organization domain"""
 
-    object: str = "organization_domain"
+    object: Literal["organization_domain"] = "organization_domain"
     id: str | None = None
     organization_id: str | None = None
     name: str | None = None
-    enrollment_mode: str | None = None
+    enrollment_mode: (
+        Literal[
+            "manual_invitation", "automatic_invitation", "automatic_suggestion", "enterprise_sso"
+        ]
+        | None
+    ) = None
     affiliation_email_address: str | None = None
     affiliation_verification: OrganizationDomainAffiliationVerification | None = None
     ownership_verification: OrganizationDomainOwnershipVerification | None = None
@@ -307,7 +312,7 @@ class OrganizationInvitationEventDataData(Model):
 class OrganizationInvitationEventData(Model):
     """The spec's ``OrganizationInvitationEventData``."""
 
-    object: str = "organization_invitation"
+    object: Literal["organization_invitation"] = "organization_invitation"
     id: str | None = None
     email_address: str | None = None
     role: str | None = None
@@ -336,7 +341,7 @@ class OrganizationInvitationAcceptedPayloadData(Model):
 class OrganizationInvitationAcceptedPayload(Model):
     """The spec's ``OrganizationInvitationAcceptedPayload``."""
 
-    object: str = "organization_invitation"
+    object: Literal["organization_invitation"] = "organization_invitation"
     id: str | None = None
     email_address: str | None = None
     role: str | None = None
@@ -359,7 +364,7 @@ class OrganizationInvitationAcceptedPayload(Model):
 class OrganizationMembershipOrganization(Model):
     """The spec's ``OrganizationMembershipOrganization``."""
 
-    object: str = "organization"
+    object: Literal["organization"] = "organization"
     id: str | None = None
     name: str | None = None
     slug: str | None = None
@@ -400,7 +405,7 @@ class OrganizationMembership(Model):
     """A user's membership in an organization"""
 
     id: str | None = None
-    object: str = "organization_membership"
+    object: Literal["organization_membership"] = "organization_membership"
     role: str | None = None
     role_name: str | None = None
     permissions: list[str] | None = None
@@ -434,7 +439,7 @@ class BillingPayee(Model):
 class BillingPayerEventPayload(Model):
     """The spec's ``BillingPayerEventPayload``."""
 
-    object: str = "commerce_payer"
+    object: Literal["commerce_payer"] = "commerce_payer"
     id: str | None = None
     user_id: str | None = None
     first_name: str | None = None
@@ -486,8 +491,8 @@ class BillingPaymentSource(Model):
     gateway: str | None = None
     gateway_external_id: str | None = None
     gateway_external_account_id: str | None = None
-    payment_method: str | None = None
-    status: str | None = None
+    payment_method: Literal["link", "card"] | None = None
+    status: Literal["active", "disconnected"] | None = None
     card_type: str | None = None
     last4: str | None = None
 
@@ -546,13 +551,25 @@ class BillingSubscriptionItem(Model):
     """The spec's ``BillingSubscriptionItem``."""
 
     id: str | None = None
-    object: str = "commerce_subscription_item"
-    status: str | None = None
+    object: Literal["commerce_subscription_item"] = "commerce_subscription_item"
+    status: (
+        Literal[
+            "abandoned",
+            "active",
+            "canceled",
+            "ended",
+            "expired",
+            "incomplete",
+            "past_due",
+            "upcoming",
+        ]
+        | None
+    ) = None
     created_at: int | None = None
     updated_at: int | None = None
     period_start: int | None = None
     period_end: int | None = None
-    interval: str | None = None
+    interval: Literal["month", "annual"] | None = None
     plan_id: str | None = None
     plan: BillingSubscriptionItemPlan | None = None
     payer: BillingPayerEventPayload | None = None
@@ -571,14 +588,14 @@ class PaymentAttemptEventPayload(Model):
     invoice_id: str | None = None
     statement_id: str | None = None
     gateway_external_id: str | None = None
-    status: str | None = None
+    status: Literal["pending", "paid", "failed"] | None = None
     created_at: int | None = None
     updated_at: int | None = None
     paid_at: int | None = None
     failed_at: int | None = None
     failed_reason: PaymentAttemptEventPayloadFailedReason | None = None
     billing_date: int | None = None
-    charge_type: str | None = None
+    charge_type: Literal["checkout", "recurring"] | None = None
     payee: BillingPayee | None = None
     payer: BillingPayerEventPayload | None = None
     totals: BillingTotals | None = None
@@ -590,7 +607,7 @@ class PaymentAttemptEventPayload(Model):
 class Permission(Model):
     """The spec's ``Permission``."""
 
-    object: str = "permission"
+    object: Literal["permission"] = "permission"
     id: str | None = None
     name: str | None = None
     key: str | None = None
@@ -604,7 +621,7 @@ class Permission(Model):
 class Role(Model):
     """The spec's ``Role``."""
 
-    object: str = "role"
+    object: Literal["role"] = "role"
     id: str | None = None
     name: str | None = None
     key: str | None = None
@@ -643,7 +660,7 @@ class EmailAddress(Model):
     """The spec's ``EmailAddress``."""
 
     id: str | None = None
-    object: str = "email_address"
+    object: Literal["email_address"] = "email_address"
     email_address: str | None = None
     reserved: bool | None = None
     verification: dict[str, Any] | None = None
@@ -658,7 +675,7 @@ class PhoneNumber(Model):
     """The spec's ``PhoneNumber``."""
 
     id: str | None = None
-    object: str = "phone_number"
+    object: Literal["phone_number"] = "phone_number"
     phone_number: str | None = None
     reserved_for_second_factor: bool | None = None
     default_second_factor: bool | None = None
@@ -675,7 +692,7 @@ class Web3Wallet(Model):
     """The spec's ``Web3Wallet``."""
 
     id: str | None = None
-    object: str = "web3_wallet"
+    object: Literal["web3_wallet"] = "web3_wallet"
     web3_wallet: str | None = None
     verification: dict[str, Any] | None = None
     created_at: int | None = None
@@ -687,7 +704,7 @@ class Passkey(Model):
     """The spec's ``Passkey``."""
 
     id: str | None = None
-    object: str = "passkey"
+    object: Literal["passkey"] = "passkey"
     name: str | None = None
     last_used_at: int | None = None
     verification: dict[str, Any] | None = None
@@ -697,7 +714,7 @@ class Passkey(Model):
 class ExternalAccountWithVerification(Model):
     """The spec's ``ExternalAccountWithVerification``."""
 
-    object: str | None = None
+    object: Literal["external_account", "facebook_account", "google_account"] | None = None
     id: str | None = None
     provider: str | None = None
     identification_id: str | None = None
@@ -723,7 +740,7 @@ class SAMLAccount(Model):
     """The spec's ``SAMLAccount``."""
 
     id: str | None = None
-    object: str = "saml_account"
+    object: Literal["saml_account"] = "saml_account"
     provider: str | None = None
     active: bool | None = None
     email_address: str | None = None
@@ -741,8 +758,8 @@ class EnterpriseAccount(Model):
     """The spec's ``EnterpriseAccount``."""
 
     id: str | None = None
-    object: str = "enterprise_account"
-    protocol: str | None = None
+    object: Literal["enterprise_account"] = "enterprise_account"
+    protocol: Literal["oauth", "saml"] | None = None
     provider: str | None = None
     active: bool | None = None
     email_address: str | None = None
@@ -770,7 +787,7 @@ class User(Model):
     """The spec's ``User``."""
 
     id: str | None = None
-    object: str = "user"
+    object: Literal["user"] = "user"
     external_id: str | None = None
     primary_email_address_id: str | None = None
     primary_phone_number_id: str | None = None
@@ -821,12 +838,14 @@ class User(Model):
 class SessionEventPayload(Model):
     """The spec's ``SessionEventPayload``."""
 
-    object: str = "session"
+    object: Literal["session"] = "session"
     id: str | None = None
     user_id: str | None = None
     client_id: str | None = None
     actor: dict[str, Any] | None = None
-    status: str | None = None
+    status: (
+        Literal["active", "revoked", "ended", "expired", "removed", "abandoned", "replaced"] | None
+    ) = None
     last_active_organization_id: str | None = None
     last_active_at: int | None = None
     latest_activity: SessionActivityResponse | None = None
@@ -898,9 +917,12 @@ class BillingSeats(Model):
 class BillingSubscriptionItemEventPayload(Model):
     """The spec's ``BillingSubscriptionItemEventPayload``."""
 
-    object: str = "commerce_subscription_item"
+    object: Literal["commerce_subscription_item"] = "commerce_subscription_item"
     id: str | None = None
-    status: str | None = None
+    status: (
+        Literal["abandoned", "active", "canceled", "ended", "incomplete", "past_due", "upcoming"]
+        | None
+    ) = None
     is_free_trial: bool | None = None
     created_at: int | None = None
     updated_at: int | None = None
@@ -918,9 +940,11 @@ class BillingSubscriptionItemEventPayload(Model):
 class SubscriptionEventPayload(Model):
     """The spec's ``SubscriptionEventPayload``."""
 
-    object: str = "commerce_subscription"
+    object: Literal["commerce_subscription"] = "commerce_subscription"
     id: str | None = None
-    status: str | None = None
+    status: Literal["ended", "canceled", "abandoned", "past_due", "active", "incomplete"] | None = (
+        None
+    )
     active_at: int | None = None
     canceled_at: int | None = None
     created_at: int | None = None
@@ -938,12 +962,12 @@ class SubscriptionEventPayload(Model):
 class WaitlistEntryInvitation(Model):
     """The spec's ``WaitlistEntryInvitation``."""
 
-    object: str = "invitation"
+    object: Literal["invitation"] = "invitation"
     id: str | None = None
     email_address: str | None = None
     public_metadata: dict[str, Any] | None = None
     revoked: bool | None = None
-    status: str | None = None
+    status: Literal["pending", "accepted", "revoked", "expired"] | None = None
     url: str | None = attrs.field(default=None, repr=False)
     expires_at: int | None = None
     created_at: int | None = None
@@ -954,10 +978,10 @@ class WaitlistEntryInvitation(Model):
 class WaitlistEntry(Model):
     """The spec's ``WaitlistEntry``."""
 
-    object: str = "waitlist_entry"
+    object: Literal["waitlist_entry"] = "waitlist_entry"
     id: str | None = None
     email_address: str | None = None
-    status: str | None = None
+    status: Literal["pending", "invited", "rejected", "completed"] | None = None
     is_locked: bool | None = None
     created_at: int | None = None
     updated_at: int | None = None

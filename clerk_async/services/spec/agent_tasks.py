@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import attrs
 
@@ -36,7 +36,7 @@ class CreateAgentTaskParams(Params):
     """``POST /agents/tasks``."""
 
     on_behalf_of: dict[str, Any] = param("body", v.json_object(), required=True)
-    permissions: str = param("body", v.one_of(("*",)), required=True)
+    permissions: Literal["*"] = param("body", v.one_of(("*",)), required=True)
     agent_name: str = param("body", v.string(), required=True)
     task_description: str = param("body", v.string(), required=True)
     redirect_url: str = param("body", v.string(), required=True)
@@ -70,7 +70,7 @@ class AgentTasks(Service):
         /,
         *,
         on_behalf_of: dict[str, Any],
-        permissions: str,
+        permissions: Literal["*"],
         agent_name: str,
         task_description: str,
         redirect_url: str,
@@ -84,7 +84,7 @@ class AgentTasks(Service):
         /,
         *,
         on_behalf_of: dict[str, Any] | Unset = UNSET,
-        permissions: str | Unset = UNSET,
+        permissions: Literal["*"] | Unset = UNSET,
         agent_name: str | Unset = UNSET,
         task_description: str | Unset = UNSET,
         redirect_url: str | Unset = UNSET,

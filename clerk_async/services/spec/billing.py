@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import partial
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import attrs
 
@@ -63,7 +63,7 @@ class GetCommercePlanListParams(Params):
     paginated: bool | Unset = param("query", v.boolean())
     limit: int | Unset = param("query", v.integer(minimum=1, maximum=500))
     offset: int | Unset = param("query", v.integer(minimum=0))
-    payer_type: str | Unset = param("query", v.one_of(("user", "org")))
+    payer_type: Literal["user", "org"] | Unset = param("query", v.one_of(("user", "org")))
 
 
 @attrs.frozen(kw_only=True)
@@ -85,7 +85,9 @@ class CreateBillingPriceParams(Params):
     currency: str | Unset = param("body", v.string())
     annual_monthly_amount: int | Unset | None = param("body", v.nullable(v.integer()))
     description: str | Unset = param("body", v.string())
-    supported_billing_periods: str | Unset = param("body", v.one_of(("month", "annual", "both")))
+    supported_billing_periods: Literal["month", "annual", "both"] | Unset = param(
+        "body", v.one_of(("month", "annual", "both"))
+    )
 
 
 @attrs.frozen(kw_only=True)
@@ -95,10 +97,10 @@ class GetCommerceSubscriptionItemListParams(Params):
     paginated: bool | Unset = param("query", v.boolean())
     limit: int | Unset = param("query", v.integer(minimum=1, maximum=500))
     offset: int | Unset = param("query", v.integer(minimum=0))
-    status: str | Unset = param(
+    status: Literal["active", "ended", "past_due", "upcoming", "free_trial"] | Unset = param(
         "query", v.one_of(("active", "ended", "past_due", "upcoming", "free_trial"))
     )
-    payer_type: str | Unset = param("query", v.one_of(("user", "org")))
+    payer_type: Literal["user", "org"] | Unset = param("query", v.one_of(("user", "org")))
     plan_id: str | Unset = param("query", v.string())
     include_free: bool | Unset = param("query", v.boolean())
     query: str | Unset = param("query", v.string())
@@ -184,7 +186,7 @@ class Billing(Service):
         paginated: bool | Unset = UNSET,
         limit: int | Unset = UNSET,
         offset: int | Unset = UNSET,
-        payer_type: str | Unset = UNSET,
+        payer_type: Literal["user", "org"] | Unset = UNSET,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[CommercePlan]:
         """List all billing plans
@@ -266,7 +268,7 @@ class Billing(Service):
         currency: str | Unset = UNSET,
         annual_monthly_amount: int | Unset | None = UNSET,
         description: str | Unset = UNSET,
-        supported_billing_periods: str | Unset = UNSET,
+        supported_billing_periods: Literal["month", "annual", "both"] | Unset = UNSET,
         **options: Unpack[CallOptions],
     ) -> BillingPriceResponse: ...
 
@@ -280,7 +282,7 @@ class Billing(Service):
         amount: int | Unset | None = UNSET,
         annual_monthly_amount: int | Unset | None = UNSET,
         description: str | Unset = UNSET,
-        supported_billing_periods: str | Unset = UNSET,
+        supported_billing_periods: Literal["month", "annual", "both"] | Unset = UNSET,
         **options: Unpack[CallOptions],
     ) -> BillingPriceResponse:
         """Create a custom billing price
@@ -323,8 +325,8 @@ class Billing(Service):
         paginated: bool | Unset = UNSET,
         limit: int | Unset = UNSET,
         offset: int | Unset = UNSET,
-        status: str | Unset = UNSET,
-        payer_type: str | Unset = UNSET,
+        status: Literal["active", "ended", "past_due", "upcoming", "free_trial"] | Unset = UNSET,
+        payer_type: Literal["user", "org"] | Unset = UNSET,
         plan_id: str | Unset = UNSET,
         include_free: bool | Unset = UNSET,
         query: str | Unset = UNSET,

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import attrs
 
@@ -105,7 +105,7 @@ class ReplaceUserEmailAddressParams(Params):
 
     user_id: str = param("path", v.identifier(), required=True)
     email_address: str = param("body", v.string(), required=True)
-    identification_status: str | Unset = param(
+    identification_status: Literal["verified", "reserved", "unverified"] | Unset = param(
         "body", v.one_of(("verified", "reserved", "unverified"))
     )
     notify_primary_email_address_changed: bool | Unset | None = param(
@@ -359,7 +359,7 @@ class EmailAddresses(Service):
         user_id: str,
         *,
         email_address: str,
-        identification_status: str | Unset = UNSET,
+        identification_status: Literal["verified", "reserved", "unverified"] | Unset = UNSET,
         notify_primary_email_address_changed: bool | Unset | None = UNSET,
         **options: Unpack[CallOptions],
     ) -> EmailAddress: ...
@@ -369,7 +369,7 @@ class EmailAddresses(Service):
         user_id: str | ReplaceUserEmailAddressParams | Mapping[str, Any],
         *,
         email_address: str | Unset = UNSET,
-        identification_status: str | Unset = UNSET,
+        identification_status: Literal["verified", "reserved", "unverified"] | Unset = UNSET,
         notify_primary_email_address_changed: bool | Unset | None = UNSET,
         **options: Unpack[CallOptions],
     ) -> EmailAddress:

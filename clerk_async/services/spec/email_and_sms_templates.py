@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
@@ -35,7 +35,7 @@ __all__ = ["EmailAndSmsTemplates", "UpsertTemplateParams"]
 class UpsertTemplateParams(Params):
     """``PUT /templates/{template_type}/{slug}``."""
 
-    template_type: str = param("path", v.identifier(), required=True)
+    template_type: Literal["email", "sms"] = param("path", v.identifier(), required=True)
     slug: str = param("path", v.identifier(), required=True)
     name: str | Unset = param("body", v.string())
     subject: str | Unset | None = param("body", v.nullable(v.string()))
@@ -53,7 +53,7 @@ class EmailAndSmsTemplates(Service):
 
     async def upsert(
         self,
-        template_type: str | UpsertTemplateParams | Mapping[str, Any],
+        template_type: Literal["email", "sms"] | UpsertTemplateParams | Mapping[str, Any],
         slug: str | Unset = UNSET,
         *,
         name: str | Unset = UNSET,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
@@ -43,7 +43,7 @@ __all__ = [
 class GetTemplateListParams(Params):
     """``GET /templates/{template_type}``."""
 
-    template_type: str = param("path", v.identifier(), required=True)
+    template_type: Literal["email", "sms"] = param("path", v.identifier(), required=True)
     paginated: bool | Unset = param("query", v.boolean())
     limit: int | Unset = param("query", v.integer(minimum=1, maximum=500))
     offset: int | Unset = param("query", v.integer(minimum=0))
@@ -53,7 +53,7 @@ class GetTemplateListParams(Params):
 class GetTemplateParams(Params):
     """``GET /templates/{template_type}/{slug}``."""
 
-    template_type: str = param("path", v.identifier(), required=True)
+    template_type: Literal["email", "sms"] = param("path", v.identifier(), required=True)
     slug: str = param("path", v.identifier(), required=True)
 
 
@@ -61,7 +61,7 @@ class GetTemplateParams(Params):
 class RevertTemplateParams(Params):
     """``POST /templates/{template_type}/{slug}/revert``."""
 
-    template_type: str = param("path", v.identifier(), required=True)
+    template_type: Literal["email", "sms"] = param("path", v.identifier(), required=True)
     slug: str = param("path", v.identifier(), required=True)
 
 
@@ -69,7 +69,7 @@ class RevertTemplateParams(Params):
 class ToggleTemplateDeliveryParams(Params):
     """``POST /templates/{template_type}/{slug}/toggle_delivery``."""
 
-    template_type: str = param("path", v.identifier(), required=True)
+    template_type: Literal["email", "sms"] = param("path", v.identifier(), required=True)
     slug: str = param("path", v.identifier(), required=True)
     delivered_by_clerk: bool | Unset = param("body", v.boolean())
 
@@ -81,7 +81,7 @@ class EmailSmsTemplates(Service):
 
     async def get(
         self,
-        template_type: str | GetTemplateParams | Mapping[str, Any],
+        template_type: Literal["email", "sms"] | GetTemplateParams | Mapping[str, Any],
         slug: str | Unset = UNSET,
         **options: Unpack[CallOptions],
     ) -> Template:
@@ -103,7 +103,7 @@ class EmailSmsTemplates(Service):
 
     async def revert(
         self,
-        template_type: str | RevertTemplateParams | Mapping[str, Any],
+        template_type: Literal["email", "sms"] | RevertTemplateParams | Mapping[str, Any],
         slug: str | Unset = UNSET,
         **options: Unpack[CallOptions],
     ) -> Template:
@@ -125,7 +125,7 @@ class EmailSmsTemplates(Service):
 
     async def toggle_template_delivery(
         self,
-        template_type: str | ToggleTemplateDeliveryParams | Mapping[str, Any],
+        template_type: Literal["email", "sms"] | ToggleTemplateDeliveryParams | Mapping[str, Any],
         slug: str | Unset = UNSET,
         *,
         delivered_by_clerk: bool | Unset = UNSET,
@@ -159,7 +159,7 @@ class EmailSmsTemplates(Service):
 
     def list(
         self,
-        template_type: str | GetTemplateListParams | Mapping[str, Any],
+        template_type: Literal["email", "sms"] | GetTemplateListParams | Mapping[str, Any],
         *,
         paginated: bool | Unset = UNSET,
         limit: int | Unset = UNSET,

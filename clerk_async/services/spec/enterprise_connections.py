@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import partial
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import attrs
 
@@ -62,7 +62,15 @@ class CreateEnterpriseConnectionParams(Params):
     """``POST /enterprise_connections``."""
 
     name: str = param("body", v.string(), required=True)
-    provider: str = param(
+    provider: Literal[
+        "saml_custom",
+        "saml_okta",
+        "saml_google",
+        "saml_microsoft",
+        "oidc_custom",
+        "oidc_github_enterprise",
+        "oidc_gitlab",
+    ] = param(
         "body",
         v.one_of(
             (
@@ -124,7 +132,9 @@ class ListEnterpriseConnectionTestRunsParams(Params):
     """``GET /enterprise_connections/{enterprise_connection_id}/test_runs``."""
 
     enterprise_connection_id: str = param("path", v.identifier(), required=True)
-    status: list[str] | Unset = param("query", v.items(v.one_of(("pending", "success", "failed"))))
+    status: list[Literal["pending", "success", "failed"]] | Unset = param(
+        "query", v.items(v.one_of(("pending", "success", "failed")))
+    )
     limit: int | Unset = param("query", v.integer(minimum=1, maximum=500))
     offset: int | Unset = param("query", v.integer(minimum=0))
 
@@ -156,7 +166,15 @@ class EnterpriseConnections(Service):
         /,
         *,
         name: str,
-        provider: str,
+        provider: Literal[
+            "saml_custom",
+            "saml_okta",
+            "saml_google",
+            "saml_microsoft",
+            "oidc_custom",
+            "oidc_github_enterprise",
+            "oidc_gitlab",
+        ],
         domains: list[str],
         organization_id: str | Unset | None = UNSET,
         allow_organization_account_linking: bool | Unset | None = UNSET,
@@ -173,7 +191,16 @@ class EnterpriseConnections(Service):
         /,
         *,
         name: str | Unset = UNSET,
-        provider: str | Unset = UNSET,
+        provider: Literal[
+            "saml_custom",
+            "saml_okta",
+            "saml_google",
+            "saml_microsoft",
+            "oidc_custom",
+            "oidc_github_enterprise",
+            "oidc_gitlab",
+        ]
+        | Unset = UNSET,
         domains: list[str] | Unset = UNSET,
         organization_id: str | Unset | None = UNSET,
         allow_organization_account_linking: bool | Unset | None = UNSET,
@@ -344,7 +371,7 @@ class EnterpriseConnections(Service):
         self,
         enterprise_connection_id: str | ListEnterpriseConnectionTestRunsParams | Mapping[str, Any],
         *,
-        status: list[str] | Unset = UNSET,
+        status: list[Literal["pending", "success", "failed"]] | Unset = UNSET,
         limit: int | Unset = UNSET,
         offset: int | Unset = UNSET,
         **options: Unpack[CallOptions],

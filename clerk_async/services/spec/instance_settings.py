@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
@@ -69,9 +69,9 @@ class UpdateInstanceParams(Params):
     allowed_origins: list[str] | Unset = param("body", v.items(v.string()))
     cookieless_dev: bool | Unset | None = param("body", v.nullable(v.boolean()))
     url_based_session_syncing: bool | Unset | None = param("body", v.nullable(v.boolean()))
-    preferred_sign_in_strategy_when_password_required: str | Unset | None = param(
-        "body", v.nullable(v.one_of(("password", "otp", "")))
-    )
+    preferred_sign_in_strategy_when_password_required: (
+        Literal["password", "otp", ""] | Unset | None
+    ) = param("body", v.nullable(v.one_of(("password", "otp", ""))))
 
 
 @attrs.frozen(kw_only=True)
@@ -195,7 +195,9 @@ class InstanceSettings(Service):
         allowed_origins: list[str] | Unset = UNSET,
         cookieless_dev: bool | Unset | None = UNSET,
         url_based_session_syncing: bool | Unset | None = UNSET,
-        preferred_sign_in_strategy_when_password_required: str | Unset | None = UNSET,
+        preferred_sign_in_strategy_when_password_required: Literal["password", "otp", ""]
+        | Unset
+        | None = UNSET,
         **options: Unpack[CallOptions],
     ) -> None:
         """Update instance settings

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import partial
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, Literal, get_args, overload
 
 import attrs
 
@@ -34,18 +34,36 @@ __all__ = [
     "CreateBulkInvitationsParams",
     "CreateInvitationParams",
     "Invitations",
+    "ListInvitationsOrderBy",
     "ListInvitationsParams",
     "RevokeInvitationParams",
 ]
+
+ListInvitationsOrderBy = Literal[
+    "created_at",
+    "+created_at",
+    "-created_at",
+    "email_address",
+    "+email_address",
+    "-email_address",
+    "expires_at",
+    "+expires_at",
+    "-expires_at",
+]
+"""The values of ``order_by``."""
 
 
 @attrs.frozen(kw_only=True)
 class ListInvitationsParams(Params):
     """``GET /invitations``."""
 
-    status: str | Unset = param("query", v.one_of(("pending", "accepted", "revoked", "expired")))
+    status: Literal["pending", "accepted", "revoked", "expired"] | Unset = param(
+        "query", v.one_of(("pending", "accepted", "revoked", "expired"))
+    )
     query: str | Unset = param("query", v.string())
-    order_by: str | Unset = param("query", v.string())
+    order_by: ListInvitationsOrderBy | Unset = param(
+        "query", v.one_of(get_args(ListInvitationsOrderBy))
+    )
     paginated: bool | Unset = param("query", v.boolean())
     limit: int | Unset = param("query", v.integer(minimum=1, maximum=500))
     offset: int | Unset = param("query", v.integer(minimum=0))
@@ -63,7 +81,9 @@ class CreateInvitationParams(Params):
     expires_in_days: int | Unset | None = param(
         "body", v.nullable(v.integer(minimum=1, maximum=365))
     )
-    template_slug: str | Unset = param("body", v.one_of(("invitation", "waitlist_invitation")))
+    template_slug: Literal["invitation", "waitlist_invitation"] | Unset = param(
+        "body", v.one_of(("invitation", "waitlist_invitation"))
+    )
 
 
 @attrs.frozen(kw_only=True)
@@ -107,7 +127,7 @@ class Invitations(Service):
         notify: bool | Unset | None = UNSET,
         ignore_existing: bool | Unset | None = UNSET,
         expires_in_days: int | Unset | None = UNSET,
-        template_slug: str | Unset = UNSET,
+        template_slug: Literal["invitation", "waitlist_invitation"] | Unset = UNSET,
         **options: Unpack[CallOptions],
     ) -> Invitation: ...
 
@@ -122,7 +142,7 @@ class Invitations(Service):
         notify: bool | Unset | None = UNSET,
         ignore_existing: bool | Unset | None = UNSET,
         expires_in_days: int | Unset | None = UNSET,
-        template_slug: str | Unset = UNSET,
+        template_slug: Literal["invitation", "waitlist_invitation"] | Unset = UNSET,
         **options: Unpack[CallOptions],
     ) -> Invitation:
         """Create an invitation
@@ -241,9 +261,9 @@ class Invitations(Service):
         params: ListInvitationsParams | Mapping[str, Any] | Unset = UNSET,
         /,
         *,
-        status: str | Unset = UNSET,
+        status: Literal["pending", "accepted", "revoked", "expired"] | Unset = UNSET,
         query: str | Unset = UNSET,
-        order_by: str | Unset = UNSET,
+        order_by: ListInvitationsOrderBy | Unset = UNSET,
         paginated: bool | Unset = UNSET,
         limit: int | Unset = UNSET,
         offset: int | Unset = UNSET,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
@@ -54,7 +54,7 @@ class ListM2MTokensParams(Params):
 class CreateM2MTokenParams(Params):
     """``POST /m2m_tokens``."""
 
-    token_format: str | Unset = param("body", v.one_of(("opaque", "jwt")))
+    token_format: Literal["opaque", "jwt"] | Unset = param("body", v.one_of(("opaque", "jwt")))
     seconds_until_expiration: float | Unset | None = param(
         "body", v.nullable(v.number(minimum=0, exclusive_minimum=True))
     )
@@ -122,7 +122,7 @@ class M2M(MachineAuthService):
         params: CreateM2MTokenParams | Mapping[str, Any] | Unset = UNSET,
         /,
         *,
-        token_format: str | Unset = UNSET,
+        token_format: Literal["opaque", "jwt"] | Unset = UNSET,
         seconds_until_expiration: float | Unset | None = UNSET,
         claims: Any | Unset = UNSET,
         min_remaining_ttl_seconds: int | Unset = UNSET,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import partial
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import attrs
 
@@ -56,7 +56,9 @@ class ListMachinesParams(Params):
     limit: int | Unset = param("query", v.integer(minimum=1, maximum=500))
     offset: int | Unset = param("query", v.integer(minimum=0))
     query: str | Unset = param("query", v.string())
-    order_by: str | Unset = param(
+    order_by: (
+        Literal["name", "+name", "-name", "created_at", "+created_at", "-created_at"] | Unset
+    ) = param(
         "query", v.one_of(("name", "+name", "-name", "created_at", "+created_at", "-created_at"))
     )
 
@@ -375,7 +377,8 @@ class Machines(Service):
         limit: int | Unset = UNSET,
         offset: int | Unset = UNSET,
         query: str | Unset = UNSET,
-        order_by: str | Unset = UNSET,
+        order_by: Literal["name", "+name", "-name", "created_at", "+created_at", "-created_at"]
+        | Unset = UNSET,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[Machine]:
         """Get a list of machines for an instance

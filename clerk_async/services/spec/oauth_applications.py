@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import partial
-from typing import TYPE_CHECKING, Any, BinaryIO, overload
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal, overload
 
 import attrs
 
@@ -50,7 +50,11 @@ class ListOAuthApplicationsParams(Params):
 
     limit: int | Unset = param("query", v.integer(minimum=1, maximum=500))
     offset: int | Unset = param("query", v.integer(minimum=0))
-    order_by: str | Unset = param("query", v.string())
+    order_by: (
+        Literal["created_at", "+created_at", "-created_at", "name", "+name", "-name"] | Unset
+    ) = param(
+        "query", v.one_of(("created_at", "+created_at", "-created_at", "name", "+name", "-name"))
+    )
     name_query: str | Unset = param("query", v.string())
 
 
@@ -429,7 +433,8 @@ class OauthApplications(Service):
         *,
         limit: int | Unset = UNSET,
         offset: int | Unset = UNSET,
-        order_by: str | Unset = UNSET,
+        order_by: Literal["created_at", "+created_at", "-created_at", "name", "+name", "-name"]
+        | Unset = UNSET,
         name_query: str | Unset = UNSET,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[OAuthApplication]:

@@ -95,7 +95,21 @@ class ListAllOrganizationDomainsParams(Params):
 
     organization_id: str | Unset = param("query", v.string())
     verified: bool | Literal["true", "false"] | Unset = param("query", v.flag())
-    enrollment_mode: list[str] | Unset = param(
+    enrollment_mode: (
+        list[
+            Literal[
+                "manual_invitation",
+                "automatic_invitation",
+                "automatic_suggestion",
+                "enterprise_sso",
+                "-manual_invitation",
+                "-automatic_invitation",
+                "-automatic_suggestion",
+                "-enterprise_sso",
+            ]
+        ]
+        | Unset
+    ) = param(
         "query",
         v.items(
             v.one_of(
@@ -114,7 +128,11 @@ class ListAllOrganizationDomainsParams(Params):
     )
     query: str | Unset = param("query", v.string())
     domains: list[str] | Unset = param("query", v.items(v.string()))
-    order_by: str | Unset = param("query", v.string())
+    order_by: (
+        Literal["name", "+name", "-name", "created_at", "+created_at", "-created_at"] | Unset
+    ) = param(
+        "query", v.one_of(("name", "+name", "-name", "created_at", "+created_at", "-created_at"))
+    )
     offset: int | Unset = param("query", v.integer(minimum=0))
     limit: int | Unset = param("query", v.integer(minimum=1, maximum=500))
 
@@ -265,10 +283,23 @@ class OrganizationDomains(Service):
         *,
         organization_id: str | Unset = UNSET,
         verified: bool | Literal["true", "false"] | Unset = UNSET,
-        enrollment_mode: list[str] | Unset = UNSET,
+        enrollment_mode: list[
+            Literal[
+                "manual_invitation",
+                "automatic_invitation",
+                "automatic_suggestion",
+                "enterprise_sso",
+                "-manual_invitation",
+                "-automatic_invitation",
+                "-automatic_suggestion",
+                "-enterprise_sso",
+            ]
+        ]
+        | Unset = UNSET,
         query: str | Unset = UNSET,
         domains: list[str] | Unset = UNSET,
-        order_by: str | Unset = UNSET,
+        order_by: Literal["name", "+name", "-name", "created_at", "+created_at", "-created_at"]
+        | Unset = UNSET,
         offset: int | Unset = UNSET,
         limit: int | Unset = UNSET,
         **options: Unpack[CallOptions],

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import partial
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import attrs
 
@@ -50,8 +50,32 @@ __all__ = [
 class ListInstanceOrganizationInvitationsParams(Params):
     """``GET /organization_invitations``."""
 
-    order_by: str | Unset = param("query", v.string())
-    status: str | Unset = param("query", v.one_of(("pending", "accepted", "revoked", "expired")))
+    order_by: (
+        Literal[
+            "created_at",
+            "+created_at",
+            "-created_at",
+            "email_address",
+            "+email_address",
+            "-email_address",
+        ]
+        | Unset
+    ) = param(
+        "query",
+        v.one_of(
+            (
+                "created_at",
+                "+created_at",
+                "-created_at",
+                "email_address",
+                "+email_address",
+                "-email_address",
+            )
+        ),
+    )
+    status: Literal["pending", "accepted", "revoked", "expired"] | Unset = param(
+        "query", v.one_of(("pending", "accepted", "revoked", "expired"))
+    )
     query: str | Unset = param("query", v.string())
     limit: int | Unset = param("query", v.integer(minimum=1, maximum=500))
     offset: int | Unset = param("query", v.integer(minimum=0))
@@ -62,9 +86,33 @@ class ListOrganizationInvitationsParams(Params):
     """``GET /organizations/{organization_id}/invitations``."""
 
     organization_id: str = param("path", v.identifier(), required=True)
-    status: str | Unset = param("query", v.one_of(("pending", "accepted", "revoked", "expired")))
+    status: Literal["pending", "accepted", "revoked", "expired"] | Unset = param(
+        "query", v.one_of(("pending", "accepted", "revoked", "expired"))
+    )
     email_address: str | Unset = param("query", v.string())
-    order_by: str | Unset = param("query", v.string())
+    order_by: (
+        Literal[
+            "created_at",
+            "+created_at",
+            "-created_at",
+            "email_address",
+            "+email_address",
+            "-email_address",
+        ]
+        | Unset
+    ) = param(
+        "query",
+        v.one_of(
+            (
+                "created_at",
+                "+created_at",
+                "-created_at",
+                "email_address",
+                "+email_address",
+                "-email_address",
+            )
+        ),
+    )
     limit: int | Unset = param("query", v.integer(minimum=1, maximum=500))
     offset: int | Unset = param("query", v.integer(minimum=0))
 
@@ -132,8 +180,16 @@ class OrganizationInvitations(Service):
         params: ListInstanceOrganizationInvitationsParams | Mapping[str, Any] | Unset = UNSET,
         /,
         *,
-        order_by: str | Unset = UNSET,
-        status: str | Unset = UNSET,
+        order_by: Literal[
+            "created_at",
+            "+created_at",
+            "-created_at",
+            "email_address",
+            "+email_address",
+            "-email_address",
+        ]
+        | Unset = UNSET,
+        status: Literal["pending", "accepted", "revoked", "expired"] | Unset = UNSET,
         query: str | Unset = UNSET,
         limit: int | Unset = UNSET,
         offset: int | Unset = UNSET,
@@ -412,9 +468,17 @@ class OrganizationInvitations(Service):
         self,
         organization_id: str | ListOrganizationInvitationsParams | Mapping[str, Any],
         *,
-        status: str | Unset = UNSET,
+        status: Literal["pending", "accepted", "revoked", "expired"] | Unset = UNSET,
         email_address: str | Unset = UNSET,
-        order_by: str | Unset = UNSET,
+        order_by: Literal[
+            "created_at",
+            "+created_at",
+            "-created_at",
+            "email_address",
+            "+email_address",
+            "-email_address",
+        ]
+        | Unset = UNSET,
         limit: int | Unset = UNSET,
         offset: int | Unset = UNSET,
         **options: Unpack[CallOptions],

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import partial
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, Literal, get_args, overload
 
 import attrs
 
@@ -33,11 +33,34 @@ if TYPE_CHECKING:
 __all__ = [
     "CreateOrganizationMembershipParams",
     "DeleteOrganizationMembershipParams",
+    "ListOrganizationMembershipsOrderBy",
     "ListOrganizationMembershipsParams",
     "OrganizationMemberships",
     "UpdateOrganizationMembershipMetadataParams",
     "UpdateOrganizationMembershipParams",
 ]
+
+ListOrganizationMembershipsOrderBy = Literal[
+    "phone_number",
+    "+phone_number",
+    "-phone_number",
+    "email_address",
+    "+email_address",
+    "-email_address",
+    "created_at",
+    "+created_at",
+    "-created_at",
+    "first_name",
+    "+first_name",
+    "-first_name",
+    "last_name",
+    "+last_name",
+    "-last_name",
+    "username",
+    "+username",
+    "-username",
+]
+"""The values of ``order_by``."""
 
 
 @attrs.frozen(kw_only=True)
@@ -45,7 +68,9 @@ class ListOrganizationMembershipsParams(Params):
     """``GET /organizations/{organization_id}/memberships``."""
 
     organization_id: str = param("path", v.identifier(), required=True)
-    order_by: str | Unset = param("query", v.string())
+    order_by: ListOrganizationMembershipsOrderBy | Unset = param(
+        "query", v.one_of(get_args(ListOrganizationMembershipsOrderBy))
+    )
     user_id: list[str] | Unset = param("query", v.items(v.string()))
     email_address: list[str] | Unset = param("query", v.items(v.string()))
     phone_number: list[str] | Unset = param("query", v.items(v.string()))
@@ -298,7 +323,7 @@ class OrganizationMemberships(Service):
         self,
         organization_id: str | ListOrganizationMembershipsParams | Mapping[str, Any],
         *,
-        order_by: str | Unset = UNSET,
+        order_by: ListOrganizationMembershipsOrderBy | Unset = UNSET,
         user_id: list[str] | Unset = UNSET,
         email_address: list[str] | Unset = UNSET,
         phone_number: list[str] | Unset = UNSET,

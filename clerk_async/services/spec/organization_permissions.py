@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import partial
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, Literal, get_args, overload
 
 import attrs
 
@@ -34,10 +34,16 @@ __all__ = [
     "CreateOrganizationPermissionParams",
     "DeleteOrganizationPermissionParams",
     "GetOrganizationPermissionParams",
+    "ListOrganizationPermissionsOrderBy",
     "ListOrganizationPermissionsParams",
     "OrganizationPermissions",
     "UpdateOrganizationPermissionParams",
 ]
+
+ListOrganizationPermissionsOrderBy = Literal[
+    "created_at", "+created_at", "-created_at", "name", "+name", "-name", "key", "+key", "-key"
+]
+"""The values of ``order_by``."""
 
 
 @attrs.frozen(kw_only=True)
@@ -45,7 +51,9 @@ class ListOrganizationPermissionsParams(Params):
     """``GET /organization_permissions``."""
 
     query: str | Unset = param("query", v.string())
-    order_by: str | Unset = param("query", v.string())
+    order_by: ListOrganizationPermissionsOrderBy | Unset = param(
+        "query", v.one_of(get_args(ListOrganizationPermissionsOrderBy))
+    )
     limit: int | Unset = param("query", v.integer(minimum=1, maximum=500))
     offset: int | Unset = param("query", v.integer(minimum=0))
 
@@ -213,7 +221,7 @@ class OrganizationPermissions(Service):
         /,
         *,
         query: str | Unset = UNSET,
-        order_by: str | Unset = UNSET,
+        order_by: ListOrganizationPermissionsOrderBy | Unset = UNSET,
         limit: int | Unset = UNSET,
         offset: int | Unset = UNSET,
         **options: Unpack[CallOptions],

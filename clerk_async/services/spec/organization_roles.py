@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import partial
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, Literal, get_args, overload
 
 import attrs
 
@@ -35,11 +35,17 @@ __all__ = [
     "CreateOrganizationRoleParams",
     "DeleteOrganizationRoleParams",
     "GetOrganizationRoleParams",
+    "ListOrganizationRolesOrderBy",
     "ListOrganizationRolesParams",
     "OrganizationRoles",
     "RemovePermissionFromOrganizationRoleParams",
     "UpdateOrganizationRoleParams",
 ]
+
+ListOrganizationRolesOrderBy = Literal[
+    "created_at", "+created_at", "-created_at", "name", "+name", "-name", "key", "+key", "-key"
+]
+"""The values of ``order_by``."""
 
 
 @attrs.frozen(kw_only=True)
@@ -47,7 +53,9 @@ class ListOrganizationRolesParams(Params):
     """``GET /organization_roles``."""
 
     query: str | Unset = param("query", v.string())
-    order_by: str | Unset = param("query", v.string())
+    order_by: ListOrganizationRolesOrderBy | Unset = param(
+        "query", v.one_of(get_args(ListOrganizationRolesOrderBy))
+    )
     limit: int | Unset = param("query", v.integer(minimum=1, maximum=500))
     offset: int | Unset = param("query", v.integer(minimum=0))
 
@@ -329,7 +337,7 @@ class OrganizationRoles(Service):
         /,
         *,
         query: str | Unset = UNSET,
-        order_by: str | Unset = UNSET,
+        order_by: ListOrganizationRolesOrderBy | Unset = UNSET,
         limit: int | Unset = UNSET,
         offset: int | Unset = UNSET,
         **options: Unpack[CallOptions],

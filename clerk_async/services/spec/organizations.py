@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import partial
-from typing import TYPE_CHECKING, Any, BinaryIO, overload
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal, get_args, overload
 
 import attrs
 
@@ -44,6 +44,7 @@ __all__ = [
     "GetOrganizationBillingCreditBalanceParams",
     "GetOrganizationBillingSubscriptionParams",
     "GetOrganizationParams",
+    "ListOrganizationsOrderBy",
     "ListOrganizationsParams",
     "MergeOrganizationMetadataParams",
     "Organizations",
@@ -51,6 +52,19 @@ __all__ = [
     "UpdateOrganizationParams",
     "UploadOrganizationLogoParams",
 ]
+
+ListOrganizationsOrderBy = Literal[
+    "name",
+    "+name",
+    "-name",
+    "created_at",
+    "+created_at",
+    "-created_at",
+    "members_count",
+    "+members_count",
+    "-members_count",
+]
+"""The values of ``order_by``."""
 
 
 @attrs.frozen(kw_only=True)
@@ -62,7 +76,9 @@ class ListOrganizationsParams(Params):
     query: str | Unset = param("query", v.string())
     user_id: list[str] | Unset = param("query", v.items(v.string()))
     organization_id: list[str] | Unset = param("query", v.items(v.string()))
-    order_by: str | Unset = param("query", v.string())
+    order_by: ListOrganizationsOrderBy | Unset = param(
+        "query", v.one_of(get_args(ListOrganizationsOrderBy))
+    )
     limit: int | Unset = param("query", v.integer(minimum=1, maximum=500))
     offset: int | Unset = param("query", v.integer(minimum=0))
 
@@ -164,7 +180,9 @@ class AdjustOrganizationBillingCreditBalanceParams(Params):
 
     organization_id: str = param("path", v.identifier(), required=True)
     amount: int = param("body", v.integer(), required=True)
-    action: str = param("body", v.one_of(("increase", "decrease")), required=True)
+    action: Literal["increase", "decrease"] = param(
+        "body", v.one_of(("increase", "decrease")), required=True
+    )
     idempotency_key: str = param("body", v.string(), required=True)
     currency: str | Unset = param("body", v.string())
     note: str | Unset = param("body", v.string())
@@ -572,7 +590,7 @@ class Organizations(Service):
         organization_id: str,
         *,
         amount: int,
-        action: str,
+        action: Literal["increase", "decrease"],
         idempotency_key: str,
         currency: str | Unset = UNSET,
         note: str | Unset = UNSET,
@@ -584,7 +602,7 @@ class Organizations(Service):
         organization_id: str | AdjustOrganizationBillingCreditBalanceParams | Mapping[str, Any],
         *,
         amount: int | Unset = UNSET,
-        action: str | Unset = UNSET,
+        action: Literal["increase", "decrease"] | Unset = UNSET,
         currency: str | Unset = UNSET,
         idempotency_key: str | Unset = UNSET,
         note: str | Unset = UNSET,
@@ -643,7 +661,7 @@ class Organizations(Service):
         query: str | Unset = UNSET,
         user_id: list[str] | Unset = UNSET,
         organization_id: list[str] | Unset = UNSET,
-        order_by: str | Unset = UNSET,
+        order_by: ListOrganizationsOrderBy | Unset = UNSET,
         limit: int | Unset = UNSET,
         offset: int | Unset = UNSET,
         **options: Unpack[CallOptions],

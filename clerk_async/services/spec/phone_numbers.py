@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import attrs
 
@@ -101,7 +101,7 @@ class ReplaceUserPhoneNumberParams(Params):
 
     user_id: str = param("path", v.identifier(), required=True)
     phone_number: str = param("body", v.string(), required=True)
-    identification_status: str | Unset = param(
+    identification_status: Literal["verified", "reserved", "unverified"] | Unset = param(
         "body", v.one_of(("verified", "reserved", "unverified"))
     )
 
@@ -352,7 +352,7 @@ class PhoneNumbers(Service):
         user_id: str,
         *,
         phone_number: str,
-        identification_status: str | Unset = UNSET,
+        identification_status: Literal["verified", "reserved", "unverified"] | Unset = UNSET,
         **options: Unpack[CallOptions],
     ) -> PhoneNumber: ...
 
@@ -361,7 +361,7 @@ class PhoneNumbers(Service):
         user_id: str | ReplaceUserPhoneNumberParams | Mapping[str, Any],
         *,
         phone_number: str | Unset = UNSET,
-        identification_status: str | Unset = UNSET,
+        identification_status: Literal["verified", "reserved", "unverified"] | Unset = UNSET,
         **options: Unpack[CallOptions],
     ) -> PhoneNumber:
         """Replace a user's phone number

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import partial
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, Literal, get_args, overload
 
 import attrs
 
@@ -35,6 +35,7 @@ __all__ = [
     "AddRolesToRoleSetParams",
     "CreateRoleSetParams",
     "GetRoleSetParams",
+    "ListRoleSetsOrderBy",
     "ListRoleSetsParams",
     "ReplaceRoleInRoleSetParams",
     "ReplaceRoleSetParams",
@@ -42,13 +43,18 @@ __all__ = [
     "UpdateRoleSetParams",
 ]
 
+ListRoleSetsOrderBy = Literal[
+    "created_at", "+created_at", "-created_at", "name", "+name", "-name", "key", "+key", "-key"
+]
+"""The values of ``order_by``."""
+
 
 @attrs.frozen(kw_only=True)
 class ListRoleSetsParams(Params):
     """``GET /role_sets``."""
 
     query: str | Unset = param("query", v.string())
-    order_by: str | Unset = param("query", v.string())
+    order_by: ListRoleSetsOrderBy | Unset = param("query", v.one_of(get_args(ListRoleSetsOrderBy)))
     limit: int | Unset = param("query", v.integer(minimum=1, maximum=500))
     offset: int | Unset = param("query", v.integer(minimum=0))
 
@@ -63,7 +69,7 @@ class CreateRoleSetParams(Params):
     roles: list[str] = param("body", v.items(v.string()), required=True)
     key: str | Unset = param("body", v.string())
     description: str | Unset | None = param("body", v.nullable(v.string()))
-    type: str | Unset = param("body", v.one_of(("initial", "custom")))
+    type: Literal["initial", "custom"] | Unset = param("body", v.one_of(("initial", "custom")))
 
 
 @attrs.frozen(kw_only=True)
@@ -81,7 +87,7 @@ class UpdateRoleSetParams(Params):
     name: str | Unset | None = param("body", v.nullable(v.string()))
     key: str | Unset | None = param("body", v.nullable(v.string()))
     description: str | Unset | None = param("body", v.nullable(v.string()))
-    type: str | Unset | None = param("body", v.nullable(v.one_of(("initial",))))
+    type: Literal["initial"] | Unset | None = param("body", v.nullable(v.one_of(("initial",))))
     default_role_key: str | Unset | None = param("body", v.nullable(v.string()))
     creator_role_key: str | Unset | None = param("body", v.nullable(v.string()))
 
@@ -139,7 +145,7 @@ class RoleSets(Service):
         roles: list[str],
         key: str | Unset = UNSET,
         description: str | Unset | None = UNSET,
-        type: str | Unset = UNSET,
+        type: Literal["initial", "custom"] | Unset = UNSET,
         **options: Unpack[CallOptions],
     ) -> RoleSet: ...
 
@@ -153,7 +159,7 @@ class RoleSets(Service):
         description: str | Unset | None = UNSET,
         default_role_key: str | Unset = UNSET,
         creator_role_key: str | Unset = UNSET,
-        type: str | Unset = UNSET,
+        type: Literal["initial", "custom"] | Unset = UNSET,
         roles: list[str] | Unset = UNSET,
         **options: Unpack[CallOptions],
     ) -> RoleSet:
@@ -226,7 +232,7 @@ class RoleSets(Service):
         name: str | Unset | None = UNSET,
         key: str | Unset | None = UNSET,
         description: str | Unset | None = UNSET,
-        type: str | Unset | None = UNSET,
+        type: Literal["initial"] | Unset | None = UNSET,
         default_role_key: str | Unset | None = UNSET,
         creator_role_key: str | Unset | None = UNSET,
         **options: Unpack[CallOptions],
@@ -429,7 +435,7 @@ class RoleSets(Service):
         /,
         *,
         query: str | Unset = UNSET,
-        order_by: str | Unset = UNSET,
+        order_by: ListRoleSetsOrderBy | Unset = UNSET,
         limit: int | Unset = UNSET,
         offset: int | Unset = UNSET,
         **options: Unpack[CallOptions],

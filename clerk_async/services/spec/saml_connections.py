@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import partial
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import attrs
 
@@ -57,7 +57,7 @@ class CreateSAMLConnectionParams(Params):
     """``POST /saml_connections``."""
 
     name: str = param("body", v.string(), required=True)
-    provider: str = param(
+    provider: Literal["saml_custom", "saml_okta", "saml_google", "saml_microsoft"] = param(
         "body",
         v.one_of(("saml_custom", "saml_okta", "saml_google", "saml_microsoft")),
         required=True,
@@ -135,7 +135,7 @@ class SamlConnections(Service):
         /,
         *,
         name: str,
-        provider: str,
+        provider: Literal["saml_custom", "saml_okta", "saml_google", "saml_microsoft"],
         domain: str | Unset = UNSET,
         domains: list[str] | Unset = UNSET,
         idp_entity_id: str | Unset | None = UNSET,
@@ -158,7 +158,8 @@ class SamlConnections(Service):
         name: str | Unset = UNSET,
         domain: str | Unset = UNSET,
         domains: list[str] | Unset = UNSET,
-        provider: str | Unset = UNSET,
+        provider: Literal["saml_custom", "saml_okta", "saml_google", "saml_microsoft"]
+        | Unset = UNSET,
         idp_entity_id: str | Unset | None = UNSET,
         idp_sso_url: str | Unset | None = UNSET,
         idp_certificate: str | Unset | None = UNSET,

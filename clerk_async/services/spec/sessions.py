@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import partial
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import attrs
 
@@ -53,7 +53,9 @@ class GetSessionListParams(Params):
 
     client_id: str | Unset = param("query", v.string())
     user_id: str | Unset = param("query", v.string())
-    status: str | Unset = param(
+    status: (
+        Literal["abandoned", "active", "ended", "expired", "removed", "replaced", "revoked"] | Unset
+    ) = param(
         "query",
         v.one_of(("abandoned", "active", "ended", "expired", "removed", "replaced", "revoked")),
     )
@@ -86,7 +88,9 @@ class RefreshSessionParams(Params):
     refresh_token: str = param("body", v.string(), required=True, secret=True)
     request_origin: str = param("body", v.string(), required=True)
     request_headers: dict[str, Any] | Unset | None = param("body", v.nullable(v.json_object()))
-    format: str | Unset | None = param("body", v.nullable(v.one_of(("token", "cookie"))))
+    format: Literal["token", "cookie"] | Unset | None = param(
+        "body", v.nullable(v.one_of(("token", "cookie")))
+    )
     request_originating_ip: str | Unset | None = param("body", v.nullable(v.string()))
 
 
@@ -204,7 +208,7 @@ class Sessions(Service):
         refresh_token: str,
         request_origin: str,
         request_headers: dict[str, Any] | Unset | None = UNSET,
-        format: str | Unset | None = UNSET,
+        format: Literal["token", "cookie"] | Unset | None = UNSET,
         request_originating_ip: str | Unset | None = UNSET,
         **options: Unpack[CallOptions],
     ) -> SessionRefresh: ...
@@ -217,7 +221,7 @@ class Sessions(Service):
         refresh_token: str | Unset = UNSET,
         request_origin: str | Unset = UNSET,
         request_headers: dict[str, Any] | Unset | None = UNSET,
-        format: str | Unset | None = UNSET,
+        format: Literal["token", "cookie"] | Unset | None = UNSET,
         request_originating_ip: str | Unset | None = UNSET,
         **options: Unpack[CallOptions],
     ) -> SessionRefresh:
@@ -352,7 +356,8 @@ class Sessions(Service):
         *,
         client_id: str | Unset = UNSET,
         user_id: str | Unset = UNSET,
-        status: str | Unset = UNSET,
+        status: Literal["abandoned", "active", "ended", "expired", "removed", "replaced", "revoked"]
+        | Unset = UNSET,
         paginated: bool | Unset = UNSET,
         limit: int | Unset = UNSET,
         offset: int | Unset = UNSET,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import partial
-from typing import TYPE_CHECKING, Any, BinaryIO, overload
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal, get_args, overload
 
 import attrs
 
@@ -62,9 +62,11 @@ __all__ = [
     "GetOAuthAccessTokenParams",
     "GetUserBillingCreditBalanceParams",
     "GetUserBillingSubscriptionParams",
+    "GetUserListOrderBy",
     "GetUserListParams",
     "GetUserParams",
     "GetUsersCountParams",
+    "InstanceGetOrganizationMembershipsOrderBy",
     "InstanceGetOrganizationMembershipsParams",
     "ListUserTrustedDevicesParams",
     "LockUserParams",
@@ -88,6 +90,40 @@ __all__ = [
     "VerifyPasswordParams",
     "VerifyTOTPParams",
 ]
+
+GetUserListOrderBy = Literal[
+    "created_at",
+    "+created_at",
+    "-created_at",
+    "updated_at",
+    "+updated_at",
+    "-updated_at",
+    "email_address",
+    "+email_address",
+    "-email_address",
+    "web3wallet",
+    "+web3wallet",
+    "-web3wallet",
+    "first_name",
+    "+first_name",
+    "-first_name",
+    "last_name",
+    "+last_name",
+    "-last_name",
+    "phone_number",
+    "+phone_number",
+    "-phone_number",
+    "username",
+    "+username",
+    "-username",
+    "last_active_at",
+    "+last_active_at",
+    "-last_active_at",
+    "last_sign_in_at",
+    "+last_sign_in_at",
+    "-last_sign_in_at",
+]
+"""The values of ``order_by``."""
 
 
 @attrs.frozen(kw_only=True)
@@ -119,7 +155,7 @@ class GetUserListParams(Params):
     limit: int | Unset = param("query", v.integer(minimum=1, maximum=500))
     offset: int | Unset = param("query", v.integer(minimum=0))
     starting_after: str | Unset = param("query", v.string())
-    order_by: str | Unset = param("query", v.string())
+    order_by: GetUserListOrderBy | Unset = param("query", v.one_of(get_args(GetUserListOrderBy)))
 
 
 @attrs.frozen(kw_only=True)
@@ -131,11 +167,11 @@ class CreateUserParams(Params):
     last_name: str | Unset | None = param("body", v.nullable(v.string()))
     locale: str | Unset | None = param("body", v.nullable(v.string()))
     email_address: list[str] | Unset = param("body", v.items(v.string()))
-    email_address_identification_status: list[str] | Unset = param(
+    email_address_identification_status: list[Literal["verified", "reserved"]] | Unset = param(
         "body", v.items(v.one_of(("verified", "reserved")))
     )
     phone_number: list[str] | Unset = param("body", v.items(v.string()))
-    phone_number_identification_status: list[str] | Unset = param(
+    phone_number_identification_status: list[Literal["verified", "reserved"]] | Unset = param(
         "body", v.items(v.one_of(("verified", "reserved")))
     )
     web3_wallet: list[str] | Unset = param("body", v.items(v.string()))
@@ -338,7 +374,9 @@ class AdjustUserBillingCreditBalanceParams(Params):
 
     user_id: str = param("path", v.identifier(), required=True)
     amount: int = param("body", v.integer(), required=True)
-    action: str = param("body", v.one_of(("increase", "decrease")), required=True)
+    action: Literal["increase", "decrease"] = param(
+        "body", v.one_of(("increase", "decrease")), required=True
+    )
     idempotency_key: str = param("body", v.string(), required=True)
     currency: str | Unset = param("body", v.string())
     note: str | Unset = param("body", v.string())
@@ -371,7 +409,9 @@ class UsersGetOrganizationInvitationsParams(Params):
     user_id: str = param("path", v.identifier(), required=True)
     limit: int | Unset = param("query", v.integer(minimum=1, maximum=500))
     offset: int | Unset = param("query", v.integer(minimum=0))
-    status: str | Unset = param("query", v.one_of(("pending", "accepted", "revoked", "expired")))
+    status: Literal["pending", "accepted", "revoked", "expired"] | Unset = param(
+        "query", v.one_of(("pending", "accepted", "revoked", "expired"))
+    )
 
 
 @attrs.frozen(kw_only=True)
@@ -473,11 +513,36 @@ class UnsetUserPasswordCompromisedParams(Params):
     user_id: str = param("path", v.identifier(), required=True)
 
 
+InstanceGetOrganizationMembershipsOrderBy = Literal[
+    "phone_number",
+    "+phone_number",
+    "-phone_number",
+    "email_address",
+    "+email_address",
+    "-email_address",
+    "created_at",
+    "+created_at",
+    "-created_at",
+    "first_name",
+    "+first_name",
+    "-first_name",
+    "last_name",
+    "+last_name",
+    "-last_name",
+    "username",
+    "+username",
+    "-username",
+]
+"""The values of ``order_by``."""
+
+
 @attrs.frozen(kw_only=True)
 class InstanceGetOrganizationMembershipsParams(Params):
     """``GET /organization_memberships``."""
 
-    order_by: str | Unset = param("query", v.string())
+    order_by: InstanceGetOrganizationMembershipsOrderBy | Unset = param(
+        "query", v.one_of(get_args(InstanceGetOrganizationMembershipsOrderBy))
+    )
     limit: int | Unset = param("query", v.integer(minimum=1, maximum=500))
     offset: int | Unset = param("query", v.integer(minimum=0))
 
@@ -497,9 +562,9 @@ class Users(Service):
         last_name: str | Unset | None = UNSET,
         locale: str | Unset | None = UNSET,
         email_address: list[str] | Unset = UNSET,
-        email_address_identification_status: list[str] | Unset = UNSET,
+        email_address_identification_status: list[Literal["verified", "reserved"]] | Unset = UNSET,
         phone_number: list[str] | Unset = UNSET,
-        phone_number_identification_status: list[str] | Unset = UNSET,
+        phone_number_identification_status: list[Literal["verified", "reserved"]] | Unset = UNSET,
         web3_wallet: list[str] | Unset = UNSET,
         username: str | Unset | None = UNSET,
         password: str | Unset | None = UNSET,
@@ -1156,7 +1221,7 @@ class Users(Service):
         user_id: str,
         *,
         amount: int,
-        action: str,
+        action: Literal["increase", "decrease"],
         idempotency_key: str,
         currency: str | Unset = UNSET,
         note: str | Unset = UNSET,
@@ -1168,7 +1233,7 @@ class Users(Service):
         user_id: str | AdjustUserBillingCreditBalanceParams | Mapping[str, Any],
         *,
         amount: int | Unset = UNSET,
-        action: str | Unset = UNSET,
+        action: Literal["increase", "decrease"] | Unset = UNSET,
         currency: str | Unset = UNSET,
         idempotency_key: str | Unset = UNSET,
         note: str | Unset = UNSET,
@@ -1283,7 +1348,7 @@ class Users(Service):
         *,
         limit: int | Unset = UNSET,
         offset: int | Unset = UNSET,
-        status: str | Unset = UNSET,
+        status: Literal["pending", "accepted", "revoked", "expired"] | Unset = UNSET,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[OrganizationInvitationWithPublicOrganizationData]:
         """Retrieve all invitations for a user
@@ -1670,7 +1735,7 @@ class Users(Service):
         params: InstanceGetOrganizationMembershipsParams | Mapping[str, Any] | Unset = UNSET,
         /,
         *,
-        order_by: str | Unset = UNSET,
+        order_by: InstanceGetOrganizationMembershipsOrderBy | Unset = UNSET,
         limit: int | Unset = UNSET,
         offset: int | Unset = UNSET,
         **options: Unpack[CallOptions],
@@ -1725,7 +1790,7 @@ class Users(Service):
         limit: int | Unset = UNSET,
         offset: int | Unset = UNSET,
         starting_after: str | Unset = UNSET,
-        order_by: str | Unset = UNSET,
+        order_by: GetUserListOrderBy | Unset = UNSET,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[User]:
         """List all users

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import partial
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, Literal, get_args, overload
 
 import attrs
 
@@ -36,10 +36,24 @@ __all__ = [
     "CreateWaitlistEntryParams",
     "DeleteWaitlistEntryParams",
     "InviteWaitlistEntryParams",
+    "ListWaitlistEntriesOrderBy",
     "ListWaitlistEntriesParams",
     "RejectWaitlistEntryParams",
     "WaitlistEntries",
 ]
+
+ListWaitlistEntriesOrderBy = Literal[
+    "created_at",
+    "+created_at",
+    "-created_at",
+    "email_address",
+    "+email_address",
+    "-email_address",
+    "invited_at",
+    "+invited_at",
+    "-invited_at",
+]
+"""The values of ``order_by``."""
 
 
 @attrs.frozen(kw_only=True)
@@ -49,8 +63,12 @@ class ListWaitlistEntriesParams(Params):
     limit: int | Unset = param("query", v.integer(minimum=1, maximum=500))
     offset: int | Unset = param("query", v.integer(minimum=0))
     query: str | Unset = param("query", v.string())
-    status: str | Unset = param("query", v.one_of(("pending", "invited", "completed", "rejected")))
-    order_by: str | Unset = param("query", v.string())
+    status: Literal["pending", "invited", "completed", "rejected"] | Unset = param(
+        "query", v.one_of(("pending", "invited", "completed", "rejected"))
+    )
+    order_by: ListWaitlistEntriesOrderBy | Unset = param(
+        "query", v.one_of(get_args(ListWaitlistEntriesOrderBy))
+    )
 
 
 @attrs.frozen(kw_only=True)
@@ -266,8 +284,8 @@ class WaitlistEntries(Service):
         limit: int | Unset = UNSET,
         offset: int | Unset = UNSET,
         query: str | Unset = UNSET,
-        status: str | Unset = UNSET,
-        order_by: str | Unset = UNSET,
+        status: Literal["pending", "invited", "completed", "rejected"] | Unset = UNSET,
+        order_by: ListWaitlistEntriesOrderBy | Unset = UNSET,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[WaitlistEntry]:
         """List all waitlist entries

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from clerk_async._convert import UNSET, Unset
 from clerk_async.sync._base import SyncService
@@ -47,7 +47,7 @@ class AgentTasks(SyncService):
         /,
         *,
         on_behalf_of: dict[str, Any],
-        permissions: str,
+        permissions: Literal["*"],
         agent_name: str,
         task_description: str,
         redirect_url: str,
@@ -61,7 +61,7 @@ class AgentTasks(SyncService):
         /,
         *,
         on_behalf_of: dict[str, Any] | Unset = UNSET,
-        permissions: str | Unset = UNSET,
+        permissions: Literal["*"] | Unset = UNSET,
         agent_name: str | Unset = UNSET,
         task_description: str | Unset = UNSET,
         redirect_url: str | Unset = UNSET,

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from clerk_async._convert import UNSET, Unset
 from clerk_async.sync._base import SyncService
@@ -63,7 +63,7 @@ class Billing(SyncService):
         paginated: bool | Unset = UNSET,
         limit: int | Unset = UNSET,
         offset: int | Unset = UNSET,
-        payer_type: str | Unset = UNSET,
+        payer_type: Literal["user", "org"] | Unset = UNSET,
         **options: Unpack[CallOptions],
     ) -> SyncPager[CommercePlan]:
         """List all billing plans
@@ -131,7 +131,7 @@ class Billing(SyncService):
         currency: str | Unset = UNSET,
         annual_monthly_amount: int | Unset | None = UNSET,
         description: str | Unset = UNSET,
-        supported_billing_periods: str | Unset = UNSET,
+        supported_billing_periods: Literal["month", "annual", "both"] | Unset = UNSET,
         **options: Unpack[CallOptions],
     ) -> BillingPriceResponse: ...
 
@@ -145,7 +145,7 @@ class Billing(SyncService):
         amount: int | Unset | None = UNSET,
         annual_monthly_amount: int | Unset | None = UNSET,
         description: str | Unset = UNSET,
-        supported_billing_periods: str | Unset = UNSET,
+        supported_billing_periods: Literal["month", "annual", "both"] | Unset = UNSET,
         **options: Unpack[CallOptions],
     ) -> BillingPriceResponse:
         """Create a custom billing price
@@ -176,8 +176,8 @@ class Billing(SyncService):
         paginated: bool | Unset = UNSET,
         limit: int | Unset = UNSET,
         offset: int | Unset = UNSET,
-        status: str | Unset = UNSET,
-        payer_type: str | Unset = UNSET,
+        status: Literal["active", "ended", "past_due", "upcoming", "free_trial"] | Unset = UNSET,
+        payer_type: Literal["user", "org"] | Unset = UNSET,
         plan_id: str | Unset = UNSET,
         include_free: bool | Unset = UNSET,
         query: str | Unset = UNSET,

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from clerk_async._convert import UNSET, Unset
 from clerk_async.sync._base import SyncService
@@ -222,7 +222,7 @@ class EmailAddresses(SyncService):
         user_id: str,
         *,
         email_address: str,
-        identification_status: str | Unset = UNSET,
+        identification_status: Literal["verified", "reserved", "unverified"] | Unset = UNSET,
         notify_primary_email_address_changed: bool | Unset | None = UNSET,
         **options: Unpack[CallOptions],
     ) -> EmailAddress: ...
@@ -232,7 +232,7 @@ class EmailAddresses(SyncService):
         user_id: str | ReplaceUserEmailAddressParams | Mapping[str, Any],
         *,
         email_address: str | Unset = UNSET,
-        identification_status: str | Unset = UNSET,
+        identification_status: Literal["verified", "reserved", "unverified"] | Unset = UNSET,
         notify_primary_email_address_changed: bool | Unset | None = UNSET,
         **options: Unpack[CallOptions],
     ) -> EmailAddress:

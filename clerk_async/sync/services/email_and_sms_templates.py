@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from clerk_async._convert import UNSET, Unset
 from clerk_async.sync._base import SyncService
@@ -34,7 +34,7 @@ class EmailAndSmsTemplates(SyncService):
 
     def upsert(
         self,
-        template_type: str | UpsertTemplateParams | Mapping[str, Any],
+        template_type: Literal["email", "sms"] | UpsertTemplateParams | Mapping[str, Any],
         slug: str | Unset = UNSET,
         *,
         name: str | Unset = UNSET,

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from clerk_async._convert import UNSET, Unset
 from clerk_async.sync._base import SyncService
@@ -40,7 +40,7 @@ class EmailSmsTemplates(SyncService):
 
     def get(
         self,
-        template_type: str | GetTemplateParams | Mapping[str, Any],
+        template_type: Literal["email", "sms"] | GetTemplateParams | Mapping[str, Any],
         slug: str | Unset = UNSET,
         **options: Unpack[CallOptions],
     ) -> Template:
@@ -54,7 +54,7 @@ class EmailSmsTemplates(SyncService):
 
     def revert(
         self,
-        template_type: str | RevertTemplateParams | Mapping[str, Any],
+        template_type: Literal["email", "sms"] | RevertTemplateParams | Mapping[str, Any],
         slug: str | Unset = UNSET,
         **options: Unpack[CallOptions],
     ) -> Template:
@@ -68,7 +68,7 @@ class EmailSmsTemplates(SyncService):
 
     def toggle_template_delivery(
         self,
-        template_type: str | ToggleTemplateDeliveryParams | Mapping[str, Any],
+        template_type: Literal["email", "sms"] | ToggleTemplateDeliveryParams | Mapping[str, Any],
         slug: str | Unset = UNSET,
         *,
         delivered_by_clerk: bool | Unset = UNSET,
@@ -91,7 +91,7 @@ class EmailSmsTemplates(SyncService):
 
     def list(
         self,
-        template_type: str | GetTemplateListParams | Mapping[str, Any],
+        template_type: Literal["email", "sms"] | GetTemplateListParams | Mapping[str, Any],
         *,
         paginated: bool | Unset = UNSET,
         limit: int | Unset = UNSET,

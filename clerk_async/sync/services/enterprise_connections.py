@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from clerk_async._convert import UNSET, Unset
 from clerk_async.sync._base import SyncService
@@ -61,7 +61,15 @@ class EnterpriseConnections(SyncService):
         /,
         *,
         name: str,
-        provider: str,
+        provider: Literal[
+            "saml_custom",
+            "saml_okta",
+            "saml_google",
+            "saml_microsoft",
+            "oidc_custom",
+            "oidc_github_enterprise",
+            "oidc_gitlab",
+        ],
         domains: list[str],
         organization_id: str | Unset | None = UNSET,
         allow_organization_account_linking: bool | Unset | None = UNSET,
@@ -78,7 +86,16 @@ class EnterpriseConnections(SyncService):
         /,
         *,
         name: str | Unset = UNSET,
-        provider: str | Unset = UNSET,
+        provider: Literal[
+            "saml_custom",
+            "saml_okta",
+            "saml_google",
+            "saml_microsoft",
+            "oidc_custom",
+            "oidc_github_enterprise",
+            "oidc_gitlab",
+        ]
+        | Unset = UNSET,
         domains: list[str] | Unset = UNSET,
         organization_id: str | Unset | None = UNSET,
         allow_organization_account_linking: bool | Unset | None = UNSET,
@@ -185,7 +202,7 @@ class EnterpriseConnections(SyncService):
         self,
         enterprise_connection_id: str | ListEnterpriseConnectionTestRunsParams | Mapping[str, Any],
         *,
-        status: list[str] | Unset = UNSET,
+        status: list[Literal["pending", "success", "failed"]] | Unset = UNSET,
         limit: int | Unset = UNSET,
         offset: int | Unset = UNSET,
         **options: Unpack[CallOptions],

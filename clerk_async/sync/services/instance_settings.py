@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from clerk_async._convert import UNSET, Unset
 from clerk_async.sync._base import SyncService
@@ -72,7 +72,9 @@ class InstanceSettings(SyncService):
         allowed_origins: list[str] | Unset = UNSET,
         cookieless_dev: bool | Unset | None = UNSET,
         url_based_session_syncing: bool | Unset | None = UNSET,
-        preferred_sign_in_strategy_when_password_required: str | Unset | None = UNSET,
+        preferred_sign_in_strategy_when_password_required: Literal["password", "otp", ""]
+        | Unset
+        | None = UNSET,
         **options: Unpack[CallOptions],
     ) -> None:
         """Update instance settings

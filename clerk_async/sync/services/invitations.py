@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from clerk_async._convert import UNSET, Unset
 from clerk_async.sync._base import SyncService
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from clerk_async.services.spec.invitations import (
         CreateBulkInvitationsParams,
         CreateInvitationParams,
+        ListInvitationsOrderBy,
         ListInvitationsParams,
         RevokeInvitationParams,
     )
@@ -58,7 +59,7 @@ class Invitations(SyncService):
         notify: bool | Unset | None = UNSET,
         ignore_existing: bool | Unset | None = UNSET,
         expires_in_days: int | Unset | None = UNSET,
-        template_slug: str | Unset = UNSET,
+        template_slug: Literal["invitation", "waitlist_invitation"] | Unset = UNSET,
         **options: Unpack[CallOptions],
     ) -> Invitation: ...
 
@@ -73,7 +74,7 @@ class Invitations(SyncService):
         notify: bool | Unset | None = UNSET,
         ignore_existing: bool | Unset | None = UNSET,
         expires_in_days: int | Unset | None = UNSET,
-        template_slug: str | Unset = UNSET,
+        template_slug: Literal["invitation", "waitlist_invitation"] | Unset = UNSET,
         **options: Unpack[CallOptions],
     ) -> Invitation:
         """Create an invitation
@@ -159,9 +160,9 @@ class Invitations(SyncService):
         params: ListInvitationsParams | Mapping[str, Any] | Unset = UNSET,
         /,
         *,
-        status: str | Unset = UNSET,
+        status: Literal["pending", "accepted", "revoked", "expired"] | Unset = UNSET,
         query: str | Unset = UNSET,
-        order_by: str | Unset = UNSET,
+        order_by: ListInvitationsOrderBy | Unset = UNSET,
         paginated: bool | Unset = UNSET,
         limit: int | Unset = UNSET,
         offset: int | Unset = UNSET,

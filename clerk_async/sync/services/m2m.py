@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from clerk_async._convert import UNSET, Unset
 from clerk_async.sync._base import SyncService
@@ -66,7 +66,7 @@ class M2M(SyncService):
         params: CreateM2MTokenParams | Mapping[str, Any] | Unset = UNSET,
         /,
         *,
-        token_format: str | Unset = UNSET,
+        token_format: Literal["opaque", "jwt"] | Unset = UNSET,
         seconds_until_expiration: float | Unset | None = UNSET,
         claims: Any | Unset = UNSET,
         min_remaining_ttl_seconds: int | Unset = UNSET,

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from clerk_async._convert import UNSET, Unset
 from clerk_async.sync._base import SyncService
@@ -248,7 +248,8 @@ class Machines(SyncService):
         limit: int | Unset = UNSET,
         offset: int | Unset = UNSET,
         query: str | Unset = UNSET,
-        order_by: str | Unset = UNSET,
+        order_by: Literal["name", "+name", "-name", "created_at", "+created_at", "-created_at"]
+        | Unset = UNSET,
         **options: Unpack[CallOptions],
     ) -> SyncPager[Machine]:
         """Get a list of machines for an instance

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, BinaryIO, overload
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal, overload
 
 from clerk_async._convert import UNSET, Unset
 from clerk_async.sync._base import SyncService
@@ -255,7 +255,8 @@ class OauthApplications(SyncService):
         *,
         limit: int | Unset = UNSET,
         offset: int | Unset = UNSET,
-        order_by: str | Unset = UNSET,
+        order_by: Literal["created_at", "+created_at", "-created_at", "name", "+name", "-name"]
+        | Unset = UNSET,
         name_query: str | Unset = UNSET,
         **options: Unpack[CallOptions],
     ) -> SyncPager[OAuthApplication]:

@@ -131,10 +131,23 @@ class OrganizationDomains(SyncService):
         *,
         organization_id: str | Unset = UNSET,
         verified: bool | Literal["true", "false"] | Unset = UNSET,
-        enrollment_mode: list[str] | Unset = UNSET,
+        enrollment_mode: list[
+            Literal[
+                "manual_invitation",
+                "automatic_invitation",
+                "automatic_suggestion",
+                "enterprise_sso",
+                "-manual_invitation",
+                "-automatic_invitation",
+                "-automatic_suggestion",
+                "-enterprise_sso",
+            ]
+        ]
+        | Unset = UNSET,
         query: str | Unset = UNSET,
         domains: list[str] | Unset = UNSET,
-        order_by: str | Unset = UNSET,
+        order_by: Literal["name", "+name", "-name", "created_at", "+created_at", "-created_at"]
+        | Unset = UNSET,
         offset: int | Unset = UNSET,
         limit: int | Unset = UNSET,
         **options: Unpack[CallOptions],

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from clerk_async._convert import UNSET, Unset
 from clerk_async.sync._base import SyncService
@@ -50,8 +50,16 @@ class OrganizationInvitations(SyncService):
         params: ListInstanceOrganizationInvitationsParams | Mapping[str, Any] | Unset = UNSET,
         /,
         *,
-        order_by: str | Unset = UNSET,
-        status: str | Unset = UNSET,
+        order_by: Literal[
+            "created_at",
+            "+created_at",
+            "-created_at",
+            "email_address",
+            "+email_address",
+            "-email_address",
+        ]
+        | Unset = UNSET,
+        status: Literal["pending", "accepted", "revoked", "expired"] | Unset = UNSET,
         query: str | Unset = UNSET,
         limit: int | Unset = UNSET,
         offset: int | Unset = UNSET,
@@ -249,9 +257,17 @@ class OrganizationInvitations(SyncService):
         self,
         organization_id: str | ListOrganizationInvitationsParams | Mapping[str, Any],
         *,
-        status: str | Unset = UNSET,
+        status: Literal["pending", "accepted", "revoked", "expired"] | Unset = UNSET,
         email_address: str | Unset = UNSET,
-        order_by: str | Unset = UNSET,
+        order_by: Literal[
+            "created_at",
+            "+created_at",
+            "-created_at",
+            "email_address",
+            "+email_address",
+            "-email_address",
+        ]
+        | Unset = UNSET,
         limit: int | Unset = UNSET,
         offset: int | Unset = UNSET,
         **options: Unpack[CallOptions],

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from clerk_async.services.spec.organization_memberships import (
         CreateOrganizationMembershipParams,
         DeleteOrganizationMembershipParams,
+        ListOrganizationMembershipsOrderBy,
         ListOrganizationMembershipsParams,
         UpdateOrganizationMembershipMetadataParams,
         UpdateOrganizationMembershipParams,
@@ -167,7 +168,7 @@ class OrganizationMemberships(SyncService):
         self,
         organization_id: str | ListOrganizationMembershipsParams | Mapping[str, Any],
         *,
-        order_by: str | Unset = UNSET,
+        order_by: ListOrganizationMembershipsOrderBy | Unset = UNSET,
         user_id: list[str] | Unset = UNSET,
         email_address: list[str] | Unset = UNSET,
         phone_number: list[str] | Unset = UNSET,

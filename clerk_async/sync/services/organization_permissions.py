@@ -22,6 +22,7 @@ if TYPE_CHECKING:
         CreateOrganizationPermissionParams,
         DeleteOrganizationPermissionParams,
         GetOrganizationPermissionParams,
+        ListOrganizationPermissionsOrderBy,
         ListOrganizationPermissionsParams,
         UpdateOrganizationPermissionParams,
     )
@@ -133,7 +134,7 @@ class OrganizationPermissions(SyncService):
         /,
         *,
         query: str | Unset = UNSET,
-        order_by: str | Unset = UNSET,
+        order_by: ListOrganizationPermissionsOrderBy | Unset = UNSET,
         limit: int | Unset = UNSET,
         offset: int | Unset = UNSET,
         **options: Unpack[CallOptions],

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, BinaryIO, overload
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal, overload
 
 from clerk_async._convert import UNSET, Unset
 from clerk_async.sync._base import SyncService
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
         GetOrganizationBillingCreditBalanceParams,
         GetOrganizationBillingSubscriptionParams,
         GetOrganizationParams,
+        ListOrganizationsOrderBy,
         ListOrganizationsParams,
         MergeOrganizationMetadataParams,
         ReplaceOrganizationMetadataParams,
@@ -342,7 +343,7 @@ class Organizations(SyncService):
         organization_id: str,
         *,
         amount: int,
-        action: str,
+        action: Literal["increase", "decrease"],
         idempotency_key: str,
         currency: str | Unset = UNSET,
         note: str | Unset = UNSET,
@@ -354,7 +355,7 @@ class Organizations(SyncService):
         organization_id: str | AdjustOrganizationBillingCreditBalanceParams | Mapping[str, Any],
         *,
         amount: int | Unset = UNSET,
-        action: str | Unset = UNSET,
+        action: Literal["increase", "decrease"] | Unset = UNSET,
         currency: str | Unset = UNSET,
         idempotency_key: str | Unset = UNSET,
         note: str | Unset = UNSET,
@@ -390,7 +391,7 @@ class Organizations(SyncService):
         query: str | Unset = UNSET,
         user_id: list[str] | Unset = UNSET,
         organization_id: list[str] | Unset = UNSET,
-        order_by: str | Unset = UNSET,
+        order_by: ListOrganizationsOrderBy | Unset = UNSET,
         limit: int | Unset = UNSET,
         offset: int | Unset = UNSET,
         **options: Unpack[CallOptions],

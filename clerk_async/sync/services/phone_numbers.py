@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from clerk_async._convert import UNSET, Unset
 from clerk_async.sync._base import SyncService
@@ -222,7 +222,7 @@ class PhoneNumbers(SyncService):
         user_id: str,
         *,
         phone_number: str,
-        identification_status: str | Unset = UNSET,
+        identification_status: Literal["verified", "reserved", "unverified"] | Unset = UNSET,
         **options: Unpack[CallOptions],
     ) -> PhoneNumber: ...
 
@@ -231,7 +231,7 @@ class PhoneNumbers(SyncService):
         user_id: str | ReplaceUserPhoneNumberParams | Mapping[str, Any],
         *,
         phone_number: str | Unset = UNSET,
-        identification_status: str | Unset = UNSET,
+        identification_status: Literal["verified", "reserved", "unverified"] | Unset = UNSET,
         **options: Unpack[CallOptions],
     ) -> PhoneNumber:
         """Replace a user's phone number

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from clerk_async._convert import UNSET, Unset
 from clerk_async.sync._base import SyncService
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
         AddRolesToRoleSetParams,
         CreateRoleSetParams,
         GetRoleSetParams,
+        ListRoleSetsOrderBy,
         ListRoleSetsParams,
         ReplaceRoleInRoleSetParams,
         ReplaceRoleSetParams,
@@ -61,7 +62,7 @@ class RoleSets(SyncService):
         roles: list[str],
         key: str | Unset = UNSET,
         description: str | Unset | None = UNSET,
-        type: str | Unset = UNSET,
+        type: Literal["initial", "custom"] | Unset = UNSET,
         **options: Unpack[CallOptions],
     ) -> RoleSet: ...
 
@@ -75,7 +76,7 @@ class RoleSets(SyncService):
         description: str | Unset | None = UNSET,
         default_role_key: str | Unset = UNSET,
         creator_role_key: str | Unset = UNSET,
-        type: str | Unset = UNSET,
+        type: Literal["initial", "custom"] | Unset = UNSET,
         roles: list[str] | Unset = UNSET,
         **options: Unpack[CallOptions],
     ) -> RoleSet:
@@ -122,7 +123,7 @@ class RoleSets(SyncService):
         name: str | Unset | None = UNSET,
         key: str | Unset | None = UNSET,
         description: str | Unset | None = UNSET,
-        type: str | Unset | None = UNSET,
+        type: Literal["initial"] | Unset | None = UNSET,
         default_role_key: str | Unset | None = UNSET,
         creator_role_key: str | Unset | None = UNSET,
         **options: Unpack[CallOptions],
@@ -278,7 +279,7 @@ class RoleSets(SyncService):
         /,
         *,
         query: str | Unset = UNSET,
-        order_by: str | Unset = UNSET,
+        order_by: ListRoleSetsOrderBy | Unset = UNSET,
         limit: int | Unset = UNSET,
         offset: int | Unset = UNSET,
         **options: Unpack[CallOptions],

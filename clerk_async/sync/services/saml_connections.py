@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from clerk_async._convert import UNSET, Unset
 from clerk_async.sync._base import SyncService
@@ -54,7 +54,7 @@ class SamlConnections(SyncService):
         /,
         *,
         name: str,
-        provider: str,
+        provider: Literal["saml_custom", "saml_okta", "saml_google", "saml_microsoft"],
         domain: str | Unset = UNSET,
         domains: list[str] | Unset = UNSET,
         idp_entity_id: str | Unset | None = UNSET,
@@ -77,7 +77,8 @@ class SamlConnections(SyncService):
         name: str | Unset = UNSET,
         domain: str | Unset = UNSET,
         domains: list[str] | Unset = UNSET,
-        provider: str | Unset = UNSET,
+        provider: Literal["saml_custom", "saml_okta", "saml_google", "saml_microsoft"]
+        | Unset = UNSET,
         idp_entity_id: str | Unset | None = UNSET,
         idp_sso_url: str | Unset | None = UNSET,
         idp_certificate: str | Unset | None = UNSET,

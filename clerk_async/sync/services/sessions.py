@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from clerk_async._convert import UNSET, Unset
 from clerk_async.sync._base import SyncService
@@ -115,7 +115,7 @@ class Sessions(SyncService):
         refresh_token: str,
         request_origin: str,
         request_headers: dict[str, Any] | Unset | None = UNSET,
-        format: str | Unset | None = UNSET,
+        format: Literal["token", "cookie"] | Unset | None = UNSET,
         request_originating_ip: str | Unset | None = UNSET,
         **options: Unpack[CallOptions],
     ) -> SessionRefresh: ...
@@ -128,7 +128,7 @@ class Sessions(SyncService):
         refresh_token: str | Unset = UNSET,
         request_origin: str | Unset = UNSET,
         request_headers: dict[str, Any] | Unset | None = UNSET,
-        format: str | Unset | None = UNSET,
+        format: Literal["token", "cookie"] | Unset | None = UNSET,
         request_originating_ip: str | Unset | None = UNSET,
         **options: Unpack[CallOptions],
     ) -> SessionRefresh:
@@ -217,7 +217,8 @@ class Sessions(SyncService):
         *,
         client_id: str | Unset = UNSET,
         user_id: str | Unset = UNSET,
-        status: str | Unset = UNSET,
+        status: Literal["abandoned", "active", "ended", "expired", "removed", "replaced", "revoked"]
+        | Unset = UNSET,
         paginated: bool | Unset = UNSET,
         limit: int | Unset = UNSET,
         offset: int | Unset = UNSET,

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, BinaryIO, overload
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal, overload
 
 from clerk_async._convert import UNSET, Unset
 from clerk_async.sync._base import SyncService
@@ -48,9 +48,11 @@ if TYPE_CHECKING:
         GetOAuthAccessTokenParams,
         GetUserBillingCreditBalanceParams,
         GetUserBillingSubscriptionParams,
+        GetUserListOrderBy,
         GetUserListParams,
         GetUserParams,
         GetUsersCountParams,
+        InstanceGetOrganizationMembershipsOrderBy,
         InstanceGetOrganizationMembershipsParams,
         ListUserTrustedDevicesParams,
         LockUserParams,
@@ -97,9 +99,9 @@ class Users(SyncService):
         last_name: str | Unset | None = UNSET,
         locale: str | Unset | None = UNSET,
         email_address: list[str] | Unset = UNSET,
-        email_address_identification_status: list[str] | Unset = UNSET,
+        email_address_identification_status: list[Literal["verified", "reserved"]] | Unset = UNSET,
         phone_number: list[str] | Unset = UNSET,
-        phone_number_identification_status: list[str] | Unset = UNSET,
+        phone_number_identification_status: list[Literal["verified", "reserved"]] | Unset = UNSET,
         web3_wallet: list[str] | Unset = UNSET,
         username: str | Unset | None = UNSET,
         password: str | Unset | None = UNSET,
@@ -572,7 +574,7 @@ class Users(SyncService):
         user_id: str,
         *,
         amount: int,
-        action: str,
+        action: Literal["increase", "decrease"],
         idempotency_key: str,
         currency: str | Unset = UNSET,
         note: str | Unset = UNSET,
@@ -584,7 +586,7 @@ class Users(SyncService):
         user_id: str | AdjustUserBillingCreditBalanceParams | Mapping[str, Any],
         *,
         amount: int | Unset = UNSET,
-        action: str | Unset = UNSET,
+        action: Literal["increase", "decrease"] | Unset = UNSET,
         currency: str | Unset = UNSET,
         idempotency_key: str | Unset = UNSET,
         note: str | Unset = UNSET,
@@ -668,7 +670,7 @@ class Users(SyncService):
         *,
         limit: int | Unset = UNSET,
         offset: int | Unset = UNSET,
-        status: str | Unset = UNSET,
+        status: Literal["pending", "accepted", "revoked", "expired"] | Unset = UNSET,
         **options: Unpack[CallOptions],
     ) -> SyncPager[OrganizationInvitationWithPublicOrganizationData]:
         """Retrieve all invitations for a user
@@ -934,7 +936,7 @@ class Users(SyncService):
         params: InstanceGetOrganizationMembershipsParams | Mapping[str, Any] | Unset = UNSET,
         /,
         *,
-        order_by: str | Unset = UNSET,
+        order_by: InstanceGetOrganizationMembershipsOrderBy | Unset = UNSET,
         limit: int | Unset = UNSET,
         offset: int | Unset = UNSET,
         **options: Unpack[CallOptions],
@@ -982,7 +984,7 @@ class Users(SyncService):
         limit: int | Unset = UNSET,
         offset: int | Unset = UNSET,
         starting_after: str | Unset = UNSET,
-        order_by: str | Unset = UNSET,
+        order_by: GetUserListOrderBy | Unset = UNSET,
         **options: Unpack[CallOptions],
     ) -> SyncPager[User]:
         """List all users

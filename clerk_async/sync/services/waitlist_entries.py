@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from clerk_async._convert import UNSET, Unset
 from clerk_async.sync._base import SyncService
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
         CreateWaitlistEntryParams,
         DeleteWaitlistEntryParams,
         InviteWaitlistEntryParams,
+        ListWaitlistEntriesOrderBy,
         ListWaitlistEntriesParams,
         RejectWaitlistEntryParams,
     )
@@ -167,8 +168,8 @@ class WaitlistEntries(SyncService):
         limit: int | Unset = UNSET,
         offset: int | Unset = UNSET,
         query: str | Unset = UNSET,
-        status: str | Unset = UNSET,
-        order_by: str | Unset = UNSET,
+        status: Literal["pending", "invited", "completed", "rejected"] | Unset = UNSET,
+        order_by: ListWaitlistEntriesOrderBy | Unset = UNSET,
         **options: Unpack[CallOptions],
     ) -> SyncPager[WaitlistEntry]:
         """List all waitlist entries
