@@ -186,6 +186,9 @@ def _check(value: Any, hint: Any, where: str) -> None:
     if hint is int:  # bool is an int, and never a timestamp
         assert type(value) is int, f"{where}: expected an int, got {value!r}"
         return
+    if origin is typing.Literal:  # Prism answers from the spec: one of its values
+        assert value in typing.get_args(hint), f"{where}: expected {hint}, got {value!r}"
+        return
     assert isinstance(value, hint), f"{where}: expected {hint}, got {value!r}"
 
 
