@@ -39,7 +39,7 @@ from cattrs.cols import list_structure_factory
 from cattrs.gen import make_dict_structure_fn
 
 from clerk_async.errors import ClerkValidationError
-from clerk_async.models.common import Params
+from clerk_async.models.common import Model, Params
 
 __all__ = [
     "UNSET",
@@ -594,12 +594,34 @@ _RENAMES: dict[type, dict[str, str]] = {}
 
 def register_renames(cls: type, renames: Mapping[str, str]) -> None:
     """Read and write the response fields whose wire name is no Python name (``x5t#S256``)."""
-    from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+    from cattrs.gen import make_dict_structure_fn, override
 
     overrides: dict[str, Any] = {name: override(rename=wire) for name, wire in renames.items()}
     converter.register_structure_hook(cls, make_dict_structure_fn(cls, converter, **overrides))
-    converter.register_unstructure_hook(cls, make_dict_unstructure_fn(cls, converter, **overrides))
-    _RENAMES[cls] = dict(renames)
+    _RENAMES[cls] = dict(renames)  # written by _model_unstructure_hook
+
+
+def _is_response_model(tp: Any) -> bool:
+    return isinstance(tp, type) and issubclass(tp, Model) and attrs.has(tp)
+
+
+def _model_unstructure_hook(cls: type) -> Callable[[Any], dict[str, Any]]:
+    """A model as Clerk's JSON: wire names, and its optional fields left out while None
+    (Clerk omits them; a required nullable field stays, as null). Built once per class,
+    on first use, by cattrs' code generation: one comparison per optional field."""
+    from cattrs.gen import make_dict_unstructure_fn, override
+
+    renames = _RENAMES.get(cls, {})
+    optional = cls._optional  # type: ignore[attr-defined]
+    overrides: dict[str, Any] = {}
+    for a in attrs.fields(cls):
+        if a.name in renames or a.name in optional:
+            omit = a.name in optional and a.default is None
+            overrides[a.name] = override(rename=renames.get(a.name), omit_if_default=omit)
+    return make_dict_unstructure_fn(cls, converter, **overrides)
+
+
+converter.register_unstructure_hook_factory(_is_response_model, _model_unstructure_hook)
 
 
 def wire_names(cls: type) -> dict[str, str]:

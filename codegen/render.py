@@ -51,7 +51,7 @@ def render_models_body(models: Models) -> ModelsBody:
     """The models as source lines: imports, classes, then the converter's registrations."""
     imports = [
         "from __future__ import annotations\n",
-        "from typing import Any, Literal\n",
+        "from typing import Any, ClassVar, Literal\n",
         "import attrs\n",
         "from clerk_async._convert import WholeNumber, register_one_of, register_renames\n"
         "from clerk_async.models.common import Model\n",
@@ -94,6 +94,7 @@ def render_model_class(
     lines += ['    """' + "\n    ".join(docs or [f"The spec's ``{model.schema}``."]) + '"""', ""]
     first: list[str] = []
     rest: list[str] = []
+    optional: list[str] = []  # None here means Clerk left the key out: to_dict does too
     for field in model.fields.values():
         name, tp = field.name, field.tp
         secret = ", repr=False" if field.secret else ""
@@ -107,7 +108,12 @@ def render_model_class(
             rest.append(f"    {name}: {tp} | None = attrs.field(default=None{secret})")
         else:
             rest.append(f"    {name}: {tp} | None = None")
+        if field.optional and field.tag is None and not field.required:
+            optional.append(name)
     lines += first + rest or ["    pass"]
+    if optional:
+        names = ", ".join(f'"{name}"' for name in optional)
+        lines += ["", f"    _optional: ClassVar[frozenset[str]] = frozenset({{{names}}})"]
     if model.name in data_keys:  # a page whose items are not under ``data``
         key, item = data_keys[model.name]
         lines += [

@@ -321,6 +321,7 @@ class Models:
                 wire in required and not nullable,
                 is_secret(self.spec, wire, prop, owner, about, nested=False),
                 tag,
+                optional=wire not in required and not nullable,
             )
         model.merge(fields, first=not merging)
         if not merging:
@@ -329,8 +330,15 @@ class Models:
 
 
 class ModelField:
-    def __init__(self, name: str, tp: str, required: bool, secret: bool, tag: str | None) -> None:
+    """``required``: a value is always there (no default); ``optional``: Clerk may leave the
+    key out (not in the schema's ``required``), so ``to_dict`` leaves out its None, where a
+    required but nullable field is written as null."""
+
+    def __init__(
+        self, name: str, tp: str, required: bool, secret: bool, tag: str | None, *, optional: bool
+    ) -> None:
         self.name, self.tp, self.required, self.secret, self.tag = name, tp, required, secret, tag
+        self.optional = optional
 
 
 class ModelClass:
@@ -349,7 +357,7 @@ class ModelClass:
         for name, field in fields.items():
             known = self.fields.get(name)
             if known is None:
-                field.required = False
+                field.required, field.optional = False, True
                 self.fields[name] = field
                 continue
             merged = merge_types(known.tp, field.tp)
@@ -357,10 +365,11 @@ class ModelClass:
                 raise SystemExit(f"overrides: {self.name}.{name} is {known.tp} and {field.tp}")
             known.tp = merged
             known.required = known.required and field.required
+            known.optional = known.optional or field.optional
             known.secret = known.secret or field.secret
         for name, known in self.fields.items():
             if name not in fields:
-                known.required = False
+                known.required, known.optional = False, True
 
     def tag_of(self) -> str | None:
         field = self.fields.get("object")

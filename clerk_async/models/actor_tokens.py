@@ -9,7 +9,7 @@ a newer Clerk sends beyond them still decodes, as the plain string it is."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import attrs
 
@@ -31,3 +31,5 @@ class ActorToken(Model):
     object: Literal["actor_token"] = "actor_token"
     token: str | None = attrs.field(default=None, repr=False)
     url: str | None = attrs.field(default=None, repr=False)
+
+    _optional: ClassVar[frozenset[str]] = frozenset({"token", "url"})

@@ -9,7 +9,7 @@ a newer Clerk sends beyond them still decodes, as the plain string it is."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 import attrs
 
@@ -27,3 +27,5 @@ class AgentTask(Model):
     task_id: str
     object: Literal["agent_task"] = "agent_task"
     url: str | None = attrs.field(default=None, repr=False)
+
+    _optional: ClassVar[frozenset[str]] = frozenset({"url"})

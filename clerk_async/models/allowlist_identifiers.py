@@ -9,7 +9,7 @@ a newer Clerk sends beyond them still decodes, as the plain string it is."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 import attrs
 
@@ -30,3 +30,15 @@ class AllowlistIdentifier(Model):
     instance_id: str | None = None
     created_at: int | None = None
     updated_at: int | None = None
+
+    _optional: ClassVar[frozenset[str]] = frozenset(
+        {
+            "id",
+            "invitation_id",
+            "identifier",
+            "identifier_type",
+            "instance_id",
+            "created_at",
+            "updated_at",
+        }
+    )

@@ -9,7 +9,7 @@ a newer Clerk sends beyond them still decodes, as the plain string it is."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import attrs
 
@@ -40,6 +40,8 @@ class APIKey(Model):
     created_by: str | None = None
     last_used_at: WholeNumber | None = None
     secret: str | None = attrs.field(default=None, repr=False)
+
+    _optional: ClassVar[frozenset[str]] = frozenset({"secret"})
 
 
 @attrs.define(kw_only=True)

@@ -9,7 +9,7 @@ a newer Clerk sends beyond them still decodes, as the plain string it is."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 import attrs
 
@@ -28,3 +28,13 @@ class UpdateInstanceAuthConfigResponse(Model):
     from_email_address: str | None = None
     progressive_sign_up: bool | None = None
     enhanced_email_deliverability: bool | None = None
+
+    _optional: ClassVar[frozenset[str]] = frozenset(
+        {
+            "id",
+            "restricted_to_allowlist",
+            "from_email_address",
+            "progressive_sign_up",
+            "enhanced_email_deliverability",
+        }
+    )

@@ -9,7 +9,7 @@ a newer Clerk sends beyond them still decodes, as the plain string it is."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import attrs
 
@@ -143,6 +143,8 @@ class CommercePlan(Model):
     free_trial_days: int | None = None
     unit_prices: list[CommercePlanUnitPrice] | None = None
 
+    _optional: ClassVar[frozenset[str]] = frozenset({"features", "unit_prices"})
+
 
 @attrs.define(kw_only=True)
 class PaginatedCommercePlanResponse(Model):
@@ -225,6 +227,8 @@ class CommerceSubscriptionItem2Credit(Model):
     amount: CommerceSubscriptionItem2CreditAmount | None = None
     cycle_remaining_percent: float | None = None
 
+    _optional: ClassVar[frozenset[str]] = frozenset({"cycle_remaining_percent"})
+
 
 @attrs.define(kw_only=True)
 class CommerceSubscriptionItem2PlanFee(Model):
@@ -302,6 +306,8 @@ class CommerceSubscriptionItem2Plan(Model):
     free_trial_enabled: bool | None = None
     free_trial_days: int | None = None
 
+    _optional: ClassVar[frozenset[str]] = frozenset({"period", "interval", "free_trial_enabled"})
+
 
 @attrs.define(kw_only=True)
 class CommerceSubscriptionItem2PaymentSource(Model):
@@ -324,6 +330,8 @@ class CommerceSubscriptionItem2PaymentSource(Model):
     expiry_year: int | None = None
     expiry_month: int | None = None
     is_removable: bool | None = None
+
+    _optional: ClassVar[frozenset[str]] = frozenset({"expiry_year", "expiry_month"})
 
 
 @attrs.define(kw_only=True)
@@ -415,6 +423,8 @@ class CommerceSubscriptionItem2NextInvoiceTotals(Model):
     credits: CommerceSubscriptionItem2NextInvoiceTotalsCredits | None = None
     discounts: CommerceSubscriptionItem2NextInvoiceTotalsDiscounts | None = None
 
+    _optional: ClassVar[frozenset[str]] = frozenset({"per_unit_totals"})
+
 
 @attrs.define(kw_only=True)
 class CommerceSubscriptionItem2NextInvoice(Model):
@@ -424,6 +434,8 @@ class CommerceSubscriptionItem2NextInvoice(Model):
     date: int | None = None
     per_unit_totals: list[CommercePerUnitTotal] | None = None
     totals: CommerceSubscriptionItem2NextInvoiceTotals | None = None
+
+    _optional: ClassVar[frozenset[str]] = frozenset({"per_unit_totals"})
 
 
 @attrs.define(kw_only=True)
@@ -495,6 +507,8 @@ class CommerceSubscriptionItem2NextPaymentTotals(Model):
     credits: CommerceSubscriptionItem2NextPaymentTotalsCredits | None = None
     discounts: CommerceSubscriptionItem2NextPaymentTotalsDiscounts | None = None
 
+    _optional: ClassVar[frozenset[str]] = frozenset({"per_unit_totals"})
+
 
 @attrs.define(kw_only=True)
 class CommerceSubscriptionItem2NextPayment(Model):
@@ -504,6 +518,8 @@ class CommerceSubscriptionItem2NextPayment(Model):
     date: int | None = None
     per_unit_totals: list[CommercePerUnitTotal] | None = None
     totals: CommerceSubscriptionItem2NextPaymentTotals | None = None
+
+    _optional: ClassVar[frozenset[str]] = frozenset({"per_unit_totals"})
 
 
 @attrs.define(kw_only=True)
@@ -523,6 +539,10 @@ class CommerceSubscriptionItem2Payer(Model):
     organization_id: str | None = None
     organization_name: str | None = None
     credits_balance: CommerceMoneyResponse | None = None
+
+    _optional: ClassVar[frozenset[str]] = frozenset(
+        {"user_id", "organization_id", "organization_name", "credits_balance"}
+    )
 
 
 @attrs.define(kw_only=True)
@@ -555,6 +575,8 @@ class CommerceSubscriptionItem2(Model):
     canceled_at: int | None = None
     past_due_at: int | None = None
     ended_at: int | None = None
+
+    _optional: ClassVar[frozenset[str]] = frozenset({"price_id"})
 
 
 @attrs.define(kw_only=True)
@@ -620,6 +642,8 @@ class CommercePlan2(Model):
     interval: int | None = None
     free_trial_enabled: bool | None = None
     free_trial_days: int | None = None
+
+    _optional: ClassVar[frozenset[str]] = frozenset({"period", "interval", "free_trial_enabled"})
 
 
 @attrs.define(kw_only=True)
@@ -698,6 +722,8 @@ class CommerceDiscountRedemptionResponse(Model):
     status: Literal["active", "exhausted", "removed"] | None = None
     redeemed_by: str | None = None
 
+    _optional: ClassVar[frozenset[str]] = frozenset({"name", "promo_code", "effect", "status"})
+
 
 @attrs.define(kw_only=True)
 class BillingStatementTotals(Model):
@@ -766,6 +792,8 @@ class BillingPaymentAttemptTotals(Model):
     credits: BillingPaymentAttemptTotalsCredits | None = None
     discounts: BillingPaymentAttemptTotalsDiscounts | None = None
 
+    _optional: ClassVar[frozenset[str]] = frozenset({"per_unit_totals"})
+
 
 @attrs.define(kw_only=True)
 class BillingPaymentAttempt(Model):
@@ -794,6 +822,8 @@ class BillingPaymentAttempt(Model):
     gateway_external_url: str | None = None
     paid_at: int | None = None
     failed_at: int | None = None
+
+    _optional: ClassVar[frozenset[str]] = frozenset({"subscription_item_id", "subscription_item"})
 
 
 @attrs.define(kw_only=True)

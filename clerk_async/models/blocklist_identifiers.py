@@ -9,7 +9,7 @@ a newer Clerk sends beyond them still decodes, as the plain string it is."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 import attrs
 
@@ -29,6 +29,10 @@ class BlocklistIdentifier(Model):
     instance_id: str | None = None
     created_at: int | None = None
     updated_at: int | None = None
+
+    _optional: ClassVar[frozenset[str]] = frozenset(
+        {"id", "identifier", "identifier_type", "instance_id", "created_at", "updated_at"}
+    )
 
 
 @attrs.define(kw_only=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 
@@ -19,7 +19,9 @@ class Model:
     """Base of every response model: Clerk's JSON out, and a type FastAPI understands.
 
     ``to_dict()`` gives the object as Clerk's JSON has it (wire names such as ``x5t#S256``,
-    nested objects as dicts); ``converter.structure(m.to_dict(), type(m)) == m``.
+    nested objects as dicts): a field the spec requires is always there (``null`` where
+    it is nullable), an optional one only when it has a value, as Clerk leaves it out;
+    ``converter.structure(m.to_dict(), type(m)) == m``.
     Secret fields (tokens, backup codes, ...) are hidden from ``repr`` only: ``to_dict``
     and ``to_json`` contain them, as Clerk's answer did, so treat their output as you
     would the secret.
@@ -31,6 +33,9 @@ class Model:
     """
 
     __slots__ = ()
+
+    # The fields the spec does not require: left out of ``to_dict`` while None (generated).
+    _optional: ClassVar[frozenset[str]] = frozenset()
 
     def to_dict(self) -> dict[str, Any]:
         """The model as Clerk's JSON object (a new dict of plain values)."""

@@ -9,6 +9,8 @@ a newer Clerk sends beyond them still decodes, as the plain string it is."""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import attrs
 
 from clerk_async.models.common import Model
@@ -28,6 +30,8 @@ class PrepareEmailAddressVerificationResponse(Model):
     expire_at: int | None = None
     channel: str | None = None
 
+    _optional: ClassVar[frozenset[str]] = frozenset({"object", "id", "status", "strategy"})
+
 
 @attrs.define(kw_only=True)
 class AttemptEmailAddressVerificationResponse(Model):
@@ -40,3 +44,5 @@ class AttemptEmailAddressVerificationResponse(Model):
     attempts: int | None = None
     expire_at: int | None = None
     channel: str | None = None
+
+    _optional: ClassVar[frozenset[str]] = frozenset({"object", "id", "status", "strategy"})

@@ -9,7 +9,7 @@ a newer Clerk sends beyond them still decodes, as the plain string it is."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 import attrs
 
@@ -43,6 +43,10 @@ class EnterpriseConnectionCustomAttributesItem(Model):
     directory_path: str | None = None
     multi_valued: bool | None = None
 
+    _optional: ClassVar[frozenset[str]] = frozenset(
+        {"sso_path", "scim_path", "directory_path", "multi_valued"}
+    )
+
 
 @attrs.define(kw_only=True)
 class EnterpriseConnectionSamlConnectionLoginHint(Model):
@@ -50,6 +54,8 @@ class EnterpriseConnectionSamlConnectionLoginHint(Model):
 
     mode: Literal["email_address", "custom_attribute", "off"]
     source: str | None = None
+
+    _optional: ClassVar[frozenset[str]] = frozenset({"source"})
 
 
 @attrs.define(kw_only=True)
@@ -70,6 +76,18 @@ class EnterpriseConnectionSamlConnection(Model):
     force_authn: bool | None = None
     login_hint: EnterpriseConnectionSamlConnectionLoginHint | None = None
 
+    _optional: ClassVar[frozenset[str]] = frozenset(
+        {
+            "id",
+            "name",
+            "active",
+            "allow_idp_initiated",
+            "allow_subdomains",
+            "force_authn",
+            "login_hint",
+        }
+    )
+
 
 @attrs.define(kw_only=True)
 class EnterpriseConnectionOauthConfig(Model):
@@ -87,6 +105,10 @@ class EnterpriseConnectionOauthConfig(Model):
     logo_public_url: str | None = None
     created_at: int | None = None
     updated_at: int | None = None
+
+    _optional: ClassVar[frozenset[str]] = frozenset(
+        {"id", "name", "provider_key", "requires_pkce", "created_at", "updated_at"}
+    )
 
 
 @attrs.define(kw_only=True)
@@ -110,6 +132,15 @@ class EnterpriseConnection(Model):
     saml_connection: EnterpriseConnectionSamlConnection | None = None
     oauth_config: EnterpriseConnectionOauthConfig | None = None
 
+    _optional: ClassVar[frozenset[str]] = frozenset(
+        {
+            "sync_user_attributes",
+            "disable_additional_identifications",
+            "allow_organization_account_linking",
+            "custom_attributes",
+        }
+    )
+
 
 @attrs.define(kw_only=True)
 class EnterpriseConnectionsList(Model):
@@ -128,6 +159,10 @@ class EnterpriseConnectionTestRunParsedUserInfo(Model):
     last_name: str | None = None
     user_id: str | None = None
 
+    _optional: ClassVar[frozenset[str]] = frozenset(
+        {"email_address", "first_name", "last_name", "user_id"}
+    )
+
 
 @attrs.define(kw_only=True)
 class EnterpriseConnectionTestRunLogsItem(Model):
@@ -138,6 +173,8 @@ class EnterpriseConnectionTestRunLogsItem(Model):
     code: str | None = None
     short_message: str | None = None
 
+    _optional: ClassVar[frozenset[str]] = frozenset({"code", "short_message"})
+
 
 @attrs.define(kw_only=True)
 class EnterpriseConnectionTestRunSaml(Model):
@@ -147,6 +184,10 @@ class EnterpriseConnectionTestRunSaml(Model):
     saml_response: str | None = attrs.field(default=None, repr=False)
     relay_state: str | None = None
 
+    _optional: ClassVar[frozenset[str]] = frozenset(
+        {"saml_request", "saml_response", "relay_state"}
+    )
+
 
 @attrs.define(kw_only=True)
 class EnterpriseConnectionTestRunOauth(Model):
@@ -155,6 +196,8 @@ class EnterpriseConnectionTestRunOauth(Model):
     id_token: str | None = attrs.field(default=None, repr=False)
     access_token: str | None = attrs.field(default=None, repr=False)
     user_info: str | None = None
+
+    _optional: ClassVar[frozenset[str]] = frozenset({"id_token", "access_token", "user_info"})
 
 
 @attrs.define(kw_only=True)
@@ -169,6 +212,8 @@ class EnterpriseConnectionTestRun(Model):
     logs: list[EnterpriseConnectionTestRunLogsItem] | None = None
     saml: EnterpriseConnectionTestRunSaml | None = None
     oauth: EnterpriseConnectionTestRunOauth | None = None
+
+    _optional: ClassVar[frozenset[str]] = frozenset({"logs"})
 
 
 @attrs.define(kw_only=True)

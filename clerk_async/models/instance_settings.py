@@ -9,7 +9,7 @@ a newer Clerk sends beyond them still decodes, as the plain string it is."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 import attrs
 
@@ -99,3 +99,7 @@ class OrganizationSettings(Model):
     max_allowed_permissions: int | None = None
     slug_disabled: bool | None = None
     initial_role_set_key: str | None = None
+
+    _optional: ClassVar[frozenset[str]] = frozenset(
+        {"max_role_sets_allowed", "max_allowed_permissions", "slug_disabled"}
+    )

@@ -9,7 +9,7 @@ a newer Clerk sends beyond them still decodes, as the plain string it is."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import attrs
 
@@ -33,6 +33,8 @@ class Invitation(Model):
     url: str | None = attrs.field(default=None, repr=False)
     expires_at: int | None = None
 
+    _optional: ClassVar[frozenset[str]] = frozenset({"revoked", "url"})
+
 
 @attrs.define(kw_only=True)
 class RevokeInvitationResponse(Model):
@@ -48,3 +50,5 @@ class RevokeInvitationResponse(Model):
     revoked: bool | None = None
     url: str | None = attrs.field(default=None, repr=False)
     expires_at: int | None = None
+
+    _optional: ClassVar[frozenset[str]] = frozenset({"revoked", "url"})

@@ -9,7 +9,7 @@ a newer Clerk sends beyond them still decodes, as the plain string it is."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 import attrs
 
@@ -44,6 +44,8 @@ class JWKSEd25519PublicKey(Model):
     x5t_s256: str | None = None
     x5u: str | None = None
 
+    _optional: ClassVar[frozenset[str]] = frozenset({"x5c", "x5t", "x5t_s256", "x5u"})
+
 
 @attrs.define(kw_only=True)
 class JWKSEcdsaPublicKey(Model):
@@ -61,6 +63,8 @@ class JWKSEcdsaPublicKey(Model):
     x5t_s256: str | None = None
     x5u: str | None = None
 
+    _optional: ClassVar[frozenset[str]] = frozenset({"x5c", "x5t", "x5t_s256", "x5u"})
+
 
 @attrs.define(kw_only=True)
 class JWKSRsaPublicKey(Model):
@@ -76,6 +80,8 @@ class JWKSRsaPublicKey(Model):
     x5t: str | None = None
     x5t_s256: str | None = None
     x5u: str | None = None
+
+    _optional: ClassVar[frozenset[str]] = frozenset({"x5c", "x5t", "x5t_s256", "x5u"})
 
 
 @attrs.define(kw_only=True)
@@ -94,6 +100,8 @@ class JWKSEd25519PrivateKey(Model):
     x5t_s256: str | None = None
     x5u: str | None = None
 
+    _optional: ClassVar[frozenset[str]] = frozenset({"x5c", "x5t", "x5t_s256", "x5u"})
+
 
 @attrs.define(kw_only=True)
 class JWKSEcdsaPrivateKey(Model):
@@ -111,6 +119,8 @@ class JWKSEcdsaPrivateKey(Model):
     x5t: str | None = None
     x5t_s256: str | None = None
     x5u: str | None = None
+
+    _optional: ClassVar[frozenset[str]] = frozenset({"x5c", "x5t", "x5t_s256", "x5u"})
 
 
 @attrs.define(kw_only=True)
@@ -134,6 +144,10 @@ class JWKSRsaPrivateKey(Model):
     x5t_s256: str | None = None
     x5u: str | None = None
 
+    _optional: ClassVar[frozenset[str]] = frozenset(
+        {"dp", "dq", "qi", "x5c", "x5t", "x5t_s256", "x5u"}
+    )
+
 
 @attrs.define(kw_only=True)
 class JWKSSymmetricKey(Model):
@@ -149,12 +163,16 @@ class JWKSSymmetricKey(Model):
     x5t_s256: str | None = None
     x5u: str | None = None
 
+    _optional: ClassVar[frozenset[str]] = frozenset({"x5c", "x5t", "x5t_s256", "x5u"})
+
 
 @attrs.define(kw_only=True)
 class JWKS(Model):
     """The spec's ``JWKS``."""
 
     keys: list[JWKSKeysItem] | None = None
+
+    _optional: ClassVar[frozenset[str]] = frozenset({"keys"})
 
 
 JWKSKeysItem = (

@@ -9,7 +9,7 @@ a newer Clerk sends beyond them still decodes, as the plain string it is."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import attrs
 
@@ -36,6 +36,8 @@ class M2MToken(Model):
     expiration: WholeNumber | None = None
     last_used_at: WholeNumber | None = None
     token: str | None = attrs.field(default=None, repr=False)
+
+    _optional: ClassVar[frozenset[str]] = frozenset({"scopes", "token"})
 
 
 @attrs.define(kw_only=True)

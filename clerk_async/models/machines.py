@@ -9,7 +9,7 @@ a newer Clerk sends beyond them still decodes, as the plain string it is."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 import attrs
 
@@ -39,6 +39,8 @@ class ScopedMachine(Model):
     object: Literal["machine"] = "machine"
     default_token_ttl: int | None = None
 
+    _optional: ClassVar[frozenset[str]] = frozenset({"default_token_ttl"})
+
 
 @attrs.define(kw_only=True)
 class Machine(Model):
@@ -52,6 +54,8 @@ class Machine(Model):
     scoped_machines: list[ScopedMachine]
     object: Literal["machine"] = "machine"
     default_token_ttl: int | None = None
+
+    _optional: ClassVar[frozenset[str]] = frozenset({"default_token_ttl"})
 
 
 @attrs.define(kw_only=True)
@@ -75,6 +79,8 @@ class MachineCreated(Model):
     secret_key: str = attrs.field(repr=False)
     object: Literal["machine"] = "machine"
     default_token_ttl: int | None = None
+
+    _optional: ClassVar[frozenset[str]] = frozenset({"default_token_ttl"})
 
 
 @attrs.define(kw_only=True)

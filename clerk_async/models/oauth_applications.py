@@ -9,7 +9,7 @@ a newer Clerk sends beyond them still decodes, as the plain string it is."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 import attrs
 
@@ -79,3 +79,5 @@ class OAuthApplicationWithSecret(Model):
     client_uri: str | None = None
     client_image_url: str | None = None
     client_secret: str | None = attrs.field(default=None, repr=False)
+
+    _optional: ClassVar[frozenset[str]] = frozenset({"client_secret"})

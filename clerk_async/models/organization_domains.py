@@ -9,7 +9,7 @@ a newer Clerk sends beyond them still decodes, as the plain string it is."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 import attrs
 
@@ -71,6 +71,8 @@ class OrganizationDomainPublicOrganizationData(Model):
     slug: str
     has_image: bool
     image_url: str | None = None
+
+    _optional: ClassVar[frozenset[str]] = frozenset({"image_url"})
 
 
 @attrs.define(kw_only=True)

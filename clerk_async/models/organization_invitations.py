@@ -9,7 +9,7 @@ a newer Clerk sends beyond them still decodes, as the plain string it is."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import attrs
 
@@ -38,6 +38,10 @@ class OrganizationInvitation(Model):
     private_metadata: dict[str, Any] | None = None
     url: str | None = attrs.field(default=None, repr=False)
     expires_at: int | None = None
+
+    _optional: ClassVar[frozenset[str]] = frozenset(
+        {"organization_id", "status", "private_metadata"}
+    )
 
 
 @attrs.define(kw_only=True)

@@ -9,7 +9,7 @@ a newer Clerk sends beyond them still decodes, as the plain string it is."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import attrs
 
@@ -40,6 +40,18 @@ class Organization(Model):
     created_by: str | None = None
     last_active_at: int | None = None
     role_set_key: str | None = None
+
+    _optional: ClassVar[frozenset[str]] = frozenset(
+        {
+            "image_url",
+            "members_count",
+            "missing_member_with_elevated_permissions",
+            "pending_invitations_count",
+            "private_metadata",
+            "created_by",
+            "last_active_at",
+        }
+    )
 
 
 @attrs.define(kw_only=True)
@@ -73,3 +85,15 @@ class OrganizationWithLogo(Model):
     last_active_at: int | None = None
     role_set_key: str | None = None
     logo_url: str | None = None
+
+    _optional: ClassVar[frozenset[str]] = frozenset(
+        {
+            "members_count",
+            "missing_member_with_elevated_permissions",
+            "pending_invitations_count",
+            "private_metadata",
+            "created_by",
+            "last_active_at",
+            "logo_url",
+        }
+    )

@@ -9,7 +9,7 @@ a newer Clerk sends beyond them still decodes, as the plain string it is."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 import attrs
 
@@ -39,6 +39,8 @@ class SAMLConnectionLoginHint(Model):
 
     mode: Literal["email_address", "custom_attribute", "off"]
     source: str | None = None
+
+    _optional: ClassVar[frozenset[str]] = frozenset({"source"})
 
 
 @attrs.define(kw_only=True)
@@ -75,6 +77,8 @@ class SAMLConnection(Model):
     organization_id: str | None = None
     attribute_mapping: SAMLConnectionAttributeMapping | None = None
     enterprise_connection_id: str | None = None
+
+    _optional: ClassVar[frozenset[str]] = frozenset({"domain", "domains", "attribute_mapping"})
 
 
 @attrs.define(kw_only=True)

@@ -9,7 +9,7 @@ a newer Clerk sends beyond them still decodes, as the plain string it is."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import attrs
 
@@ -38,6 +38,10 @@ class SCIMDirectoryCustomAttributesItem(Model):
     directory_path: str | None = None
     multi_valued: bool | None = None
 
+    _optional: ClassVar[frozenset[str]] = frozenset(
+        {"name", "key", "sso_path", "scim_path", "directory_path", "multi_valued"}
+    )
+
 
 @attrs.define(kw_only=True)
 class SCIMDirectory(Model):
@@ -56,6 +60,8 @@ class SCIMDirectory(Model):
     enterprise_connection_id: str | None = None
     custom_attributes: list[SCIMDirectoryCustomAttributesItem] | None = None
     api_key: str | None = attrs.field(default=None, repr=False)
+
+    _optional: ClassVar[frozenset[str]] = frozenset({"custom_attributes"})
 
 
 @attrs.define(kw_only=True)
@@ -84,6 +90,8 @@ class SCIMGroupRoleMapping(Model):
     updated_at: int
     object: Literal["scim_group_role_mapping"] = "scim_group_role_mapping"
     role: Role | None = None
+
+    _optional: ClassVar[frozenset[str]] = frozenset({"role"})
 
 
 @attrs.define(kw_only=True)

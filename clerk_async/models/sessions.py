@@ -9,7 +9,7 @@ a newer Clerk sends beyond them still decodes, as the plain string it is."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 import attrs
 
@@ -48,6 +48,8 @@ class CreateSessionTokenResponse(Model):
     object: Literal["token"] = "token"
     jwt: str | None = attrs.field(default=None, repr=False)
 
+    _optional: ClassVar[frozenset[str]] = frozenset({"jwt"})
+
 
 @attrs.define(kw_only=True)
 class CreateSessionTokenFromTemplateResponse(Model):
@@ -55,6 +57,8 @@ class CreateSessionTokenFromTemplateResponse(Model):
 
     object: Literal["token"] = "token"
     jwt: str | None = attrs.field(default=None, repr=False)
+
+    _optional: ClassVar[frozenset[str]] = frozenset({"jwt"})
 
 
 SessionRefresh = Token | Cookies

@@ -9,7 +9,7 @@ a newer Clerk sends beyond them still decodes, as the plain string it is."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import attrs
 
@@ -97,6 +97,10 @@ class SessionActivityResponse(Model):
     city: str | None = None
     country: str | None = None
 
+    _optional: ClassVar[frozenset[str]] = frozenset(
+        {"device_type", "browser_name", "browser_version", "ip_address", "city", "country"}
+    )
+
 
 @attrs.define(kw_only=True)
 class SessionTask(Model):
@@ -149,6 +153,8 @@ class EmailAddress(Model):
     verification: dict[str, Any] | None = None
     matches_sso_connection: bool | None = None
 
+    _optional: ClassVar[frozenset[str]] = frozenset({"id", "matches_sso_connection"})
+
 
 @attrs.define(kw_only=True)
 class DeletedObject(Model):
@@ -159,6 +165,8 @@ class DeletedObject(Model):
     slug: str | None = None
     deleted: bool = True
     external_id: str | None = None
+
+    _optional: ClassVar[frozenset[str]] = frozenset({"id", "slug", "external_id"})
 
 
 @attrs.define(kw_only=True)
@@ -176,6 +184,10 @@ class PhoneNumber(Model):
     default_second_factor: bool | None = None
     verification: dict[str, Any] | None = None
     backup_codes: list[str] | None = attrs.field(default=None, repr=False)
+
+    _optional: ClassVar[frozenset[str]] = frozenset(
+        {"id", "reserved_for_second_factor", "default_second_factor"}
+    )
 
 
 @attrs.define(kw_only=True)
@@ -207,6 +219,32 @@ class Template(Model):
     updated_at: int | None = None
     created_at: int | None = None
 
+    _optional: ClassVar[frozenset[str]] = frozenset(
+        {
+            "id",
+            "resource_type",
+            "template_type",
+            "name",
+            "slug",
+            "position",
+            "can_revert",
+            "can_delete",
+            "can_edit_body",
+            "can_toggle",
+            "markup",
+            "body",
+            "available_variables",
+            "required_variables",
+            "from_email_name",
+            "reply_to_email_name",
+            "delivered_by_clerk",
+            "enabled",
+            "flagged_as_suspicious",
+            "updated_at",
+            "created_at",
+        }
+    )
+
 
 @attrs.define(kw_only=True)
 class OrganizationMembershipOrganization(Model):
@@ -231,6 +269,18 @@ class OrganizationMembershipOrganization(Model):
     last_active_at: int | None = None
     role_set_key: str | None = None
 
+    _optional: ClassVar[frozenset[str]] = frozenset(
+        {
+            "image_url",
+            "members_count",
+            "missing_member_with_elevated_permissions",
+            "pending_invitations_count",
+            "private_metadata",
+            "created_by",
+            "last_active_at",
+        }
+    )
+
 
 @attrs.define(kw_only=True)
 class OrganizationMembershipPublicUserData(Model):
@@ -246,6 +296,8 @@ class OrganizationMembershipPublicUserData(Model):
     username: str | None = None
     banned: bool | None = None
     deprovisioned: bool | None = None
+
+    _optional: ClassVar[frozenset[str]] = frozenset({"banned", "deprovisioned"})
 
 
 @attrs.define(kw_only=True)
@@ -264,6 +316,10 @@ class OrganizationMembership(Model):
     private_metadata: dict[str, Any] | None = None
     public_user_data: OrganizationMembershipPublicUserData | None = None
 
+    _optional: ClassVar[frozenset[str]] = frozenset(
+        {"role_name", "private_metadata", "public_user_data"}
+    )
+
 
 @attrs.define(kw_only=True)
 class CommerceSubscriptionCreditResponseAmount(Model):
@@ -281,6 +337,8 @@ class CommerceSubscriptionCreditResponse(Model):
 
     amount: CommerceSubscriptionCreditResponseAmount | None = None
     cycle_remaining_percent: float | None = None
+
+    _optional: ClassVar[frozenset[str]] = frozenset({"cycle_remaining_percent"})
 
 
 @attrs.define(kw_only=True)
@@ -404,6 +462,8 @@ class CommerceSubscriptionItemPlan(Model):
     free_trial_days: int | None = None
     unit_prices: list[CommercePlanUnitPrice] | None = None
 
+    _optional: ClassVar[frozenset[str]] = frozenset({"features", "unit_prices"})
+
 
 @attrs.define(kw_only=True)
 class CommercePaymentMethodResponse(Model):
@@ -426,6 +486,10 @@ class CommercePaymentMethodResponse(Model):
     created_at: int | None = None
     updated_at: int | None = None
     is_removable: bool | None = None
+
+    _optional: ClassVar[frozenset[str]] = frozenset(
+        {"is_default", "created_at", "updated_at", "is_removable"}
+    )
 
 
 @attrs.define(kw_only=True)
@@ -515,6 +579,8 @@ class CommerceSubscriptionItemNextPaymentTotals(Model):
     credits: CommerceSubscriptionItemNextPaymentTotalsCredits | None = None
     discounts: CommerceSubscriptionItemNextPaymentTotalsDiscounts | None = None
 
+    _optional: ClassVar[frozenset[str]] = frozenset({"per_unit_totals"})
+
 
 @attrs.define(kw_only=True)
 class CommerceSubscriptionItemNextPayment(Model):
@@ -524,6 +590,8 @@ class CommerceSubscriptionItemNextPayment(Model):
     date: int | None = None
     per_unit_totals: list[CommercePerUnitTotal] | None = None
     totals: CommerceSubscriptionItemNextPaymentTotals | None = None
+
+    _optional: ClassVar[frozenset[str]] = frozenset({"per_unit_totals"})
 
 
 @attrs.define(kw_only=True)
@@ -544,6 +612,10 @@ class CommercePayerResponse(Model):
     created_at: int | None = None
     updated_at: int | None = None
 
+    _optional: ClassVar[frozenset[str]] = frozenset(
+        {"image_url", "credits_balance", "created_at", "updated_at"}
+    )
+
 
 @attrs.define(kw_only=True)
 class CommercePerUnitTotalTier2(Model):
@@ -560,6 +632,8 @@ class CommerceSubscriptionItemSeats(Model):
 
     quantity: int | None = None
     tiers: list[CommercePerUnitTotalTier2] | None = None
+
+    _optional: ClassVar[frozenset[str]] = frozenset({"tiers"})
 
 
 @attrs.define(kw_only=True)
@@ -628,6 +702,8 @@ class CommerceSubscriptionItemTotals(Model):
     credits: CommerceSubscriptionItemTotalsCredits | None = None
     discounts: CommerceSubscriptionItemTotalsDiscounts | None = None
 
+    _optional: ClassVar[frozenset[str]] = frozenset({"per_unit_totals"})
+
 
 @attrs.define(kw_only=True)
 class CommerceSubscriptionItem(Model):
@@ -661,6 +737,19 @@ class CommerceSubscriptionItem(Model):
     updated_at: int | None = None
     seats: CommerceSubscriptionItemSeats | None = None
     totals: CommerceSubscriptionItemTotals | None = None
+
+    _optional: ClassVar[frozenset[str]] = frozenset(
+        {
+            "credit",
+            "price_id",
+            "payment_method",
+            "lifetime_paid",
+            "payer",
+            "proration_date",
+            "created_at",
+            "updated_at",
+        }
+    )
 
 
 @attrs.define(kw_only=True)
@@ -721,6 +810,8 @@ class CommerceSubscriptionNextPaymentTotals(Model):
     credits: CommerceSubscriptionNextPaymentTotalsCredits | None = None
     discounts: CommerceSubscriptionNextPaymentTotalsDiscounts | None = None
 
+    _optional: ClassVar[frozenset[str]] = frozenset({"per_unit_totals"})
+
 
 @attrs.define(kw_only=True)
 class CommerceSubscriptionNextPayment(Model):
@@ -730,6 +821,8 @@ class CommerceSubscriptionNextPayment(Model):
     amount: CommerceMoneyResponse
     per_unit_totals: list[CommercePerUnitTotal2] | None = None
     totals: CommerceSubscriptionNextPaymentTotals | None = None
+
+    _optional: ClassVar[frozenset[str]] = frozenset({"per_unit_totals"})
 
 
 @attrs.define(kw_only=True)
@@ -748,6 +841,8 @@ class CommerceSubscription(Model):
     past_due_at: int | None = None
     next_payment: CommerceSubscriptionNextPayment | None = None
     eligible_for_free_trial: bool | None = None
+
+    _optional: ClassVar[frozenset[str]] = frozenset({"next_payment", "eligible_for_free_trial"})
 
 
 @attrs.define(kw_only=True)
@@ -812,6 +907,8 @@ class OrganizationInvitationPublicOrganizationData(Model):
     has_image: bool
     image_url: str | None = None
 
+    _optional: ClassVar[frozenset[str]] = frozenset({"image_url"})
+
 
 @attrs.define(kw_only=True)
 class OrganizationInvitationWithPublicOrganizationData(Model):
@@ -833,6 +930,10 @@ class OrganizationInvitationWithPublicOrganizationData(Model):
     url: str | None = attrs.field(default=None, repr=False)
     expires_at: int | None = None
     public_organization_data: OrganizationInvitationPublicOrganizationData | None = None
+
+    _optional: ClassVar[frozenset[str]] = frozenset(
+        {"organization_id", "status", "private_metadata", "public_organization_data"}
+    )
 
 
 @attrs.define(kw_only=True)

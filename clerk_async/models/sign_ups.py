@@ -9,7 +9,7 @@ a newer Clerk sends beyond them still decodes, as the plain string it is."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import attrs
 
@@ -24,6 +24,8 @@ class SignUpVerification(Model):
 
     next_action: Literal["needs_prepare", "needs_attempt", ""] | None = None
     supported_strategies: list[str] | None = None
+
+    _optional: ClassVar[frozenset[str]] = frozenset({"next_action", "supported_strategies"})
 
 
 @attrs.define(kw_only=True)
@@ -65,3 +67,7 @@ class SignUp(Model):
     legal_accepted_at: int | None = None
     locale: str | None = None
     external_account: dict[str, Any] | None = None
+
+    _optional: ClassVar[frozenset[str]] = frozenset(
+        {"unsafe_metadata", "public_metadata", "external_account"}
+    )

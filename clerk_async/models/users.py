@@ -9,7 +9,7 @@ a newer Clerk sends beyond them still decodes, as the plain string it is."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import attrs
 
@@ -47,6 +47,8 @@ class Web3Wallet(Model):
     object: Literal["web3_wallet"] = "web3_wallet"
     verification: dict[str, Any] | None = None
 
+    _optional: ClassVar[frozenset[str]] = frozenset({"id"})
+
 
 @attrs.define(kw_only=True)
 class Passkey(Model):
@@ -57,6 +59,8 @@ class Passkey(Model):
     id: str | None = None
     object: Literal["passkey"] = "passkey"
     verification: dict[str, Any] | None = None
+
+    _optional: ClassVar[frozenset[str]] = frozenset({"id"})
 
 
 @attrs.define(kw_only=True)
@@ -83,6 +87,8 @@ class ExternalAccountWithVerification(Model):
     label: str | None = None
     verification: dict[str, Any] | None = None
 
+    _optional: ClassVar[frozenset[str]] = frozenset({"avatar_url"})
+
 
 @attrs.define(kw_only=True)
 class SAMLAccount(Model):
@@ -100,6 +106,8 @@ class SAMLAccount(Model):
     public_metadata: dict[str, Any] | None = None
     verification: dict[str, Any] | None = None
     saml_connection: dict[str, Any] | None = None
+
+    _optional: ClassVar[frozenset[str]] = frozenset({"public_metadata"})
 
 
 @attrs.define(kw_only=True)
@@ -121,6 +129,8 @@ class EnterpriseAccount(Model):
     enterprise_connection: dict[str, Any] | None = None
     last_authenticated_at: int | None = None
 
+    _optional: ClassVar[frozenset[str]] = frozenset({"protocol", "public_metadata"})
+
 
 @attrs.define(kw_only=True)
 class UserScim(Model):
@@ -129,6 +139,8 @@ class UserScim(Model):
     directory_id: str
     directory_enabled: bool | None = None
     external_id: str | None = None
+
+    _optional: ClassVar[frozenset[str]] = frozenset({"directory_enabled"})
 
 
 @attrs.define(kw_only=True)
@@ -182,6 +194,17 @@ class User(Model):
     bypass_client_trust: bool | None = None
     scim: UserScim | None = None
 
+    _optional: ClassVar[frozenset[str]] = frozenset(
+        {
+            "profile_image_url",
+            "image_url",
+            "unsafe_metadata",
+            "organization_memberships",
+            "deprovisioned",
+            "bypass_client_trust",
+        }
+    )
+
 
 @attrs.define(kw_only=True)
 class TotalCount(Model):
@@ -207,12 +230,16 @@ class OAuthAccessTokenItem(Model):
     id_token: str | None = attrs.field(default=None, repr=False)
     token_secret: str | None = attrs.field(default=None, repr=False)
 
+    _optional: ClassVar[frozenset[str]] = frozenset({"scopes", "id_token", "token_secret"})
+
 
 @attrs.define(kw_only=True)
 class VerifyPasswordResponse(Model):
     """The spec's ``VerifyPasswordResponse``."""
 
     verified: bool | None = None
+
+    _optional: ClassVar[frozenset[str]] = frozenset({"verified"})
 
 
 @attrs.define(kw_only=True)
@@ -222,6 +249,8 @@ class VerifyTOTPResponse(Model):
     verified: bool | None = None
     code_type: Literal["totp", "backup_code"] | None = None
 
+    _optional: ClassVar[frozenset[str]] = frozenset({"verified", "code_type"})
+
 
 @attrs.define(kw_only=True)
 class DisableMFAResponse(Model):
@@ -229,12 +258,16 @@ class DisableMFAResponse(Model):
 
     user_id: str | None = None
 
+    _optional: ClassVar[frozenset[str]] = frozenset({"user_id"})
+
 
 @attrs.define(kw_only=True)
 class DeleteBackupCodeResponse(Model):
     """The spec's ``DeleteBackupCodeResponse``."""
 
     user_id: str | None = None
+
+    _optional: ClassVar[frozenset[str]] = frozenset({"user_id"})
 
 
 @attrs.define(kw_only=True)
@@ -267,3 +300,5 @@ class DeleteTOTPResponse(Model):
     """The spec's ``DeleteTOTPResponse``."""
 
     user_id: str | None = None
+
+    _optional: ClassVar[frozenset[str]] = frozenset({"user_id"})

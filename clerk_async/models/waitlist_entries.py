@@ -9,7 +9,7 @@ a newer Clerk sends beyond them still decodes, as the plain string it is."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import attrs
 
@@ -33,6 +33,8 @@ class WaitlistEntryInvitation(Model):
     url: str | None = attrs.field(default=None, repr=False)
     expires_at: int | None = None
 
+    _optional: ClassVar[frozenset[str]] = frozenset({"revoked", "url"})
+
 
 @attrs.define(kw_only=True)
 class WaitlistEntry(Model):
@@ -46,6 +48,8 @@ class WaitlistEntry(Model):
     object: Literal["waitlist_entry"] = "waitlist_entry"
     is_locked: bool | None = None
     invitation: WaitlistEntryInvitation | None = None
+
+    _optional: ClassVar[frozenset[str]] = frozenset({"is_locked"})
 
 
 @attrs.define(kw_only=True)

@@ -10,7 +10,7 @@ is typed as the spec's ``Literal``, and a value beyond it decodes as its plain s
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import attrs
 
@@ -130,12 +130,16 @@ class WebhookEventEventAttributesHttpRequest(Model):
     client_ip: str | None = None
     user_agent: str | None = None
 
+    _optional: ClassVar[frozenset[str]] = frozenset({"client_ip", "user_agent"})
+
 
 @attrs.define(kw_only=True)
 class WebhookEventEventAttributes(Model):
     """The event attributes"""
 
     http_request: WebhookEventEventAttributesHttpRequest | None = None
+
+    _optional: ClassVar[frozenset[str]] = frozenset({"http_request"})
 
 
 @attrs.define(kw_only=True)
@@ -148,6 +152,8 @@ class WebhookEvent(Model):
     instance_id: str
     event_attributes: WebhookEventEventAttributes | None = None
     data: Any | None = None
+
+    _optional: ClassVar[frozenset[str]] = frozenset({"event_attributes", "data"})
 
 
 @attrs.define(kw_only=True)
@@ -168,6 +174,20 @@ class EmailEventPayload(Model):
     status: str | None = None
     data: dict[str, Any] | None = None
     delivered_by_clerk: bool | None = None
+
+    _optional: ClassVar[frozenset[str]] = frozenset(
+        {
+            "id",
+            "object",
+            "from_email_name",
+            "to_email_address",
+            "subject",
+            "body",
+            "status",
+            "data",
+            "delivered_by_clerk",
+        }
+    )
 
 
 @attrs.define(kw_only=True)
@@ -193,6 +213,27 @@ class Organization(Model):
     last_active_at: int | None = None
     role_set_key: str | None = None
 
+    _optional: ClassVar[frozenset[str]] = frozenset(
+        {
+            "id",
+            "name",
+            "slug",
+            "image_url",
+            "has_image",
+            "members_count",
+            "missing_member_with_elevated_permissions",
+            "pending_invitations_count",
+            "max_allowed_memberships",
+            "admin_delete_enabled",
+            "public_metadata",
+            "private_metadata",
+            "created_by",
+            "created_at",
+            "updated_at",
+            "last_active_at",
+        }
+    )
+
 
 @attrs.define(kw_only=True)
 class DeletedObject(Model):
@@ -203,6 +244,10 @@ class DeletedObject(Model):
     slug: str | None = None
     deleted: bool | None = None
     external_id: str | None = None
+
+    _optional: ClassVar[frozenset[str]] = frozenset(
+        {"object", "id", "slug", "deleted", "external_id"}
+    )
 
 
 @attrs.define(kw_only=True)
@@ -216,6 +261,8 @@ class OrganizationDomainAffiliationVerification(Model):
     expire_at: int | None = None
     verified_at: int | None = None
 
+    _optional: ClassVar[frozenset[str]] = frozenset({"status", "strategy"})
+
 
 @attrs.define(kw_only=True)
 class OrganizationDomainOwnershipVerification(Model):
@@ -227,6 +274,8 @@ class OrganizationDomainOwnershipVerification(Model):
     attempts: int | None = None
     expire_at: int | None = None
     verified_at: int | None = None
+
+    _optional: ClassVar[frozenset[str]] = frozenset({"status", "strategy"})
 
 
 @attrs.define(kw_only=True)
@@ -241,6 +290,8 @@ class OrganizationDomainVerification(Model):
     expire_at: int | None = None
     verified_at: int | None = None
 
+    _optional: ClassVar[frozenset[str]] = frozenset({"status", "strategy"})
+
 
 @attrs.define(kw_only=True)
 class OrganizationDomainPublicOrganizationData(Model):
@@ -251,6 +302,10 @@ class OrganizationDomainPublicOrganizationData(Model):
     slug: str | None = None
     image_url: str | None = None
     has_image: bool | None = None
+
+    _optional: ClassVar[frozenset[str]] = frozenset(
+        {"id", "name", "slug", "image_url", "has_image"}
+    )
 
 
 @attrs.define(kw_only=True)
@@ -277,6 +332,19 @@ class OrganizationDomain(Model):
     created_at: int | None = None
     updated_at: int | None = None
 
+    _optional: ClassVar[frozenset[str]] = frozenset(
+        {
+            "id",
+            "organization_id",
+            "name",
+            "enrollment_mode",
+            "total_pending_invitations",
+            "total_pending_suggestions",
+            "created_at",
+            "updated_at",
+        }
+    )
+
 
 @attrs.define(kw_only=True)
 class OrganizationInvitationPublicUserData(Model):
@@ -289,6 +357,10 @@ class OrganizationInvitationPublicUserData(Model):
     has_image: bool | None = None
     identifier: str | None = None
 
+    _optional: ClassVar[frozenset[str]] = frozenset(
+        {"user_id", "image_url", "has_image", "identifier"}
+    )
+
 
 @attrs.define(kw_only=True)
 class OrganizationInvitationPublicOrganizationData(Model):
@@ -299,6 +371,10 @@ class OrganizationInvitationPublicOrganizationData(Model):
     slug: str | None = None
     image_url: str | None = None
     has_image: bool | None = None
+
+    _optional: ClassVar[frozenset[str]] = frozenset(
+        {"id", "name", "slug", "image_url", "has_image"}
+    )
 
 
 @attrs.define(kw_only=True)
@@ -328,6 +404,22 @@ class OrganizationInvitationEventData(Model):
     created_at: int | None = None
     updated_at: int | None = None
     data: OrganizationInvitationEventDataData | None = None
+
+    _optional: ClassVar[frozenset[str]] = frozenset(
+        {
+            "id",
+            "email_address",
+            "role",
+            "role_name",
+            "organization_id",
+            "status",
+            "public_metadata",
+            "private_metadata",
+            "created_at",
+            "updated_at",
+            "data",
+        }
+    )
 
 
 @attrs.define(kw_only=True)
@@ -359,6 +451,23 @@ class OrganizationInvitationAcceptedPayload(Model):
     user_id: str | None = None
     data: OrganizationInvitationAcceptedPayloadData | None = None
 
+    _optional: ClassVar[frozenset[str]] = frozenset(
+        {
+            "id",
+            "email_address",
+            "role",
+            "role_name",
+            "organization_id",
+            "status",
+            "public_metadata",
+            "private_metadata",
+            "created_at",
+            "updated_at",
+            "user_id",
+            "data",
+        }
+    )
+
 
 @attrs.define(kw_only=True)
 class OrganizationMembershipOrganization(Model):
@@ -383,6 +492,27 @@ class OrganizationMembershipOrganization(Model):
     last_active_at: int | None = None
     role_set_key: str | None = None
 
+    _optional: ClassVar[frozenset[str]] = frozenset(
+        {
+            "id",
+            "name",
+            "slug",
+            "image_url",
+            "has_image",
+            "members_count",
+            "missing_member_with_elevated_permissions",
+            "pending_invitations_count",
+            "max_allowed_memberships",
+            "admin_delete_enabled",
+            "public_metadata",
+            "private_metadata",
+            "created_by",
+            "created_at",
+            "updated_at",
+            "last_active_at",
+        }
+    )
+
 
 @attrs.define(kw_only=True)
 class OrganizationMembershipPublicUserData(Model):
@@ -398,6 +528,10 @@ class OrganizationMembershipPublicUserData(Model):
     username: str | None = None
     banned: bool | None = None
     deprovisioned: bool | None = None
+
+    _optional: ClassVar[frozenset[str]] = frozenset(
+        {"user_id", "image_url", "has_image", "banned", "deprovisioned"}
+    )
 
 
 @attrs.define(kw_only=True)
@@ -416,6 +550,21 @@ class OrganizationMembership(Model):
     created_at: int | None = None
     updated_at: int | None = None
 
+    _optional: ClassVar[frozenset[str]] = frozenset(
+        {
+            "id",
+            "role",
+            "role_name",
+            "permissions",
+            "public_metadata",
+            "private_metadata",
+            "organization",
+            "public_user_data",
+            "created_at",
+            "updated_at",
+        }
+    )
+
 
 @attrs.define(kw_only=True)
 class PaymentAttemptEventPayloadFailedReason(Model):
@@ -423,6 +572,8 @@ class PaymentAttemptEventPayloadFailedReason(Model):
 
     code: str | None = None
     decline_code: str | None = None
+
+    _optional: ClassVar[frozenset[str]] = frozenset({"code", "decline_code"})
 
 
 @attrs.define(kw_only=True)
@@ -433,6 +584,10 @@ class BillingPayee(Model):
     gateway_type: str | None = None
     gateway_external_id: str | None = None
     gateway_status: str | None = None
+
+    _optional: ClassVar[frozenset[str]] = frozenset(
+        {"id", "gateway_type", "gateway_external_id", "gateway_status"}
+    )
 
 
 @attrs.define(kw_only=True)
@@ -451,6 +606,21 @@ class BillingPayerEventPayload(Model):
     created_at: int | None = None
     updated_at: int | None = None
 
+    _optional: ClassVar[frozenset[str]] = frozenset(
+        {
+            "id",
+            "user_id",
+            "first_name",
+            "last_name",
+            "email",
+            "organization_id",
+            "organization_name",
+            "image_url",
+            "created_at",
+            "updated_at",
+        }
+    )
+
 
 @attrs.define(kw_only=True)
 class BillingAmount(Model):
@@ -460,6 +630,10 @@ class BillingAmount(Model):
     amount_formatted: str | None = None
     currency: str | None = None
     currency_symbol: str | None = None
+
+    _optional: ClassVar[frozenset[str]] = frozenset(
+        {"amount", "amount_formatted", "currency", "currency_symbol"}
+    )
 
 
 @attrs.define(kw_only=True)
@@ -472,6 +646,8 @@ class BillingUnitTotal(Model):
     total: int | None = None
     currency: str | None = None
 
+    _optional: ClassVar[frozenset[str]] = frozenset({"name", "amount", "total", "currency"})
+
 
 @attrs.define(kw_only=True)
 class BillingTotals(Model):
@@ -481,6 +657,10 @@ class BillingTotals(Model):
     tax_total: BillingAmount | None = None
     grand_total: BillingAmount | None = None
     per_unit_totals: list[BillingUnitTotal] | None = None
+
+    _optional: ClassVar[frozenset[str]] = frozenset(
+        {"subtotal", "tax_total", "grand_total", "per_unit_totals"}
+    )
 
 
 @attrs.define(kw_only=True)
@@ -496,6 +676,10 @@ class BillingPaymentSource(Model):
     card_type: str | None = None
     last4: str | None = None
 
+    _optional: ClassVar[frozenset[str]] = frozenset(
+        {"id", "gateway", "gateway_external_id", "payment_method", "status"}
+    )
+
 
 @attrs.define(kw_only=True)
 class BillingSubscriptionItemPlan(Model):
@@ -508,6 +692,10 @@ class BillingSubscriptionItemPlan(Model):
     amount: int | None = None
     currency: str | None = None
 
+    _optional: ClassVar[frozenset[str]] = frozenset(
+        {"id", "slug", "name", "is_recurring", "amount", "currency"}
+    )
+
 
 @attrs.define(kw_only=True)
 class BillingSubscriptionItemCredit(Model):
@@ -517,6 +705,10 @@ class BillingSubscriptionItemCredit(Model):
     cycle_days_remaining: int | None = None
     cycle_days_total: int | None = None
     cycle_remaining_percent: float | None = None
+
+    _optional: ClassVar[frozenset[str]] = frozenset(
+        {"amount", "cycle_days_remaining", "cycle_days_total", "cycle_remaining_percent"}
+    )
 
 
 @attrs.define(kw_only=True)
@@ -528,6 +720,10 @@ class BillingSubscriptionItemCreditsProration(Model):
     cycle_days_total: int | None = None
     cycle_remaining_percent: float | None = None
 
+    _optional: ClassVar[frozenset[str]] = frozenset(
+        {"amount", "cycle_days_remaining", "cycle_days_total", "cycle_remaining_percent"}
+    )
+
 
 @attrs.define(kw_only=True)
 class BillingSubscriptionItemCreditsPayer(Model):
@@ -535,6 +731,8 @@ class BillingSubscriptionItemCreditsPayer(Model):
 
     applied_amount: BillingAmount | None = None
     remaining_balance: BillingAmount | None = None
+
+    _optional: ClassVar[frozenset[str]] = frozenset({"applied_amount", "remaining_balance"})
 
 
 @attrs.define(kw_only=True)
@@ -544,6 +742,8 @@ class BillingSubscriptionItemCredits(Model):
     proration: BillingSubscriptionItemCreditsProration | None = None
     payer: BillingSubscriptionItemCreditsPayer | None = None
     total: BillingAmount | None = None
+
+    _optional: ClassVar[frozenset[str]] = frozenset({"total"})
 
 
 @attrs.define(kw_only=True)
@@ -577,6 +777,21 @@ class BillingSubscriptionItem(Model):
     credit: BillingSubscriptionItemCredit | None = None
     credits: BillingSubscriptionItemCredits | None = None
 
+    _optional: ClassVar[frozenset[str]] = frozenset(
+        {
+            "id",
+            "status",
+            "created_at",
+            "updated_at",
+            "period_start",
+            "period_end",
+            "interval",
+            "payer",
+            "subscription_id",
+            "credit",
+        }
+    )
+
 
 @attrs.define(kw_only=True)
 class PaymentAttemptEventPayload(Model):
@@ -602,6 +817,27 @@ class PaymentAttemptEventPayload(Model):
     payment_source: BillingPaymentSource | None = None
     subscription_items: list[BillingSubscriptionItem] | None = None
 
+    _optional: ClassVar[frozenset[str]] = frozenset(
+        {
+            "id",
+            "instance_id",
+            "payment_id",
+            "invoice_id",
+            "statement_id",
+            "gateway_external_id",
+            "status",
+            "created_at",
+            "updated_at",
+            "billing_date",
+            "charge_type",
+            "payee",
+            "payer",
+            "totals",
+            "payment_source",
+            "subscription_items",
+        }
+    )
+
 
 @attrs.define(kw_only=True)
 class Permission(Model):
@@ -615,6 +851,10 @@ class Permission(Model):
     type: str | None = None
     created_at: int | None = None
     updated_at: int | None = None
+
+    _optional: ClassVar[frozenset[str]] = frozenset(
+        {"id", "name", "key", "description", "type", "created_at", "updated_at"}
+    )
 
 
 @attrs.define(kw_only=True)
@@ -631,6 +871,10 @@ class Role(Model):
     created_at: int | None = None
     updated_at: int | None = None
 
+    _optional: ClassVar[frozenset[str]] = frozenset(
+        {"id", "name", "key", "is_creator_eligible", "permissions", "created_at", "updated_at"}
+    )
+
 
 @attrs.define(kw_only=True)
 class SessionActivityResponse(Model):
@@ -646,6 +890,20 @@ class SessionActivityResponse(Model):
     city: str | None = None
     country: str | None = None
 
+    _optional: ClassVar[frozenset[str]] = frozenset(
+        {
+            "object",
+            "id",
+            "device_type",
+            "is_mobile",
+            "browser_name",
+            "browser_version",
+            "ip_address",
+            "city",
+            "country",
+        }
+    )
+
 
 @attrs.define(kw_only=True)
 class IdentificationLink(Model):
@@ -653,6 +911,8 @@ class IdentificationLink(Model):
 
     type: str | None = None
     id: str | None = None
+
+    _optional: ClassVar[frozenset[str]] = frozenset({"type", "id"})
 
 
 @attrs.define(kw_only=True)
@@ -668,6 +928,18 @@ class EmailAddress(Model):
     matches_sso_connection: bool | None = None
     created_at: int | None = None
     updated_at: int | None = None
+
+    _optional: ClassVar[frozenset[str]] = frozenset(
+        {
+            "id",
+            "email_address",
+            "reserved",
+            "linked_to",
+            "matches_sso_connection",
+            "created_at",
+            "updated_at",
+        }
+    )
 
 
 @attrs.define(kw_only=True)
@@ -686,6 +958,19 @@ class PhoneNumber(Model):
     created_at: int | None = None
     updated_at: int | None = None
 
+    _optional: ClassVar[frozenset[str]] = frozenset(
+        {
+            "id",
+            "phone_number",
+            "reserved_for_second_factor",
+            "default_second_factor",
+            "reserved",
+            "linked_to",
+            "created_at",
+            "updated_at",
+        }
+    )
+
 
 @attrs.define(kw_only=True)
 class Web3Wallet(Model):
@@ -698,6 +983,10 @@ class Web3Wallet(Model):
     created_at: int | None = None
     updated_at: int | None = None
 
+    _optional: ClassVar[frozenset[str]] = frozenset(
+        {"id", "web3_wallet", "created_at", "updated_at"}
+    )
+
 
 @attrs.define(kw_only=True)
 class Passkey(Model):
@@ -708,6 +997,8 @@ class Passkey(Model):
     name: str | None = None
     last_used_at: int | None = None
     verification: dict[str, Any] | None = None
+
+    _optional: ClassVar[frozenset[str]] = frozenset({"id", "name", "last_used_at"})
 
 
 @attrs.define(kw_only=True)
@@ -734,6 +1025,24 @@ class ExternalAccountWithVerification(Model):
     updated_at: int | None = None
     verification: dict[str, Any] | None = None
 
+    _optional: ClassVar[frozenset[str]] = frozenset(
+        {
+            "object",
+            "id",
+            "provider",
+            "identification_id",
+            "provider_user_id",
+            "approved_scopes",
+            "email_address",
+            "first_name",
+            "last_name",
+            "avatar_url",
+            "public_metadata",
+            "created_at",
+            "updated_at",
+        }
+    )
+
 
 @attrs.define(kw_only=True)
 class SAMLAccount(Model):
@@ -751,6 +1060,10 @@ class SAMLAccount(Model):
     public_metadata: dict[str, Any] | None = None
     verification: dict[str, Any] | None = None
     saml_connection: dict[str, Any] | None = None
+
+    _optional: ClassVar[frozenset[str]] = frozenset(
+        {"id", "provider", "active", "email_address", "public_metadata"}
+    )
 
 
 @attrs.define(kw_only=True)
@@ -772,6 +1085,10 @@ class EnterpriseAccount(Model):
     enterprise_connection: dict[str, Any] | None = None
     last_authenticated_at: int | None = None
 
+    _optional: ClassVar[frozenset[str]] = frozenset(
+        {"id", "protocol", "provider", "active", "email_address", "public_metadata"}
+    )
+
 
 @attrs.define(kw_only=True)
 class UserScim(Model):
@@ -780,6 +1097,8 @@ class UserScim(Model):
     directory_id: str | None = None
     directory_enabled: bool | None = None
     external_id: str | None = None
+
+    _optional: ClassVar[frozenset[str]] = frozenset({"directory_id", "directory_enabled"})
 
 
 @attrs.define(kw_only=True)
@@ -833,6 +1152,37 @@ class User(Model):
     bypass_client_trust: bool | None = None
     scim: UserScim | None = None
 
+    _optional: ClassVar[frozenset[str]] = frozenset(
+        {
+            "id",
+            "profile_image_url",
+            "image_url",
+            "has_image",
+            "public_metadata",
+            "unsafe_metadata",
+            "email_addresses",
+            "phone_numbers",
+            "web3_wallets",
+            "passkeys",
+            "password_enabled",
+            "two_factor_enabled",
+            "totp_enabled",
+            "backup_code_enabled",
+            "external_accounts",
+            "saml_accounts",
+            "enterprise_accounts",
+            "organization_memberships",
+            "banned",
+            "locked",
+            "deprovisioned",
+            "updated_at",
+            "created_at",
+            "delete_self_enabled",
+            "create_organization_enabled",
+            "bypass_client_trust",
+        }
+    )
+
 
 @attrs.define(kw_only=True)
 class SessionEventPayload(Model):
@@ -855,6 +1205,21 @@ class SessionEventPayload(Model):
     created_at: int | None = None
     user: User | None = None
 
+    _optional: ClassVar[frozenset[str]] = frozenset(
+        {
+            "id",
+            "user_id",
+            "client_id",
+            "status",
+            "last_active_at",
+            "expire_at",
+            "abandon_at",
+            "updated_at",
+            "created_at",
+            "user",
+        }
+    )
+
 
 @attrs.define(kw_only=True)
 class SmsEventPayload(Model):
@@ -873,6 +1238,20 @@ class SmsEventPayload(Model):
     delivered_by_clerk: bool | None = None
     created_at_ms: int | None = None
 
+    _optional: ClassVar[frozenset[str]] = frozenset(
+        {
+            "object",
+            "id",
+            "from_phone_number",
+            "to_phone_number",
+            "message",
+            "status",
+            "data",
+            "delivered_by_clerk",
+            "created_at_ms",
+        }
+    )
+
 
 @attrs.define(kw_only=True)
 class BillingSubscriptionItemEventPlanUnitPriceTier(Model):
@@ -883,6 +1262,10 @@ class BillingSubscriptionItemEventPlanUnitPriceTier(Model):
     amount_per_block: int | None = None
     currency: str | None = None
 
+    _optional: ClassVar[frozenset[str]] = frozenset(
+        {"starts_at_block", "amount_per_block", "currency"}
+    )
+
 
 @attrs.define(kw_only=True)
 class BillingSubscriptionItemEventPlanUnitPrice(Model):
@@ -891,6 +1274,8 @@ class BillingSubscriptionItemEventPlanUnitPrice(Model):
     name: str | None = None
     block_size: int | None = None
     tiers: list[BillingSubscriptionItemEventPlanUnitPriceTier] | None = None
+
+    _optional: ClassVar[frozenset[str]] = frozenset({"name", "block_size", "tiers"})
 
 
 @attrs.define(kw_only=True)
@@ -904,6 +1289,10 @@ class BillingSubscriptionItemEventPayloadPlan(Model):
     amount: int | None = None
     currency: str | None = None
     unit_prices: list[BillingSubscriptionItemEventPlanUnitPrice] | None = None
+
+    _optional: ClassVar[frozenset[str]] = frozenset(
+        {"id", "slug", "name", "is_recurring", "amount", "currency", "unit_prices"}
+    )
 
 
 @attrs.define(kw_only=True)
@@ -935,6 +1324,20 @@ class BillingSubscriptionItemEventPayload(Model):
     subscription_id: str | None = None
     seats: BillingSeats | None = None
 
+    _optional: ClassVar[frozenset[str]] = frozenset(
+        {
+            "id",
+            "status",
+            "is_free_trial",
+            "created_at",
+            "updated_at",
+            "period_start",
+            "interval",
+            "payer",
+            "seats",
+        }
+    )
+
 
 @attrs.define(kw_only=True)
 class SubscriptionEventPayload(Model):
@@ -957,6 +1360,10 @@ class SubscriptionEventPayload(Model):
     payment_source_id: str | None = None
     items: list[BillingSubscriptionItemEventPayload] | None = None
 
+    _optional: ClassVar[frozenset[str]] = frozenset(
+        {"id", "status", "created_at", "updated_at", "payer_id", "payer", "items"}
+    )
+
 
 @attrs.define(kw_only=True)
 class WaitlistEntryInvitation(Model):
@@ -973,6 +1380,19 @@ class WaitlistEntryInvitation(Model):
     created_at: int | None = None
     updated_at: int | None = None
 
+    _optional: ClassVar[frozenset[str]] = frozenset(
+        {
+            "id",
+            "email_address",
+            "public_metadata",
+            "revoked",
+            "status",
+            "url",
+            "created_at",
+            "updated_at",
+        }
+    )
+
 
 @attrs.define(kw_only=True)
 class WaitlistEntry(Model):
@@ -986,6 +1406,10 @@ class WaitlistEntry(Model):
     created_at: int | None = None
     updated_at: int | None = None
     invitation: WaitlistEntryInvitation | None = None
+
+    _optional: ClassVar[frozenset[str]] = frozenset(
+        {"id", "email_address", "status", "is_locked", "created_at", "updated_at"}
+    )
 
 
 @attrs.define(kw_only=True)
