@@ -28,7 +28,6 @@ from clerk_async.errors import (
     RateLimitError,
     UnprocessableEntityError,
 )
-from clerk_async.models.common import DeletedObject
 from clerk_async.pagination import AsyncPager, Page
 
 __all__ = [
@@ -100,6 +99,7 @@ __all__ = [
 _LAZY = {
     "clerk_async.models.api_keys": ("APIKey", "APIKeyDeleted", "APIKeyList", "APIKeySecret"),
     "clerk_async.models.m2m": ("M2MToken", "M2MTokenList"),
+    "clerk_async.models.shared": ("DeletedObject",),
     "clerk_async.models.machines": (
         "Machine",
         "MachineCreated",
@@ -147,6 +147,7 @@ if TYPE_CHECKING:
         MachineSecretKey,
         ScopedMachine,
     )
+    from clerk_async.models.shared import DeletedObject
     from clerk_async.services.spec.api_keys import (
         APIKeyIdParams,
         CreateAPIKeyParams,

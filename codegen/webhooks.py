@@ -7,9 +7,15 @@ and writes ``clerk_async/webhooks/_events.py``:
 
 - the envelope ``WebhookEventPayload`` as ``WebhookEvent`` (``data`` untyped): what an
   event of a type this version does not know comes back as;
-- the ``data`` schemas as attrs models, emitted by the BAPI generator's :class:`Models`
-  (the wire's names, types checked as in answers), every field optional (default None):
-  the spec's own examples leave out fields its schemas mark required;
+- the ``data`` schemas: one class per Clerk object. Where the webhooks spec's schema is
+  the Backend API's (its schemas are copies of the BAPI spec's), the event uses the BAPI
+  model (``user.created`` data is a ``clerk_async.models.User``), imported, not redefined.
+  Where Clerk's own example of an event leaves out a field the BAPI model requires, the
+  shape really differs: that object gets a class of its own named ``Webhook<Name>``
+  (every field optional), as does each object that holds one. Objects only webhooks
+  send (``SessionEventPayload``, ``EmailEventPayload``...) are emitted by the BAPI
+  generator's :class:`Models`, every field optional (the spec's examples leave out fields
+  its schemas mark required);
 - one subclass of ``WebhookEvent`` per event type, its ``data`` typed
   (``user.created`` -> ``UserCreatedEvent``), and ``EVENTS``, type -> class.
 
@@ -20,12 +26,23 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from codegen.generate import ROOT, Models, Spec, doc_text, format_files, pascal, render_models_body
+from codegen.generate import (
+    ROOT,
+    Models,
+    Spec,
+    declarations,
+    doc_text,
+    format_files,
+    pascal,
+    render_models_body,
+)
 
 SPEC = ROOT / "spec" / "clerk-webhooks-2025-04-15.yml"
 OUTPUT = Path("webhooks") / "_events.py"
@@ -89,17 +106,30 @@ def render(spec: Spec) -> str:
     }
     assert models.class_for(BASE, generic) == BASE
     events: list[tuple[str, str, str, str]] = []  # type, class, data type, summary
+    examples: list[tuple[str, str, Any]] = []  # type, data type, example data
     hints: dict[str, str] = {}  # one class for one inline data schema
     for event_type, item in spec.data["x-webhooks"].items():
         cls = event_class(event_type)
-        data, _ = data_schema(item["post"])
+        data, example = data_schema(item["post"])
         inline = pascal(event_type.split(".")[0]) + "EventData"  # when data is not a $ref
         hint = hints.setdefault(json.dumps(data, sort_keys=True), inline)
-        events.append((event_type, cls, models.type_of(data, hint), item["post"]["description"]))
+        data_type = models.type_of(data, hint)
+        events.append((event_type, cls, data_type, item["post"]["description"]))
+        if example is not None:
+            examples.append((event_type, data_type, example["data"]))
+    api = declarations().models
+    shared, apart = split(models, api, examples)
+    imported = use_api_classes(models, api, shared, apart)
+    imported |= set().union(*(referenced(data_type) for _, _, data_type, _ in events)) & shared
+    events = [(t, cls, renamed(data_type, apart), s) for t, cls, data_type, s in events]
     body = render_models_body(models)
-    names = sorted([*models.classes, *models.unions, *(cls for _, cls, _, _ in events), "EVENTS"])
-    lines = [HEADER, DOC, *body.imports, ""]
-    lines += ["__all__ = [", *(f'    "{name}",' for name in names), "]", ""]
+    names = sorted(
+        [*models.classes, *models.unions, *imported, *(cls for _, cls, _, _ in events), "EVENTS"]
+    )
+    lines = [HEADER, DOC, *body.imports]
+    if imported:
+        lines.append(f"from clerk_async.models import {', '.join(sorted(imported))}\n")
+    lines += ["", "__all__ = [", *(f'    "{name}",' for name in names), "]", ""]
     lines += body.classes
     for event_type, cls, data_type, summary in events:
         docs = doc_text(f"``{event_type}``: {summary}.")
@@ -116,6 +146,100 @@ def render(spec: Spec) -> str:
     lines += [f'    "{event_type}": {cls},' for event_type, cls, _, _ in events]
     lines += ["}"]
     return "\n".join(lines) + "\n"
+
+
+_NAME = re.compile(r"\b[A-Z]\w*")
+
+
+def referenced(tp: str) -> set[str]:
+    """The class names a field's type names (``list[EmailAddress]`` -> EmailAddress)."""
+    return set(_NAME.findall(tp))
+
+
+def renamed(tp: str, apart: dict[str, str]) -> str:
+    return _NAME.sub(lambda m: "Webhook" + m[0] if m[0] in apart else m[0], tp)
+
+
+def split(
+    models: Models, api: Models, examples: list[tuple[str, str, Any]]
+) -> tuple[set[str], dict[str, str]]:
+    """The webhook classes that are a Backend API model (same name, same fields and
+    types), and those named apart, each with the reason. An object is apart when
+    Clerk's example leaves out a field the API model requires, or when it holds an
+    object that is apart."""
+    same = {
+        name
+        for name, cls in models.classes.items()
+        if name in api.classes
+        and {f: field.tp for f, field in cls.fields.items()}
+        == {f: field.tp for f, field in api.classes[name].fields.items()}
+    }
+    apart: dict[str, str] = {}
+    for name in set(models.classes) & set(api.classes) - same:
+        apart[name] = f"its fields are not the Backend API ``{name}``'s"
+    for event_type, data_type, data in examples:
+        for owner, field in missing(api, data_type, data):
+            if owner in same and owner not in apart:
+                apart[owner] = (
+                    f"Clerk's ``{event_type}`` example has no ``{field}``, which the Backend"
+                    f" API's ``{owner}`` requires"
+                )
+    grew = True
+    while grew:  # an object that holds one named apart is apart too
+        grew = False
+        for name in sorted(same - set(apart)):
+            held = set().union(*(referenced(f.tp) for f in models.classes[name].fields.values()))
+            inner = sorted(held & set(apart))
+            if inner:
+                apart[name] = f"it holds a ``Webhook{inner[0]}``"
+                grew = True
+    return same - set(apart), apart
+
+
+def missing(api: Models, tp: str, value: Any) -> Iterator[tuple[str, str]]:
+    """(class, field) for each field an API model requires that ``value`` leaves out."""
+    item = re.fullmatch(r"list\[(\w+)\]", tp)
+    if item and isinstance(value, list):
+        for one in value:
+            yield from missing(api, item[1], one)
+        return
+    cls = api.classes.get(tp)
+    if cls is None or not isinstance(value, dict):
+        return
+    wires = api.renames.get(tp, {})
+    for name, field in cls.fields.items():
+        wire = wires.get(name, name)
+        needed = field.required and field.tag is None and name not in api.defaults
+        if wire not in value:
+            if needed:
+                yield tp, name
+        elif value[wire] is not None:
+            yield from missing(api, field.tp, value[wire])
+
+
+def use_api_classes(
+    models: Models, api: Models, shared: set[str], apart: dict[str, str]
+) -> set[str]:
+    """Drop the shared classes (the API's are imported instead) and rename the apart ones;
+    the names of the API classes the rest refer to."""
+    for name in shared:
+        del models.classes[name]
+    for name, why in apart.items():
+        cls = models.classes.pop(name)
+        cls.name = "Webhook" + name
+        cls.description = f"``{name}`` as Clerk's webhooks send it, every field optional: {why}."
+        models.classes[cls.name] = cls
+    models.renames = {("Webhook" + k if k in apart else k): v for k, v in models.renames.items()}
+    assert not models.unions, "the webhooks spec has no oneOf: nothing to rename there"
+    models.order = ["Webhook" + n if n in apart else n for n in models.order if n not in shared]
+    imported: set[str] = set()
+    for cls in models.classes.values():
+        for field in cls.fields.values():
+            imported |= referenced(field.tp) & shared
+            field.tp = renamed(field.tp, apart)
+    clash = set(models.classes) & set(api.classes)
+    assert not clash, f"webhook classes named as API classes: {sorted(clash)}"
+    return imported
 
 
 def generate(out: Path) -> list[Path]:

@@ -3,6 +3,7 @@ where it has one, and one built from the schema (every property filled) for all 
 
 from __future__ import annotations
 
+import json
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -74,3 +75,10 @@ def payloads() -> list[tuple[str, str, dict[str, Any]]]:
         built["object"] = "event"
         found.append((event_type, "schema", built))
     return found
+
+
+def example(event_type: str) -> dict[str, Any]:
+    """Clerk's own example payload of ``event_type`` (a deep copy: callers may change it)."""
+    media = spec()["x-webhooks"][event_type]["post"]["requestBody"]["content"]["application/json"]
+    copied: dict[str, Any] = json.loads(json.dumps(media["example"]))
+    return copied

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import typing
 from pathlib import Path
 
 import attrs
+import cattrs
+import pytest
 
+import clerk_async.models as models
 from clerk_async import webhooks
+from clerk_async._convert import converter, describe_structure_error
 from clerk_async.webhooks import EVENTS, WebhookEvent
 from codegen.webhooks import event_class, generate, load
-from tests._webhook_corpus import spec
+from tests._webhook_corpus import example, spec
+from tests.test_webhooks import SECRET
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -42,7 +48,8 @@ def test_each_event_types_its_data_as_the_spec_says() -> None:
         hint = typing.get_type_hints(cls)["data"]
         assert attrs.has(hint), event_type
         if "$ref" in data:
-            assert hint.__name__ == data["$ref"].rsplit("/", 1)[1], event_type
+            name = data["$ref"].rsplit("/", 1)[1]
+            assert hint.__name__ in (name, "Webhook" + name), event_type
 
 
 def test_only_the_envelope_keeps_required_fields() -> None:
@@ -56,4 +63,71 @@ def test_only_the_envelope_keeps_required_fields() -> None:
     assert "required" not in loaded.schemas["User"]
     required = [f.name for f in attrs.fields(WebhookEvent) if f.default is attrs.NOTHING]
     assert sorted(required) == ["instance_id", "object", "timestamp", "type"]
-    assert all(f.default is None for f in attrs.fields(webhooks.User) if f.name != "object")
+    for own in (webhooks.SessionEventPayload, webhooks.WebhookRole):  # the webhooks' own classes
+        assert all(f.default is None for f in attrs.fields(own) if f.name != "object")
+
+
+# --- one class per Clerk object -------------------------------------------------------------
+
+
+def test_the_event_data_are_the_backend_api_models() -> None:
+    """``user.created`` data is the API's ``User``: one class, imported, not redefined; so
+    are the objects inside webhook-only payloads (a session event's ``user``)."""
+    assert typing.get_type_hints(webhooks.UserCreatedEvent)["data"] is models.User
+    assert webhooks.User is models.User
+    assert typing.get_type_hints(webhooks.SessionEventPayload)["user"] == models.User | None
+    shared = 0
+    for event_type, cls in EVENTS.items():
+        data = typing.get_type_hints(cls)["data"]
+        if data.__module__.startswith("clerk_async.models"):
+            assert getattr(models, data.__name__) is data, event_type
+            shared += 1
+    assert shared == 16  # organizations, their domains and memberships, permissions, users...
+
+
+def test_no_class_name_means_two_classes() -> None:
+    """Every class the webhooks module has whose name a model has is that model."""
+    for name in webhooks.__all__:
+        value = getattr(webhooks, name)
+        if isinstance(value, type) and name in models.__all__:
+            assert value is getattr(models, name), name
+
+
+APART = {  # class named apart -> (event, the API class, what Clerk's example leaves out)
+    "WebhookRole": ("role.updated", "Role", "is_creator_eligible"),
+    "WebhookWaitlistEntryInvitation": (
+        "waitlistEntry.updated",
+        "WaitlistEntryInvitation",
+        "public_metadata",
+    ),
+}
+
+
+def test_what_is_named_apart_differs_in_clerks_own_examples() -> None:
+    """A ``Webhook<Name>`` class exists only where Clerk's example of an event leaves out
+    a field the API model requires (the proof below), or holds such an object."""
+    apart = sorted(
+        n for n in webhooks.__all__ if n.startswith("Webhook") and n[7:] in models.__all__
+    )
+    assert apart == ["WebhookRole", "WebhookWaitlistEntry", "WebhookWaitlistEntryInvitation"]
+    for name, (event_type, api_name, left_out) in APART.items():
+        data = example(event_type)["data"]
+        if api_name == "WaitlistEntryInvitation":
+            data = data["invitation"]
+        assert left_out not in data
+        with pytest.raises(cattrs.BaseValidationError) as refused:
+            converter.structure(data, getattr(models, api_name))
+        assert f"answer.{left_out}" in describe_structure_error(refused.value)
+        assert getattr(converter.structure(data, getattr(webhooks, name)), left_out) is None
+    hints = typing.get_type_hints(webhooks.WebhookWaitlistEntry)
+    assert hints["invitation"] == webhooks.WebhookWaitlistEntryInvitation | None
+
+
+def test_an_api_user_missing_a_required_field_is_refused_by_name() -> None:
+    body = json.dumps(
+        {**example("user.created"), "data": {"id": "user_1", "object": "user", "first_name": "A"}}
+    )
+    with pytest.raises(webhooks.WebhookVerificationError) as refused:
+        webhooks.verify(body, webhooks.sign(body, secret=SECRET), secret=SECRET)
+    assert refused.value.reason == "payload-invalid"
+    assert "required field missing @ event.data.has_image" in refused.value.message

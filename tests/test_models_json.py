@@ -283,3 +283,38 @@ def test_optional_none_is_left_out_and_required_nullable_is_null() -> None:
     user.unsafe_metadata = {"theme": "dark"}
     assert user.to_dict()["unsafe_metadata"] == {"theme": "dark"}
     _round_trip(user)
+
+
+def test_clerks_own_examples_keep_every_key() -> None:
+    """The webhooks spec's examples are Clerk's JSON for users, organizations, memberships
+    and domains: ``to_dict`` keeps every key and value of each. The only keys it adds are
+    nullable fields newer than the example (``locale``, ``role_set_key``...), as null."""
+    import typing
+
+    import clerk_async.models as models
+    from clerk_async.webhooks import EVENTS
+    from tests._webhook_corpus import payloads
+
+    checked = 0
+    for event_type, source, payload in payloads():
+        cls = typing.get_type_hints(EVENTS[event_type])["data"]
+        if source != "example" or getattr(models, cls.__name__, None) is not cls:
+            continue
+        if not event_type.endswith((".created", ".updated")):
+            continue
+        data = payload["data"]
+        out = converter.structure(data, cls).to_dict()
+        assert _kept(out, data) == data, event_type
+        checked += 1
+    assert checked >= 8
+
+
+def _kept(out: Any, wire: Any) -> Any:
+    """``out`` with the nulls the example has no key for taken away (checked to be null)."""
+    if isinstance(out, dict) and isinstance(wire, dict):
+        for key in out.keys() - wire.keys():
+            assert out[key] is None, key
+        return {k: _kept(v, wire[k]) for k, v in out.items() if k in wire}
+    if isinstance(out, list) and isinstance(wire, list):
+        return [_kept(o, w) for o, w in zip(out, wire, strict=True)]
+    return out

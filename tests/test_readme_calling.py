@@ -5,6 +5,7 @@ The caller's ``main()`` calls examples/m2m_service.py under real uvicorn, in fro
 FakeClerk; the webhook app is served by real uvicorn (its test block runs in test_docs.py).
 """
 
+import json
 import re
 
 import httpx
@@ -12,6 +13,7 @@ import pytest
 
 from clerk_async.testing import FakeClerk
 from clerk_async.webhooks import sign
+from tests._webhook_corpus import example
 from tests.test_auth_fastapi import _load_example
 from tests.test_fastapi import serve_in_process
 from tests.test_readme_auth import README, run_block
@@ -60,12 +62,12 @@ async def test_the_readme_webhook_app(monkeypatch: pytest.MonkeyPatch) -> None:
         serve_in_process(app_namespace["app"]) as url,
         httpx.AsyncClient(base_url=url, timeout=15) as http,
     ):
+        user = example("user.created")["data"]  # Clerk's User JSON
+        ada = json.dumps({**user, "id": "user_1", "first_name": "Ada"}).encode()
+        nameless = json.dumps({**user, "id": "user_2", "first_name": None}).encode()
         for body, users in [
-            (b'{"id": "user_1", "object": "user", "first_name": "Ada"}', {"user_1": "Ada"}),
-            (
-                b'{"id": "user_2", "object": "user", "first_name": null}',
-                {"user_1": "Ada", "user_2": None},
-            ),
+            (ada, {"user_1": "Ada"}),
+            (nameless, {"user_1": "Ada", "user_2": None}),
             (b'{"id": "user_1", "object": "user", "deleted": true}', {"user_2": None}),
         ]:
             kind = "user.deleted" if b"deleted" in body else "user.created"

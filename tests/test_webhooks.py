@@ -26,18 +26,21 @@ from clerk_async.webhooks import (
     verify,
 )
 from clerk_async.webhooks import _verify as verify_module
-from tests._webhook_corpus import payloads, spec
+from tests._webhook_corpus import example, payloads, spec
 
 # The JS SDK's test fixture: whsec_ + base64("test_signing_secret_32_chars_long").
 SECRET = "whsec_" + base64.b64encode(b"test_signing_secret_32_chars_long").decode()
 OTHER_SECRET = "whsec_" + base64.b64encode(b"another_secret_of_32_characters!").decode()
+# Clerk's User JSON, as its own user.created example sends it (every field the API's User
+# requires is there): the data of the deliveries below.
+USER = {**example("user.created")["data"], "id": "user_29w83sxmDNGwOuEthce5gg56FcC"}
 USER_CREATED = json.dumps(
     {
         "type": "user.created",
         "object": "event",
         "timestamp": 1716883200,
         "instance_id": "ins_123",
-        "data": {"id": "user_29w83sxmDNGwOuEthce5gg56FcC", "object": "user"},
+        "data": USER,
         "event_attributes": {"http_request": {"client_ip": "0.0.0.0", "user_agent": "ua"}},
     }
 ).encode()

@@ -27,6 +27,7 @@ from clerk_async.webhooks import (
     verify_once,
 )
 from tests._redis import RedisServer, needs_redis_server, redis_server  # noqa: F401
+from tests._webhook_corpus import example
 
 SECRET = "whsec_" + base64.b64encode(b"test_signing_secret_32_chars_long").decode()
 BODY = json.dumps(
@@ -35,7 +36,7 @@ BODY = json.dumps(
         "object": "event",
         "timestamp": 1716883200,
         "instance_id": "ins_123",
-        "data": {"id": "user_1", "object": "user"},
+        "data": {**example("user.created")["data"], "id": "user_1"},
     }
 ).encode()
 NOW = 1_800_000_000

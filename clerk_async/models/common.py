@@ -1,4 +1,4 @@
-"""Shared model pieces: the response model and params base classes, the deleted-object shape."""
+"""Shared model pieces: the response model and params base classes."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 
 import attrs
 
-__all__ = ["DeletedObject", "Model", "Params"]
+__all__ = ["Model", "Params"]
 
 
 class Params:
@@ -122,12 +122,3 @@ def _json_type(tp: Any) -> dict[str, Any]:
     if tp in _SIMPLE:
         return {"type": _SIMPLE[tp]}
     return {}
-
-
-@attrs.define(kw_only=True)
-class DeletedObject(Model):
-    """What Clerk answers to a DELETE of a machine or an API key."""
-
-    id: str
-    object: str
-    deleted: bool = True

@@ -14,6 +14,17 @@ from typing import Any, ClassVar, Literal
 
 import attrs
 
+from clerk_async.models import (
+    DeletedObject,
+    Organization,
+    OrganizationDomain,
+    OrganizationInvitationPublicOrganizationData,
+    OrganizationInvitationPublicUserData,
+    OrganizationMembership,
+    Permission,
+    SessionActivityResponse,
+    User,
+)
 from clerk_async.models.common import Model
 
 __all__ = [
@@ -36,23 +47,15 @@ __all__ = [
     "BillingTotals",
     "BillingUnitTotal",
     "DeletedObject",
-    "EmailAddress",
     "EmailCreatedEvent",
     "EmailEventPayload",
-    "EnterpriseAccount",
-    "ExternalAccountWithVerification",
-    "IdentificationLink",
     "Organization",
     "OrganizationCreatedEvent",
     "OrganizationDeletedEvent",
     "OrganizationDomain",
-    "OrganizationDomainAffiliationVerification",
     "OrganizationDomainCreatedEvent",
     "OrganizationDomainDeletedEvent",
-    "OrganizationDomainOwnershipVerification",
-    "OrganizationDomainPublicOrganizationData",
     "OrganizationDomainUpdatedEvent",
-    "OrganizationDomainVerification",
     "OrganizationInvitationAcceptedEvent",
     "OrganizationInvitationAcceptedPayload",
     "OrganizationInvitationAcceptedPayloadData",
@@ -65,11 +68,8 @@ __all__ = [
     "OrganizationMembership",
     "OrganizationMembershipCreatedEvent",
     "OrganizationMembershipDeletedEvent",
-    "OrganizationMembershipOrganization",
-    "OrganizationMembershipPublicUserData",
     "OrganizationMembershipUpdatedEvent",
     "OrganizationUpdatedEvent",
-    "Passkey",
     "PaymentAttemptCreatedEvent",
     "PaymentAttemptEventPayload",
     "PaymentAttemptEventPayloadFailedReason",
@@ -78,12 +78,9 @@ __all__ = [
     "PermissionCreatedEvent",
     "PermissionDeletedEvent",
     "PermissionUpdatedEvent",
-    "PhoneNumber",
-    "Role",
     "RoleCreatedEvent",
     "RoleDeletedEvent",
     "RoleUpdatedEvent",
-    "SAMLAccount",
     "SessionActivityResponse",
     "SessionCreatedEvent",
     "SessionEndedEvent",
@@ -110,16 +107,15 @@ __all__ = [
     "User",
     "UserCreatedEvent",
     "UserDeletedEvent",
-    "UserScim",
     "UserUpdatedEvent",
-    "WaitlistEntry",
     "WaitlistEntryCreatedEvent",
-    "WaitlistEntryInvitation",
     "WaitlistEntryUpdatedEvent",
-    "Web3Wallet",
     "WebhookEvent",
     "WebhookEventEventAttributes",
     "WebhookEventEventAttributesHttpRequest",
+    "WebhookRole",
+    "WebhookWaitlistEntry",
+    "WebhookWaitlistEntryInvitation",
 ]
 
 
@@ -187,193 +183,6 @@ class EmailEventPayload(Model):
             "data",
             "delivered_by_clerk",
         }
-    )
-
-
-@attrs.define(kw_only=True)
-class Organization(Model):
-    """The spec's ``Organization``."""
-
-    object: Literal["organization"] = "organization"
-    id: str | None = None
-    name: str | None = None
-    slug: str | None = None
-    image_url: str | None = None
-    has_image: bool | None = None
-    members_count: int | None = None
-    missing_member_with_elevated_permissions: bool | None = None
-    pending_invitations_count: int | None = None
-    max_allowed_memberships: int | None = None
-    admin_delete_enabled: bool | None = None
-    public_metadata: dict[str, Any] | None = None
-    private_metadata: dict[str, Any] | None = None
-    created_by: str | None = None
-    created_at: int | None = None
-    updated_at: int | None = None
-    last_active_at: int | None = None
-    role_set_key: str | None = None
-
-    _optional: ClassVar[frozenset[str]] = frozenset(
-        {
-            "id",
-            "name",
-            "slug",
-            "image_url",
-            "has_image",
-            "members_count",
-            "missing_member_with_elevated_permissions",
-            "pending_invitations_count",
-            "max_allowed_memberships",
-            "admin_delete_enabled",
-            "public_metadata",
-            "private_metadata",
-            "created_by",
-            "created_at",
-            "updated_at",
-            "last_active_at",
-        }
-    )
-
-
-@attrs.define(kw_only=True)
-class DeletedObject(Model):
-    """The spec's ``DeletedObject``."""
-
-    object: str | None = None
-    id: str | None = None
-    slug: str | None = None
-    deleted: bool | None = None
-    external_id: str | None = None
-
-    _optional: ClassVar[frozenset[str]] = frozenset(
-        {"object", "id", "slug", "deleted", "external_id"}
-    )
-
-
-@attrs.define(kw_only=True)
-class OrganizationDomainAffiliationVerification(Model):
-    """Verification details for the user-facing affiliation between the domain and the
-    organization (e.g. affiliation_email_code)."""
-
-    status: str | None = None
-    strategy: str | None = None
-    attempts: int | None = None
-    expire_at: int | None = None
-    verified_at: int | None = None
-
-    _optional: ClassVar[frozenset[str]] = frozenset({"status", "strategy"})
-
-
-@attrs.define(kw_only=True)
-class OrganizationDomainOwnershipVerification(Model):
-    """Verification details for the underlying DNS domain ownership proof (TXT challenge or
-    dashboard override). Null until ownership has been attempted."""
-
-    status: str | None = None
-    strategy: str | None = None
-    attempts: int | None = None
-    expire_at: int | None = None
-    verified_at: int | None = None
-
-    _optional: ClassVar[frozenset[str]] = frozenset({"status", "strategy"})
-
-
-@attrs.define(kw_only=True)
-class OrganizationDomainVerification(Model):
-    """Deprecated alias for `affiliation_verification`. Kept for backward compatibility on the
-    current API version; will be removed in the next API version. Prefer
-    `affiliation_verification`."""
-
-    status: str | None = None
-    strategy: str | None = None
-    attempts: int | None = None
-    expire_at: int | None = None
-    verified_at: int | None = None
-
-    _optional: ClassVar[frozenset[str]] = frozenset({"status", "strategy"})
-
-
-@attrs.define(kw_only=True)
-class OrganizationDomainPublicOrganizationData(Model):
-    """Public organization data associated with this domain"""
-
-    id: str | None = None
-    name: str | None = None
-    slug: str | None = None
-    image_url: str | None = None
-    has_image: bool | None = None
-
-    _optional: ClassVar[frozenset[str]] = frozenset(
-        {"id", "name", "slug", "image_url", "has_image"}
-    )
-
-
-@attrs.define(kw_only=True)
-class OrganizationDomain(Model):
-    """An organization domain"""
-
-    object: Literal["organization_domain"] = "organization_domain"
-    id: str | None = None
-    organization_id: str | None = None
-    name: str | None = None
-    enrollment_mode: (
-        Literal[
-            "manual_invitation", "automatic_invitation", "automatic_suggestion", "enterprise_sso"
-        ]
-        | None
-    ) = None
-    affiliation_email_address: str | None = None
-    affiliation_verification: OrganizationDomainAffiliationVerification | None = None
-    ownership_verification: OrganizationDomainOwnershipVerification | None = None
-    verification: OrganizationDomainVerification | None = None
-    total_pending_invitations: int | None = None
-    total_pending_suggestions: int | None = None
-    public_organization_data: OrganizationDomainPublicOrganizationData | None = None
-    created_at: int | None = None
-    updated_at: int | None = None
-
-    _optional: ClassVar[frozenset[str]] = frozenset(
-        {
-            "id",
-            "organization_id",
-            "name",
-            "enrollment_mode",
-            "total_pending_invitations",
-            "total_pending_suggestions",
-            "created_at",
-            "updated_at",
-        }
-    )
-
-
-@attrs.define(kw_only=True)
-class OrganizationInvitationPublicUserData(Model):
-    """An organization inviter's public user data"""
-
-    user_id: str | None = None
-    first_name: str | None = None
-    last_name: str | None = None
-    image_url: str | None = None
-    has_image: bool | None = None
-    identifier: str | None = None
-
-    _optional: ClassVar[frozenset[str]] = frozenset(
-        {"user_id", "image_url", "has_image", "identifier"}
-    )
-
-
-@attrs.define(kw_only=True)
-class OrganizationInvitationPublicOrganizationData(Model):
-    """The spec's ``OrganizationInvitationPublicOrganizationData``."""
-
-    id: str | None = None
-    name: str | None = None
-    slug: str | None = None
-    image_url: str | None = None
-    has_image: bool | None = None
-
-    _optional: ClassVar[frozenset[str]] = frozenset(
-        {"id", "name", "slug", "image_url", "has_image"}
     )
 
 
@@ -465,103 +274,6 @@ class OrganizationInvitationAcceptedPayload(Model):
             "updated_at",
             "user_id",
             "data",
-        }
-    )
-
-
-@attrs.define(kw_only=True)
-class OrganizationMembershipOrganization(Model):
-    """The spec's ``OrganizationMembershipOrganization``."""
-
-    object: Literal["organization"] = "organization"
-    id: str | None = None
-    name: str | None = None
-    slug: str | None = None
-    image_url: str | None = None
-    has_image: bool | None = None
-    members_count: int | None = None
-    missing_member_with_elevated_permissions: bool | None = None
-    pending_invitations_count: int | None = None
-    max_allowed_memberships: int | None = None
-    admin_delete_enabled: bool | None = None
-    public_metadata: dict[str, Any] | None = None
-    private_metadata: dict[str, Any] | None = None
-    created_by: str | None = None
-    created_at: int | None = None
-    updated_at: int | None = None
-    last_active_at: int | None = None
-    role_set_key: str | None = None
-
-    _optional: ClassVar[frozenset[str]] = frozenset(
-        {
-            "id",
-            "name",
-            "slug",
-            "image_url",
-            "has_image",
-            "members_count",
-            "missing_member_with_elevated_permissions",
-            "pending_invitations_count",
-            "max_allowed_memberships",
-            "admin_delete_enabled",
-            "public_metadata",
-            "private_metadata",
-            "created_by",
-            "created_at",
-            "updated_at",
-            "last_active_at",
-        }
-    )
-
-
-@attrs.define(kw_only=True)
-class OrganizationMembershipPublicUserData(Model):
-    """An organization membership with public user data populated"""
-
-    user_id: str | None = None
-    first_name: str | None = None
-    last_name: str | None = None
-    profile_image_url: str | None = None
-    image_url: str | None = None
-    has_image: bool | None = None
-    identifier: str | None = None
-    username: str | None = None
-    banned: bool | None = None
-    deprovisioned: bool | None = None
-
-    _optional: ClassVar[frozenset[str]] = frozenset(
-        {"user_id", "image_url", "has_image", "banned", "deprovisioned"}
-    )
-
-
-@attrs.define(kw_only=True)
-class OrganizationMembership(Model):
-    """A user's membership in an organization"""
-
-    id: str | None = None
-    object: Literal["organization_membership"] = "organization_membership"
-    role: str | None = None
-    role_name: str | None = None
-    permissions: list[str] | None = None
-    public_metadata: dict[str, Any] | None = None
-    private_metadata: dict[str, Any] | None = None
-    organization: OrganizationMembershipOrganization | None = None
-    public_user_data: OrganizationMembershipPublicUserData | None = None
-    created_at: int | None = None
-    updated_at: int | None = None
-
-    _optional: ClassVar[frozenset[str]] = frozenset(
-        {
-            "id",
-            "role",
-            "role_name",
-            "permissions",
-            "public_metadata",
-            "private_metadata",
-            "organization",
-            "public_user_data",
-            "created_at",
-            "updated_at",
         }
     )
 
@@ -840,26 +552,9 @@ class PaymentAttemptEventPayload(Model):
 
 
 @attrs.define(kw_only=True)
-class Permission(Model):
-    """The spec's ``Permission``."""
-
-    object: Literal["permission"] = "permission"
-    id: str | None = None
-    name: str | None = None
-    key: str | None = None
-    description: str | None = None
-    type: str | None = None
-    created_at: int | None = None
-    updated_at: int | None = None
-
-    _optional: ClassVar[frozenset[str]] = frozenset(
-        {"id", "name", "key", "description", "type", "created_at", "updated_at"}
-    )
-
-
-@attrs.define(kw_only=True)
-class Role(Model):
-    """The spec's ``Role``."""
+class WebhookRole(Model):
+    """``Role`` as Clerk's webhooks send it, every field optional: Clerk's ``role.updated``
+    example has no ``is_creator_eligible``, which the Backend API's ``Role`` requires."""
 
     object: Literal["role"] = "role"
     id: str | None = None
@@ -873,314 +568,6 @@ class Role(Model):
 
     _optional: ClassVar[frozenset[str]] = frozenset(
         {"id", "name", "key", "is_creator_eligible", "permissions", "created_at", "updated_at"}
-    )
-
-
-@attrs.define(kw_only=True)
-class SessionActivityResponse(Model):
-    """The spec's ``SessionActivityResponse``."""
-
-    object: str | None = None
-    id: str | None = None
-    device_type: str | None = None
-    is_mobile: bool | None = None
-    browser_name: str | None = None
-    browser_version: str | None = None
-    ip_address: str | None = None
-    city: str | None = None
-    country: str | None = None
-
-    _optional: ClassVar[frozenset[str]] = frozenset(
-        {
-            "object",
-            "id",
-            "device_type",
-            "is_mobile",
-            "browser_name",
-            "browser_version",
-            "ip_address",
-            "city",
-            "country",
-        }
-    )
-
-
-@attrs.define(kw_only=True)
-class IdentificationLink(Model):
-    """The spec's ``IdentificationLink``."""
-
-    type: str | None = None
-    id: str | None = None
-
-    _optional: ClassVar[frozenset[str]] = frozenset({"type", "id"})
-
-
-@attrs.define(kw_only=True)
-class EmailAddress(Model):
-    """The spec's ``EmailAddress``."""
-
-    id: str | None = None
-    object: Literal["email_address"] = "email_address"
-    email_address: str | None = None
-    reserved: bool | None = None
-    verification: dict[str, Any] | None = None
-    linked_to: list[IdentificationLink] | None = None
-    matches_sso_connection: bool | None = None
-    created_at: int | None = None
-    updated_at: int | None = None
-
-    _optional: ClassVar[frozenset[str]] = frozenset(
-        {
-            "id",
-            "email_address",
-            "reserved",
-            "linked_to",
-            "matches_sso_connection",
-            "created_at",
-            "updated_at",
-        }
-    )
-
-
-@attrs.define(kw_only=True)
-class PhoneNumber(Model):
-    """The spec's ``PhoneNumber``."""
-
-    id: str | None = None
-    object: Literal["phone_number"] = "phone_number"
-    phone_number: str | None = None
-    reserved_for_second_factor: bool | None = None
-    default_second_factor: bool | None = None
-    reserved: bool | None = None
-    verification: dict[str, Any] | None = None
-    linked_to: list[IdentificationLink] | None = None
-    backup_codes: list[str] | None = attrs.field(default=None, repr=False)
-    created_at: int | None = None
-    updated_at: int | None = None
-
-    _optional: ClassVar[frozenset[str]] = frozenset(
-        {
-            "id",
-            "phone_number",
-            "reserved_for_second_factor",
-            "default_second_factor",
-            "reserved",
-            "linked_to",
-            "created_at",
-            "updated_at",
-        }
-    )
-
-
-@attrs.define(kw_only=True)
-class Web3Wallet(Model):
-    """The spec's ``Web3Wallet``."""
-
-    id: str | None = None
-    object: Literal["web3_wallet"] = "web3_wallet"
-    web3_wallet: str | None = None
-    verification: dict[str, Any] | None = None
-    created_at: int | None = None
-    updated_at: int | None = None
-
-    _optional: ClassVar[frozenset[str]] = frozenset(
-        {"id", "web3_wallet", "created_at", "updated_at"}
-    )
-
-
-@attrs.define(kw_only=True)
-class Passkey(Model):
-    """The spec's ``Passkey``."""
-
-    id: str | None = None
-    object: Literal["passkey"] = "passkey"
-    name: str | None = None
-    last_used_at: int | None = None
-    verification: dict[str, Any] | None = None
-
-    _optional: ClassVar[frozenset[str]] = frozenset({"id", "name", "last_used_at"})
-
-
-@attrs.define(kw_only=True)
-class ExternalAccountWithVerification(Model):
-    """The spec's ``ExternalAccountWithVerification``."""
-
-    object: Literal["external_account", "facebook_account", "google_account"] | None = None
-    id: str | None = None
-    provider: str | None = None
-    identification_id: str | None = None
-    provider_user_id: str | None = None
-    approved_scopes: str | None = None
-    email_address: str | None = None
-    email_address_verified: bool | None = None
-    first_name: str | None = None
-    last_name: str | None = None
-    avatar_url: str | None = None
-    image_url: str | None = None
-    username: str | None = None
-    phone_number: str | None = None
-    public_metadata: dict[str, Any] | None = None
-    label: str | None = None
-    created_at: int | None = None
-    updated_at: int | None = None
-    verification: dict[str, Any] | None = None
-
-    _optional: ClassVar[frozenset[str]] = frozenset(
-        {
-            "object",
-            "id",
-            "provider",
-            "identification_id",
-            "provider_user_id",
-            "approved_scopes",
-            "email_address",
-            "first_name",
-            "last_name",
-            "avatar_url",
-            "public_metadata",
-            "created_at",
-            "updated_at",
-        }
-    )
-
-
-@attrs.define(kw_only=True)
-class SAMLAccount(Model):
-    """The spec's ``SAMLAccount``."""
-
-    id: str | None = None
-    object: Literal["saml_account"] = "saml_account"
-    provider: str | None = None
-    active: bool | None = None
-    email_address: str | None = None
-    first_name: str | None = None
-    last_name: str | None = None
-    provider_user_id: str | None = None
-    last_authenticated_at: int | None = None
-    public_metadata: dict[str, Any] | None = None
-    verification: dict[str, Any] | None = None
-    saml_connection: dict[str, Any] | None = None
-
-    _optional: ClassVar[frozenset[str]] = frozenset(
-        {"id", "provider", "active", "email_address", "public_metadata"}
-    )
-
-
-@attrs.define(kw_only=True)
-class EnterpriseAccount(Model):
-    """The spec's ``EnterpriseAccount``."""
-
-    id: str | None = None
-    object: Literal["enterprise_account"] = "enterprise_account"
-    protocol: Literal["oauth", "saml"] | None = None
-    provider: str | None = None
-    active: bool | None = None
-    email_address: str | None = None
-    first_name: str | None = None
-    last_name: str | None = None
-    provider_user_id: str | None = None
-    enterprise_connection_id: str | None = None
-    public_metadata: dict[str, Any] | None = None
-    verification: dict[str, Any] | None = None
-    enterprise_connection: dict[str, Any] | None = None
-    last_authenticated_at: int | None = None
-
-    _optional: ClassVar[frozenset[str]] = frozenset(
-        {"id", "protocol", "provider", "active", "email_address", "public_metadata"}
-    )
-
-
-@attrs.define(kw_only=True)
-class UserScim(Model):
-    """The spec's ``UserScim``."""
-
-    directory_id: str | None = None
-    directory_enabled: bool | None = None
-    external_id: str | None = None
-
-    _optional: ClassVar[frozenset[str]] = frozenset({"directory_id", "directory_enabled"})
-
-
-@attrs.define(kw_only=True)
-class User(Model):
-    """The spec's ``User``."""
-
-    id: str | None = None
-    object: Literal["user"] = "user"
-    external_id: str | None = None
-    primary_email_address_id: str | None = None
-    primary_phone_number_id: str | None = None
-    primary_web3_wallet_id: str | None = None
-    username: str | None = None
-    first_name: str | None = None
-    last_name: str | None = None
-    locale: str | None = None
-    profile_image_url: str | None = None
-    image_url: str | None = None
-    has_image: bool | None = None
-    public_metadata: dict[str, Any] | None = None
-    private_metadata: dict[str, Any] | None = None
-    unsafe_metadata: dict[str, Any] | None = None
-    email_addresses: list[EmailAddress] | None = None
-    phone_numbers: list[PhoneNumber] | None = None
-    web3_wallets: list[Web3Wallet] | None = None
-    passkeys: list[Passkey] | None = None
-    password_enabled: bool | None = None
-    two_factor_enabled: bool | None = None
-    totp_enabled: bool | None = None
-    backup_code_enabled: bool | None = None
-    mfa_enabled_at: int | None = None
-    mfa_disabled_at: int | None = None
-    password_last_updated_at: int | None = None
-    external_accounts: list[ExternalAccountWithVerification] | None = None
-    saml_accounts: list[SAMLAccount] | None = None
-    enterprise_accounts: list[EnterpriseAccount] | None = None
-    organization_memberships: list[OrganizationMembership] | None = None
-    last_sign_in_at: int | None = None
-    banned: bool | None = None
-    locked: bool | None = None
-    deprovisioned: bool | None = None
-    lockout_expires_in_seconds: int | None = None
-    verification_attempts_remaining: int | None = None
-    updated_at: int | None = None
-    created_at: int | None = None
-    delete_self_enabled: bool | None = None
-    create_organization_enabled: bool | None = None
-    create_organizations_limit: int | None = None
-    last_active_at: int | None = None
-    legal_accepted_at: int | None = None
-    bypass_client_trust: bool | None = None
-    scim: UserScim | None = None
-
-    _optional: ClassVar[frozenset[str]] = frozenset(
-        {
-            "id",
-            "profile_image_url",
-            "image_url",
-            "has_image",
-            "public_metadata",
-            "unsafe_metadata",
-            "email_addresses",
-            "phone_numbers",
-            "web3_wallets",
-            "passkeys",
-            "password_enabled",
-            "two_factor_enabled",
-            "totp_enabled",
-            "backup_code_enabled",
-            "external_accounts",
-            "saml_accounts",
-            "enterprise_accounts",
-            "organization_memberships",
-            "banned",
-            "locked",
-            "deprovisioned",
-            "updated_at",
-            "created_at",
-            "delete_self_enabled",
-            "create_organization_enabled",
-            "bypass_client_trust",
-        }
     )
 
 
@@ -1366,8 +753,10 @@ class SubscriptionEventPayload(Model):
 
 
 @attrs.define(kw_only=True)
-class WaitlistEntryInvitation(Model):
-    """The spec's ``WaitlistEntryInvitation``."""
+class WebhookWaitlistEntryInvitation(Model):
+    """``WaitlistEntryInvitation`` as Clerk's webhooks send it, every field optional: Clerk's
+    ``waitlistEntry.updated`` example has no ``public_metadata``, which the Backend API's
+    ``WaitlistEntryInvitation`` requires."""
 
     object: Literal["invitation"] = "invitation"
     id: str | None = None
@@ -1395,8 +784,9 @@ class WaitlistEntryInvitation(Model):
 
 
 @attrs.define(kw_only=True)
-class WaitlistEntry(Model):
-    """The spec's ``WaitlistEntry``."""
+class WebhookWaitlistEntry(Model):
+    """``WaitlistEntry`` as Clerk's webhooks send it, every field optional: it holds a
+    ``WebhookWaitlistEntryInvitation``."""
 
     object: Literal["waitlist_entry"] = "waitlist_entry"
     id: str | None = None
@@ -1405,7 +795,7 @@ class WaitlistEntry(Model):
     is_locked: bool | None = None
     created_at: int | None = None
     updated_at: int | None = None
-    invitation: WaitlistEntryInvitation | None = None
+    invitation: WebhookWaitlistEntryInvitation | None = None
 
     _optional: ClassVar[frozenset[str]] = frozenset(
         {"id", "email_address", "status", "is_locked", "created_at", "updated_at"}
@@ -1542,14 +932,14 @@ class PermissionDeletedEvent(WebhookEvent):
 class RoleCreatedEvent(WebhookEvent):
     """``role.created``: Role created."""
 
-    data: Role
+    data: WebhookRole
 
 
 @attrs.define(kw_only=True)
 class RoleUpdatedEvent(WebhookEvent):
     """``role.updated``: Role updated."""
 
-    data: Role
+    data: WebhookRole
 
 
 @attrs.define(kw_only=True)
@@ -1717,14 +1107,14 @@ class UserDeletedEvent(WebhookEvent):
 class WaitlistEntryCreatedEvent(WebhookEvent):
     """``waitlistEntry.created``: Waitlist entry created."""
 
-    data: WaitlistEntry
+    data: WebhookWaitlistEntry
 
 
 @attrs.define(kw_only=True)
 class WaitlistEntryUpdatedEvent(WebhookEvent):
     """``waitlistEntry.updated``: Waitlist entry updated."""
 
-    data: WaitlistEntry
+    data: WebhookWaitlistEntry
 
 
 EVENTS: dict[str, type[WebhookEvent]] = {
