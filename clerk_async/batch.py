@@ -286,8 +286,10 @@ def run_batch(
     An input is what the operation takes as its first argument (an id, a params instance,
     a mapping in camelCase or snake_case), or an ``(id, fields)`` pair: the operation's
     first parameter (``user_id`` of ``users.update_metadata``) set to ``id``, plus
-    ``fields``. Whatever an input holds, a bad one fails that input alone, with a
-    ``ClerkValidationError`` in its result.
+    ``fields``. A bad input fails that input alone, with a ``ClerkValidationError`` in
+    its result: one the params refuse, or whose building raises ``TypeError`` or
+    ``ValueError`` (a value that cannot be sent). Any other exception is a bug: the
+    iteration raises it.
     """
     if not callable(operation):
         raise ClerkValidationError("operation", f"must be a client operation, got {operation!r}")
@@ -306,10 +308,12 @@ def run_batch(
             return await operation(item, **call_options)
         except ClerkError:
             raise
-        except Exception as exc:  # an input that cannot even be read: this item fails
+        except (TypeError, ValueError) as exc:  # an input its params cannot be built from
             raise ClerkValidationError(
                 "input", f"cannot be read as {id_name or 'an input'} ({type(exc).__name__})"
             ) from exc
+        # Anything else (AttributeError, KeyError...) is a bug, ours or the caller's: it
+        # propagates, and the batch stops with it rather than blaming every input.
 
     return Batch(
         inputs, call_one, concurrency=concurrency, fail_fast=fail_fast, on_progress=on_progress

@@ -94,3 +94,32 @@ async def test_fail_fast_takes_no_new_input(fake: FakeClerk) -> None:
         )
         results = [r async for r in batch]
     assert [r.ok for r in results] == [False]
+
+
+async def test_input_errors_fail_their_item_and_a_bug_stops_the_batch(fake: FakeClerk) -> None:
+    """What the params cannot be built from (ClerkValidationError, or TypeError/ValueError
+    while building them) fails that input alone; anything else is a bug, and the batch
+    raises it instead of reporting it as a bad input."""
+    async with fake.client() as clerk:
+        org = await clerk.organizations.create(name="Acme")
+
+        async def rename(item: dict[str, str]) -> object:  # the caller's own operation
+            return await clerk.organizations.update(org.id, max_allowed_memberships=int(item["n"]))
+
+        results = await clerk.batch(rename, [{"n": "5"}, {"n": "five"}, {"n": "7"}]).collect()
+        assert [r.ok for r in results] == [True, False, True]
+        assert isinstance(results[1].error, ClerkValidationError)
+        assert isinstance(results[1].error.__cause__, ValueError)
+
+        sent_before = len(fake.requests)
+        with pytest.raises(KeyError, match="n"):
+            await clerk.batch(rename, [{"m": "5"}], concurrency=1).collect()
+
+        async def buggy(item: str) -> object:
+            return await clerk.organizations.get(item.organization_id)  # type: ignore[attr-defined]
+
+        batch = clerk.batch(buggy, iter([org.id, org.id]), concurrency=1)
+        with pytest.raises(AttributeError, match="organization_id"):
+            async for _ in batch:
+                pass
+        assert len(fake.requests) == sent_before  # the bugs sent nothing

@@ -191,7 +191,7 @@ class _Unreadable(dict[str, Any]):
     """A mapping whose items cannot be read: its update fails, the others go on."""
 
     def items(self) -> Any:
-        raise RuntimeError("broken mapping")
+        raise TypeError("broken mapping")
 
 
 async def test_update_many_refuses_a_concurrency_it_cannot_run(fake_clerk: FakeClerk) -> None:
