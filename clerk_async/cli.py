@@ -52,8 +52,10 @@ from clerk_async import (
     RateLimit,
     __version__,
 )
+from clerk_async._convert import wire_names
 from clerk_async.batch import Batch
 from clerk_async.client import base_url_from_api_url
+from clerk_async.models.common import Model
 from clerk_async.pagination import Page
 
 if TYPE_CHECKING:
@@ -456,6 +458,9 @@ def _print_json(args: argparse.Namespace, value: Any) -> None:
 
 
 def _as_json(obj: Any) -> dict[str, Any]:
+    """A model as Clerk's JSON (its wire names; optional fields Clerk left out, left out)."""
+    if isinstance(obj, Model):
+        return obj.to_dict()
     return attrs.asdict(obj)
 
 
@@ -657,8 +662,25 @@ Handler = Callable[[argparse.Namespace], Awaitable[int]]
 
 
 def _public_json(obj: Any) -> Any:
-    """A model as JSON, without the fields it keeps out of its repr (secrets, tokens)."""
-    return attrs.asdict(obj, filter=lambda field, _: field.repr is not False)
+    """A model as Clerk's JSON, without the fields it keeps out of its repr (secrets,
+    tokens: a phone number's backup codes), nested ones too."""
+    out = _as_json(obj)
+    _drop_secrets(obj, out)
+    return out
+
+
+def _drop_secrets(obj: Any, out: Any) -> None:
+    if isinstance(obj, list) and isinstance(out, list):
+        for item, written in zip(obj, out, strict=True):
+            _drop_secrets(item, written)
+    elif attrs.has(type(obj)) and isinstance(out, dict):
+        names = wire_names(type(obj))
+        for field in attrs.fields(type(obj)):
+            key = names[field.name]
+            if field.repr is False:
+                out.pop(key, None)
+            elif key in out:
+                _drop_secrets(getattr(obj, field.name), out[key])
 
 
 async def _users_list(args: argparse.Namespace) -> int:

@@ -204,3 +204,86 @@ def test_users_update_many_reads_json_lines_only(
     assert run(fake, "users", "update-many", str(csv)) == 2
     assert "reads JSON Lines only" in capsys.readouterr().err
     assert run(fake, "users", "update-many", str(csv), "--format", "csv") == 2  # not a choice
+
+
+def test_the_command_end_to_end_as_a_subprocess(server: FakeClerk, tmp_path: Path) -> None:
+    """``python -m clerk_async`` in its own process, the key and URL from the environment,
+    against FakeClerk over loopback HTTP: users and organizations, list/get/update/merge,
+    and a metadata migration from JSON Lines that stops at a bad line and is resumed."""
+    import os
+    import subprocess
+    import sys
+
+    fake = server
+    fake.reset()
+    ada = fake.add_user("ada@example.com", first_name="Ada")
+    grace = fake.add_user("grace@example.com", first_name="Grace")
+    org = fake.add_organization("Acme", members={ada.id: "org:admin"})
+    env = {**os.environ, "CLERK_SECRET_KEY": KEY, "CLERK_API_URL": fake.env["CLERK_API_URL"]}
+    env.pop("CLERK_LOG", None)
+
+    def cli(*argv: str) -> tuple[int, Any]:
+        done = subprocess.run(
+            [sys.executable, "-m", "clerk_async", "--json", *argv],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        return done.returncode, json.loads(done.stdout)
+
+    # What the command prints is Clerk's JSON: the same as FakeClerk's own record.
+    assert cli("users", "get", ada.id) == (0, fake.users[ada.id].json())
+    code, page = cli("users", "list", "--email-address", "grace@example.com", "--limit", "5")
+    assert (code, [u["id"] for u in page["data"]]) == (0, [grace.id])
+    code, user = cli("users", "merge-metadata", ada.id, "--public", '{"plan": "pro", "seats": 3}')
+    assert (code, fake.users[ada.id].public_metadata) == (0, {"plan": "pro", "seats": 3})
+    code, found = cli("organizations", "update", org.id, "--name", "Acme Inc")
+    assert (code, found["name"], cli("organizations", "get", org.id)[1]) == (
+        0,
+        "Acme Inc",
+        fake.organizations[org.id].json(),
+    )
+
+    # The migration: line 2 names no user that exists, line 3 is not JSON.
+    source = tmp_path / "plans.jsonl"
+    source.write_text(
+        json.dumps({"user_id": ada.id, "public_metadata": {"plan": "team"}})
+        + "\n"
+        + json.dumps({"user_id": "user_gone", "public_metadata": {"plan": "x"}})
+        + '\n{"user_id": \n'
+        + json.dumps({"userId": grace.id, "publicMetadata": {"plan": "pro"}})
+        + "\n",
+        encoding="utf-8",
+    )
+    code, summary = cli("users", "update-many", "plans.jsonl", "--metadata", "--report", "r1.jsonl")
+    assert code == 5  # malformed lines were skipped
+    assert (summary["succeeded"], summary["failed"], summary["read_to_line"]) == (2, 1, 4)
+    assert fake.users[ada.id].public_metadata == {"plan": "team", "seats": 3}  # merged
+    assert fake.users[grace.id].public_metadata == {"plan": "pro"}
+    report = [json.loads(line) for line in (tmp_path / "r1.jsonl").read_text().splitlines()]
+    assert [(r.get("_line"), r.get("_error", {}).get("code")) for r in report] == [
+        (3, "invalid_line"),
+        (2, "resource_not_found"),
+        (None, None),  # the _run line
+    ]
+    # Fix the failed item in the report (the user now exists), drop the bad line, resume.
+    nova = fake.add_user("nova@example.com")
+    fixed = [{**report[1], "user_id": nova.id}, report[2]]
+    (tmp_path / "r1.jsonl").write_text("".join(json.dumps(r) + "\n" for r in fixed))
+    code, summary = cli(
+        "users", "update-many", "plans.jsonl", "--metadata", "--resume", "r1.jsonl",
+        "--report", "r2.jsonl",
+    )  # fmt: skip
+    assert (code, summary["succeeded"], summary["failed"]) == (0, 1, 0)
+    assert fake.users[nova.id].public_metadata == {"plan": "x"}
+
+    orgs = tmp_path / "orgs.jsonl"
+    orgs.write_text(json.dumps({"organization_id": org.id, "max_allowed_memberships": 9}) + "\n")
+    code, summary = cli("organizations", "update-many", "orgs.jsonl")
+    assert (code, summary["succeeded"], fake.organizations[org.id].max_allowed_memberships) == (
+        0,
+        1,
+        9,
+    )
