@@ -321,12 +321,18 @@ class Models:
                 wire in required and not nullable,
                 is_secret(self.spec, wire, prop, owner, about, nested=False),
                 tag,
-                optional=wire not in required and not nullable,
+                optional=wire not in required and not _null_allowed(prop, target),
             )
         model.merge(fields, first=not merging)
         if not merging:
             self.order.append(cls)  # after the classes it refers to, as a reader expects
         return cls
+
+
+def _null_allowed(*schemas: Any) -> bool:
+    """Whether a value may be null by OpenAPI 3.0.3's letter: ``nullable`` beside a ``type``
+    (beside only an ``allOf``, as a user's ``scim``, validators refuse null)."""
+    return any(isinstance(s, dict) and s.get("nullable") and "type" in s for s in schemas)
 
 
 class ModelField:

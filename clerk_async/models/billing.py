@@ -227,7 +227,7 @@ class CommerceSubscriptionItem2Credit(Model):
     amount: CommerceSubscriptionItem2CreditAmount | None = None
     cycle_remaining_percent: float | None = None
 
-    _optional: ClassVar[frozenset[str]] = frozenset({"cycle_remaining_percent"})
+    _optional: ClassVar[frozenset[str]] = frozenset({"amount", "cycle_remaining_percent"})
 
 
 @attrs.define(kw_only=True)
@@ -423,7 +423,7 @@ class CommerceSubscriptionItem2NextInvoiceTotals(Model):
     credits: CommerceSubscriptionItem2NextInvoiceTotalsCredits | None = None
     discounts: CommerceSubscriptionItem2NextInvoiceTotalsDiscounts | None = None
 
-    _optional: ClassVar[frozenset[str]] = frozenset({"per_unit_totals"})
+    _optional: ClassVar[frozenset[str]] = frozenset({"per_unit_totals", "credits", "discounts"})
 
 
 @attrs.define(kw_only=True)
@@ -435,7 +435,7 @@ class CommerceSubscriptionItem2NextInvoice(Model):
     per_unit_totals: list[CommercePerUnitTotal] | None = None
     totals: CommerceSubscriptionItem2NextInvoiceTotals | None = None
 
-    _optional: ClassVar[frozenset[str]] = frozenset({"per_unit_totals"})
+    _optional: ClassVar[frozenset[str]] = frozenset({"amount", "per_unit_totals", "totals"})
 
 
 @attrs.define(kw_only=True)
@@ -507,7 +507,7 @@ class CommerceSubscriptionItem2NextPaymentTotals(Model):
     credits: CommerceSubscriptionItem2NextPaymentTotalsCredits | None = None
     discounts: CommerceSubscriptionItem2NextPaymentTotalsDiscounts | None = None
 
-    _optional: ClassVar[frozenset[str]] = frozenset({"per_unit_totals"})
+    _optional: ClassVar[frozenset[str]] = frozenset({"per_unit_totals", "credits", "discounts"})
 
 
 @attrs.define(kw_only=True)
@@ -519,7 +519,7 @@ class CommerceSubscriptionItem2NextPayment(Model):
     per_unit_totals: list[CommercePerUnitTotal] | None = None
     totals: CommerceSubscriptionItem2NextPaymentTotals | None = None
 
-    _optional: ClassVar[frozenset[str]] = frozenset({"per_unit_totals"})
+    _optional: ClassVar[frozenset[str]] = frozenset({"amount", "per_unit_totals", "totals"})
 
 
 @attrs.define(kw_only=True)
@@ -576,7 +576,18 @@ class CommerceSubscriptionItem2(Model):
     past_due_at: int | None = None
     ended_at: int | None = None
 
-    _optional: ClassVar[frozenset[str]] = frozenset({"price_id"})
+    _optional: ClassVar[frozenset[str]] = frozenset(
+        {
+            "credit",
+            "price_id",
+            "payment_source",
+            "lifetime_paid",
+            "amount",
+            "next_invoice",
+            "next_payment",
+            "payer",
+        }
+    )
 
 
 @attrs.define(kw_only=True)
@@ -670,6 +681,8 @@ class CommercePriceTransitionDetails(Model):
     next_billing_date: int | None = None
     immediate_charge: CommercePriceTransitionDetailsImmediateCharge | None = None
 
+    _optional: ClassVar[frozenset[str]] = frozenset({"immediate_charge"})
+
 
 @attrs.define(kw_only=True)
 class CommercePriceTransitionResponse(Model):
@@ -722,7 +735,9 @@ class CommerceDiscountRedemptionResponse(Model):
     status: Literal["active", "exhausted", "removed"] | None = None
     redeemed_by: str | None = None
 
-    _optional: ClassVar[frozenset[str]] = frozenset({"name", "promo_code", "effect", "status"})
+    _optional: ClassVar[frozenset[str]] = frozenset(
+        {"name", "promo_code", "effect", "amount_off", "amount", "status"}
+    )
 
 
 @attrs.define(kw_only=True)
@@ -792,7 +807,7 @@ class BillingPaymentAttemptTotals(Model):
     credits: BillingPaymentAttemptTotalsCredits | None = None
     discounts: BillingPaymentAttemptTotalsDiscounts | None = None
 
-    _optional: ClassVar[frozenset[str]] = frozenset({"per_unit_totals"})
+    _optional: ClassVar[frozenset[str]] = frozenset({"per_unit_totals", "credits"})
 
 
 @attrs.define(kw_only=True)
@@ -823,7 +838,9 @@ class BillingPaymentAttempt(Model):
     paid_at: int | None = None
     failed_at: int | None = None
 
-    _optional: ClassVar[frozenset[str]] = frozenset({"subscription_item_id", "subscription_item"})
+    _optional: ClassVar[frozenset[str]] = frozenset(
+        {"subscription_item_id", "subscription_item", "totals"}
+    )
 
 
 @attrs.define(kw_only=True)

@@ -37,7 +37,7 @@ class M2MToken(Model):
     last_used_at: WholeNumber | None = None
     token: str | None = attrs.field(default=None, repr=False)
 
-    _optional: ClassVar[frozenset[str]] = frozenset({"scopes", "token"})
+    _optional: ClassVar[frozenset[str]] = frozenset({"claims", "scopes", "token"})
 
 
 @attrs.define(kw_only=True)

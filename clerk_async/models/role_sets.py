@@ -9,7 +9,7 @@ a newer Clerk sends beyond them still decodes, as the plain string it is."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import attrs
 
@@ -106,6 +106,10 @@ class RoleSet(Model):
     default_role: RoleSetDefaultRole | None = None
     creator_role: RoleSetCreatorRole | None = None
     role_set_migration: RoleSetRoleSetMigration | None = None
+
+    _optional: ClassVar[frozenset[str]] = frozenset(
+        {"default_role", "creator_role", "role_set_migration"}
+    )
 
 
 @attrs.define(kw_only=True)

@@ -338,7 +338,7 @@ class CommerceSubscriptionCreditResponse(Model):
     amount: CommerceSubscriptionCreditResponseAmount | None = None
     cycle_remaining_percent: float | None = None
 
-    _optional: ClassVar[frozenset[str]] = frozenset({"cycle_remaining_percent"})
+    _optional: ClassVar[frozenset[str]] = frozenset({"amount", "cycle_remaining_percent"})
 
 
 @attrs.define(kw_only=True)
@@ -579,7 +579,7 @@ class CommerceSubscriptionItemNextPaymentTotals(Model):
     credits: CommerceSubscriptionItemNextPaymentTotalsCredits | None = None
     discounts: CommerceSubscriptionItemNextPaymentTotalsDiscounts | None = None
 
-    _optional: ClassVar[frozenset[str]] = frozenset({"per_unit_totals"})
+    _optional: ClassVar[frozenset[str]] = frozenset({"per_unit_totals", "credits", "discounts"})
 
 
 @attrs.define(kw_only=True)
@@ -591,7 +591,7 @@ class CommerceSubscriptionItemNextPayment(Model):
     per_unit_totals: list[CommercePerUnitTotal] | None = None
     totals: CommerceSubscriptionItemNextPaymentTotals | None = None
 
-    _optional: ClassVar[frozenset[str]] = frozenset({"per_unit_totals"})
+    _optional: ClassVar[frozenset[str]] = frozenset({"amount", "per_unit_totals", "totals"})
 
 
 @attrs.define(kw_only=True)
@@ -702,7 +702,7 @@ class CommerceSubscriptionItemTotals(Model):
     credits: CommerceSubscriptionItemTotalsCredits | None = None
     discounts: CommerceSubscriptionItemTotalsDiscounts | None = None
 
-    _optional: ClassVar[frozenset[str]] = frozenset({"per_unit_totals"})
+    _optional: ClassVar[frozenset[str]] = frozenset({"per_unit_totals", "credits"})
 
 
 @attrs.define(kw_only=True)
@@ -741,13 +741,18 @@ class CommerceSubscriptionItem(Model):
     _optional: ClassVar[frozenset[str]] = frozenset(
         {
             "credit",
+            "credits",
             "price_id",
+            "plan",
             "payment_method",
             "lifetime_paid",
+            "next_payment",
             "payer",
             "proration_date",
             "created_at",
             "updated_at",
+            "seats",
+            "totals",
         }
     )
 
@@ -810,7 +815,7 @@ class CommerceSubscriptionNextPaymentTotals(Model):
     credits: CommerceSubscriptionNextPaymentTotalsCredits | None = None
     discounts: CommerceSubscriptionNextPaymentTotalsDiscounts | None = None
 
-    _optional: ClassVar[frozenset[str]] = frozenset({"per_unit_totals"})
+    _optional: ClassVar[frozenset[str]] = frozenset({"per_unit_totals", "credits"})
 
 
 @attrs.define(kw_only=True)
@@ -822,7 +827,7 @@ class CommerceSubscriptionNextPayment(Model):
     per_unit_totals: list[CommercePerUnitTotal2] | None = None
     totals: CommerceSubscriptionNextPaymentTotals | None = None
 
-    _optional: ClassVar[frozenset[str]] = frozenset({"per_unit_totals"})
+    _optional: ClassVar[frozenset[str]] = frozenset({"per_unit_totals", "totals"})
 
 
 @attrs.define(kw_only=True)

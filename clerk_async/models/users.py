@@ -202,6 +202,7 @@ class User(Model):
             "organization_memberships",
             "deprovisioned",
             "bypass_client_trust",
+            "scim",
         }
     )
 

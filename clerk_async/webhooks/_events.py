@@ -192,6 +192,8 @@ class OrganizationInvitationEventDataData(Model):
 
     public_organization_data: OrganizationInvitationPublicOrganizationData | None = None
 
+    _optional: ClassVar[frozenset[str]] = frozenset({"public_organization_data"})
+
 
 @attrs.define(kw_only=True)
 class OrganizationInvitationEventData(Model):
@@ -236,6 +238,8 @@ class OrganizationInvitationAcceptedPayloadData(Model):
     """The spec's ``OrganizationInvitationAcceptedPayloadData``."""
 
     public_organization_data: OrganizationInvitationPublicOrganizationData | None = None
+
+    _optional: ClassVar[frozenset[str]] = frozenset({"public_organization_data"})
 
 
 @attrs.define(kw_only=True)
@@ -455,7 +459,7 @@ class BillingSubscriptionItemCredits(Model):
     payer: BillingSubscriptionItemCreditsPayer | None = None
     total: BillingAmount | None = None
 
-    _optional: ClassVar[frozenset[str]] = frozenset({"total"})
+    _optional: ClassVar[frozenset[str]] = frozenset({"proration", "payer", "total"})
 
 
 @attrs.define(kw_only=True)
@@ -498,9 +502,11 @@ class BillingSubscriptionItem(Model):
             "period_start",
             "period_end",
             "interval",
+            "plan",
             "payer",
             "subscription_id",
             "credit",
+            "credits",
         }
     )
 
@@ -540,6 +546,7 @@ class PaymentAttemptEventPayload(Model):
             "status",
             "created_at",
             "updated_at",
+            "failed_reason",
             "billing_date",
             "charge_type",
             "payee",
@@ -720,6 +727,7 @@ class BillingSubscriptionItemEventPayload(Model):
             "updated_at",
             "period_start",
             "interval",
+            "plan",
             "payer",
             "seats",
         }

@@ -239,7 +239,6 @@ class Users:
             last_active_at=None,
             legal_accepted_at=parse_time("legal_accepted_at", legal) if legal else None,
             bypass_client_trust=bool(p.get("bypass_client_trust")),
-            scim=None,  # not provisioned by a SCIM directory (nullable: written as null)
         )
         if password is not None:
             user._password_hash = _hash(password, os.urandom(8))
