@@ -160,6 +160,13 @@ def test_openapi_lists_the_wire_fields(api: TestClient) -> None:
     schemas = json.dumps(spec.json())
     assert '"email_addresses"' in schemas
     assert '"public_metadata"' in schemas
+    paths = spec.json()["paths"]
+    answer = paths["/users/{user_id}"]["get"]["responses"]["200"]["content"]["application/json"]
+    assert "first_name" in answer["schema"]["required"]  # required nullable: always written
+    assert "unsafe_metadata" not in answer["schema"]["required"]  # optional: left out if None
+    body = paths["/echo"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert "first_name" not in body["required"]  # a body may leave it out: it reads as None
+    assert "id" in body["required"]
 
 
 def _round_trip(model: Model) -> None:

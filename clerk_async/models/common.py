@@ -84,7 +84,10 @@ class Model:
             "title": cls.__name__,
             "properties": {names[f.name]: _json_type(hints.get(f.name)) for f in fields},
         }
-        required = [names[f.name] for f in fields if f.default is attrs.NOTHING]
+        if getattr(handler, "mode", None) == "serialization":  # what to_dict always writes
+            required = [names[f.name] for f in fields if f.name not in cls._optional]
+        else:  # what a body must hold to be read
+            required = [names[f.name] for f in fields if f.default is attrs.NOTHING]
         if required:
             out["required"] = required
         if cls.__doc__:
