@@ -238,6 +238,7 @@ def test_the_command_end_to_end_as_a_subprocess(server: FakeClerk, tmp_path: Pat
     code, page = cli("users", "list", "--email-address", "grace@example.com", "--limit", "5")
     assert (code, [u["id"] for u in page["data"]]) == (0, [grace.id])
     code, user = cli("users", "merge-metadata", ada.id, "--public", '{"plan": "pro", "seats": 3}')
+    assert user["public_metadata"] == {"plan": "pro", "seats": 3}
     assert (code, fake.users[ada.id].public_metadata) == (0, {"plan": "pro", "seats": 3})
     code, found = cli("organizations", "update", org.id, "--name", "Acme Inc")
     assert (code, found["name"], cli("organizations", "get", org.id)[1]) == (
