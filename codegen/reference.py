@@ -2,7 +2,8 @@
 
 Read from the generated service modules' source (``ast``, nothing imported): per method its
 signature once (the keyword form; the params object or mapping form is one sentence), its
-description (the spec's summary and description, from the docstring) and its HTTP route.
+description (the spec's summary and description, from the docstring), its HTTP route, its
+arguments and its errors (the docstring's ``Args:`` and ``Raises:``).
 A page per service and an index; ``make generate`` writes them, tests/test_reference_docs.py
 checks they are current.
 """
@@ -10,8 +11,10 @@ checks they are current.
 from __future__ import annotations
 
 import ast
+import re
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES = ROOT / "clerk_async" / "services" / "spec"
@@ -70,16 +73,41 @@ def _arg(arg: ast.arg, default: ast.expr | None) -> str:
     return text
 
 
-def _doc(node: ast.AsyncFunctionDef | ast.FunctionDef) -> tuple[str, str, str]:
-    """(summary, description, route) from a generated method's docstring."""
+class _Doc(NamedTuple):
+    """A generated method's docstring, in parts."""
+
+    summary: str
+    description: str
+    route: str
+    args: list[tuple[str, str]]  # (argument, the spec's description)
+    raises: list[tuple[str, str]]  # (exception class, the statuses and what they mean)
+
+
+def _doc(node: ast.AsyncFunctionDef | ast.FunctionDef) -> _Doc:
+    """The parts of a generated method's docstring: its paragraphs, the route (a
+    paragraph that is one ````code```` span), and its ``Args:``/``Raises:`` sections."""
     doc = ast.get_docstring(node) or ""
-    lines = doc.splitlines()
+    paragraphs: list[str] = []
     route = ""
-    if lines and lines[-1].startswith("``") and lines[-1].endswith("``"):
-        route = lines.pop().strip("`")
-    text = "\n".join(lines).strip()
-    summary, _, rest = text.partition("\n\n")
-    return summary.strip(), rest.strip(), route
+    sections: dict[str, list[tuple[str, str]]] = {"Args:": [], "Raises:": []}
+    for block in doc.split("\n\n"):
+        lines = block.strip().splitlines()
+        if lines and lines[0] in sections:
+            entries = sections[lines[0]]
+            for line in lines[1:]:
+                if line.startswith("        ") and entries:  # a continuation line
+                    name, text = entries[-1]
+                    entries[-1] = (name, f"{text} {line.strip()}")
+                else:
+                    name, _, text = line.strip().partition(": ")
+                    entries.append((name, text))
+        elif len(lines) == 1 and re.fullmatch(r"``[^`]+``( \(deprecated\))?", lines[0]):
+            route = lines[0].replace("``", "")
+        elif lines:
+            paragraphs.append("\n".join(lines))
+    summary = paragraphs[0] if paragraphs else ""
+    description = "\n\n".join(paragraphs[1:])
+    return _Doc(summary, description, route, sections["Args:"], sections["Raises:"])
 
 
 def _cell(text: str) -> str:
@@ -114,16 +142,21 @@ def _service(path: Path) -> tuple[str, str, str]:
         overloads = [d for d in defs if _is_overload(d)]
         keyword = [d for d in overloads if not _params_form(d)]
         shown = keyword[-1] if keyword else implementation
-        summary, description, route = _doc(implementation)
+        doc = _doc(implementation)
+        summary, route = doc.summary, doc.route
         rows.append(f"| [`{name}`](#{name}) | `{route}` | {_cell(_markdown(summary))} |")
         # ```py, not ```python: a signature is not an example for tests/test_docs.py to run.
         section = [f"## {name}", "", "```py", _signature(name, shown), "```", ""]
         if summary:
             section += [f"**{_markdown(summary).rstrip('.')}.**", ""]
-        if description:
-            section += [_markdown(description), ""]
+        if doc.description:
+            section += [_markdown(doc.description), ""]
         if route:
             section += [f"`{route}`", ""]
+        args = [(arg, text) for arg, text in doc.args if arg != "params"]
+        if args:
+            section += ["**Arguments**", ""]
+            section += [f"- `{arg}`: {_markdown(text)}" for arg, text in args] + [""]
         if any(_params_form(d) for d in overloads):
             params = _params_class(implementation)
             section += [
@@ -131,6 +164,9 @@ def _service(path: Path) -> tuple[str, str, str]:
                 "camelCase) in place of the arguments.",
                 "",
             ]
+        if doc.raises:
+            section += ["**Errors**", ""]
+            section += [f"- `{cls}`: {_markdown(text)}" for cls, text in doc.raises] + [""]
         sections.append("\n".join(section))
     count = len(methods)
     page = "\n".join(
@@ -169,9 +205,11 @@ def pages() -> dict[str, str]:
         "",
         "Each service of the Backend API is an attribute of `Clerk` (`clerk.users`, "
         "`clerk.organization_memberships`, ...); its page lists every method with its "
-        "signature, what it does and its HTTP route. Errors: every method raises the "
-        "[errors](../errors.md) of Clerk's answer (`ClerkNotFoundError`, "
-        "`ClerkValidationError`, ...).",
+        "signature, what it does, its HTTP route, its arguments and the errors the spec "
+        "documents for it, as the [exception classes](../errors.md) the client raises "
+        "(`NotFoundError` for a 404, ...). Any method may also raise `RateLimitError`, "
+        "`InternalServerError` or `ClerkConnectionError` once its retries are spent, and "
+        "`ClerkValidationError` for bad input, before anything is sent.",
         "",
         "| Service | Class | Methods |",
         "| --- | --- | --- |",

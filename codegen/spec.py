@@ -14,6 +14,7 @@ import keyword
 import re
 import textwrap
 from collections import defaultdict
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -116,6 +117,41 @@ def merge_types(first: str, second: str) -> str | None:
         return "Literal[" + ", ".join(dict.fromkeys(values)) + "]"
 
     return _LITERAL.sub(union, first)
+
+
+_TAG = re.compile(r"</?[A-Za-z][^<>]*>")  # an HTML tag in a description (<br>, <code>)
+_BULLET = re.compile(r"^\s*[-*]\s+")
+
+
+def description(text: str | None) -> str:
+    """A spec description (every paragraph) as one line of docstring-safe Markdown: list
+    items joined with "; ", HTML tags dropped, whitespace collapsed."""
+    if not text:
+        return ""
+    text = _TAG.sub("", text.strip().replace("\\", "\\\\").replace('"', "'"))
+    out = ""
+    listing = False  # after a list item: "Supported values are: `a`; `b`; `c`."
+    for line in text.splitlines():
+        item = _BULLET.sub("", line).strip()
+        if not item:
+            continue
+        if item != line.strip():
+            out += ("; " if listing else " ") + item
+            listing = True
+            continue
+        if listing and out[-1] not in ".:;!?":
+            out += "."
+        out += " " + item
+        listing = False
+    out = " ".join(out.split())
+    return out + "." if out and out[-1] not in ".:;!?)" else out
+
+
+def wrapped(text: str, width: int, indent: str = "") -> list[str]:
+    """``text`` in lines of ``width``; a word too long (a URL) is a line of its own."""
+    return textwrap.wrap(
+        text, width, subsequent_indent=indent, break_long_words=False, break_on_hyphens=False
+    )
 
 
 # --- the spec ------------------------------------------------------------------------------
@@ -323,6 +359,10 @@ class Models:
                 tag,
                 optional=wire not in required and not _null_allowed(prop, target),
             )
+            words = prop.get("description") or (
+                not _is_object(target) and target.get("description")
+            )
+            fields[field].description = description(words or None)
         model.merge(fields, first=not merging)
         if not merging:
             self.order.append(cls)  # after the classes it refers to, as a reader expects
@@ -345,6 +385,7 @@ class ModelField:
     ) -> None:
         self.name, self.tp, self.required, self.secret, self.tag = name, tp, required, secret, tag
         self.optional = optional
+        self.description = ""  # the spec's, one line (see description())
 
 
 class ModelClass:
@@ -373,6 +414,7 @@ class ModelClass:
             known.required = known.required and field.required
             known.optional = known.optional or field.optional
             known.secret = known.secret or field.secret
+            known.description = known.description or field.description
         for name, known in self.fields.items():
             if name not in fields:
                 known.required, known.optional = False, True
@@ -438,6 +480,7 @@ class Operation:
         self.positional: str | None = None  # a non-path field that may come first, by position
         self.machine_auth: str | None = None  # "required" or "optional"
         self.checks: list[str] = []  # cross-field checks, run after the field validators
+        self.errors: list[tuple[int, str]] = []  # the documented error answers: status, words
 
 
 def collect(spec: Spec, models: Models, overrides: dict[str, Any]) -> list[Operation]:
@@ -472,6 +515,7 @@ def collect(spec: Spec, models: Models, overrides: dict[str, Any]) -> list[Opera
                 )
             _body_fields(spec, operation, renames)
             _response(spec, models, operation)
+            operation.errors = _errors(spec, op)
             operation.params_class = (
                 overrides["params"].get(operation.op_id, {}).get("name", operation.params_class)
             )
@@ -556,6 +600,23 @@ def _response(spec: Spec, models: Models, operation: Operation) -> None:
                     if key != "data":  # e.g. ``m2m_tokens``: the model exposes them as ``data``
                         models.data_keys[operation.response] = (key, item)
         return
+
+
+_GENERIC = re.compile(r"^(Request was not successful|\d{3} [A-Za-z ]+)$")
+
+
+def _errors(spec: Spec, op: dict[str, Any]) -> list[tuple[int, str]]:
+    """The error answers the spec documents for one operation, by status: what it says of
+    each, or the HTTP phrase where it says nothing more ("Request was not successful")."""
+    errors = []
+    for code, answer in op["responses"].items():
+        if not str(code).isdigit() or int(code) < 400:
+            continue
+        words = (spec.resolve(answer).get("description") or "").strip().rstrip(".")
+        if not words or _GENERIC.match(words):
+            words = HTTPStatus(int(code)).phrase.capitalize()
+        errors.append((int(code), words))
+    return sorted(errors)
 
 
 def _groups(spec: Spec) -> set[str]:

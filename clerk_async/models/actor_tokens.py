@@ -27,7 +27,9 @@ class ActorToken(Model):
     user_id: str
     actor: dict[str, Any]
     created_at: int
+    """Unix timestamp of creation."""
     updated_at: int
+    """Unix timestamp of last update."""
     object: Literal["actor_token"] = "actor_token"
     token: str | None = attrs.field(default=None, repr=False)
     url: str | None = attrs.field(default=None, repr=False)

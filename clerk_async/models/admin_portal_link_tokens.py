@@ -25,18 +25,27 @@ class CreateAdminPortalLinkTokenResponse(Model):
 
     id: str
     admin_portal_link_id: str
+    """The origin-level admin_portal_link this token was issued for."""
     instance_id: str
     token: str = attrs.field(repr=False)
+    """The single-use admin portal link token. Returned only on creation. URL-borne; treat as a
+    secret."""
     revoked: bool
     expired: bool
     created_at: WholeNumber
+    """The timestamp for when the token was created, in milliseconds."""
     updated_at: WholeNumber
+    """The timestamp for when the token was last updated, in milliseconds."""
     object: Literal["admin_portal_link_token"] = "admin_portal_link_token"
     organization_id: str | None = None
+    """Optional. Present only when the link is scoped to an existing org."""
     it_contact_id: str | None = None
+    """Optional opaque reference to the IT contact associated with this link."""
     scopes: list[str] | None = None
+    """Caller-provided scopes for this token."""
     revocation_reason: str | None = None
     expiration: WholeNumber | None = None
+    """The timestamp for when the token will expire, in milliseconds."""
 
 
 @attrs.define(kw_only=True)
@@ -45,14 +54,21 @@ class RevokeAdminPortalLinkTokenResponse(Model):
 
     id: str
     admin_portal_link_id: str
+    """The origin-level admin_portal_link this token was issued for."""
     instance_id: str
     revoked: bool
     expired: bool
     created_at: WholeNumber
+    """The timestamp for when the token was created, in milliseconds."""
     updated_at: WholeNumber
+    """The timestamp for when the token was last updated, in milliseconds."""
     object: Literal["admin_portal_link_token"] = "admin_portal_link_token"
     organization_id: str | None = None
+    """Optional. Present only when the link is scoped to an existing org."""
     it_contact_id: str | None = None
+    """Optional opaque reference to the IT contact associated with this link."""
     scopes: list[str] | None = None
+    """Caller-provided scopes for this token."""
     revocation_reason: str | None = None
     expiration: WholeNumber | None = None
+    """The timestamp for when the token will expire, in milliseconds."""

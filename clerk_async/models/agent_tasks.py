@@ -23,9 +23,14 @@ class AgentTask(Model):
     """The spec's ``AgentTask``."""
 
     agent_id: str
+    """A stable identifier for the agent, unique per agent_name within an instance."""
     agent_task_id: str
+    """A unique identifier for this agent task."""
     task_id: str
+    """A unique identifier for this agent task. Deprecated: use agent_task_id instead."""
     object: Literal["agent_task"] = "agent_task"
     url: str | None = attrs.field(default=None, repr=False)
+    """The URL that, when visited, creates a session for the user. Only present in the response
+    to a create request."""
 
     _optional: ClassVar[frozenset[str]] = frozenset({"url"})

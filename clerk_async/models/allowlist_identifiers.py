@@ -23,13 +23,17 @@ class AllowlistIdentifier(Model):
     """The spec's ``AllowlistIdentifier``."""
 
     object: Literal["allowlist_identifier"] = "allowlist_identifier"
+    """String representing the object's type. Objects of the same type share the same value."""
     id: str | None = None
     invitation_id: str | None = None
     identifier: str | None = None
+    """An email address or a phone number."""
     identifier_type: Literal["email_address", "phone_number", "web3_wallet"] | None = None
     instance_id: str | None = None
     created_at: int | None = None
+    """Unix timestamp of creation."""
     updated_at: int | None = None
+    """Unix timestamp of last update."""
 
     _optional: ClassVar[frozenset[str]] = frozenset(
         {

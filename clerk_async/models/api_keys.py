@@ -31,14 +31,18 @@ class APIKey(Model):
     revoked: bool
     expired: bool
     created_at: WholeNumber
+    """The timestamp for when the API key was created, in milliseconds."""
     updated_at: WholeNumber
+    """The timestamp for when the API key was last updated, in milliseconds."""
     object: Literal["api_key"] = "api_key"
     description: str | None = None
     claims: Any | None = None
     revocation_reason: str | None = None
     expiration: WholeNumber | None = None
+    """The timestamp for when the API key will expire, in milliseconds."""
     created_by: str | None = None
     last_used_at: WholeNumber | None = None
+    """The timestamp for when the API key was last used, in milliseconds."""
     secret: str | None = attrs.field(default=None, repr=False)
 
     _optional: ClassVar[frozenset[str]] = frozenset({"secret"})

@@ -23,11 +23,15 @@ class UpdateInstanceAuthConfigResponse(Model):
     """The spec's ``UpdateInstanceAuthConfigResponse``."""
 
     object: Literal["instance_settings"] = "instance_settings"
+    """String representing the object's type. Objects of the same type share the same value."""
     id: str | None = None
     restricted_to_allowlist: bool | None = None
     from_email_address: str | None = None
     progressive_sign_up: bool | None = None
     enhanced_email_deliverability: bool | None = None
+    """Deprecated. When enabled, production authentication emails for this instance are sent
+    through Clerk's legacy managed email delivery path. This setting is being retired; use
+    the instance's configured email sending domain instead."""
 
     _optional: ClassVar[frozenset[str]] = frozenset(
         {

@@ -94,9 +94,13 @@ class CommercePlanFee(Model):
     """The spec's ``CommercePlanFee``."""
 
     amount: int
+    """The amount in cents."""
     amount_formatted: str
+    """The formatted amount as a string (e.g., '$49.99')."""
     currency: str
+    """The currency code (e.g., 'USD')."""
     currency_symbol: str
+    """The currency symbol (e.g., '$')."""
 
 
 @attrs.define(kw_only=True)
@@ -104,9 +108,13 @@ class CommercePlanAnnualMonthlyFee(Model):
     """The spec's ``CommercePlanAnnualMonthlyFee``."""
 
     amount: int
+    """The amount in cents."""
     amount_formatted: str
+    """The formatted amount as a string (e.g., '$49.99')."""
     currency: str
+    """The currency code (e.g., 'USD')."""
     currency_symbol: str
+    """The currency symbol (e.g., '$')."""
 
 
 @attrs.define(kw_only=True)
@@ -114,9 +122,13 @@ class CommercePlanAnnualFee(Model):
     """The spec's ``CommercePlanAnnualFee``."""
 
     amount: int
+    """The amount in cents."""
     amount_formatted: str
+    """The formatted amount as a string (e.g., '$49.99')."""
     currency: str
+    """The currency code (e.g., 'USD')."""
     currency_symbol: str
+    """The currency symbol (e.g., '$')."""
 
 
 @attrs.define(kw_only=True)
@@ -124,24 +136,40 @@ class CommercePlan(Model):
     """The spec's ``CommercePlan``."""
 
     id: str
+    """Unique identifier for the plan."""
     name: str
+    """The name of the plan."""
     product_id: str
+    """The ID of the product this plan belongs to."""
     is_default: bool
+    """Whether this is the default plan."""
     is_recurring: bool
+    """Whether this is a recurring plan."""
     publicly_visible: bool
+    """Whether this plan is publicly visible."""
     has_base_fee: bool
+    """Whether this plan has a base fee."""
     for_payer_type: str
+    """The payer type this plan is designed for."""
     slug: str
+    """The URL-friendly slug for the plan."""
     free_trial_enabled: bool
+    """Whether free trial is enabled for this plan."""
     object: Literal["commerce_plan"] = "commerce_plan"
+    """String representing the object's type. Objects of the same type share the same value."""
     fee: CommercePlanFee | None = None
     annual_monthly_fee: CommercePlanAnnualMonthlyFee | None = None
     annual_fee: CommercePlanAnnualFee | None = None
     description: str | None = None
+    """The description of the plan."""
     avatar_url: str | None = None
+    """The URL of the plan's avatar image."""
     features: list[FeatureResponse] | None = None
+    """The features included in this plan."""
     free_trial_days: int | None = None
+    """Number of free trial days for this plan."""
     unit_prices: list[CommercePlanUnitPrice] | None = None
+    """Per-unit pricing tiers for this plan (for example, seats)"""
 
     _optional: ClassVar[frozenset[str]] = frozenset({"features", "unit_prices"})
 
@@ -151,7 +179,9 @@ class PaginatedCommercePlanResponse(Model):
     """The spec's ``PaginatedCommercePlanResponse``."""
 
     data: list[CommercePlan]
+    """Array of plans."""
     total_count: int
+    """Total number of plans."""
 
 
 @attrs.define(kw_only=True)
@@ -159,9 +189,13 @@ class BillingPriceResponseFee(Model):
     """The spec's ``BillingPriceResponseFee``."""
 
     amount: int
+    """The amount in cents."""
     amount_formatted: str
+    """The formatted amount as a string (e.g., '$49.99')."""
     currency: str
+    """The currency code (e.g., 'USD')."""
     currency_symbol: str
+    """The currency symbol (e.g., '$')."""
 
 
 @attrs.define(kw_only=True)
@@ -169,9 +203,13 @@ class BillingPriceResponseAnnualMonthlyFee(Model):
     """The spec's ``BillingPriceResponseAnnualMonthlyFee``."""
 
     amount: int
+    """The amount in cents."""
     amount_formatted: str
+    """The formatted amount as a string (e.g., '$49.99')."""
     currency: str
+    """The currency code (e.g., 'USD')."""
     currency_symbol: str
+    """The currency symbol (e.g., '$')."""
 
 
 @attrs.define(kw_only=True)
@@ -179,19 +217,31 @@ class BillingPriceResponse(Model):
     """The spec's ``BillingPriceResponse``."""
 
     id: str
+    """Unique identifier for the price."""
     plan_id: str
+    """Unique identifier for the associated plan."""
     instance_id: str
+    """Unique identifier for the instance."""
     currency: str
+    """The currency code (e.g., 'USD')."""
     currency_symbol: str
+    """The currency symbol (e.g., '$')."""
     amount: int
+    """The amount in cents for the price."""
     annual_monthly_amount: int
+    """The monthly amount in cents when billed annually."""
     is_default: bool
+    """Whether this price is the default price for its plan."""
     created_at: int
+    """Unix timestamp (milliseconds) of creation."""
     supported_billing_periods: Literal["month", "annual", "both"]
+    """Which billing periods this price supports."""
     object: Literal["commerce_price"] = "commerce_price"
+    """String representing the object's type. Objects of the same type share the same value."""
     fee: BillingPriceResponseFee | None = None
     annual_monthly_fee: BillingPriceResponseAnnualMonthlyFee | None = None
     description: str | None = None
+    """The description of the price."""
 
 
 @attrs.define(kw_only=True)
@@ -199,7 +249,9 @@ class PaginatedBillingPriceResponse(Model):
     """The spec's ``PaginatedBillingPriceResponse``."""
 
     data: list[BillingPriceResponse]
+    """Array of prices."""
     total_count: int
+    """Total number of prices."""
 
 
 @attrs.define(kw_only=True)
@@ -207,7 +259,9 @@ class PaginatedCommerceSubscriptionItemResponse(Model):
     """The spec's ``PaginatedCommerceSubscriptionItemResponse``."""
 
     data: list[CommerceSubscriptionItem]
+    """Array of subscription items."""
     total_count: int
+    """Total number of subscription items."""
 
 
 @attrs.define(kw_only=True)
@@ -215,9 +269,13 @@ class CommerceSubscriptionItem2CreditAmount(Model):
     """Credit amount."""
 
     amount: int
+    """The amount in cents."""
     amount_formatted: str
+    """The formatted amount as a string (e.g., '$49.99')."""
     currency: str
+    """The currency code (e.g., 'USD')."""
     currency_symbol: str
+    """The currency symbol (e.g., '$')."""
 
 
 @attrs.define(kw_only=True)
@@ -225,7 +283,9 @@ class CommerceSubscriptionItem2Credit(Model):
     """Credit information (only available in PaymentAttempt events)."""
 
     amount: CommerceSubscriptionItem2CreditAmount | None = None
+    """Credit amount."""
     cycle_remaining_percent: float | None = None
+    """Percentage of the billing cycle remaining."""
 
     _optional: ClassVar[frozenset[str]] = frozenset({"amount", "cycle_remaining_percent"})
 
@@ -235,9 +295,13 @@ class CommerceSubscriptionItem2PlanFee(Model):
     """The spec's ``CommerceSubscriptionItem2PlanFee``."""
 
     amount: int
+    """The amount in cents."""
     amount_formatted: str
+    """The formatted amount as a string (e.g., '$49.99')."""
     currency: str
+    """The currency code (e.g., 'USD')."""
     currency_symbol: str
+    """The currency symbol (e.g., '$')."""
 
 
 @attrs.define(kw_only=True)
@@ -245,9 +309,13 @@ class CommerceSubscriptionItem2PlanAnnualMonthlyFee(Model):
     """The spec's ``CommerceSubscriptionItem2PlanAnnualMonthlyFee``."""
 
     amount: int
+    """The amount in cents."""
     amount_formatted: str
+    """The formatted amount as a string (e.g., '$49.99')."""
     currency: str
+    """The currency code (e.g., 'USD')."""
     currency_symbol: str
+    """The currency symbol (e.g., '$')."""
 
 
 @attrs.define(kw_only=True)
@@ -255,9 +323,13 @@ class CommerceSubscriptionItem2PlanAnnualFee(Model):
     """The spec's ``CommerceSubscriptionItem2PlanAnnualFee``."""
 
     amount: int
+    """The amount in cents."""
     amount_formatted: str
+    """The formatted amount as a string (e.g., '$49.99')."""
     currency: str
+    """The currency code (e.g., 'USD')."""
     currency_symbol: str
+    """The currency symbol (e.g., '$')."""
 
 
 @attrs.define(kw_only=True)
@@ -265,11 +337,17 @@ class FeatureResponse2(Model):
     """The spec's ``FeatureResponse-2``."""
 
     id: str
+    """Unique identifier for the feature."""
     name: str
+    """The name of the feature."""
     description: str
+    """The description of the feature."""
     slug: str
+    """The URL-friendly slug for the feature."""
     avatar_url: str
+    """The URL of the feature's avatar image."""
     object: Literal["feature"] = "feature"
+    """String representing the object's type. Objects of the same type share the same value."""
 
 
 @attrs.define(kw_only=True)
@@ -277,34 +355,60 @@ class CommerceSubscriptionItem2Plan(Model):
     """The associated commerce plan."""
 
     id: str
+    """Unique identifier for the commerce plan."""
     name: str
+    """The name of the commerce plan."""
     amount: int
+    """The amount in cents for the plan."""
     amount_formatted: str
+    """The formatted amount as a string (e.g., '$49.99')."""
     annual_monthly_amount: int
+    """The monthly amount in cents when billed annually."""
     annual_monthly_amount_formatted: str
+    """The formatted annual monthly amount as a string."""
     annual_amount: int
+    """The total annual amount in cents."""
     annual_amount_formatted: str
+    """The formatted annual amount as a string."""
     currency_symbol: str
+    """The currency symbol (e.g., '$')."""
     currency: str
+    """The currency code (e.g., 'USD')."""
     description: str
+    """The description of the commerce plan."""
     product_id: str
+    """The ID of the product this plan belongs to."""
     is_default: bool
+    """Whether this is the default plan."""
     is_recurring: bool
+    """Whether this is a recurring plan."""
     publicly_visible: bool
+    """Whether this plan is publicly visible."""
     has_base_fee: bool
+    """Whether this plan has a base fee."""
     payer_type: list[str]
+    """The types of payers that can use this plan."""
     for_payer_type: str
+    """The payer type this plan is designed for."""
     slug: str
+    """The URL-friendly slug for the plan."""
     avatar_url: str
+    """The URL of the plan's avatar image."""
     features: list[FeatureResponse2]
+    """The features included in this plan."""
     object: Literal["commerce_plan"] = "commerce_plan"
+    """String representing the object's type. Objects of the same type share the same value."""
     fee: CommerceSubscriptionItem2PlanFee | None = None
     annual_monthly_fee: CommerceSubscriptionItem2PlanAnnualMonthlyFee | None = None
     annual_fee: CommerceSubscriptionItem2PlanAnnualFee | None = None
     period: str | None = None
+    """The billing period for the plan."""
     interval: int | None = None
+    """The billing interval."""
     free_trial_enabled: bool | None = None
+    """Whether free trial is enabled for this plan."""
     free_trial_days: int | None = None
+    """Number of free trial days for this plan."""
 
     _optional: ClassVar[frozenset[str]] = frozenset({"period", "interval", "free_trial_enabled"})
 
@@ -314,22 +418,39 @@ class CommerceSubscriptionItem2PaymentSource(Model):
     """The payment source associated with this subscription."""
 
     id: str
+    """Unique identifier for the payment source."""
     payer_id: str
+    """Unique identifier for the payer."""
     payment_method: Literal["card", "apple_pay", "google_pay"]
+    """The payment method type."""
     gateway: str
+    """The payment gateway."""
     gateway_external_id: str
+    """External ID in the payment gateway."""
     last4: str
+    """Last 4 digits of the card (for card payment sources)."""
     status: Literal["active", "disconnected"]
+    """Status of the payment source."""
     wallet_type: str
+    """Type of wallet (if applicable)."""
     card_type: str
+    """Type of card (if applicable)."""
     created_at: int
+    """Unix timestamp (in milliseconds) when the payment source was created."""
     updated_at: int
+    """Unix timestamp (in milliseconds) when the payment source was last updated."""
     object: Literal["commerce_source"] = "commerce_source"
+    """String representing the object's type. Objects of the same type share the same value."""
     is_default: bool | None = None
+    """Whether this is the default payment source for the payer."""
     gateway_external_account_id: str | None = None
+    """External account ID in the payment gateway."""
     expiry_year: int | None = None
+    """Card expiration year (for card payment sources)."""
     expiry_month: int | None = None
+    """Card expiration month (for card payment sources)."""
     is_removable: bool | None = None
+    """Whether this payment source can be removed."""
 
     _optional: ClassVar[frozenset[str]] = frozenset({"expiry_year", "expiry_month"})
 
@@ -339,9 +460,13 @@ class CommerceSubscriptionItem2LifetimePaid(Model):
     """Total amount paid over the lifetime of this subscription."""
 
     amount: int
+    """The amount in cents."""
     amount_formatted: str
+    """The formatted amount as a string (e.g., '$49.99')."""
     currency: str
+    """The currency code (e.g., 'USD')."""
     currency_symbol: str
+    """The currency symbol (e.g., '$')."""
 
 
 @attrs.define(kw_only=True)
@@ -349,9 +474,13 @@ class CommerceSubscriptionItem2Amount(Model):
     """Current amount for this subscription."""
 
     amount: int
+    """The amount in cents."""
     amount_formatted: str
+    """The formatted amount as a string (e.g., '$49.99')."""
     currency: str
+    """The currency code (e.g., 'USD')."""
     currency_symbol: str
+    """The currency symbol (e.g., '$')."""
 
 
 @attrs.define(kw_only=True)
@@ -360,9 +489,13 @@ class CommerceSubscriptionItem2NextInvoiceAmount(Model):
     `totals.grand_total` for the full amount."""
 
     amount: int
+    """The amount in cents."""
     amount_formatted: str
+    """The formatted amount as a string (e.g., '$49.99')."""
     currency: str
+    """The currency code (e.g., 'USD')."""
     currency_symbol: str
+    """The currency symbol (e.g., '$')."""
 
 
 @attrs.define(kw_only=True)
@@ -431,9 +564,15 @@ class CommerceSubscriptionItem2NextInvoice(Model):
     """Information about the next invoice."""
 
     amount: CommerceSubscriptionItem2NextInvoiceAmount | None = None
+    """Base plan fee for the next payment. Does not include per-unit (e.g. seat) charges; see
+    `totals.grand_total` for the full amount."""
     date: int | None = None
+    """Unix timestamp (in milliseconds) for the next payment date."""
     per_unit_totals: list[CommercePerUnitTotal] | None = None
+    """Per-unit total breakdown (for example, seats) for the next payment."""
     totals: CommerceSubscriptionItem2NextInvoiceTotals | None = None
+    """Breakdown of the recurring amount that will be billed at renewal (base fee + per-unit
+    charges). Tax and credits are not previewed."""
 
     _optional: ClassVar[frozenset[str]] = frozenset({"amount", "per_unit_totals", "totals"})
 
@@ -444,9 +583,13 @@ class CommerceSubscriptionItem2NextPaymentAmount(Model):
     `totals.grand_total` for the full amount."""
 
     amount: int
+    """The amount in cents."""
     amount_formatted: str
+    """The formatted amount as a string (e.g., '$49.99')."""
     currency: str
+    """The currency code (e.g., 'USD')."""
     currency_symbol: str
+    """The currency symbol (e.g., '$')."""
 
 
 @attrs.define(kw_only=True)
@@ -515,9 +658,15 @@ class CommerceSubscriptionItem2NextPayment(Model):
     """Information about the next payment."""
 
     amount: CommerceSubscriptionItem2NextPaymentAmount | None = None
+    """Base plan fee for the next payment. Does not include per-unit (e.g. seat) charges; see
+    `totals.grand_total` for the full amount."""
     date: int | None = None
+    """Unix timestamp (in milliseconds) for the next payment date."""
     per_unit_totals: list[CommercePerUnitTotal] | None = None
+    """Per-unit total breakdown (for example, seats) for the next payment."""
     totals: CommerceSubscriptionItem2NextPaymentTotals | None = None
+    """Breakdown of the recurring amount that will be billed at renewal (base fee + per-unit
+    charges). Tax and credits are not previewed."""
 
     _optional: ClassVar[frozenset[str]] = frozenset({"amount", "per_unit_totals", "totals"})
 
@@ -527,18 +676,31 @@ class CommerceSubscriptionItem2Payer(Model):
     """The payer associated with this subscription."""
 
     id: str
+    """Unique identifier for the payer."""
     instance_id: str
+    """Unique identifier for the Clerk instance."""
     first_name: str
+    """First name of the payer."""
     last_name: str
+    """Last name of the payer."""
     email: str
+    """Email address of the payer."""
     image_url: str
+    """URL of the payer's image/avatar."""
     created_at: int
+    """Unix timestamp (in milliseconds) when the payer was created."""
     updated_at: int
+    """Unix timestamp (in milliseconds) when the payer was last updated."""
     object: Literal["commerce_payer"] = "commerce_payer"
+    """String representing the object's type. Objects of the same type share the same value."""
     user_id: str | None = None
+    """User ID for user-type payers."""
     organization_id: str | None = None
+    """Organization ID for org-type payers."""
     organization_name: str | None = None
+    """Organization name for org-type payers."""
     credits_balance: CommerceMoneyResponse | None = None
+    """Current credits balance for the payer."""
 
     _optional: ClassVar[frozenset[str]] = frozenset(
         {"user_id", "organization_id", "organization_name", "credits_balance"}
@@ -550,31 +712,57 @@ class CommerceSubscriptionItem2(Model):
     """The spec's ``CommerceSubscriptionItem-2``."""
 
     id: str
+    """Unique identifier for the subscription item."""
     instance_id: str
+    """Unique identifier for the Clerk instance."""
     status: Literal["active", "ended", "past_due", "upcoming", "incomplete", "abandoned"]
+    """Current status of the subscription item."""
     plan_id: str
+    """Unique identifier for the associated plan."""
     plan_period: Literal["month", "annual"]
+    """The billing period for this subscription."""
     payment_source_id: str
+    """Unique identifier for the payment source."""
     payer_id: str
+    """Unique identifier for the payer."""
     is_free_trial: bool
+    """Whether this subscription is currently on a free trial."""
     proration_date: str
+    """Date used for proration calculations."""
     created_at: int
+    """Unix timestamp (in milliseconds) when the subscription was created."""
     updated_at: int
+    """Unix timestamp (in milliseconds) when the subscription was last updated."""
     object: Literal["commerce_subscription_item"] = "commerce_subscription_item"
+    """String representing the object's type. Objects of the same type share the same value."""
     credit: CommerceSubscriptionItem2Credit | None = None
+    """Credit information (only available in PaymentAttempt events)."""
     price_id: str | None = None
+    """Unique identifier for the associated price."""
     plan: CommerceSubscriptionItem2Plan | None = None
+    """The associated commerce plan."""
     payment_source: CommerceSubscriptionItem2PaymentSource | None = None
+    """The payment source associated with this subscription."""
     lifetime_paid: CommerceSubscriptionItem2LifetimePaid | None = None
+    """Total amount paid over the lifetime of this subscription."""
     amount: CommerceSubscriptionItem2Amount | None = None
+    """Current amount for this subscription."""
     next_invoice: CommerceSubscriptionItem2NextInvoice | None = None
+    """Information about the next invoice."""
     next_payment: CommerceSubscriptionItem2NextPayment | None = None
+    """Information about the next payment."""
     payer: CommerceSubscriptionItem2Payer | None = None
+    """The payer associated with this subscription."""
     period_start: int | None = None
+    """Unix timestamp (in milliseconds) when the current period started."""
     period_end: int | None = None
+    """Unix timestamp (in milliseconds) when the current period ends."""
     canceled_at: int | None = None
+    """Unix timestamp (in milliseconds) when the subscription was canceled."""
     past_due_at: int | None = None
+    """Unix timestamp (in milliseconds) when the subscription became past due."""
     ended_at: int | None = None
+    """Unix timestamp (in milliseconds) when the subscription ended."""
 
     _optional: ClassVar[frozenset[str]] = frozenset(
         {
@@ -595,9 +783,13 @@ class CommercePlan2Fee(Model):
     """The spec's ``CommercePlan2Fee``."""
 
     amount: int
+    """The amount in cents."""
     amount_formatted: str
+    """The formatted amount as a string (e.g., '$49.99')."""
     currency: str
+    """The currency code (e.g., 'USD')."""
     currency_symbol: str
+    """The currency symbol (e.g., '$')."""
 
 
 @attrs.define(kw_only=True)
@@ -605,9 +797,13 @@ class CommercePlan2AnnualMonthlyFee(Model):
     """The spec's ``CommercePlan2AnnualMonthlyFee``."""
 
     amount: int
+    """The amount in cents."""
     amount_formatted: str
+    """The formatted amount as a string (e.g., '$49.99')."""
     currency: str
+    """The currency code (e.g., 'USD')."""
     currency_symbol: str
+    """The currency symbol (e.g., '$')."""
 
 
 @attrs.define(kw_only=True)
@@ -615,9 +811,13 @@ class CommercePlan2AnnualFee(Model):
     """The spec's ``CommercePlan2AnnualFee``."""
 
     amount: int
+    """The amount in cents."""
     amount_formatted: str
+    """The formatted amount as a string (e.g., '$49.99')."""
     currency: str
+    """The currency code (e.g., 'USD')."""
     currency_symbol: str
+    """The currency symbol (e.g., '$')."""
 
 
 @attrs.define(kw_only=True)
@@ -625,34 +825,60 @@ class CommercePlan2(Model):
     """The spec's ``CommercePlan-2``."""
 
     id: str
+    """Unique identifier for the commerce plan."""
     name: str
+    """The name of the commerce plan."""
     amount: int
+    """The amount in cents for the plan."""
     amount_formatted: str
+    """The formatted amount as a string (e.g., '$49.99')."""
     annual_monthly_amount: int
+    """The monthly amount in cents when billed annually."""
     annual_monthly_amount_formatted: str
+    """The formatted annual monthly amount as a string."""
     annual_amount: int
+    """The total annual amount in cents."""
     annual_amount_formatted: str
+    """The formatted annual amount as a string."""
     currency_symbol: str
+    """The currency symbol (e.g., '$')."""
     currency: str
+    """The currency code (e.g., 'USD')."""
     description: str
+    """The description of the commerce plan."""
     product_id: str
+    """The ID of the product this plan belongs to."""
     is_default: bool
+    """Whether this is the default plan."""
     is_recurring: bool
+    """Whether this is a recurring plan."""
     publicly_visible: bool
+    """Whether this plan is publicly visible."""
     has_base_fee: bool
+    """Whether this plan has a base fee."""
     payer_type: list[str]
+    """The types of payers that can use this plan."""
     for_payer_type: str
+    """The payer type this plan is designed for."""
     slug: str
+    """The URL-friendly slug for the plan."""
     avatar_url: str
+    """The URL of the plan's avatar image."""
     features: list[FeatureResponse2]
+    """The features included in this plan."""
     object: Literal["commerce_plan"] = "commerce_plan"
+    """String representing the object's type. Objects of the same type share the same value."""
     fee: CommercePlan2Fee | None = None
     annual_monthly_fee: CommercePlan2AnnualMonthlyFee | None = None
     annual_fee: CommercePlan2AnnualFee | None = None
     period: str | None = None
+    """The billing period for the plan."""
     interval: int | None = None
+    """The billing interval."""
     free_trial_enabled: bool | None = None
+    """Whether free trial is enabled for this plan."""
     free_trial_days: int | None = None
+    """Number of free trial days for this plan."""
 
     _optional: ClassVar[frozenset[str]] = frozenset({"period", "interval", "free_trial_enabled"})
 
@@ -662,9 +888,13 @@ class CommercePriceTransitionDetailsImmediateCharge(Model):
     """Amount charged immediately, if any."""
 
     amount: int
+    """The amount in cents."""
     amount_formatted: str
+    """The formatted amount as a string (e.g., '$49.99')."""
     currency: str
+    """The currency code (e.g., 'USD')."""
     currency_symbol: str
+    """The currency symbol (e.g., '$')."""
 
 
 @attrs.define(kw_only=True)
@@ -674,12 +904,19 @@ class CommercePriceTransitionDetails(Model):
     previous_plan: CommercePlan2
     previous_price: BillingPriceResponse
     effective_at: int
+    """Unix timestamp (milliseconds) when the new price takes effect."""
     effective_mode: Literal["immediate", "end_of_period"]
+    """When the new price takes effect."""
     charged_immediately: bool
+    """Whether an immediate charge was made."""
     previous_subscription_item_status: Literal["canceled", "ended", "abandoned"]
+    """The status of the previous subscription item after transition."""
     previous_subscription_item_id: str
+    """The ID of the previous subscription item."""
     next_billing_date: int | None = None
+    """Unix timestamp (milliseconds) for the next billing date."""
     immediate_charge: CommercePriceTransitionDetailsImmediateCharge | None = None
+    """Amount charged immediately, if any."""
 
     _optional: ClassVar[frozenset[str]] = frozenset({"immediate_charge"})
 
@@ -691,6 +928,7 @@ class CommercePriceTransitionResponse(Model):
     subscription_item: CommerceSubscriptionItem2
     transition: CommercePriceTransitionDetails
     object: Literal["commerce_price_transition"] = "commerce_price_transition"
+    """String representing the object's type. Objects of the same type share the same value."""
 
 
 @attrs.define(kw_only=True)
@@ -698,9 +936,13 @@ class CommerceDiscountRedemptionResponseAmountOff(Model):
     """Fixed amount off when the effect is fixed_amount."""
 
     amount: int
+    """The amount in cents."""
     amount_formatted: str
+    """The formatted amount as a string (e.g., '$49.99')."""
     currency: str
+    """The currency code (e.g., 'USD')."""
     currency_symbol: str
+    """The currency symbol (e.g., '$')."""
 
 
 @attrs.define(kw_only=True)
@@ -709,9 +951,13 @@ class CommerceDiscountRedemptionResponseAmount(Model):
     for either effect when next-payment data is available."""
 
     amount: int
+    """The amount in cents."""
     amount_formatted: str
+    """The formatted amount as a string (e.g., '$49.99')."""
     currency: str
+    """The currency code (e.g., 'USD')."""
     currency_symbol: str
+    """The currency symbol (e.g., '$')."""
 
 
 @attrs.define(kw_only=True)
@@ -719,21 +965,38 @@ class CommerceDiscountRedemptionResponse(Model):
     """The spec's ``CommerceDiscountRedemptionResponse``."""
 
     id: str
+    """Unique identifier for the discount redemption."""
     subscription_item_id: str
+    """Unique identifier for the subscription item the discount was applied to."""
     discount_id: str
+    """Unique identifier for the discount that was applied."""
     source: Literal["promotion", "manual", "promo_code"]
+    """How the discount was applied to the subscription item."""
     cycles_applied: int
+    """Number of billing cycles the discount has already been applied to."""
     redeemed_at: int
+    """Unix timestamp (in milliseconds) when the discount was redeemed."""
     object: Literal["commerce_discount_redemption"] = "commerce_discount_redemption"
+    """String representing the object's type. Objects of the same type share the same value."""
     name: str | None = None
+    """The display name of the discount."""
     promo_code: str | None = None
+    """The promo code used to redeem the discount, when applicable."""
     effect: Literal["percentage", "fixed_amount"] | None = None
+    """The snapshotted discount effect."""
     percent_off: float | None = None
+    """Percent off when the effect is percentage."""
     amount_off: CommerceDiscountRedemptionResponseAmountOff | None = None
+    """Fixed amount off when the effect is fixed_amount."""
     amount: CommerceDiscountRedemptionResponseAmount | None = None
+    """How much this discount takes off the subscription item's next renewal charge. Present
+    for either effect when next-payment data is available."""
     cycles_remaining: int | None = None
+    """Remaining billing cycles the discount applies to. Null means the discount lasts forever."""
     status: Literal["active", "exhausted", "removed"] | None = None
+    """Current status of the discount redemption."""
     redeemed_by: str | None = None
+    """Identifier of the actor that redeemed the discount, when available."""
 
     _optional: ClassVar[frozenset[str]] = frozenset(
         {"name", "promo_code", "effect", "amount_off", "amount", "status"}
@@ -745,9 +1008,13 @@ class BillingStatementTotals(Model):
     """Totals for the statement."""
 
     grand_total: CommerceMoneyResponse
+    """The grand total amount for the statement."""
     subtotal: CommerceMoneyResponse
+    """The subtotal amount for the statement (base fee + unit price totals)."""
     base_fee: CommerceMoneyResponse
+    """The base plan fee before unit pricing."""
     tax_total: CommerceMoneyResponse
+    """The tax total amount for the statement."""
 
 
 @attrs.define(kw_only=True)
@@ -782,9 +1049,13 @@ class BillingPaymentAttemptTotalsDiscountsProration(Model):
     """Proration details from passed subscription time"""
 
     amount: CommerceMoneyResponse
+    """Credit amount with formatting."""
     cycle_days_passed: int
+    """Number of days that have passed in the billing cycle."""
     cycle_days_total: int
+    """Total number of days in the billing cycle."""
     cycle_passed_percent: float
+    """Percentage of the billing cycle that has passed."""
 
 
 @attrs.define(kw_only=True)
@@ -792,7 +1063,9 @@ class BillingPaymentAttemptTotalsDiscounts(Model):
     """Information about the discounts applied to the payment"""
 
     total: CommerceMoneyResponse
+    """Total discounts applied."""
     proration: BillingPaymentAttemptTotalsDiscountsProration | None = None
+    """Proration details from passed subscription time."""
 
 
 @attrs.define(kw_only=True)
@@ -806,6 +1079,7 @@ class BillingPaymentAttemptTotals(Model):
     per_unit_totals: list[CommercePerUnitTotal2] | None = None
     credits: BillingPaymentAttemptTotalsCredits | None = None
     discounts: BillingPaymentAttemptTotalsDiscounts | None = None
+    """Information about the discounts applied to the payment."""
 
     _optional: ClassVar[frozenset[str]] = frozenset({"per_unit_totals", "credits"})
 
@@ -815,28 +1089,51 @@ class BillingPaymentAttempt(Model):
     """The spec's ``BillingPaymentAttempt``."""
 
     id: str
+    """Unique identifier for the payment attempt."""
     payment_id: str
+    """Unique identifier for the associated payment."""
     instance_id: str
+    """The ID of the instance this payment attempt belongs to."""
     charge_type: str
+    """Type of charge for this payment attempt."""
     payee_id: str
+    """Unique identifier for the payee."""
     payee: dict[str, Any]
+    """The payee associated with this payment attempt."""
     payer_id: str
+    """Unique identifier for the payer."""
     payer: CommercePayerResponse
+    """The payer associated with this payment attempt."""
     amount: CommerceMoneyResponse
+    """The amount for this payment attempt."""
     payment_method_id: str
+    """Unique identifier for the payment method."""
     payment_method: CommercePaymentMethodResponse
+    """The payment method used for this payment attempt."""
     statement_id: str
+    """Unique identifier for the associated statement."""
     status: Literal["pending", "paid", "failed"]
+    """The current status of the payment attempt."""
     created_at: int
+    """Unix timestamp (in milliseconds) when the payment attempt was created."""
     updated_at: int
+    """Unix timestamp (in milliseconds) when the payment attempt was last updated."""
     object: Literal["commerce_payment"] = "commerce_payment"
+    """String representing the object's type. Objects of the same type share the same value."""
     subscription_item_id: str | None = None
+    """Unique identifier for the associated subscription item."""
     subscription_item: dict[str, Any] | None = None
+    """The subscription item associated with this payment attempt."""
     totals: BillingPaymentAttemptTotals | None = None
+    """Totals breakdown for this payment attempt."""
     gateway_external_id: str | None = None
+    """External identifier from the payment gateway."""
     gateway_external_url: str | None = None
+    """External URL from the payment gateway."""
     paid_at: int | None = None
+    """Unix timestamp (in milliseconds) when the payment was completed."""
     failed_at: int | None = None
+    """Unix timestamp (in milliseconds) when the payment failed to be processed."""
 
     _optional: ClassVar[frozenset[str]] = frozenset(
         {"subscription_item_id", "subscription_item", "totals"}
@@ -848,8 +1145,11 @@ class BillingStatementGroupsItem(Model):
     """A statement group."""
 
     timestamp: int
+    """Unix timestamp (in milliseconds) of the date the group's payment attempts were created."""
     items: list[BillingPaymentAttempt]
+    """The payment attempts included in the group."""
     object: Literal["commerce_statement_group"] = "commerce_statement_group"
+    """String representing the object's type. Objects of the same type share the same value."""
 
 
 @attrs.define(kw_only=True)
@@ -857,13 +1157,21 @@ class BillingStatement(Model):
     """The spec's ``BillingStatement``."""
 
     id: str
+    """Unique identifier for the billing statement."""
     instance_id: str
+    """The ID of the instance this statement belongs to."""
     timestamp: int
+    """Unix timestamp (in milliseconds) when the statement was created."""
     payer: CommercePayerResponse
+    """The payer associated with this statement."""
     status: Literal["open", "closed"]
+    """The current status of the statement."""
     totals: BillingStatementTotals
+    """Totals for the statement."""
     groups: list[BillingStatementGroupsItem]
+    """Array of statement groups."""
     object: Literal["commerce_statement"] = "commerce_statement"
+    """String representing the object's type. Objects of the same type share the same value."""
 
 
 @attrs.define(kw_only=True)
@@ -871,7 +1179,9 @@ class PaginatedBillingStatementResponse(Model):
     """The spec's ``PaginatedBillingStatementResponse``."""
 
     data: list[BillingStatement]
+    """Array of billing statements."""
     total_count: int
+    """Total number of billing statements."""
 
 
 @attrs.define(kw_only=True)
@@ -879,4 +1189,6 @@ class PaginatedBillingPaymentAttemptResponse(Model):
     """The spec's ``PaginatedBillingPaymentAttemptResponse``."""
 
     data: list[BillingPaymentAttempt]
+    """Array of billing payment attempts."""
     total_count: int
+    """Total number of billing payment attempts."""

@@ -23,12 +23,16 @@ class BlocklistIdentifier(Model):
     """The spec's ``BlocklistIdentifier``."""
 
     object: Literal["blocklist_identifier"] = "blocklist_identifier"
+    """String representing the object's type. Objects of the same type share the same value."""
     id: str | None = None
     identifier: str | None = None
+    """An email address, email domain, phone number or web3 wallet."""
     identifier_type: Literal["email_address", "phone_number", "web3_wallet"] | None = None
     instance_id: str | None = None
     created_at: int | None = None
+    """Unix timestamp of creation."""
     updated_at: int | None = None
+    """Unix timestamp of last update."""
 
     _optional: ClassVar[frozenset[str]] = frozenset(
         {"id", "identifier", "identifier_type", "instance_id", "created_at", "updated_at"}
@@ -41,3 +45,4 @@ class BlocklistIdentifiersList(Model):
 
     data: list[BlocklistIdentifier]
     total_count: int
+    """Total number of blocklist identifiers."""

@@ -24,12 +24,18 @@ class Client(Model):
     """The spec's ``Client``."""
 
     id: str
+    """String representing the identifier of the session."""
     session_ids: list[str]
     sessions: list[Session]
     updated_at: int
+    """Unix timestamp of last update."""
     created_at: int
+    """Unix timestamp of creation."""
     object: Literal["client"] = "client"
+    """String representing the object's type. Objects of the same type share the same value."""
     sign_in_id: str | None = None
     sign_up_id: str | None = None
     last_active_session_id: str | None = None
+    """Last active session_id."""
     last_authentication_strategy: str | None = None
+    """The authentication strategy that was last used to authenticate the user on this client."""

@@ -32,11 +32,18 @@ class DirectoryCustomAttributesItem(Model):
     """The spec's ``DirectoryCustomAttributesItem``."""
 
     name: str | None = None
+    """Display name for the custom attribute."""
     key: str | None = None
+    """Key used to store the attribute in the user's public/private/unsafe metadata."""
     sso_path: str | None = None
+    """Path to extract the attribute value from SSO claims (SAML assertions or OIDC claims)"""
     scim_path: str | None = None
+    """The legacy name for `directory_path`. Carries the same value."""
     directory_path: str | None = None
+    """GJSON path to extract the attribute value from directory sync user resources."""
     multi_valued: bool | None = None
+    """When true, the attribute supports multiple values; values from the IdP are written to
+    public_metadata as an array. Defaults to false."""
 
     _optional: ClassVar[frozenset[str]] = frozenset(
         {"name", "key", "sso_path", "scim_path", "directory_path", "multi_valued"}
@@ -48,18 +55,33 @@ class Directory(Model):
     """A directory configuration for provisioning users from an identity provider."""
 
     id: str
+    """Unique identifier for the directory."""
     name: str
+    """A human-friendly name for the directory."""
     endpoint_url: str
+    """The provisioning endpoint URL for this directory."""
     provider: str
+    """The identity provider for this directory."""
     enabled: bool
+    """Whether the directory is enabled."""
     group_role_mapping_enabled: bool
+    """Whether group-to-role mapping is enabled for this directory."""
     attribute_mapping: dict[str, Any]
+    """Mapping of user attributes to the directory attribute paths they are extracted from."""
     created_at: int
+    """Unix timestamp when the directory was created."""
     updated_at: int
+    """Unix timestamp when the directory was last updated."""
     object: Literal["directory"] = "directory"
+    """String representing the object's type. Always 'directory'."""
     enterprise_connection_id: str | None = None
+    """The ID of the associated enterprise connection."""
     custom_attributes: list[DirectoryCustomAttributesItem] | None = None
+    """Custom attributes to map from the IdP to the user's profile via directory sync. Requires
+    the custom attributes feature to be enabled for the instance."""
     api_key: str | None = attrs.field(default=None, repr=False)
+    """The API key for authenticating provisioning requests. Only returned when the directory
+    is created or the key is rotated."""
 
     _optional: ClassVar[frozenset[str]] = frozenset({"custom_attributes"})
 
@@ -70,6 +92,7 @@ class ListDirectoriesResponse(Model):
 
     data: list[Directory]
     total_count: int
+    """Total number of directories."""
 
 
 @attrs.define(kw_only=True)
@@ -79,16 +102,28 @@ class DirectoryGroupRoleMapping(Model):
     mapped groups."""
 
     id: str
+    """Unique identifier for the directory group role mapping."""
     directory_id: str
+    """The ID of the directory this mapping belongs to."""
     scim_directory_id: str
+    """The legacy name for `directory_id`. Carries the same value."""
     directory_group_id: str
+    """The group ID from the identity provider."""
     scim_group_id: str
+    """The legacy name for `directory_group_id`. Carries the same value."""
     directory_group_display_name: str
+    """The display name of the group, as reported by the identity provider."""
     scim_group_display_name: str
+    """The legacy name for `directory_group_display_name`. Carries the same value."""
     precedence: int
+    """Mapping precedence, starting at 1. Lower values take priority when a user belongs to
+    multiple mapped groups."""
     created_at: int
+    """Unix timestamp (milliseconds) of when the mapping was created."""
     updated_at: int
+    """Unix timestamp (milliseconds) of when the mapping was last updated."""
     object: Literal["directory_group_role_mapping"] = "directory_group_role_mapping"
+    """String representing the object's type. Always 'directory_group_role_mapping'."""
     role: Role | None = None
 
     _optional: ClassVar[frozenset[str]] = frozenset({"role"})
@@ -100,6 +135,7 @@ class ListDirectoryGroupRoleMappingsResponse(Model):
 
     data: list[DirectoryGroupRoleMapping]
     total_count: int
+    """Total number of directory group role mappings in the directory."""
 
 
 @attrs.define(kw_only=True)
@@ -108,6 +144,7 @@ class ReplaceDirectoryGroupRoleMappingsResponse(Model):
 
     data: list[DirectoryGroupRoleMapping]
     total_count: int
+    """Total number of directory group role mappings in the directory."""
 
 
 @attrs.define(kw_only=True)
@@ -115,5 +152,8 @@ class DeleteDirectoryGroupRoleMappingResponse(Model):
     """The spec's ``DeleteDirectoryGroupRoleMappingResponse``."""
 
     id: str
+    """The ID of the deleted directory group role mapping."""
     object: Literal["directory_group_role_mapping"] = "directory_group_role_mapping"
+    """String representing the object's type."""
     deleted: bool = True
+    """Whether the directory group role mapping was successfully deleted."""

@@ -25,6 +25,8 @@ class CNameTarget(Model):
     host: str
     value: str
     required: bool
+    """Denotes whether this CNAME target is required to be set in order for the domain to be
+    considered deployed."""
 
 
 @attrs.define(kw_only=True)
@@ -38,6 +40,7 @@ class Domain(Model):
     development_origin: str
     object: Literal["domain"] = "domain"
     accounts_portal_url: str | None = None
+    """Null for satellite domains."""
     proxy_url: str | None = None
     cname_targets: list[CNameTarget] | None = None
 
@@ -48,3 +51,4 @@ class DomainsList(Model):
 
     data: list[Domain]
     total_count: int
+    """Total number of domains."""

@@ -23,12 +23,19 @@ class PrepareEmailAddressVerificationResponse(Model):
     """The spec's ``PrepareEmailAddressVerificationResponse``."""
 
     object: str | None = None
+    """The type of the verification object."""
     id: str | None = None
+    """The ID of the verification. Pass this to attempt_verification."""
     status: str | None = None
+    """The status of the verification (unverified, verified, expired, or failed)."""
     strategy: str | None = None
+    """The verification strategy (email_code or phone_code)."""
     attempts: int | None = None
+    """The number of attempts made against this verification."""
     expire_at: int | None = None
+    """Unix timestamp (milliseconds) at which the code expires."""
     channel: str | None = None
+    """The channel the code was sent over (phone numbers only)."""
 
     _optional: ClassVar[frozenset[str]] = frozenset({"object", "id", "status", "strategy"})
 
@@ -38,11 +45,18 @@ class AttemptEmailAddressVerificationResponse(Model):
     """The spec's ``AttemptEmailAddressVerificationResponse``."""
 
     object: str | None = None
+    """The type of the verification object."""
     id: str | None = None
+    """The ID of the verification. Pass this to attempt_verification."""
     status: str | None = None
+    """The status of the verification (unverified, verified, expired, or failed)."""
     strategy: str | None = None
+    """The verification strategy (email_code or phone_code)."""
     attempts: int | None = None
+    """The number of attempts made against this verification."""
     expire_at: int | None = None
+    """Unix timestamp (milliseconds) at which the code expires."""
     channel: str | None = None
+    """The channel the code was sent over (phone numbers only)."""
 
     _optional: ClassVar[frozenset[str]] = frozenset({"object", "id", "status", "strategy"})

@@ -37,11 +37,19 @@ class EnterpriseConnectionCustomAttributesItem(Model):
     """The spec's ``EnterpriseConnectionCustomAttributesItem``."""
 
     name: str
+    """Display name for the custom attribute."""
     key: str
+    """Key used to store the attribute in the user's public/private/unsafe metadata."""
     sso_path: str | None = None
+    """Path to extract the attribute value from SSO claims (SAML assertions or OIDC claims)"""
     scim_path: str | None = None
+    """GJSON path to extract the attribute value from SCIM user resources."""
     directory_path: str | None = None
+    """GJSON path to extract the attribute value from directory sync user resources. Same value
+    as `scim_path`."""
     multi_valued: bool | None = None
+    """When true, the attribute supports multiple values; values from the IdP are written to
+    public_metadata as an array. Defaults to false."""
 
     _optional: ClassVar[frozenset[str]] = frozenset(
         {"sso_path", "scim_path", "directory_path", "multi_valued"}
@@ -53,7 +61,10 @@ class EnterpriseConnectionSamlConnectionLoginHint(Model):
     """Configuration for the login_hint sent to the IdP on SSO sign-in"""
 
     mode: Literal["email_address", "custom_attribute", "off"]
+    """Controls the login_hint sent to the IdP on SSO sign-in."""
     source: str | None = None
+    """The user public_metadata key whose value is sent as the login_hint when mode is
+    custom_attribute."""
 
     _optional: ClassVar[frozenset[str]] = frozenset({"source"})
 
@@ -63,18 +74,31 @@ class EnterpriseConnectionSamlConnection(Model):
     """Present when the enterprise connection uses SAML"""
 
     id: str | None = None
+    """SAML connection ID."""
     name: str | None = None
+    """SAML connection display name."""
     idp_entity_id: str | None = None
+    """IdP entity ID (optional, when connection details are loaded)"""
     idp_sso_url: str | None = None
+    """IdP SSO URL (optional, when connection details are loaded)"""
     idp_metadata_url: str | None = None
+    """IdP metadata URL (optional, when connection details are loaded)"""
     acs_url: str | None = None
+    """Assertion Consumer Service URL."""
     sp_entity_id: str | None = None
+    """Service Provider entity ID."""
     sp_metadata_url: str | None = None
+    """Service Provider metadata URL."""
     active: bool | None = None
+    """Whether the SAML connection is active."""
     allow_idp_initiated: bool | None = None
+    """Whether IdP-initiated SSO is allowed."""
     allow_subdomains: bool | None = None
+    """Whether subdomains are allowed for domain matching."""
     force_authn: bool | None = None
+    """Whether to force re-authentication."""
     login_hint: EnterpriseConnectionSamlConnectionLoginHint | None = None
+    """Configuration for the login_hint sent to the IdP on SSO sign-in."""
 
     _optional: ClassVar[frozenset[str]] = frozenset(
         {
@@ -94,17 +118,29 @@ class EnterpriseConnectionOauthConfig(Model):
     """Present when the enterprise connection uses OIDC or EASIE"""
 
     id: str | None = None
+    """OAuth config ID."""
     name: str | None = None
+    """Custom OIDC provider display name."""
     provider_key: str | None = None
+    """OAuth provider key (e.g. oidc_custom, oidc_ghe_*, oidc_gitlab_ent_*)"""
     client_id: str | None = None
+    """OAuth client ID."""
     discovery_url: str | None = None
+    """OIDC discovery URL."""
     auth_url: str | None = None
+    """OAuth authorization endpoint URL (present when configured or resolved from discovery)"""
     token_url: str | None = None
+    """OAuth token endpoint URL (present when configured or resolved from discovery)"""
     user_info_url: str | None = None
+    """OIDC userinfo endpoint URL (present when configured or resolved from discovery)"""
     requires_pkce: bool | None = None
+    """Whether PKCE is required for this OAuth client."""
     logo_public_url: str | None = None
+    """Logo URL for the provider."""
     created_at: int | None = None
+    """Unix timestamp in milliseconds when the config was created."""
     updated_at: int | None = None
+    """Unix timestamp in milliseconds when the config was last updated."""
 
     _optional: ClassVar[frozenset[str]] = frozenset(
         {"id", "name", "provider_key", "requires_pkce", "created_at", "updated_at"}
@@ -116,21 +152,35 @@ class EnterpriseConnection(Model):
     """The spec's ``EnterpriseConnection``."""
 
     id: str
+    """The enterprise connection ID."""
     name: str
+    """The display name of the connection."""
     provider: str
     active: bool
+    """Whether the enterprise connection is active."""
     domains: list[str]
+    """Domains associated with the enterprise connection."""
     created_at: int
+    """Unix timestamp in milliseconds when the connection was created."""
     updated_at: int
+    """Unix timestamp in milliseconds when the connection was last updated."""
     object: Literal["enterprise_connection"] = "enterprise_connection"
     logo_public_url: str | None = None
     organization_id: str | None = None
+    """Organization ID when the connection is linked to an organization."""
     sync_user_attributes: bool | None = None
+    """Controls whether to update the user's attributes on each sign-in."""
     disable_additional_identifications: bool | None = None
+    """When true, users cannot add additional identifications when using this connection."""
     allow_organization_account_linking: bool | None = None
+    """Whether this connection supports account linking via organization membership."""
     custom_attributes: list[EnterpriseConnectionCustomAttributesItem] | None = None
+    """Custom attributes to map from the IdP to the user's profile via SSO or SCIM
+    provisioning."""
     saml_connection: EnterpriseConnectionSamlConnection | None = None
+    """Present when the enterprise connection uses SAML."""
     oauth_config: EnterpriseConnectionOauthConfig | None = None
+    """Present when the enterprise connection uses OIDC or EASIE."""
 
     _optional: ClassVar[frozenset[str]] = frozenset(
         {
@@ -148,6 +198,7 @@ class EnterpriseConnectionsList(Model):
 
     data: list[EnterpriseConnection]
     total_count: int
+    """Total number of enterprise connections."""
 
 
 @attrs.define(kw_only=True)
@@ -205,13 +256,21 @@ class EnterpriseConnectionTestRun(Model):
     """The spec's ``EnterpriseConnectionTestRun``."""
 
     id: str
+    """The test run ID."""
     status: Literal["pending", "success", "failed"]
+    """The status of the test run."""
     connection_type: Literal["saml", "oauth"]
+    """The type of enterprise connection the test run was performed against."""
     created_at: int
+    """Unix timestamp in milliseconds when the test run was created."""
     parsed_user_info: EnterpriseConnectionTestRunParsedUserInfo | None = None
+    """The user information parsed from the IdP response."""
     logs: list[EnterpriseConnectionTestRunLogsItem] | None = None
+    """Log entries captured during the test run."""
     saml: EnterpriseConnectionTestRunSaml | None = None
+    """SAML-specific metadata, present for SAML connections."""
     oauth: EnterpriseConnectionTestRunOauth | None = None
+    """OAuth-specific metadata, present for OIDC connections."""
 
     _optional: ClassVar[frozenset[str]] = frozenset({"logs"})
 
@@ -222,6 +281,7 @@ class EnterpriseConnectionTestRuns(Model):
 
     data: list[EnterpriseConnectionTestRun]
     total_count: int
+    """Total number of test runs."""
 
 
 @attrs.define(kw_only=True)
@@ -229,3 +289,4 @@ class EnterpriseConnectionTestRunResponse(Model):
     """The spec's ``EnterpriseConnectionTestRunResponse``."""
 
     url: str = attrs.field(repr=False)
+    """A short-lived URL that can be used to initiate the test run flow."""

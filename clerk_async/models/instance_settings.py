@@ -32,8 +32,11 @@ class Instance(Model):
     id: str
     environment_type: str
     object: Literal["instance"] = "instance"
+    """String representing the object's type. Objects of the same type share the same value."""
     allowed_origins: list[str] | None = None
     workspace_id: str | None = None
+    """The ID of the Clerk workspace that owns the instance's application. It is null when the
+    application has no owner."""
 
 
 @attrs.define(kw_only=True)
@@ -46,6 +49,7 @@ class InstanceRestrictions(Model):
     block_email_subaddresses: bool
     block_disposable_email_domains: bool
     object: Literal["instance_restrictions"] = "instance_restrictions"
+    """String representing the object's type. Objects of the same type share the same value."""
 
 
 @attrs.define(kw_only=True)
@@ -55,6 +59,8 @@ class InstanceProtect(Model):
     rules_enabled: bool
     specter_enabled: bool
     checks_bypassed: bool
+    """Whether the instance has opted out of the Protect prerequisite checks, asserting its
+    setup already meets the requirements."""
     object: Literal["instance_protect"] = "instance_protect"
 
 
@@ -63,6 +69,8 @@ class InstanceCommunication(Model):
     """Per-instance SMS communication settings, including the SMS country blocklist."""
 
     blocked_country_codes: list[str]
+    """ISO 3166-1 alpha-2 country codes that are blocked for SMS delivery on this instance.
+    Codes that aren't recognized are silently dropped."""
     object: Literal["instance_communication"] = "instance_communication"
 
 
@@ -71,12 +79,24 @@ class OAuthApplicationSettings(Model):
     """The spec's ``OAuthApplicationSettings``."""
 
     dynamic_oauth_client_registration: bool
+    """Whether dynamic OAuth client registration is enabled for the instance (RFC 7591)."""
     oauth_jwt_access_tokens: bool
+    """Whether OAuth JWT access tokens are enabled for the instance (disabled indicates opaque
+    access tokens)."""
     client_id_metadata_documents_advertised: bool
+    """Whether the instance advertises support for Client ID Metadata Documents in its OAuth
+    authorization server metadata."""
     client_id_metadata_documents_only_allow_pre_registered_clients: bool
+    """When true, new unknown CIMD clients are rejected. Previously auto-connected and
+    pre-registered clients remain admitted; deleting a client makes it unknown again."""
     client_id_metadata_documents_block_implicitly_allowed_clients: bool
+    """When true, recorded implicitly allowed CIMD clients are rejected on future client
+    lookups. Explicitly allowed clients remain accepted. This does not revoke previously
+    issued access tokens."""
     object: Literal["oauth_application_settings"] = "oauth_application_settings"
+    """String representing the object's type. Objects of the same type share the same value."""
     default_scopes: list[str] | None = None
+    """Default scopes."""
 
 
 @attrs.define(kw_only=True)
@@ -88,17 +108,24 @@ class OrganizationSettings(Model):
     max_allowed_roles: int
     max_allowed_domains: int
     creator_role: str
+    """The role key that a user will be assigned after creating an organization."""
     admin_delete_enabled: bool
+    """The default for whether an admin can delete an organization with the Frontend API."""
     domains_enabled: bool
     domains_enrollment_modes: list[
         Literal["manual_invitation", "automatic_invitation", "automatic_suggestion"]
     ]
     domains_default_role: str
+    """The role key that it will be used in order to create an organization invitation or
+    suggestion."""
     object: Literal["organization_settings"] = "organization_settings"
+    """String representing the object's type. Objects of the same type share the same value."""
     max_role_sets_allowed: int | None = None
     max_allowed_permissions: int | None = None
+    """max_allowed_permissions is now a no-op, as permissions are now unlimited."""
     slug_disabled: bool | None = None
     initial_role_set_key: str | None = None
+    """The role set key that it will be used to create new organizations."""
 
     _optional: ClassVar[frozenset[str]] = frozenset(
         {"max_role_sets_allowed", "max_allowed_permissions", "slug_disabled"}

@@ -27,11 +27,14 @@ class Invitation(Model):
     public_metadata: dict[str, Any]
     status: Literal["pending", "accepted", "revoked", "expired"]
     created_at: int
+    """Unix timestamp of creation."""
     updated_at: int
+    """Unix timestamp of last update."""
     object: Literal["invitation"] = "invitation"
     revoked: bool | None = None
     url: str | None = attrs.field(default=None, repr=False)
     expires_at: int | None = None
+    """Unix timestamp of expiration."""
 
     _optional: ClassVar[frozenset[str]] = frozenset({"revoked", "url"})
 
@@ -45,10 +48,13 @@ class RevokeInvitationResponse(Model):
     public_metadata: dict[str, Any]
     status: Literal["revoked"]
     created_at: int
+    """Unix timestamp of creation."""
     updated_at: int
+    """Unix timestamp of last update."""
     object: Literal["invitation"] = "invitation"
     revoked: bool | None = None
     url: str | None = attrs.field(default=None, repr=False)
     expires_at: int | None = None
+    """Unix timestamp of expiration."""
 
     _optional: ClassVar[frozenset[str]] = frozenset({"revoked", "url"})

@@ -30,5 +30,7 @@ class JWTTemplate(Model):
     custom_signing_key: bool
     signing_algorithm: str
     created_at: int
+    """Unix timestamp of creation."""
     updated_at: int
+    """Unix timestamp of last update."""
     object: Literal["jwt_template"] = "jwt_template"

@@ -28,13 +28,17 @@ class M2MToken(Model):
     revoked: bool
     expired: bool
     created_at: WholeNumber
+    """The timestamp for when the token was created, in milliseconds."""
     updated_at: WholeNumber
+    """The timestamp for when the token was last updated, in milliseconds."""
     object: Literal["machine_to_machine_token"] = "machine_to_machine_token"
     claims: Any | None = None
     scopes: list[str] | None = None
     revocation_reason: str | None = None
     expiration: WholeNumber | None = None
+    """The timestamp for when the token will expire, in milliseconds."""
     last_used_at: WholeNumber | None = None
+    """The timestamp for when the token was last used, in milliseconds."""
     token: str | None = attrs.field(default=None, repr=False)
 
     _optional: ClassVar[frozenset[str]] = frozenset({"claims", "scopes", "token"})

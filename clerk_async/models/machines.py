@@ -32,12 +32,18 @@ class ScopedMachine(Model):
     """The spec's ``MachineWithoutScopedMachines``."""
 
     id: str
+    """Unique identifier for the machine."""
     name: str
+    """The name of the machine."""
     instance_id: str
+    """The ID of the instance this machine belongs to."""
     created_at: int
+    """Unix timestamp of creation."""
     updated_at: int
+    """Unix timestamp of last update."""
     object: Literal["machine"] = "machine"
     default_token_ttl: int | None = None
+    """The default time-to-live (TTL) in seconds for tokens created by this machine."""
 
     _optional: ClassVar[frozenset[str]] = frozenset({"default_token_ttl"})
 
@@ -47,13 +53,20 @@ class Machine(Model):
     """The spec's ``Machine``."""
 
     id: str
+    """Unique identifier for the machine."""
     name: str
+    """The name of the machine."""
     instance_id: str
+    """The ID of the instance this machine belongs to."""
     created_at: int
+    """Unix timestamp of creation."""
     updated_at: int
+    """Unix timestamp of last update."""
     scoped_machines: list[ScopedMachine]
+    """Array of machines this machine has access to."""
     object: Literal["machine"] = "machine"
     default_token_ttl: int | None = None
+    """The default time-to-live (TTL) in seconds for tokens created by this machine."""
 
     _optional: ClassVar[frozenset[str]] = frozenset({"default_token_ttl"})
 
@@ -64,6 +77,7 @@ class ListMachinesResponse(Model):
 
     data: list[Machine]
     total_count: int
+    """Total number of machines."""
 
 
 @attrs.define(kw_only=True)
@@ -71,14 +85,22 @@ class MachineCreated(Model):
     """The spec's ``CreateMachineResponse``."""
 
     id: str
+    """Unique identifier for the machine."""
     name: str
+    """The name of the machine."""
     instance_id: str
+    """The ID of the instance this machine belongs to."""
     created_at: int
+    """Unix timestamp of creation."""
     updated_at: int
+    """Unix timestamp of last update."""
     scoped_machines: list[ScopedMachine]
+    """Array of machines this machine has access to."""
     secret_key: str = attrs.field(repr=False)
+    """The secret key for the machine, only returned upon creation."""
     object: Literal["machine"] = "machine"
     default_token_ttl: int | None = None
+    """The default time-to-live (TTL) in seconds for tokens created by this machine."""
 
     _optional: ClassVar[frozenset[str]] = frozenset({"default_token_ttl"})
 
@@ -88,8 +110,11 @@ class MachineDeleted(Model):
     """The spec's ``DeleteMachineResponse``."""
 
     id: str
+    """The ID of the deleted machine."""
     object: Literal["machine"] = "machine"
+    """String representing the object's type."""
     deleted: bool = True
+    """Whether the machine was successfully deleted."""
 
 
 @attrs.define(kw_only=True)
@@ -97,7 +122,9 @@ class MachineSecretKey(Model):
     """The spec's ``GetMachineSecretKeyResponse``."""
 
     secret: str = attrs.field(repr=False)
+    """The secret key for the machine."""
     object: Literal["machine_secret_key"] = "machine_secret_key"
+    """String representing the object's type."""
 
 
 @attrs.define(kw_only=True)
@@ -105,8 +132,11 @@ class MachineScope(Model):
     """The spec's ``MachineScope``."""
 
     from_machine_id: str
+    """The ID of the machine that has access to the target machine."""
     to_machine_id: str
+    """The ID of the machine that is being accessed."""
     created_at: int
+    """Unix timestamp of creation."""
     object: Literal["machine_scope"] = "machine_scope"
 
 
@@ -115,6 +145,10 @@ class MachineScopeDeleted(Model):
     """The spec's ``DeleteMachineScopeResponse``."""
 
     from_machine_id: str
+    """The ID of the machine that had access to the target machine."""
     to_machine_id: str
+    """The ID of the machine that was being accessed."""
     object: Literal["machine_scope"] = "machine_scope"
+    """String representing the object's type."""
     deleted: bool = True
+    """Whether the machine scope was successfully deleted."""

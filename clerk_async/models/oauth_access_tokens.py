@@ -45,6 +45,7 @@ class VerifyOAuthAccessTokenResponse1(Model):
     """The spec's ``VerifyOAuthAccessTokenResponse1``."""
 
     active: bool
+    """Indicates that a JWT access token is not active (expired)"""
 
 
 VerifyOAuthAccessTokenResponse = VerifyOAuthAccessTokenResponse0 | VerifyOAuthAccessTokenResponse1

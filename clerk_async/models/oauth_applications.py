@@ -33,13 +33,16 @@ class OAuthApplication(Model):
     scopes: str
     redirect_uris: list[str]
     callback_url: str
+    """Deprecated: Use redirect_uris instead."""
     authorize_url: str
     token_fetch_url: str
     user_info_url: str
     discovery_url: str
     token_introspection_url: str
     created_at: int
+    """Unix timestamp of creation."""
     updated_at: int
+    """Unix timestamp of last update."""
     object: Literal["oauth_application"] = "oauth_application"
     client_uri: str | None = None
     client_image_url: str | None = None
@@ -51,6 +54,7 @@ class OAuthApplications(Model):
 
     data: list[OAuthApplication]
     total_count: int
+    """Total number of OAuth applications."""
 
 
 @attrs.define(kw_only=True)
@@ -68,16 +72,20 @@ class OAuthApplicationWithSecret(Model):
     scopes: str
     redirect_uris: list[str]
     callback_url: str
+    """Deprecated: Use redirect_uris instead."""
     authorize_url: str
     token_fetch_url: str
     user_info_url: str
     discovery_url: str
     token_introspection_url: str
     created_at: int
+    """Unix timestamp of creation."""
     updated_at: int
+    """Unix timestamp of last update."""
     object: Literal["oauth_application"] = "oauth_application"
     client_uri: str | None = None
     client_image_url: str | None = None
     client_secret: str | None = attrs.field(default=None, repr=False)
+    """Empty if public client."""
 
     _optional: ClassVar[frozenset[str]] = frozenset({"client_secret"})

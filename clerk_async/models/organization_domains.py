@@ -31,10 +31,16 @@ class OrganizationDomainAffiliationVerification(Model):
     organization (e.g. affiliation_email_code)."""
 
     status: str
+    """Status of the verification. It can be `unverified`, `verified`, `failed`, or `expired`."""
     strategy: str
+    """Name of the strategy used to verify the domain."""
     attempts: int | None = None
+    """How many attempts have been made to verify the domain."""
     expire_at: int | None = None
+    """Unix timestamp of when the verification will expire."""
     verified_at: int | None = None
+    """Unix timestamp of when ownership was verified. Only populated on
+    `ownership_verification`; null on `affiliation_verification`."""
 
 
 @attrs.define(kw_only=True)
@@ -43,10 +49,16 @@ class OrganizationDomainOwnershipVerification(Model):
     dashboard override). Null until ownership has been attempted."""
 
     status: str
+    """Status of the verification. It can be `unverified`, `verified`, `failed`, or `expired`."""
     strategy: str
+    """Name of the strategy used to verify the domain."""
     attempts: int | None = None
+    """How many attempts have been made to verify the domain."""
     expire_at: int | None = None
+    """Unix timestamp of when the verification will expire."""
     verified_at: int | None = None
+    """Unix timestamp of when ownership was verified. Only populated on
+    `ownership_verification`; null on `affiliation_verification`."""
 
 
 @attrs.define(kw_only=True)
@@ -56,10 +68,16 @@ class OrganizationDomainVerification(Model):
     `affiliation_verification`."""
 
     status: str
+    """Status of the verification. It can be `unverified`, `verified`, `failed`, or `expired`."""
     strategy: str
+    """Name of the strategy used to verify the domain."""
     attempts: int | None = None
+    """How many attempts have been made to verify the domain."""
     expire_at: int | None = None
+    """Unix timestamp of when the verification will expire."""
     verified_at: int | None = None
+    """Unix timestamp of when ownership was verified. Only populated on
+    `ownership_verification`; null on `affiliation_verification`."""
 
 
 @attrs.define(kw_only=True)
@@ -80,21 +98,40 @@ class OrganizationDomain(Model):
     """An organization domain"""
 
     id: str
+    """Unique identifier for the organization domain."""
     organization_id: str
+    """Unique identifier for the organization."""
     name: str
+    """Name of the organization domain."""
     enrollment_mode: Literal[
         "manual_invitation", "automatic_invitation", "automatic_suggestion", "enterprise_sso"
     ]
+    """Mode of enrollment for the domain."""
     total_pending_invitations: int
+    """Total number of pending invitations associated with this domain."""
     total_pending_suggestions: int
+    """Total number of pending suggestions associated with this domain."""
     created_at: int
+    """Unix timestamp when the domain was created."""
     updated_at: int
+    """Unix timestamp of the last update to the domain."""
     object: Literal["organization_domain"] = "organization_domain"
+    """String representing the object's type. Objects of the same type share the same value.
+    Always `organization_domain`."""
     affiliation_email_address: str | None = None
+    """Affiliation email address for the domain, if available."""
     affiliation_verification: OrganizationDomainAffiliationVerification | None = None
+    """Verification details for the user-facing affiliation between the domain and the
+    organization (e.g. affiliation_email_code)."""
     ownership_verification: OrganizationDomainOwnershipVerification | None = None
+    """Verification details for the underlying DNS domain ownership proof (TXT challenge or
+    dashboard override). Null until ownership has been attempted."""
     verification: OrganizationDomainVerification | None = None
+    """Deprecated alias for `affiliation_verification`. Kept for backward compatibility on the
+    current API version; will be removed in the next API version. Prefer
+    `affiliation_verification`."""
     public_organization_data: OrganizationDomainPublicOrganizationData | None = None
+    """Public organization data associated with this domain."""
 
 
 @attrs.define(kw_only=True)
@@ -103,3 +140,4 @@ class OrganizationDomainsList(Model):
 
     data: list[OrganizationDomain]
     total_count: int
+    """Total number of organization domains."""

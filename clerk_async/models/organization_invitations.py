@@ -29,8 +29,11 @@ class OrganizationInvitation(Model):
     role_name: str
     public_metadata: dict[str, Any]
     created_at: int
+    """Unix timestamp of creation."""
     updated_at: int
+    """Unix timestamp of last update."""
     object: Literal["organization_invitation"] = "organization_invitation"
+    """String representing the object's type. Objects of the same type share the same value."""
     organization_id: str | None = None
     inviter_id: str | None = None
     public_inviter_data: OrganizationInvitationPublicUserData | None = None
@@ -38,6 +41,7 @@ class OrganizationInvitation(Model):
     private_metadata: dict[str, Any] | None = None
     url: str | None = attrs.field(default=None, repr=False)
     expires_at: int | None = None
+    """Unix timestamp of expiration."""
 
     _optional: ClassVar[frozenset[str]] = frozenset(
         {"organization_id", "status", "private_metadata"}
@@ -50,3 +54,4 @@ class OrganizationInvitationsList(Model):
 
     data: list[OrganizationInvitation]
     total_count: int
+    """Total number of organization invitations."""

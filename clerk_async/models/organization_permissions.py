@@ -23,3 +23,4 @@ class Permissions(Model):
 
     data: list[Permission]
     total_count: int
+    """Total number of permissions."""

@@ -23,3 +23,4 @@ class Roles(Model):
 
     data: list[Role]
     total_count: int
+    """Total number of roles."""

@@ -30,7 +30,9 @@ class Organization(Model):
     admin_delete_enabled: bool
     public_metadata: dict[str, Any]
     created_at: int
+    """Unix timestamp of creation."""
     updated_at: int
+    """Unix timestamp of last update."""
     object: Literal["organization"] = "organization"
     image_url: str | None = None
     members_count: int | None = None
@@ -39,7 +41,11 @@ class Organization(Model):
     private_metadata: dict[str, Any] | None = None
     created_by: str | None = None
     last_active_at: int | None = None
+    """Unix timestamp of last activity."""
     role_set_key: str | None = None
+    """The key of the [role
+    set](https://clerk.com/docs/guides/organizations/control-access/role-sets) assigned to
+    this organization."""
 
     _optional: ClassVar[frozenset[str]] = frozenset(
         {
@@ -60,6 +66,7 @@ class OrganizationsList(Model):
 
     data: list[Organization]
     total_count: int
+    """Total number of organizations."""
 
 
 @attrs.define(kw_only=True)
@@ -75,7 +82,9 @@ class OrganizationWithLogo(Model):
     admin_delete_enabled: bool
     public_metadata: dict[str, Any]
     created_at: int
+    """Unix timestamp of creation."""
     updated_at: int
+    """Unix timestamp of last update."""
     object: Literal["organization"] = "organization"
     members_count: int | None = None
     missing_member_with_elevated_permissions: bool | None = None
@@ -83,7 +92,11 @@ class OrganizationWithLogo(Model):
     private_metadata: dict[str, Any] | None = None
     created_by: str | None = None
     last_active_at: int | None = None
+    """Unix timestamp of last activity."""
     role_set_key: str | None = None
+    """The key of the [role
+    set](https://clerk.com/docs/guides/organizations/control-access/role-sets) assigned to
+    this organization."""
     logo_url: str | None = None
 
     _optional: ClassVar[frozenset[str]] = frozenset(

@@ -27,6 +27,9 @@ class ProxyCheck(Model):
     proxy_url: str
     successful: bool
     created_at: int
+    """Unix timestamp of creation."""
     updated_at: int
+    """Unix timestamp of last update."""
     object: Literal["proxy_check"] = "proxy_check"
     last_run_at: int | None = None
+    """Unix timestamp of last run."""

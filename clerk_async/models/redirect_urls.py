@@ -25,5 +25,7 @@ class RedirectURL(Model):
     id: str
     url: str
     created_at: int
+    """Unix timestamp of creation."""
     updated_at: int
+    """Unix timestamp of last update."""
     object: Literal["redirect_url"] = "redirect_url"

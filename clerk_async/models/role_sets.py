@@ -30,14 +30,22 @@ class RoleSetItem(Model):
     """A role within a role set"""
 
     id: str
+    """The unique identifier of the role."""
     name: str
+    """The name of the role."""
     key: str
+    """The key of the role (e.g., 'org:admin', 'org:member')"""
     created_at: int
+    """Unix timestamp of role creation."""
     updated_at: int
+    """Unix timestamp of last role update."""
     object: Literal["role_set_item"] = "role_set_item"
     description: str | None = None
+    """Optional description of the role."""
     members_count: int | None = None
+    """The number of members assigned to this role within the role set."""
     has_members: bool | None = None
+    """Whether this role has any members assigned within the role set."""
 
 
 @attrs.define(kw_only=True)
@@ -45,14 +53,22 @@ class RoleSetDefaultRole(Model):
     """The default role assigned to new organization members"""
 
     id: str
+    """The unique identifier of the role."""
     name: str
+    """The name of the role."""
     key: str
+    """The key of the role (e.g., 'org:admin', 'org:member')"""
     created_at: int
+    """Unix timestamp of role creation."""
     updated_at: int
+    """Unix timestamp of last role update."""
     object: Literal["role_set_item"] = "role_set_item"
     description: str | None = None
+    """Optional description of the role."""
     members_count: int | None = None
+    """The number of members assigned to this role within the role set."""
     has_members: bool | None = None
+    """Whether this role has any members assigned within the role set."""
 
 
 @attrs.define(kw_only=True)
@@ -60,14 +76,22 @@ class RoleSetCreatorRole(Model):
     """The role assigned to the creator of an organization"""
 
     id: str
+    """The unique identifier of the role."""
     name: str
+    """The name of the role."""
     key: str
+    """The key of the role (e.g., 'org:admin', 'org:member')"""
     created_at: int
+    """Unix timestamp of role creation."""
     updated_at: int
+    """Unix timestamp of last role update."""
     object: Literal["role_set_item"] = "role_set_item"
     description: str | None = None
+    """Optional description of the role."""
     members_count: int | None = None
+    """The number of members assigned to this role within the role set."""
     has_members: bool | None = None
+    """Whether this role has any members assigned within the role set."""
 
 
 @attrs.define(kw_only=True)
@@ -75,19 +99,32 @@ class RoleSetRoleSetMigration(Model):
     """Active migration information, only present when status is 'enqueued' or 'in_progress'"""
 
     id: str
+    """The unique identifier of the migration."""
     instance_id: str
+    """The instance ID this migration belongs to."""
     source_role_set_id: str
+    """The ID of the source role set being migrated from."""
     trigger_type: str
+    """What triggered this migration (e.g., 'role_set_deletion', 'role_removal')"""
     status: str
+    """Current status of the migration (e.g., 'enqueued', 'in_progress', 'completed')"""
     migrated_members: int
+    """Number of members that have been migrated so far."""
     created_at: int
+    """Unix timestamp of migration creation."""
     updated_at: int
+    """Unix timestamp of last migration update."""
     object: Literal["role_set_migration"] = "role_set_migration"
     organization_id: str | None = None
+    """The organization ID if the migration is scoped to a specific organization."""
     dest_role_set_id: str | None = None
+    """The ID of the destination role set being migrated to."""
     mappings: dict[str, Any] | None = None
+    """Role key mappings from source to destination roles."""
     started_at: int | None = None
+    """Unix timestamp when the migration started."""
     completed_at: int | None = None
+    """Unix timestamp when the migration completed."""
 
 
 @attrs.define(kw_only=True)
@@ -95,17 +132,28 @@ class RoleSet(Model):
     """A role set defines a collection of roles that can be assigned to organization members"""
 
     id: str
+    """The unique identifier of the role set."""
     name: str
+    """The name of the role set."""
     key: str
+    """A unique key for the role set (e.g., 'role_set:default')"""
     roles: list[RoleSetItem]
+    """The list of roles in this role set."""
     type: Literal["initial", "custom"]
+    """The type of the role set ('initial' or 'custom')"""
     created_at: int
+    """Unix timestamp of role set creation."""
     updated_at: int
+    """Unix timestamp of last role set update."""
     object: Literal["role_set"] = "role_set"
     description: str | None = None
+    """Optional description of the role set."""
     default_role: RoleSetDefaultRole | None = None
+    """The default role assigned to new organization members."""
     creator_role: RoleSetCreatorRole | None = None
+    """The role assigned to the creator of an organization."""
     role_set_migration: RoleSetRoleSetMigration | None = None
+    """Active migration information, only present when status is 'enqueued' or 'in_progress'."""
 
     _optional: ClassVar[frozenset[str]] = frozenset(
         {"default_role", "creator_role", "role_set_migration"}
@@ -118,3 +166,4 @@ class RoleSetsList(Model):
 
     data: list[RoleSet]
     total_count: int
+    """Total number of role sets."""

@@ -38,7 +38,10 @@ class SAMLConnectionLoginHint(Model):
     """Configuration for the login_hint sent to the IdP on SSO sign-in"""
 
     mode: Literal["email_address", "custom_attribute", "off"]
+    """Controls the login_hint sent to the IdP on SSO sign-in."""
     source: str | None = None
+    """The user public_metadata key whose value is sent as the login_hint when mode is
+    custom_attribute."""
 
     _optional: ClassVar[frozenset[str]] = frozenset({"source"})
 
@@ -61,9 +64,12 @@ class SAMLConnection(Model):
     disable_additional_identifications: bool
     allow_organization_account_linking: bool
     force_authn: bool
+    """Enable or deactivate ForceAuthn."""
     login_hint: SAMLConnectionLoginHint
     created_at: int
+    """Unix timestamp of creation."""
     updated_at: int
+    """Unix timestamp of last update."""
     object: Literal["saml_connection"] = "saml_connection"
     domain: str | None = None
     domains: list[str] | None = None
@@ -71,7 +77,11 @@ class SAMLConnection(Model):
     idp_sso_url: str | None = None
     idp_certificate: str | None = None
     idp_certificate_issued_at: int | None = None
+    """Unix timestamp (milliseconds) of the start of the IdP certificate validity window (X.509
+    NotBefore). Null when no certificate is configured."""
     idp_certificate_expires_at: int | None = None
+    """Unix timestamp (milliseconds) of the end of the IdP certificate validity window (X.509
+    NotAfter). Null when no certificate is configured."""
     idp_metadata_url: str | None = None
     idp_metadata: str | None = None
     organization_id: str | None = None
@@ -87,3 +97,4 @@ class SAMLConnections(Model):
 
     data: list[SAMLConnection]
     total_count: int
+    """Total number of SAML Connections."""

@@ -32,11 +32,19 @@ class SCIMDirectoryCustomAttributesItem(Model):
     """The spec's ``SCIMDirectoryCustomAttributesItem``."""
 
     name: str | None = None
+    """Display name for the custom attribute."""
     key: str | None = None
+    """Key used to store the attribute in the user's public/private/unsafe metadata."""
     sso_path: str | None = None
+    """Path to extract the attribute value from SSO claims (SAML assertions or OIDC claims)"""
     scim_path: str | None = None
+    """GJSON path to extract the attribute value from SCIM user resources."""
     directory_path: str | None = None
+    """GJSON path to extract the attribute value from directory sync user resources. Same value
+    as `scim_path`."""
     multi_valued: bool | None = None
+    """When true, the attribute supports multiple values; values from the IdP are written to
+    public_metadata as an array. Defaults to false."""
 
     _optional: ClassVar[frozenset[str]] = frozenset(
         {"name", "key", "sso_path", "scim_path", "directory_path", "multi_valued"}
@@ -48,18 +56,33 @@ class SCIMDirectory(Model):
     """A directory configuration for provisioning users via SCIM protocol."""
 
     id: str
+    """Unique identifier for the directory."""
     name: str
+    """A human-friendly name for the directory."""
     endpoint_url: str
+    """The SCIM endpoint URL for this directory."""
     provider: str
+    """The identity provider for this directory."""
     enabled: bool
+    """Whether the directory is enabled."""
     group_role_mapping_enabled: bool
+    """Whether group-to-role mapping is enabled for this directory."""
     attribute_mapping: dict[str, Any]
+    """Mapping of user attributes to the SCIM attribute paths they are extracted from."""
     created_at: int
+    """Unix timestamp when the directory was created."""
     updated_at: int
+    """Unix timestamp when the directory was last updated."""
     object: Literal["scim_directory"] = "scim_directory"
+    """String representing the object's type. Always 'scim_directory'."""
     enterprise_connection_id: str | None = None
+    """The ID of the associated enterprise connection."""
     custom_attributes: list[SCIMDirectoryCustomAttributesItem] | None = None
+    """Custom attributes to map from the IdP to the user's profile via SCIM provisioning.
+    Requires the custom attributes feature to be enabled for the instance."""
     api_key: str | None = attrs.field(default=None, repr=False)
+    """The API key for authenticating SCIM requests. Only returned when the directory is
+    created or the key is rotated."""
 
     _optional: ClassVar[frozenset[str]] = frozenset({"custom_attributes"})
 
@@ -70,6 +93,7 @@ class ListSCIMDirectoriesResponse(Model):
 
     data: list[SCIMDirectory]
     total_count: int
+    """Total number of directories."""
 
 
 @attrs.define(kw_only=True)
@@ -79,16 +103,29 @@ class SCIMGroupRoleMapping(Model):
     groups."""
 
     id: str
+    """Unique identifier for the SCIM group role mapping."""
     scim_directory_id: str
+    """The ID of the directory this mapping belongs to."""
     directory_id: str
+    """The ID of the directory this mapping belongs to. Same value as `scim_directory_id`."""
     scim_group_id: str
+    """The SCIM group ID from the identity provider."""
     directory_group_id: str
+    """The group ID from the identity provider. Same value as `scim_group_id`."""
     scim_group_display_name: str
+    """The display name of the SCIM group, as reported by the identity provider."""
     directory_group_display_name: str
+    """The display name of the group, as reported by the identity provider. Same value as
+    `scim_group_display_name`."""
     precedence: int
+    """Mapping precedence, starting at 1. Lower values take priority when a user belongs to
+    multiple mapped groups."""
     created_at: int
+    """Unix timestamp (milliseconds) of when the mapping was created."""
     updated_at: int
+    """Unix timestamp (milliseconds) of when the mapping was last updated."""
     object: Literal["scim_group_role_mapping"] = "scim_group_role_mapping"
+    """String representing the object's type. Always 'scim_group_role_mapping'."""
     role: Role | None = None
 
     _optional: ClassVar[frozenset[str]] = frozenset({"role"})
@@ -100,6 +137,7 @@ class ListSCIMGroupRoleMappingsResponse(Model):
 
     data: list[SCIMGroupRoleMapping]
     total_count: int
+    """Total number of SCIM group role mappings in the directory."""
 
 
 @attrs.define(kw_only=True)
@@ -108,6 +146,7 @@ class ReplaceSCIMGroupRoleMappingsResponse(Model):
 
     data: list[SCIMGroupRoleMapping]
     total_count: int
+    """Total number of SCIM group role mappings in the directory."""
 
 
 @attrs.define(kw_only=True)
@@ -115,5 +154,8 @@ class DeleteSCIMGroupRoleMappingResponse(Model):
     """The spec's ``DeleteSCIMGroupRoleMappingResponse``."""
 
     id: str
+    """The ID of the deleted SCIM group role mapping."""
     object: Literal["scim_group_role_mapping"] = "scim_group_role_mapping"
+    """String representing the object's type."""
     deleted: bool = True
+    """Whether the SCIM group role mapping was successfully deleted."""

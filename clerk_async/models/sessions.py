@@ -30,7 +30,9 @@ class Token(Model):
     """The spec's ``Token``."""
 
     jwt: str = attrs.field(repr=False)
+    """String representing the encoded JSON Web Token (JWT) value."""
     object: Literal["token"] = "token"
+    """String representing the object's type. Objects of the same type share the same value."""
 
 
 @attrs.define(kw_only=True)
@@ -38,7 +40,9 @@ class Cookies(Model):
     """The spec's ``Cookies``."""
 
     cookies: list[str] = attrs.field(repr=False)
+    """Array of cookie directives."""
     object: Literal["cookies"] = "cookies"
+    """String representing the object's type. Objects of the same type share the same value."""
 
 
 @attrs.define(kw_only=True)

@@ -121,10 +121,15 @@ class Session(Model):
     ]
     last_active_at: int
     expire_at: int
+    """Unix timestamp of expiration."""
     abandon_at: int
+    """Unix timestamp of abandonment."""
     updated_at: int
+    """Unix timestamp of last update."""
     created_at: int
+    """Unix timestamp of creation."""
     object: Literal["session"] = "session"
+    """String representing the object's type. Objects of the same type share the same value."""
     actor: dict[str, Any] | None = None
     last_active_organization_id: str | None = None
     latest_activity: SessionActivityResponse | None = None
@@ -147,11 +152,15 @@ class EmailAddress(Model):
     reserved: bool
     linked_to: list[IdentificationLink]
     created_at: int
+    """Unix timestamp of creation."""
     updated_at: int
+    """Unix timestamp of creation."""
     id: str | None = None
     object: Literal["email_address"] = "email_address"
+    """String representing the object's type. Objects of the same type share the same value."""
     verification: dict[str, Any] | None = None
     matches_sso_connection: bool | None = None
+    """Indicates whether this email address domain matches an active enterprise connection."""
 
     _optional: ClassVar[frozenset[str]] = frozenset({"id", "matches_sso_connection"})
 
@@ -177,9 +186,12 @@ class PhoneNumber(Model):
     reserved: bool
     linked_to: list[IdentificationLink]
     created_at: int
+    """Unix timestamp of creation."""
     updated_at: int
+    """Unix timestamp of creation."""
     id: str | None = None
     object: Literal["phone_number"] = "phone_number"
+    """String representing the object's type. Objects of the same type share the same value."""
     reserved_for_second_factor: bool | None = None
     default_second_factor: bool | None = None
     verification: dict[str, Any] | None = None
@@ -196,28 +208,47 @@ class Template(Model):
 
     id: str | None = None
     object: Literal["template"] = "template"
+    """String representing the object's type. Objects of the same type share the same value."""
     instance_id: str | None = None
+    """The ID of the instance to which the template belongs."""
     resource_type: str | None = None
+    """whether this is a system (default) or user overridden) template."""
     template_type: str | None = None
+    """whether this is an email or SMS template."""
     name: str | None = None
+    """user-friendly name of the template."""
     slug: str | None = None
+    """machine-friendly name of the template."""
     position: int | None = None
+    """position with the listing of templates."""
     can_revert: bool | None = None
+    """whether this template can be reverted to the corresponding system default."""
     can_delete: bool | None = None
+    """whether this template can be deleted."""
     can_edit_body: bool | None = None
+    """whether the body of this template can be edited."""
     can_toggle: bool | None = None
+    """whether this template can be enabled or disabled, true only for notification SMS
+    templates."""
     subject: str | None = None
+    """email subject."""
     markup: str | None = None
+    """the editor markup used to generate the body of the template."""
     body: str | None = None
+    """the template body before variable interpolation."""
     available_variables: list[str] | None = None
+    """list of variables that are available for use in the template body."""
     required_variables: list[str] | None = None
+    """list of variables that must be contained in the template body."""
     from_email_name: str | None = None
     reply_to_email_name: str | None = None
     delivered_by_clerk: bool | None = None
     enabled: bool | None = None
     flagged_as_suspicious: bool | None = None
     updated_at: int | None = None
+    """Unix timestamp of last update."""
     created_at: int | None = None
+    """Unix timestamp of creation."""
 
     _optional: ClassVar[frozenset[str]] = frozenset(
         {
@@ -258,7 +289,9 @@ class OrganizationMembershipOrganization(Model):
     admin_delete_enabled: bool
     public_metadata: dict[str, Any]
     created_at: int
+    """Unix timestamp of creation."""
     updated_at: int
+    """Unix timestamp of last update."""
     object: Literal["organization"] = "organization"
     image_url: str | None = None
     members_count: int | None = None
@@ -267,7 +300,11 @@ class OrganizationMembershipOrganization(Model):
     private_metadata: dict[str, Any] | None = None
     created_by: str | None = None
     last_active_at: int | None = None
+    """Unix timestamp of last activity."""
     role_set_key: str | None = None
+    """The key of the [role
+    set](https://clerk.com/docs/guides/organizations/control-access/role-sets) assigned to
+    this organization."""
 
     _optional: ClassVar[frozenset[str]] = frozenset(
         {
@@ -308,12 +345,18 @@ class OrganizationMembership(Model):
     role: str
     permissions: list[str]
     public_metadata: dict[str, Any]
+    """Metadata saved on the organization membership, accessible from both Frontend and Backend
+    APIs."""
     organization: OrganizationMembershipOrganization
     created_at: int
+    """Unix timestamp of creation."""
     updated_at: int
+    """Unix timestamp of last update."""
     object: Literal["organization_membership"] = "organization_membership"
+    """String representing the object's type. Objects of the same type share the same value."""
     role_name: str | None = None
     private_metadata: dict[str, Any] | None = None
+    """Metadata saved on the organization membership, accessible only from the Backend API."""
     public_user_data: OrganizationMembershipPublicUserData | None = None
 
     _optional: ClassVar[frozenset[str]] = frozenset(
@@ -326,9 +369,13 @@ class CommerceSubscriptionCreditResponseAmount(Model):
     """Credit amount."""
 
     amount: int
+    """The amount in cents."""
     amount_formatted: str
+    """The formatted amount as a string (e.g., '$49.99')."""
     currency: str
+    """The currency code (e.g., 'USD')."""
     currency_symbol: str
+    """The currency symbol (e.g., '$')."""
 
 
 @attrs.define(kw_only=True)
@@ -336,7 +383,9 @@ class CommerceSubscriptionCreditResponse(Model):
     """The spec's ``CommerceSubscriptionCreditResponse``."""
 
     amount: CommerceSubscriptionCreditResponseAmount | None = None
+    """Credit amount."""
     cycle_remaining_percent: float | None = None
+    """Percentage of the billing cycle remaining."""
 
     _optional: ClassVar[frozenset[str]] = frozenset({"amount", "cycle_remaining_percent"})
 
@@ -346,9 +395,13 @@ class CommerceMoneyResponse(Model):
     """The spec's ``CommerceMoneyResponse``."""
 
     amount: int
+    """The amount in cents."""
     amount_formatted: str
+    """The formatted amount as a string (e.g., '$49.99')."""
     currency: str
+    """The currency code (e.g., 'USD')."""
     currency_symbol: str
+    """The currency symbol (e.g., '$')."""
 
 
 @attrs.define(kw_only=True)
@@ -383,9 +436,13 @@ class CommerceSubscriptionItemPlanFee(Model):
     """The spec's ``CommerceSubscriptionItemPlanFee``."""
 
     amount: int
+    """The amount in cents."""
     amount_formatted: str
+    """The formatted amount as a string (e.g., '$49.99')."""
     currency: str
+    """The currency code (e.g., 'USD')."""
     currency_symbol: str
+    """The currency symbol (e.g., '$')."""
 
 
 @attrs.define(kw_only=True)
@@ -393,9 +450,13 @@ class CommerceSubscriptionItemPlanAnnualMonthlyFee(Model):
     """The spec's ``CommerceSubscriptionItemPlanAnnualMonthlyFee``."""
 
     amount: int
+    """The amount in cents."""
     amount_formatted: str
+    """The formatted amount as a string (e.g., '$49.99')."""
     currency: str
+    """The currency code (e.g., 'USD')."""
     currency_symbol: str
+    """The currency symbol (e.g., '$')."""
 
 
 @attrs.define(kw_only=True)
@@ -403,9 +464,13 @@ class CommerceSubscriptionItemPlanAnnualFee(Model):
     """The spec's ``CommerceSubscriptionItemPlanAnnualFee``."""
 
     amount: int
+    """The amount in cents."""
     amount_formatted: str
+    """The formatted amount as a string (e.g., '$49.99')."""
     currency: str
+    """The currency code (e.g., 'USD')."""
     currency_symbol: str
+    """The currency symbol (e.g., '$')."""
 
 
 @attrs.define(kw_only=True)
@@ -413,11 +478,17 @@ class FeatureResponse(Model):
     """The spec's ``FeatureResponse``."""
 
     id: str
+    """Unique identifier for the feature."""
     name: str
+    """The name of the feature."""
     slug: str
+    """The URL-friendly slug for the feature."""
     object: Literal["feature"] = "feature"
+    """String representing the object's type. Objects of the same type share the same value."""
     description: str | None = None
+    """The description of the feature."""
     avatar_url: str | None = None
+    """The URL of the feature's avatar image."""
 
 
 @attrs.define(kw_only=True)
@@ -425,8 +496,11 @@ class CommercePlanUnitPriceTier(Model):
     """The spec's ``CommercePlanUnitPriceTier``."""
 
     starts_at_block: int
+    """Start block (inclusive) for this tier."""
     fee_per_block: CommerceMoneyResponse
+    """Price charged per block in this tier."""
     ends_after_block: int | None = None
+    """End block (inclusive) for this tier; null means unlimited."""
 
 
 @attrs.define(kw_only=True)
@@ -434,8 +508,11 @@ class CommercePlanUnitPrice(Model):
     """The spec's ``CommercePlanUnitPrice``."""
 
     name: str
+    """Name of the billable unit (for example, seats)"""
     block_size: int
+    """Number of units included in each pricing block."""
     tiers: list[CommercePlanUnitPriceTier]
+    """Tiered pricing configuration for this unit."""
 
 
 @attrs.define(kw_only=True)
@@ -443,24 +520,40 @@ class CommerceSubscriptionItemPlan(Model):
     """The associated plan."""
 
     id: str
+    """Unique identifier for the plan."""
     name: str
+    """The name of the plan."""
     product_id: str
+    """The ID of the product this plan belongs to."""
     is_default: bool
+    """Whether this is the default plan."""
     is_recurring: bool
+    """Whether this is a recurring plan."""
     publicly_visible: bool
+    """Whether this plan is publicly visible."""
     has_base_fee: bool
+    """Whether this plan has a base fee."""
     for_payer_type: str
+    """The payer type this plan is designed for."""
     slug: str
+    """The URL-friendly slug for the plan."""
     free_trial_enabled: bool
+    """Whether free trial is enabled for this plan."""
     object: Literal["commerce_plan"] = "commerce_plan"
+    """String representing the object's type. Objects of the same type share the same value."""
     fee: CommerceSubscriptionItemPlanFee | None = None
     annual_monthly_fee: CommerceSubscriptionItemPlanAnnualMonthlyFee | None = None
     annual_fee: CommerceSubscriptionItemPlanAnnualFee | None = None
     description: str | None = None
+    """The description of the plan."""
     avatar_url: str | None = None
+    """The URL of the plan's avatar image."""
     features: list[FeatureResponse] | None = None
+    """The features included in this plan."""
     free_trial_days: int | None = None
+    """Number of free trial days for this plan."""
     unit_prices: list[CommercePlanUnitPrice] | None = None
+    """Per-unit pricing tiers for this plan (for example, seats)"""
 
     _optional: ClassVar[frozenset[str]] = frozenset({"features", "unit_prices"})
 
@@ -470,22 +563,39 @@ class CommercePaymentMethodResponse(Model):
     """The spec's ``CommercePaymentMethodResponse``."""
 
     id: str
+    """Unique identifier for the payment method."""
     payer_id: str
+    """Unique identifier for the payer."""
     payment_type: Literal["card", "link", "payer-credits"]
+    """The payment method type."""
     gateway: str
+    """The payment gateway."""
     gateway_external_id: str
+    """External ID in the payment gateway."""
     status: Literal["active", "disconnected"]
+    """Status of the payment method."""
     object: Literal["commerce_payment_method"] = "commerce_payment_method"
+    """String representing the object's type. Objects of the same type share the same value."""
     is_default: bool | None = None
+    """Whether this is the default payment method for the payer."""
     gateway_external_account_id: str | None = None
+    """External account ID in the payment gateway."""
     last4: str | None = None
+    """Last 4 digits of the card (for card payment methods)."""
     wallet_type: str | None = None
+    """Type of wallet (if applicable)."""
     card_type: str | None = None
+    """Type of card (if applicable)."""
     expiry_year: int | None = None
+    """Card expiration year (for card payment methods)."""
     expiry_month: int | None = None
+    """Card expiration month (for card payment methods)."""
     created_at: int | None = None
+    """Unix timestamp (in milliseconds) when the payment method was created."""
     updated_at: int | None = None
+    """Unix timestamp (in milliseconds) when the payment method was last updated."""
     is_removable: bool | None = None
+    """Whether this payment method can be removed."""
 
     _optional: ClassVar[frozenset[str]] = frozenset(
         {"is_default", "created_at", "updated_at", "is_removable"}
@@ -498,9 +608,13 @@ class CommerceSubscriptionItemNextPaymentAmount(Model):
     `totals.grand_total` for the full amount."""
 
     amount: int
+    """The amount in cents."""
     amount_formatted: str
+    """The formatted amount as a string (e.g., '$49.99')."""
     currency: str
+    """The currency code (e.g., 'USD')."""
     currency_symbol: str
+    """The currency symbol (e.g., '$')."""
 
 
 @attrs.define(kw_only=True)
@@ -508,8 +622,11 @@ class CommercePerUnitTotalTier(Model):
     """The spec's ``CommercePerUnitTotalTier``."""
 
     fee_per_block: CommerceMoneyResponse
+    """Price charged per block in this tier."""
     total: CommerceMoneyResponse
+    """Total charge for this tier."""
     quantity: int | None = None
+    """Units billed in this tier; null means unlimited."""
 
 
 @attrs.define(kw_only=True)
@@ -517,8 +634,11 @@ class CommercePerUnitTotal(Model):
     """The spec's ``CommercePerUnitTotal``."""
 
     name: str
+    """Name of the billable unit (for example, `seats`)."""
     block_size: int
+    """Number of units included in each pricing block."""
     tiers: list[CommercePerUnitTotalTier]
+    """Computed totals for each pricing tier."""
 
 
 @attrs.define(kw_only=True)
@@ -587,9 +707,15 @@ class CommerceSubscriptionItemNextPayment(Model):
     """Information about the next payment."""
 
     amount: CommerceSubscriptionItemNextPaymentAmount | None = None
+    """Base plan fee for the next payment. Does not include per-unit (e.g. seat) charges; see
+    `totals.grand_total` for the full amount."""
     date: int | None = None
+    """Unix timestamp (in milliseconds) for the next payment date."""
     per_unit_totals: list[CommercePerUnitTotal] | None = None
+    """Per-unit total breakdown (for example, seats) for the next payment."""
     totals: CommerceSubscriptionItemNextPaymentTotals | None = None
+    """Breakdown of the recurring amount that will be billed at renewal (base fee + per-unit
+    charges). Tax and credits are not previewed."""
 
     _optional: ClassVar[frozenset[str]] = frozenset({"amount", "per_unit_totals", "totals"})
 
@@ -599,18 +725,31 @@ class CommercePayerResponse(Model):
     """The spec's ``CommercePayerResponse``."""
 
     id: str
+    """Unique identifier for the payer."""
     instance_id: str
+    """Unique identifier for the Clerk instance."""
     object: Literal["commerce_payer"] = "commerce_payer"
+    """String representing the object's type. Objects of the same type share the same value."""
     user_id: str | None = None
+    """User ID for user-type payers."""
     first_name: str | None = None
+    """First name of the payer."""
     last_name: str | None = None
+    """Last name of the payer."""
     email: str | None = None
+    """Email address of the payer."""
     organization_id: str | None = None
+    """Organization ID for org-type payers."""
     organization_name: str | None = None
+    """Organization name for org-type payers."""
     image_url: str | None = None
+    """URL of the payer's image/avatar."""
     credits_balance: CommerceMoneyResponse | None = None
+    """Current credits balance for the payer."""
     created_at: int | None = None
+    """Unix timestamp (in milliseconds) when the payer was created."""
     updated_at: int | None = None
+    """Unix timestamp (in milliseconds) when the payer was last updated."""
 
     _optional: ClassVar[frozenset[str]] = frozenset(
         {"image_url", "credits_balance", "created_at", "updated_at"}
@@ -622,8 +761,11 @@ class CommercePerUnitTotalTier2(Model):
     """The spec's ``CommercePerUnitTotalTier-2``."""
 
     fee_per_block: CommerceMoneyResponse
+    """Price charged per block in this tier."""
     total: CommerceMoneyResponse
+    """Total charge for this tier."""
     quantity: int | None = None
+    """Units billed in this tier; null means unlimited."""
 
 
 @attrs.define(kw_only=True)
@@ -631,7 +773,9 @@ class CommerceSubscriptionItemSeats(Model):
     """Seat quantity for seat-based billing."""
 
     quantity: int | None = None
+    """Seat quantity being billed; null means unlimited."""
     tiers: list[CommercePerUnitTotalTier2] | None = None
+    """Per-unit cost breakdown by pricing tier."""
 
     _optional: ClassVar[frozenset[str]] = frozenset({"tiers"})
 
@@ -641,8 +785,11 @@ class CommercePerUnitTotal2(Model):
     """The spec's ``CommercePerUnitTotal-2``."""
 
     name: str
+    """Name of the billable unit (for example, seats)"""
     block_size: int
+    """Number of units included in each pricing block."""
     tiers: list[CommercePerUnitTotalTier2]
+    """Computed totals for each pricing tier."""
 
 
 @attrs.define(kw_only=True)
@@ -677,9 +824,13 @@ class CommerceSubscriptionItemTotalsDiscountsProration(Model):
     """Proration details from passed subscription time"""
 
     amount: CommerceMoneyResponse
+    """Credit amount with formatting."""
     cycle_days_passed: int
+    """Number of days that have passed in the billing cycle."""
     cycle_days_total: int
+    """Total number of days in the billing cycle."""
     cycle_passed_percent: float
+    """Percentage of the billing cycle that has passed."""
 
 
 @attrs.define(kw_only=True)
@@ -687,7 +838,9 @@ class CommerceSubscriptionItemTotalsDiscounts(Model):
     """Information about the discounts applied to the payment"""
 
     total: CommerceMoneyResponse
+    """Total discounts applied."""
     proration: CommerceSubscriptionItemTotalsDiscountsProration | None = None
+    """Proration details from passed subscription time."""
 
 
 @attrs.define(kw_only=True)
@@ -701,6 +854,7 @@ class CommerceSubscriptionItemTotals(Model):
     per_unit_totals: list[CommercePerUnitTotal2] | None = None
     credits: CommerceSubscriptionItemTotalsCredits | None = None
     discounts: CommerceSubscriptionItemTotalsDiscounts | None = None
+    """Information about the discounts applied to the payment."""
 
     _optional: ClassVar[frozenset[str]] = frozenset({"per_unit_totals", "credits"})
 
@@ -710,33 +864,59 @@ class CommerceSubscriptionItem(Model):
     """The spec's ``CommerceSubscriptionItem``."""
 
     id: str
+    """Unique identifier for the subscription item."""
     instance_id: str
+    """Unique identifier for the Clerk instance."""
     status: Literal[
         "active", "canceled", "expired", "ended", "past_due", "upcoming", "incomplete", "abandoned"
     ]
+    """Current status of the subscription item."""
     plan_period: Literal["month", "annual"]
+    """The billing period for this subscription item."""
     payer_id: str
+    """Unique identifier for the payer."""
     is_free_trial: bool
+    """Whether this subscription item includes a free trial."""
     period_start: int
+    """Unix timestamp (in milliseconds) when the current period started."""
     object: Literal["commerce_subscription_item"] = "commerce_subscription_item"
+    """String representing the object's type. Objects of the same type share the same value."""
     credit: CommerceSubscriptionCreditResponse | None = None
+    """Credit information (only available in PaymentAttempt events)."""
     credits: CommerceSubscriptionItemCredits | None = None
+    """Unified credits breakdown for this subscription item."""
     plan_id: str | None = None
+    """Unique identifier for the associated plan."""
     price_id: str | None = None
+    """Unique identifier for the associated price."""
     plan: CommerceSubscriptionItemPlan | None = None
+    """The associated plan."""
     payment_method: CommercePaymentMethodResponse | None = None
+    """The payment method used for this subscription item."""
     lifetime_paid: CommerceMoneyResponse | None = None
+    """Total amount paid over the lifetime of this subscription item."""
     next_payment: CommerceSubscriptionItemNextPayment | None = None
+    """Information about the next payment."""
     payer: CommercePayerResponse | None = None
+    """The payer associated with this subscription item."""
     period_end: int | None = None
+    """Unix timestamp (in milliseconds) when the current period ends."""
     proration_date: str | None = None
+    """The day the subscription item was prorated from. Only available in some responses."""
     canceled_at: int | None = None
+    """Unix timestamp (in milliseconds) when the subscription item was canceled."""
     past_due_at: int | None = None
+    """Unix timestamp (in milliseconds) when the subscription item became past due."""
     ended_at: int | None = None
+    """Unix timestamp (in milliseconds) when the subscription item ended."""
     created_at: int | None = None
+    """Unix timestamp (in milliseconds) when the subscription item was created."""
     updated_at: int | None = None
+    """Unix timestamp (in milliseconds) when the subscription item was last updated."""
     seats: CommerceSubscriptionItemSeats | None = None
+    """Seat quantity for seat-based billing."""
     totals: CommerceSubscriptionItemTotals | None = None
+    """Totals for this subscription item."""
 
     _optional: ClassVar[frozenset[str]] = frozenset(
         {
@@ -789,9 +969,13 @@ class CommerceSubscriptionNextPaymentTotalsDiscountsProration(Model):
     """Proration details from passed subscription time"""
 
     amount: CommerceMoneyResponse
+    """Credit amount with formatting."""
     cycle_days_passed: int
+    """Number of days that have passed in the billing cycle."""
     cycle_days_total: int
+    """Total number of days in the billing cycle."""
     cycle_passed_percent: float
+    """Percentage of the billing cycle that has passed."""
 
 
 @attrs.define(kw_only=True)
@@ -799,7 +983,9 @@ class CommerceSubscriptionNextPaymentTotalsDiscounts(Model):
     """Information about the discounts applied to the payment"""
 
     total: CommerceMoneyResponse
+    """Total discounts applied."""
     proration: CommerceSubscriptionNextPaymentTotalsDiscountsProration | None = None
+    """Proration details from passed subscription time."""
 
 
 @attrs.define(kw_only=True)
@@ -814,6 +1000,7 @@ class CommerceSubscriptionNextPaymentTotals(Model):
     per_unit_totals: list[CommercePerUnitTotal2] | None = None
     credits: CommerceSubscriptionNextPaymentTotalsCredits | None = None
     discounts: CommerceSubscriptionNextPaymentTotalsDiscounts | None = None
+    """Information about the discounts applied to the payment."""
 
     _optional: ClassVar[frozenset[str]] = frozenset({"per_unit_totals", "credits"})
 
@@ -823,9 +1010,15 @@ class CommerceSubscriptionNextPayment(Model):
     """The spec's ``CommerceSubscriptionNextPayment``."""
 
     date: int
+    """Unix timestamp (milliseconds) of the next payment date."""
     amount: CommerceMoneyResponse
+    """The base plan fee for the next payment. Does not include per-unit charges; see
+    `totals.grand_total` for the full amount."""
     per_unit_totals: list[CommercePerUnitTotal2] | None = None
+    """Per-unit total breakdown (for example, seats) for the next payment."""
     totals: CommerceSubscriptionNextPaymentTotals | None = None
+    """Breakdown of the recurring amount that will be billed at renewal (base fee + per-unit
+    charges). Tax and credits are not previewed."""
 
     _optional: ClassVar[frozenset[str]] = frozenset({"per_unit_totals", "totals"})
 
@@ -835,17 +1028,29 @@ class CommerceSubscription(Model):
     """The spec's ``CommerceSubscription``."""
 
     id: str
+    """Unique identifier for the commerce subscription."""
     instance_id: str
+    """The ID of the instance this subscription belongs to."""
     status: Literal["active", "past_due", "canceled", "ended", "abandoned", "incomplete"]
+    """The current status of the subscription."""
     payer_id: str
+    """The ID of the payer for this subscription."""
     created_at: int
+    """Unix timestamp (milliseconds) of creation."""
     updated_at: int
+    """Unix timestamp (milliseconds) of last update."""
     subscription_items: list[CommerceSubscriptionItem]
+    """Array of subscription items in this subscription."""
     object: Literal["commerce_subscription"] = "commerce_subscription"
+    """String representing the object's type. Objects of the same type share the same value."""
     active_at: int | None = None
+    """Unix timestamp (milliseconds) when the subscription became active."""
     past_due_at: int | None = None
+    """Unix timestamp (milliseconds) when the subscription became past due."""
     next_payment: CommerceSubscriptionNextPayment | None = None
+    """Information about the next scheduled payment."""
     eligible_for_free_trial: bool | None = None
+    """Whether the payer is eligible for a free trial."""
 
     _optional: ClassVar[frozenset[str]] = frozenset({"next_payment", "eligible_for_free_trial"})
 
@@ -855,9 +1060,13 @@ class CommerceCreditBalanceResponseBalance(Model):
     """The current credit balance. Null when the payer has never had credits."""
 
     amount: int
+    """The amount in cents."""
     amount_formatted: str
+    """The formatted amount as a string (e.g., '$49.99')."""
     currency: str
+    """The currency code (e.g., 'USD')."""
     currency_symbol: str
+    """The currency symbol (e.g., '$')."""
 
 
 @attrs.define(kw_only=True)
@@ -865,7 +1074,9 @@ class CommerceCreditBalanceResponse(Model):
     """The spec's ``CommerceCreditBalanceResponse``."""
 
     object: str
+    """String representing the object's type. Always 'commerce_credit_balance'."""
     balance: CommerceCreditBalanceResponseBalance | None = None
+    """The current credit balance. Null when the payer has never had credits."""
 
 
 @attrs.define(kw_only=True)
@@ -873,13 +1084,21 @@ class CommerceCreditLedgerResponse(Model):
     """The spec's ``CommerceCreditLedgerResponse``."""
 
     object: str
+    """String representing the object's type. Always 'commerce_credit_ledger'."""
     id: str
+    """Unique identifier for the ledger entry."""
     payer_id: str
+    """The ID of the payer whose balance was adjusted."""
     amount: CommerceMoneyResponse
+    """The credit amount with formatting. Positive for increases, negative for decreases."""
     source_type: str
+    """The type of source that originated the adjustment (e.g. 'grant')."""
     source_id: str
+    """The ID of the source that originated the adjustment."""
     created_at: str
+    """Timestamp when the ledger entry was created."""
     note: str | None = None
+    """An optional note attached to the ledger entry."""
 
 
 @attrs.define(kw_only=True)
@@ -888,6 +1107,7 @@ class OrganizationMembershipsList(Model):
 
     data: list[OrganizationMembership]
     total_count: int
+    """Total number of organization memberships."""
 
 
 @attrs.define(kw_only=True)
@@ -925,8 +1145,11 @@ class OrganizationInvitationWithPublicOrganizationData(Model):
     role_name: str
     public_metadata: dict[str, Any]
     created_at: int
+    """Unix timestamp of creation."""
     updated_at: int
+    """Unix timestamp of last update."""
     object: Literal["organization_invitation"] = "organization_invitation"
+    """String representing the object's type. Objects of the same type share the same value."""
     organization_id: str | None = None
     inviter_id: str | None = None
     public_inviter_data: OrganizationInvitationPublicUserData | None = None
@@ -934,6 +1157,7 @@ class OrganizationInvitationWithPublicOrganizationData(Model):
     private_metadata: dict[str, Any] | None = None
     url: str | None = attrs.field(default=None, repr=False)
     expires_at: int | None = None
+    """Unix timestamp of expiration."""
     public_organization_data: OrganizationInvitationPublicOrganizationData | None = None
 
     _optional: ClassVar[frozenset[str]] = frozenset(
@@ -947,6 +1171,7 @@ class OrganizationInvitationsWithPublicOrganizationData(Model):
 
     data: list[OrganizationInvitationWithPublicOrganizationData]
     total_count: int
+    """Total number of organization invitations."""
 
 
 @attrs.define(kw_only=True)
@@ -959,7 +1184,9 @@ class Permission(Model):
     description: str
     type: str
     created_at: int
+    """Unix timestamp of creation."""
     updated_at: int
+    """Unix timestamp of last update."""
     object: Literal["permission"] = "permission"
 
 
@@ -971,8 +1198,11 @@ class Role(Model):
     name: str
     key: str
     is_creator_eligible: bool
+    """Whether this role is eligible to be an organization creator role."""
     permissions: list[Permission]
     created_at: int
+    """Unix timestamp of creation."""
     updated_at: int
+    """Unix timestamp of last update."""
     object: Literal["role"] = "role"
     description: str | None = None

@@ -26,7 +26,9 @@ class SignInToken(Model):
     status: Literal["pending", "accepted", "revoked"]
     user_id: str
     created_at: int
+    """Unix timestamp of creation."""
     updated_at: int
+    """Unix timestamp of last update."""
     object: Literal["sign_in_token"] = "sign_in_token"
     token: str | None = attrs.field(default=None, repr=False)
     url: str | None = attrs.field(default=None, repr=False)

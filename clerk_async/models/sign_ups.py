@@ -52,6 +52,7 @@ class SignUp(Model):
     password_enabled: bool
     custom_action: bool
     abandon_at: int
+    """Unix timestamp at which the user abandoned the sign up attempt."""
     object: Literal["sign_up_attempt"] = "sign_up_attempt"
     username: str | None = None
     email_address: str | None = None
@@ -65,7 +66,9 @@ class SignUp(Model):
     created_session_id: str | None = None
     created_user_id: str | None = None
     legal_accepted_at: int | None = None
+    """Unix timestamp at which the user accepted the legal requirements."""
     locale: str | None = None
+    """The user locale preference for the sign-up specified as a BCP-47 language tag."""
     external_account: dict[str, Any] | None = None
 
     _optional: ClassVar[frozenset[str]] = frozenset(

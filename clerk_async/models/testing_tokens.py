@@ -23,5 +23,8 @@ class TestingToken(Model):
     """The spec's ``TestingToken``."""
 
     token: str = attrs.field(repr=False)
+    """The actual token. This value is meant to be passed in the `__clerk_testing_token` query
+    parameter with requests to the Frontend API."""
     expires_at: int
+    """Unix timestamp of the token's expiration time."""
     object: Literal["testing_token"] = "testing_token"

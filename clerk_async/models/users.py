@@ -42,9 +42,12 @@ class Web3Wallet(Model):
 
     web3_wallet: str
     created_at: int
+    """Unix timestamp of creation."""
     updated_at: int
+    """Unix timestamp of creation."""
     id: str | None = None
     object: Literal["web3_wallet"] = "web3_wallet"
+    """String representing the object's type. Objects of the same type share the same value."""
     verification: dict[str, Any] | None = None
 
     _optional: ClassVar[frozenset[str]] = frozenset({"id"})
@@ -56,8 +59,10 @@ class Passkey(Model):
 
     name: str
     last_used_at: int
+    """Unix timestamp of when the passkey was last used."""
     id: str | None = None
     object: Literal["passkey"] = "passkey"
+    """String representing the object's type. Objects of the same type share the same value."""
     verification: dict[str, Any] | None = None
 
     _optional: ClassVar[frozenset[str]] = frozenset({"id"})
@@ -68,19 +73,27 @@ class ExternalAccountWithVerification(Model):
     """The spec's ``ExternalAccountWithVerification``."""
 
     object: Literal["external_account", "facebook_account", "google_account"]
+    """String representing the object's type. Objects of the same type share the same value."""
     id: str
     provider: str
     identification_id: str
     provider_user_id: str
+    """The unique ID of the user in the external provider's system."""
     approved_scopes: str
     email_address: str
     first_name: str
     last_name: str
     public_metadata: dict[str, Any]
     created_at: int
+    """Unix timestamp of creation."""
     updated_at: int
+    """Unix timestamp of creation."""
     email_address_verified: bool | None = None
+    """Whether the email was verified by the OAuth provider at creation time. null = unknown
+    (pre-migration data or custom OAuth providers), true = provider confirmed email was
+    verified, false = provider confirmed email was NOT verified."""
     avatar_url: str | None = None
+    """Please use `image_url` instead."""
     image_url: str | None = None
     username: str | None = None
     phone_number: str | None = None
@@ -99,10 +112,12 @@ class SAMLAccount(Model):
     active: bool
     email_address: str
     object: Literal["saml_account"] = "saml_account"
+    """String representing the object's type. Objects of the same type share the same value."""
     first_name: str | None = None
     last_name: str | None = None
     provider_user_id: str | None = None
     last_authenticated_at: int | None = None
+    """Unix timestamp of last authentication."""
     public_metadata: dict[str, Any] | None = None
     verification: dict[str, Any] | None = None
     saml_connection: dict[str, Any] | None = None
@@ -119,15 +134,19 @@ class EnterpriseAccount(Model):
     active: bool
     email_address: str
     object: Literal["enterprise_account"] = "enterprise_account"
+    """String representing the object's type. Objects of the same type share the same value."""
     protocol: Literal["oauth", "saml"] | None = None
+    """The authentication protocol used to sign in."""
     first_name: str | None = None
     last_name: str | None = None
     provider_user_id: str | None = None
+    """The unique ID of the user in the external provider's system."""
     enterprise_connection_id: str | None = None
     public_metadata: dict[str, Any] | None = None
     verification: dict[str, Any] | None = None
     enterprise_connection: dict[str, Any] | None = None
     last_authenticated_at: int | None = None
+    """Unix timestamp of last authentication."""
 
     _optional: ClassVar[frozenset[str]] = frozenset({"protocol", "public_metadata"})
 
@@ -137,8 +156,11 @@ class UserScim(Model):
     """The spec's ``UserScim``."""
 
     directory_id: str
+    """The ID of the directory the user is provisioned from."""
     directory_enabled: bool | None = None
+    """Whether the directory is currently enabled. Omitted when false."""
     external_id: str | None = None
+    """The user's external ID as reported by the directory, if any."""
 
     _optional: ClassVar[frozenset[str]] = frozenset({"directory_enabled"})
 
@@ -162,12 +184,19 @@ class User(Model):
     saml_accounts: list[SAMLAccount]
     enterprise_accounts: list[EnterpriseAccount]
     banned: bool
+    """Flag to denote whether user is banned or not."""
     locked: bool
+    """Flag to denote whether user is currently locked, i.e. restricted from signing in or not."""
     updated_at: int
+    """Unix timestamp of last update."""
     created_at: int
+    """Unix timestamp of creation."""
     delete_self_enabled: bool
+    """If enabled, user can delete themselves via FAPI."""
     create_organization_enabled: bool
+    """If enabled, user can create organizations via FAPI."""
     object: Literal["user"] = "user"
+    """String representing the object's type. Objects of the same type share the same value."""
     external_id: str | None = None
     primary_email_address_id: str | None = None
     primary_phone_number_id: str | None = None
@@ -181,17 +210,33 @@ class User(Model):
     private_metadata: dict[str, Any] | None = None
     unsafe_metadata: dict[str, Any] | None = None
     mfa_enabled_at: int | None = None
+    """Unix timestamp of when MFA was last enabled for this user. It should be noted that this
+    field is not nullified if MFA is disabled."""
     mfa_disabled_at: int | None = None
+    """Unix timestamp of when MFA was last disabled for this user. It should be noted that this
+    field is not nullified if MFA is enabled again."""
     password_last_updated_at: int | None = None
+    """Unix timestamp of when the user's password was last updated."""
     organization_memberships: list[OrganizationMembership] | None = None
     last_sign_in_at: int | None = None
+    """Unix timestamp of last sign-in."""
     deprovisioned: bool | None = None
+    """Flag to denote whether user has been deprovisioned and is restricted from signing in."""
     lockout_expires_in_seconds: int | None = None
+    """The number of seconds remaining until the lockout period expires for a locked user. A
+    null value for a locked user indicates that lockout never expires."""
     verification_attempts_remaining: int | None = None
+    """The number of verification attempts remaining until the user is locked. Null if account
+    lockout is not enabled. Note: if a user is locked explicitly via the Backend API, they
+    may still have verification attempts remaining."""
     create_organizations_limit: int | None = None
+    """The maximum number of organizations the user can create. 0 means unlimited."""
     last_active_at: int | None = None
+    """Unix timestamp of the latest session activity, with day precision."""
     legal_accepted_at: int | None = None
+    """Unix timestamp of when the user accepted the legal requirements."""
     bypass_client_trust: bool | None = None
+    """When set to `true`, the user will bypass Device Trust checks during sign-in."""
     scim: UserScim | None = None
 
     _optional: ClassVar[frozenset[str]] = frozenset(
@@ -213,6 +258,7 @@ class TotalCount(Model):
 
     total_count: int
     object: Literal["total_count"] = "total_count"
+    """String representing the object's type. Objects of the same type share the same value."""
 
 
 @attrs.define(kw_only=True)
@@ -220,16 +266,25 @@ class OAuthAccessTokenItem(Model):
     """The spec's ``OAuthAccessTokenItem``."""
 
     external_account_id: str
+    """External account ID."""
     provider_user_id: str
+    """The unique ID of the user in the external provider's system."""
     token: str = attrs.field(repr=False)
+    """The access token."""
     provider: str
+    """The ID of the provider."""
     public_metadata: dict[str, Any]
     object: Literal["oauth_access_token"] = "oauth_access_token"
     expires_at: int | None = None
+    """Unix timestamp of the access token expiration."""
     label: str | None = None
     scopes: list[str] | None = None
+    """The list of scopes that the token is valid for. Only present for OAuth 2.0 tokens."""
     id_token: str | None = attrs.field(default=None, repr=False)
+    """The ID token retrieved from the OIDC provider. Only present for OIDC-compliant OAuth 2.0
+    providers when available."""
     token_secret: str | None = attrs.field(default=None, repr=False)
+    """The token secret. Only present for OAuth 1.0 tokens."""
 
     _optional: ClassVar[frozenset[str]] = frozenset({"scopes", "id_token", "token_secret"})
 
@@ -281,11 +336,16 @@ class TrustedDevice(Model):
     algorithm: Literal["ES256"]
     status: Literal["active", "revoked"]
     created_at: int
+    """Unix timestamp of creation in milliseconds."""
     updated_at: int
+    """Unix timestamp of the last update in milliseconds."""
     object: Literal["trusted_device"] = "trusted_device"
+    """String representing the object's type."""
     name: str | None = None
     last_used_at: int | None = None
+    """Unix timestamp of the last use in milliseconds."""
     revoked_at: int | None = None
+    """Unix timestamp of revocation in milliseconds."""
 
 
 @attrs.define(kw_only=True)
@@ -294,6 +354,7 @@ class ListUserTrustedDevicesResponse(Model):
 
     data: list[TrustedDevice]
     total_count: int
+    """Total number of trusted devices."""
 
 
 @attrs.define(kw_only=True)

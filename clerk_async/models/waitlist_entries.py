@@ -27,11 +27,14 @@ class WaitlistEntryInvitation(Model):
     public_metadata: dict[str, Any]
     status: Literal["pending", "accepted", "revoked", "expired"]
     created_at: int
+    """Unix timestamp of creation."""
     updated_at: int
+    """Unix timestamp of last update."""
     object: Literal["invitation"] = "invitation"
     revoked: bool | None = None
     url: str | None = attrs.field(default=None, repr=False)
     expires_at: int | None = None
+    """Unix timestamp of expiration."""
 
     _optional: ClassVar[frozenset[str]] = frozenset({"revoked", "url"})
 
@@ -44,9 +47,13 @@ class WaitlistEntry(Model):
     email_address: str
     status: Literal["pending", "invited", "rejected", "completed"]
     created_at: int
+    """Unix timestamp of creation."""
     updated_at: int
+    """Unix timestamp of last update."""
     object: Literal["waitlist_entry"] = "waitlist_entry"
     is_locked: bool | None = None
+    """Indicates if the waitlist entry is locked. Locked entries are being processed in a batch
+    action and are unavailable for other actions."""
     invitation: WaitlistEntryInvitation | None = None
 
     _optional: ClassVar[frozenset[str]] = frozenset({"is_locked"})
@@ -58,3 +65,4 @@ class ListWaitlistEntriesResponse(Model):
 
     data: list[WaitlistEntry]
     total_count: int
+    """Total number of waitlist entries."""

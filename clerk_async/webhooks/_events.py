@@ -124,7 +124,9 @@ class WebhookEventEventAttributesHttpRequest(Model):
     """The HTTP request"""
 
     client_ip: str | None = None
+    """The client IP address."""
     user_agent: str | None = None
+    """The user agent."""
 
     _optional: ClassVar[frozenset[str]] = frozenset({"client_ip", "user_agent"})
 
@@ -134,6 +136,7 @@ class WebhookEventEventAttributes(Model):
     """The event attributes"""
 
     http_request: WebhookEventEventAttributesHttpRequest | None = None
+    """The HTTP request."""
 
     _optional: ClassVar[frozenset[str]] = frozenset({"http_request"})
 
@@ -143,10 +146,15 @@ class WebhookEvent(Model):
     """An event of any type; ``data`` as sent (a JSON object)."""
 
     object: str
+    """The object type (event)"""
     type: str
+    """The event type."""
     timestamp: int
+    """Unix timestamp of creation."""
     instance_id: str
+    """The instance ID."""
     event_attributes: WebhookEventEventAttributes | None = None
+    """The event attributes."""
     data: Any | None = None
 
     _optional: ClassVar[frozenset[str]] = frozenset({"event_attributes", "data"})
@@ -157,19 +165,31 @@ class EmailEventPayload(Model):
     """The spec's ``EmailEventPayload``."""
 
     id: str | None = None
+    """The email ID."""
     object: str | None = None
+    """The object type."""
     slug: str | None = None
+    """The email slug."""
     from_email_name: str | None = None
+    """The email name."""
     reply_to_email_name: str | None = None
+    """The email reply to name."""
     to_email_address: str | None = None
+    """The email to address."""
     email_address_id: str | None = None
     user_id: str | None = None
     subject: str | None = None
+    """The email subject."""
     body: str | None = None
+    """The email body in HTML format."""
     body_plain: str | None = None
+    """The email body in plain text format."""
     status: str | None = None
+    """The email status."""
     data: dict[str, Any] | None = None
+    """The email data."""
     delivered_by_clerk: bool | None = None
+    """Whether the email was delivered by Clerk."""
 
     _optional: ClassVar[frozenset[str]] = frozenset(
         {
@@ -200,6 +220,7 @@ class OrganizationInvitationEventData(Model):
     """The spec's ``OrganizationInvitationEventData``."""
 
     object: Literal["organization_invitation"] = "organization_invitation"
+    """String representing the object's type. Objects of the same type share the same value."""
     id: str | None = None
     email_address: str | None = None
     role: str | None = None
@@ -212,8 +233,11 @@ class OrganizationInvitationEventData(Model):
     private_metadata: dict[str, Any] | None = None
     url: str | None = attrs.field(default=None, repr=False)
     expires_at: int | None = None
+    """Unix timestamp of expiration."""
     created_at: int | None = None
+    """Unix timestamp of creation."""
     updated_at: int | None = None
+    """Unix timestamp of last update."""
     data: OrganizationInvitationEventDataData | None = None
 
     _optional: ClassVar[frozenset[str]] = frozenset(
@@ -247,6 +271,7 @@ class OrganizationInvitationAcceptedPayload(Model):
     """The spec's ``OrganizationInvitationAcceptedPayload``."""
 
     object: Literal["organization_invitation"] = "organization_invitation"
+    """String representing the object's type. Objects of the same type share the same value."""
     id: str | None = None
     email_address: str | None = None
     role: str | None = None
@@ -259,9 +284,13 @@ class OrganizationInvitationAcceptedPayload(Model):
     private_metadata: dict[str, Any] | None = None
     url: str | None = attrs.field(default=None, repr=False)
     expires_at: int | None = None
+    """Unix timestamp of expiration."""
     created_at: int | None = None
+    """Unix timestamp of creation."""
     updated_at: int | None = None
+    """Unix timestamp of last update."""
     user_id: str | None = None
+    """The ID of the user that accepted the invitation."""
     data: OrganizationInvitationAcceptedPayloadData | None = None
 
     _optional: ClassVar[frozenset[str]] = frozenset(
@@ -287,7 +316,10 @@ class PaymentAttemptEventPayloadFailedReason(Model):
     """The reason the payment failed. Null if the payment has not failed."""
 
     code: str | None = None
+    """High-level error code categorizing the failure reason (e.g., 'card_declined',
+    'insufficient_funds')"""
     decline_code: str | None = None
+    """Specific decline code from the payment processor providing detailed failure information."""
 
     _optional: ClassVar[frozenset[str]] = frozenset({"code", "decline_code"})
 
@@ -297,9 +329,13 @@ class BillingPayee(Model):
     """The spec's ``BillingPayee``."""
 
     id: str | None = None
+    """Unique identifier for the payee."""
     gateway_type: str | None = None
+    """Payment gateway used by the payee."""
     gateway_external_id: str | None = None
+    """External identifier from the payment gateway for the payee."""
     gateway_status: str | None = None
+    """Current status of the payee in the payment gateway."""
 
     _optional: ClassVar[frozenset[str]] = frozenset(
         {"id", "gateway_type", "gateway_external_id", "gateway_status"}
@@ -311,16 +347,27 @@ class BillingPayerEventPayload(Model):
     """The spec's ``BillingPayerEventPayload``."""
 
     object: Literal["commerce_payer"] = "commerce_payer"
+    """String representing the object's type."""
     id: str | None = None
+    """Unique identifier for the payer."""
     user_id: str | None = None
+    """Unique identifier for the user (only populated for user payers)"""
     first_name: str | None = None
+    """First name of the user (only populated for user payers)"""
     last_name: str | None = None
+    """Last name of the user (only populated for user payers)"""
     email: str | None = None
+    """Email address of the payer."""
     organization_id: str | None = None
+    """Unique identifier for the organization (only populated for organization payers)"""
     organization_name: str | None = None
+    """Name of the organization (only populated for organization payers)"""
     image_url: str | None = None
+    """URL of the profile image for the payer (user avatar or organization logo)"""
     created_at: int | None = None
+    """Unix timestamp in milliseconds when the payer was created."""
     updated_at: int | None = None
+    """Unix timestamp in milliseconds when the payer was last modified."""
 
     _optional: ClassVar[frozenset[str]] = frozenset(
         {
@@ -343,9 +390,13 @@ class BillingAmount(Model):
     """The spec's ``BillingAmount``."""
 
     amount: int | None = None
+    """Amount in the smallest denomination of the currency (e.g., cents for USD)"""
     amount_formatted: str | None = None
+    """Human-readable formatted amount string (e.g., '$10.99')"""
     currency: str | None = None
+    """Three-letter ISO 4217 currency code (e.g., 'USD')"""
     currency_symbol: str | None = None
+    """Currency symbol for display (e.g., '$')"""
 
     _optional: ClassVar[frozenset[str]] = frozenset(
         {"amount", "amount_formatted", "currency", "currency_symbol"}
@@ -357,9 +408,13 @@ class BillingUnitTotal(Model):
     """The spec's ``BillingUnitTotal``."""
 
     name: str | None = None
+    """Type of unit charged (e.g 'seats')"""
     amount: int | None = None
+    """Price per unit in smallest currency unit."""
     quantity: int | None = None
+    """Number of units at this price. Null indicates unlimited units."""
     total: int | None = None
+    """Total charge for these units (amount x quantity)"""
     currency: str | None = None
 
     _optional: ClassVar[frozenset[str]] = frozenset({"name", "amount", "total", "currency"})
@@ -370,9 +425,13 @@ class BillingTotals(Model):
     """The spec's ``BillingTotals``."""
 
     subtotal: BillingAmount | None = None
+    """Total amount before taxes and fees."""
     tax_total: BillingAmount | None = None
+    """Total amount of taxes applied."""
     grand_total: BillingAmount | None = None
+    """Final total amount including taxes and fees."""
     per_unit_totals: list[BillingUnitTotal] | None = None
+    """Breakdown of per-unit charges."""
 
     _optional: ClassVar[frozenset[str]] = frozenset(
         {"subtotal", "tax_total", "grand_total", "per_unit_totals"}
@@ -384,13 +443,24 @@ class BillingPaymentSource(Model):
     """The spec's ``BillingPaymentSource``."""
 
     id: str | None = None
+    """Unique identifier for the payment source."""
     gateway: str | None = None
+    """Payment gateway used for processing (e.g., 'stripe')"""
     gateway_external_id: str | None = None
+    """Payment gateway's unique identifier for this payment source."""
     gateway_external_account_id: str | None = None
+    """External account identifier from the payment gateway. May be null for some payment
+    methods."""
     payment_method: Literal["link", "card"] | None = None
+    """Type of payment method (e.g., 'card')"""
     status: Literal["active", "disconnected"] | None = None
+    """Current status of the payment source."""
     card_type: str | None = None
+    """Type of card when payment method is 'card' (e.g., 'visa', 'mastercard'). Null for
+    non-card payment methods."""
     last4: str | None = None
+    """Last 4 digits of the card number when payment method is 'card'. Null for non-card
+    payment methods."""
 
     _optional: ClassVar[frozenset[str]] = frozenset(
         {"id", "gateway", "gateway_external_id", "payment_method", "status"}
@@ -402,11 +472,18 @@ class BillingSubscriptionItemPlan(Model):
     """Details of the plan associated with this subscription item"""
 
     id: str | None = None
+    """Unique identifier for the plan."""
     slug: str | None = None
+    """URL-friendly identifier for the plan."""
     name: str | None = None
+    """Display name of the plan."""
     is_recurring: bool | None = None
+    """Whether this plan charges on a recurring basis."""
     amount: int | None = None
+    """Billing amount in the smallest denomination of the currency for the subscription item's
+    billing period (month or annual)"""
     currency: str | None = None
+    """Three-letter ISO 4217 currency code for this plan's pricing."""
 
     _optional: ClassVar[frozenset[str]] = frozenset(
         {"id", "slug", "name", "is_recurring", "amount", "currency"}
@@ -418,9 +495,13 @@ class BillingSubscriptionItemCredit(Model):
     """Proration-only credit. Use credits instead."""
 
     amount: BillingAmount | None = None
+    """Proration credit amount."""
     cycle_days_remaining: int | None = None
+    """Number of days remaining in the billing cycle."""
     cycle_days_total: int | None = None
+    """Total number of days in the billing cycle."""
     cycle_remaining_percent: float | None = None
+    """Percentage of the billing cycle remaining (0.0 to 1.0)"""
 
     _optional: ClassVar[frozenset[str]] = frozenset(
         {"amount", "cycle_days_remaining", "cycle_days_total", "cycle_remaining_percent"}
@@ -432,9 +513,13 @@ class BillingSubscriptionItemCreditsProration(Model):
     """Proration credit details, present when switching plans mid-cycle"""
 
     amount: BillingAmount | None = None
+    """Proration credit amount."""
     cycle_days_remaining: int | None = None
+    """Number of days remaining in the billing cycle."""
     cycle_days_total: int | None = None
+    """Total number of days in the billing cycle."""
     cycle_remaining_percent: float | None = None
+    """Percentage of the billing cycle remaining (0.0 to 1.0)"""
 
     _optional: ClassVar[frozenset[str]] = frozenset(
         {"amount", "cycle_days_remaining", "cycle_days_total", "cycle_remaining_percent"}
@@ -446,7 +531,9 @@ class BillingSubscriptionItemCreditsPayer(Model):
     """Account credit details, present when the account has a credit balance"""
 
     applied_amount: BillingAmount | None = None
+    """Amount of account credit applied to this charge."""
     remaining_balance: BillingAmount | None = None
+    """Remaining account credit balance after this charge."""
 
     _optional: ClassVar[frozenset[str]] = frozenset({"applied_amount", "remaining_balance"})
 
@@ -456,8 +543,11 @@ class BillingSubscriptionItemCredits(Model):
     """Unified credits breakdown including proration and account credits"""
 
     proration: BillingSubscriptionItemCreditsProration | None = None
+    """Proration credit details, present when switching plans mid-cycle."""
     payer: BillingSubscriptionItemCreditsPayer | None = None
+    """Account credit details, present when the account has a credit balance."""
     total: BillingAmount | None = None
+    """Total combined credit amount applied."""
 
     _optional: ClassVar[frozenset[str]] = frozenset({"proration", "payer", "total"})
 
@@ -467,7 +557,9 @@ class BillingSubscriptionItem(Model):
     """The spec's ``BillingSubscriptionItem``."""
 
     id: str | None = None
+    """Unique identifier for the subscription item."""
     object: Literal["commerce_subscription_item"] = "commerce_subscription_item"
+    """String representing the object's type."""
     status: (
         Literal[
             "abandoned",
@@ -481,17 +573,29 @@ class BillingSubscriptionItem(Model):
         ]
         | None
     ) = None
+    """Current status of the subscription item."""
     created_at: int | None = None
+    """Unix timestamp in milliseconds when the subscription item was created."""
     updated_at: int | None = None
+    """Unix timestamp in milliseconds when the subscription item was most recently updated."""
     period_start: int | None = None
+    """Unix timestamp in milliseconds when the subscription item period started."""
     period_end: int | None = None
+    """Unix timestamp in milliseconds when the subscription item period ended."""
     interval: Literal["month", "annual"] | None = None
+    """How frequently the payer will be charged while this subscription item is active."""
     plan_id: str | None = None
+    """Unique identifier for the plan associated with this subscription item."""
     plan: BillingSubscriptionItemPlan | None = None
+    """Details of the plan associated with this subscription item."""
     payer: BillingPayerEventPayload | None = None
+    """The payer responsible for this subscription item."""
     subscription_id: str | None = None
+    """The identifier of the subscription this subscription item belongs to."""
     credit: BillingSubscriptionItemCredit | None = None
+    """Proration-only credit. Use credits instead."""
     credits: BillingSubscriptionItemCredits | None = None
+    """Unified credits breakdown including proration and account credits."""
 
     _optional: ClassVar[frozenset[str]] = frozenset(
         {
@@ -516,24 +620,45 @@ class PaymentAttemptEventPayload(Model):
     """The spec's ``PaymentAttemptEventPayload``."""
 
     id: str | None = None
+    """Unique identifier for the payment attempt."""
     instance_id: str | None = None
+    """Unique identifier for the instance where this payment attempt occurred."""
     payment_id: str | None = None
+    """Unique identifier for the associated payment record."""
     invoice_id: str | None = None
+    """Unique identifier for the invoice associated with this payment."""
     statement_id: str | None = None
+    """Unique identifier for the statement associated with this payment."""
     gateway_external_id: str | None = None
+    """External identifier from the payment gateway for this payment attempt."""
     status: Literal["pending", "paid", "failed"] | None = None
+    """Current status of the payment attempt (e.g., 'pending', 'paid', 'failed')"""
     created_at: int | None = None
+    """Unix timestamp in milliseconds when the payment attempt was created."""
     updated_at: int | None = None
+    """Unix timestamp in milliseconds when the payment attempt was last modified."""
     paid_at: int | None = None
+    """Unix timestamp in milliseconds when the payment was successfully completed. Null if
+    payment has not been completed."""
     failed_at: int | None = None
+    """Unix timestamp in milliseconds when the payment failed. Null if the payment has not
+    failed."""
     failed_reason: PaymentAttemptEventPayloadFailedReason | None = None
+    """The reason the payment failed. Null if the payment has not failed."""
     billing_date: int | None = None
+    """Unix timestamp in milliseconds representing the date this payment is being billed for."""
     charge_type: Literal["checkout", "recurring"] | None = None
+    """The type of charge being processed."""
     payee: BillingPayee | None = None
+    """The payee this payment was made to."""
     payer: BillingPayerEventPayload | None = None
+    """The payer that made the payment."""
     totals: BillingTotals | None = None
+    """The totals this payment was for."""
     payment_source: BillingPaymentSource | None = None
+    """The payment method used to make the payment."""
     subscription_items: list[BillingSubscriptionItem] | None = None
+    """Array of subscription items associated with this payment attempt."""
 
     _optional: ClassVar[frozenset[str]] = frozenset(
         {
@@ -569,9 +694,12 @@ class WebhookRole(Model):
     key: str | None = None
     description: str | None = None
     is_creator_eligible: bool | None = None
+    """Whether this role is eligible to be an organization creator role."""
     permissions: list[Permission] | None = None
     created_at: int | None = None
+    """Unix timestamp of creation."""
     updated_at: int | None = None
+    """Unix timestamp of last update."""
 
     _optional: ClassVar[frozenset[str]] = frozenset(
         {"id", "name", "key", "is_creator_eligible", "permissions", "created_at", "updated_at"}
@@ -583,6 +711,7 @@ class SessionEventPayload(Model):
     """The spec's ``SessionEventPayload``."""
 
     object: Literal["session"] = "session"
+    """String representing the object's type. Objects of the same type share the same value."""
     id: str | None = None
     user_id: str | None = None
     client_id: str | None = None
@@ -594,9 +723,13 @@ class SessionEventPayload(Model):
     last_active_at: int | None = None
     latest_activity: SessionActivityResponse | None = None
     expire_at: int | None = None
+    """Unix timestamp of expiration."""
     abandon_at: int | None = None
+    """Unix timestamp of abandonment."""
     updated_at: int | None = None
+    """Unix timestamp of last update."""
     created_at: int | None = None
+    """Unix timestamp of creation."""
     user: User | None = None
 
     _optional: ClassVar[frozenset[str]] = frozenset(
@@ -620,17 +753,29 @@ class SmsEventPayload(Model):
     """The spec's ``SmsEventPayload``."""
 
     object: str | None = None
+    """The object type."""
     id: str | None = None
+    """The SMS message ID."""
     slug: str | None = None
+    """The SMS message slug."""
     from_phone_number: str | None = None
+    """The SMS message from phone number."""
     to_phone_number: str | None = None
+    """The SMS message to phone number."""
     phone_number_id: str | None = None
+    """The phone number ID."""
     user_id: str | None = None
+    """The user ID."""
     message: str | None = None
+    """The SMS message."""
     status: str | None = None
+    """The SMS message status."""
     data: dict[str, Any] | None = None
+    """The SMS message data."""
     delivered_by_clerk: bool | None = None
+    """Whether the SMS message was delivered by Clerk."""
     created_at_ms: int | None = None
+    """Unix timestamp of creation."""
 
     _optional: ClassVar[frozenset[str]] = frozenset(
         {
@@ -652,9 +797,14 @@ class BillingSubscriptionItemEventPlanUnitPriceTier(Model):
     """The spec's ``BillingSubscriptionItemEventPlanUnitPriceTier``."""
 
     starts_at_block: int | None = None
+    """The block number at which this tier begins."""
     ends_after_block: int | None = None
+    """The block number at which this tier ends. Null means this tier has no upper bound
+    (unlimited)."""
     amount_per_block: int | None = None
+    """Price per block in the smallest currency unit (e.g., cents for USD)"""
     currency: str | None = None
+    """Three letter ISO 4217 currency code for this tier's pricing (e.g., 'USD')"""
 
     _optional: ClassVar[frozenset[str]] = frozenset(
         {"starts_at_block", "amount_per_block", "currency"}
@@ -666,8 +816,11 @@ class BillingSubscriptionItemEventPlanUnitPrice(Model):
     """The spec's ``BillingSubscriptionItemEventPlanUnitPrice``."""
 
     name: str | None = None
+    """Name of the unit being priced (e.g., 'seats')"""
     block_size: int | None = None
+    """Number of units per pricing block."""
     tiers: list[BillingSubscriptionItemEventPlanUnitPriceTier] | None = None
+    """Pricing tiers sorted by starts_at_block."""
 
     _optional: ClassVar[frozenset[str]] = frozenset({"name", "block_size", "tiers"})
 
@@ -677,12 +830,19 @@ class BillingSubscriptionItemEventPayloadPlan(Model):
     """Detailed information about the plan associated with this subscription item"""
 
     id: str | None = None
+    """Unique identifier for the plan."""
     slug: str | None = None
+    """URL-friendly identifier for the plan."""
     name: str | None = None
+    """Display name of the plan."""
     is_recurring: bool | None = None
+    """Whether this plan charges on a recurring basis."""
     amount: int | None = None
+    """Plan amount in the smallest currency unit (e.g., cents for USD)"""
     currency: str | None = None
+    """Three-letter ISO 4217 currency code for this plan's pricing (e.g., 'USD')"""
     unit_prices: list[BillingSubscriptionItemEventPlanUnitPrice] | None = None
+    """Tiered unit pricing for this plan. Only present for plans with unit-based pricing."""
 
     _optional: ClassVar[frozenset[str]] = frozenset(
         {"id", "slug", "name", "is_recurring", "amount", "currency", "unit_prices"}
@@ -694,6 +854,7 @@ class BillingSeats(Model):
     """The spec's ``BillingSeats``."""
 
     quantity: int | None = None
+    """Number of seats available. null means unlimited."""
 
 
 @attrs.define(kw_only=True)
@@ -701,22 +862,48 @@ class BillingSubscriptionItemEventPayload(Model):
     """The spec's ``BillingSubscriptionItemEventPayload``."""
 
     object: Literal["commerce_subscription_item"] = "commerce_subscription_item"
+    """Object type identifier for webhook events."""
     id: str | None = None
+    """Unique identifier for the subscription item."""
     status: (
         Literal["abandoned", "active", "canceled", "ended", "incomplete", "past_due", "upcoming"]
         | None
     ) = None
+    """Current status of the subscription item. **abandoned**: a subscription item that was
+    scheduled and superseded before it started.; **active**: the subscription item
+    describing the current state of the subscription.; **canceled**: a subscription item
+    that will end at the end of the current billing period.; **ended**: a subscription item
+    that was active and is no longer active.; **incomplete**: a subscription item that
+    requires more user action before it can be active.; **past_due**: a subscription item
+    that a payment is overdue on.; **upcoming**: a subscription item that is scheduled to
+    start but has not started yet."""
     is_free_trial: bool | None = None
+    """Whether this subscription item is currently in a free-trial period."""
     created_at: int | None = None
+    """Unix timestamp in milliseconds when the subscription item was created."""
     updated_at: int | None = None
+    """Unix timestamp in milliseconds when the subscription item was last modified."""
     period_start: int | None = None
+    """Unix timestamp in milliseconds when the subscription item period starts and becomes
+    active."""
     period_end: int | None = None
+    """Unix timestamp in milliseconds when the subscription item period ends. The field is null
+    for default plan subscription items."""
     interval: str | None = None
+    """Billing interval for this subscription item (e.g., 'month', 'annual')"""
     plan_id: str | None = None
+    """Unique identifier for the plan associated with this subscription item."""
     plan: BillingSubscriptionItemEventPayloadPlan | None = None
+    """Detailed information about the plan associated with this subscription item."""
     payer: BillingPayerEventPayload | None = None
+    """Detailed information about the payer responsible for this subscription item. Only
+    populated when this item is sent as a standalone event, null when included within a
+    subscription event."""
     subscription_id: str | None = None
+    """Unique identifier for the parent subscription. Only populated when this item is sent as
+    a standalone event, null when included within a subscription event."""
     seats: BillingSeats | None = None
+    """Seat entitlement for this subscription item."""
 
     _optional: ClassVar[frozenset[str]] = frozenset(
         {
@@ -739,21 +926,39 @@ class SubscriptionEventPayload(Model):
     """The spec's ``SubscriptionEventPayload``."""
 
     object: Literal["commerce_subscription"] = "commerce_subscription"
+    """String representing the object's type."""
     id: str | None = None
+    """Unique identifier for the subscription."""
     status: Literal["ended", "canceled", "abandoned", "past_due", "active", "incomplete"] | None = (
         None
     )
+    """Current status of the subscription."""
     active_at: int | None = None
+    """Unix timestamp in milliseconds when the subscription became active. Null if subscription
+    has never been active."""
     canceled_at: int | None = None
+    """Unix timestamp in milliseconds when the subscription was canceled. Null if not canceled."""
     created_at: int | None = None
+    """Unix timestamp in milliseconds when the subscription was created."""
     ended_at: int | None = None
+    """Unix timestamp in milliseconds when the subscription ended. Null if subscription has not
+    ended."""
     past_due_at: int | None = None
+    """Unix timestamp in milliseconds when the subscription became past due. Null if
+    subscription is not past due."""
     updated_at: int | None = None
+    """Unix timestamp in milliseconds when the subscription was last modified."""
     latest_payment_id: str | None = None
+    """Unique identifier for the most recent payment attempt associated with this subscription."""
     payer_id: str | None = None
+    """Unique identifier for the payer responsible for this subscription."""
     payer: BillingPayerEventPayload | None = None
+    """Detailed information about the payer responsible for this subscription."""
     payment_source_id: str | None = None
+    """Unique identifier for the payment method used to process charges for this subscription."""
     items: list[BillingSubscriptionItemEventPayload] | None = None
+    """Array of subscription items that make up this subscription, each representing the period
+    of time a subscription was in a given state."""
 
     _optional: ClassVar[frozenset[str]] = frozenset(
         {"id", "status", "created_at", "updated_at", "payer_id", "payer", "items"}
@@ -774,8 +979,11 @@ class WebhookWaitlistEntryInvitation(Model):
     status: Literal["pending", "accepted", "revoked", "expired"] | None = None
     url: str | None = attrs.field(default=None, repr=False)
     expires_at: int | None = None
+    """Unix timestamp of expiration."""
     created_at: int | None = None
+    """Unix timestamp of creation."""
     updated_at: int | None = None
+    """Unix timestamp of last update."""
 
     _optional: ClassVar[frozenset[str]] = frozenset(
         {
@@ -801,8 +1009,12 @@ class WebhookWaitlistEntry(Model):
     email_address: str | None = None
     status: Literal["pending", "invited", "rejected", "completed"] | None = None
     is_locked: bool | None = None
+    """Indicates if the waitlist entry is locked. Locked entries are being processed in a batch
+    action and are unavailable for other actions."""
     created_at: int | None = None
+    """Unix timestamp of creation."""
     updated_at: int | None = None
+    """Unix timestamp of last update."""
     invitation: WebhookWaitlistEntryInvitation | None = None
 
     _optional: ClassVar[frozenset[str]] = frozenset(

@@ -36,9 +36,17 @@ class CreateActorTokenParams(Params):
     """``POST /actor_tokens``."""
 
     user_id: str = param("body", v.string(), required=True)
+    """The ID of the user being impersonated."""
     actor: dict[str, Any] = param("body", v.json_object(), required=True)
+    """The actor payload. It needs to include a sub property which should contain the ID of the
+    actor. This whole payload will be also included in the JWT session token."""
     expires_in_seconds: int | Unset = param("body", v.integer())
+    """Optional parameter to specify the life duration of the actor token in seconds. By
+    default, the duration is 1 hour."""
     session_max_duration_in_seconds: int | Unset = param("body", v.integer())
+    """The maximum duration that the session which will be created by the generated actor token
+    should last. By default, the duration of a session created via an actor token, lasts 30
+    minutes."""
 
 
 @attrs.frozen(kw_only=True)
@@ -46,6 +54,7 @@ class RevokeActorTokenParams(Params):
     """``POST /actor_tokens/{actor_token_id}/revoke``."""
 
     actor_token_id: str = param("path", v.identifier(), required=True)
+    """The ID of the actor token to be revoked."""
 
 
 class ActorTokens(Service):
@@ -92,6 +101,24 @@ class ActorTokens(Service):
         (impersonating) user.
 
         ``POST /actor_tokens``
+
+        Args:
+            params: A ``CreateActorTokenParams`` or a mapping of its fields, in place of the
+                keywords.
+            user_id: The ID of the user being impersonated.
+            actor: The actor payload. It needs to include a sub property which should
+                contain the ID of the actor. This whole payload will be also included in the
+                JWT session token.
+            expires_in_seconds: Optional parameter to specify the life duration of the actor
+                token in seconds. By default, the duration is 1 hour.
+            session_max_duration_in_seconds: The maximum duration that the session which
+                will be created by the generated actor token should last. By default, the
+                duration of a session created via an actor token, lasts 30 minutes.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            ClerkAPIError: Payment required (402).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         if params is UNSET and user_id is not UNSET and actor is not UNSET:
             built = CreateActorTokenParams(
@@ -124,6 +151,13 @@ class ActorTokens(Service):
         Revokes a pending actor token.
 
         ``POST /actor_tokens/{actor_token_id}/revoke``
+
+        Args:
+            actor_token_id: The ID of the actor token to be revoked.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            NotFoundError: Resource not found (404).
         """
         if isinstance(actor_token_id, str):
             built = RevokeActorTokenParams(actor_token_id=actor_token_id)

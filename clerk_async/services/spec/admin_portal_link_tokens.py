@@ -77,6 +77,16 @@ class AdminPortalLinkTokens(Service):
         """Create an Admin Portal Link Token
 
         ``POST /admin_portal_link_tokens``
+
+        Args:
+            params: A ``CreateAdminPortalLinkTokenParams`` or a mapping of its fields, in
+                place of the keywords.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Unauthorized (401).
+            PermissionDeniedError: Forbidden (403).
+            ConflictError: Conflict (409).
         """
         if params is UNSET:
             built = CreateAdminPortalLinkTokenParams(
@@ -111,6 +121,12 @@ class AdminPortalLinkTokens(Service):
         """Revoke an Admin Portal Link Token
 
         ``POST /admin_portal_link_tokens/{adminPortalLinkTokenID}/revoke``
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Unauthorized (401).
+            PermissionDeniedError: Forbidden (403).
+            NotFoundError: Not found (404).
         """
         if isinstance(admin_portal_link_token_id, str):
             built = RevokeAdminPortalLinkTokenParams(

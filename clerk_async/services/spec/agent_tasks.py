@@ -36,11 +36,25 @@ class CreateAgentTaskParams(Params):
     """``POST /agents/tasks``."""
 
     on_behalf_of: dict[str, Any] = param("body", v.json_object(), required=True)
+    """Identifies the user on whose behalf the agent task is created. Exactly one of user_id or
+    identifier must be provided."""
     permissions: Literal["*"] = param("body", v.one_of(("*",)), required=True)
+    """The permissions granted to the agent task. Must be '*' (all permissions)."""
     agent_name: str = param("body", v.string(), required=True)
+    """A name identifying the agent. Used to derive a stable agent_id per instance. Logged for
+    audit purposes."""
     task_description: str = param("body", v.string(), required=True)
+    """A description of the task being performed. Logged for audit purposes."""
     redirect_url: str = param("body", v.string(), required=True)
+    """The URL the user is redirected to after the agent task is accepted. Must be a valid
+    absolute URL with an `https` scheme in production instances. In development instances,
+    `http` is also permitted. The URL's domain must belong to one of the instance's
+    associated domains (primary or satellite); otherwise the redirect will be rejected when
+    the task ticket is consumed."""
     session_max_duration_in_seconds: int | Unset = param("body", v.integer())
+    """The maximum duration that the session which will be created by the generated agent task
+    should last. By default, the duration of a session created via an agent task lasts 30
+    minutes."""
 
 
 @attrs.frozen(kw_only=True)
@@ -48,6 +62,7 @@ class RevokeAgentTaskParams(Params):
     """``POST /agents/tasks/{agent_task_id}/revoke``."""
 
     agent_task_id: str = param("path", v.identifier(), required=True)
+    """The ID of the agent task to be revoked."""
 
 
 class AgentTasks(Service):
@@ -98,6 +113,32 @@ class AgentTasks(Service):
         within an instance. The agent_task_id is unique per call.
 
         ``POST /agents/tasks``
+
+        Args:
+            params: A ``CreateAgentTaskParams`` or a mapping of its fields, in place of the
+                keywords.
+            on_behalf_of: Identifies the user on whose behalf the agent task is created.
+                Exactly one of user_id or identifier must be provided.
+            permissions: The permissions granted to the agent task. Must be '*' (all
+                permissions).
+            agent_name: A name identifying the agent. Used to derive a stable agent_id per
+                instance. Logged for audit purposes.
+            task_description: A description of the task being performed. Logged for audit
+                purposes.
+            redirect_url: The URL the user is redirected to after the agent task is
+                accepted. Must be a valid absolute URL with an `https` scheme in production
+                instances. In development instances, `http` is also permitted. The URL's
+                domain must belong to one of the instance's associated domains (primary or
+                satellite); otherwise the redirect will be rejected when the task ticket is
+                consumed.
+            session_max_duration_in_seconds: The maximum duration that the session which
+                will be created by the generated agent task should last. By default, the
+                duration of a session created via an agent task lasts 30 minutes.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         if (
             params is UNSET
@@ -141,6 +182,13 @@ class AgentTasks(Service):
         Revokes a pending agent task.
 
         ``POST /agents/tasks/{agent_task_id}/revoke``
+
+        Args:
+            agent_task_id: The ID of the agent task to be revoked.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            NotFoundError: Resource not found (404).
         """
         if isinstance(agent_task_id, str):
             built = RevokeAgentTaskParams(agent_task_id=agent_task_id)

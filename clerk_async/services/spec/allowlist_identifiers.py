@@ -44,8 +44,14 @@ class ListAllowlistIdentifiersParams(Params):
     """``GET /allowlist_identifiers``."""
 
     paginated: bool | Unset = param("query", v.boolean())
+    """Whether to paginate the results. If true, the results will be paginated. If false, the
+    results will not be paginated."""
     limit: int | Unset = param("query", v.integer(minimum=1, maximum=500))
+    """Applies a limit to the number of results returned. Can be used for paginating the
+    results together with `offset`."""
     offset: int | Unset = param("query", v.integer(minimum=0))
+    """Skip the first `offset` results when paginating. Needs to be an integer greater or equal
+    to zero. To be used in conjunction with `limit`."""
 
 
 @attrs.frozen(kw_only=True)
@@ -53,7 +59,11 @@ class CreateAllowlistIdentifierParams(Params):
     """``POST /allowlist_identifiers``."""
 
     identifier: str = param("body", v.string(), required=True)
+    """The identifier to be added in the allow-list. This can be an email address, a phone
+    number, or a web3 wallet."""
     notify: bool | Unset = param("body", v.boolean())
+    """This flag denotes whether the given identifier will receive an invitation to join the
+    application. Note that this only works for email address and phone number identifiers."""
 
 
 @attrs.frozen(kw_only=True)
@@ -61,6 +71,7 @@ class DeleteAllowlistIdentifierParams(Params):
     """``DELETE /allowlist_identifiers/{identifier_id}``."""
 
     identifier_id: str = param("path", v.identifier(), required=True)
+    """The ID of the identifier to delete from the allow-list."""
 
 
 class AllowlistIdentifiers(Service):
@@ -101,6 +112,20 @@ class AllowlistIdentifiers(Service):
         Create an identifier allowed to sign up to an instance
 
         ``POST /allowlist_identifiers``
+
+        Args:
+            params: A ``CreateAllowlistIdentifierParams`` or a mapping of its fields, in
+                place of the keywords.
+            identifier: The identifier to be added in the allow-list. This can be an email
+                address, a phone number, or a web3 wallet.
+            notify: This flag denotes whether the given identifier will receive an
+                invitation to join the application. Note that this only works for email
+                address and phone number identifiers.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            ClerkAPIError: Payment required (402).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         if params is UNSET and identifier is not UNSET:
             built = CreateAllowlistIdentifierParams(identifier=identifier, notify=notify)
@@ -123,6 +148,13 @@ class AllowlistIdentifiers(Service):
         Delete an identifier from the instance allow-list
 
         ``DELETE /allowlist_identifiers/{identifier_id}``
+
+        Args:
+            identifier_id: The ID of the identifier to delete from the allow-list.
+
+        Raises:
+            ClerkAPIError: Payment required (402).
+            NotFoundError: Resource not found (404).
         """
         if isinstance(identifier_id, str):
             built = DeleteAllowlistIdentifierParams(identifier_id=identifier_id)
@@ -148,6 +180,20 @@ class AllowlistIdentifiers(Service):
         Get a list of all identifiers allowed to sign up to an instance
 
         ``GET /allowlist_identifiers``
+
+        Args:
+            params: A ``ListAllowlistIdentifiersParams`` or a mapping of its fields, in
+                place of the keywords.
+            paginated: Whether to paginate the results. If true, the results will be
+                paginated. If false, the results will not be paginated.
+            limit: Applies a limit to the number of results returned. Can be used for
+                paginating the results together with `offset`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`.
+
+        Raises:
+            AuthenticationError: Authentication invalid (401).
+            ClerkAPIError: Payment required (402).
         """
         return paginate(
             self._transport,

@@ -159,6 +159,14 @@ class APIKeys(Service):
         """Create an API Key
 
         ``POST /api_keys``
+
+        Args:
+            params: A ``CreateAPIKeyParams`` or a mapping of its fields, in place of the
+                keywords.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            ConflictError: Conflict (409).
         """
         if params is UNSET and name is not UNSET and subject is not UNSET:
             built = CreateAPIKeyParams(
@@ -197,6 +205,10 @@ class APIKeys(Service):
         """Get an API Key by ID
 
         ``GET /api_keys/{apiKeyID}``
+
+        Raises:
+            BadRequestError: Bad request (400).
+            NotFoundError: Not found (404).
         """
         if isinstance(api_key_id, str):
             built = APIKeyIdParams(api_key_id=api_key_id)
@@ -219,6 +231,10 @@ class APIKeys(Service):
         """Update an API Key
 
         ``PATCH /api_keys/{apiKeyID}``
+
+        Raises:
+            BadRequestError: Bad request (400).
+            NotFoundError: Not found (404).
         """
         if isinstance(api_key_id, str):
             built = UpdateAPIKeyParams(
@@ -253,6 +269,10 @@ class APIKeys(Service):
         """Delete an API Key
 
         ``DELETE /api_keys/{apiKeyID}``
+
+        Raises:
+            BadRequestError: Bad request (400).
+            NotFoundError: Not found (404).
         """
         if isinstance(api_key_id, str):
             built = APIKeyIdParams(api_key_id=api_key_id)
@@ -269,6 +289,10 @@ class APIKeys(Service):
         """Get an API Key Secret
 
         ``GET /api_keys/{apiKeyID}/secret``
+
+        Raises:
+            BadRequestError: Bad request (400).
+            NotFoundError: Not found (404).
         """
         if isinstance(api_key_id, str):
             built = APIKeyIdParams(api_key_id=api_key_id)
@@ -287,6 +311,10 @@ class APIKeys(Service):
         """Revoke an API Key
 
         ``POST /api_keys/{apiKeyID}/revoke``
+
+        Raises:
+            BadRequestError: Bad request (400).
+            NotFoundError: Not found (404).
         """
         if isinstance(api_key_id, str):
             built = RevokeAPIKeyParams(api_key_id=api_key_id, revocation_reason=revocation_reason)
@@ -308,6 +336,10 @@ class APIKeys(Service):
         """Verify an API Key
 
         ``POST /api_keys/verify``
+
+        Raises:
+            BadRequestError: Bad request (400).
+            NotFoundError: Not found (404).
         """
         if isinstance(secret, str):
             built = VerifyAPIKeyParams(secret=secret)
@@ -330,6 +362,10 @@ class APIKeys(Service):
         """Get API Keys
 
         ``GET /api_keys``
+
+        Raises:
+            BadRequestError: Bad request (400).
+            NotFoundError: Not found (404).
         """
         return paginate(
             self._transport,

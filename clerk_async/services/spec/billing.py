@@ -61,9 +61,16 @@ class GetCommercePlanListParams(Params):
     """``GET /billing/plans``."""
 
     paginated: bool | Unset = param("query", v.boolean())
+    """Whether to paginate the results. If true, the results will be paginated. If false, the
+    results will not be paginated."""
     limit: int | Unset = param("query", v.integer(minimum=1, maximum=500))
+    """Applies a limit to the number of results returned. Can be used for paginating the
+    results together with `offset`."""
     offset: int | Unset = param("query", v.integer(minimum=0))
+    """Skip the first `offset` results when paginating. Needs to be an integer greater or equal
+    to zero. To be used in conjunction with `limit`."""
     payer_type: Literal["user", "org"] | Unset = param("query", v.one_of(("user", "org")))
+    """Filter plans by payer type."""
 
 
 @attrs.frozen(kw_only=True)
@@ -71,9 +78,16 @@ class GetBillingPriceListParams(Params):
     """``GET /billing/prices``."""
 
     paginated: bool | Unset = param("query", v.boolean())
+    """Whether to paginate the results. If true, the results will be paginated. If false, the
+    results will not be paginated."""
     limit: int | Unset = param("query", v.integer(minimum=1, maximum=500))
+    """Applies a limit to the number of results returned. Can be used for paginating the
+    results together with `offset`."""
     offset: int | Unset = param("query", v.integer(minimum=0))
+    """Skip the first `offset` results when paginating. Needs to be an integer greater or equal
+    to zero. To be used in conjunction with `limit`."""
     plan_id: str | Unset = param("query", v.string())
+    """Filter prices by plan ID."""
 
 
 @attrs.frozen(kw_only=True)
@@ -81,13 +95,21 @@ class CreateBillingPriceParams(Params):
     """``POST /billing/prices``."""
 
     plan_id: str = param("body", v.string(), required=True)
+    """The ID of the plan this price belongs to."""
     amount: int | None = param("body", v.nullable(v.integer()), required=True)
+    """The monthly amount in cents. Use `0` for a complimentary price. Positive amounts must be
+    at least $1 (100 cents)."""
     currency: str | Unset = param("body", v.string())
+    """The currency code (e.g., 'USD'). Defaults to USD."""
     annual_monthly_amount: int | Unset | None = param("body", v.nullable(v.integer()))
+    """The monthly amount in cents when billed annually. Use `0` for a complimentary price.
+    Positive amounts must be at least $1 (100 cents)."""
     description: str | Unset = param("body", v.string())
+    """An optional description for this custom price."""
     supported_billing_periods: Literal["month", "annual", "both"] | Unset = param(
         "body", v.one_of(("month", "annual", "both"))
     )
+    """Which billing periods this price supports. Inferred from amounts if omitted."""
 
 
 @attrs.frozen(kw_only=True)
@@ -95,15 +117,26 @@ class GetCommerceSubscriptionItemListParams(Params):
     """``GET /billing/subscription_items``."""
 
     paginated: bool | Unset = param("query", v.boolean())
+    """Whether to paginate the results. If true, the results will be paginated. If false, the
+    results will not be paginated."""
     limit: int | Unset = param("query", v.integer(minimum=1, maximum=500))
+    """Applies a limit to the number of results returned. Can be used for paginating the
+    results together with `offset`."""
     offset: int | Unset = param("query", v.integer(minimum=0))
+    """Skip the first `offset` results when paginating. Needs to be an integer greater or equal
+    to zero. To be used in conjunction with `limit`."""
     status: Literal["active", "ended", "past_due", "upcoming", "free_trial"] | Unset = param(
         "query", v.one_of(("active", "ended", "past_due", "upcoming", "free_trial"))
     )
+    """Filter subscription items by status."""
     payer_type: Literal["user", "org"] | Unset = param("query", v.one_of(("user", "org")))
+    """Filter subscription items by payer type."""
     plan_id: str | Unset = param("query", v.string())
+    """Filter subscription items by plan ID."""
     include_free: bool | Unset = param("query", v.boolean())
+    """Whether to include free plan subscription items."""
     query: str | Unset = param("query", v.string())
+    """Search query to filter subscription items."""
 
 
 @attrs.frozen(kw_only=True)
@@ -111,7 +144,10 @@ class CancelCommerceSubscriptionItemParams(Params):
     """``DELETE /billing/subscription_items/{subscription_item_id}``."""
 
     subscription_item_id: str = param("path", v.identifier(), required=True)
+    """The ID of the subscription item to cancel."""
     end_now: bool | Unset = param("query", v.boolean())
+    """Whether to cancel the subscription immediately (true) or at the end of the current
+    billing period (false, default)"""
 
 
 @attrs.frozen(kw_only=True)
@@ -119,7 +155,10 @@ class ExtendBillingSubscriptionItemFreeTrialParams(Params):
     """``POST /billing/subscription_items/{subscription_item_id}/extend_free_trial``."""
 
     subscription_item_id: str = param("path", v.identifier(), required=True)
+    """The ID of the subscription item to extend the free trial for."""
     extend_to: str = param("body", v.string(), required=True)
+    """RFC3339 timestamp to extend the free trial to. Must be in the future and not more than
+    365 days from now."""
 
 
 @attrs.frozen(kw_only=True)
@@ -127,8 +166,11 @@ class CreateBillingPriceTransitionParams(Params):
     """``POST /billing/subscription_items/{subscription_item_id}/price_transition``."""
 
     subscription_item_id: str = param("path", v.identifier(), required=True)
+    """The ID of the subscription item to transition."""
     from_price_id: str = param("body", v.string(), required=True)
+    """The current price ID of the subscription item."""
     to_price_id: str = param("body", v.string(), required=True)
+    """The target price ID to transition to."""
 
 
 @attrs.frozen(kw_only=True)
@@ -136,7 +178,9 @@ class ApplyBillingSubscriptionItemDiscountParams(Params):
     """``POST /billing/subscription_items/{subscription_item_id}/discounts``."""
 
     subscription_item_id: str = param("path", v.identifier(), required=True)
+    """The ID of the subscription item to apply the discount to."""
     discount_id: str = param("body", v.string(), required=True)
+    """The ID of the discount to apply to the subscription item."""
 
 
 @attrs.frozen(kw_only=True)
@@ -144,7 +188,9 @@ class RemoveBillingSubscriptionItemDiscountParams(Params):
     """``DELETE /billing/subscription_items/{subscription_item_id}/discounts/{discount_id}``."""
 
     subscription_item_id: str = param("path", v.identifier(), required=True)
+    """The ID of the subscription item to remove the discount from."""
     discount_id: str = param("path", v.identifier(), required=True)
+    """The ID of the discount to remove."""
 
 
 @attrs.frozen(kw_only=True)
@@ -152,8 +198,14 @@ class GetBillingStatementListParams(Params):
     """``GET /billing/statements``."""
 
     paginated: bool | Unset = param("query", v.boolean())
+    """Whether to paginate the results. If true, the results will be paginated. If false, the
+    results will not be paginated."""
     limit: int | Unset = param("query", v.integer(minimum=1, maximum=500))
+    """Applies a limit to the number of results returned. Can be used for paginating the
+    results together with `offset`."""
     offset: int | Unset = param("query", v.integer(minimum=0))
+    """Skip the first `offset` results when paginating. Needs to be an integer greater or equal
+    to zero. To be used in conjunction with `limit`."""
 
 
 @attrs.frozen(kw_only=True)
@@ -161,6 +213,7 @@ class GetBillingStatementParams(Params):
     """``GET /billing/statements/{statementID}``."""
 
     statement_id: str = param("path", v.identifier(), required=True, wire="statementID")
+    """The ID of the statement to retrieve."""
 
 
 @attrs.frozen(kw_only=True)
@@ -168,9 +221,16 @@ class GetBillingStatementPaymentAttemptsParams(Params):
     """``GET /billing/statements/{statementID}/payment_attempts``."""
 
     statement_id: str = param("path", v.identifier(), required=True, wire="statementID")
+    """The ID of the statement to retrieve payment attempts for."""
     paginated: bool | Unset = param("query", v.boolean())
+    """Whether to paginate the results. If true, the results will be paginated. If false, the
+    results will not be paginated."""
     limit: int | Unset = param("query", v.integer(minimum=1, maximum=500))
+    """Applies a limit to the number of results returned. Can be used for paginating the
+    results together with `offset`."""
     offset: int | Unset = param("query", v.integer(minimum=0))
+    """Skip the first `offset` results when paginating. Needs to be an integer greater or equal
+    to zero. To be used in conjunction with `limit`."""
 
 
 class Billing(Service):
@@ -196,6 +256,23 @@ class Billing(Service):
         paid plans. Pagination is supported.
 
         ``GET /billing/plans``
+
+        Args:
+            params: A ``GetCommercePlanListParams`` or a mapping of its fields, in place of
+                the keywords.
+            paginated: Whether to paginate the results. If true, the results will be
+                paginated. If false, the results will not be paginated.
+            limit: Applies a limit to the number of results returned. Can be used for
+                paginating the results together with `offset`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`.
+            payer_type: Filter plans by payer type.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            UnprocessableEntityError: Invalid request parameters (422).
+            InternalServerError: Internal server error (500).
         """
         return paginate(
             self._transport,
@@ -234,6 +311,24 @@ class Billing(Service):
         custom prices. Pagination is supported.
 
         ``GET /billing/prices``
+
+        Args:
+            params: A ``GetBillingPriceListParams`` or a mapping of its fields, in place of
+                the keywords.
+            paginated: Whether to paginate the results. If true, the results will be
+                paginated. If false, the results will not be paginated.
+            limit: Applies a limit to the number of results returned. Can be used for
+                paginating the results together with `offset`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`.
+            plan_id: Filter prices by plan ID.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
+            InternalServerError: Internal server error (500).
         """
         return paginate(
             self._transport,
@@ -291,6 +386,26 @@ class Billing(Service):
         different pricing to specific customers while maintaining the same plan structure.
 
         ``POST /billing/prices``
+
+        Args:
+            params: A ``CreateBillingPriceParams`` or a mapping of its fields, in place of
+                the keywords.
+            plan_id: The ID of the plan this price belongs to.
+            currency: The currency code (e.g., 'USD'). Defaults to USD.
+            amount: The monthly amount in cents. Use `0` for a complimentary price. Positive
+                amounts must be at least $1 (100 cents).
+            annual_monthly_amount: The monthly amount in cents when billed annually. Use `0`
+                for a complimentary price. Positive amounts must be at least $1 (100 cents).
+            description: An optional description for this custom price.
+            supported_billing_periods: Which billing periods this price supports. Inferred
+                from amounts if omitted.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
+            InternalServerError: Internal server error (500).
         """
         if params is UNSET and plan_id is not UNSET and amount is not UNSET:
             built = CreateBillingPriceParams(
@@ -339,6 +454,27 @@ class Billing(Service):
         subscriptions for both users and organizations. Pagination is supported.
 
         ``GET /billing/subscription_items``
+
+        Args:
+            params: A ``GetCommerceSubscriptionItemListParams`` or a mapping of its fields,
+                in place of the keywords.
+            paginated: Whether to paginate the results. If true, the results will be
+                paginated. If false, the results will not be paginated.
+            limit: Applies a limit to the number of results returned. Can be used for
+                paginating the results together with `offset`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`.
+            status: Filter subscription items by status.
+            payer_type: Filter subscription items by payer type.
+            plan_id: Filter subscription items by plan ID.
+            include_free: Whether to include free plan subscription items.
+            query: Search query to filter subscription items.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            UnprocessableEntityError: Invalid request parameters (422).
+            InternalServerError: Internal server error (500).
         """
         return paginate(
             self._transport,
@@ -376,6 +512,19 @@ class Billing(Service):
         immediately or at the end of the current billing period.
 
         ``DELETE /billing/subscription_items/{subscription_item_id}``
+
+        Args:
+            subscription_item_id: The ID of the subscription item to cancel.
+            end_now: Whether to cancel the subscription immediately (true) or at the end of
+                the current billing period (false, default)
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
+            InternalServerError: Internal server error (500).
         """
         if isinstance(subscription_item_id, str):
             built = CancelCommerceSubscriptionItemParams(
@@ -430,6 +579,20 @@ class Billing(Service):
         repeated requests with the same timestamp will not change the trial period.
 
         ``POST /billing/subscription_items/{subscription_item_id}/extend_free_trial``
+
+        Args:
+            subscription_item_id: The ID of the subscription item to extend the free trial
+                for.
+            extend_to: RFC3339 timestamp to extend the free trial to. Must be in the future
+                and not more than 365 days from now.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
+            InternalServerError: Internal server error (500).
         """
         if isinstance(subscription_item_id, str) and extend_to is not UNSET:
             built = ExtendBillingSubscriptionItemFreeTrialParams(
@@ -482,6 +645,20 @@ class Billing(Service):
         rules.
 
         ``POST /billing/subscription_items/{subscription_item_id}/price_transition``
+
+        Args:
+            subscription_item_id: The ID of the subscription item to transition.
+            from_price_id: The current price ID of the subscription item.
+            to_price_id: The target price ID to transition to.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            ConflictError: Conflict (409).
+            UnprocessableEntityError: Invalid request parameters (422).
+            InternalServerError: Internal server error (500).
         """
         if (
             isinstance(subscription_item_id, str)
@@ -539,6 +716,19 @@ class Billing(Service):
         the currently active one. Re-applying the same active discount returns a conflict.
 
         ``POST /billing/subscription_items/{subscription_item_id}/discounts``
+
+        Args:
+            subscription_item_id: The ID of the subscription item to apply the discount to.
+            discount_id: The ID of the discount to apply to the subscription item.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            ConflictError: Conflict (409).
+            UnprocessableEntityError: Invalid request parameters (422).
+            InternalServerError: Internal server error (500).
         """
         if isinstance(subscription_item_id, str) and discount_id is not UNSET:
             built = ApplyBillingSubscriptionItemDiscountParams(
@@ -571,6 +761,20 @@ class Billing(Service):
         subscription item's currently active discount.
 
         ``DELETE /billing/subscription_items/{subscription_item_id}/discounts/{discount_id}``
+
+        Args:
+            subscription_item_id: The ID of the subscription item to remove the discount
+                from.
+            discount_id: The ID of the discount to remove.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            ConflictError: Conflict (409).
+            UnprocessableEntityError: Invalid request parameters (422).
+            InternalServerError: Internal server error (500).
         """
         if isinstance(subscription_item_id, str) and discount_id is not UNSET:
             built = RemoveBillingSubscriptionItemDiscountParams(
@@ -608,6 +812,22 @@ class Billing(Service):
         Pagination is supported.
 
         ``GET /billing/statements``
+
+        Args:
+            params: A ``GetBillingStatementListParams`` or a mapping of its fields, in place
+                of the keywords.
+            paginated: Whether to paginate the results. If true, the results will be
+                paginated. If false, the results will not be paginated.
+            limit: Applies a limit to the number of results returned. Can be used for
+                paginating the results together with `offset`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            UnprocessableEntityError: Invalid request parameters (422).
+            InternalServerError: Internal server error (500).
         """
         return paginate(
             self._transport,
@@ -633,6 +853,16 @@ class Billing(Service):
         Retrieves the details of a billing statement.
 
         ``GET /billing/statements/{statementID}``
+
+        Args:
+            statement_id: The ID of the statement to retrieve.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
+            InternalServerError: Internal server error (500).
         """
         if isinstance(statement_id, str):
             built = GetBillingStatementParams(statement_id=statement_id)
@@ -659,6 +889,22 @@ class Billing(Service):
         appearing first. Pagination is supported.
 
         ``GET /billing/statements/{statementID}/payment_attempts``
+
+        Args:
+            statement_id: The ID of the statement to retrieve payment attempts for.
+            paginated: Whether to paginate the results. If true, the results will be
+                paginated. If false, the results will not be paginated.
+            limit: Applies a limit to the number of results returned. Can be used for
+                paginating the results together with `offset`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
+            InternalServerError: Internal server error (500).
         """
         return paginate(
             self._transport,

@@ -47,6 +47,8 @@ class CreateBlocklistIdentifierParams(Params):
     """``POST /blocklist_identifiers``."""
 
     identifier: str = param("body", v.string(), required=True)
+    """The identifier to be added in the block-list. This can be an email address, a phone
+    number, or a web3 wallet."""
 
 
 @attrs.frozen(kw_only=True)
@@ -54,6 +56,7 @@ class DeleteBlocklistIdentifierParams(Params):
     """``DELETE /blocklist_identifiers/{identifier_id}``."""
 
     identifier_id: str = param("path", v.identifier(), required=True)
+    """The ID of the identifier to delete from the block-list."""
 
 
 class BlocklistIdentifiers(Service):
@@ -92,6 +95,17 @@ class BlocklistIdentifiers(Service):
         Create an identifier that is blocked from accessing an instance
 
         ``POST /blocklist_identifiers``
+
+        Args:
+            params: A ``CreateBlocklistIdentifierParams`` or a mapping of its fields, in
+                place of the keywords.
+            identifier: The identifier to be added in the block-list. This can be an email
+                address, a phone number, or a web3 wallet.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            ClerkAPIError: Payment required (402).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         if params is UNSET and identifier is not UNSET:
             built = CreateBlocklistIdentifierParams(identifier=identifier)
@@ -112,6 +126,13 @@ class BlocklistIdentifiers(Service):
         Delete an identifier from the instance block-list
 
         ``DELETE /blocklist_identifiers/{identifier_id}``
+
+        Args:
+            identifier_id: The ID of the identifier to delete from the block-list.
+
+        Raises:
+            ClerkAPIError: Payment required (402).
+            NotFoundError: Resource not found (404).
         """
         if isinstance(identifier_id, str):
             built = DeleteBlocklistIdentifierParams(identifier_id=identifier_id)
@@ -131,6 +152,10 @@ class BlocklistIdentifiers(Service):
         Get a list of all identifiers which are not allowed to access an instance
 
         ``GET /blocklist_identifiers``
+
+        Raises:
+            AuthenticationError: Authentication invalid (401).
+            ClerkAPIError: Payment required (402).
         """
         prepared = prepare("GET", "/blocklist_identifiers", BlocklistIdentifiersList, None)
         return await self._transport.send(prepared, options)

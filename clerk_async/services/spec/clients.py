@@ -38,8 +38,14 @@ class GetClientListParams(Params):
     """``GET /clients``."""
 
     paginated: bool | Unset = param("query", v.boolean())
+    """Whether to paginate the results. If true, the results will be paginated. If false, the
+    results will not be paginated."""
     limit: int | Unset = param("query", v.integer(minimum=1, maximum=500))
+    """Applies a limit to the number of results returned. Can be used for paginating the
+    results together with `offset`."""
     offset: int | Unset = param("query", v.integer(minimum=0))
+    """Skip the first `offset` results when paginating. Needs to be an integer greater or equal
+    to zero. To be used in conjunction with `limit`."""
 
 
 @attrs.frozen(kw_only=True)
@@ -47,6 +53,7 @@ class VerifyClientParams(Params):
     """``POST /clients/verify``."""
 
     token: str = param("body", v.string(), required=True, secret=True)
+    """A JWT that represents the active client."""
 
 
 @attrs.frozen(kw_only=True)
@@ -54,6 +61,7 @@ class GetClientParams(Params):
     """``GET /clients/{client_id}``."""
 
     client_id: str = param("path", v.identifier(), required=True)
+    """Client ID."""
 
 
 class Clients(Service):
@@ -92,6 +100,16 @@ class Clients(Service):
         Verifies the client in the provided token
 
         ``POST /clients/verify``
+
+        Args:
+            params: A ``VerifyClientParams`` or a mapping of its fields, in place of the
+                keywords.
+            token: A JWT that represents the active client.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            NotFoundError: Resource not found (404).
         """
         if params is UNSET and token is not UNSET:
             built = VerifyClientParams(token=token)
@@ -110,6 +128,14 @@ class Clients(Service):
         Returns the details of a client.
 
         ``GET /clients/{client_id}``
+
+        Args:
+            client_id: Client ID.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            NotFoundError: Resource not found (404).
         """
         if isinstance(client_id, str):
             built = GetClientParams(client_id=client_id)
@@ -135,6 +161,23 @@ class Clients(Service):
         and will be removed in future versions.
 
         ``GET /clients`` (deprecated)
+
+        Args:
+            params: A ``GetClientListParams`` or a mapping of its fields, in place of the
+                keywords.
+            paginated: Whether to paginate the results. If true, the results will be
+                paginated. If false, the results will not be paginated.
+            limit: Applies a limit to the number of results returned. Can be used for
+                paginating the results together with `offset`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            ClerkAPIError: The endpoint is considered deprecated and is pending removal
+                (410).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         deprecated("clerk.clients.list", "clerk.sessions.list")
         return paginate(

@@ -57,7 +57,11 @@ class ListDirectoriesParams(Params):
     """``GET /directories``."""
 
     limit: int | Unset = param("query", v.integer(minimum=1, maximum=500))
+    """Applies a limit to the number of results returned. Can be used for paginating the
+    results together with `offset`."""
     offset: int | Unset = param("query", v.integer(minimum=0))
+    """Skip the first `offset` results when paginating. Needs to be an integer greater or equal
+    to zero. To be used in conjunction with `limit`."""
 
 
 @attrs.frozen(kw_only=True)
@@ -65,9 +69,13 @@ class CreateDirectoryParams(Params):
     """``POST /directories``."""
 
     enterprise_connection_id: str = param("body", v.string(), required=True)
+    """The ID of the enterprise connection to associate with this directory."""
     provider: str = param("body", v.string(), required=True)
+    """The identity provider for this directory."""
     name: str | Unset = param("body", v.string())
+    """A human-friendly name for the directory."""
     group_role_mappings: list[Any] | Unset = param("body", v.items(v.json_object()))
+    """Optional directory group to organization role mappings to create with the directory."""
 
 
 @attrs.frozen(kw_only=True)
@@ -75,6 +83,7 @@ class GetDirectoryParams(Params):
     """``GET /directories/{directory_id}``."""
 
     directory_id: str = param("path", v.identifier(), required=True)
+    """The ID of the directory to retrieve."""
 
 
 @attrs.frozen(kw_only=True)
@@ -82,11 +91,18 @@ class UpdateDirectoryParams(Params):
     """``PATCH /directories/{directory_id}``."""
 
     directory_id: str = param("path", v.identifier(), required=True)
+    """The ID of the directory to update."""
     name: str | Unset = param("body", v.string())
+    """A human-friendly name for the directory."""
     enabled: bool | Unset = param("body", v.boolean())
+    """Whether the directory is enabled."""
     provider: str | Unset = param("body", v.string())
+    """The identity provider for this directory."""
     attribute_mapping: dict[str, Any] | Unset = param("body", v.json_object())
+    """Attribute-to-directory-path entries to merge into the directory's attribute mapping. Set
+    a key to `null` to remove it from the mapping."""
     group_role_mapping_enabled: bool | Unset = param("body", v.boolean())
+    """Whether group-to-role mapping is enabled for this directory."""
 
 
 @attrs.frozen(kw_only=True)
@@ -94,6 +110,7 @@ class DeleteDirectoryParams(Params):
     """``DELETE /directories/{directory_id}``."""
 
     directory_id: str = param("path", v.identifier(), required=True)
+    """The ID of the directory to delete."""
 
 
 @attrs.frozen(kw_only=True)
@@ -101,6 +118,7 @@ class RotateDirectoryAPIKeyParams(Params):
     """``POST /directories/{directory_id}/rotate_api_key``."""
 
     directory_id: str = param("path", v.identifier(), required=True)
+    """The ID of the directory whose API key to rotate."""
 
 
 @attrs.frozen(kw_only=True)
@@ -108,6 +126,7 @@ class ListDirectoryGroupRoleMappingsParams(Params):
     """``GET /directories/{directory_id}/group_role_mappings``."""
 
     directory_id: str = param("path", v.identifier(), required=True)
+    """The ID of the directory."""
 
 
 @attrs.frozen(kw_only=True)
@@ -115,10 +134,19 @@ class CreateDirectoryGroupRoleMappingParams(Params):
     """``POST /directories/{directory_id}/group_role_mappings``."""
 
     directory_id: str = param("path", v.identifier(), required=True)
+    """The ID of the directory."""
     role_id: str = param("body", v.string(), required=True)
+    """The ID of the organization role to assign to members of the group."""
     directory_group_id: str | Unset = param("body", v.string())
+    """The group ID from the identity provider. Exactly one of `directory_group_id` or
+    `scim_group_id` is required."""
     scim_group_id: str | Unset = param("body", v.string())
+    """The legacy name for `directory_group_id`. Send either one, or both with the same value;
+    sending both with different values is rejected."""
     precedence: int | Unset = param("body", v.integer(minimum=1))
+    """The precedence for this mapping. Lower values take priority when a user belongs to
+    multiple mapped groups. If omitted, the mapping is appended with the next-highest
+    precedence."""
 
 
 @attrs.frozen(kw_only=True)
@@ -126,7 +154,10 @@ class ReplaceDirectoryGroupRoleMappingsParams(Params):
     """``PUT /directories/{directory_id}/group_role_mappings``."""
 
     directory_id: str = param("path", v.identifier(), required=True)
+    """The ID of the directory."""
     mappings: list[Any] = param("body", v.items(v.json_object()), required=True)
+    """The desired set of mappings. Array order sets precedence (1-indexed). An empty array
+    clears all mappings."""
 
 
 @attrs.frozen(kw_only=True)
@@ -134,7 +165,9 @@ class DeleteDirectoryGroupRoleMappingParams(Params):
     """``DELETE /directories/{directory_id}/group_role_mappings/{mapping_id}``."""
 
     directory_id: str = param("path", v.identifier(), required=True)
+    """The ID of the directory."""
     mapping_id: str = param("path", v.identifier(), required=True)
+    """The ID of the directory group role mapping to delete."""
 
 
 class Directories(Service):
@@ -179,6 +212,22 @@ class Directories(Service):
         Create a new directory for the instance.
 
         ``POST /directories``
+
+        Args:
+            params: A ``CreateDirectoryParams`` or a mapping of its fields, in place of the
+                keywords.
+            enterprise_connection_id: The ID of the enterprise connection to associate with
+                this directory.
+            name: A human-friendly name for the directory.
+            provider: The identity provider for this directory.
+            group_role_mappings: Optional directory group to organization role mappings to
+                create with the directory.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         if params is UNSET and enterprise_connection_id is not UNSET and provider is not UNSET:
             built = CreateDirectoryParams(
@@ -211,6 +260,14 @@ class Directories(Service):
         Returns the details of a directory.
 
         ``GET /directories/{directory_id}``
+
+        Args:
+            directory_id: The ID of the directory to retrieve.
+
+        Raises:
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
         """
         if isinstance(directory_id, str):
             built = GetDirectoryParams(directory_id=directory_id)
@@ -235,6 +292,24 @@ class Directories(Service):
         Updates a directory.
 
         ``PATCH /directories/{directory_id}``
+
+        Args:
+            directory_id: The ID of the directory to update.
+            name: A human-friendly name for the directory.
+            enabled: Whether the directory is enabled.
+            provider: The identity provider for this directory.
+            attribute_mapping: Attribute-to-directory-path entries to merge into the
+                directory's attribute mapping. Set a key to `null` to remove it from the
+                mapping.
+            group_role_mapping_enabled: Whether group-to-role mapping is enabled for this
+                directory.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         if isinstance(directory_id, str):
             built = UpdateDirectoryParams(
@@ -272,6 +347,14 @@ class Directories(Service):
         authenticated with the directory's API key are rejected afterwards.
 
         ``DELETE /directories/{directory_id}``
+
+        Args:
+            directory_id: The ID of the directory to delete.
+
+        Raises:
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
         """
         if isinstance(directory_id, str):
             built = DeleteDirectoryParams(directory_id=directory_id)
@@ -293,6 +376,14 @@ class Directories(Service):
         before it expires.
 
         ``POST /directories/{directory_id}/rotate_api_key``
+
+        Args:
+            directory_id: The ID of the directory whose API key to rotate.
+
+        Raises:
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
         """
         if isinstance(directory_id, str):
             built = RotateDirectoryAPIKeyParams(directory_id=directory_id)
@@ -314,6 +405,14 @@ class Directories(Service):
         ordered by precedence.
 
         ``GET /directories/{directory_id}/group_role_mappings``
+
+        Args:
+            directory_id: The ID of the directory.
+
+        Raises:
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
         """
         if isinstance(directory_id, str):
             built = ListDirectoryGroupRoleMappingsParams(directory_id=directory_id)
@@ -364,6 +463,24 @@ class Directories(Service):
         role mapping must be enabled on the directory.
 
         ``POST /directories/{directory_id}/group_role_mappings``
+
+        Args:
+            directory_id: The ID of the directory.
+            directory_group_id: The group ID from the identity provider. Exactly one of
+                `directory_group_id` or `scim_group_id` is required.
+            scim_group_id: The legacy name for `directory_group_id`. Send either one, or
+                both with the same value; sending both with different values is rejected.
+            role_id: The ID of the organization role to assign to members of the group.
+            precedence: The precedence for this mapping. Lower values take priority when a
+                user belongs to multiple mapped groups. If omitted, the mapping is appended
+                with the next-highest precedence.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         if isinstance(directory_id, str) and role_id is not UNSET:
             built = CreateDirectoryGroupRoleMappingParams(
@@ -424,6 +541,18 @@ class Directories(Service):
         mapping must be enabled on the directory.
 
         ``PUT /directories/{directory_id}/group_role_mappings``
+
+        Args:
+            directory_id: The ID of the directory.
+            mappings: The desired set of mappings. Array order sets precedence (1-indexed).
+                An empty array clears all mappings.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         if isinstance(directory_id, str) and mappings is not UNSET:
             built = ReplaceDirectoryGroupRoleMappingsParams(
@@ -456,6 +585,16 @@ class Directories(Service):
         the directory.
 
         ``DELETE /directories/{directory_id}/group_role_mappings/{mapping_id}``
+
+        Args:
+            directory_id: The ID of the directory.
+            mapping_id: The ID of the directory group role mapping to delete.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
         """
         if isinstance(directory_id, str) and mapping_id is not UNSET:
             built = DeleteDirectoryGroupRoleMappingParams(
@@ -490,6 +629,18 @@ class Directories(Service):
         Returns a list of all directories for the instance.
 
         ``GET /directories``
+
+        Args:
+            params: A ``ListDirectoriesParams`` or a mapping of its fields, in place of the
+                keywords.
+            limit: Applies a limit to the number of results returned. Can be used for
+                paginating the results together with `offset`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`.
+
+        Raises:
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
         """
         return paginate(
             self._transport,

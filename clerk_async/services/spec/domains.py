@@ -48,8 +48,12 @@ class AddDomainParams(Params):
     """``POST /domains``."""
 
     name: str = param("body", v.string(), required=True)
+    """The new domain name. Can contain the port for development instances."""
     is_satellite: bool = param("body", v.boolean(), required=True)
+    """Marks the new domain as satellite. Only `true` is accepted at the moment."""
     proxy_url: str | Unset | None = param("body", v.nullable(v.string()))
+    """The full URL of the proxy which will forward requests to the Clerk Frontend API for this
+    domain. Applicable only to production instances."""
 
 
 @attrs.frozen(kw_only=True)
@@ -57,9 +61,18 @@ class UpdateDomainParams(Params):
     """``PATCH /domains/{domain_id}``."""
 
     domain_id: str = param("path", v.identifier(), required=True)
+    """The ID of the domain that will be updated."""
     name: str | Unset | None = param("body", v.nullable(v.string()))
+    """The new domain name. For development instances, can contain the port, i.e
+    `myhostname:3000`. For production instances, must be a valid FQDN, i.e `mysite.com`.
+    Cannot contain protocol scheme."""
     proxy_url: str | Unset | None = param("body", v.nullable(v.string()))
+    """The full URL of the proxy that will forward requests to Clerk's Frontend API. Can only
+    be updated for production instances."""
     is_secondary: bool | Unset | None = param("body", v.nullable(v.boolean()))
+    """Whether this is a domain for a secondary app, meaning that any subdomain provided is
+    significant and will be stored as part of the domain. This is useful for supporting
+    multiple apps (one primary and multiple secondaries) on the same root domain (eTLD+1)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -67,6 +80,7 @@ class DeleteDomainParams(Params):
     """``DELETE /domains/{domain_id}``."""
 
     domain_id: str = param("path", v.identifier(), required=True)
+    """The ID of the domain that will be deleted. Must be a satellite domain."""
 
 
 class Domains(Service):
@@ -115,6 +129,20 @@ class Domains(Service):
         accordingly.
 
         ``POST /domains``
+
+        Args:
+            params: A ``AddDomainParams`` or a mapping of its fields, in place of the
+                keywords.
+            name: The new domain name. Can contain the port for development instances.
+            is_satellite: Marks the new domain as satellite. Only `true` is accepted at the
+                moment.
+            proxy_url: The full URL of the proxy which will forward requests to the Clerk
+                Frontend API for this domain. Applicable only to production instances.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            ClerkAPIError: Payment required (402).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         if params is UNSET and name is not UNSET and is_satellite is not UNSET:
             built = AddDomainParams(name=name, is_satellite=is_satellite, proxy_url=proxy_url)
@@ -148,6 +176,23 @@ class Domains(Service):
         also update the instance's home origin, affecting the default application paths.
 
         ``PATCH /domains/{domain_id}``
+
+        Args:
+            domain_id: The ID of the domain that will be updated.
+            name: The new domain name. For development instances, can contain the port, i.e
+                `myhostname:3000`. For production instances, must be a valid FQDN, i.e
+                `mysite.com`. Cannot contain protocol scheme.
+            proxy_url: The full URL of the proxy that will forward requests to Clerk's
+                Frontend API. Can only be updated for production instances.
+            is_secondary: Whether this is a domain for a secondary app, meaning that any
+                subdomain provided is significant and will be stored as part of the domain.
+                This is useful for supporting multiple apps (one primary and multiple
+                secondaries) on the same root domain (eTLD+1).
+
+        Raises:
+            BadRequestError: Bad request (400).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         if isinstance(domain_id, str):
             built = UpdateDomainParams(
@@ -174,6 +219,14 @@ class Domains(Service):
         the instance's primary domain.
 
         ``DELETE /domains/{domain_id}``
+
+        Args:
+            domain_id: The ID of the domain that will be deleted. Must be a satellite
+                domain.
+
+        Raises:
+            PermissionDeniedError: Forbidden (403).
+            NotFoundError: Resource not found (404).
         """
         if isinstance(domain_id, str):
             built = DeleteDomainParams(domain_id=domain_id)

@@ -49,12 +49,21 @@ class CreateEmailAddressParams(Params):
     """``POST /email_addresses``."""
 
     user_id: str = param("body", v.string(), required=True)
+    """The ID representing the user."""
     email_address: str = param("body", v.string(), required=True)
+    """The new email address. Must adhere to the RFC 5322 specification for email address
+    format."""
     verified: bool | Unset | None = param("body", v.nullable(v.boolean()))
+    """When created, the email address will be marked as verified."""
     primary: bool | Unset | None = param("body", v.nullable(v.boolean()))
+    """Create this email address as the primary email address for the user. Default: false,
+    unless it is the first email address."""
     notify_primary_email_address_changed: bool | Unset | None = param(
         "body", v.nullable(v.boolean())
     )
+    """If set to `true` and the email address is created as the user's new primary, the
+    previous primary email address is notified of the change. By default, no notification is
+    sent."""
 
 
 @attrs.frozen(kw_only=True)
@@ -62,6 +71,7 @@ class GetEmailAddressParams(Params):
     """``GET /email_addresses/{email_address_id}``."""
 
     email_address_id: str = param("path", v.identifier(), required=True)
+    """The ID of the email address to retrieve."""
 
 
 @attrs.frozen(kw_only=True)
@@ -69,11 +79,17 @@ class UpdateEmailAddressParams(Params):
     """``PATCH /email_addresses/{email_address_id}``."""
 
     email_address_id: str = param("path", v.identifier(), required=True)
+    """The ID of the email address to update."""
     verified: bool | Unset | None = param("body", v.nullable(v.boolean()))
+    """The email address will be marked as verified."""
     primary: bool | Unset | None = param("body", v.nullable(v.boolean()))
+    """Set this email address as the primary email address for the user."""
     notify_primary_email_address_changed: bool | Unset | None = param(
         "body", v.nullable(v.boolean())
     )
+    """If set to `true` and this update makes the email address the user's new primary, the
+    previous primary email address is notified of the change. By default, no notification is
+    sent."""
 
 
 @attrs.frozen(kw_only=True)
@@ -81,6 +97,7 @@ class DeleteEmailAddressParams(Params):
     """``DELETE /email_addresses/{email_address_id}``."""
 
     email_address_id: str = param("path", v.identifier(), required=True)
+    """The ID of the email address to delete."""
 
 
 @attrs.frozen(kw_only=True)
@@ -88,6 +105,7 @@ class PrepareEmailAddressVerificationParams(Params):
     """``POST /email_addresses/{email_address_id}/prepare_verification``."""
 
     email_address_id: str = param("path", v.identifier(), required=True)
+    """The ID of the email address to send the verification code to."""
 
 
 @attrs.frozen(kw_only=True)
@@ -95,8 +113,11 @@ class AttemptEmailAddressVerificationParams(Params):
     """``POST /email_addresses/{email_address_id}/attempt_verification``."""
 
     email_address_id: str = param("path", v.identifier(), required=True)
+    """The ID of the email address whose code is being verified."""
     verification_id: str = param("body", v.string(), required=True)
+    """The ID of the verification to check, such as one returned by prepare_verification."""
     code: str = param("body", v.string(), required=True, secret=True)
+    """The verification code that was sent to the email address."""
 
 
 @attrs.frozen(kw_only=True)
@@ -104,13 +125,27 @@ class ReplaceUserEmailAddressParams(Params):
     """``PUT /users/{user_id}/email_address``."""
 
     user_id: str = param("path", v.identifier(), required=True)
+    """The ID of the user whose email address to replace."""
     email_address: str = param("body", v.string(), required=True)
+    """The new email address. Must adhere to the RFC 5322 specification for email address
+    format."""
     identification_status: Literal["verified", "reserved", "unverified"] | Unset = param(
         "body", v.one_of(("verified", "reserved", "unverified"))
     )
+    """Controls the status of the replacement email address. Defaults to `verified`. Set to
+    `reserved` to create it reserved (unverified but usable for sign-in and locked so no
+    other user can claim it), or to `unverified` to create it neither usable for sign-in nor
+    locked. **Warning:** `unverified` can lock the user out of their account. An unverified
+    email address cannot be used to sign in, so if the user has no other verified or
+    reserved identifier, they will be unable to authenticate and unable to verify this
+    address. Prefer `reserved` unless you specifically need the address left unclaimed — for
+    example so that another user can also hold it until one of them verifies it."""
     notify_primary_email_address_changed: bool | Unset | None = param(
         "body", v.nullable(v.boolean())
     )
+    """If set to `true`, the user's previous primary email address is notified that the primary
+    email address has changed. No notification is sent when the replacement is the user's
+    current primary email address. By default, no notification is sent."""
 
 
 class EmailAddresses(Service):
@@ -157,6 +192,27 @@ class EmailAddresses(Service):
         Create a new email address
 
         ``POST /email_addresses``
+
+        Args:
+            params: A ``CreateEmailAddressParams`` or a mapping of its fields, in place of
+                the keywords.
+            user_id: The ID representing the user.
+            email_address: The new email address. Must adhere to the RFC 5322 specification
+                for email address format.
+            verified: When created, the email address will be marked as verified.
+            primary: Create this email address as the primary email address for the user.
+                Default: false, unless it is the first email address.
+            notify_primary_email_address_changed: If set to `true` and the email address is
+                created as the user's new primary, the previous primary email address is
+                notified of the change. By default, no notification is sent.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            ConflictError: Conflict (409).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         if params is UNSET and user_id is not UNSET and email_address is not UNSET:
             built = CreateEmailAddressParams(
@@ -191,6 +247,15 @@ class EmailAddresses(Service):
         Returns the details of an email address.
 
         ``GET /email_addresses/{email_address_id}``
+
+        Args:
+            email_address_id: The ID of the email address to retrieve.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
         """
         if isinstance(email_address_id, str):
             built = GetEmailAddressParams(email_address_id=email_address_id)
@@ -215,6 +280,21 @@ class EmailAddresses(Service):
         Updates an email address.
 
         ``PATCH /email_addresses/{email_address_id}``
+
+        Args:
+            email_address_id: The ID of the email address to update.
+            verified: The email address will be marked as verified.
+            primary: Set this email address as the primary email address for the user.
+            notify_primary_email_address_changed: If set to `true` and this update makes the
+                email address the user's new primary, the previous primary email address is
+                notified of the change. By default, no notification is sent.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            ConflictError: Conflict (409).
         """
         if isinstance(email_address_id, str):
             built = UpdateEmailAddressParams(
@@ -247,6 +327,16 @@ class EmailAddresses(Service):
         Delete the email address with the given ID
 
         ``DELETE /email_addresses/{email_address_id}``
+
+        Args:
+            email_address_id: The ID of the email address to delete.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            ConflictError: Conflict (409).
         """
         if isinstance(email_address_id, str):
             built = DeleteEmailAddressParams(email_address_id=email_address_id)
@@ -269,6 +359,16 @@ class EmailAddresses(Service):
         is tracked on its own verification; confirm it with attempt_verification.
 
         ``POST /email_addresses/{email_address_id}/prepare_verification``
+
+        Args:
+            email_address_id: The ID of the email address to send the verification code to.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            InternalServerError: Internal server error (500).
         """
         if isinstance(email_address_id, str):
             built = PrepareEmailAddressVerificationParams(email_address_id=email_address_id)
@@ -326,6 +426,19 @@ class EmailAddresses(Service):
         afterwards, mint a sign-in token.
 
         ``POST /email_addresses/{email_address_id}/attempt_verification``
+
+        Args:
+            email_address_id: The ID of the email address whose code is being verified.
+            verification_id: The ID of the verification to check, such as one returned by
+                prepare_verification.
+            code: The verification code that was sent to the email address.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            InternalServerError: Internal server error (500).
         """
         if isinstance(email_address_id, str) and verification_id is not UNSET and code is not UNSET:
             built = AttemptEmailAddressVerificationParams(
@@ -384,6 +497,32 @@ class EmailAddresses(Service):
         account, the request is rejected; remove the connected account first.
 
         ``PUT /users/{user_id}/email_address``
+
+        Args:
+            user_id: The ID of the user whose email address to replace.
+            email_address: The new email address. Must adhere to the RFC 5322 specification
+                for email address format.
+            identification_status: Controls the status of the replacement email address.
+                Defaults to `verified`. Set to `reserved` to create it reserved (unverified
+                but usable for sign-in and locked so no other user can claim it), or to
+                `unverified` to create it neither usable for sign-in nor locked.
+                **Warning:** `unverified` can lock the user out of their account. An
+                unverified email address cannot be used to sign in, so if the user has no
+                other verified or reserved identifier, they will be unable to authenticate
+                and unable to verify this address. Prefer `reserved` unless you specifically
+                need the address left unclaimed — for example so that another user can also
+                hold it until one of them verifies it.
+            notify_primary_email_address_changed: If set to `true`, the user's previous
+                primary email address is notified that the primary email address has
+                changed. No notification is sent when the replacement is the user's current
+                primary email address. By default, no notification is sent.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         if isinstance(user_id, str) and email_address is not UNSET:
             built = ReplaceUserEmailAddressParams(

@@ -36,14 +36,27 @@ class UpsertTemplateParams(Params):
     """``PUT /templates/{template_type}/{slug}``."""
 
     template_type: Literal["email", "sms"] = param("path", v.identifier(), required=True)
+    """The type of template to update."""
     slug: str = param("path", v.identifier(), required=True)
+    """The slug of the template to update."""
     name: str | Unset = param("body", v.string())
+    """The user-friendly name of the template."""
     subject: str | Unset | None = param("body", v.nullable(v.string()))
+    """The email subject. Applicable only to email templates."""
     markup: str | Unset | None = param("body", v.nullable(v.string()))
+    """The editor markup used to generate the body of the template."""
     body: str | Unset = param("body", v.string())
+    """The template body before variable interpolation."""
     delivered_by_clerk: bool | Unset | None = param("body", v.nullable(v.boolean()))
+    """Whether Clerk should deliver emails or SMS messages based on the current template."""
     from_email_name: str | Unset = param("body", v.string())
+    """The local part of the From email address that will be used for emails. For example, in
+    the address 'hello@example.com', the local part is 'hello'. Applicable only to email
+    templates."""
     reply_to_email_name: str | Unset = param("body", v.string())
+    """The local part of the Reply To email address that will be used for emails. For example,
+    in the address 'hello@example.com', the local part is 'hello'. Applicable only to email
+    templates."""
 
 
 class EmailAndSmsTemplates(Service):
@@ -70,6 +83,31 @@ class EmailAndSmsTemplates(Service):
         Updates the existing template of the given type and slug
 
         ``PUT /templates/{template_type}/{slug}`` (deprecated)
+
+        Args:
+            template_type: The type of template to update.
+            slug: The slug of the template to update.
+            name: The user-friendly name of the template.
+            subject: The email subject. Applicable only to email templates.
+            markup: The editor markup used to generate the body of the template.
+            body: The template body before variable interpolation.
+            delivered_by_clerk: Whether Clerk should deliver emails or SMS messages based on
+                the current template.
+            from_email_name: The local part of the From email address that will be used for
+                emails. For example, in the address 'hello@example.com', the local part is
+                'hello'. Applicable only to email templates.
+            reply_to_email_name: The local part of the Reply To email address that will be
+                used for emails. For example, in the address 'hello@example.com', the local
+                part is 'hello'. Applicable only to email templates.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            ClerkAPIError: Payment required (402); Locked (423).
+            PermissionDeniedError: Forbidden (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
+            RateLimitError: Too many requests (429).
         """
         deprecated("clerk.email_and_sms_templates.upsert", None)
         if isinstance(template_type, str) and slug is not UNSET:

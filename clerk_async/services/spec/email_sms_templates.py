@@ -44,9 +44,16 @@ class GetTemplateListParams(Params):
     """``GET /templates/{template_type}``."""
 
     template_type: Literal["email", "sms"] = param("path", v.identifier(), required=True)
+    """The type of templates to list (email or SMS)"""
     paginated: bool | Unset = param("query", v.boolean())
+    """Whether to paginate the results. If true, the results will be paginated. If false, the
+    results will not be paginated."""
     limit: int | Unset = param("query", v.integer(minimum=1, maximum=500))
+    """Applies a limit to the number of results returned. Can be used for paginating the
+    results together with `offset`."""
     offset: int | Unset = param("query", v.integer(minimum=0))
+    """Skip the first `offset` results when paginating. Needs to be an integer greater or equal
+    to zero. To be used in conjunction with `limit`."""
 
 
 @attrs.frozen(kw_only=True)
@@ -54,7 +61,9 @@ class GetTemplateParams(Params):
     """``GET /templates/{template_type}/{slug}``."""
 
     template_type: Literal["email", "sms"] = param("path", v.identifier(), required=True)
+    """The type of templates to retrieve (email or SMS)"""
     slug: str = param("path", v.identifier(), required=True)
+    """The slug (i.e. machine-friendly name) of the template to retrieve."""
 
 
 @attrs.frozen(kw_only=True)
@@ -62,7 +71,9 @@ class RevertTemplateParams(Params):
     """``POST /templates/{template_type}/{slug}/revert``."""
 
     template_type: Literal["email", "sms"] = param("path", v.identifier(), required=True)
+    """The type of template to revert."""
     slug: str = param("path", v.identifier(), required=True)
+    """The slug of the template to revert."""
 
 
 @attrs.frozen(kw_only=True)
@@ -70,8 +81,11 @@ class ToggleTemplateDeliveryParams(Params):
     """``POST /templates/{template_type}/{slug}/toggle_delivery``."""
 
     template_type: Literal["email", "sms"] = param("path", v.identifier(), required=True)
+    """The type of template to toggle delivery for."""
     slug: str = param("path", v.identifier(), required=True)
+    """The slug of the template for which to toggle delivery."""
     delivered_by_clerk: bool | Unset = param("body", v.boolean())
+    """Whether Clerk should deliver emails or SMS messages based on the current template."""
 
 
 class EmailSmsTemplates(Service):
@@ -90,6 +104,15 @@ class EmailSmsTemplates(Service):
         Returns the details of a template
 
         ``GET /templates/{template_type}/{slug}`` (deprecated)
+
+        Args:
+            template_type: The type of templates to retrieve (email or SMS)
+            slug: The slug (i.e. machine-friendly name) of the template to retrieve.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            NotFoundError: Resource not found (404).
         """
         deprecated("clerk.email_sms_templates.get", None)
         if isinstance(template_type, str) and slug is not UNSET:
@@ -112,6 +135,16 @@ class EmailSmsTemplates(Service):
         Reverts an updated template to its default state
 
         ``POST /templates/{template_type}/{slug}/revert`` (deprecated)
+
+        Args:
+            template_type: The type of template to revert.
+            slug: The slug of the template to revert.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            ClerkAPIError: Payment required (402).
+            NotFoundError: Resource not found (404).
         """
         deprecated("clerk.email_sms_templates.revert", None)
         if isinstance(template_type, str) and slug is not UNSET:
@@ -139,6 +172,19 @@ class EmailSmsTemplates(Service):
         themselves.
 
         ``POST /templates/{template_type}/{slug}/toggle_delivery`` (deprecated)
+
+        Args:
+            template_type: The type of template to toggle delivery for.
+            slug: The slug of the template for which to toggle delivery.
+            delivered_by_clerk: Whether Clerk should deliver emails or SMS messages based on
+                the current template.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            NotFoundError: Resource not found (404).
+            ClerkAPIError: Locked (423).
+            RateLimitError: Too many requests (429).
         """
         deprecated("clerk.email_sms_templates.toggle_template_delivery", None)
         if isinstance(template_type, str) and slug is not UNSET:
@@ -171,6 +217,20 @@ class EmailSmsTemplates(Service):
         Returns a list of all templates. The templates are returned sorted by position.
 
         ``GET /templates/{template_type}`` (deprecated)
+
+        Args:
+            template_type: The type of templates to list (email or SMS)
+            paginated: Whether to paginate the results. If true, the results will be
+                paginated. If false, the results will not be paginated.
+            limit: Applies a limit to the number of results returned. Can be used for
+                paginating the results together with `offset`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         deprecated("clerk.email_sms_templates.list", None)
         return paginate(

@@ -52,9 +52,16 @@ class ListEnterpriseConnectionsParams(Params):
     """``GET /enterprise_connections``."""
 
     limit: int | Unset = param("query", v.integer(minimum=1, maximum=500))
+    """Applies a limit to the number of results returned. Can be used for paginating the
+    results together with `offset`."""
     offset: int | Unset = param("query", v.integer(minimum=0))
+    """Skip the first `offset` results when paginating. Needs to be an integer greater or equal
+    to zero. To be used in conjunction with `limit`."""
     organization_id: str | Unset = param("query", v.string())
+    """Filter enterprise connections by organization ID."""
     active: bool | Unset = param("query", v.boolean())
+    """Filter by active status. If true, only active connections are returned. If false, only
+    inactive connections are returned. If omitted, all connections are returned."""
 
 
 @attrs.frozen(kw_only=True)
@@ -62,6 +69,7 @@ class CreateEnterpriseConnectionParams(Params):
     """``POST /enterprise_connections``."""
 
     name: str = param("body", v.string(), required=True)
+    """The display name of the connection."""
     provider: Literal[
         "saml_custom",
         "saml_okta",
@@ -85,13 +93,28 @@ class CreateEnterpriseConnectionParams(Params):
         ),
         required=True,
     )
+    """The identity provider (e.g. saml_custom, oidc_custom, oidc_github_enterprise,
+    oidc_gitlab)"""
     domains: list[str] = param("body", v.items(v.string(), min_items=1), required=True)
+    """Domains associated with the enterprise connection (required; at least one). Values are
+    normalized to lowercase. Each domain must be a valid fully qualified domain name."""
     organization_id: str | Unset | None = param("body", v.nullable(v.string()))
+    """Organization ID when the connection is linked to an organization."""
     allow_organization_account_linking: bool | Unset | None = param("body", v.nullable(v.boolean()))
+    """Whether this connection supports account linking via organization membership."""
     active: bool | Unset | None = param("body", v.nullable(v.boolean()))
+    """Whether the enterprise connection is active. When true, IdP metadata must be provided
+    via the `saml` object."""
     saml: dict[str, Any] | Unset | None = param("body", v.nullable(v.json_object()))
+    """SAML connection-specific properties. Only applied when the enterprise connection uses
+    SAML (e.g. provider is saml_custom). Use this to set IdP configuration, attribute
+    mapping, and other SAML-specific settings at creation time."""
     oidc: dict[str, Any] | Unset | None = param("body", v.nullable(v.json_object()), secret=True)
+    """OIDC connection-specific properties. Only applied when the enterprise connection uses
+    OIDC (e.g. provider is oidc_custom, oidc_github_enterprise, or oidc_gitlab)."""
     custom_attributes: list[Any] | Unset = param("body", v.items(v.json_object()))
+    """Custom attributes to map from the IdP to the user's profile via SSO or SCIM
+    provisioning. Requires the custom attributes feature to be enabled for the instance."""
 
 
 @attrs.frozen(kw_only=True)
@@ -99,6 +122,7 @@ class GetEnterpriseConnectionParams(Params):
     """``GET /enterprise_connections/{enterprise_connection_id}``."""
 
     enterprise_connection_id: str = param("path", v.identifier(), required=True)
+    """The ID of the enterprise connection."""
 
 
 @attrs.frozen(kw_only=True)
@@ -106,18 +130,39 @@ class UpdateEnterpriseConnectionParams(Params):
     """``PATCH /enterprise_connections/{enterprise_connection_id}``."""
 
     enterprise_connection_id: str = param("path", v.identifier(), required=True)
+    """The ID of the enterprise connection to update."""
     name: str | Unset | None = param("body", v.nullable(v.string()))
+    """The display name of the enterprise connection."""
     domains: list[str] | Unset | None = param("body", v.nullable(v.items(v.string())))
+    """Domains associated with the enterprise connection. Values are normalized to lowercase.
+    Empty array means ignored (no change); non-empty array means set domains to the given
+    list (replaces existing)."""
     active: bool | Unset | None = param("body", v.nullable(v.boolean()))
+    """Whether the enterprise connection is active. When set to true (enabling), any existing
+    verified organization domains for the same domain(s) will be removed so the connection
+    can be enabled."""
     sync_user_attributes: bool | Unset | None = param("body", v.nullable(v.boolean()))
+    """Whether to sync user attributes on sign-in."""
     disable_additional_identifications: bool | Unset | None = param("body", v.nullable(v.boolean()))
+    """Whether to disable additional identifications."""
     allow_organization_account_linking: bool | Unset | None = param("body", v.nullable(v.boolean()))
+    """Whether this connection supports account linking via organization membership."""
     organization_id: str | Unset | None = param("body", v.nullable(v.string()))
+    """Organization ID to link to this enterprise connection. Only linking is supported;
+    sending this field sets or changes the linked organization. There is no way to unlink an
+    organization once linked."""
     saml: dict[str, Any] | Unset | None = param("body", v.nullable(v.json_object()))
+    """SAML connection-specific properties. Only applied when the enterprise connection uses
+    SAML. Use this to update IdP configuration, attribute mapping, and other SAML-specific
+    settings."""
     oidc: dict[str, Any] | Unset | None = param("body", v.nullable(v.json_object()), secret=True)
+    """OIDC connection-specific properties. Only applied when the enterprise connection uses
+    OIDC (e.g. oidc_custom, oidc_github_enterprise, or oidc_gitlab)."""
     custom_attributes: list[Any] | Unset | None = param(
         "body", v.nullable(v.items(v.json_object()))
     )
+    """Custom attributes to map from the IdP to the user's profile via SSO or SCIM
+    provisioning. Requires the custom attributes feature to be enabled for the instance."""
 
 
 @attrs.frozen(kw_only=True)
@@ -125,6 +170,7 @@ class DeleteEnterpriseConnectionParams(Params):
     """``DELETE /enterprise_connections/{enterprise_connection_id}``."""
 
     enterprise_connection_id: str = param("path", v.identifier(), required=True)
+    """The ID of the enterprise connection to delete."""
 
 
 @attrs.frozen(kw_only=True)
@@ -132,11 +178,17 @@ class ListEnterpriseConnectionTestRunsParams(Params):
     """``GET /enterprise_connections/{enterprise_connection_id}/test_runs``."""
 
     enterprise_connection_id: str = param("path", v.identifier(), required=True)
+    """The ID of the enterprise connection."""
     status: list[Literal["pending", "success", "failed"]] | Unset = param(
         "query", v.items(v.one_of(("pending", "success", "failed")))
     )
+    """Filter test runs by status (may be repeated)"""
     limit: int | Unset = param("query", v.integer(minimum=1, maximum=500))
+    """Applies a limit to the number of results returned. Can be used for paginating the
+    results together with `offset`."""
     offset: int | Unset = param("query", v.integer(minimum=0))
+    """Skip the first `offset` results when paginating. Needs to be an integer greater or equal
+    to zero. To be used in conjunction with `limit`."""
 
 
 @attrs.frozen(kw_only=True)
@@ -144,6 +196,7 @@ class CreateEnterpriseConnectionTestRunParams(Params):
     """``POST /enterprise_connections/{enterprise_connection_id}/test_runs``."""
 
     enterprise_connection_id: str = param("path", v.identifier(), required=True)
+    """The ID of the enterprise connection."""
 
 
 class EnterpriseConnections(Service):
@@ -215,6 +268,39 @@ class EnterpriseConnections(Service):
         Create a new enterprise connection.
 
         ``POST /enterprise_connections``
+
+        Args:
+            params: A ``CreateEnterpriseConnectionParams`` or a mapping of its fields, in
+                place of the keywords.
+            name: The display name of the connection.
+            provider: The identity provider (e.g. saml_custom, oidc_custom,
+                oidc_github_enterprise, oidc_gitlab)
+            domains: Domains associated with the enterprise connection (required; at least
+                one). Values are normalized to lowercase. Each domain must be a valid fully
+                qualified domain name.
+            organization_id: Organization ID when the connection is linked to an
+                organization.
+            allow_organization_account_linking: Whether this connection supports account
+                linking via organization membership.
+            active: Whether the enterprise connection is active. When true, IdP metadata
+                must be provided via the `saml` object.
+            saml: SAML connection-specific properties. Only applied when the enterprise
+                connection uses SAML (e.g. provider is saml_custom). Use this to set IdP
+                configuration, attribute mapping, and other SAML-specific settings at
+                creation time.
+            oidc: OIDC connection-specific properties. Only applied when the enterprise
+                connection uses OIDC (e.g. provider is oidc_custom, oidc_github_enterprise,
+                or oidc_gitlab).
+            custom_attributes: Custom attributes to map from the IdP to the user's profile
+                via SSO or SCIM provisioning. Requires the custom attributes feature to be
+                enabled for the instance.
+
+        Raises:
+            ClerkAPIError: Payment required (402).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            ConflictError: Conflict (409).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         if params is UNSET and name is not UNSET and provider is not UNSET and domains is not UNSET:
             built = CreateEnterpriseConnectionParams(
@@ -258,6 +344,14 @@ class EnterpriseConnections(Service):
         `enterprise_connection_id` in the path.
 
         ``GET /enterprise_connections/{enterprise_connection_id}``
+
+        Args:
+            enterprise_connection_id: The ID of the enterprise connection.
+
+        Raises:
+            ClerkAPIError: Payment required (402).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
         """
         if isinstance(enterprise_connection_id, str):
             built = GetEnterpriseConnectionParams(enterprise_connection_id=enterprise_connection_id)
@@ -298,6 +392,40 @@ class EnterpriseConnections(Service):
         be deleted so the connection can be enabled.
 
         ``PATCH /enterprise_connections/{enterprise_connection_id}``
+
+        Args:
+            enterprise_connection_id: The ID of the enterprise connection to update.
+            name: The display name of the enterprise connection.
+            domains: Domains associated with the enterprise connection. Values are
+                normalized to lowercase. Empty array means ignored (no change); non-empty
+                array means set domains to the given list (replaces existing).
+            active: Whether the enterprise connection is active. When set to true
+                (enabling), any existing verified organization domains for the same
+                domain(s) will be removed so the connection can be enabled.
+            sync_user_attributes: Whether to sync user attributes on sign-in.
+            disable_additional_identifications: Whether to disable additional
+                identifications.
+            allow_organization_account_linking: Whether this connection supports account
+                linking via organization membership.
+            organization_id: Organization ID to link to this enterprise connection. Only
+                linking is supported; sending this field sets or changes the linked
+                organization. There is no way to unlink an organization once linked.
+            saml: SAML connection-specific properties. Only applied when the enterprise
+                connection uses SAML. Use this to update IdP configuration, attribute
+                mapping, and other SAML-specific settings.
+            oidc: OIDC connection-specific properties. Only applied when the enterprise
+                connection uses OIDC (e.g. oidc_custom, oidc_github_enterprise, or
+                oidc_gitlab).
+            custom_attributes: Custom attributes to map from the IdP to the user's profile
+                via SSO or SCIM provisioning. Requires the custom attributes feature to be
+                enabled for the instance.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            ClerkAPIError: Payment required (402).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         if isinstance(enterprise_connection_id, str):
             built = UpdateEnterpriseConnectionParams(
@@ -350,6 +478,14 @@ class EnterpriseConnections(Service):
         `enterprise_connection_id` in the path.
 
         ``DELETE /enterprise_connections/{enterprise_connection_id}``
+
+        Args:
+            enterprise_connection_id: The ID of the enterprise connection to delete.
+
+        Raises:
+            ClerkAPIError: Payment required (402).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
         """
         if isinstance(enterprise_connection_id, str):
             built = DeleteEnterpriseConnectionParams(
@@ -382,6 +518,20 @@ class EnterpriseConnections(Service):
         connection.
 
         ``GET /enterprise_connections/{enterprise_connection_id}/test_runs``
+
+        Args:
+            enterprise_connection_id: The ID of the enterprise connection.
+            status: Filter test runs by status (may be repeated)
+            limit: Applies a limit to the number of results returned. Can be used for
+                paginating the results together with `offset`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`.
+
+        Raises:
+            ClerkAPIError: Payment required (402).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return paginate(
             self._transport,
@@ -408,6 +558,14 @@ class EnterpriseConnections(Service):
         Returns a short-lived URL that starts the IdP test flow for this connection.
 
         ``POST /enterprise_connections/{enterprise_connection_id}/test_runs``
+
+        Args:
+            enterprise_connection_id: The ID of the enterprise connection.
+
+        Raises:
+            ClerkAPIError: Payment required (402).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
         """
         if isinstance(enterprise_connection_id, str):
             built = CreateEnterpriseConnectionTestRunParams(
@@ -445,6 +603,23 @@ class EnterpriseConnections(Service):
         paginated using the optional `limit` and `offset` query parameters.
 
         ``GET /enterprise_connections``
+
+        Args:
+            params: A ``ListEnterpriseConnectionsParams`` or a mapping of its fields, in
+                place of the keywords.
+            limit: Applies a limit to the number of results returned. Can be used for
+                paginating the results together with `offset`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`.
+            organization_id: Filter enterprise connections by organization ID.
+            active: Filter by active status. If true, only active connections are returned.
+                If false, only inactive connections are returned. If omitted, all
+                connections are returned.
+
+        Raises:
+            ClerkAPIError: Payment required (402).
+            PermissionDeniedError: Authorization invalid (403).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return paginate(
             self._transport,

@@ -60,13 +60,27 @@ class ListInvitationsParams(Params):
     status: Literal["pending", "accepted", "revoked", "expired"] | Unset = param(
         "query", v.one_of(("pending", "accepted", "revoked", "expired"))
     )
+    """Filter invitations based on their status."""
     query: str | Unset = param("query", v.string())
+    """Filter invitations based on their `email_address` or `id`."""
     order_by: ListInvitationsOrderBy | Unset = param(
         "query", v.one_of(get_args(ListInvitationsOrderBy))
     )
+    """Allows to return invitations in a particular order. At the moment, you can order the
+    returned invitations either by their `created_at`, `email_address` or `expires_at`. In
+    order to specify the direction, you can use the `+/-` symbols prepended in the property
+    to order by. For example, if you want invitations to be returned in descending order
+    according to their `created_at` property, you can use `-created_at`. If you don't use
+    `+` or `-`, then `+` is implied. Defaults to `-created_at`."""
     paginated: bool | Unset = param("query", v.boolean())
+    """Whether to paginate the results. If true, the results will be paginated. If false, the
+    results will not be paginated."""
     limit: int | Unset = param("query", v.integer(minimum=1, maximum=500))
+    """Applies a limit to the number of results returned. Can be used for paginating the
+    results together with `offset`."""
     offset: int | Unset = param("query", v.integer(minimum=0))
+    """Skip the first `offset` results when paginating. Needs to be an integer greater or equal
+    to zero. To be used in conjunction with `limit`."""
 
 
 @attrs.frozen(kw_only=True)
@@ -74,16 +88,31 @@ class CreateInvitationParams(Params):
     """``POST /invitations``."""
 
     email_address: str = param("body", v.string(), required=True)
+    """The email address the invitation will be sent to."""
     public_metadata: dict[str, Any] | Unset = param("body", v.json_object())
+    """Metadata that will be attached to the newly created invitation. The value of this
+    property should be a well-formed JSON object. Once the user accepts the invitation and
+    signs up, these metadata will end up in the user's public metadata."""
     redirect_url: str | Unset = param("body", v.string())
+    """Optional URL which specifies where to redirect the user once they click the invitation
+    link. This is only required if you have implemented a [custom
+    flow](https://clerk.com/docs/authentication/invitations#custom-flow) and you're not
+    using Clerk Hosted Pages or Clerk Components."""
     notify: bool | Unset | None = param("body", v.nullable(v.boolean()))
+    """Optional flag which denotes whether an email invitation should be sent to the given
+    email address. Defaults to `true`."""
     ignore_existing: bool | Unset | None = param("body", v.nullable(v.boolean()))
+    """Whether an invitation should be created if there is already an existing invitation for
+    this email address, or it's claimed by another user."""
     expires_in_days: int | Unset | None = param(
         "body", v.nullable(v.integer(minimum=1, maximum=365))
     )
+    """The number of days the invitation will be valid for. By default, the invitation expires
+    after 30 days."""
     template_slug: Literal["invitation", "waitlist_invitation"] | Unset = param(
         "body", v.one_of(("invitation", "waitlist_invitation"))
     )
+    """The slug of the email template to use for the invitation email."""
 
 
 @attrs.frozen(kw_only=True)
@@ -100,6 +129,7 @@ class RevokeInvitationParams(Params):
     """``POST /invitations/{invitation_id}/revoke``."""
 
     invitation_id: str = param("path", v.identifier(), required=True)
+    """The ID of the invitation to be revoked."""
 
 
 class Invitations(Service):
@@ -153,6 +183,30 @@ class Invitations(Service):
         already exists in your application will result to an error.
 
         ``POST /invitations``
+
+        Args:
+            params: A ``CreateInvitationParams`` or a mapping of its fields, in place of the
+                keywords.
+            email_address: The email address the invitation will be sent to.
+            public_metadata: Metadata that will be attached to the newly created invitation.
+                The value of this property should be a well-formed JSON object. Once the
+                user accepts the invitation and signs up, these metadata will end up in the
+                user's public metadata.
+            redirect_url: Optional URL which specifies where to redirect the user once they
+                click the invitation link. This is only required if you have implemented a
+                [custom flow](https://clerk.com/docs/authentication/invitations#custom-flow)
+                and you're not using Clerk Hosted Pages or Clerk Components.
+            notify: Optional flag which denotes whether an email invitation should be sent
+                to the given email address. Defaults to `true`.
+            ignore_existing: Whether an invitation should be created if there is already an
+                existing invitation for this email address, or it's claimed by another user.
+            expires_in_days: The number of days the invitation will be valid for. By
+                default, the invitation expires after 30 days.
+            template_slug: The slug of the email template to use for the invitation email.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         if params is UNSET and email_address is not UNSET:
             built = CreateInvitationParams(
@@ -217,6 +271,14 @@ class Invitations(Service):
         addresses you provide, and this rule cannot be bypassed.
 
         ``POST /invitations/bulk``
+
+        Args:
+            params: A ``CreateBulkInvitationsParams`` or a mapping of its fields, in place
+                of the keywords.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         if params is UNSET and request_body is not UNSET:
             built = CreateBulkInvitationsParams(request_body=request_body)
@@ -240,6 +302,13 @@ class Invitations(Service):
         invitations can be revoked.
 
         ``POST /invitations/{invitation_id}/revoke``
+
+        Args:
+            invitation_id: The ID of the invitation to be revoked.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            NotFoundError: Resource not found (404).
         """
         if isinstance(invitation_id, str):
             built = RevokeInvitationParams(invitation_id=invitation_id)
@@ -274,6 +343,25 @@ class Invitations(Service):
         Returns all non-revoked invitations for your application, sorted by creation date
 
         ``GET /invitations``
+
+        Args:
+            params: A ``ListInvitationsParams`` or a mapping of its fields, in place of the
+                keywords.
+            status: Filter invitations based on their status.
+            query: Filter invitations based on their `email_address` or `id`.
+            order_by: Allows to return invitations in a particular order. At the moment, you
+                can order the returned invitations either by their `created_at`,
+                `email_address` or `expires_at`. In order to specify the direction, you can
+                use the `+/-` symbols prepended in the property to order by. For example, if
+                you want invitations to be returned in descending order according to their
+                `created_at` property, you can use `-created_at`. If you don't use `+` or
+                `-`, then `+` is implied. Defaults to `-created_at`.
+            paginated: Whether to paginate the results. If true, the results will be
+                paginated. If false, the results will not be paginated.
+            limit: Applies a limit to the number of results returned. Can be used for
+                paginating the results together with `offset`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`.
         """
         return paginate(
             self._transport,

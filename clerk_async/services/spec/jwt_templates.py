@@ -46,8 +46,14 @@ class ListJWTTemplatesParams(Params):
     """``GET /jwt_templates``."""
 
     paginated: bool | Unset = param("query", v.boolean())
+    """Whether to paginate the results. If true, the results will be paginated. If false, the
+    results will not be paginated."""
     limit: int | Unset = param("query", v.integer(minimum=1, maximum=500))
+    """Applies a limit to the number of results returned. Can be used for paginating the
+    results together with `offset`."""
     offset: int | Unset = param("query", v.integer(minimum=0))
+    """Skip the first `offset` results when paginating. Needs to be an integer greater or equal
+    to zero. To be used in conjunction with `limit`."""
 
 
 @attrs.frozen(kw_only=True)
@@ -55,16 +61,25 @@ class CreateJWTTemplateParams(Params):
     """``POST /jwt_templates``."""
 
     name: str = param("body", v.string(), required=True)
+    """JWT template name."""
     claims: dict[str, Any] = param("body", v.json_object(), required=True)
+    """JWT template claims in JSON format."""
     lifetime: int | Unset | None = param(
         "body", v.nullable(v.integer(minimum=30, maximum=315360000))
     )
+    """JWT lifetime."""
     allowed_clock_skew: int | Unset | None = param(
         "body", v.nullable(v.integer(minimum=0, maximum=300))
     )
+    """JWT allowed clock skew."""
     custom_signing_key: bool | Unset = param("body", v.boolean())
+    """Whether a custom signing key/algorithm is also provided for this template."""
     signing_algorithm: str | Unset | None = param("body", v.nullable(v.string()))
+    """The custom signing algorithm to use when minting JWTs. Required if `custom_signing_key`
+    is `true`."""
     signing_key: str | Unset | None = param("body", v.nullable(v.string()), secret=True)
+    """The custom signing private key to use when minting JWTs. Required if
+    `custom_signing_key` is `true`."""
 
 
 @attrs.frozen(kw_only=True)
@@ -72,6 +87,7 @@ class GetJWTTemplateParams(Params):
     """``GET /jwt_templates/{template_id}``."""
 
     template_id: str = param("path", v.identifier(), required=True)
+    """JWT Template ID."""
 
 
 @attrs.frozen(kw_only=True)
@@ -79,17 +95,27 @@ class UpdateJWTTemplateParams(Params):
     """``PATCH /jwt_templates/{template_id}``."""
 
     template_id: str = param("path", v.identifier(), required=True)
+    """The ID of the JWT template to update."""
     name: str = param("body", v.string(), required=True)
+    """JWT template name."""
     claims: dict[str, Any] = param("body", v.json_object(), required=True)
+    """JWT template claims in JSON format."""
     lifetime: int | Unset | None = param(
         "body", v.nullable(v.integer(minimum=30, maximum=315360000))
     )
+    """JWT lifetime."""
     allowed_clock_skew: int | Unset | None = param(
         "body", v.nullable(v.integer(minimum=0, maximum=300))
     )
+    """JWT allowed clock skew."""
     custom_signing_key: bool | Unset = param("body", v.boolean())
+    """Whether a custom signing key/algorithm is also provided for this template."""
     signing_algorithm: str | Unset | None = param("body", v.nullable(v.string()))
+    """The custom signing algorithm to use when minting JWTs. Required if `custom_signing_key`
+    is `true`."""
     signing_key: str | Unset | None = param("body", v.nullable(v.string()), secret=True)
+    """The custom signing private key to use when minting JWTs. Required if
+    `custom_signing_key` is `true`."""
 
 
 @attrs.frozen(kw_only=True)
@@ -97,6 +123,7 @@ class DeleteJWTTemplateParams(Params):
     """``DELETE /jwt_templates/{template_id}``."""
 
     template_id: str = param("path", v.identifier(), required=True)
+    """JWT Template ID."""
 
 
 class JwtTemplates(Service):
@@ -147,6 +174,25 @@ class JwtTemplates(Service):
         Create a new JWT template
 
         ``POST /jwt_templates``
+
+        Args:
+            params: A ``CreateJWTTemplateParams`` or a mapping of its fields, in place of
+                the keywords.
+            name: JWT template name.
+            claims: JWT template claims in JSON format.
+            lifetime: JWT lifetime.
+            allowed_clock_skew: JWT allowed clock skew.
+            custom_signing_key: Whether a custom signing key/algorithm is also provided for
+                this template.
+            signing_algorithm: The custom signing algorithm to use when minting JWTs.
+                Required if `custom_signing_key` is `true`.
+            signing_key: The custom signing private key to use when minting JWTs. Required
+                if `custom_signing_key` is `true`.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            ClerkAPIError: Payment required (402).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         if params is UNSET and name is not UNSET and claims is not UNSET:
             built = CreateJWTTemplateParams(
@@ -185,6 +231,12 @@ class JwtTemplates(Service):
         Retrieve the details of a given JWT template
 
         ``GET /jwt_templates/{template_id}``
+
+        Args:
+            template_id: JWT Template ID.
+
+        Raises:
+            NotFoundError: Resource not found (404).
         """
         if isinstance(template_id, str):
             built = GetJWTTemplateParams(template_id=template_id)
@@ -233,6 +285,24 @@ class JwtTemplates(Service):
         Updates an existing JWT template
 
         ``PATCH /jwt_templates/{template_id}``
+
+        Args:
+            template_id: The ID of the JWT template to update.
+            name: JWT template name.
+            claims: JWT template claims in JSON format.
+            lifetime: JWT lifetime.
+            allowed_clock_skew: JWT allowed clock skew.
+            custom_signing_key: Whether a custom signing key/algorithm is also provided for
+                this template.
+            signing_algorithm: The custom signing algorithm to use when minting JWTs.
+                Required if `custom_signing_key` is `true`.
+            signing_key: The custom signing private key to use when minting JWTs. Required
+                if `custom_signing_key` is `true`.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            ClerkAPIError: Payment required (402).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         if isinstance(template_id, str) and name is not UNSET and claims is not UNSET:
             built = UpdateJWTTemplateParams(
@@ -271,6 +341,13 @@ class JwtTemplates(Service):
         """Delete a Template
 
         ``DELETE /jwt_templates/{template_id}``
+
+        Args:
+            template_id: JWT Template ID.
+
+        Raises:
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
         """
         if isinstance(template_id, str):
             built = DeleteJWTTemplateParams(template_id=template_id)
@@ -292,6 +369,16 @@ class JwtTemplates(Service):
         """List all templates
 
         ``GET /jwt_templates``
+
+        Args:
+            params: A ``ListJWTTemplatesParams`` or a mapping of its fields, in place of the
+                keywords.
+            paginated: Whether to paginate the results. If true, the results will be
+                paginated. If false, the results will not be paginated.
+            limit: Applies a limit to the number of results returned. Can be used for
+                paginating the results together with `offset`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`.
         """
         return paginate(
             self._transport,

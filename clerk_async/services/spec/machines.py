@@ -54,13 +54,24 @@ class ListMachinesParams(Params):
     """``GET /machines``."""
 
     limit: int | Unset = param("query", v.integer(minimum=1, maximum=500))
+    """Applies a limit to the number of results returned. Can be used for paginating the
+    results together with `offset`."""
     offset: int | Unset = param("query", v.integer(minimum=0))
+    """Skip the first `offset` results when paginating. Needs to be an integer greater or equal
+    to zero. To be used in conjunction with `limit`."""
     query: str | Unset = param("query", v.string())
+    """Returns machines with ID or name that match the given query. Uses exact match for
+    machine ID and partial match for name."""
     order_by: (
         Literal["name", "+name", "-name", "created_at", "+created_at", "-created_at"] | Unset
     ) = param(
         "query", v.one_of(("name", "+name", "-name", "created_at", "+created_at", "-created_at"))
     )
+    """Allows to return machines in a particular order. You can order the returned machines by
+    their `name` or `created_at`. To specify the direction, use the `+` or `-` symbols
+    prepended to the property to order by. For example, to return machines in descending
+    order by `created_at`, use `-created_at`. If you don't use `+` or `-`, then `+` is
+    implied. Defaults to `-created_at`."""
 
 
 @attrs.frozen(kw_only=True)
@@ -68,8 +79,13 @@ class CreateMachineParams(Params):
     """``POST /machines``."""
 
     name: str = param("body", v.string(min_length=1, max_length=255), required=True)
+    """The name of the machine."""
     scoped_machines: list[str] | Unset = param("body", v.items(v.string(), max_items=150))
+    """Array of machine IDs that this machine will have access to. Maximum of 150 scopes per
+    machine."""
     default_token_ttl: int | Unset = param("body", v.integer(minimum=1, maximum=315360000))
+    """The default time-to-live (TTL) in seconds for tokens created by this machine. Must be at
+    least 1 second."""
 
 
 @attrs.frozen(kw_only=True)
@@ -77,6 +93,7 @@ class MachineIdParams(Params):
     """``GET /machines/{machine_id}``, ``DELETE /machines/{machine_id}``, ``GET /machines/{machine_id}/secret_key``."""
 
     machine_id: str = param("path", v.identifier(), required=True)
+    """The ID of the machine to retrieve."""
 
 
 @attrs.frozen(kw_only=True)
@@ -84,8 +101,12 @@ class UpdateMachineParams(Params):
     """``PATCH /machines/{machine_id}``."""
 
     machine_id: str = param("path", v.identifier(), required=True)
+    """The ID of the machine to update."""
     name: str | Unset = param("body", v.string(min_length=1, max_length=255))
+    """The name of the machine."""
     default_token_ttl: int | Unset = param("body", v.integer(minimum=1, maximum=315360000))
+    """The default time-to-live (TTL) in seconds for tokens created by this machine. Must be at
+    least 1 second."""
 
 
 @attrs.frozen(kw_only=True)
@@ -93,7 +114,12 @@ class RotateMachineSecretKeyParams(Params):
     """``POST /machines/{machine_id}/secret_key/rotate``."""
 
     machine_id: str = param("path", v.identifier(), required=True)
+    """The ID of the machine to rotate the secret key for."""
     previous_token_ttl: int = param("body", v.integer(minimum=0, maximum=28800), required=True)
+    """The time in seconds that the previous secret key will remain valid after rotation. This
+    ensures a graceful transition period for updating applications with the new secret key.
+    Set to 0 to immediately expire the previous key. Maximum value is 8 hours (28800
+    seconds)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -101,7 +127,9 @@ class CreateMachineScopeParams(Params):
     """``POST /machines/{machine_id}/scopes``."""
 
     machine_id: str = param("path", v.identifier(), required=True)
+    """The ID of the machine that will have access to another machine."""
     to_machine_id: str = param("body", v.string(), required=True)
+    """The ID of the machine that will be scoped to the current machine."""
 
 
 @attrs.frozen(kw_only=True)
@@ -109,7 +137,9 @@ class DeleteMachineScopeParams(Params):
     """``DELETE /machines/{machine_id}/scopes/{other_machine_id}``."""
 
     machine_id: str = param("path", v.identifier(), required=True)
+    """The ID of the machine that has access to another machine."""
     other_machine_id: str = param("path", v.identifier(), required=True)
+    """The ID of the machine that is being accessed."""
 
 
 class Machines(Service):
@@ -152,6 +182,21 @@ class Machines(Service):
         Creates a new machine.
 
         ``POST /machines``
+
+        Args:
+            params: A ``CreateMachineParams`` or a mapping of its fields, in place of the
+                keywords.
+            name: The name of the machine.
+            scoped_machines: Array of machine IDs that this machine will have access to.
+                Maximum of 150 scopes per machine.
+            default_token_ttl: The default time-to-live (TTL) in seconds for tokens created
+                by this machine. Must be at least 1 second.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         if params is UNSET and name is not UNSET:
             built = CreateMachineParams(
@@ -180,6 +225,16 @@ class Machines(Service):
         Returns the details of a machine.
 
         ``GET /machines/{machine_id}``
+
+        Args:
+            machine_id: The ID of the machine to retrieve.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         if isinstance(machine_id, str):
             built = MachineIdParams(machine_id=machine_id)
@@ -201,6 +256,19 @@ class Machines(Service):
         Updates an existing machine. Only the provided fields will be updated.
 
         ``PATCH /machines/{machine_id}``
+
+        Args:
+            machine_id: The ID of the machine to update.
+            name: The name of the machine.
+            default_token_ttl: The default time-to-live (TTL) in seconds for tokens created
+                by this machine. Must be at least 1 second.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         if isinstance(machine_id, str):
             built = UpdateMachineParams(
@@ -226,6 +294,16 @@ class Machines(Service):
         Deletes a machine.
 
         ``DELETE /machines/{machine_id}``
+
+        Args:
+            machine_id: The ID of the machine to delete.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         if isinstance(machine_id, str):
             built = MachineIdParams(machine_id=machine_id)
@@ -244,6 +322,15 @@ class Machines(Service):
         Returns the secret key for a machine.
 
         ``GET /machines/{machine_id}/secret_key``
+
+        Args:
+            machine_id: The ID of the machine to retrieve the secret key for.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
         """
         if isinstance(machine_id, str):
             built = MachineIdParams(machine_id=machine_id)
@@ -282,6 +369,20 @@ class Machines(Service):
         the duration specified by the previous_token_ttl parameter.
 
         ``POST /machines/{machine_id}/secret_key/rotate``
+
+        Args:
+            machine_id: The ID of the machine to rotate the secret key for.
+            previous_token_ttl: The time in seconds that the previous secret key will remain
+                valid after rotation. This ensures a graceful transition period for updating
+                applications with the new secret key. Set to 0 to immediately expire the
+                previous key. Maximum value is 8 hours (28800 seconds).
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         if isinstance(machine_id, str) and previous_token_ttl is not UNSET:
             built = RotateMachineSecretKeyParams(
@@ -328,6 +429,18 @@ class Machines(Service):
         machine. Maximum of 150 scopes per machine.
 
         ``POST /machines/{machine_id}/scopes``
+
+        Args:
+            machine_id: The ID of the machine that will have access to another machine.
+            to_machine_id: The ID of the machine that will be scoped to the current machine.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            ConflictError: Conflict (409).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         if isinstance(machine_id, str) and to_machine_id is not UNSET:
             built = CreateMachineScopeParams(machine_id=machine_id, to_machine_id=to_machine_id)
@@ -352,6 +465,17 @@ class Machines(Service):
         Deletes a machine scope, removing access from one machine to another.
 
         ``DELETE /machines/{machine_id}/scopes/{other_machine_id}``
+
+        Args:
+            machine_id: The ID of the machine that has access to another machine.
+            other_machine_id: The ID of the machine that is being accessed.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         if isinstance(machine_id, str) and other_machine_id is not UNSET:
             built = DeleteMachineScopeParams(
@@ -387,6 +511,28 @@ class Machines(Service):
         by descending creation date (i.e. most recent machines will be returned first)
 
         ``GET /machines``
+
+        Args:
+            params: A ``ListMachinesParams`` or a mapping of its fields, in place of the
+                keywords.
+            limit: Applies a limit to the number of results returned. Can be used for
+                paginating the results together with `offset`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`.
+            query: Returns machines with ID or name that match the given query. Uses exact
+                match for machine ID and partial match for name.
+            order_by: Allows to return machines in a particular order. You can order the
+                returned machines by their `name` or `created_at`. To specify the direction,
+                use the `+` or `-` symbols prepended to the property to order by. For
+                example, to return machines in descending order by `created_at`, use
+                `-created_at`. If you don't use `+` or `-`, then `+` is implied. Defaults to
+                `-created_at`.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return paginate(
             self._transport,

@@ -35,12 +35,19 @@ class GetPublicInterstitialParams(Params):
     """``GET /public/interstitial``."""
 
     frontend_api_deprecated: str | Unset = param("query", v.string(), wire="frontendApi")
+    """Please use `frontend_api` instead."""
     frontend_api: str | Unset = param("query", v.string())
+    """The Frontend API key of your instance."""
     publishable_key: str | Unset = param("query", v.string())
+    """The publishable key of your instance."""
     proxy_url: str | Unset = param("query", v.string())
+    """The proxy URL of your instance."""
     domain: str | Unset = param("query", v.string())
+    """The domain of your instance."""
     sign_in_url: str | Unset = param("query", v.string())
+    """The sign in URL of your instance."""
     use_domain_for_script: bool | Unset = param("query", v.boolean())
+    """Whether to use the domain for the script URL."""
 
 
 class Miscellaneous(Service):
@@ -69,6 +76,21 @@ class Miscellaneous(Service):
         authentication state cannot be immediately determined.
 
         ``GET /public/interstitial``
+
+        Args:
+            params: A ``GetPublicInterstitialParams`` or a mapping of its fields, in place
+                of the keywords.
+            frontend_api_deprecated: Please use `frontend_api` instead.
+            frontend_api: The Frontend API key of your instance.
+            publishable_key: The publishable key of your instance.
+            proxy_url: The proxy URL of your instance.
+            domain: The domain of your instance.
+            sign_in_url: The sign in URL of your instance.
+            use_domain_for_script: Whether to use the domain for the script URL.
+
+        Raises:
+            BadRequestError: A required query parameter is missing (400).
+            InternalServerError: An infinite redirect loop was detected (500).
         """
         if params is UNSET:
             built = GetPublicInterstitialParams(

@@ -36,7 +36,9 @@ class VerifyOAuthAccessTokenParams(Params):
     """``POST /oauth_applications/access_tokens/verify``."""
 
     access_token: str | Unset = param("body", v.string(), secret=True)
+    """The access token to verify."""
     secret: str | Unset = param("body", v.string(), secret=True)
+    """The access token to verify. This is deprecated, use `access_token` instead."""
 
 
 class OauthAccessTokens(Service):
@@ -56,6 +58,17 @@ class OauthAccessTokens(Service):
         """Verify an OAuth Access Token
 
         ``POST /oauth_applications/access_tokens/verify``
+
+        Args:
+            params: A ``VerifyOAuthAccessTokenParams`` or a mapping of its fields, in place
+                of the keywords.
+            access_token: The access token to verify.
+            secret: The access token to verify. This is deprecated, use `access_token`
+                instead.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            NotFoundError: Not found (404).
         """
         if params is UNSET:
             built = VerifyOAuthAccessTokenParams(access_token=access_token, secret=secret)

@@ -49,13 +49,30 @@ class ListOAuthApplicationsParams(Params):
     """``GET /oauth_applications``."""
 
     limit: int | Unset = param("query", v.integer(minimum=1, maximum=500))
+    """Applies a limit to the number of results returned. Can be used for paginating the
+    results together with `offset`."""
     offset: int | Unset = param("query", v.integer(minimum=0))
+    """Skip the first `offset` results when paginating. Needs to be an integer greater or equal
+    to zero. To be used in conjunction with `limit`."""
     order_by: (
         Literal["created_at", "+created_at", "-created_at", "name", "+name", "-name"] | Unset
     ) = param(
         "query", v.one_of(("created_at", "+created_at", "-created_at", "name", "+name", "-name"))
     )
+    """Allows to return OAuth applications in a particular order. At the moment, you can order
+    the returned OAuth applications by their `created_at` and `name`. In order to specify
+    the direction, you can use the `+/-` symbols prepended in the property to order by. For
+    example, if you want OAuth applications to be returned in descending order according to
+    their `created_at` property, you can use `-created_at`. If you don't use `+` or `-`,
+    then `+` is implied. We only support one `order_by` parameter, and if multiple
+    `order_by` parameters are provided, we will only keep the first one. For example, if you
+    pass `order_by=name&order_by=created_at`, we will consider only the first `order_by`
+    parameter, which is `name`. The `created_at` parameter will be ignored in this case."""
     name_query: str | Unset = param("query", v.string())
+    """Returns OAuth applications with names that match the given query, via case-insensitive
+    partial match. Also returns the OAuth application whose `client_id` is exactly the given
+    query, which is useful for resolving a `client_id` to the OAuth application `id`
+    required by the read, update and delete endpoints."""
 
 
 @attrs.frozen(kw_only=True)
@@ -63,12 +80,23 @@ class CreateOAuthApplicationParams(Params):
     """``POST /oauth_applications``."""
 
     name: str = param("body", v.string(), required=True)
+    """The name of the new OAuth application. Max length: 256."""
     redirect_uris: list[str] | Unset | None = param("body", v.nullable(v.items(v.string())))
+    """An array of redirect URIs of the new OAuth application."""
     callback_url: str | Unset | None = param("body", v.nullable(v.string(max_length=1024)))
+    """The callback URL of the new OAuth application."""
     scopes: str | Unset | None = param("body", v.nullable(v.string(max_length=1024)))
+    """Define the allowed scopes for the new OAuth applications that dictate the user payload
+    of the OAuth user info endpoint. Available scopes are `profile`, `email`,
+    `public_metadata`, `private_metadata`. Provide the requested scopes as a string,
+    separated by spaces."""
     consent_screen_enabled: bool | Unset | None = param("body", v.nullable(v.boolean()))
+    """True to enable a consent screen to display in the authentication flow."""
     pkce_required: bool | Unset | None = param("body", v.nullable(v.boolean()))
+    """True to require the Proof Key of Code Exchange (PKCE) flow."""
     public: bool | Unset | None = param("body", v.nullable(v.boolean()))
+    """If true, this client is public and you can use the Proof Key of Code Exchange (PKCE)
+    flow."""
 
 
 @attrs.frozen(kw_only=True)
@@ -76,6 +104,7 @@ class GetOAuthApplicationParams(Params):
     """``GET /oauth_applications/{oauth_application_id}``."""
 
     oauth_application_id: str = param("path", v.identifier(), required=True)
+    """The ID of the OAuth application."""
 
 
 @attrs.frozen(kw_only=True)
@@ -83,13 +112,26 @@ class UpdateOAuthApplicationParams(Params):
     """``PATCH /oauth_applications/{oauth_application_id}``."""
 
     oauth_application_id: str = param("path", v.identifier(), required=True)
+    """The ID of the OAuth application to update."""
     name: str | Unset | None = param("body", v.nullable(v.string()))
+    """The new name of the OAuth application. Max length: 256."""
     redirect_uris: list[str] | Unset | None = param("body", v.nullable(v.items(v.string())))
+    """An array of redirect URIs of the new OAuth application."""
     callback_url: str | Unset | None = param("body", v.nullable(v.string(max_length=1024)))
+    """The new callback URL of the OAuth application."""
     scopes: str | Unset | None = param("body", v.nullable(v.string(max_length=1024)))
+    """Define the allowed scopes for the new OAuth applications that dictate the user payload
+    of the OAuth user info endpoint. Available scopes are `profile`, `email`,
+    `public_metadata`, `private_metadata`. Provide the requested scopes as a string,
+    separated by spaces."""
     consent_screen_enabled: bool | Unset | None = param("body", v.nullable(v.boolean()))
+    """True to enable a consent screen to display in the authentication flow. This cannot be
+    disabled for dynamically registered OAuth Applications."""
     pkce_required: bool | Unset | None = param("body", v.nullable(v.boolean()))
+    """True to require the Proof Key of Code Exchange (PKCE) flow."""
     public: bool | Unset | None = param("body", v.nullable(v.boolean()))
+    """If true, this client is public and you can use the Proof Key of Code Exchange (PKCE)
+    flow."""
 
 
 @attrs.frozen(kw_only=True)
@@ -97,6 +139,7 @@ class DeleteOAuthApplicationParams(Params):
     """``DELETE /oauth_applications/{oauth_application_id}``."""
 
     oauth_application_id: str = param("path", v.identifier(), required=True)
+    """The ID of the OAuth application to delete."""
 
 
 @attrs.frozen(kw_only=True)
@@ -104,8 +147,10 @@ class UploadOAuthApplicationLogoParams(Params):
     """``PUT /oauth_applications/{oauth_application_id}/logo``."""
 
     oauth_application_id: str = param("path", v.identifier(), required=True)
+    """The ID of the OAuth application for which to upload a logo."""
     file: bytes | BinaryIO = param("form", v.file_content(), required=True)
     uploader_user_id: str | Unset = param("form", v.string())
+    """The ID of the user that will be credited with the image upload."""
 
 
 @attrs.frozen(kw_only=True)
@@ -113,6 +158,7 @@ class RotateOAuthApplicationSecretParams(Params):
     """``POST /oauth_applications/{oauth_application_id}/rotate_secret``."""
 
     oauth_application_id: str = param("path", v.identifier(), required=True)
+    """The ID of the OAuth application for which to rotate the client secret."""
 
 
 @attrs.frozen(kw_only=True)
@@ -120,7 +166,10 @@ class RevokeOAuthApplicationTokenParams(Params):
     """``POST /oauth_applications/{oauth_application_id}/revoke_token``."""
 
     oauth_application_id: str = param("path", v.identifier(), required=True)
+    """The ID of the OAuth application for which to revoke the token."""
     token: str = param("body", v.string(), required=True, secret=True)
+    """The opaque OAuth access token or refresh token to revoke. All tokens associated with the
+    same OAuth grant are also revoked."""
 
 
 class OauthApplications(Service):
@@ -173,6 +222,27 @@ class OauthApplications(Service):
         `http://`, `https://`, `myapp://`, etc...
 
         ``POST /oauth_applications``
+
+        Args:
+            params: A ``CreateOAuthApplicationParams`` or a mapping of its fields, in place
+                of the keywords.
+            name: The name of the new OAuth application. Max length: 256.
+            redirect_uris: An array of redirect URIs of the new OAuth application.
+            callback_url: The callback URL of the new OAuth application.
+            scopes: Define the allowed scopes for the new OAuth applications that dictate
+                the user payload of the OAuth user info endpoint. Available scopes are
+                `profile`, `email`, `public_metadata`, `private_metadata`. Provide the
+                requested scopes as a string, separated by spaces.
+            consent_screen_enabled: True to enable a consent screen to display in the
+                authentication flow.
+            pkce_required: True to require the Proof Key of Code Exchange (PKCE) flow.
+            public: If true, this client is public and you can use the Proof Key of Code
+                Exchange (PKCE) flow.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            PermissionDeniedError: Authorization invalid (403).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         if params is UNSET and name is not UNSET:
             built = CreateOAuthApplicationParams(
@@ -211,6 +281,13 @@ class OauthApplications(Service):
         Fetches the OAuth application whose ID matches the provided `id` in the path.
 
         ``GET /oauth_applications/{oauth_application_id}``
+
+        Args:
+            oauth_application_id: The ID of the OAuth application.
+
+        Raises:
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
         """
         if isinstance(oauth_application_id, str):
             built = GetOAuthApplicationParams(oauth_application_id=oauth_application_id)
@@ -241,6 +318,28 @@ class OauthApplications(Service):
         Updates an existing OAuth application
 
         ``PATCH /oauth_applications/{oauth_application_id}``
+
+        Args:
+            oauth_application_id: The ID of the OAuth application to update.
+            name: The new name of the OAuth application. Max length: 256.
+            redirect_uris: An array of redirect URIs of the new OAuth application.
+            callback_url: The new callback URL of the OAuth application.
+            scopes: Define the allowed scopes for the new OAuth applications that dictate
+                the user payload of the OAuth user info endpoint. Available scopes are
+                `profile`, `email`, `public_metadata`, `private_metadata`. Provide the
+                requested scopes as a string, separated by spaces.
+            consent_screen_enabled: True to enable a consent screen to display in the
+                authentication flow. This cannot be disabled for dynamically registered
+                OAuth Applications.
+            pkce_required: True to require the Proof Key of Code Exchange (PKCE) flow.
+            public: If true, this client is public and you can use the Proof Key of Code
+                Exchange (PKCE) flow.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         if isinstance(oauth_application_id, str):
             built = UpdateOAuthApplicationParams(
@@ -283,6 +382,13 @@ class OauthApplications(Service):
         Deletes the given OAuth application. This is not reversible.
 
         ``DELETE /oauth_applications/{oauth_application_id}``
+
+        Args:
+            oauth_application_id: The ID of the OAuth application to delete.
+
+        Raises:
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
         """
         if isinstance(oauth_application_id, str):
             built = DeleteOAuthApplicationParams(oauth_application_id=oauth_application_id)
@@ -331,6 +437,18 @@ class OauthApplications(Service):
         supported: `image/jpeg`, `image/png`, `image/gif`, `image/webp`.
 
         ``PUT /oauth_applications/{oauth_application_id}/logo``
+
+        Args:
+            oauth_application_id: The ID of the OAuth application for which to upload a
+                logo.
+            uploader_user_id: The ID of the user that will be credited with the image
+                upload.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            ClerkAPIError: Request entity too large (413).
         """
         if isinstance(oauth_application_id, str) and file is not UNSET:
             built = UploadOAuthApplicationLogoParams(
@@ -361,6 +479,14 @@ class OauthApplications(Service):
         make sure to update it in authorized OAuth clients.
 
         ``POST /oauth_applications/{oauth_application_id}/rotate_secret``
+
+        Args:
+            oauth_application_id: The ID of the OAuth application for which to rotate the
+                client secret.
+
+        Raises:
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
         """
         if isinstance(oauth_application_id, str):
             built = RotateOAuthApplicationSecretParams(oauth_application_id=oauth_application_id)
@@ -409,6 +535,18 @@ class OauthApplications(Service):
         cannot be revoked.
 
         ``POST /oauth_applications/{oauth_application_id}/revoke_token``
+
+        Args:
+            oauth_application_id: The ID of the OAuth application for which to revoke the
+                token.
+            token: The opaque OAuth access token or refresh token to revoke. All tokens
+                associated with the same OAuth grant are also revoked.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         if isinstance(oauth_application_id, str) and token is not UNSET:
             built = RevokeOAuthApplicationTokenParams(
@@ -446,6 +584,35 @@ class OauthApplications(Service):
         will be returned first.
 
         ``GET /oauth_applications``
+
+        Args:
+            params: A ``ListOAuthApplicationsParams`` or a mapping of its fields, in place
+                of the keywords.
+            limit: Applies a limit to the number of results returned. Can be used for
+                paginating the results together with `offset`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`.
+            order_by: Allows to return OAuth applications in a particular order. At the
+                moment, you can order the returned OAuth applications by their `created_at`
+                and `name`. In order to specify the direction, you can use the `+/-` symbols
+                prepended in the property to order by. For example, if you want OAuth
+                applications to be returned in descending order according to their
+                `created_at` property, you can use `-created_at`. If you don't use `+` or
+                `-`, then `+` is implied. We only support one `order_by` parameter, and if
+                multiple `order_by` parameters are provided, we will only keep the first
+                one. For example, if you pass `order_by=name&order_by=created_at`, we will
+                consider only the first `order_by` parameter, which is `name`. The
+                `created_at` parameter will be ignored in this case.
+            name_query: Returns OAuth applications with names that match the given query,
+                via case-insensitive partial match. Also returns the OAuth application whose
+                `client_id` is exactly the given query, which is useful for resolving a
+                `client_id` to the OAuth application `id` required by the read, update and
+                delete endpoints.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            PermissionDeniedError: Authorization invalid (403).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return paginate(
             self._transport,

@@ -47,10 +47,20 @@ class ListOrganizationDomainsParams(Params):
     """``GET /organizations/{organization_id}/domains``."""
 
     organization_id: str = param("path", v.identifier(), required=True)
+    """The organization ID."""
     verified: bool | Literal["true", "false"] | Unset = param("query", v.flag())
+    """Filter domains by their verification status. `true` or `false`."""
     enrollment_mode: str | Unset = param("query", v.string())
+    """Filter domains by their enrollment mode. Accepts `automatic_invitation`,
+    `automatic_suggestion`, `manual_invitation` or `enterprise_sso`. Prefix a value with `-`
+    to exclude it instead (e.g. `-enterprise_sso`). Include and exclude filters can be
+    combined and compose as AND."""
     limit: int | Unset = param("query", v.integer(minimum=1, maximum=500))
+    """Applies a limit to the number of results returned. Can be used for paginating the
+    results together with `offset`."""
     offset: int | Unset = param("query", v.integer(minimum=0))
+    """Skip the first `offset` results when paginating. Needs to be an integer greater or equal
+    to zero. To be used in conjunction with `limit`."""
 
 
 @attrs.frozen(kw_only=True)
@@ -58,9 +68,14 @@ class CreateOrganizationDomainParams(Params):
     """``POST /organizations/{organization_id}/domains``."""
 
     organization_id: str = param("path", v.identifier(), required=True)
+    """The ID of the organization where the new domain will be created."""
     name: str | Unset = param("body", v.string())
+    """The name of the new domain."""
     enrollment_mode: str | Unset = param("body", v.string())
+    """The enrollment_mode for the new domain. This can be `automatic_invitation`,
+    `automatic_suggestion`, `manual_invitation` or `enterprise_sso`."""
     verified: bool | Unset | None = param("body", v.nullable(v.boolean()))
+    """The status of domain's verification. Defaults to true."""
 
 
 @attrs.frozen(kw_only=True)
@@ -68,9 +83,14 @@ class UpdateOrganizationDomainParams(Params):
     """``PATCH /organizations/{organization_id}/domains/{domain_id}``."""
 
     organization_id: str = param("path", v.identifier(), required=True)
+    """The ID of the organization to which the domain belongs."""
     domain_id: str = param("path", v.identifier(), required=True)
+    """The ID of the domain."""
     enrollment_mode: str | Unset | None = param("body", v.nullable(v.string()))
+    """The enrollment_mode for the new domain. This can be `automatic_invitation`,
+    `automatic_suggestion`, `manual_invitation` or `enterprise_sso`."""
     verified: bool | Unset | None = param("body", v.nullable(v.boolean()))
+    """The status of the domain's verification."""
 
 
 @attrs.frozen(kw_only=True)
@@ -78,7 +98,9 @@ class DeleteOrganizationDomainParams(Params):
     """``DELETE /organizations/{organization_id}/domains/{domain_id}``."""
 
     organization_id: str = param("path", v.identifier(), required=True)
+    """The ID of the organization to which the domain belongs."""
     domain_id: str = param("path", v.identifier(), required=True)
+    """The ID of the domain."""
 
 
 @attrs.frozen(kw_only=True)
@@ -86,7 +108,9 @@ class VerifyOrganizationDomainOwnershipParams(Params):
     """``POST /organizations/{organization_id}/domains/{domain_id}/verify_ownership``."""
 
     organization_id: str = param("path", v.identifier(), required=True)
+    """The ID of the organization to which the domain belongs."""
     domain_id: str = param("path", v.identifier(), required=True)
+    """The ID of the domain."""
 
 
 @attrs.frozen(kw_only=True)
@@ -94,7 +118,9 @@ class ListAllOrganizationDomainsParams(Params):
     """``GET /organization_domains``."""
 
     organization_id: str | Unset = param("query", v.string())
+    """The ID of the organization to filter domains by."""
     verified: bool | Literal["true", "false"] | Unset = param("query", v.flag())
+    """Filter by verification status."""
     enrollment_mode: (
         list[
             Literal[
@@ -126,15 +152,33 @@ class ListAllOrganizationDomainsParams(Params):
             )
         ),
     )
+    """Filter by enrollment mode. Prefix a value with `-` to exclude it instead (e.g.
+    `-enterprise_sso`). Include and exclude filters can be combined and compose as AND."""
     query: str | Unset = param("query", v.string())
+    """Search domains by name or organization ID. If the query starts with 'org_', it will
+    search by exact organization ID match. Otherwise, it performs a case-insensitive partial
+    match on the domain name. Note: An empty string or whitespace-only value is not allowed
+    and will result in a validation error."""
     domains: list[str] | Unset = param("query", v.items(v.string()))
+    """Filter by exact domain names. Accepts multiple values (e.g.
+    domains=example.com&domains=test.org)."""
     order_by: (
         Literal["name", "+name", "-name", "created_at", "+created_at", "-created_at"] | Unset
     ) = param(
         "query", v.one_of(("name", "+name", "-name", "created_at", "+created_at", "-created_at"))
     )
+    """Allows to return organization domains in a particular order. At the moment, you can
+    order the returned domains by their `name` or `created_at`. In order to specify the
+    direction, you can use the `+/-` symbols prepended to the property to order by. For
+    example, if you want domains to be returned in descending order according to their
+    `created_at` property, you can use `-created_at`. If you don't use `+` or `-`, then `+`
+    is implied. Defaults to `-created_at`."""
     offset: int | Unset = param("query", v.integer(minimum=0))
+    """Skip the first `offset` results when paginating. Needs to be an integer greater or equal
+    to zero. To be used in conjunction with `limit`."""
     limit: int | Unset = param("query", v.integer(minimum=1, maximum=500))
+    """Applies a limit to the number of results returned. Can be used for paginating the
+    results together with `offset`."""
 
 
 class OrganizationDomains(Service):
@@ -157,6 +201,21 @@ class OrganizationDomains(Service):
         optionally set to unverified.
 
         ``POST /organizations/{organization_id}/domains``
+
+        Args:
+            organization_id: The ID of the organization where the new domain will be
+                created.
+            name: The name of the new domain.
+            enrollment_mode: The enrollment_mode for the new domain. This can be
+                `automatic_invitation`, `automatic_suggestion`, `manual_invitation` or
+                `enterprise_sso`.
+            verified: The status of domain's verification. Defaults to true.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         if isinstance(organization_id, str):
             built = CreateOrganizationDomainParams(
@@ -191,6 +250,20 @@ class OrganizationDomains(Service):
         Updates the properties of an existing organization domain.
 
         ``PATCH /organizations/{organization_id}/domains/{domain_id}``
+
+        Args:
+            organization_id: The ID of the organization to which the domain belongs.
+            domain_id: The ID of the domain.
+            enrollment_mode: The enrollment_mode for the new domain. This can be
+                `automatic_invitation`, `automatic_suggestion`, `manual_invitation` or
+                `enterprise_sso`.
+            verified: The status of the domain's verification.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            PermissionDeniedError: Forbidden (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         if isinstance(organization_id, str) and domain_id is not UNSET:
             built = UpdateOrganizationDomainParams(
@@ -225,6 +298,16 @@ class OrganizationDomains(Service):
         Removes the given domain from the organization.
 
         ``DELETE /organizations/{organization_id}/domains/{domain_id}``
+
+        Args:
+            organization_id: The ID of the organization to which the domain belongs.
+            domain_id: The ID of the domain.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Forbidden (403).
+            NotFoundError: Resource not found (404).
         """
         if isinstance(organization_id, str) and domain_id is not UNSET:
             built = DeleteOrganizationDomainParams(
@@ -256,6 +339,15 @@ class OrganizationDomains(Service):
         event is emitted with the same strategy.
 
         ``POST /organizations/{organization_id}/domains/{domain_id}/verify_ownership``
+
+        Args:
+            organization_id: The ID of the organization to which the domain belongs.
+            domain_id: The ID of the domain.
+
+        Raises:
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Forbidden (403).
+            NotFoundError: Resource not found (404).
         """
         if isinstance(organization_id, str) and domain_id is not UNSET:
             built = VerifyOrganizationDomainOwnershipParams(
@@ -311,6 +403,38 @@ class OrganizationDomains(Service):
         by organization, verification status, enrollment mode, or search query.
 
         ``GET /organization_domains``
+
+        Args:
+            params: A ``ListAllOrganizationDomainsParams`` or a mapping of its fields, in
+                place of the keywords.
+            organization_id: The ID of the organization to filter domains by.
+            verified: Filter by verification status.
+            enrollment_mode: Filter by enrollment mode. Prefix a value with `-` to exclude
+                it instead (e.g. `-enterprise_sso`). Include and exclude filters can be
+                combined and compose as AND.
+            query: Search domains by name or organization ID. If the query starts with
+                'org_', it will search by exact organization ID match. Otherwise, it
+                performs a case-insensitive partial match on the domain name. Note: An empty
+                string or whitespace-only value is not allowed and will result in a
+                validation error.
+            domains: Filter by exact domain names. Accepts multiple values (e.g.
+                domains=example.com&domains=test.org).
+            order_by: Allows to return organization domains in a particular order. At the
+                moment, you can order the returned domains by their `name` or `created_at`.
+                In order to specify the direction, you can use the `+/-` symbols prepended
+                to the property to order by. For example, if you want domains to be returned
+                in descending order according to their `created_at` property, you can use
+                `-created_at`. If you don't use `+` or `-`, then `+` is implied. Defaults to
+                `-created_at`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`.
+            limit: Applies a limit to the number of results returned. Can be used for
+                paginating the results together with `offset`.
+
+        Raises:
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return paginate(
             self._transport,
@@ -348,6 +472,23 @@ class OrganizationDomains(Service):
         """Get a list of all domains of an organization.
 
         ``GET /organizations/{organization_id}/domains``
+
+        Args:
+            organization_id: The organization ID.
+            verified: Filter domains by their verification status. `true` or `false`.
+            enrollment_mode: Filter domains by their enrollment mode. Accepts
+                `automatic_invitation`, `automatic_suggestion`, `manual_invitation` or
+                `enterprise_sso`. Prefix a value with `-` to exclude it instead (e.g.
+                `-enterprise_sso`). Include and exclude filters can be combined and compose
+                as AND.
+            limit: Applies a limit to the number of results returned. Can be used for
+                paginating the results together with `offset`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`.
+
+        Raises:
+            AuthenticationError: Authentication invalid (401).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return paginate(
             self._transport,

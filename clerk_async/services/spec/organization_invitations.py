@@ -73,12 +73,25 @@ class ListInstanceOrganizationInvitationsParams(Params):
             )
         ),
     )
+    """Allows to return organization invitations in a particular order. At the moment, you can
+    order the returned organization invitations either by their `created_at` or
+    `email_address`. In order to specify the direction, you can use the `+/-` symbols
+    prepended in the property to order by. For example, if you want organization invitations
+    to be returned in descending order according to their `created_at` property, you can use
+    `-created_at`. If you don't use `+` or `-`, then `+` is implied. Defaults to
+    `-created_at`."""
     status: Literal["pending", "accepted", "revoked", "expired"] | Unset = param(
         "query", v.one_of(("pending", "accepted", "revoked", "expired"))
     )
+    """Filter organization invitations based on their status."""
     query: str | Unset = param("query", v.string())
+    """Filter organization invitations based on their `email_address`."""
     limit: int | Unset = param("query", v.integer(minimum=1, maximum=500))
+    """Applies a limit to the number of results returned. Can be used for paginating the
+    results together with `offset`."""
     offset: int | Unset = param("query", v.integer(minimum=0))
+    """Skip the first `offset` results when paginating. Needs to be an integer greater or equal
+    to zero. To be used in conjunction with `limit`."""
 
 
 @attrs.frozen(kw_only=True)
@@ -86,10 +99,13 @@ class ListOrganizationInvitationsParams(Params):
     """``GET /organizations/{organization_id}/invitations``."""
 
     organization_id: str = param("path", v.identifier(), required=True)
+    """The organization ID."""
     status: Literal["pending", "accepted", "revoked", "expired"] | Unset = param(
         "query", v.one_of(("pending", "accepted", "revoked", "expired"))
     )
+    """Filter organization invitations based on their status."""
     email_address: str | Unset = param("query", v.string())
+    """Returns organization invitations inviting the specified email address."""
     order_by: (
         Literal[
             "created_at",
@@ -113,8 +129,18 @@ class ListOrganizationInvitationsParams(Params):
             )
         ),
     )
+    """Allows to return organization invitations in a particular order. You can order the
+    returned organization invitations either by their `created_at` or `email_address`. In
+    order to specify the direction, you can use the `+/-` symbols prepended in the property
+    to order by. For example, if you want organization invitations to be returned in
+    descending order according to their `created_at` property, you can use `-created_at`. If
+    you don't use `+` or `-`, then `+` is implied. Defaults to `-created_at`."""
     limit: int | Unset = param("query", v.integer(minimum=1, maximum=500))
+    """Applies a limit to the number of results returned. Can be used for paginating the
+    results together with `offset`."""
     offset: int | Unset = param("query", v.integer(minimum=0))
+    """Skip the first `offset` results when paginating. Needs to be an integer greater or equal
+    to zero. To be used in conjunction with `limit`."""
 
 
 @attrs.frozen(kw_only=True)
@@ -122,16 +148,33 @@ class CreateOrganizationInvitationParams(Params):
     """``POST /organizations/{organization_id}/invitations``."""
 
     organization_id: str = param("path", v.identifier(), required=True)
+    """The ID of the organization for which to send the invitation."""
     email_address: str = param("body", v.string(), required=True)
+    """The email address of the new member that is going to be invited to the organization."""
     role: str = param("body", v.string(), required=True)
+    """The role of the new member in the organization."""
     inviter_user_id: str | Unset | None = param("body", v.nullable(v.string()))
+    """The ID of the user that invites the new member to the organization. Must be an
+    administrator in the organization."""
     public_metadata: dict[str, Any] | Unset | None = param("body", v.nullable(v.json_object()))
+    """Metadata saved on the organization invitation, read-only from the Frontend API and fully
+    accessible (read/write) from the Backend API. When the organization invitation is
+    accepted, the metadata will be transferred to the newly created organization membership."""
     private_metadata: dict[str, Any] | Unset | None = param("body", v.nullable(v.json_object()))
+    """Metadata saved on the organization invitation, fully accessible (read/write) from the
+    Backend API but not visible from the Frontend API. When the organization invitation is
+    accepted, the metadata will be transferred to the newly created organization membership."""
     redirect_url: str | Unset | None = param("body", v.nullable(v.string()))
+    """Optional URL that the invitee will be redirected to once they accept the invitation by
+    clicking the join link in the invitation email."""
     expires_in_days: int | Unset | None = param(
         "body", v.nullable(v.integer(minimum=1, maximum=365))
     )
+    """The number of days the invitation will be valid for. By default, the invitation has a 30
+    days expire."""
     notify: bool | Unset | None = param("body", v.nullable(v.boolean()))
+    """Optional flag which denotes whether an email invitation should be sent to the given
+    email address. Defaults to `true`."""
 
 
 @attrs.frozen(kw_only=True)
@@ -139,6 +182,7 @@ class CreateOrganizationInvitationBulkParams(Params):
     """``POST /organizations/{organization_id}/invitations/bulk``."""
 
     organization_id: str = param("path", v.identifier(), required=True)
+    """The organization ID."""
     request_body: list[Any] = param(
         "body", v.items(v.json_value(), min_items=1, max_items=10), required=True, whole=True
     )
@@ -149,8 +193,13 @@ class ListPendingOrganizationInvitationsParams(Params):
     """``GET /organizations/{organization_id}/invitations/pending``."""
 
     organization_id: str = param("path", v.identifier(), required=True)
+    """The organization ID."""
     limit: int | Unset = param("query", v.integer(minimum=1, maximum=500))
+    """Applies a limit to the number of results returned. Can be used for paginating the
+    results together with `offset`."""
     offset: int | Unset = param("query", v.integer(minimum=0))
+    """Skip the first `offset` results when paginating. Needs to be an integer greater or equal
+    to zero. To be used in conjunction with `limit`."""
 
 
 @attrs.frozen(kw_only=True)
@@ -158,7 +207,9 @@ class GetOrganizationInvitationParams(Params):
     """``GET /organizations/{organization_id}/invitations/{invitation_id}``."""
 
     organization_id: str = param("path", v.identifier(), required=True)
+    """The organization ID."""
     invitation_id: str = param("path", v.identifier(), required=True)
+    """The organization invitation ID."""
 
 
 @attrs.frozen(kw_only=True)
@@ -166,8 +217,12 @@ class RevokeOrganizationInvitationParams(Params):
     """``POST /organizations/{organization_id}/invitations/{invitation_id}/revoke``."""
 
     organization_id: str = param("path", v.identifier(), required=True)
+    """The organization ID."""
     invitation_id: str = param("path", v.identifier(), required=True)
+    """The organization invitation ID."""
     requesting_user_id: str | Unset | None = param("body", v.nullable(v.string()))
+    """The ID of the user that revokes the invitation. Must be an administrator in the
+    organization."""
 
 
 class OrganizationInvitations(Service):
@@ -206,6 +261,29 @@ class OrganizationInvitations(Service):
         creation date by default.
 
         ``GET /organization_invitations``
+
+        Args:
+            params: A ``ListInstanceOrganizationInvitationsParams`` or a mapping of its
+                fields, in place of the keywords.
+            order_by: Allows to return organization invitations in a particular order. At
+                the moment, you can order the returned organization invitations either by
+                their `created_at` or `email_address`. In order to specify the direction,
+                you can use the `+/-` symbols prepended in the property to order by. For
+                example, if you want organization invitations to be returned in descending
+                order according to their `created_at` property, you can use `-created_at`.
+                If you don't use `+` or `-`, then `+` is implied. Defaults to `-created_at`.
+            status: Filter organization invitations based on their status.
+            query: Filter organization invitations based on their `email_address`.
+            limit: Applies a limit to the number of results returned. Can be used for
+                paginating the results together with `offset`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Unprocessable entity (422).
+            InternalServerError: Internal server error (500).
         """
         return paginate(
             self._transport,
@@ -271,6 +349,35 @@ class OrganizationInvitations(Service):
         can specify the `role` for the invited organization member.
 
         ``POST /organizations/{organization_id}/invitations``
+
+        Args:
+            organization_id: The ID of the organization for which to send the invitation.
+            email_address: The email address of the new member that is going to be invited
+                to the organization.
+            inviter_user_id: The ID of the user that invites the new member to the
+                organization. Must be an administrator in the organization.
+            role: The role of the new member in the organization.
+            public_metadata: Metadata saved on the organization invitation, read-only from
+                the Frontend API and fully accessible (read/write) from the Backend API.
+                When the organization invitation is accepted, the metadata will be
+                transferred to the newly created organization membership.
+            private_metadata: Metadata saved on the organization invitation, fully
+                accessible (read/write) from the Backend API but not visible from the
+                Frontend API. When the organization invitation is accepted, the metadata
+                will be transferred to the newly created organization membership.
+            redirect_url: Optional URL that the invitee will be redirected to once they
+                accept the invitation by clicking the join link in the invitation email.
+            expires_in_days: The number of days the invitation will be valid for. By
+                default, the invitation has a 30 days expire.
+            notify: Optional flag which denotes whether an email invitation should be sent
+                to the given email address. Defaults to `true`.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            ClerkAPIError: Payment required (402).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         if isinstance(organization_id, str) and email_address is not UNSET and role is not UNSET:
             built = CreateOrganizationInvitationParams(
@@ -334,6 +441,15 @@ class OrganizationInvitations(Service):
         email addresses with a link to accept the invitation and join the organization.
 
         ``POST /organizations/{organization_id}/invitations/bulk``
+
+        Args:
+            organization_id: The organization ID.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         if isinstance(organization_id, str) and request_body is not UNSET:
             built = CreateOrganizationInvitationBulkParams(
@@ -373,6 +489,17 @@ class OrganizationInvitations(Service):
         not included in the results.
 
         ``GET /organizations/{organization_id}/invitations/pending`` (deprecated)
+
+        Args:
+            organization_id: The organization ID.
+            limit: Applies a limit to the number of results returned. Can be used for
+                paginating the results together with `offset`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            NotFoundError: Resource not found (404).
         """
         deprecated(
             "clerk.organization_invitations.list_pending",
@@ -404,6 +531,15 @@ class OrganizationInvitations(Service):
         Use this request to get an existing organization invitation by ID.
 
         ``GET /organizations/{organization_id}/invitations/{invitation_id}``
+
+        Args:
+            organization_id: The organization ID.
+            invitation_id: The organization invitation ID.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
         """
         if isinstance(organization_id, str) and invitation_id is not UNSET:
             built = GetOrganizationInvitationParams(
@@ -442,6 +578,17 @@ class OrganizationInvitations(Service):
         role can revoke invitations.
 
         ``POST /organizations/{organization_id}/invitations/{invitation_id}/revoke``
+
+        Args:
+            organization_id: The organization ID.
+            invitation_id: The organization invitation ID.
+            requesting_user_id: The ID of the user that revokes the invitation. Must be an
+                administrator in the organization.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
         """
         if isinstance(organization_id, str) and invitation_id is not UNSET:
             built = RevokeOrganizationInvitationParams(
@@ -493,6 +640,28 @@ class OrganizationInvitations(Service):
         Organization Domain are not included in the results.
 
         ``GET /organizations/{organization_id}/invitations``
+
+        Args:
+            organization_id: The organization ID.
+            status: Filter organization invitations based on their status.
+            email_address: Returns organization invitations inviting the specified email
+                address.
+            order_by: Allows to return organization invitations in a particular order. You
+                can order the returned organization invitations either by their `created_at`
+                or `email_address`. In order to specify the direction, you can use the `+/-`
+                symbols prepended in the property to order by. For example, if you want
+                organization invitations to be returned in descending order according to
+                their `created_at` property, you can use `-created_at`. If you don't use `+`
+                or `-`, then `+` is implied. Defaults to `-created_at`.
+            limit: Applies a limit to the number of results returned. Can be used for
+                paginating the results together with `offset`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return paginate(
             self._transport,

@@ -51,11 +51,22 @@ class ListOrganizationPermissionsParams(Params):
     """``GET /organization_permissions``."""
 
     query: str | Unset = param("query", v.string())
+    """Returns organization permissions with ID, name, or key that match the given query. Uses
+    exact match for permission ID and partial match for name and key."""
     order_by: ListOrganizationPermissionsOrderBy | Unset = param(
         "query", v.one_of(get_args(ListOrganizationPermissionsOrderBy))
     )
+    """Allows to return organization permissions in a particular order. At the moment, you can
+    order the returned permissions by their `created_at`, `name`, or `key`. In order to
+    specify the direction, you can use the `+/-` symbols prepended in the property to order
+    by. For example, if you want permissions to be returned in descending order according to
+    their `created_at` property, you can use `-created_at`."""
     limit: int | Unset = param("query", v.integer(minimum=1, maximum=500))
+    """Applies a limit to the number of results returned. Can be used for paginating the
+    results together with `offset`."""
     offset: int | Unset = param("query", v.integer(minimum=0))
+    """Skip the first `offset` results when paginating. Needs to be an integer greater or equal
+    to zero. To be used in conjunction with `limit`."""
 
 
 @attrs.frozen(kw_only=True)
@@ -63,8 +74,14 @@ class CreateOrganizationPermissionParams(Params):
     """``POST /organization_permissions``."""
 
     name: str = param("body", v.string(), required=True)
+    """The name of the permission."""
     key: str = param("body", v.string(), required=True)
+    """The key of the permission. Must have the format 'org:feature:action' where feature and
+    action are segments consisting of lowercase letters, digits, or underscores, for example
+    'org:billing:manage' or 'org:team:read'. Cannot begin with 'org:sys_' as that prefix is
+    reserved for system permissions."""
     description: str | Unset = param("body", v.string())
+    """A description of the permission."""
 
 
 @attrs.frozen(kw_only=True)
@@ -72,6 +89,7 @@ class GetOrganizationPermissionParams(Params):
     """``GET /organization_permissions/{permission_id}``."""
 
     permission_id: str = param("path", v.identifier(), required=True)
+    """The ID of the permission to retrieve."""
 
 
 @attrs.frozen(kw_only=True)
@@ -79,9 +97,15 @@ class UpdateOrganizationPermissionParams(Params):
     """``PATCH /organization_permissions/{permission_id}``."""
 
     permission_id: str = param("path", v.identifier(), required=True)
+    """The ID of the permission to update."""
     name: str | Unset = param("body", v.string())
+    """The name of the permission."""
     key: str | Unset = param("body", v.string())
+    """The key of the permission. Must have the format 'org:feature:action' where feature and
+    action are segments consisting of lowercase letters, digits, or underscores. Cannot
+    begin with 'org:sys_' as that prefix is reserved for system permissions."""
     description: str | Unset = param("body", v.string())
+    """A description of the permission."""
 
 
 @attrs.frozen(kw_only=True)
@@ -89,6 +113,7 @@ class DeleteOrganizationPermissionParams(Params):
     """``DELETE /organization_permissions/{permission_id}``."""
 
     permission_id: str = param("path", v.identifier(), required=True)
+    """The ID of the permission to delete."""
 
 
 class OrganizationPermissions(Service):
@@ -131,6 +156,23 @@ class OrganizationPermissions(Service):
         Creates a new organization permission for the given instance.
 
         ``POST /organization_permissions``
+
+        Args:
+            params: A ``CreateOrganizationPermissionParams`` or a mapping of its fields, in
+                place of the keywords.
+            name: The name of the permission.
+            key: The key of the permission. Must have the format 'org:feature:action' where
+                feature and action are segments consisting of lowercase letters, digits, or
+                underscores, for example 'org:billing:manage' or 'org:team:read'. Cannot
+                begin with 'org:sys_' as that prefix is reserved for system permissions.
+            description: A description of the permission.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            ClerkAPIError: Payment required (402).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         if params is UNSET and name is not UNSET and key is not UNSET:
             built = CreateOrganizationPermissionParams(name=name, key=key, description=description)
@@ -153,6 +195,13 @@ class OrganizationPermissions(Service):
         Retrieves the details of an organization permission.
 
         ``GET /organization_permissions/{permission_id}``
+
+        Args:
+            permission_id: The ID of the permission to retrieve.
+
+        Raises:
+            AuthenticationError: Authentication invalid (401).
+            NotFoundError: Resource not found (404).
         """
         if isinstance(permission_id, str):
             built = GetOrganizationPermissionParams(permission_id=permission_id)
@@ -178,6 +227,22 @@ class OrganizationPermissions(Service):
         cannot be updated.
 
         ``PATCH /organization_permissions/{permission_id}``
+
+        Args:
+            permission_id: The ID of the permission to update.
+            name: The name of the permission.
+            key: The key of the permission. Must have the format 'org:feature:action' where
+                feature and action are segments consisting of lowercase letters, digits, or
+                underscores. Cannot begin with 'org:sys_' as that prefix is reserved for
+                system permissions.
+            description: A description of the permission.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         if isinstance(permission_id, str):
             built = UpdateOrganizationPermissionParams(
@@ -203,6 +268,14 @@ class OrganizationPermissions(Service):
         Deletes an organization permission. System permissions cannot be deleted.
 
         ``DELETE /organization_permissions/{permission_id}``
+
+        Args:
+            permission_id: The ID of the permission to delete.
+
+        Raises:
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
         """
         if isinstance(permission_id, str):
             built = DeleteOrganizationPermissionParams(permission_id=permission_id)
@@ -231,6 +304,27 @@ class OrganizationPermissions(Service):
         Retrieves all organization permissions for the given instance.
 
         ``GET /organization_permissions``
+
+        Args:
+            params: A ``ListOrganizationPermissionsParams`` or a mapping of its fields, in
+                place of the keywords.
+            query: Returns organization permissions with ID, name, or key that match the
+                given query. Uses exact match for permission ID and partial match for name
+                and key.
+            order_by: Allows to return organization permissions in a particular order. At
+                the moment, you can order the returned permissions by their `created_at`,
+                `name`, or `key`. In order to specify the direction, you can use the `+/-`
+                symbols prepended in the property to order by. For example, if you want
+                permissions to be returned in descending order according to their
+                `created_at` property, you can use `-created_at`.
+            limit: Applies a limit to the number of results returned. Can be used for
+                paginating the results together with `offset`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`.
+
+        Raises:
+            AuthenticationError: Authentication invalid (401).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return paginate(
             self._transport,

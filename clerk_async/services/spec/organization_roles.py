@@ -53,11 +53,23 @@ class ListOrganizationRolesParams(Params):
     """``GET /organization_roles``."""
 
     query: str | Unset = param("query", v.string())
+    """Returns organization roles with ID, name, or key that match the given query. Uses exact
+    match for organization role ID and partial match for name and key."""
     order_by: ListOrganizationRolesOrderBy | Unset = param(
         "query", v.one_of(get_args(ListOrganizationRolesOrderBy))
     )
+    """Allows to return organization roles in a particular order. At the moment, you can order
+    the returned organization roles by their `created_at`, `name`, or `key`. In order to
+    specify the direction, you can use the `+/-` symbols prepended in the property to order
+    by. For example, if you want organization roles to be returned in descending order
+    according to their `created_at` property, you can use `-created_at`. If you don't use
+    `+` or `-`, then `+` is implied. Defaults to `-created_at`."""
     limit: int | Unset = param("query", v.integer(minimum=1, maximum=500))
+    """Applies a limit to the number of results returned. Can be used for paginating the
+    results together with `offset`."""
     offset: int | Unset = param("query", v.integer(minimum=0))
+    """Skip the first `offset` results when paginating. Needs to be an integer greater or equal
+    to zero. To be used in conjunction with `limit`."""
 
 
 @attrs.frozen(kw_only=True)
@@ -65,10 +77,16 @@ class CreateOrganizationRoleParams(Params):
     """``POST /organization_roles``."""
 
     name: str = param("body", v.string(), required=True)
+    """The name of the new organization role."""
     key: str = param("body", v.string(), required=True)
+    """A unique key for the organization role. Must start with 'org:' and contain only
+    lowercase alphanumeric characters and underscores."""
     description: str | Unset | None = param("body", v.nullable(v.string()))
+    """Optional description for the role."""
     permissions: list[str] | Unset | None = param("body", v.nullable(v.items(v.string())))
+    """Array of permission IDs to assign to the role."""
     include_in_initial_role_set: bool | Unset | None = param("body", v.nullable(v.boolean()))
+    """Whether this role should be included in the initial role set."""
 
 
 @attrs.frozen(kw_only=True)
@@ -76,6 +94,7 @@ class GetOrganizationRoleParams(Params):
     """``GET /organization_roles/{organization_role_id}``."""
 
     organization_role_id: str = param("path", v.identifier(), required=True)
+    """The ID of the organization role."""
 
 
 @attrs.frozen(kw_only=True)
@@ -83,10 +102,17 @@ class UpdateOrganizationRoleParams(Params):
     """``PATCH /organization_roles/{organization_role_id}``."""
 
     organization_role_id: str = param("path", v.identifier(), required=True)
+    """The ID of the organization role to update."""
     name: str | Unset | None = param("body", v.nullable(v.string()))
+    """The new name for the organization role."""
     key: str | Unset | None = param("body", v.nullable(v.string()))
+    """A unique key for the organization role. Must start with 'org:' and contain only
+    lowercase alphanumeric characters and underscores."""
     description: str | Unset | None = param("body", v.nullable(v.string()))
+    """Optional description for the role."""
     permissions: list[str] | Unset | None = param("body", v.nullable(v.items(v.string())))
+    """Array of permission IDs to assign to the role. If provided, this will replace the
+    existing permissions."""
 
 
 @attrs.frozen(kw_only=True)
@@ -94,6 +120,7 @@ class DeleteOrganizationRoleParams(Params):
     """``DELETE /organization_roles/{organization_role_id}``."""
 
     organization_role_id: str = param("path", v.identifier(), required=True)
+    """The ID of the organization role to delete."""
 
 
 @attrs.frozen(kw_only=True)
@@ -101,7 +128,9 @@ class AssignPermissionToOrganizationRoleParams(Params):
     """``POST /organization_roles/{organization_role_id}/permissions/{permission_id}``."""
 
     organization_role_id: str = param("path", v.identifier(), required=True)
+    """The ID of the organization role."""
     permission_id: str = param("path", v.identifier(), required=True)
+    """The ID of the permission to assign."""
 
 
 @attrs.frozen(kw_only=True)
@@ -109,7 +138,9 @@ class RemovePermissionFromOrganizationRoleParams(Params):
     """``DELETE /organization_roles/{organization_role_id}/permissions/{permission_id}``."""
 
     organization_role_id: str = param("path", v.identifier(), required=True)
+    """The ID of the organization role."""
     permission_id: str = param("path", v.identifier(), required=True)
+    """The ID of the permission to remove."""
 
 
 class OrganizationRoles(Service):
@@ -161,6 +192,25 @@ class OrganizationRoles(Service):
         control access within the organization.
 
         ``POST /organization_roles``
+
+        Args:
+            params: A ``CreateOrganizationRoleParams`` or a mapping of its fields, in place
+                of the keywords.
+            name: The name of the new organization role.
+            key: A unique key for the organization role. Must start with 'org:' and contain
+                only lowercase alphanumeric characters and underscores.
+            description: Optional description for the role.
+            permissions: Array of permission IDs to assign to the role.
+            include_in_initial_role_set: Whether this role should be included in the initial
+                role set.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            ClerkAPIError: Payment required (402).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         if params is UNSET and name is not UNSET and key is not UNSET:
             built = CreateOrganizationRoleParams(
@@ -195,6 +245,14 @@ class OrganizationRoles(Service):
         Use this request to retrieve an existing organization role by its ID.
 
         ``GET /organization_roles/{organization_role_id}``
+
+        Args:
+            organization_role_id: The ID of the organization role.
+
+        Raises:
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
         """
         if isinstance(organization_role_id, str):
             built = GetOrganizationRoleParams(organization_role_id=organization_role_id)
@@ -223,6 +281,22 @@ class OrganizationRoles(Service):
         role, updating the key will cascade the update to the organization settings.
 
         ``PATCH /organization_roles/{organization_role_id}``
+
+        Args:
+            organization_role_id: The ID of the organization role to update.
+            name: The new name for the organization role.
+            key: A unique key for the organization role. Must start with 'org:' and contain
+                only lowercase alphanumeric characters and underscores.
+            description: Optional description for the role.
+            permissions: Array of permission IDs to assign to the role. If provided, this
+                will replace the existing permissions.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         if isinstance(organization_role_id, str):
             built = UpdateOrganizationRoleParams(
@@ -254,6 +328,15 @@ class OrganizationRoles(Service):
         any invitations.
 
         ``DELETE /organization_roles/{organization_role_id}``
+
+        Args:
+            organization_role_id: The ID of the organization role to delete.
+
+        Raises:
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         if isinstance(organization_role_id, str):
             built = DeleteOrganizationRoleParams(organization_role_id=organization_role_id)
@@ -280,6 +363,16 @@ class OrganizationRoles(Service):
         Assigns a permission to an organization role
 
         ``POST /organization_roles/{organization_role_id}/permissions/{permission_id}``
+
+        Args:
+            organization_role_id: The ID of the organization role.
+            permission_id: The ID of the permission to assign.
+
+        Raises:
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            ConflictError: Conflict (409).
         """
         if isinstance(organization_role_id, str) and permission_id is not UNSET:
             built = AssignPermissionToOrganizationRoleParams(
@@ -311,6 +404,16 @@ class OrganizationRoles(Service):
         Removes a permission from an organization role
 
         ``DELETE /organization_roles/{organization_role_id}/permissions/{permission_id}``
+
+        Args:
+            organization_role_id: The ID of the organization role.
+            permission_id: The ID of the permission to remove.
+
+        Raises:
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         if isinstance(organization_role_id, str) and permission_id is not UNSET:
             built = RemovePermissionFromOrganizationRoleParams(
@@ -350,6 +453,30 @@ class OrganizationRoles(Service):
         first.
 
         ``GET /organization_roles``
+
+        Args:
+            params: A ``ListOrganizationRolesParams`` or a mapping of its fields, in place
+                of the keywords.
+            query: Returns organization roles with ID, name, or key that match the given
+                query. Uses exact match for organization role ID and partial match for name
+                and key.
+            order_by: Allows to return organization roles in a particular order. At the
+                moment, you can order the returned organization roles by their `created_at`,
+                `name`, or `key`. In order to specify the direction, you can use the `+/-`
+                symbols prepended in the property to order by. For example, if you want
+                organization roles to be returned in descending order according to their
+                `created_at` property, you can use `-created_at`. If you don't use `+` or
+                `-`, then `+` is implied. Defaults to `-created_at`.
+            limit: Applies a limit to the number of results returned. Can be used for
+                paginating the results together with `offset`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return paginate(
             self._transport,

@@ -72,15 +72,40 @@ class ListOrganizationsParams(Params):
     """``GET /organizations``."""
 
     include_members_count: bool | Unset = param("query", v.boolean())
+    """Flag to denote whether the member counts of each organization should be included in the
+    response or not."""
     include_missing_member_with_elevated_permissions: bool | Unset = param("query", v.boolean())
+    """Flag to denote whether or not to include a member with elevated permissions who is not
+    currently a member of the organization."""
     query: str | Unset = param("query", v.string())
+    """Returns organizations with ID, name, or slug that match the given query. Uses exact
+    match for organization ID and partial match for name and slug."""
     user_id: list[str] | Unset = param("query", v.items(v.string()))
+    """Returns organizations that include any of the specified user IDs as members. Any user
+    IDs not found are ignored. For each user ID, the `+` and `-` can be prepended to the ID,
+    which denote whether the respective organization should be included or excluded from the
+    result set."""
     organization_id: list[str] | Unset = param("query", v.items(v.string()))
+    """Returns organizations with the organization IDs specified. Any organization IDs not
+    found are ignored. For each organization ID, the `+` and `-` can be prepended to the ID,
+    which denote whether the respective organization should be included or excluded from the
+    result set. Accepts up to 100 organization IDs. Example:
+    ?organization_id=+org_1&organization_id=-org_2."""
     order_by: ListOrganizationsOrderBy | Unset = param(
         "query", v.one_of(get_args(ListOrganizationsOrderBy))
     )
+    """Allows to return organizations in a particular order. At the moment, you can order the
+    returned organizations either by their `name`, `created_at` or `members_count`. In order
+    to specify the direction, you can use the `+/-` symbols prepended in the property to
+    order by. For example, if you want organizations to be returned in descending order
+    according to their `created_at` property, you can use `-created_at`. If you don't use
+    `+` or `-`, then `+` is implied. Defaults to `-created_at`."""
     limit: int | Unset = param("query", v.integer(minimum=1, maximum=500))
+    """Applies a limit to the number of results returned. Can be used for paginating the
+    results together with `offset`."""
     offset: int | Unset = param("query", v.integer(minimum=0))
+    """Skip the first `offset` results when paginating. Needs to be an integer greater or equal
+    to zero. To be used in conjunction with `limit`."""
 
 
 @attrs.frozen(kw_only=True)
@@ -88,13 +113,28 @@ class CreateOrganizationParams(Params):
     """``POST /organizations``."""
 
     name: str = param("body", v.string(), required=True)
+    """The name of the new organization. May not contain URLs or HTML. Max length: 256."""
     created_by: str | Unset | None = param("body", v.nullable(v.string()))
+    """The ID of the User who will become the administrator for the new organization."""
     private_metadata: dict[str, Any] | Unset | None = param("body", v.nullable(v.json_object()))
+    """Metadata saved on the organization, accessible only from the Backend API."""
     public_metadata: dict[str, Any] | Unset | None = param("body", v.nullable(v.json_object()))
+    """Metadata saved on the organization, read-only from the Frontend API and fully accessible
+    (read/write) from the Backend API."""
     slug: str | Unset | None = param("body", v.nullable(v.string()))
+    """A slug for the new organization. Can contain only lowercase alphanumeric characters and
+    the dash '-'. Must be unique for the instance. This field should only be included when
+    slugs are enabled in the organization settings, refer to our
+    [documentation](https://clerk.com/docs/guides/organizations/overview#organization-slugs)."""
     max_allowed_memberships: int | Unset | None = param("body", v.nullable(v.integer(minimum=0)))
+    """The maximum number of memberships allowed for this organization."""
     created_at: str | Unset | None = param("body", v.nullable(v.string()))
+    """A custom date/time denoting _when_ the organization was created, specified in RFC3339
+    format (e.g. `2012-10-20T07:15:20.902Z`)."""
     role_set_key: str | Unset | None = param("body", v.nullable(v.string()))
+    """The key of the [role
+    set](https://clerk.com/docs/guides/organizations/control-access/role-sets) to assign to
+    this organization."""
 
 
 @attrs.frozen(kw_only=True)
@@ -102,8 +142,13 @@ class GetOrganizationParams(Params):
     """``GET /organizations/{organization_id}``."""
 
     organization_id: str = param("path", v.identifier(), required=True)
+    """The ID or slug of the organization."""
     include_members_count: bool | Unset = param("query", v.boolean())
+    """Flag to denote whether or not the organization's members count should be included in the
+    response."""
     include_missing_member_with_elevated_permissions: bool | Unset = param("query", v.boolean())
+    """Flag to denote whether or not to include a member with elevated permissions who is not
+    currently a member of the organization."""
 
 
 @attrs.frozen(kw_only=True)
@@ -111,12 +156,22 @@ class UpdateOrganizationParams(Params):
     """``PATCH /organizations/{organization_id}``."""
 
     organization_id: str = param("path", v.identifier(), required=True)
+    """The ID of the organization to update."""
     name: str | Unset | None = param("body", v.nullable(v.string()))
+    """The new name of the organization. May not contain URLs or HTML. Max length: 256."""
     slug: str | Unset | None = param("body", v.nullable(v.string()))
+    """The new slug of the organization, which needs to be unique in the instance."""
     max_allowed_memberships: int | Unset | None = param("body", v.nullable(v.integer(minimum=0)))
+    """The maximum number of memberships allowed for this organization."""
     admin_delete_enabled: bool | Unset | None = param("body", v.nullable(v.boolean()))
+    """If true, an admin can delete this organization with the Frontend API."""
     created_at: str | Unset | None = param("body", v.nullable(v.string()))
+    """A custom date/time denoting _when_ the organization was created, specified in RFC3339
+    format (e.g. `2012-10-20T07:15:20.902Z`)."""
     role_set_key: str | Unset | None = param("body", v.nullable(v.string()))
+    """The key of the [role
+    set](https://clerk.com/docs/guides/organizations/control-access/role-sets) to assign to
+    this organization."""
 
 
 @attrs.frozen(kw_only=True)
@@ -124,6 +179,7 @@ class DeleteOrganizationParams(Params):
     """``DELETE /organizations/{organization_id}``."""
 
     organization_id: str = param("path", v.identifier(), required=True)
+    """The ID of the organization to delete."""
 
 
 @attrs.frozen(kw_only=True)
@@ -131,8 +187,13 @@ class ReplaceOrganizationMetadataParams(Params):
     """``PUT /organizations/{organization_id}/metadata``."""
 
     organization_id: str = param("path", v.identifier(), required=True)
+    """The ID of the organization whose metadata will be replaced."""
     public_metadata: dict[str, Any] | Unset = param("body", v.json_object())
+    """Metadata saved on the organization, that is visible to both your frontend and backend.
+    The existing value will be replaced entirely with the new object."""
     private_metadata: dict[str, Any] | Unset = param("body", v.json_object())
+    """Metadata saved on the organization that is only visible to your backend. The existing
+    value will be replaced entirely with the new object."""
 
 
 @attrs.frozen(kw_only=True)
@@ -140,8 +201,13 @@ class MergeOrganizationMetadataParams(Params):
     """``PATCH /organizations/{organization_id}/metadata``."""
 
     organization_id: str = param("path", v.identifier(), required=True)
+    """The ID of the organization for which metadata will be merged or updated."""
     public_metadata: dict[str, Any] | Unset = param("body", v.json_object())
+    """Metadata saved on the organization, that is visible to both your frontend and backend.
+    The new object will be merged with the existing value."""
     private_metadata: dict[str, Any] | Unset = param("body", v.json_object())
+    """Metadata saved on the organization that is only visible to your backend. The new object
+    will be merged with the existing value."""
 
 
 @attrs.frozen(kw_only=True)
@@ -149,8 +215,10 @@ class UploadOrganizationLogoParams(Params):
     """``PUT /organizations/{organization_id}/logo``."""
 
     organization_id: str = param("path", v.identifier(), required=True)
+    """The ID of the organization for which to upload a logo."""
     file: bytes | BinaryIO = param("form", v.file_content(), required=True)
     uploader_user_id: str | Unset = param("form", v.string())
+    """The ID of the user that will be credited with the image upload."""
 
 
 @attrs.frozen(kw_only=True)
@@ -158,6 +226,7 @@ class DeleteOrganizationLogoParams(Params):
     """``DELETE /organizations/{organization_id}/logo``."""
 
     organization_id: str = param("path", v.identifier(), required=True)
+    """The ID of the organization for which the logo will be deleted."""
 
 
 @attrs.frozen(kw_only=True)
@@ -165,6 +234,7 @@ class GetOrganizationBillingSubscriptionParams(Params):
     """``GET /organizations/{organization_id}/billing/subscription``."""
 
     organization_id: str = param("path", v.identifier(), required=True)
+    """The ID of the organization whose subscription to retrieve."""
 
 
 @attrs.frozen(kw_only=True)
@@ -172,6 +242,7 @@ class GetOrganizationBillingCreditBalanceParams(Params):
     """``GET /organizations/{organization_id}/billing/credits``."""
 
     organization_id: str = param("path", v.identifier(), required=True)
+    """The ID of the organization whose credit balance to retrieve."""
 
 
 @attrs.frozen(kw_only=True)
@@ -179,13 +250,20 @@ class AdjustOrganizationBillingCreditBalanceParams(Params):
     """``POST /organizations/{organization_id}/billing/credits``."""
 
     organization_id: str = param("path", v.identifier(), required=True)
+    """The ID of the organization whose credit balance to adjust."""
     amount: int = param("body", v.integer(), required=True)
+    """The credit amount in cents. Must be greater than zero."""
     action: Literal["increase", "decrease"] = param(
         "body", v.one_of(("increase", "decrease")), required=True
     )
+    """Whether to increase or decrease the credit balance."""
     idempotency_key: str = param("body", v.string(), required=True)
+    """A unique key to ensure the adjustment is applied only once. Repeated requests with the
+    same key return the original ledger entry."""
     currency: str | Unset = param("body", v.string())
+    """The currency code (e.g. 'USD'). Defaults to USD if not provided."""
     note: str | Unset = param("body", v.string())
+    """An optional note to attach to the ledger entry."""
 
 
 class Organizations(Service):
@@ -248,6 +326,36 @@ class Organizations(Service):
         organization as active before then.
 
         ``POST /organizations``
+
+        Args:
+            params: A ``CreateOrganizationParams`` or a mapping of its fields, in place of
+                the keywords.
+            name: The name of the new organization. May not contain URLs or HTML. Max
+                length: 256.
+            created_by: The ID of the User who will become the administrator for the new
+                organization.
+            private_metadata: Metadata saved on the organization, accessible only from the
+                Backend API.
+            public_metadata: Metadata saved on the organization, read-only from the Frontend
+                API and fully accessible (read/write) from the Backend API.
+            slug: A slug for the new organization. Can contain only lowercase alphanumeric
+                characters and the dash '-'. Must be unique for the instance. This field
+                should only be included when slugs are enabled in the organization settings,
+                refer to our
+                [documentation](https://clerk.com/docs/guides/organizations/overview#organization-slugs).
+            max_allowed_memberships: The maximum number of memberships allowed for this
+                organization.
+            created_at: A custom date/time denoting _when_ the organization was created,
+                specified in RFC3339 format (e.g. `2012-10-20T07:15:20.902Z`).
+            role_set_key: The key of the [role
+                set](https://clerk.com/docs/guides/organizations/control-access/role-sets)
+                to assign to this organization.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            ClerkAPIError: Payment required (402).
+            PermissionDeniedError: Authorization invalid (403).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         if params is UNSET and name is not UNSET:
             built = CreateOrganizationParams(
@@ -292,6 +400,18 @@ class Organizations(Service):
         query parameter.
 
         ``GET /organizations/{organization_id}``
+
+        Args:
+            organization_id: The ID or slug of the organization.
+            include_members_count: Flag to denote whether or not the organization's members
+                count should be included in the response.
+            include_missing_member_with_elevated_permissions: Flag to denote whether or not
+                to include a member with elevated permissions who is not currently a member
+                of the organization.
+
+        Raises:
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
         """
         if isinstance(organization_id, str):
             built = GetOrganizationParams(
@@ -329,6 +449,29 @@ class Organizations(Service):
         Updates an existing organization.
 
         ``PATCH /organizations/{organization_id}``
+
+        Args:
+            organization_id: The ID of the organization to update.
+            name: The new name of the organization. May not contain URLs or HTML. Max
+                length: 256.
+            slug: The new slug of the organization, which needs to be unique in the
+                instance.
+            max_allowed_memberships: The maximum number of memberships allowed for this
+                organization.
+            admin_delete_enabled: If true, an admin can delete this organization with the
+                Frontend API.
+            created_at: A custom date/time denoting _when_ the organization was created,
+                specified in RFC3339 format (e.g. `2012-10-20T07:15:20.902Z`).
+            role_set_key: The key of the [role
+                set](https://clerk.com/docs/guides/organizations/control-access/role-sets)
+                to assign to this organization.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            ClerkAPIError: Payment required (402).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         if isinstance(organization_id, str):
             built = UpdateOrganizationParams(
@@ -368,6 +511,12 @@ class Organizations(Service):
         delete all memberships and invitations. This is not reversible.
 
         ``DELETE /organizations/{organization_id}``
+
+        Args:
+            organization_id: The ID of the organization to delete.
+
+        Raises:
+            NotFoundError: Resource not found (404).
         """
         if isinstance(organization_id, str):
             built = DeleteOrganizationParams(organization_id=organization_id)
@@ -396,6 +545,21 @@ class Organizations(Service):
         explicitly intend to overwrite a metadata field wholesale.
 
         ``PUT /organizations/{organization_id}/metadata``
+
+        Args:
+            organization_id: The ID of the organization whose metadata will be replaced.
+            public_metadata: Metadata saved on the organization, that is visible to both
+                your frontend and backend. The existing value will be replaced entirely with
+                the new object.
+            private_metadata: Metadata saved on the organization that is only visible to
+                your backend. The existing value will be replaced entirely with the new
+                object.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         if isinstance(organization_id, str):
             built = ReplaceOrganizationMetadataParams(
@@ -429,6 +593,21 @@ class Organizations(Service):
         level by setting their value to `null`.
 
         ``PATCH /organizations/{organization_id}/metadata``
+
+        Args:
+            organization_id: The ID of the organization for which metadata will be merged or
+                updated.
+            public_metadata: Metadata saved on the organization, that is visible to both
+                your frontend and backend. The new object will be merged with the existing
+                value.
+            private_metadata: Metadata saved on the organization that is only visible to
+                your backend. The new object will be merged with the existing value.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         if isinstance(organization_id, str):
             built = MergeOrganizationMetadataParams(
@@ -481,6 +660,17 @@ class Organizations(Service):
         supported: `image/jpeg`, `image/png`, `image/gif`, `image/webp`.
 
         ``PUT /organizations/{organization_id}/logo``
+
+        Args:
+            organization_id: The ID of the organization for which to upload a logo.
+            uploader_user_id: The ID of the user that will be credited with the image
+                upload.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            ClerkAPIError: Request entity too large (413).
         """
         if isinstance(organization_id, str) and file is not UNSET:
             built = UploadOrganizationLogoParams(
@@ -506,6 +696,12 @@ class Organizations(Service):
         """Delete the organization's logo.
 
         ``DELETE /organizations/{organization_id}/logo``
+
+        Args:
+            organization_id: The ID of the organization for which the logo will be deleted.
+
+        Raises:
+            NotFoundError: Resource not found (404).
         """
         if isinstance(organization_id, str):
             built = DeleteOrganizationLogoParams(organization_id=organization_id)
@@ -529,6 +725,17 @@ class Organizations(Service):
         organization is subscribed to.
 
         ``GET /organizations/{organization_id}/billing/subscription``
+
+        Args:
+            organization_id: The ID of the organization whose subscription to retrieve.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
+            InternalServerError: Internal server error (500).
         """
         if isinstance(organization_id, str):
             built = GetOrganizationBillingSubscriptionParams(organization_id=organization_id)
@@ -559,6 +766,17 @@ class Organizations(Service):
         recurring charges.
 
         ``GET /organizations/{organization_id}/billing/credits``
+
+        Args:
+            organization_id: The ID of the organization whose credit balance to retrieve.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
+            InternalServerError: Internal server error (500).
         """
         if isinstance(organization_id, str):
             built = GetOrganizationBillingCreditBalanceParams(organization_id=organization_id)
@@ -615,6 +833,24 @@ class Organizations(Service):
         duplicate requests are safely handled.
 
         ``POST /organizations/{organization_id}/billing/credits``
+
+        Args:
+            organization_id: The ID of the organization whose credit balance to adjust.
+            amount: The credit amount in cents. Must be greater than zero.
+            action: Whether to increase or decrease the credit balance.
+            currency: The currency code (e.g. 'USD'). Defaults to USD if not provided.
+            idempotency_key: A unique key to ensure the adjustment is applied only once.
+                Repeated requests with the same key return the original ledger entry.
+            note: An optional note to attach to the ledger entry.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            ConflictError: Conflict (409).
+            UnprocessableEntityError: Invalid request parameters (422).
+            InternalServerError: Internal server error (500).
         """
         if (
             isinstance(organization_id, str)
@@ -674,6 +910,43 @@ class Organizations(Service):
         will be returned first.
 
         ``GET /organizations``
+
+        Args:
+            params: A ``ListOrganizationsParams`` or a mapping of its fields, in place of
+                the keywords.
+            include_members_count: Flag to denote whether the member counts of each
+                organization should be included in the response or not.
+            include_missing_member_with_elevated_permissions: Flag to denote whether or not
+                to include a member with elevated permissions who is not currently a member
+                of the organization.
+            query: Returns organizations with ID, name, or slug that match the given query.
+                Uses exact match for organization ID and partial match for name and slug.
+            user_id: Returns organizations that include any of the specified user IDs as
+                members. Any user IDs not found are ignored. For each user ID, the `+` and
+                `-` can be prepended to the ID, which denote whether the respective
+                organization should be included or excluded from the result set.
+            organization_id: Returns organizations with the organization IDs specified. Any
+                organization IDs not found are ignored. For each organization ID, the `+`
+                and `-` can be prepended to the ID, which denote whether the respective
+                organization should be included or excluded from the result set. Accepts up
+                to 100 organization IDs. Example:
+                ?organization_id=+org_1&organization_id=-org_2.
+            order_by: Allows to return organizations in a particular order. At the moment,
+                you can order the returned organizations either by their `name`,
+                `created_at` or `members_count`. In order to specify the direction, you can
+                use the `+/-` symbols prepended in the property to order by. For example, if
+                you want organizations to be returned in descending order according to their
+                `created_at` property, you can use `-created_at`. If you don't use `+` or
+                `-`, then `+` is implied. Defaults to `-created_at`.
+            limit: Applies a limit to the number of results returned. Can be used for
+                paginating the results together with `offset`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            PermissionDeniedError: Authorization invalid (403).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return paginate(
             self._transport,

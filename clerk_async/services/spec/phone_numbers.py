@@ -49,10 +49,18 @@ class CreatePhoneNumberParams(Params):
     """``POST /phone_numbers``."""
 
     user_id: str = param("body", v.string(), required=True)
+    """The ID representing the user."""
     phone_number: str = param("body", v.string(), required=True)
+    """The new phone number. Must adhere to the E.164 standard for phone number format."""
     verified: bool | Unset | None = param("body", v.nullable(v.boolean()))
+    """When created, the phone number will be marked as verified."""
     primary: bool | Unset | None = param("body", v.nullable(v.boolean()))
+    """Create this phone number as the primary phone number for the user. Default: false,
+    unless it is the first phone number."""
     reserved_for_second_factor: bool | Unset | None = param("body", v.nullable(v.boolean()))
+    """Create this phone number as reserved for multi-factor authentication. The phone number
+    must also be verified. If there are no other reserved second factors, the phone number
+    will be set as the default second factor."""
 
 
 @attrs.frozen(kw_only=True)
@@ -60,6 +68,7 @@ class GetPhoneNumberParams(Params):
     """``GET /phone_numbers/{phone_number_id}``."""
 
     phone_number_id: str = param("path", v.identifier(), required=True)
+    """The ID of the phone number to retrieve."""
 
 
 @attrs.frozen(kw_only=True)
@@ -67,9 +76,15 @@ class UpdatePhoneNumberParams(Params):
     """``PATCH /phone_numbers/{phone_number_id}``."""
 
     phone_number_id: str = param("path", v.identifier(), required=True)
+    """The ID of the phone number to update."""
     verified: bool | Unset | None = param("body", v.nullable(v.boolean()))
+    """The phone number will be marked as verified."""
     primary: bool | Unset | None = param("body", v.nullable(v.boolean()))
+    """Set this phone number as the primary phone number for the user."""
     reserved_for_second_factor: bool | Unset | None = param("body", v.nullable(v.boolean()))
+    """Set this phone number as reserved for multi-factor authentication. The phone number must
+    also be verified. If there are no other reserved second factors, the phone number will
+    be set as the default second factor."""
 
 
 @attrs.frozen(kw_only=True)
@@ -77,6 +92,7 @@ class DeletePhoneNumberParams(Params):
     """``DELETE /phone_numbers/{phone_number_id}``."""
 
     phone_number_id: str = param("path", v.identifier(), required=True)
+    """The ID of the phone number to delete."""
 
 
 @attrs.frozen(kw_only=True)
@@ -84,6 +100,7 @@ class PreparePhoneNumberVerificationParams(Params):
     """``POST /phone_numbers/{phone_number_id}/prepare_verification``."""
 
     phone_number_id: str = param("path", v.identifier(), required=True)
+    """The ID of the phone number to send the verification code to."""
 
 
 @attrs.frozen(kw_only=True)
@@ -91,8 +108,11 @@ class AttemptPhoneNumberVerificationParams(Params):
     """``POST /phone_numbers/{phone_number_id}/attempt_verification``."""
 
     phone_number_id: str = param("path", v.identifier(), required=True)
+    """The ID of the phone number whose code is being verified."""
     verification_id: str = param("body", v.string(), required=True)
+    """The ID of the verification to check, such as one returned by prepare_verification."""
     code: str = param("body", v.string(), required=True, secret=True)
+    """The verification code that was sent to the phone number."""
 
 
 @attrs.frozen(kw_only=True)
@@ -100,10 +120,20 @@ class ReplaceUserPhoneNumberParams(Params):
     """``PUT /users/{user_id}/phone_number``."""
 
     user_id: str = param("path", v.identifier(), required=True)
+    """The ID of the user whose phone number to replace."""
     phone_number: str = param("body", v.string(), required=True)
+    """The new phone number. Must adhere to the E.164 standard for phone number format."""
     identification_status: Literal["verified", "reserved", "unverified"] | Unset = param(
         "body", v.one_of(("verified", "reserved", "unverified"))
     )
+    """Controls the status of the replacement phone number. Defaults to `verified`. Set to
+    `reserved` to create it reserved (unverified but usable for sign-in and locked so no
+    other user can claim it), or to `unverified` to create it neither usable for sign-in nor
+    locked. **Warning:** `unverified` can lock the user out of their account. An unverified
+    phone number cannot be used to sign in, so if the user has no other verified or reserved
+    identifier, they will be unable to authenticate and unable to verify this number. Prefer
+    `reserved` unless you specifically need the number left unclaimed — for example so that
+    another user can also hold it until one of them verifies it."""
 
 
 class PhoneNumbers(Service):
@@ -150,6 +180,27 @@ class PhoneNumbers(Service):
         Create a new phone number
 
         ``POST /phone_numbers``
+
+        Args:
+            params: A ``CreatePhoneNumberParams`` or a mapping of its fields, in place of
+                the keywords.
+            user_id: The ID representing the user.
+            phone_number: The new phone number. Must adhere to the E.164 standard for phone
+                number format.
+            verified: When created, the phone number will be marked as verified.
+            primary: Create this phone number as the primary phone number for the user.
+                Default: false, unless it is the first phone number.
+            reserved_for_second_factor: Create this phone number as reserved for
+                multi-factor authentication. The phone number must also be verified. If
+                there are no other reserved second factors, the phone number will be set as
+                the default second factor.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         if params is UNSET and user_id is not UNSET and phone_number is not UNSET:
             built = CreatePhoneNumberParams(
@@ -184,6 +235,15 @@ class PhoneNumbers(Service):
         Returns the details of a phone number
 
         ``GET /phone_numbers/{phone_number_id}``
+
+        Args:
+            phone_number_id: The ID of the phone number to retrieve.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
         """
         if isinstance(phone_number_id, str):
             built = GetPhoneNumberParams(phone_number_id=phone_number_id)
@@ -208,6 +268,21 @@ class PhoneNumbers(Service):
         Updates a phone number
 
         ``PATCH /phone_numbers/{phone_number_id}``
+
+        Args:
+            phone_number_id: The ID of the phone number to update.
+            verified: The phone number will be marked as verified.
+            primary: Set this phone number as the primary phone number for the user.
+            reserved_for_second_factor: Set this phone number as reserved for multi-factor
+                authentication. The phone number must also be verified. If there are no
+                other reserved second factors, the phone number will be set as the default
+                second factor.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
         """
         if isinstance(phone_number_id, str):
             built = UpdatePhoneNumberParams(
@@ -240,6 +315,15 @@ class PhoneNumbers(Service):
         Delete the phone number with the given ID
 
         ``DELETE /phone_numbers/{phone_number_id}``
+
+        Args:
+            phone_number_id: The ID of the phone number to delete.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
         """
         if isinstance(phone_number_id, str):
             built = DeletePhoneNumberParams(phone_number_id=phone_number_id)
@@ -262,6 +346,17 @@ class PhoneNumbers(Service):
         is tracked on its own verification; confirm it with attempt_verification.
 
         ``POST /phone_numbers/{phone_number_id}/prepare_verification``
+
+        Args:
+            phone_number_id: The ID of the phone number to send the verification code to.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            RateLimitError: Too many requests (429).
+            InternalServerError: Internal server error (500).
         """
         if isinstance(phone_number_id, str):
             built = PreparePhoneNumberVerificationParams(phone_number_id=phone_number_id)
@@ -319,6 +414,19 @@ class PhoneNumbers(Service):
         afterwards, mint a sign-in token.
 
         ``POST /phone_numbers/{phone_number_id}/attempt_verification``
+
+        Args:
+            phone_number_id: The ID of the phone number whose code is being verified.
+            verification_id: The ID of the verification to check, such as one returned by
+                prepare_verification.
+            code: The verification code that was sent to the phone number.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            InternalServerError: Internal server error (500).
         """
         if isinstance(phone_number_id, str) and verification_id is not UNSET and code is not UNSET:
             built = AttemptPhoneNumberVerificationParams(
@@ -376,6 +484,28 @@ class PhoneNumbers(Service):
         user's MFA.
 
         ``PUT /users/{user_id}/phone_number``
+
+        Args:
+            user_id: The ID of the user whose phone number to replace.
+            phone_number: The new phone number. Must adhere to the E.164 standard for phone
+                number format.
+            identification_status: Controls the status of the replacement phone number.
+                Defaults to `verified`. Set to `reserved` to create it reserved (unverified
+                but usable for sign-in and locked so no other user can claim it), or to
+                `unverified` to create it neither usable for sign-in nor locked.
+                **Warning:** `unverified` can lock the user out of their account. An
+                unverified phone number cannot be used to sign in, so if the user has no
+                other verified or reserved identifier, they will be unable to authenticate
+                and unable to verify this number. Prefer `reserved` unless you specifically
+                need the number left unclaimed — for example so that another user can also
+                hold it until one of them verifies it.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         if isinstance(user_id, str) and phone_number is not UNSET:
             built = ReplaceUserPhoneNumberParams(

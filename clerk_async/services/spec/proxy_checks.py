@@ -36,7 +36,10 @@ class VerifyDomainProxyParams(Params):
     """``POST /proxy_checks``."""
 
     domain_id: str | Unset = param("body", v.string())
+    """The ID of the domain that will be updated."""
     proxy_url: str | Unset = param("body", v.string())
+    """The full URL of the proxy which will forward requests to the Clerk Frontend API for this
+    domain. e.g. https://example.com/__clerk."""
 
 
 class ProxyChecks(Service):
@@ -60,6 +63,17 @@ class ProxyChecks(Service):
         proxy that can reach the Clerk Frontend API.
 
         ``POST /proxy_checks``
+
+        Args:
+            params: A ``VerifyDomainProxyParams`` or a mapping of its fields, in place of
+                the keywords.
+            domain_id: The ID of the domain that will be updated.
+            proxy_url: The full URL of the proxy which will forward requests to the Clerk
+                Frontend API for this domain. e.g. https://example.com/__clerk.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         if params is UNSET:
             built = VerifyDomainProxyParams(domain_id=domain_id, proxy_url=proxy_url)

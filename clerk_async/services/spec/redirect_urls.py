@@ -45,8 +45,14 @@ class ListRedirectURLsParams(Params):
     """``GET /redirect_urls``."""
 
     paginated: bool | Unset = param("query", v.boolean())
+    """Whether to paginate the results. If true, the results will be paginated. If false, the
+    results will not be paginated."""
     limit: int | Unset = param("query", v.integer(minimum=1, maximum=500))
+    """Applies a limit to the number of results returned. Can be used for paginating the
+    results together with `offset`."""
     offset: int | Unset = param("query", v.integer(minimum=0))
+    """Skip the first `offset` results when paginating. Needs to be an integer greater or equal
+    to zero. To be used in conjunction with `limit`."""
 
 
 @attrs.frozen(kw_only=True)
@@ -54,6 +60,8 @@ class CreateRedirectURLParams(Params):
     """``POST /redirect_urls``."""
 
     url: str = param("body", v.string(), required=True)
+    """The full URL value prefixed with `https://` or a custom scheme e.g.
+    `'https://my-app.com/oauth-callback'` or `'my-app://oauth-callback'`."""
 
 
 @attrs.frozen(kw_only=True)
@@ -61,6 +69,7 @@ class GetRedirectURLParams(Params):
     """``GET /redirect_urls/{id}``."""
 
     id: str = param("path", v.identifier(), required=True)
+    """The ID of the redirect URL."""
 
 
 @attrs.frozen(kw_only=True)
@@ -68,6 +77,7 @@ class DeleteRedirectURLParams(Params):
     """``DELETE /redirect_urls/{id}``."""
 
     id: str = param("path", v.identifier(), required=True)
+    """The ID of the redirect URL."""
 
 
 class RedirectUrls(Service):
@@ -104,6 +114,16 @@ class RedirectUrls(Service):
         """Create a redirect URL
 
         ``POST /redirect_urls``
+
+        Args:
+            params: A ``CreateRedirectURLParams`` or a mapping of its fields, in place of
+                the keywords.
+            url: The full URL value prefixed with `https://` or a custom scheme e.g.
+                `'https://my-app.com/oauth-callback'` or `'my-app://oauth-callback'`.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         if params is UNSET and url is not UNSET:
             built = CreateRedirectURLParams(url=url)
@@ -122,6 +142,12 @@ class RedirectUrls(Service):
         Retrieve the details of the redirect URL with the given ID
 
         ``GET /redirect_urls/{id}``
+
+        Args:
+            id: The ID of the redirect URL.
+
+        Raises:
+            NotFoundError: Resource not found (404).
         """
         if isinstance(id, str):
             built = GetRedirectURLParams(id=id)
@@ -140,6 +166,12 @@ class RedirectUrls(Service):
         Remove the selected redirect URL from the whitelist of the instance
 
         ``DELETE /redirect_urls/{id}``
+
+        Args:
+            id: The ID of the redirect URL.
+
+        Raises:
+            NotFoundError: Resource not found (404).
         """
         if isinstance(id, str):
             built = DeleteRedirectURLParams(id=id)
@@ -163,6 +195,16 @@ class RedirectUrls(Service):
         Lists all whitelisted redirect_urls for the instance
 
         ``GET /redirect_urls``
+
+        Args:
+            params: A ``ListRedirectURLsParams`` or a mapping of its fields, in place of the
+                keywords.
+            paginated: Whether to paginate the results. If true, the results will be
+                paginated. If false, the results will not be paginated.
+            limit: Applies a limit to the number of results returned. Can be used for
+                paginating the results together with `offset`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`.
         """
         return paginate(
             self._transport,

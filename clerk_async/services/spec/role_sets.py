@@ -54,9 +54,21 @@ class ListRoleSetsParams(Params):
     """``GET /role_sets``."""
 
     query: str | Unset = param("query", v.string())
+    """Returns role sets with ID, name, or key that match the given query. Uses exact match for
+    role set ID and partial match for name and key."""
     order_by: ListRoleSetsOrderBy | Unset = param("query", v.one_of(get_args(ListRoleSetsOrderBy)))
+    """Allows to return role sets in a particular order. At the moment, you can order the
+    returned role sets by their `created_at`, `name`, or `key`. In order to specify the
+    direction, you can use the `+/-` symbols prepended in the property to order by. For
+    example, if you want role sets to be returned in descending order according to their
+    `created_at` property, you can use `-created_at`. If you don't use `+` or `-`, then `+`
+    is implied. Defaults to `-created_at`."""
     limit: int | Unset = param("query", v.integer(minimum=1, maximum=500))
+    """Applies a limit to the number of results returned. Can be used for paginating the
+    results together with `offset`."""
     offset: int | Unset = param("query", v.integer(minimum=0))
+    """Skip the first `offset` results when paginating. Needs to be an integer greater or equal
+    to zero. To be used in conjunction with `limit`."""
 
 
 @attrs.frozen(kw_only=True)
@@ -64,12 +76,25 @@ class CreateRoleSetParams(Params):
     """``POST /role_sets``."""
 
     name: str = param("body", v.string(), required=True)
+    """The name of the new role set."""
     default_role_key: str = param("body", v.string(), required=True)
+    """The key of the role to use as the default role for new organization members. Must be one
+    of the roles in the `roles` array."""
     creator_role_key: str = param("body", v.string(), required=True)
+    """The key of the role to assign to organization creators. Must be one of the roles in the
+    `roles` array."""
     roles: list[str] = param("body", v.items(v.string()), required=True)
+    """Array of role keys to include in the role set. Must contain at least one role and no
+    more than 10 roles."""
     key: str | Unset = param("body", v.string())
+    """A unique key for the role set. Must start with 'role_set:' and contain only lowercase
+    alphanumeric characters and underscores. If not provided, a key will be generated from
+    the name."""
     description: str | Unset | None = param("body", v.nullable(v.string()))
+    """Optional description for the role set."""
     type: Literal["initial", "custom"] | Unset = param("body", v.one_of(("initial", "custom")))
+    """The type of the role set. 'initial' role sets are the default for new organizations.
+    Only one role set can be 'initial' per instance."""
 
 
 @attrs.frozen(kw_only=True)
@@ -77,6 +102,7 @@ class GetRoleSetParams(Params):
     """``GET /role_sets/{role_set_key_or_id}``."""
 
     role_set_key_or_id: str = param("path", v.identifier(), required=True)
+    """The key or ID of the role set."""
 
 
 @attrs.frozen(kw_only=True)
@@ -84,12 +110,24 @@ class UpdateRoleSetParams(Params):
     """``PATCH /role_sets/{role_set_key_or_id}``."""
 
     role_set_key_or_id: str = param("path", v.identifier(), required=True)
+    """The key or ID of the role set to update."""
     name: str | Unset | None = param("body", v.nullable(v.string()))
+    """The new name for the role set."""
     key: str | Unset | None = param("body", v.nullable(v.string()))
+    """A unique key for the role set. Must start with 'role_set:' and contain only lowercase
+    alphanumeric characters and underscores."""
     description: str | Unset | None = param("body", v.nullable(v.string()))
+    """Optional description for the role set."""
     type: Literal["initial"] | Unset | None = param("body", v.nullable(v.one_of(("initial",))))
+    """Set to 'initial' to make this the default role set for new organizations. Only one role
+    set can be 'initial' per instance; setting this will change any existing initial role
+    set to 'custom'."""
     default_role_key: str | Unset | None = param("body", v.nullable(v.string()))
+    """The key of the role to use as the default role for new organization members. Must be an
+    existing role in the role set."""
     creator_role_key: str | Unset | None = param("body", v.nullable(v.string()))
+    """The key of the role to assign to organization creators. Must be an existing role in the
+    role set."""
 
 
 @attrs.frozen(kw_only=True)
@@ -97,8 +135,12 @@ class ReplaceRoleSetParams(Params):
     """``POST /role_sets/{role_set_key_or_id}/replace``."""
 
     role_set_key_or_id: str = param("path", v.identifier(), required=True)
+    """The key or ID of the role set to replace."""
     dest_role_set_key: str = param("body", v.string(), required=True)
+    """The key of the destination role set."""
     reassignment_mappings: dict[str, Any] | Unset = param("body", v.json_value())
+    """Mappings from source role keys to destination role keys. Required if members have roles
+    that need to be reassigned."""
 
 
 @attrs.frozen(kw_only=True)
@@ -106,9 +148,14 @@ class AddRolesToRoleSetParams(Params):
     """``POST /role_sets/{role_set_key_or_id}/roles``."""
 
     role_set_key_or_id: str = param("path", v.identifier(), required=True)
+    """The key or ID of the role set."""
     role_keys: list[str] = param("body", v.items(v.string()), required=True)
+    """Array of role keys to add to the role set. Must contain at least one role and no more
+    than 10 roles."""
     default_role_key: str | Unset = param("body", v.string())
+    """Optionally update the default role to one of the newly added roles."""
     creator_role_key: str | Unset = param("body", v.string())
+    """Optionally update the creator role to one of the newly added roles."""
 
 
 @attrs.frozen(kw_only=True)
@@ -116,8 +163,11 @@ class ReplaceRoleInRoleSetParams(Params):
     """``POST /role_sets/{role_set_key_or_id}/roles/replace``."""
 
     role_set_key_or_id: str = param("path", v.identifier(), required=True)
+    """The key or ID of the role set."""
     role_key: str = param("body", v.string(), required=True)
+    """The key of the role to remove from the role set."""
     to_role_key: str = param("body", v.string(), required=True)
+    """The key of the role to reassign members to."""
 
 
 class RoleSets(Service):
@@ -171,6 +221,31 @@ class RoleSets(Service):
         default role key and creator role key.
 
         ``POST /role_sets``
+
+        Args:
+            params: A ``CreateRoleSetParams`` or a mapping of its fields, in place of the
+                keywords.
+            name: The name of the new role set.
+            key: A unique key for the role set. Must start with 'role_set:' and contain only
+                lowercase alphanumeric characters and underscores. If not provided, a key
+                will be generated from the name.
+            description: Optional description for the role set.
+            default_role_key: The key of the role to use as the default role for new
+                organization members. Must be one of the roles in the `roles` array.
+            creator_role_key: The key of the role to assign to organization creators. Must
+                be one of the roles in the `roles` array.
+            type: The type of the role set. 'initial' role sets are the default for new
+                organizations. Only one role set can be 'initial' per instance.
+            roles: Array of role keys to include in the role set. Must contain at least one
+                role and no more than 10 roles.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            ClerkAPIError: Payment required (402).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         if (
             params is UNSET
@@ -215,6 +290,14 @@ class RoleSets(Service):
         Retrieves an existing role set by its key or ID.
 
         ``GET /role_sets/{role_set_key_or_id}``
+
+        Args:
+            role_set_key_or_id: The key or ID of the role set.
+
+        Raises:
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
         """
         if isinstance(role_set_key_or_id, str):
             built = GetRoleSetParams(role_set_key_or_id=role_set_key_or_id)
@@ -244,6 +327,27 @@ class RoleSets(Service):
         fields you want to change.
 
         ``PATCH /role_sets/{role_set_key_or_id}``
+
+        Args:
+            role_set_key_or_id: The key or ID of the role set to update.
+            name: The new name for the role set.
+            key: A unique key for the role set. Must start with 'role_set:' and contain only
+                lowercase alphanumeric characters and underscores.
+            description: Optional description for the role set.
+            type: Set to 'initial' to make this the default role set for new organizations.
+                Only one role set can be 'initial' per instance; setting this will change
+                any existing initial role set to 'custom'.
+            default_role_key: The key of the role to use as the default role for new
+                organization members. Must be an existing role in the role set.
+            creator_role_key: The key of the role to assign to organization creators. Must
+                be an existing role in the role set.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         if isinstance(role_set_key_or_id, str):
             built = UpdateRoleSetParams(
@@ -304,6 +408,19 @@ class RoleSets(Service):
         Organizations using this role set will be migrated to the destination role set.
 
         ``POST /role_sets/{role_set_key_or_id}/replace``
+
+        Args:
+            role_set_key_or_id: The key or ID of the role set to replace.
+            dest_role_set_key: The key of the destination role set.
+            reassignment_mappings: Mappings from source role keys to destination role keys.
+                Required if members have roles that need to be reassigned.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         if isinstance(role_set_key_or_id, str) and dest_role_set_key is not UNSET:
             built = ReplaceRoleSetParams(
@@ -357,6 +474,22 @@ class RoleSets(Service):
         default role or creator role when adding new roles.
 
         ``POST /role_sets/{role_set_key_or_id}/roles``
+
+        Args:
+            role_set_key_or_id: The key or ID of the role set.
+            role_keys: Array of role keys to add to the role set. Must contain at least one
+                role and no more than 10 roles.
+            default_role_key: Optionally update the default role to one of the newly added
+                roles.
+            creator_role_key: Optionally update the creator role to one of the newly added
+                roles.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         if isinstance(role_set_key_or_id, str) and role_keys is not UNSET:
             built = AddRolesToRoleSetParams(
@@ -410,6 +543,18 @@ class RoleSets(Service):
         role and reassigns any members to the destination role.
 
         ``POST /role_sets/{role_set_key_or_id}/roles/replace``
+
+        Args:
+            role_set_key_or_id: The key or ID of the role set.
+            role_key: The key of the role to remove from the role set.
+            to_role_key: The key of the role to reassign members to.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         if (
             isinstance(role_set_key_or_id, str)
@@ -447,6 +592,29 @@ class RoleSets(Service):
         descending creation date by default.
 
         ``GET /role_sets``
+
+        Args:
+            params: A ``ListRoleSetsParams`` or a mapping of its fields, in place of the
+                keywords.
+            query: Returns role sets with ID, name, or key that match the given query. Uses
+                exact match for role set ID and partial match for name and key.
+            order_by: Allows to return role sets in a particular order. At the moment, you
+                can order the returned role sets by their `created_at`, `name`, or `key`. In
+                order to specify the direction, you can use the `+/-` symbols prepended in
+                the property to order by. For example, if you want role sets to be returned
+                in descending order according to their `created_at` property, you can use
+                `-created_at`. If you don't use `+` or `-`, then `+` is implied. Defaults to
+                `-created_at`.
+            limit: Applies a limit to the number of results returned. Can be used for
+                paginating the results together with `offset`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return paginate(
             self._transport,

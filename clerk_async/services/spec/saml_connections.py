@@ -46,10 +46,23 @@ class ListSAMLConnectionsParams(Params):
     """``GET /saml_connections``."""
 
     limit: int | Unset = param("query", v.integer(minimum=1, maximum=500))
+    """Applies a limit to the number of results returned. Can be used for paginating the
+    results together with `offset`."""
     offset: int | Unset = param("query", v.integer(minimum=0))
+    """Skip the first `offset` results when paginating. Needs to be an integer greater or equal
+    to zero. To be used in conjunction with `limit`."""
     query: str | Unset = param("query", v.string())
+    """Returns SAML connections that have a name that matches the given query, via
+    case-insensitive partial match."""
     order_by: str | Unset = param("query", v.string())
+    """Sorts organizations memberships by phone_number, email_address, created_at, first_name,
+    last_name or username. By prepending one of those values with + or -, we can choose to
+    sort in ascending (ASC) or descending (DESC) order."""
     organization_id: list[str] | Unset = param("query", v.items(v.string()))
+    """Returns SAML connections that have an associated organization ID to the given
+    organizations. For each organization ID, the `+` and `-` can be prepended to the ID,
+    which denote whether the respective organization should be included or excluded from the
+    result set. Accepts up to 100 organization IDs."""
 
 
 @attrs.frozen(kw_only=True)
@@ -57,22 +70,39 @@ class CreateSAMLConnectionParams(Params):
     """``POST /saml_connections``."""
 
     name: str = param("body", v.string(), required=True)
+    """The name to use as a label for this SAML Connection."""
     provider: Literal["saml_custom", "saml_okta", "saml_google", "saml_microsoft"] = param(
         "body",
         v.one_of(("saml_custom", "saml_okta", "saml_google", "saml_microsoft")),
         required=True,
     )
+    """The IdP provider of the connection."""
     domain: str | Unset = param("body", v.string())
+    """The domain of your organization. Sign in flows using an email with this domain, will use
+    this SAML Connection."""
     domains: list[str] | Unset = param("body", v.items(v.string()))
+    """The domains of your organization. Sign in flows using an email with one of these
+    domains, will use this SAML Connection."""
     idp_entity_id: str | Unset | None = param("body", v.nullable(v.string()))
+    """The Entity ID as provided by the IdP."""
     idp_sso_url: str | Unset | None = param("body", v.nullable(v.string()))
+    """The Single-Sign On URL as provided by the IdP."""
     idp_certificate: str | Unset | None = param("body", v.nullable(v.string()))
+    """The X.509 certificate as provided by the IdP."""
     idp_metadata_url: str | Unset | None = param("body", v.nullable(v.string()))
+    """The URL which serves the IdP metadata. If present, it takes priority over the
+    corresponding individual properties."""
     idp_metadata: str | Unset | None = param("body", v.nullable(v.string()))
+    """The XML content of the IdP metadata file. If present, it takes priority over the
+    corresponding individual properties."""
     organization_id: str | Unset | None = param("body", v.nullable(v.string()))
+    """The ID of the organization to which users of this SAML Connection will be added."""
     attribute_mapping: dict[str, Any] | Unset | None = param("body", v.nullable(v.json_object()))
+    """Define the attribute name mapping between Identity Provider and Clerk's user properties."""
     force_authn: bool | Unset = param("body", v.boolean())
+    """Enable or deactivate ForceAuthn."""
     login_hint: dict[str, Any] | Unset | None = param("body", v.nullable(v.json_object()))
+    """Configuration for the login_hint sent to the IdP on SSO sign-in."""
 
 
 @attrs.frozen(kw_only=True)
@@ -80,6 +110,7 @@ class GetSAMLConnectionParams(Params):
     """``GET /saml_connections/{saml_connection_id}``."""
 
     saml_connection_id: str = param("path", v.identifier(), required=True)
+    """The ID of the SAML Connection."""
 
 
 @attrs.frozen(kw_only=True)
@@ -87,25 +118,51 @@ class UpdateSAMLConnectionParams(Params):
     """``PATCH /saml_connections/{saml_connection_id}``."""
 
     saml_connection_id: str = param("path", v.identifier(), required=True)
+    """The ID of the SAML Connection to update."""
     name: str | Unset | None = param("body", v.nullable(v.string()))
+    """The name of the new SAML Connection."""
     domain: str | Unset | None = param("body", v.nullable(v.string()))
+    """The domain to use for the new SAML Connection."""
     domains: list[str] | Unset | None = param("body", v.nullable(v.items(v.string())))
+    """A list of the domains on use for the SAML connection."""
     idp_entity_id: str | Unset | None = param("body", v.nullable(v.string()))
+    """The Entity ID as provided by the IdP."""
     idp_sso_url: str | Unset | None = param("body", v.nullable(v.string()))
+    """The SSO URL as provided by the IdP."""
     idp_certificate: str | Unset | None = param("body", v.nullable(v.string()))
+    """The x509 certificated as provided by the IdP."""
     idp_metadata_url: str | Unset | None = param("body", v.nullable(v.string()))
+    """The URL which serves the IdP metadata. If present, it takes priority over the
+    corresponding individual properties and replaces them."""
     idp_metadata: str | Unset | None = param("body", v.nullable(v.string()))
+    """The XML content of the IdP metadata file. If present, it takes priority over the
+    corresponding individual properties."""
     organization_id: str | Unset | None = param("body", v.nullable(v.string()))
+    """The ID of the organization to which users of this SAML Connection will be added."""
     attribute_mapping: dict[str, Any] | Unset | None = param("body", v.nullable(v.json_object()))
+    """Define the attribute name mapping between Identity Provider and Clerk's user properties."""
     active: bool | Unset | None = param("body", v.nullable(v.boolean()))
+    """Activate or de-activate the SAML Connection."""
     sync_user_attributes: bool | Unset | None = param("body", v.nullable(v.boolean()))
+    """Controls whether to update the user's attributes in each sign-in."""
     allow_subdomains: bool | Unset | None = param("body", v.nullable(v.boolean()))
+    """Allow users with an email address subdomain to use this connection in order to
+    authenticate."""
     allow_idp_initiated: bool | Unset | None = param("body", v.nullable(v.boolean()))
+    """Enable or deactivate IdP-initiated flows."""
     disable_additional_identifications: bool | Unset | None = param("body", v.nullable(v.boolean()))
+    """Enable or deactivate additional identifications."""
     allow_organization_account_linking: bool | Unset | None = param("body", v.nullable(v.boolean()))
+    """Whether this connection supports account linking via organization membership."""
     force_authn: bool | Unset = param("body", v.boolean())
+    """Enable or deactivate ForceAuthn."""
     login_hint: dict[str, Any] | Unset | None = param("body", v.nullable(v.json_object()))
+    """Configuration for the login_hint sent to the IdP on SSO sign-in."""
     consent_verified_domains_deletion: bool | Unset | None = param("body", v.nullable(v.boolean()))
+    """When enabling the connection, controls behavior when verified domains used for
+    enrollment modes like automatic invitation or automatic suggestion already exist for the
+    same domain. If true, those verified domains are removed and the connection is enabled.
+    If false or omitted, the request fails when any such verified domain exists."""
 
 
 @attrs.frozen(kw_only=True)
@@ -113,6 +170,7 @@ class DeleteSAMLConnectionParams(Params):
     """``DELETE /saml_connections/{saml_connection_id}``."""
 
     saml_connection_id: str = param("path", v.identifier(), required=True)
+    """The ID of the SAML Connection to delete."""
 
 
 class SamlConnections(Service):
@@ -177,6 +235,36 @@ class SamlConnections(Service):
         instead. This endpoint will be removed in future versions.
 
         ``POST /saml_connections`` (deprecated)
+
+        Args:
+            params: A ``CreateSAMLConnectionParams`` or a mapping of its fields, in place of
+                the keywords.
+            name: The name to use as a label for this SAML Connection.
+            domain: The domain of your organization. Sign in flows using an email with this
+                domain, will use this SAML Connection.
+            domains: The domains of your organization. Sign in flows using an email with one
+                of these domains, will use this SAML Connection.
+            provider: The IdP provider of the connection.
+            idp_entity_id: The Entity ID as provided by the IdP.
+            idp_sso_url: The Single-Sign On URL as provided by the IdP.
+            idp_certificate: The X.509 certificate as provided by the IdP.
+            idp_metadata_url: The URL which serves the IdP metadata. If present, it takes
+                priority over the corresponding individual properties.
+            idp_metadata: The XML content of the IdP metadata file. If present, it takes
+                priority over the corresponding individual properties.
+            organization_id: The ID of the organization to which users of this SAML
+                Connection will be added.
+            attribute_mapping: Define the attribute name mapping between Identity Provider
+                and Clerk's user properties.
+            force_authn: Enable or deactivate ForceAuthn.
+            login_hint: Configuration for the login_hint sent to the IdP on SSO sign-in.
+
+        Raises:
+            ClerkAPIError: Payment required (402).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            ConflictError: Conflict (409).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         deprecated("clerk.saml_connections.create", "clerk.enterprise_connections.create")
         if params is UNSET and name is not UNSET and provider is not UNSET:
@@ -230,6 +318,14 @@ class SamlConnections(Service):
         be removed in future versions.
 
         ``GET /saml_connections/{saml_connection_id}`` (deprecated)
+
+        Args:
+            saml_connection_id: The ID of the SAML Connection.
+
+        Raises:
+            ClerkAPIError: Payment required (402).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
         """
         deprecated("clerk.saml_connections.get", "clerk.enterprise_connections.get")
         if isinstance(saml_connection_id, str):
@@ -273,6 +369,47 @@ class SamlConnections(Service):
         removed in future versions.
 
         ``PATCH /saml_connections/{saml_connection_id}`` (deprecated)
+
+        Args:
+            saml_connection_id: The ID of the SAML Connection to update.
+            name: The name of the new SAML Connection.
+            domain: The domain to use for the new SAML Connection.
+            domains: A list of the domains on use for the SAML connection.
+            idp_entity_id: The Entity ID as provided by the IdP.
+            idp_sso_url: The SSO URL as provided by the IdP.
+            idp_certificate: The x509 certificated as provided by the IdP.
+            idp_metadata_url: The URL which serves the IdP metadata. If present, it takes
+                priority over the corresponding individual properties and replaces them.
+            idp_metadata: The XML content of the IdP metadata file. If present, it takes
+                priority over the corresponding individual properties.
+            organization_id: The ID of the organization to which users of this SAML
+                Connection will be added.
+            attribute_mapping: Define the attribute name mapping between Identity Provider
+                and Clerk's user properties.
+            active: Activate or de-activate the SAML Connection.
+            sync_user_attributes: Controls whether to update the user's attributes in each
+                sign-in.
+            allow_subdomains: Allow users with an email address subdomain to use this
+                connection in order to authenticate.
+            allow_idp_initiated: Enable or deactivate IdP-initiated flows.
+            disable_additional_identifications: Enable or deactivate additional
+                identifications.
+            allow_organization_account_linking: Whether this connection supports account
+                linking via organization membership.
+            force_authn: Enable or deactivate ForceAuthn.
+            login_hint: Configuration for the login_hint sent to the IdP on SSO sign-in.
+            consent_verified_domains_deletion: When enabling the connection, controls
+                behavior when verified domains used for enrollment modes like automatic
+                invitation or automatic suggestion already exist for the same domain. If
+                true, those verified domains are removed and the connection is enabled. If
+                false or omitted, the request fails when any such verified domain exists.
+
+        Raises:
+            ClerkAPIError: Payment required (402).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            ConflictError: Conflict (409).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         deprecated("clerk.saml_connections.update", "clerk.enterprise_connections.update")
         if isinstance(saml_connection_id, str):
@@ -340,6 +477,14 @@ class SamlConnections(Service):
         removed in future versions.
 
         ``DELETE /saml_connections/{saml_connection_id}`` (deprecated)
+
+        Args:
+            saml_connection_id: The ID of the SAML Connection to delete.
+
+        Raises:
+            ClerkAPIError: Payment required (402).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
         """
         deprecated("clerk.saml_connections.delete", "clerk.enterprise_connections.delete")
         if isinstance(saml_connection_id, str):
@@ -372,6 +517,30 @@ class SamlConnections(Service):
         versions.
 
         ``GET /saml_connections`` (deprecated)
+
+        Args:
+            params: A ``ListSAMLConnectionsParams`` or a mapping of its fields, in place of
+                the keywords.
+            limit: Applies a limit to the number of results returned. Can be used for
+                paginating the results together with `offset`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`.
+            query: Returns SAML connections that have a name that matches the given query,
+                via case-insensitive partial match.
+            order_by: Sorts organizations memberships by phone_number, email_address,
+                created_at, first_name, last_name or username. By prepending one of those
+                values with + or -, we can choose to sort in ascending (ASC) or descending
+                (DESC) order.
+            organization_id: Returns SAML connections that have an associated organization
+                ID to the given organizations. For each organization ID, the `+` and `-` can
+                be prepended to the ID, which denote whether the respective organization
+                should be included or excluded from the result set. Accepts up to 100
+                organization IDs.
+
+        Raises:
+            ClerkAPIError: Payment required (402).
+            PermissionDeniedError: Authorization invalid (403).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         deprecated("clerk.saml_connections.list", "clerk.enterprise_connections.list")
         return paginate(

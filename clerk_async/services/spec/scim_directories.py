@@ -57,7 +57,11 @@ class ListSCIMDirectoriesParams(Params):
     """``GET /scim_directories``."""
 
     limit: int | Unset = param("query", v.integer(minimum=1, maximum=500))
+    """Applies a limit to the number of results returned. Can be used for paginating the
+    results together with `offset`."""
     offset: int | Unset = param("query", v.integer(minimum=0))
+    """Skip the first `offset` results when paginating. Needs to be an integer greater or equal
+    to zero. To be used in conjunction with `limit`."""
 
 
 @attrs.frozen(kw_only=True)
@@ -65,9 +69,13 @@ class CreateSCIMDirectoryParams(Params):
     """``POST /scim_directories``."""
 
     enterprise_connection_id: str = param("body", v.string(), required=True)
+    """The ID of the enterprise connection to associate with this directory."""
     provider: str = param("body", v.string(), required=True)
+    """The identity provider for this directory."""
     name: str | Unset = param("body", v.string())
+    """A human-friendly name for the directory."""
     group_role_mappings: list[Any] | Unset = param("body", v.items(v.json_object()))
+    """Optional SCIM group to organization role mappings to create with the directory."""
 
 
 @attrs.frozen(kw_only=True)
@@ -75,6 +83,7 @@ class GetSCIMDirectoryParams(Params):
     """``GET /scim_directories/{scim_directory_id}``."""
 
     scim_directory_id: str = param("path", v.identifier(), required=True)
+    """The ID of the directory to retrieve."""
 
 
 @attrs.frozen(kw_only=True)
@@ -82,11 +91,18 @@ class UpdateSCIMDirectoryParams(Params):
     """``PATCH /scim_directories/{scim_directory_id}``."""
 
     scim_directory_id: str = param("path", v.identifier(), required=True)
+    """The ID of the directory to update."""
     name: str | Unset = param("body", v.string())
+    """A human-friendly name for the directory."""
     enabled: bool | Unset = param("body", v.boolean())
+    """Whether the directory is enabled."""
     provider: str | Unset = param("body", v.string())
+    """The identity provider for this directory."""
     attribute_mapping: dict[str, Any] | Unset = param("body", v.json_object())
+    """Attribute-to-SCIM-path entries to merge into the directory's attribute mapping. Set a
+    key to `null` to remove it from the mapping."""
     group_role_mapping_enabled: bool | Unset = param("body", v.boolean())
+    """Whether group-to-role mapping is enabled for this directory."""
 
 
 @attrs.frozen(kw_only=True)
@@ -94,6 +110,7 @@ class DeleteSCIMDirectoryParams(Params):
     """``DELETE /scim_directories/{scim_directory_id}``."""
 
     scim_directory_id: str = param("path", v.identifier(), required=True)
+    """The ID of the directory to delete."""
 
 
 @attrs.frozen(kw_only=True)
@@ -101,6 +118,7 @@ class RotateSCIMDirectoryAPIKeyParams(Params):
     """``POST /scim_directories/{scim_directory_id}/rotate_api_key``."""
 
     scim_directory_id: str = param("path", v.identifier(), required=True)
+    """The ID of the directory whose API key to rotate."""
 
 
 @attrs.frozen(kw_only=True)
@@ -108,6 +126,7 @@ class ListSCIMGroupRoleMappingsParams(Params):
     """``GET /scim_directories/{scim_directory_id}/group_role_mappings``."""
 
     scim_directory_id: str = param("path", v.identifier(), required=True)
+    """The ID of the directory."""
 
 
 @attrs.frozen(kw_only=True)
@@ -115,9 +134,15 @@ class CreateSCIMGroupRoleMappingParams(Params):
     """``POST /scim_directories/{scim_directory_id}/group_role_mappings``."""
 
     scim_directory_id: str = param("path", v.identifier(), required=True)
+    """The ID of the directory."""
     scim_group_id: str = param("body", v.string(), required=True)
+    """The SCIM group ID from the identity provider."""
     role_id: str = param("body", v.string(), required=True)
+    """The ID of the organization role to assign to members of the SCIM group."""
     precedence: int | Unset = param("body", v.integer(minimum=1))
+    """The precedence for this mapping. Lower values take priority when a user belongs to
+    multiple mapped groups. If omitted, the mapping is appended with the next-highest
+    precedence."""
 
 
 @attrs.frozen(kw_only=True)
@@ -125,7 +150,10 @@ class ReplaceSCIMGroupRoleMappingsParams(Params):
     """``PUT /scim_directories/{scim_directory_id}/group_role_mappings``."""
 
     scim_directory_id: str = param("path", v.identifier(), required=True)
+    """The ID of the directory."""
     mappings: list[Any] = param("body", v.items(v.json_object()), required=True)
+    """The desired set of mappings. Array order sets precedence (1-indexed). An empty array
+    clears all mappings."""
 
 
 @attrs.frozen(kw_only=True)
@@ -133,7 +161,9 @@ class DeleteSCIMGroupRoleMappingParams(Params):
     """``DELETE /scim_directories/{scim_directory_id}/group_role_mappings/{mapping_id}``."""
 
     scim_directory_id: str = param("path", v.identifier(), required=True)
+    """The ID of the directory."""
     mapping_id: str = param("path", v.identifier(), required=True)
+    """The ID of the SCIM group role mapping to delete."""
 
 
 class ScimDirectories(Service):
@@ -178,6 +208,22 @@ class ScimDirectories(Service):
         Create a new directory for the instance.
 
         ``POST /scim_directories``
+
+        Args:
+            params: A ``CreateSCIMDirectoryParams`` or a mapping of its fields, in place of
+                the keywords.
+            enterprise_connection_id: The ID of the enterprise connection to associate with
+                this directory.
+            name: A human-friendly name for the directory.
+            provider: The identity provider for this directory.
+            group_role_mappings: Optional SCIM group to organization role mappings to create
+                with the directory.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         if params is UNSET and enterprise_connection_id is not UNSET and provider is not UNSET:
             built = CreateSCIMDirectoryParams(
@@ -210,6 +256,14 @@ class ScimDirectories(Service):
         Returns the details of a directory.
 
         ``GET /scim_directories/{scim_directory_id}``
+
+        Args:
+            scim_directory_id: The ID of the directory to retrieve.
+
+        Raises:
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
         """
         if isinstance(scim_directory_id, str):
             built = GetSCIMDirectoryParams(scim_directory_id=scim_directory_id)
@@ -236,6 +290,23 @@ class ScimDirectories(Service):
         Updates a directory.
 
         ``PATCH /scim_directories/{scim_directory_id}``
+
+        Args:
+            scim_directory_id: The ID of the directory to update.
+            name: A human-friendly name for the directory.
+            enabled: Whether the directory is enabled.
+            provider: The identity provider for this directory.
+            attribute_mapping: Attribute-to-SCIM-path entries to merge into the directory's
+                attribute mapping. Set a key to `null` to remove it from the mapping.
+            group_role_mapping_enabled: Whether group-to-role mapping is enabled for this
+                directory.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         if isinstance(scim_directory_id, str):
             built = UpdateSCIMDirectoryParams(
@@ -273,6 +344,14 @@ class ScimDirectories(Service):
         the directory's API key are rejected afterwards.
 
         ``DELETE /scim_directories/{scim_directory_id}``
+
+        Args:
+            scim_directory_id: The ID of the directory to delete.
+
+        Raises:
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
         """
         if isinstance(scim_directory_id, str):
             built = DeleteSCIMDirectoryParams(scim_directory_id=scim_directory_id)
@@ -296,6 +375,14 @@ class ScimDirectories(Service):
         before it expires.
 
         ``POST /scim_directories/{scim_directory_id}/rotate_api_key``
+
+        Args:
+            scim_directory_id: The ID of the directory whose API key to rotate.
+
+        Raises:
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
         """
         if isinstance(scim_directory_id, str):
             built = RotateSCIMDirectoryAPIKeyParams(scim_directory_id=scim_directory_id)
@@ -319,6 +406,14 @@ class ScimDirectories(Service):
         ordered by precedence.
 
         ``GET /scim_directories/{scim_directory_id}/group_role_mappings``
+
+        Args:
+            scim_directory_id: The ID of the directory.
+
+        Raises:
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
         """
         if isinstance(scim_directory_id, str):
             built = ListSCIMGroupRoleMappingsParams(scim_directory_id=scim_directory_id)
@@ -367,6 +462,21 @@ class ScimDirectories(Service):
         mapping must be enabled on the directory.
 
         ``POST /scim_directories/{scim_directory_id}/group_role_mappings``
+
+        Args:
+            scim_directory_id: The ID of the directory.
+            scim_group_id: The SCIM group ID from the identity provider.
+            role_id: The ID of the organization role to assign to members of the SCIM group.
+            precedence: The precedence for this mapping. Lower values take priority when a
+                user belongs to multiple mapped groups. If omitted, the mapping is appended
+                with the next-highest precedence.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         if (
             isinstance(scim_directory_id, str)
@@ -425,6 +535,18 @@ class ScimDirectories(Service):
         be enabled on the directory.
 
         ``PUT /scim_directories/{scim_directory_id}/group_role_mappings``
+
+        Args:
+            scim_directory_id: The ID of the directory.
+            mappings: The desired set of mappings. Array order sets precedence (1-indexed).
+                An empty array clears all mappings.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         if isinstance(scim_directory_id, str) and mappings is not UNSET:
             built = ReplaceSCIMGroupRoleMappingsParams(
@@ -457,6 +579,16 @@ class ScimDirectories(Service):
         directory.
 
         ``DELETE /scim_directories/{scim_directory_id}/group_role_mappings/{mapping_id}``
+
+        Args:
+            scim_directory_id: The ID of the directory.
+            mapping_id: The ID of the SCIM group role mapping to delete.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
         """
         if isinstance(scim_directory_id, str) and mapping_id is not UNSET:
             built = DeleteSCIMGroupRoleMappingParams(
@@ -491,6 +623,18 @@ class ScimDirectories(Service):
         Returns a list of all directories for the instance.
 
         ``GET /scim_directories``
+
+        Args:
+            params: A ``ListSCIMDirectoriesParams`` or a mapping of its fields, in place of
+                the keywords.
+            limit: Applies a limit to the number of results returned. Can be used for
+                paginating the results together with `offset`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`.
+
+        Raises:
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
         """
         return paginate(
             self._transport,

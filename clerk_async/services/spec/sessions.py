@@ -52,16 +52,25 @@ class GetSessionListParams(Params):
     """``GET /sessions``."""
 
     client_id: str | Unset = param("query", v.string())
+    """List sessions for the given client."""
     user_id: str | Unset = param("query", v.string())
+    """List sessions for the given user."""
     status: (
         Literal["abandoned", "active", "ended", "expired", "removed", "replaced", "revoked"] | Unset
     ) = param(
         "query",
         v.one_of(("abandoned", "active", "ended", "expired", "removed", "replaced", "revoked")),
     )
+    """Filter sessions by the provided status."""
     paginated: bool | Unset = param("query", v.boolean())
+    """Whether to paginate the results. If true, the results will be paginated. If false, the
+    results will not be paginated."""
     limit: int | Unset = param("query", v.integer(minimum=1, maximum=500))
+    """Applies a limit to the number of results returned. Can be used for paginating the
+    results together with `offset`."""
     offset: int | Unset = param("query", v.integer(minimum=0))
+    """Skip the first `offset` results when paginating. Needs to be an integer greater or equal
+    to zero. To be used in conjunction with `limit`."""
 
 
 @attrs.frozen(kw_only=True)
@@ -69,7 +78,9 @@ class CreateSessionParams(Params):
     """``POST /sessions``."""
 
     user_id: str = param("body", v.string(), required=True)
+    """The ID representing the user."""
     active_organization_id: str | Unset = param("body", v.string())
+    """The ID of the organization to set as active for this session."""
 
 
 @attrs.frozen(kw_only=True)
@@ -77,6 +88,7 @@ class GetSessionParams(Params):
     """``GET /sessions/{session_id}``."""
 
     session_id: str = param("path", v.identifier(), required=True)
+    """The ID of the session."""
 
 
 @attrs.frozen(kw_only=True)
@@ -84,14 +96,22 @@ class RefreshSessionParams(Params):
     """``POST /sessions/{session_id}/refresh``."""
 
     session_id: str = param("path", v.identifier(), required=True)
+    """The ID of the session."""
     expired_token: str = param("body", v.string(), required=True, secret=True)
+    """The JWT that is sent via the `__session` cookie from your frontend. Note: this JWT must
+    be associated with the supplied session ID."""
     refresh_token: str = param("body", v.string(), required=True, secret=True)
+    """The refresh token from the `__refresh` cookie set via FAPI's handshake flow."""
     request_origin: str = param("body", v.string(), required=True)
+    """The origin of the request."""
     request_headers: dict[str, Any] | Unset | None = param("body", v.nullable(v.json_object()))
+    """The headers of the request."""
     format: Literal["token", "cookie"] | Unset | None = param(
         "body", v.nullable(v.one_of(("token", "cookie")))
     )
+    """The format of the response."""
     request_originating_ip: str | Unset | None = param("body", v.nullable(v.string()))
+    """The IP address of the request."""
 
 
 @attrs.frozen(kw_only=True)
@@ -99,6 +119,7 @@ class RevokeSessionParams(Params):
     """``POST /sessions/{session_id}/revoke``."""
 
     session_id: str = param("path", v.identifier(), required=True)
+    """The ID of the session."""
 
 
 @attrs.frozen(kw_only=True)
@@ -106,9 +127,11 @@ class CreateSessionTokenParams(Params):
     """``POST /sessions/{session_id}/tokens``."""
 
     session_id: str = param("path", v.identifier(), required=True)
+    """The ID of the session."""
     expires_in_seconds: int | Unset | None = param(
         "body", v.nullable(v.integer(minimum=30, maximum=315360000))
     )
+    """Use this parameter to override the default session token lifetime."""
 
 
 @attrs.frozen(kw_only=True)
@@ -116,10 +139,13 @@ class CreateSessionTokenFromTemplateParams(Params):
     """``POST /sessions/{session_id}/tokens/{template_name}``."""
 
     session_id: str = param("path", v.identifier(), required=True)
+    """The ID of the session."""
     template_name: str = param("path", v.identifier(), required=True)
+    """The name of the JWT template defined in your instance (e.g. `custom_hasura`)."""
     expires_in_seconds: int | Unset | None = param(
         "body", v.nullable(v.integer(minimum=30, maximum=315360000))
     )
+    """Use this parameter to override the JWT lifetime."""
 
 
 class Sessions(Service):
@@ -160,6 +186,19 @@ class Sessions(Service):
         Create a new active session for the provided user ID.
 
         ``POST /sessions``
+
+        Args:
+            params: A ``CreateSessionParams`` or a mapping of its fields, in place of the
+                keywords.
+            user_id: The ID representing the user.
+            active_organization_id: The ID of the organization to set as active for this
+                session.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            NotFoundError: Not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         if params is UNSET and user_id is not UNSET:
             built = CreateSessionParams(
@@ -184,6 +223,14 @@ class Sessions(Service):
         Retrieve the details of a session
 
         ``GET /sessions/{session_id}``
+
+        Args:
+            session_id: The ID of the session.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            NotFoundError: Resource not found (404).
         """
         if isinstance(session_id, str):
             built = GetSessionParams(session_id=session_id)
@@ -231,6 +278,21 @@ class Sessions(Service):
         are validation errors, which signals the SDKs to fall back to the handshake flow.
 
         ``POST /sessions/{session_id}/refresh``
+
+        Args:
+            session_id: The ID of the session.
+            expired_token: The JWT that is sent via the `__session` cookie from your
+                frontend. Note: this JWT must be associated with the supplied session ID.
+            refresh_token: The refresh token from the `__refresh` cookie set via FAPI's
+                handshake flow.
+            request_origin: The origin of the request.
+            request_headers: The headers of the request.
+            format: The format of the response.
+            request_originating_ip: The IP address of the request.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
         """
         if (
             isinstance(session_id, str)
@@ -276,6 +338,14 @@ class Sessions(Service):
         object, however the user will need to sign in again.
 
         ``POST /sessions/{session_id}/revoke``
+
+        Args:
+            session_id: The ID of the session.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            NotFoundError: Resource not found (404).
         """
         if isinstance(session_id, str):
             built = RevokeSessionParams(session_id=session_id)
@@ -296,6 +366,15 @@ class Sessions(Service):
         Creates a session JSON Web Token (JWT) based on a session.
 
         ``POST /sessions/{session_id}/tokens``
+
+        Args:
+            session_id: The ID of the session.
+            expires_in_seconds: Use this parameter to override the default session token
+                lifetime.
+
+        Raises:
+            AuthenticationError: Authentication invalid (401).
+            NotFoundError: Resource not found (404).
         """
         if isinstance(session_id, str):
             built = CreateSessionTokenParams(
@@ -327,6 +406,16 @@ class Sessions(Service):
         for your instance
 
         ``POST /sessions/{session_id}/tokens/{template_name}``
+
+        Args:
+            session_id: The ID of the session.
+            template_name: The name of the JWT template defined in your instance (e.g.
+                `custom_hasura`).
+            expires_in_seconds: Use this parameter to override the JWT lifetime.
+
+        Raises:
+            AuthenticationError: Authentication invalid (401).
+            NotFoundError: Resource not found (404).
         """
         if isinstance(session_id, str) and template_name is not UNSET:
             built = CreateSessionTokenFromTemplateParams(
@@ -369,6 +458,24 @@ class Sessions(Service):
         sorted by creation date, with the newest sessions appearing first.
 
         ``GET /sessions``
+
+        Args:
+            params: A ``GetSessionListParams`` or a mapping of its fields, in place of the
+                keywords.
+            client_id: List sessions for the given client.
+            user_id: List sessions for the given user.
+            status: Filter sessions by the provided status.
+            paginated: Whether to paginate the results. If true, the results will be
+                paginated. If false, the results will not be paginated.
+            limit: Applies a limit to the number of results returned. Can be used for
+                paginating the results together with `offset`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return paginate(
             self._transport,

@@ -36,8 +36,13 @@ class CreateSignInTokenParams(Params):
     """``POST /sign_in_tokens``."""
 
     user_id: str = param("body", v.string(), required=True)
+    """The ID of the user that can use the newly created sign in token."""
     org_id: str | Unset | None = param("body", v.nullable(v.string()))
+    """The ID of the organization to activate when the user signs in. Organizations must be
+    enabled for the instance, and the user must be a member of the organization."""
     expires_in_seconds: int | Unset | None = param("body", v.nullable(v.integer(minimum=1)))
+    """Optional parameter to specify the life duration of the sign in token in seconds. By
+    default, the duration is 30 days."""
 
 
 @attrs.frozen(kw_only=True)
@@ -45,6 +50,7 @@ class RevokeSignInTokenParams(Params):
     """``POST /sign_in_tokens/{sign_in_token_id}/revoke``."""
 
     sign_in_token_id: str = param("path", v.identifier(), required=True)
+    """The ID of the sign-in token to be revoked."""
 
 
 class SignInTokens(Service):
@@ -89,6 +95,21 @@ class SignInTokens(Service):
         seconds using the `expires_in_seconds` property.
 
         ``POST /sign_in_tokens``
+
+        Args:
+            params: A ``CreateSignInTokenParams`` or a mapping of its fields, in place of
+                the keywords.
+            user_id: The ID of the user that can use the newly created sign in token.
+            org_id: The ID of the organization to activate when the user signs in.
+                Organizations must be enabled for the instance, and the user must be a
+                member of the organization.
+            expires_in_seconds: Optional parameter to specify the life duration of the sign
+                in token in seconds. By default, the duration is 30 days.
+
+        Raises:
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         if params is UNSET and user_id is not UNSET:
             built = CreateSignInTokenParams(
@@ -113,6 +134,13 @@ class SignInTokens(Service):
         Revokes a pending sign-in token
 
         ``POST /sign_in_tokens/{sign_in_token_id}/revoke``
+
+        Args:
+            sign_in_token_id: The ID of the sign-in token to be revoked.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            NotFoundError: Resource not found (404).
         """
         if isinstance(sign_in_token_id, str):
             built = RevokeSignInTokenParams(sign_in_token_id=sign_in_token_id)

@@ -36,6 +36,7 @@ class GetSignUpParams(Params):
     """``GET /sign_ups/{id}``."""
 
     id: str = param("path", v.identifier(), required=True)
+    """The ID of the sign-up to retrieve."""
 
 
 @attrs.frozen(kw_only=True)
@@ -43,8 +44,13 @@ class UpdateSignUpParams(Params):
     """``PATCH /sign_ups/{id}``."""
 
     id: str = param("path", v.identifier(), required=True)
+    """The ID of the sign-up to update."""
     external_id: str | Unset | None = param("body", v.nullable(v.string()))
+    """The ID of the guest attempting to sign up as used in your external systems or your
+    previous authentication solution. This will be copied to the resulting user when the
+    sign-up is completed."""
     custom_action: bool | Unset | None = param("body", v.nullable(v.boolean()))
+    """If true, the sign-up will be marked as a custom action."""
 
 
 class SignUps(Service):
@@ -62,6 +68,12 @@ class SignUps(Service):
         Retrieve the details of the sign-up with the given ID
 
         ``GET /sign_ups/{id}``
+
+        Args:
+            id: The ID of the sign-up to retrieve.
+
+        Raises:
+            PermissionDeniedError: Authorization invalid (403).
         """
         if isinstance(id, str):
             built = GetSignUpParams(id=id)
@@ -83,6 +95,16 @@ class SignUps(Service):
         Update the sign-up with the given ID
 
         ``PATCH /sign_ups/{id}``
+
+        Args:
+            id: The ID of the sign-up to update.
+            external_id: The ID of the guest attempting to sign up as used in your external
+                systems or your previous authentication solution. This will be copied to the
+                resulting user when the sign-up is completed.
+            custom_action: If true, the sign-up will be marked as a custom action.
+
+        Raises:
+            PermissionDeniedError: Authorization invalid (403).
         """
         if isinstance(id, str):
             built = UpdateSignUpParams(id=id, external_id=external_id, custom_action=custom_action)

@@ -35,11 +35,21 @@ class PreviewTemplateParams(Params):
     """``POST /templates/{template_type}/{slug}/preview``."""
 
     template_type: str = param("path", v.identifier(), required=True)
+    """The type of template to preview."""
     slug: str = param("path", v.identifier(), required=True)
+    """The slug of the template to preview."""
     subject: str | Unset | None = param("body", v.nullable(v.string()))
+    """The email subject. Applicable only to email templates."""
     body: str | Unset = param("body", v.string())
+    """The template body before variable interpolation."""
     from_email_name: str | Unset = param("body", v.string())
+    """The local part of the From email address that will be used for emails. For example, in
+    the address 'hello@example.com', the local part is 'hello'. Applicable only to email
+    templates."""
     reply_to_email_name: str | Unset = param("body", v.string())
+    """The local part of the Reply To email address that will be used for emails. For example,
+    in the address 'hello@example.com', the local part is 'hello'. Applicable only to email
+    templates."""
 
 
 class Templates(Service):
@@ -63,6 +73,24 @@ class Templates(Service):
         Returns a preview of a template for a given template_type, slug and body
 
         ``POST /templates/{template_type}/{slug}/preview`` (deprecated)
+
+        Args:
+            template_type: The type of template to preview.
+            slug: The slug of the template to preview.
+            subject: The email subject. Applicable only to email templates.
+            body: The template body before variable interpolation.
+            from_email_name: The local part of the From email address that will be used for
+                emails. For example, in the address 'hello@example.com', the local part is
+                'hello'. Applicable only to email templates.
+            reply_to_email_name: The local part of the Reply To email address that will be
+                used for emails. For example, in the address 'hello@example.com', the local
+                part is 'hello'. Applicable only to email templates.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         deprecated("clerk.templates.preview", None)
         if isinstance(template_type, str) and slug is not UNSET:

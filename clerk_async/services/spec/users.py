@@ -131,31 +131,115 @@ class GetUserListParams(Params):
     """``GET /users``."""
 
     email_address: list[str] | Unset = param("query", v.items(v.string()))
+    """Returns users with the specified email addresses. Accepts up to 100 email addresses. Any
+    email addresses not found are ignored."""
     phone_number: list[str] | Unset = param("query", v.items(v.string()))
+    """Returns users with the specified phone numbers. Accepts up to 100 phone numbers. Any
+    phone numbers not found are ignored."""
     external_id: list[str] | Unset = param("query", v.items(v.string()))
+    """Returns users with the specified external IDs. For each external ID, the `+` and `-` can
+    be prepended to the ID, which denote whether the respective external ID should be
+    included or excluded from the result set. Accepts up to 100 external IDs. Any external
+    IDs not found are ignored."""
     username: list[str] | Unset = param("query", v.items(v.string()))
+    """Returns users with the specified usernames. Accepts up to 100 usernames. Any usernames
+    not found are ignored."""
     web3_wallet: list[str] | Unset = param("query", v.items(v.string()))
+    """Returns users with the specified web3 wallet addresses. Accepts up to 100 web3 wallet
+    addresses. Any web3 wallet addresses not found are ignored."""
     user_id: list[str] | Unset = param("query", v.items(v.string()))
+    """Returns users with the user IDs specified. For each user ID, the `+` and `-` can be
+    prepended to the ID, which denote whether the respective user ID should be included or
+    excluded from the result set. Accepts up to 100 user IDs. Any user IDs not found are
+    ignored."""
     organization_id: list[str] | Unset = param("query", v.items(v.string()))
+    """Returns users that have memberships to the given organizations. For each organization
+    ID, the `+` and `-` can be prepended to the ID, which denote whether the respective
+    organization should be included or excluded from the result set. Accepts up to 100
+    organization IDs."""
     query: str | Unset = param("query", v.string())
+    """Returns users that match the given query. For possible matches, we check the email
+    addresses, phone numbers, usernames, web3 wallets, user IDs, first and last names. The
+    query value doesn't need to match the exact value you are looking for, it is capable of
+    partial matches as well."""
     email_address_query: str | Unset = param("query", v.string())
+    """Returns users with emails that match the given query, via case-insensitive partial
+    match. For example, `email_address_query=ello` will match a user with the email
+    `HELLO@example.com`."""
     phone_number_query: str | Unset = param("query", v.string())
+    """Returns users with phone numbers that match the given query, via case-insensitive
+    partial match. For example, `phone_number_query=555` will match a user with the phone
+    number `+1555xxxxxxx`."""
     username_query: str | Unset = param("query", v.string())
+    """Returns users with usernames that match the given query, via case-insensitive partial
+    match. For example, `username_query=CoolUser` will match a user with the username
+    `SomeCoolUser`."""
     name_query: str | Unset = param("query", v.string())
+    """Returns users with names that match the given query, via case-insensitive partial match."""
     banned: bool | Unset = param("query", v.boolean())
+    """Returns users which are either banned (`banned=true`) or not banned (`banned=false`)."""
     last_active_at_before: int | Unset = param("query", v.integer())
+    """Returns users whose last session activity was before the given date (with millisecond
+    precision). Example: use 1700690400000 to retrieve users whose last session activity was
+    before 2023-11-23."""
     last_active_at_after: int | Unset = param("query", v.integer())
+    """Returns users whose last session activity was after the given date (with millisecond
+    precision). Example: use 1700690400000 to retrieve users whose last session activity was
+    after 2023-11-23."""
     last_active_at_since: int | Unset = param("query", v.integer())
+    """Returns users that had session activity since the given date. Example: use 1700690400000
+    to retrieve users that had session activity from 2023-11-23 until the current day.
+    Deprecated in favor of `last_active_at_after`."""
     created_at_before: int | Unset = param("query", v.integer())
+    """Returns users who have been created before the given date (with millisecond precision).
+    Example: use 1730160000000 to retrieve users who have been created before 2024-10-29."""
     created_at_after: int | Unset = param("query", v.integer())
+    """Returns users who have been created after the given date (with millisecond precision).
+    Example: use 1730160000000 to retrieve users who have been created after 2024-10-29."""
     last_sign_in_at_before: int | Unset = param("query", v.integer())
+    """Returns users whose last sign-in was before the given date (with millisecond precision).
+    Example: use 1700690400000 to retrieve users whose last sign-in was before 2023-11-23."""
     last_sign_in_at_after: int | Unset = param("query", v.integer())
+    """Returns users whose last sign-in was after the given date (with millisecond precision).
+    Example: use 1700690400000 to retrieve users whose last sign-in was after 2023-11-23."""
     provider: str | Unset = param("query", v.string())
+    """Returns users with external accounts for the specified OAuth provider. Must be used in
+    combination with the `provider_user_id` parameter. For example, use
+    `provider=oauth_google&provider_user_id=12345` to retrieve a user with Google provider
+    user ID 12345."""
     provider_user_id: list[str] | Unset = param("query", v.items(v.string()))
+    """Returns users with the specified provider user IDs for a specific provider. Must be used
+    in combination with the `provider` parameter. For example, use
+    `provider=oauth_google&provider_user_id=12345` to retrieve a user with Google provider
+    user ID 12345. Accepts up to 100 provider user IDs. Any provider user IDs not found are
+    ignored."""
     limit: int | Unset = param("query", v.integer(minimum=1, maximum=500))
+    """Applies a limit to the number of results returned. Can be used for paginating the
+    results together with `offset`."""
     offset: int | Unset = param("query", v.integer(minimum=0))
+    """Skip the first `offset` results when paginating. Needs to be an integer greater or equal
+    to zero. To be used in conjunction with `limit`."""
     starting_after: str | Unset = param("query", v.string())
+    """A cursor for pagination: the `id` of the last user on the previous page. Returns the
+    users that follow it. **Requires ordering by `created_at`** — that is, `order_by`
+    omitted, or set to `created_at`, `+created_at` or `-created_at`. Any other `order_by`
+    value is rejected with a 422: the other orderings sort by a value that is neither unique
+    per user nor immutable, so a cursor over them would skip or repeat users. Cannot be
+    combined with a non-zero `offset`, which is also a 422. Keep every other parameter
+    identical across requests, and stop when a page returns fewer than `limit` users."""
     order_by: GetUserListOrderBy | Unset = param("query", v.one_of(get_args(GetUserListOrderBy)))
+    """Allows to return users in a particular order. At the moment, you can order the returned
+    users by their
+    `created_at`,`updated_at`,`email_address`,`web3wallet`,`first_name`,`last_name`,`phone_number`,`username`,`last_active_at`,`last_sign_in_at`.
+    In order to specify the direction, you can use the `+/-` symbols prepended in the
+    property to order by. For example, if you want users to be returned in descending order
+    according to their `created_at` property, you can use `-created_at`. If you don't use
+    `+` or `-`, then `+` is implied. We only support one `order_by` parameter, and if
+    multiple `order_by` parameters are provided, we will only keep the first one. For
+    example, if you pass `order_by=username&order_by=created_at`, we will consider only the
+    first `order_by` parameter, which is `username`. The `created_at` parameter will be
+    ignored in this case. Only the `created_at` orderings can be combined with
+    `starting_after` cursor pagination; see that parameter."""
 
 
 @attrs.frozen(kw_only=True)
@@ -163,39 +247,124 @@ class CreateUserParams(Params):
     """``POST /users``."""
 
     external_id: str | Unset | None = param("body", v.nullable(v.string()))
+    """The ID of the user as used in your external systems or your previous authentication
+    solution. Must be unique across your instance."""
     first_name: str | Unset | None = param("body", v.nullable(v.string()))
+    """The first name to assign to the user."""
     last_name: str | Unset | None = param("body", v.nullable(v.string()))
+    """The last name to assign to the user."""
     locale: str | Unset | None = param("body", v.nullable(v.string()))
+    """The locale to assign to the user (e.g., 'en-US', 'fr-FR')"""
     email_address: list[str] | Unset = param("body", v.items(v.string()))
+    """Email addresses to add to the user. Must be unique across your instance. The first email
+    address will be set as the user's primary email address. Created verified by default;
+    see `email_address_identification_status` to create them reserved."""
     email_address_identification_status: list[Literal["verified", "reserved"]] | Unset = param(
         "body", v.items(v.one_of(("verified", "reserved")))
     )
+    """Controls the status each email address is created with. Runs parallel to
+    `email_address`: when provided, it must contain exactly one item per email address,
+    applied by position. When omitted or empty, every email address is created `verified`.
+    Set an item to `reserved` to create the corresponding email address reserved instead
+    (unverified but usable for sign-in and locked so no other user can claim it)."""
     phone_number: list[str] | Unset = param("body", v.items(v.string()))
+    """Phone numbers to add to the user. Must be unique across your instance. The first phone
+    number will be set as the user's primary phone number. Created verified by default; see
+    `phone_number_identification_status` to create them reserved."""
     phone_number_identification_status: list[Literal["verified", "reserved"]] | Unset = param(
         "body", v.items(v.one_of(("verified", "reserved")))
     )
+    """Controls the status each phone number is created with. Runs parallel to `phone_number`:
+    when provided, it must contain exactly one item per phone number, applied by position.
+    When omitted or empty, every phone number is created `verified`. Set an item to
+    `reserved` to create the corresponding phone number reserved instead (unverified but
+    usable for sign-in and locked so no other user can claim it)."""
     web3_wallet: list[str] | Unset = param("body", v.items(v.string()))
+    """Web3 wallets to add to the user. Must be unique across your instance. The first wallet
+    will be set as the user's primary wallet."""
     username: str | Unset | None = param("body", v.nullable(v.string()))
+    """The username to give to the user. It must be unique across your instance."""
     password: str | Unset | None = param("body", v.nullable(v.string()), secret=True)
+    """The plaintext password to give the user. Must be at least 8 characters long, and cannot
+    be in any list of hacked passwords."""
     password_digest: str | Unset | None = param("body", v.nullable(v.string()), secret=True)
+    """In case you already have the password digests and not the passwords, you can use them
+    for the newly created user via this property. The digests should be generated with one
+    of the supported algorithms. The hashing algorithm can be specified using the
+    `password_hasher` property."""
     password_hasher: str | Unset = param("body", v.string())
+    """The hashing algorithm that was used to generate the password digest. The algorithms we
+    support at the moment are [`bcrypt`](https://en.wikipedia.org/wiki/Bcrypt),
+    [`bcrypt_sha256_django`](https://docs.djangoproject.com/en/4.0/topics/auth/passwords/),
+    [`md5`](https://en.wikipedia.org/wiki/MD5), `pbkdf2_sha1`, `pbkdf2_sha256`,
+    [`pbkdf2_sha256_django`](https://docs.djangoproject.com/en/4.0/topics/auth/passwords/),
+    `pbkdf2_sha512`, [`phpass`](https://www.openwall.com/phpass/), `md5_phpass`,
+    [`scrypt_firebase`](https://firebaseopensource.com/projects/firebase/scrypt/),
+    [`scrypt_werkzeug`](https://werkzeug.palletsprojects.com/en/3.0.x/utils/#werkzeug.security.generate_password_hash),
+    [`sha256`](https://en.wikipedia.org/wiki/SHA-2),
+    [`ldap_ssha`](https://www.openldap.org/faq/data/cache/347.html), the
+    [`argon2`](https://argon2.online/) variants: `argon2i` and `argon2id`, `sha512_symfony`,
+    the SHA-512 variant of the
+    [Symfony](https://symfony.com/doc/current/security/passwords.html) legacy hasher, and
+    `pbkdf2_sha512_hex`, a variant of `pbkdf2_sha512` that accepts hex-encoded salt and
+    hash. Each of the supported hashers expects the incoming digest to be in a particular
+    format. See the [Clerk docs](https://clerk.com/docs/references/backend/user/create-user)
+    for more information."""
     skip_password_checks: bool | Unset | None = param("body", v.nullable(v.boolean()))
+    """When set to `true` all password checks are skipped. It is recommended to use this method
+    only when migrating plaintext passwords to Clerk. Upon migration the user base should be
+    prompted to pick stronger password."""
     skip_password_requirement: bool | Unset | None = param("body", v.nullable(v.boolean()))
+    """When set to `true`, `password` is not required anymore when creating the user and can be
+    omitted. This is useful when you are trying to create a user that doesn't have a
+    password, in an instance that is using passwords. Please note that you cannot use this
+    flag if password is the only way for a user to sign into your instance."""
     totp_secret: str | Unset | None = param("body", v.nullable(v.string()), secret=True)
+    """In case TOTP is configured on the instance, you can provide the secret to enable it on
+    the newly created user without the need to reset it. Please note that currently the
+    supported options are: Period: 30 seconds; Code length: 6 digits; Algorithm: SHA1."""
     backup_codes: list[str] | Unset = param("body", v.items(v.string()), secret=True)
+    """If Backup Codes are configured on the instance, you can provide them to enable it on the
+    newly created user without the need to reset them. You must provide the backup codes in
+    plain format or the corresponding bcrypt digest."""
     public_metadata: dict[str, Any] | Unset = param("body", v.json_object())
+    """Metadata saved on the user, that is visible to both your Frontend and Backend APIs."""
     private_metadata: dict[str, Any] | Unset = param("body", v.json_object())
+    """Metadata saved on the user, that is only visible to your Backend API."""
     unsafe_metadata: dict[str, Any] | Unset = param("body", v.json_object())
+    """Metadata saved on the user, that can be updated from both the Frontend and Backend APIs.
+    Note: Since this data can be modified from the frontend, it is not guaranteed to be
+    safe."""
     delete_self_enabled: bool | Unset | None = param("body", v.nullable(v.boolean()))
+    """If enabled, user can delete themselves via FAPI."""
     legal_accepted_at: str | Unset | None = param("body", v.nullable(v.string()))
+    """A custom timestamp denoting _when_ the user accepted legal requirements, specified in
+    RFC3339 format (e.g. `2012-10-20T07:15:20.902Z`)."""
     skip_legal_checks: bool | Unset | None = param("body", v.nullable(v.boolean()))
+    """When set to `true` all legal checks are skipped. It is not recommended to skip legal
+    checks unless you are migrating a user to Clerk."""
     skip_user_requirement: bool | Unset | None = param("body", v.nullable(v.boolean()))
+    """When set to `true`, identification types are not enforced. At least one identification
+    type must be enabled and provided on your instance (email, phone, web3 wallet, or
+    username). Users created without required identification types cannot use those
+    authentication strategies It is not recommended to use this flag unless you need to
+    allow Clerk UI components to prompt for required fields while BAPI creates users with
+    minimal data, or for migration a user to Clerk."""
     create_organization_enabled: bool | Unset | None = param("body", v.nullable(v.boolean()))
+    """If enabled, user can create organizations via FAPI."""
     create_organizations_limit: int | Unset | None = param("body", v.nullable(v.integer()))
+    """The maximum number of organizations the user can create. 0 means unlimited."""
     created_at: str | Unset | None = param("body", v.nullable(v.string()))
+    """A custom date/time denoting _when_ the user signed up to the application, specified in
+    RFC3339 format (e.g. `2012-10-20T07:15:20.902Z`)."""
     bypass_client_trust: bool | Unset | None = param("body", v.nullable(v.boolean()))
+    """When set to `true`, the user will bypass Device Trust checks during sign-in."""
     banned: bool | Unset | None = param("body", v.nullable(v.boolean()))
+    """When set to `true`, the user is created already banned and cannot sign in. Requires the
+    same plan support as the ban user endpoint."""
     locked: bool | Unset | None = param("body", v.nullable(v.boolean()))
+    """When set to `true`, the user is created already locked. Requires the user lockout
+    feature to be enabled on the instance."""
 
 
 @attrs.frozen(kw_only=True)
@@ -203,27 +372,84 @@ class GetUsersCountParams(Params):
     """``GET /users/count``."""
 
     email_address: list[str] | Unset = param("query", v.items(v.string()))
+    """Counts users with the specified email addresses. Accepts up to 100 email addresses. Any
+    email addresses not found are ignored."""
     phone_number: list[str] | Unset = param("query", v.items(v.string()))
+    """Counts users with the specified phone numbers. Accepts up to 100 phone numbers. Any
+    phone numbers not found are ignored."""
     external_id: list[str] | Unset = param("query", v.items(v.string()))
+    """Counts users with the specified external IDs. Accepts up to 100 external IDs. Any
+    external IDs not found are ignored."""
     username: list[str] | Unset = param("query", v.items(v.string()))
+    """Counts users with the specified usernames. Accepts up to 100 usernames. Any usernames
+    not found are ignored."""
     web3_wallet: list[str] | Unset = param("query", v.items(v.string()))
+    """Counts users with the specified web3 wallet addresses. Accepts up to 100 web3 wallet
+    addresses. Any web3 wallet addresses not found are ignored."""
     user_id: list[str] | Unset = param("query", v.items(v.string()))
+    """Counts users with the user IDs specified. Accepts up to 100 user IDs. Any user IDs not
+    found are ignored."""
     organization_id: list[str] | Unset = param("query", v.items(v.string()))
+    """Returns users that have memberships to the given organizations. For each organization
+    ID, the `+` and `-` can be prepended to the ID, which denote whether the respective
+    organization should be included or excluded from the result set. Accepts up to 100
+    organization IDs."""
     query: str | Unset = param("query", v.string())
+    """Counts users that match the given query. For possible matches, we check the email
+    addresses, phone numbers, usernames, web3 wallets, user IDs, first and last names. The
+    query value doesn't need to match the exact value you are looking for, it is capable of
+    partial matches as well."""
     email_address_query: str | Unset = param("query", v.string())
+    """Counts users with emails that match the given query, via case-insensitive partial match.
+    For example, `email_address_query=ello` will match a user with the email
+    `HELLO@example.com`, and will be included in the resulting count."""
     phone_number_query: str | Unset = param("query", v.string())
+    """Counts users with phone numbers that match the given query, via case-insensitive partial
+    match. For example, `phone_number_query=555` will match a user with the phone number
+    `+1555xxxxxxx`, and will be included in the resulting count."""
     username_query: str | Unset = param("query", v.string())
+    """Counts users with usernames that match the given query, via case-insensitive partial
+    match. For example, `username_query=CoolUser` will match a user with the username
+    `SomeCoolUser`, and will be included in the resulting count."""
     name_query: str | Unset = param("query", v.string())
+    """Returns users with names that match the given query, via case-insensitive partial match."""
     banned: bool | Unset = param("query", v.boolean())
+    """Counts users which are either banned (`banned=true`) or not banned (`banned=false`)."""
     last_active_at_before: int | Unset = param("query", v.integer())
+    """Returns users whose last session activity was before the given date (with millisecond
+    precision). Example: use 1700690400000 to retrieve users whose last session activity was
+    before 2023-11-23."""
     last_active_at_after: int | Unset = param("query", v.integer())
+    """Returns users whose last session activity was after the given date (with millisecond
+    precision). Example: use 1700690400000 to retrieve users whose last session activity was
+    after 2023-11-23."""
     last_active_at_since: int | Unset = param("query", v.integer())
+    """Returns users that had session activity since the given date. Example: use 1700690400000
+    to retrieve users that had session activity from 2023-11-23 until the current day.
+    Deprecated in favor of `last_active_at_after`."""
     created_at_before: int | Unset = param("query", v.integer())
+    """Returns users who have been created before the given date (with millisecond precision).
+    Example: use 1730160000000 to retrieve users who have been created before 2024-10-29."""
     created_at_after: int | Unset = param("query", v.integer())
+    """Returns users who have been created after the given date (with millisecond precision).
+    Example: use 1730160000000 to retrieve users who have been created after 2024-10-29."""
     last_sign_in_at_before: int | Unset = param("query", v.integer())
+    """Counts users whose last sign-in was before the given date (with millisecond precision).
+    Example: use 1700690400000 to count users whose last sign-in was before 2023-11-23."""
     last_sign_in_at_after: int | Unset = param("query", v.integer())
+    """Counts users whose last sign-in was after the given date (with millisecond precision).
+    Example: use 1700690400000 to count users whose last sign-in was after 2023-11-23."""
     provider: str | Unset = param("query", v.string())
+    """Counts users with external accounts for the specified OAuth provider. Must be used in
+    combination with the `provider_user_id` parameter. For example, use
+    `provider=oauth_google&provider_user_id=12345` to count users with Google provider user
+    ID 12345. Accepts up to 100 providers."""
     provider_user_id: list[str] | Unset = param("query", v.items(v.string()))
+    """Counts users with the specified provider user IDs for a specific provider. Must be used
+    in combination with the `provider` parameter. For example, use
+    `provider=oauth_google&provider_user_id=12345` to count users with Google provider user
+    ID 12345. Accepts up to 100 provider user IDs. Any provider user IDs not found are
+    ignored."""
 
 
 @attrs.frozen(kw_only=True)
@@ -231,6 +457,7 @@ class GetUserParams(Params):
     """``GET /users/{user_id}``."""
 
     user_id: str = param("path", v.identifier(), required=True)
+    """The ID of the user to retrieve."""
 
 
 @attrs.frozen(kw_only=True)
@@ -238,32 +465,87 @@ class UpdateUserParams(Params):
     """``PATCH /users/{user_id}``."""
 
     user_id: str = param("path", v.identifier(), required=True)
+    """The ID of the user to update."""
     external_id: str | Unset | None = param("body", v.nullable(v.string()))
+    """The ID of the user as used in your external systems or your previous authentication
+    solution. Must be unique across your instance."""
     first_name: str | Unset | None = param("body", v.nullable(v.string()))
+    """The first name to assign to the user."""
     last_name: str | Unset | None = param("body", v.nullable(v.string()))
+    """The last name to assign to the user."""
     locale: str | Unset | None = param("body", v.nullable(v.string()))
+    """The locale to assign to the user (e.g., 'en-US', 'fr-FR')"""
     primary_email_address_id: str | Unset | None = param("body", v.nullable(v.string()))
+    """The ID of the email address to set as primary. It must be verified, and present on the
+    current user."""
     notify_primary_email_address_changed: bool | Unset | None = param(
         "body", v.nullable(v.boolean())
     )
+    """If set to `true`, the user will be notified that their primary email address has
+    changed. By default, no notification is sent."""
     primary_phone_number_id: str | Unset | None = param("body", v.nullable(v.string()))
+    """The ID of the phone number to set as primary. It must be verified, and present on the
+    current user."""
     primary_web3_wallet_id: str | Unset | None = param("body", v.nullable(v.string()))
+    """The ID of the web3 wallets to set as primary. It must be verified, and present on the
+    current user."""
     username: str | Unset | None = param("body", v.nullable(v.string()))
+    """The username to give to the user. It must be unique across your instance."""
     profile_image_id: str | Unset | None = param("body", v.nullable(v.string()))
+    """The ID of the image to set as the user's profile image."""
     password: str | Unset | None = param("body", v.nullable(v.string()), secret=True)
+    """The plaintext password to give the user. Must be at least 8 characters long, and cannot
+    be in any list of hacked passwords."""
     password_digest: str | Unset = param("body", v.string(), secret=True)
+    """In case you already have the password digests and not the passwords, you can use them
+    for the newly created user via this property. The digests should be generated with one
+    of the supported algorithms. The hashing algorithm can be specified using the
+    `password_hasher` property."""
     password_hasher: str | Unset = param("body", v.string())
+    """The hashing algorithm that was used to generate the password digest. The algorithms we
+    support at the moment are [`bcrypt`](https://en.wikipedia.org/wiki/Bcrypt),
+    [`bcrypt_sha256_django`](https://docs.djangoproject.com/en/4.0/topics/auth/passwords/),
+    [`md5`](https://en.wikipedia.org/wiki/MD5), `pbkdf2_sha1`, `pbkdf2_sha256`,
+    [`pbkdf2_sha256_django`](https://docs.djangoproject.com/en/4.0/topics/auth/passwords/),
+    `pbkdf2_sha512`, [`phpass`](https://www.openwall.com/phpass/), `md5_phpass`,
+    [`scrypt_firebase`](https://firebaseopensource.com/projects/firebase/scrypt/),
+    [`scrypt_werkzeug`](https://werkzeug.palletsprojects.com/en/3.0.x/utils/#werkzeug.security.generate_password_hash),
+    [`sha256`](https://en.wikipedia.org/wiki/SHA-2),
+    [`ldap_ssha`](https://www.openldap.org/faq/data/cache/347.html), the
+    [`argon2`](https://argon2.online/) variants: `argon2i` and `argon2id`, `sha512_symfony`,
+    the SHA-512 variant of the
+    [Symfony](https://symfony.com/doc/current/security/passwords.html) legacy hasher, and
+    `pbkdf2_sha512_hex`, a variant of `pbkdf2_sha512` that accepts hex-encoded salt and
+    hash. Each of the supported hashers expects the incoming digest to be in a particular
+    format. See the [Clerk docs](https://clerk.com/docs/references/backend/user/create-user)
+    for more information."""
     skip_password_checks: bool | Unset | None = param("body", v.nullable(v.boolean()))
+    """Set it to `true` if you're updating the user's password and want to skip any password
+    policy settings check. This parameter can only be used when providing a `password`."""
     sign_out_of_other_sessions: bool | Unset | None = param("body", v.nullable(v.boolean()))
+    """Set to `true` to sign out the user from all their active sessions once their password is
+    updated. This parameter can only be used when providing a `password`."""
     totp_secret: str | Unset | None = param("body", v.nullable(v.string()), secret=True)
+    """In case TOTP is configured on the instance, you can provide the secret to enable it on
+    the specific user without the need to reset it."""
     backup_codes: list[str] | Unset = param("body", v.items(v.string()), secret=True)
+    """If Backup Codes are configured on the instance, you can provide them to enable it on the
+    specific user without the need to reset them."""
     delete_self_enabled: bool | Unset | None = param("body", v.nullable(v.boolean()))
+    """If true, the user can delete themselves with the Frontend API."""
     create_organization_enabled: bool | Unset | None = param("body", v.nullable(v.boolean()))
+    """If true, the user can create organizations with the Frontend API."""
     legal_accepted_at: str | Unset | None = param("body", v.nullable(v.string()))
+    """A custom timestamp denoting _when_ the user accepted legal requirements, specified in
+    RFC3339 format."""
     skip_legal_checks: bool | Unset | None = param("body", v.nullable(v.boolean()))
+    """When set to `true` all legal checks are skipped."""
     create_organizations_limit: int | Unset | None = param("body", v.nullable(v.integer()))
+    """The maximum number of organizations the user can create. 0 means unlimited."""
     created_at: str | Unset | None = param("body", v.nullable(v.string()))
+    """A custom date/time denoting _when_ the user signed up to the application."""
     bypass_client_trust: bool | Unset | None = param("body", v.nullable(v.boolean()))
+    """When set to `true`, the user will bypass Device Trust checks during sign-in."""
 
 
 @attrs.frozen(kw_only=True)
@@ -271,6 +553,7 @@ class DeleteUserParams(Params):
     """``DELETE /users/{user_id}``."""
 
     user_id: str = param("path", v.identifier(), required=True)
+    """The ID of the user to delete."""
 
 
 @attrs.frozen(kw_only=True)
@@ -278,6 +561,7 @@ class BanUserParams(Params):
     """``POST /users/{user_id}/ban``."""
 
     user_id: str = param("path", v.identifier(), required=True)
+    """The ID of the user to ban."""
 
 
 @attrs.frozen(kw_only=True)
@@ -285,6 +569,7 @@ class UnbanUserParams(Params):
     """``POST /users/{user_id}/unban``."""
 
     user_id: str = param("path", v.identifier(), required=True)
+    """The ID of the user to unban."""
 
 
 @attrs.frozen(kw_only=True)
@@ -294,6 +579,7 @@ class UsersBanParams(Params):
     user_ids: list[str] = param(
         "body", v.items(v.string(), min_items=1, max_items=50), required=True
     )
+    """Array of user IDs to ban."""
 
 
 @attrs.frozen(kw_only=True)
@@ -303,6 +589,7 @@ class UsersUnbanParams(Params):
     user_ids: list[str] = param(
         "body", v.items(v.string(), min_items=1, max_items=50), required=True
     )
+    """Array of user IDs to unban."""
 
 
 @attrs.frozen(kw_only=True)
@@ -310,6 +597,7 @@ class LockUserParams(Params):
     """``POST /users/{user_id}/lock``."""
 
     user_id: str = param("path", v.identifier(), required=True)
+    """The ID of the user to lock."""
 
 
 @attrs.frozen(kw_only=True)
@@ -317,6 +605,7 @@ class UnlockUserParams(Params):
     """``POST /users/{user_id}/unlock``."""
 
     user_id: str = param("path", v.identifier(), required=True)
+    """The ID of the user to unlock."""
 
 
 @attrs.frozen(kw_only=True)
@@ -324,6 +613,7 @@ class SetUserProfileImageParams(Params):
     """``POST /users/{user_id}/profile_image``."""
 
     user_id: str = param("path", v.identifier(), required=True)
+    """The ID of the user to update the profile image for."""
     file: bytes | BinaryIO | Unset = param("form", v.file_content())
 
 
@@ -332,6 +622,7 @@ class DeleteUserProfileImageParams(Params):
     """``DELETE /users/{user_id}/profile_image``."""
 
     user_id: str = param("path", v.identifier(), required=True)
+    """The ID of the user to delete the profile image for."""
 
 
 @attrs.frozen(kw_only=True)
@@ -339,9 +630,17 @@ class ReplaceUserMetadataParams(Params):
     """``PUT /users/{user_id}/metadata``."""
 
     user_id: str = param("path", v.identifier(), required=True)
+    """The ID of the user whose metadata will be replaced."""
     public_metadata: dict[str, Any] | Unset = param("body", v.json_object())
+    """Metadata saved on the user, that is visible to both your frontend and backend. The
+    existing value will be replaced entirely with the new object."""
     private_metadata: dict[str, Any] | Unset = param("body", v.json_object())
+    """Metadata saved on the user that is only visible to your backend. The existing value will
+    be replaced entirely with the new object."""
     unsafe_metadata: dict[str, Any] | Unset = param("body", v.json_object())
+    """Metadata saved on the user, that can be updated from both the Frontend and Backend APIs.
+    The existing value will be replaced entirely with the new object. Note: Since this data
+    can be modified from the frontend, it is not guaranteed to be safe."""
 
 
 @attrs.frozen(kw_only=True)
@@ -349,9 +648,17 @@ class UpdateUserMetadataParams(Params):
     """``PATCH /users/{user_id}/metadata``."""
 
     user_id: str = param("path", v.identifier(), required=True)
+    """The ID of the user whose metadata will be updated and merged."""
     public_metadata: dict[str, Any] | Unset = param("body", v.json_object())
+    """Metadata saved on the user, that is visible to both your frontend and backend. The new
+    object will be merged with the existing value."""
     private_metadata: dict[str, Any] | Unset = param("body", v.json_object())
+    """Metadata saved on the user that is only visible to your backend. The new object will be
+    merged with the existing value."""
     unsafe_metadata: dict[str, Any] | Unset = param("body", v.json_object())
+    """Metadata saved on the user, that can be updated from both the Frontend and Backend APIs.
+    The new object will be merged with the existing value. Note: Since this data can be
+    modified from the frontend, it is not guaranteed to be safe."""
 
 
 @attrs.frozen(kw_only=True)
@@ -359,6 +666,7 @@ class GetUserBillingSubscriptionParams(Params):
     """``GET /users/{user_id}/billing/subscription``."""
 
     user_id: str = param("path", v.identifier(), required=True)
+    """The ID of the user whose subscription to retrieve."""
 
 
 @attrs.frozen(kw_only=True)
@@ -366,6 +674,7 @@ class GetUserBillingCreditBalanceParams(Params):
     """``GET /users/{user_id}/billing/credits``."""
 
     user_id: str = param("path", v.identifier(), required=True)
+    """The ID of the user whose credit balance to retrieve."""
 
 
 @attrs.frozen(kw_only=True)
@@ -373,13 +682,20 @@ class AdjustUserBillingCreditBalanceParams(Params):
     """``POST /users/{user_id}/billing/credits``."""
 
     user_id: str = param("path", v.identifier(), required=True)
+    """The ID of the user whose credit balance to adjust."""
     amount: int = param("body", v.integer(), required=True)
+    """The credit amount in cents. Must be greater than zero."""
     action: Literal["increase", "decrease"] = param(
         "body", v.one_of(("increase", "decrease")), required=True
     )
+    """Whether to increase or decrease the credit balance."""
     idempotency_key: str = param("body", v.string(), required=True)
+    """A unique key to ensure the adjustment is applied only once. Repeated requests with the
+    same key return the original ledger entry."""
     currency: str | Unset = param("body", v.string())
+    """The currency code (e.g. 'USD'). Defaults to USD if not provided."""
     note: str | Unset = param("body", v.string())
+    """An optional note to attach to the ledger entry."""
 
 
 @attrs.frozen(kw_only=True)
@@ -387,10 +703,18 @@ class GetOAuthAccessTokenParams(Params):
     """``GET /users/{user_id}/oauth_access_tokens/{provider}``."""
 
     user_id: str = param("path", v.identifier(), required=True)
+    """The ID of the user for which to retrieve the OAuth access token."""
     provider: str = param("path", v.identifier(), required=True)
+    """The ID of the OAuth provider (e.g. `oauth_google`)"""
     paginated: bool | Unset = param("query", v.boolean())
+    """Whether to paginate the results. If true, the results will be paginated. If false, the
+    results will not be paginated."""
     limit: int | Unset = param("query", v.integer(minimum=1, maximum=500))
+    """Applies a limit to the number of results returned. Can be used for paginating the
+    results together with `offset`."""
     offset: int | Unset = param("query", v.integer(minimum=0))
+    """Skip the first `offset` results when paginating. Needs to be an integer greater or equal
+    to zero. To be used in conjunction with `limit`."""
 
 
 @attrs.frozen(kw_only=True)
@@ -398,8 +722,13 @@ class UsersGetOrganizationMembershipsParams(Params):
     """``GET /users/{user_id}/organization_memberships``."""
 
     user_id: str = param("path", v.identifier(), required=True)
+    """The ID of the user whose organization memberships we want to retrieve."""
     limit: int | Unset = param("query", v.integer(minimum=1, maximum=500))
+    """Applies a limit to the number of results returned. Can be used for paginating the
+    results together with `offset`."""
     offset: int | Unset = param("query", v.integer(minimum=0))
+    """Skip the first `offset` results when paginating. Needs to be an integer greater or equal
+    to zero. To be used in conjunction with `limit`."""
 
 
 @attrs.frozen(kw_only=True)
@@ -407,11 +736,17 @@ class UsersGetOrganizationInvitationsParams(Params):
     """``GET /users/{user_id}/organization_invitations``."""
 
     user_id: str = param("path", v.identifier(), required=True)
+    """The ID of the user whose organization invitations we want to retrieve."""
     limit: int | Unset = param("query", v.integer(minimum=1, maximum=500))
+    """Applies a limit to the number of results returned. Can be used for paginating the
+    results together with `offset`."""
     offset: int | Unset = param("query", v.integer(minimum=0))
+    """Skip the first `offset` results when paginating. Needs to be an integer greater or equal
+    to zero. To be used in conjunction with `limit`."""
     status: Literal["pending", "accepted", "revoked", "expired"] | Unset = param(
         "query", v.one_of(("pending", "accepted", "revoked", "expired"))
     )
+    """Filter organization invitations based on their status."""
 
 
 @attrs.frozen(kw_only=True)
@@ -419,7 +754,9 @@ class RemoveUserPasswordParams(Params):
     """``POST /users/{user_id}/remove_password``."""
 
     user_id: str = param("path", v.identifier(), required=True)
+    """The ID of the user whose password to remove."""
     sign_out_of_other_sessions: bool | Unset = param("body", v.boolean())
+    """Set to `true` to revoke all of the user's active sessions after removing the password."""
 
 
 @attrs.frozen(kw_only=True)
@@ -427,7 +764,9 @@ class VerifyPasswordParams(Params):
     """``POST /users/{user_id}/verify_password``."""
 
     user_id: str = param("path", v.identifier(), required=True)
+    """The ID of the user for whom to verify the password."""
     password: str = param("body", v.string(), required=True, secret=True)
+    """The user password to verify."""
 
 
 @attrs.frozen(kw_only=True)
@@ -435,7 +774,9 @@ class VerifyTOTPParams(Params):
     """``POST /users/{user_id}/verify_totp``."""
 
     user_id: str = param("path", v.identifier(), required=True)
+    """The ID of the user for whom to verify the TOTP."""
     code: str = param("body", v.string(), required=True, secret=True)
+    """The TOTP or backup code to verify."""
 
 
 @attrs.frozen(kw_only=True)
@@ -443,6 +784,7 @@ class DisableMFAParams(Params):
     """``DELETE /users/{user_id}/mfa``."""
 
     user_id: str = param("path", v.identifier(), required=True)
+    """The ID of the user whose MFA methods are to be disabled."""
 
 
 @attrs.frozen(kw_only=True)
@@ -450,6 +792,7 @@ class DeleteBackupCodeParams(Params):
     """``DELETE /users/{user_id}/backup_code``."""
 
     user_id: str = param("path", v.identifier(), required=True)
+    """The ID of the user whose backup codes are to be deleted."""
 
 
 @attrs.frozen(kw_only=True)
@@ -457,7 +800,9 @@ class UserPasskeyDeleteParams(Params):
     """``DELETE /users/{user_id}/passkeys/{passkey_identification_id}``."""
 
     user_id: str = param("path", v.identifier(), required=True)
+    """The ID of the user that owns the passkey identity."""
     passkey_identification_id: str = param("path", v.identifier(), required=True)
+    """The ID of the passkey identity to be deleted."""
 
 
 @attrs.frozen(kw_only=True)
@@ -465,6 +810,7 @@ class ListUserTrustedDevicesParams(Params):
     """``GET /users/{user_id}/trusted_devices``."""
 
     user_id: str = param("path", v.identifier(), required=True)
+    """The ID of the user whose trusted devices are returned."""
 
 
 @attrs.frozen(kw_only=True)
@@ -472,7 +818,9 @@ class RevokeUserTrustedDeviceParams(Params):
     """``DELETE /users/{user_id}/trusted_devices/{trusted_device_id}``."""
 
     user_id: str = param("path", v.identifier(), required=True)
+    """The ID of the user that owns the trusted device."""
     trusted_device_id: str = param("path", v.identifier(), required=True)
+    """The ID of the trusted device to revoke."""
 
 
 @attrs.frozen(kw_only=True)
@@ -480,7 +828,9 @@ class UserWeb3WalletDeleteParams(Params):
     """``DELETE /users/{user_id}/web3_wallets/{web3_wallet_identification_id}``."""
 
     user_id: str = param("path", v.identifier(), required=True)
+    """The ID of the user that owns the web3 wallet."""
     web3_wallet_identification_id: str = param("path", v.identifier(), required=True)
+    """The ID of the web3 wallet identity to be deleted."""
 
 
 @attrs.frozen(kw_only=True)
@@ -488,6 +838,7 @@ class DeleteTOTPParams(Params):
     """``DELETE /users/{user_id}/totp``."""
 
     user_id: str = param("path", v.identifier(), required=True)
+    """The ID of the user whose TOTPs are to be deleted."""
 
 
 @attrs.frozen(kw_only=True)
@@ -495,7 +846,9 @@ class DeleteExternalAccountParams(Params):
     """``DELETE /users/{user_id}/external_accounts/{external_account_id}``."""
 
     user_id: str = param("path", v.identifier(), required=True)
+    """The ID of the user's external account."""
     external_account_id: str = param("path", v.identifier(), required=True)
+    """The ID of the external account to delete."""
 
 
 @attrs.frozen(kw_only=True)
@@ -503,6 +856,7 @@ class SetUserPasswordCompromisedParams(Params):
     """``POST /users/{user_id}/password/set_compromised``."""
 
     user_id: str = param("path", v.identifier(), required=True)
+    """The ID of the user to set the password as compromised."""
     revoke_all_sessions: bool | Unset | None = param("body", v.nullable(v.boolean()))
 
 
@@ -511,6 +865,7 @@ class UnsetUserPasswordCompromisedParams(Params):
     """``POST /users/{user_id}/password/unset_compromised``."""
 
     user_id: str = param("path", v.identifier(), required=True)
+    """The ID of the user to unset the compromised status for."""
 
 
 InstanceGetOrganizationMembershipsOrderBy = Literal[
@@ -543,8 +898,15 @@ class InstanceGetOrganizationMembershipsParams(Params):
     order_by: InstanceGetOrganizationMembershipsOrderBy | Unset = param(
         "query", v.one_of(get_args(InstanceGetOrganizationMembershipsOrderBy))
     )
+    """Sorts organizations memberships by phone_number, email_address, created_at, first_name,
+    last_name or username. By prepending one of those values with + or -, we can choose to
+    sort in ascending (ASC) or descending (DESC) order."""
     limit: int | Unset = param("query", v.integer(minimum=1, maximum=500))
+    """Applies a limit to the number of results returned. Can be used for paginating the
+    results together with `offset`."""
     offset: int | Unset = param("query", v.integer(minimum=0))
+    """Skip the first `offset` results when paginating. Needs to be an integer greater or equal
+    to zero. To be used in conjunction with `limit`."""
 
 
 class Users(Service):
@@ -595,6 +957,120 @@ class Users(Service):
         your user model.
 
         ``POST /users``
+
+        Args:
+            params: A ``CreateUserParams`` or a mapping of its fields, in place of the
+                keywords.
+            external_id: The ID of the user as used in your external systems or your
+                previous authentication solution. Must be unique across your instance.
+            first_name: The first name to assign to the user.
+            last_name: The last name to assign to the user.
+            locale: The locale to assign to the user (e.g., 'en-US', 'fr-FR')
+            email_address: Email addresses to add to the user. Must be unique across your
+                instance. The first email address will be set as the user's primary email
+                address. Created verified by default; see
+                `email_address_identification_status` to create them reserved.
+            email_address_identification_status: Controls the status each email address is
+                created with. Runs parallel to `email_address`: when provided, it must
+                contain exactly one item per email address, applied by position. When
+                omitted or empty, every email address is created `verified`. Set an item to
+                `reserved` to create the corresponding email address reserved instead
+                (unverified but usable for sign-in and locked so no other user can claim
+                it).
+            phone_number: Phone numbers to add to the user. Must be unique across your
+                instance. The first phone number will be set as the user's primary phone
+                number. Created verified by default; see
+                `phone_number_identification_status` to create them reserved.
+            phone_number_identification_status: Controls the status each phone number is
+                created with. Runs parallel to `phone_number`: when provided, it must
+                contain exactly one item per phone number, applied by position. When omitted
+                or empty, every phone number is created `verified`. Set an item to
+                `reserved` to create the corresponding phone number reserved instead
+                (unverified but usable for sign-in and locked so no other user can claim
+                it).
+            web3_wallet: Web3 wallets to add to the user. Must be unique across your
+                instance. The first wallet will be set as the user's primary wallet.
+            username: The username to give to the user. It must be unique across your
+                instance.
+            password: The plaintext password to give the user. Must be at least 8 characters
+                long, and cannot be in any list of hacked passwords.
+            password_digest: In case you already have the password digests and not the
+                passwords, you can use them for the newly created user via this property.
+                The digests should be generated with one of the supported algorithms. The
+                hashing algorithm can be specified using the `password_hasher` property.
+            password_hasher: The hashing algorithm that was used to generate the password
+                digest. The algorithms we support at the moment are
+                [`bcrypt`](https://en.wikipedia.org/wiki/Bcrypt),
+                [`bcrypt_sha256_django`](https://docs.djangoproject.com/en/4.0/topics/auth/passwords/),
+                [`md5`](https://en.wikipedia.org/wiki/MD5), `pbkdf2_sha1`, `pbkdf2_sha256`,
+                [`pbkdf2_sha256_django`](https://docs.djangoproject.com/en/4.0/topics/auth/passwords/),
+                `pbkdf2_sha512`, [`phpass`](https://www.openwall.com/phpass/), `md5_phpass`,
+                [`scrypt_firebase`](https://firebaseopensource.com/projects/firebase/scrypt/),
+                [`scrypt_werkzeug`](https://werkzeug.palletsprojects.com/en/3.0.x/utils/#werkzeug.security.generate_password_hash),
+                [`sha256`](https://en.wikipedia.org/wiki/SHA-2),
+                [`ldap_ssha`](https://www.openldap.org/faq/data/cache/347.html), the
+                [`argon2`](https://argon2.online/) variants: `argon2i` and `argon2id`,
+                `sha512_symfony`, the SHA-512 variant of the
+                [Symfony](https://symfony.com/doc/current/security/passwords.html) legacy
+                hasher, and `pbkdf2_sha512_hex`, a variant of `pbkdf2_sha512` that accepts
+                hex-encoded salt and hash. Each of the supported hashers expects the
+                incoming digest to be in a particular format. See the [Clerk
+                docs](https://clerk.com/docs/references/backend/user/create-user) for more
+                information.
+            skip_password_checks: When set to `true` all password checks are skipped. It is
+                recommended to use this method only when migrating plaintext passwords to
+                Clerk. Upon migration the user base should be prompted to pick stronger
+                password.
+            skip_password_requirement: When set to `true`, `password` is not required
+                anymore when creating the user and can be omitted. This is useful when you
+                are trying to create a user that doesn't have a password, in an instance
+                that is using passwords. Please note that you cannot use this flag if
+                password is the only way for a user to sign into your instance.
+            totp_secret: In case TOTP is configured on the instance, you can provide the
+                secret to enable it on the newly created user without the need to reset it.
+                Please note that currently the supported options are: Period: 30 seconds;
+                Code length: 6 digits; Algorithm: SHA1.
+            backup_codes: If Backup Codes are configured on the instance, you can provide
+                them to enable it on the newly created user without the need to reset them.
+                You must provide the backup codes in plain format or the corresponding
+                bcrypt digest.
+            public_metadata: Metadata saved on the user, that is visible to both your
+                Frontend and Backend APIs.
+            private_metadata: Metadata saved on the user, that is only visible to your
+                Backend API.
+            unsafe_metadata: Metadata saved on the user, that can be updated from both the
+                Frontend and Backend APIs. Note: Since this data can be modified from the
+                frontend, it is not guaranteed to be safe.
+            delete_self_enabled: If enabled, user can delete themselves via FAPI.
+            legal_accepted_at: A custom timestamp denoting _when_ the user accepted legal
+                requirements, specified in RFC3339 format (e.g. `2012-10-20T07:15:20.902Z`).
+            skip_legal_checks: When set to `true` all legal checks are skipped. It is not
+                recommended to skip legal checks unless you are migrating a user to Clerk.
+            skip_user_requirement: When set to `true`, identification types are not
+                enforced. At least one identification type must be enabled and provided on
+                your instance (email, phone, web3 wallet, or username). Users created
+                without required identification types cannot use those authentication
+                strategies It is not recommended to use this flag unless you need to allow
+                Clerk UI components to prompt for required fields while BAPI creates users
+                with minimal data, or for migration a user to Clerk.
+            create_organization_enabled: If enabled, user can create organizations via FAPI.
+            create_organizations_limit: The maximum number of organizations the user can
+                create. 0 means unlimited.
+            created_at: A custom date/time denoting _when_ the user signed up to the
+                application, specified in RFC3339 format (e.g. `2012-10-20T07:15:20.902Z`).
+            bypass_client_trust: When set to `true`, the user will bypass Device Trust
+                checks during sign-in.
+            banned: When set to `true`, the user is created already banned and cannot sign
+                in. Requires the same plan support as the ban user endpoint.
+            locked: When set to `true`, the user is created already locked. Requires the
+                user lockout feature to be enabled on the instance.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            ClerkAPIError: Payment required (402).
+            PermissionDeniedError: Authentication invalid (403).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         if params is UNSET:
             built = CreateUserParams(
@@ -703,6 +1179,81 @@ class Users(Service):
         Returns a total count of all users that match the given filtering criteria.
 
         ``GET /users/count``
+
+        Args:
+            params: A ``GetUsersCountParams`` or a mapping of its fields, in place of the
+                keywords.
+            email_address: Counts users with the specified email addresses. Accepts up to
+                100 email addresses. Any email addresses not found are ignored.
+            phone_number: Counts users with the specified phone numbers. Accepts up to 100
+                phone numbers. Any phone numbers not found are ignored.
+            external_id: Counts users with the specified external IDs. Accepts up to 100
+                external IDs. Any external IDs not found are ignored.
+            username: Counts users with the specified usernames. Accepts up to 100
+                usernames. Any usernames not found are ignored.
+            web3_wallet: Counts users with the specified web3 wallet addresses. Accepts up
+                to 100 web3 wallet addresses. Any web3 wallet addresses not found are
+                ignored.
+            user_id: Counts users with the user IDs specified. Accepts up to 100 user IDs.
+                Any user IDs not found are ignored.
+            organization_id: Returns users that have memberships to the given organizations.
+                For each organization ID, the `+` and `-` can be prepended to the ID, which
+                denote whether the respective organization should be included or excluded
+                from the result set. Accepts up to 100 organization IDs.
+            query: Counts users that match the given query. For possible matches, we check
+                the email addresses, phone numbers, usernames, web3 wallets, user IDs, first
+                and last names. The query value doesn't need to match the exact value you
+                are looking for, it is capable of partial matches as well.
+            email_address_query: Counts users with emails that match the given query, via
+                case-insensitive partial match. For example, `email_address_query=ello` will
+                match a user with the email `HELLO@example.com`, and will be included in the
+                resulting count.
+            phone_number_query: Counts users with phone numbers that match the given query,
+                via case-insensitive partial match. For example, `phone_number_query=555`
+                will match a user with the phone number `+1555xxxxxxx`, and will be included
+                in the resulting count.
+            username_query: Counts users with usernames that match the given query, via
+                case-insensitive partial match. For example, `username_query=CoolUser` will
+                match a user with the username `SomeCoolUser`, and will be included in the
+                resulting count.
+            name_query: Returns users with names that match the given query, via
+                case-insensitive partial match.
+            banned: Counts users which are either banned (`banned=true`) or not banned
+                (`banned=false`).
+            last_active_at_before: Returns users whose last session activity was before the
+                given date (with millisecond precision). Example: use 1700690400000 to
+                retrieve users whose last session activity was before 2023-11-23.
+            last_active_at_after: Returns users whose last session activity was after the
+                given date (with millisecond precision). Example: use 1700690400000 to
+                retrieve users whose last session activity was after 2023-11-23.
+            last_active_at_since: Returns users that had session activity since the given
+                date. Example: use 1700690400000 to retrieve users that had session activity
+                from 2023-11-23 until the current day. Deprecated in favor of
+                `last_active_at_after`.
+            created_at_before: Returns users who have been created before the given date
+                (with millisecond precision). Example: use 1730160000000 to retrieve users
+                who have been created before 2024-10-29.
+            created_at_after: Returns users who have been created after the given date (with
+                millisecond precision). Example: use 1730160000000 to retrieve users who
+                have been created after 2024-10-29.
+            last_sign_in_at_before: Counts users whose last sign-in was before the given
+                date (with millisecond precision). Example: use 1700690400000 to count users
+                whose last sign-in was before 2023-11-23.
+            last_sign_in_at_after: Counts users whose last sign-in was after the given date
+                (with millisecond precision). Example: use 1700690400000 to count users
+                whose last sign-in was after 2023-11-23.
+            provider: Counts users with external accounts for the specified OAuth provider.
+                Must be used in combination with the `provider_user_id` parameter. For
+                example, use `provider=oauth_google&provider_user_id=12345` to count users
+                with Google provider user ID 12345. Accepts up to 100 providers.
+            provider_user_id: Counts users with the specified provider user IDs for a
+                specific provider. Must be used in combination with the `provider`
+                parameter. For example, use `provider=oauth_google&provider_user_id=12345`
+                to count users with Google provider user ID 12345. Accepts up to 100
+                provider user IDs. Any provider user IDs not found are ignored.
+
+        Raises:
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         if params is UNSET:
             built = GetUsersCountParams(
@@ -771,6 +1322,14 @@ class Users(Service):
         Retrieve the details of a user
 
         ``GET /users/{user_id}``
+
+        Args:
+            user_id: The ID of the user to retrieve.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            NotFoundError: Resource not found (404).
         """
         if isinstance(user_id, str):
             built = GetUserParams(user_id=user_id)
@@ -814,6 +1373,81 @@ class Users(Service):
         Update a user's attributes.
 
         ``PATCH /users/{user_id}``
+
+        Args:
+            user_id: The ID of the user to update.
+            external_id: The ID of the user as used in your external systems or your
+                previous authentication solution. Must be unique across your instance.
+            first_name: The first name to assign to the user.
+            last_name: The last name to assign to the user.
+            locale: The locale to assign to the user (e.g., 'en-US', 'fr-FR')
+            primary_email_address_id: The ID of the email address to set as primary. It must
+                be verified, and present on the current user.
+            notify_primary_email_address_changed: If set to `true`, the user will be
+                notified that their primary email address has changed. By default, no
+                notification is sent.
+            primary_phone_number_id: The ID of the phone number to set as primary. It must
+                be verified, and present on the current user.
+            primary_web3_wallet_id: The ID of the web3 wallets to set as primary. It must be
+                verified, and present on the current user.
+            username: The username to give to the user. It must be unique across your
+                instance.
+            profile_image_id: The ID of the image to set as the user's profile image.
+            password: The plaintext password to give the user. Must be at least 8 characters
+                long, and cannot be in any list of hacked passwords.
+            password_digest: In case you already have the password digests and not the
+                passwords, you can use them for the newly created user via this property.
+                The digests should be generated with one of the supported algorithms. The
+                hashing algorithm can be specified using the `password_hasher` property.
+            password_hasher: The hashing algorithm that was used to generate the password
+                digest. The algorithms we support at the moment are
+                [`bcrypt`](https://en.wikipedia.org/wiki/Bcrypt),
+                [`bcrypt_sha256_django`](https://docs.djangoproject.com/en/4.0/topics/auth/passwords/),
+                [`md5`](https://en.wikipedia.org/wiki/MD5), `pbkdf2_sha1`, `pbkdf2_sha256`,
+                [`pbkdf2_sha256_django`](https://docs.djangoproject.com/en/4.0/topics/auth/passwords/),
+                `pbkdf2_sha512`, [`phpass`](https://www.openwall.com/phpass/), `md5_phpass`,
+                [`scrypt_firebase`](https://firebaseopensource.com/projects/firebase/scrypt/),
+                [`scrypt_werkzeug`](https://werkzeug.palletsprojects.com/en/3.0.x/utils/#werkzeug.security.generate_password_hash),
+                [`sha256`](https://en.wikipedia.org/wiki/SHA-2),
+                [`ldap_ssha`](https://www.openldap.org/faq/data/cache/347.html), the
+                [`argon2`](https://argon2.online/) variants: `argon2i` and `argon2id`,
+                `sha512_symfony`, the SHA-512 variant of the
+                [Symfony](https://symfony.com/doc/current/security/passwords.html) legacy
+                hasher, and `pbkdf2_sha512_hex`, a variant of `pbkdf2_sha512` that accepts
+                hex-encoded salt and hash. Each of the supported hashers expects the
+                incoming digest to be in a particular format. See the [Clerk
+                docs](https://clerk.com/docs/references/backend/user/create-user) for more
+                information.
+            skip_password_checks: Set it to `true` if you're updating the user's password
+                and want to skip any password policy settings check. This parameter can only
+                be used when providing a `password`.
+            sign_out_of_other_sessions: Set to `true` to sign out the user from all their
+                active sessions once their password is updated. This parameter can only be
+                used when providing a `password`.
+            totp_secret: In case TOTP is configured on the instance, you can provide the
+                secret to enable it on the specific user without the need to reset it.
+            backup_codes: If Backup Codes are configured on the instance, you can provide
+                them to enable it on the specific user without the need to reset them.
+            delete_self_enabled: If true, the user can delete themselves with the Frontend
+                API.
+            create_organization_enabled: If true, the user can create organizations with the
+                Frontend API.
+            legal_accepted_at: A custom timestamp denoting _when_ the user accepted legal
+                requirements, specified in RFC3339 format.
+            skip_legal_checks: When set to `true` all legal checks are skipped.
+            create_organizations_limit: The maximum number of organizations the user can
+                create. 0 means unlimited.
+            created_at: A custom date/time denoting _when_ the user signed up to the
+                application.
+            bypass_client_trust: When set to `true`, the user will bypass Device Trust
+                checks during sign-in.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            NotFoundError: Resource not found (404).
+            ConflictError: Conflict (409).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         if isinstance(user_id, str):
             built = UpdateUserParams(
@@ -888,6 +1522,14 @@ class Users(Service):
         Delete the specified user
 
         ``DELETE /users/{user_id}``
+
+        Args:
+            user_id: The ID of the user to delete.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            NotFoundError: Resource not found (404).
         """
         if isinstance(user_id, str):
             built = DeleteUserParams(user_id=user_id)
@@ -907,6 +1549,12 @@ class Users(Service):
         they are not allowed to sign in again.
 
         ``POST /users/{user_id}/ban``
+
+        Args:
+            user_id: The ID of the user to ban.
+
+        Raises:
+            ClerkAPIError: Payment required (402).
         """
         if isinstance(user_id, str):
             built = BanUserParams(user_id=user_id)
@@ -925,6 +1573,12 @@ class Users(Service):
         Removes the ban mark from the given user.
 
         ``POST /users/{user_id}/unban``
+
+        Args:
+            user_id: The ID of the user to unban.
+
+        Raises:
+            ClerkAPIError: Payment required (402).
         """
         if isinstance(user_id, str):
             built = UnbanUserParams(user_id=user_id)
@@ -965,6 +1619,15 @@ class Users(Service):
         they are not allowed to sign in again.
 
         ``POST /users/ban``
+
+        Args:
+            params: A ``UsersBanParams`` or a mapping of its fields, in place of the
+                keywords.
+            user_ids: Array of user IDs to ban.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            ClerkAPIError: Payment required (402).
         """
         if params is UNSET and user_ids is not UNSET:
             built = UsersBanParams(user_ids=user_ids)
@@ -1004,6 +1667,15 @@ class Users(Service):
         Removes the ban mark from multiple users.
 
         ``POST /users/unban``
+
+        Args:
+            params: A ``UsersUnbanParams`` or a mapping of its fields, in place of the
+                keywords.
+            user_ids: Array of user IDs to unban.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            ClerkAPIError: Payment required (402).
         """
         if params is UNSET and user_ids is not UNSET:
             built = UsersUnbanParams(user_ids=user_ids)
@@ -1024,6 +1696,12 @@ class Users(Service):
         restrictions settings.
 
         ``POST /users/{user_id}/lock``
+
+        Args:
+            user_id: The ID of the user to lock.
+
+        Raises:
+            PermissionDeniedError: Authorization invalid (403).
         """
         if isinstance(user_id, str):
             built = LockUserParams(user_id=user_id)
@@ -1042,6 +1720,12 @@ class Users(Service):
         Removes the lock from the given user.
 
         ``POST /users/{user_id}/unlock``
+
+        Args:
+            user_id: The ID of the user to unlock.
+
+        Raises:
+            PermissionDeniedError: Authorization invalid (403).
         """
         if isinstance(user_id, str):
             built = UnlockUserParams(user_id=user_id)
@@ -1062,6 +1746,14 @@ class Users(Service):
         Update a user's profile image
 
         ``POST /users/{user_id}/profile_image``
+
+        Args:
+            user_id: The ID of the user to update the profile image for.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Unauthorized (401).
+            NotFoundError: Not found (404).
         """
         if isinstance(user_id, str):
             built = SetUserProfileImageParams(user_id=user_id, file=file)
@@ -1082,6 +1774,12 @@ class Users(Service):
         Delete a user's profile image
 
         ``DELETE /users/{user_id}/profile_image``
+
+        Args:
+            user_id: The ID of the user to delete the profile image for.
+
+        Raises:
+            NotFoundError: Not found (404).
         """
         if isinstance(user_id, str):
             built = DeleteUserProfileImageParams(user_id=user_id)
@@ -1104,6 +1802,24 @@ class Users(Service):
         Replace a user's metadata attributes with the provided values.
 
         ``PUT /users/{user_id}/metadata``
+
+        Args:
+            user_id: The ID of the user whose metadata will be replaced.
+            public_metadata: Metadata saved on the user, that is visible to both your
+                frontend and backend. The existing value will be replaced entirely with the
+                new object.
+            private_metadata: Metadata saved on the user that is only visible to your
+                backend. The existing value will be replaced entirely with the new object.
+            unsafe_metadata: Metadata saved on the user, that can be updated from both the
+                Frontend and Backend APIs. The existing value will be replaced entirely with
+                the new object. Note: Since this data can be modified from the frontend, it
+                is not guaranteed to be safe.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         if isinstance(user_id, str):
             built = ReplaceUserMetadataParams(
@@ -1141,6 +1857,23 @@ class Users(Service):
         parameters.
 
         ``PATCH /users/{user_id}/metadata``
+
+        Args:
+            user_id: The ID of the user whose metadata will be updated and merged.
+            public_metadata: Metadata saved on the user, that is visible to both your
+                frontend and backend. The new object will be merged with the existing value.
+            private_metadata: Metadata saved on the user that is only visible to your
+                backend. The new object will be merged with the existing value.
+            unsafe_metadata: Metadata saved on the user, that can be updated from both the
+                Frontend and Backend APIs. The new object will be merged with the existing
+                value. Note: Since this data can be modified from the frontend, it is not
+                guaranteed to be safe.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         if isinstance(user_id, str):
             built = UpdateUserMetadataParams(
@@ -1176,6 +1909,17 @@ class Users(Service):
         user is subscribed to.
 
         ``GET /users/{user_id}/billing/subscription``
+
+        Args:
+            user_id: The ID of the user whose subscription to retrieve.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
+            InternalServerError: Internal server error (500).
         """
         if isinstance(user_id, str):
             built = GetUserBillingSubscriptionParams(user_id=user_id)
@@ -1198,6 +1942,17 @@ class Users(Service):
         charges
 
         ``GET /users/{user_id}/billing/credits``
+
+        Args:
+            user_id: The ID of the user whose credit balance to retrieve.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
+            InternalServerError: Internal server error (500).
         """
         if isinstance(user_id, str):
             built = GetUserBillingCreditBalanceParams(user_id=user_id)
@@ -1246,6 +2001,24 @@ class Users(Service):
         requests are safely handled.
 
         ``POST /users/{user_id}/billing/credits``
+
+        Args:
+            user_id: The ID of the user whose credit balance to adjust.
+            amount: The credit amount in cents. Must be greater than zero.
+            action: Whether to increase or decrease the credit balance.
+            currency: The currency code (e.g. 'USD'). Defaults to USD if not provided.
+            idempotency_key: A unique key to ensure the adjustment is applied only once.
+                Repeated requests with the same key return the original ledger entry.
+            note: An optional note to attach to the ledger entry.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            ConflictError: Conflict (409).
+            UnprocessableEntityError: Invalid request parameters (422).
+            InternalServerError: Internal server error (500).
         """
         if (
             isinstance(user_id, str)
@@ -1297,6 +2070,21 @@ class Users(Service):
         refreshed transparently the new one will be returned.
 
         ``GET /users/{user_id}/oauth_access_tokens/{provider}``
+
+        Args:
+            user_id: The ID of the user for which to retrieve the OAuth access token.
+            provider: The ID of the OAuth provider (e.g. `oauth_google`)
+            paginated: Whether to paginate the results. If true, the results will be
+                paginated. If false, the results will not be paginated.
+            limit: Applies a limit to the number of results returned. Can be used for
+                paginating the results together with `offset`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return paginate(
             self._transport,
@@ -1326,6 +2114,16 @@ class Users(Service):
         Retrieve a paginated list of the user's organization memberships
 
         ``GET /users/{user_id}/organization_memberships``
+
+        Args:
+            user_id: The ID of the user whose organization memberships we want to retrieve.
+            limit: Applies a limit to the number of results returned. Can be used for
+                paginating the results together with `offset`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`.
+
+        Raises:
+            PermissionDeniedError: Forbidden (403).
         """
         return paginate(
             self._transport,
@@ -1356,6 +2154,19 @@ class Users(Service):
         Retrieve a paginated list of the user's organization invitations
 
         ``GET /users/{user_id}/organization_invitations``
+
+        Args:
+            user_id: The ID of the user whose organization invitations we want to retrieve.
+            limit: Applies a limit to the number of results returned. Can be used for
+                paginating the results together with `offset`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`.
+            status: Filter organization invitations based on their status.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            PermissionDeniedError: Forbidden (403).
+            NotFoundError: Resource not found (404).
         """
         return paginate(
             self._transport,
@@ -1386,6 +2197,18 @@ class Users(Service):
         when the user has no other sign-in method configured.
 
         ``POST /users/{user_id}/remove_password``
+
+        Args:
+            user_id: The ID of the user whose password to remove.
+            sign_out_of_other_sessions: Set to `true` to revoke all of the user's active
+                sessions after removing the password.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            InternalServerError: Internal server error (500).
         """
         if isinstance(user_id, str):
             built = RemoveUserPasswordParams(
@@ -1430,6 +2253,16 @@ class Users(Service):
         flows and re-verification.
 
         ``POST /users/{user_id}/verify_password``
+
+        Args:
+            user_id: The ID of the user for whom to verify the password.
+            password: The user password to verify.
+
+        Raises:
+            BadRequestError: The user does not have a password set (400).
+            NotFoundError: The user does not exist (404).
+            UnprocessableEntityError: The provided password was incorrect (422).
+            InternalServerError: Internal server error (500).
         """
         if isinstance(user_id, str) and password is not UNSET:
             built = VerifyPasswordParams(user_id=user_id, password=password)
@@ -1476,6 +2309,16 @@ class Users(Service):
         for custom auth flows and re-verification.
 
         ``POST /users/{user_id}/verify_totp``
+
+        Args:
+            user_id: The ID of the user for whom to verify the TOTP.
+            code: The TOTP or backup code to verify.
+
+        Raises:
+            BadRequestError: The user does not have TOTP configured for their account (400).
+            NotFoundError: The user does not exist (404).
+            UnprocessableEntityError: The provided TOTP or backup code was incorrect (422).
+            InternalServerError: Internal server error (500).
         """
         if isinstance(user_id, str) and code is not UNSET:
             built = VerifyTOTPParams(user_id=user_id, code=code)
@@ -1497,6 +2340,13 @@ class Users(Service):
         authenticator app) at once.
 
         ``DELETE /users/{user_id}/mfa``
+
+        Args:
+            user_id: The ID of the user whose MFA methods are to be disabled.
+
+        Raises:
+            NotFoundError: Resource not found (404).
+            InternalServerError: Internal server error (500).
         """
         if isinstance(user_id, str):
             built = DisableMFAParams(user_id=user_id)
@@ -1515,6 +2365,13 @@ class Users(Service):
         Disable all of a user's backup codes.
 
         ``DELETE /users/{user_id}/backup_code``
+
+        Args:
+            user_id: The ID of the user whose backup codes are to be deleted.
+
+        Raises:
+            NotFoundError: Resource not found (404).
+            InternalServerError: Internal server error (500).
         """
         if isinstance(user_id, str):
             built = DeleteBackupCodeParams(user_id=user_id)
@@ -1536,6 +2393,15 @@ class Users(Service):
         Delete the passkey identification for a given user and notify them through email.
 
         ``DELETE /users/{user_id}/passkeys/{passkey_identification_id}``
+
+        Args:
+            user_id: The ID of the user that owns the passkey identity.
+            passkey_identification_id: The ID of the passkey identity to be deleted.
+
+        Raises:
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            InternalServerError: Internal server error (500).
         """
         if isinstance(user_id, str) and passkey_identification_id is not UNSET:
             built = UserPasskeyDeleteParams(
@@ -1563,6 +2429,14 @@ class Users(Service):
         Returns the active trusted devices enrolled by the user.
 
         ``GET /users/{user_id}/trusted_devices``
+
+        Args:
+            user_id: The ID of the user whose trusted devices are returned.
+
+        Raises:
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            InternalServerError: Internal server error (500).
         """
         if isinstance(user_id, str):
             built = ListUserTrustedDevicesParams(user_id=user_id)
@@ -1584,6 +2458,15 @@ class Users(Service):
         Revokes an active trusted device enrolled by the user.
 
         ``DELETE /users/{user_id}/trusted_devices/{trusted_device_id}``
+
+        Args:
+            user_id: The ID of the user that owns the trusted device.
+            trusted_device_id: The ID of the trusted device to revoke.
+
+        Raises:
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            InternalServerError: Internal server error (500).
         """
         if isinstance(user_id, str) and trusted_device_id is not UNSET:
             built = RevokeUserTrustedDeviceParams(
@@ -1612,6 +2495,16 @@ class Users(Service):
         Delete the web3 wallet identification for a given user.
 
         ``DELETE /users/{user_id}/web3_wallets/{web3_wallet_identification_id}``
+
+        Args:
+            user_id: The ID of the user that owns the web3 wallet.
+            web3_wallet_identification_id: The ID of the web3 wallet identity to be deleted.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            InternalServerError: Internal server error (500).
         """
         if isinstance(user_id, str) and web3_wallet_identification_id is not UNSET:
             built = UserWeb3WalletDeleteParams(
@@ -1642,6 +2535,13 @@ class Users(Service):
         Deletes all of the user's TOTPs.
 
         ``DELETE /users/{user_id}/totp``
+
+        Args:
+            user_id: The ID of the user whose TOTPs are to be deleted.
+
+        Raises:
+            NotFoundError: Resource not found (404).
+            InternalServerError: Internal server error (500).
         """
         if isinstance(user_id, str):
             built = DeleteTOTPParams(user_id=user_id)
@@ -1661,6 +2561,16 @@ class Users(Service):
         Delete an external account by ID.
 
         ``DELETE /users/{user_id}/external_accounts/{external_account_id}``
+
+        Args:
+            user_id: The ID of the user's external account.
+            external_account_id: The ID of the external account to delete.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            PermissionDeniedError: Forbidden (403).
+            NotFoundError: Resource not found (404).
+            InternalServerError: Internal server error (500).
         """
         if isinstance(user_id, str) and external_account_id is not UNSET:
             built = DeleteExternalAccountParams(
@@ -1694,6 +2604,16 @@ class Users(Service):
         their password on their next sign-in.
 
         ``POST /users/{user_id}/password/set_compromised``
+
+        Args:
+            user_id: The ID of the user to set the password as compromised.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         if isinstance(user_id, str):
             built = SetUserPasswordCompromisedParams(
@@ -1720,6 +2640,16 @@ class Users(Service):
         prompted to reset their password on their next sign-in.
 
         ``POST /users/{user_id}/password/unset_compromised``
+
+        Args:
+            user_id: The ID of the user to unset the compromised status for.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         if isinstance(user_id, str):
             built = UnsetUserPasswordCompromisedParams(user_id=user_id)
@@ -1745,6 +2675,24 @@ class Users(Service):
         Retrieves all organization user memberships for the given instance.
 
         ``GET /organization_memberships``
+
+        Args:
+            params: A ``InstanceGetOrganizationMembershipsParams`` or a mapping of its
+                fields, in place of the keywords.
+            order_by: Sorts organizations memberships by phone_number, email_address,
+                created_at, first_name, last_name or username. By prepending one of those
+                values with + or -, we can choose to sort in ascending (ASC) or descending
+                (DESC) order.
+            limit: Applies a limit to the number of results returned. Can be used for
+                paginating the results together with `offset`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            UnprocessableEntityError: Invalid request parameters (422).
+            InternalServerError: Internal server error (500).
         """
         return paginate(
             self._transport,
@@ -1799,6 +2747,110 @@ class Users(Service):
         the newest users appearing first.
 
         ``GET /users``
+
+        Args:
+            params: A ``GetUserListParams`` or a mapping of its fields, in place of the
+                keywords.
+            email_address: Returns users with the specified email addresses. Accepts up to
+                100 email addresses. Any email addresses not found are ignored.
+            phone_number: Returns users with the specified phone numbers. Accepts up to 100
+                phone numbers. Any phone numbers not found are ignored.
+            external_id: Returns users with the specified external IDs. For each external
+                ID, the `+` and `-` can be prepended to the ID, which denote whether the
+                respective external ID should be included or excluded from the result set.
+                Accepts up to 100 external IDs. Any external IDs not found are ignored.
+            username: Returns users with the specified usernames. Accepts up to 100
+                usernames. Any usernames not found are ignored.
+            web3_wallet: Returns users with the specified web3 wallet addresses. Accepts up
+                to 100 web3 wallet addresses. Any web3 wallet addresses not found are
+                ignored.
+            user_id: Returns users with the user IDs specified. For each user ID, the `+`
+                and `-` can be prepended to the ID, which denote whether the respective user
+                ID should be included or excluded from the result set. Accepts up to 100
+                user IDs. Any user IDs not found are ignored.
+            organization_id: Returns users that have memberships to the given organizations.
+                For each organization ID, the `+` and `-` can be prepended to the ID, which
+                denote whether the respective organization should be included or excluded
+                from the result set. Accepts up to 100 organization IDs.
+            query: Returns users that match the given query. For possible matches, we check
+                the email addresses, phone numbers, usernames, web3 wallets, user IDs, first
+                and last names. The query value doesn't need to match the exact value you
+                are looking for, it is capable of partial matches as well.
+            email_address_query: Returns users with emails that match the given query, via
+                case-insensitive partial match. For example, `email_address_query=ello` will
+                match a user with the email `HELLO@example.com`.
+            phone_number_query: Returns users with phone numbers that match the given query,
+                via case-insensitive partial match. For example, `phone_number_query=555`
+                will match a user with the phone number `+1555xxxxxxx`.
+            username_query: Returns users with usernames that match the given query, via
+                case-insensitive partial match. For example, `username_query=CoolUser` will
+                match a user with the username `SomeCoolUser`.
+            name_query: Returns users with names that match the given query, via
+                case-insensitive partial match.
+            banned: Returns users which are either banned (`banned=true`) or not banned
+                (`banned=false`).
+            last_active_at_before: Returns users whose last session activity was before the
+                given date (with millisecond precision). Example: use 1700690400000 to
+                retrieve users whose last session activity was before 2023-11-23.
+            last_active_at_after: Returns users whose last session activity was after the
+                given date (with millisecond precision). Example: use 1700690400000 to
+                retrieve users whose last session activity was after 2023-11-23.
+            last_active_at_since: Returns users that had session activity since the given
+                date. Example: use 1700690400000 to retrieve users that had session activity
+                from 2023-11-23 until the current day. Deprecated in favor of
+                `last_active_at_after`.
+            created_at_before: Returns users who have been created before the given date
+                (with millisecond precision). Example: use 1730160000000 to retrieve users
+                who have been created before 2024-10-29.
+            created_at_after: Returns users who have been created after the given date (with
+                millisecond precision). Example: use 1730160000000 to retrieve users who
+                have been created after 2024-10-29.
+            last_sign_in_at_before: Returns users whose last sign-in was before the given
+                date (with millisecond precision). Example: use 1700690400000 to retrieve
+                users whose last sign-in was before 2023-11-23.
+            last_sign_in_at_after: Returns users whose last sign-in was after the given date
+                (with millisecond precision). Example: use 1700690400000 to retrieve users
+                whose last sign-in was after 2023-11-23.
+            provider: Returns users with external accounts for the specified OAuth provider.
+                Must be used in combination with the `provider_user_id` parameter. For
+                example, use `provider=oauth_google&provider_user_id=12345` to retrieve a
+                user with Google provider user ID 12345.
+            provider_user_id: Returns users with the specified provider user IDs for a
+                specific provider. Must be used in combination with the `provider`
+                parameter. For example, use `provider=oauth_google&provider_user_id=12345`
+                to retrieve a user with Google provider user ID 12345. Accepts up to 100
+                provider user IDs. Any provider user IDs not found are ignored.
+            limit: Applies a limit to the number of results returned. Can be used for
+                paginating the results together with `offset`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`.
+            starting_after: A cursor for pagination: the `id` of the last user on the
+                previous page. Returns the users that follow it. **Requires ordering by
+                `created_at`** — that is, `order_by` omitted, or set to `created_at`,
+                `+created_at` or `-created_at`. Any other `order_by` value is rejected with
+                a 422: the other orderings sort by a value that is neither unique per user
+                nor immutable, so a cursor over them would skip or repeat users. Cannot be
+                combined with a non-zero `offset`, which is also a 422. Keep every other
+                parameter identical across requests, and stop when a page returns fewer than
+                `limit` users.
+            order_by: Allows to return users in a particular order. At the moment, you can
+                order the returned users by their
+                `created_at`,`updated_at`,`email_address`,`web3wallet`,`first_name`,`last_name`,`phone_number`,`username`,`last_active_at`,`last_sign_in_at`.
+                In order to specify the direction, you can use the `+/-` symbols prepended
+                in the property to order by. For example, if you want users to be returned
+                in descending order according to their `created_at` property, you can use
+                `-created_at`. If you don't use `+` or `-`, then `+` is implied. We only
+                support one `order_by` parameter, and if multiple `order_by` parameters are
+                provided, we will only keep the first one. For example, if you pass
+                `order_by=username&order_by=created_at`, we will consider only the first
+                `order_by` parameter, which is `username`. The `created_at` parameter will
+                be ignored in this case. Only the `created_at` orderings can be combined
+                with `starting_after` cursor pagination; see that parameter.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return paginate(
             self._transport,

@@ -61,14 +61,23 @@ class ListWaitlistEntriesParams(Params):
     """``GET /waitlist_entries``."""
 
     limit: int | Unset = param("query", v.integer(minimum=1, maximum=500))
+    """Applies a limit to the number of results returned. Can be used for paginating the
+    results together with `offset`."""
     offset: int | Unset = param("query", v.integer(minimum=0))
+    """Skip the first `offset` results when paginating. Needs to be an integer greater or equal
+    to zero. To be used in conjunction with `limit`."""
     query: str | Unset = param("query", v.string())
+    """Filter waitlist entries by `email_address` or `id`."""
     status: Literal["pending", "invited", "completed", "rejected"] | Unset = param(
         "query", v.one_of(("pending", "invited", "completed", "rejected"))
     )
+    """Filter waitlist entries by their status."""
     order_by: ListWaitlistEntriesOrderBy | Unset = param(
         "query", v.one_of(get_args(ListWaitlistEntriesOrderBy))
     )
+    """Specify the order of results. Supported values are: `created_at`; `email_address`;
+    `invited_at`. Use `+` for ascending or `-` for descending order. Defaults to
+    `-created_at`."""
 
 
 @attrs.frozen(kw_only=True)
@@ -76,7 +85,10 @@ class CreateWaitlistEntryParams(Params):
     """``POST /waitlist_entries``."""
 
     email_address: str = param("body", v.string(), required=True)
+    """The email address to add to the waitlist."""
     notify: bool | Unset | None = param("body", v.nullable(v.boolean()))
+    """Optional flag which denotes whether a confirmation email should be sent to the given
+    email address. Defaults to `true`."""
 
 
 @attrs.frozen(kw_only=True)
@@ -93,6 +105,7 @@ class DeleteWaitlistEntryParams(Params):
     """``DELETE /waitlist_entries/{waitlist_entry_id}``."""
 
     waitlist_entry_id: str = param("path", v.identifier(), required=True)
+    """The ID of the waitlist entry to delete."""
 
 
 @attrs.frozen(kw_only=True)
@@ -100,7 +113,10 @@ class InviteWaitlistEntryParams(Params):
     """``POST /waitlist_entries/{waitlist_entry_id}/invite``."""
 
     waitlist_entry_id: str = param("path", v.identifier(), required=True)
+    """The ID of the waitlist entry to invite."""
     ignore_existing: bool | Unset | None = param("body", v.nullable(v.boolean()))
+    """Whether an invitation should be created if there is already an existing invitation for
+    this email address, or it's claimed by another user."""
 
 
 @attrs.frozen(kw_only=True)
@@ -108,6 +124,7 @@ class RejectWaitlistEntryParams(Params):
     """``POST /waitlist_entries/{waitlist_entry_id}/reject``."""
 
     waitlist_entry_id: str = param("path", v.identifier(), required=True)
+    """The ID of the waitlist entry to reject."""
 
 
 class WaitlistEntries(Service):
@@ -150,6 +167,17 @@ class WaitlistEntries(Service):
         entry will be returned.
 
         ``POST /waitlist_entries``
+
+        Args:
+            params: A ``CreateWaitlistEntryParams`` or a mapping of its fields, in place of
+                the keywords.
+            email_address: The email address to add to the waitlist.
+            notify: Optional flag which denotes whether a confirmation email should be sent
+                to the given email address. Defaults to `true`.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         if params is UNSET and email_address is not UNSET:
             built = CreateWaitlistEntryParams(email_address=email_address, notify=notify)
@@ -195,6 +223,14 @@ class WaitlistEntries(Service):
         `false` for each entry. If the `notify` parameter is omitted, it defaults to `true`.
 
         ``POST /waitlist_entries/bulk``
+
+        Args:
+            params: A ``CreateBulkWaitlistEntriesParams`` or a mapping of its fields, in
+                place of the keywords.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         if params is UNSET and request_body is not UNSET:
             built = CreateBulkWaitlistEntriesParams(request_body=request_body)
@@ -215,6 +251,15 @@ class WaitlistEntries(Service):
         Delete a pending waitlist entry.
 
         ``DELETE /waitlist_entries/{waitlist_entry_id}``
+
+        Args:
+            waitlist_entry_id: The ID of the waitlist entry to delete.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            NotFoundError: Resource not found (404).
+            ConflictError: Conflict (409).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         if isinstance(waitlist_entry_id, str):
             built = DeleteWaitlistEntryParams(waitlist_entry_id=waitlist_entry_id)
@@ -237,6 +282,17 @@ class WaitlistEntries(Service):
         Send an invite to the email address in a waitlist entry.
 
         ``POST /waitlist_entries/{waitlist_entry_id}/invite``
+
+        Args:
+            waitlist_entry_id: The ID of the waitlist entry to invite.
+            ignore_existing: Whether an invitation should be created if there is already an
+                existing invitation for this email address, or it's claimed by another user.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            NotFoundError: Resource not found (404).
+            ConflictError: Conflict (409).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         if isinstance(waitlist_entry_id, str):
             built = InviteWaitlistEntryParams(
@@ -264,6 +320,15 @@ class WaitlistEntries(Service):
         Reject a waitlist entry.
 
         ``POST /waitlist_entries/{waitlist_entry_id}/reject``
+
+        Args:
+            waitlist_entry_id: The ID of the waitlist entry to reject.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            NotFoundError: Resource not found (404).
+            ConflictError: Conflict (409).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         if isinstance(waitlist_entry_id, str):
             built = RejectWaitlistEntryParams(waitlist_entry_id=waitlist_entry_id)
@@ -295,6 +360,19 @@ class WaitlistEntries(Service):
         status and pagination with limit and offset parameters.
 
         ``GET /waitlist_entries``
+
+        Args:
+            params: A ``ListWaitlistEntriesParams`` or a mapping of its fields, in place of
+                the keywords.
+            limit: Applies a limit to the number of results returned. Can be used for
+                paginating the results together with `offset`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`.
+            query: Filter waitlist entries by `email_address` or `id`.
+            status: Filter waitlist entries by their status.
+            order_by: Specify the order of results. Supported values are: `created_at`;
+                `email_address`; `invited_at`. Use `+` for ascending or `-` for descending
+                order. Defaults to `-created_at`.
         """
         return paginate(
             self._transport,

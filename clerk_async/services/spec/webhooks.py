@@ -57,6 +57,9 @@ class Webhooks(Service):
         Create a Svix app and associate it with the current instance
 
         ``POST /webhooks/svix``
+
+        Raises:
+            BadRequestError: Bad request (400).
         """
         prepared = prepare("POST", "/webhooks/svix", SvixURL, None)
         return await self._transport.send(prepared, options)
@@ -70,6 +73,9 @@ class Webhooks(Service):
         Delete a Svix app and disassociate it from the current instance
 
         ``DELETE /webhooks/svix``
+
+        Raises:
+            BadRequestError: Bad request (400).
         """
         prepared = prepare("DELETE", "/webhooks/svix", type(None), None)
         return await self._transport.send(prepared, options)
@@ -84,6 +90,9 @@ class Webhooks(Service):
         instance
 
         ``POST /webhooks/svix_url``
+
+        Raises:
+            BadRequestError: Bad request (400).
         """
         prepared = prepare("POST", "/webhooks/svix_url", SvixURL, None)
         return await self._transport.send(prepared, options)

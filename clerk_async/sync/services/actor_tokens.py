@@ -74,6 +74,24 @@ class ActorTokens(SyncService):
         (impersonating) user.
 
         ``POST /actor_tokens``
+
+        Args:
+            params: A ``CreateActorTokenParams`` or a mapping of its fields, in place of the
+                keywords.
+            user_id: The ID of the user being impersonated.
+            actor: The actor payload. It needs to include a sub property which should
+                contain the ID of the actor. This whole payload will be also included in the
+                JWT session token.
+            expires_in_seconds: Optional parameter to specify the life duration of the actor
+                token in seconds. By default, the duration is 1 hour.
+            session_max_duration_in_seconds: The maximum duration that the session which
+                will be created by the generated actor token should last. By default, the
+                duration of a session created via an actor token, lasts 30 minutes.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            ClerkAPIError: Payment required (402).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return self._run(
             self._service().create(
@@ -96,5 +114,12 @@ class ActorTokens(SyncService):
         Revokes a pending actor token.
 
         ``POST /actor_tokens/{actor_token_id}/revoke``
+
+        Args:
+            actor_token_id: The ID of the actor token to be revoked.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            NotFoundError: Resource not found (404).
         """
         return self._run(self._service().revoke(actor_token_id, **options))

@@ -52,6 +52,16 @@ class AdminPortalLinkTokens(SyncService):
         """Create an Admin Portal Link Token
 
         ``POST /admin_portal_link_tokens``
+
+        Args:
+            params: A ``CreateAdminPortalLinkTokenParams`` or a mapping of its fields, in
+                place of the keywords.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Unauthorized (401).
+            PermissionDeniedError: Forbidden (403).
+            ConflictError: Conflict (409).
         """
         return self._run(
             self._service().create(
@@ -74,6 +84,12 @@ class AdminPortalLinkTokens(SyncService):
         """Revoke an Admin Portal Link Token
 
         ``POST /admin_portal_link_tokens/{adminPortalLinkTokenID}/revoke``
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Unauthorized (401).
+            PermissionDeniedError: Forbidden (403).
+            NotFoundError: Not found (404).
         """
         return self._run(
             self._service().revoke(

@@ -75,6 +75,32 @@ class AgentTasks(SyncService):
         within an instance. The agent_task_id is unique per call.
 
         ``POST /agents/tasks``
+
+        Args:
+            params: A ``CreateAgentTaskParams`` or a mapping of its fields, in place of the
+                keywords.
+            on_behalf_of: Identifies the user on whose behalf the agent task is created.
+                Exactly one of user_id or identifier must be provided.
+            permissions: The permissions granted to the agent task. Must be '*' (all
+                permissions).
+            agent_name: A name identifying the agent. Used to derive a stable agent_id per
+                instance. Logged for audit purposes.
+            task_description: A description of the task being performed. Logged for audit
+                purposes.
+            redirect_url: The URL the user is redirected to after the agent task is
+                accepted. Must be a valid absolute URL with an `https` scheme in production
+                instances. In development instances, `http` is also permitted. The URL's
+                domain must belong to one of the instance's associated domains (primary or
+                satellite); otherwise the redirect will be rejected when the task ticket is
+                consumed.
+            session_max_duration_in_seconds: The maximum duration that the session which
+                will be created by the generated agent task should last. By default, the
+                duration of a session created via an agent task lasts 30 minutes.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return self._run(
             self._service().create(
@@ -99,5 +125,12 @@ class AgentTasks(SyncService):
         Revokes a pending agent task.
 
         ``POST /agents/tasks/{agent_task_id}/revoke``
+
+        Args:
+            agent_task_id: The ID of the agent task to be revoked.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            NotFoundError: Resource not found (404).
         """
         return self._run(self._service().revoke(agent_task_id, **options))

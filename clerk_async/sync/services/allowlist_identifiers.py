@@ -70,6 +70,20 @@ class AllowlistIdentifiers(SyncService):
         Create an identifier allowed to sign up to an instance
 
         ``POST /allowlist_identifiers``
+
+        Args:
+            params: A ``CreateAllowlistIdentifierParams`` or a mapping of its fields, in
+                place of the keywords.
+            identifier: The identifier to be added in the allow-list. This can be an email
+                address, a phone number, or a web3 wallet.
+            notify: This flag denotes whether the given identifier will receive an
+                invitation to join the application. Note that this only works for email
+                address and phone number identifiers.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            ClerkAPIError: Payment required (402).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return self._run(
             self._service().create(params, identifier=identifier, notify=notify, **options)
@@ -85,6 +99,13 @@ class AllowlistIdentifiers(SyncService):
         Delete an identifier from the instance allow-list
 
         ``DELETE /allowlist_identifiers/{identifier_id}``
+
+        Args:
+            identifier_id: The ID of the identifier to delete from the allow-list.
+
+        Raises:
+            ClerkAPIError: Payment required (402).
+            NotFoundError: Resource not found (404).
         """
         return self._run(self._service().delete(identifier_id, **options))
 
@@ -103,6 +124,20 @@ class AllowlistIdentifiers(SyncService):
         Get a list of all identifiers allowed to sign up to an instance
 
         ``GET /allowlist_identifiers``
+
+        Args:
+            params: A ``ListAllowlistIdentifiersParams`` or a mapping of its fields, in
+                place of the keywords.
+            paginated: Whether to paginate the results. If true, the results will be
+                paginated. If false, the results will not be paginated.
+            limit: Applies a limit to the number of results returned. Can be used for
+                paginating the results together with `offset`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`.
+
+        Raises:
+            AuthenticationError: Authentication invalid (401).
+            ClerkAPIError: Payment required (402).
         """
         return SyncPager(
             self._client,

@@ -83,6 +83,14 @@ class APIKeys(SyncService):
         """Create an API Key
 
         ``POST /api_keys``
+
+        Args:
+            params: A ``CreateAPIKeyParams`` or a mapping of its fields, in place of the
+                keywords.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            ConflictError: Conflict (409).
         """
         return self._run(
             self._service().create(
@@ -107,6 +115,10 @@ class APIKeys(SyncService):
         """Get an API Key by ID
 
         ``GET /api_keys/{apiKeyID}``
+
+        Raises:
+            BadRequestError: Bad request (400).
+            NotFoundError: Not found (404).
         """
         return self._run(self._service().get(api_key_id, **options))
 
@@ -124,6 +136,10 @@ class APIKeys(SyncService):
         """Update an API Key
 
         ``PATCH /api_keys/{apiKeyID}``
+
+        Raises:
+            BadRequestError: Bad request (400).
+            NotFoundError: Not found (404).
         """
         return self._run(
             self._service().update(
@@ -145,6 +161,10 @@ class APIKeys(SyncService):
         """Delete an API Key
 
         ``DELETE /api_keys/{apiKeyID}``
+
+        Raises:
+            BadRequestError: Bad request (400).
+            NotFoundError: Not found (404).
         """
         return self._run(self._service().delete(api_key_id, **options))
 
@@ -156,6 +176,10 @@ class APIKeys(SyncService):
         """Get an API Key Secret
 
         ``GET /api_keys/{apiKeyID}/secret``
+
+        Raises:
+            BadRequestError: Bad request (400).
+            NotFoundError: Not found (404).
         """
         return self._run(self._service().get_secret(api_key_id, **options))
 
@@ -169,6 +193,10 @@ class APIKeys(SyncService):
         """Revoke an API Key
 
         ``POST /api_keys/{apiKeyID}/revoke``
+
+        Raises:
+            BadRequestError: Bad request (400).
+            NotFoundError: Not found (404).
         """
         return self._run(
             self._service().revoke(api_key_id, revocation_reason=revocation_reason, **options)
@@ -182,6 +210,10 @@ class APIKeys(SyncService):
         """Verify an API Key
 
         ``POST /api_keys/verify``
+
+        Raises:
+            BadRequestError: Bad request (400).
+            NotFoundError: Not found (404).
         """
         return self._run(self._service().verify(secret, **options))
 
@@ -199,6 +231,10 @@ class APIKeys(SyncService):
         """Get API Keys
 
         ``GET /api_keys``
+
+        Raises:
+            BadRequestError: Bad request (400).
+            NotFoundError: Not found (404).
         """
         return SyncPager(
             self._client,

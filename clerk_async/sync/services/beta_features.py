@@ -51,6 +51,24 @@ class BetaFeatures(SyncService):
         Updates the settings of an instance
 
         ``PATCH /beta_features/instance_settings``
+
+        Args:
+            params: A ``UpdateInstanceAuthConfigParams`` or a mapping of its fields, in
+                place of the keywords.
+            restricted_to_allowlist: Whether sign up is restricted to email addresses, phone
+                numbers and usernames that are on the allowlist.
+            from_email_address: The local part of the email address from which
+                authentication-related emails (e.g. OTP code, magic links) will be sent.
+                Only alphanumeric values are allowed. Note that this value should contain
+                only the local part of the address (e.g. `foo` for `foo@example.com`).
+            progressive_sign_up: Enable the Progressive Sign Up algorithm. This feature is
+                deprecated, please contact support if you need assistance.
+            test_mode: Toggles test mode for this instance, allowing the use of test email
+                addresses and phone numbers. Defaults to true for development instances.
+
+        Raises:
+            ClerkAPIError: Payment required (402).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return self._run(
             self._service().update_instance_settings(
@@ -77,6 +95,17 @@ class BetaFeatures(SyncService):
         Change the domain of a production instance.
 
         ``PUT /beta_features/domain`` (deprecated)
+
+        Args:
+            params: A ``UpdateProductionInstanceDomainParams`` or a mapping of its fields,
+                in place of the keywords.
+            home_url: The new home URL of the production instance e.g.
+                https://www.example.com.
+            is_secondary: Whether the domain is a secondary app.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            UnprocessableEntityError: Unprocessable entity (422).
         """
         return self._run(
             self._service().update_production_instance_domain(

@@ -73,6 +73,23 @@ class Billing(SyncService):
         paid plans. Pagination is supported.
 
         ``GET /billing/plans``
+
+        Args:
+            params: A ``GetCommercePlanListParams`` or a mapping of its fields, in place of
+                the keywords.
+            paginated: Whether to paginate the results. If true, the results will be
+                paginated. If false, the results will not be paginated.
+            limit: Applies a limit to the number of results returned. Can be used for
+                paginating the results together with `offset`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`.
+            payer_type: Filter plans by payer type.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            UnprocessableEntityError: Invalid request parameters (422).
+            InternalServerError: Internal server error (500).
         """
         return SyncPager(
             self._client,
@@ -104,6 +121,24 @@ class Billing(SyncService):
         custom prices. Pagination is supported.
 
         ``GET /billing/prices``
+
+        Args:
+            params: A ``GetBillingPriceListParams`` or a mapping of its fields, in place of
+                the keywords.
+            paginated: Whether to paginate the results. If true, the results will be
+                paginated. If false, the results will not be paginated.
+            limit: Applies a limit to the number of results returned. Can be used for
+                paginating the results together with `offset`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`.
+            plan_id: Filter prices by plan ID.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
+            InternalServerError: Internal server error (500).
         """
         return SyncPager(
             self._client,
@@ -154,6 +189,26 @@ class Billing(SyncService):
         different pricing to specific customers while maintaining the same plan structure.
 
         ``POST /billing/prices``
+
+        Args:
+            params: A ``CreateBillingPriceParams`` or a mapping of its fields, in place of
+                the keywords.
+            plan_id: The ID of the plan this price belongs to.
+            currency: The currency code (e.g., 'USD'). Defaults to USD.
+            amount: The monthly amount in cents. Use `0` for a complimentary price. Positive
+                amounts must be at least $1 (100 cents).
+            annual_monthly_amount: The monthly amount in cents when billed annually. Use `0`
+                for a complimentary price. Positive amounts must be at least $1 (100 cents).
+            description: An optional description for this custom price.
+            supported_billing_periods: Which billing periods this price supports. Inferred
+                from amounts if omitted.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
+            InternalServerError: Internal server error (500).
         """
         return self._run(
             self._service().create_price(
@@ -190,6 +245,27 @@ class Billing(SyncService):
         subscriptions for both users and organizations. Pagination is supported.
 
         ``GET /billing/subscription_items``
+
+        Args:
+            params: A ``GetCommerceSubscriptionItemListParams`` or a mapping of its fields,
+                in place of the keywords.
+            paginated: Whether to paginate the results. If true, the results will be
+                paginated. If false, the results will not be paginated.
+            limit: Applies a limit to the number of results returned. Can be used for
+                paginating the results together with `offset`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`.
+            status: Filter subscription items by status.
+            payer_type: Filter subscription items by payer type.
+            plan_id: Filter subscription items by plan ID.
+            include_free: Whether to include free plan subscription items.
+            query: Search query to filter subscription items.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            UnprocessableEntityError: Invalid request parameters (422).
+            InternalServerError: Internal server error (500).
         """
         return SyncPager(
             self._client,
@@ -220,6 +296,19 @@ class Billing(SyncService):
         immediately or at the end of the current billing period.
 
         ``DELETE /billing/subscription_items/{subscription_item_id}``
+
+        Args:
+            subscription_item_id: The ID of the subscription item to cancel.
+            end_now: Whether to cancel the subscription immediately (true) or at the end of
+                the current billing period (false, default)
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
+            InternalServerError: Internal server error (500).
         """
         return self._run(
             self._service().cancel_subscription_item(
@@ -261,6 +350,20 @@ class Billing(SyncService):
         repeated requests with the same timestamp will not change the trial period.
 
         ``POST /billing/subscription_items/{subscription_item_id}/extend_free_trial``
+
+        Args:
+            subscription_item_id: The ID of the subscription item to extend the free trial
+                for.
+            extend_to: RFC3339 timestamp to extend the free trial to. Must be in the future
+                and not more than 365 days from now.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
+            InternalServerError: Internal server error (500).
         """
         return self._run(
             self._service().extend_subscription_item_free_trial(
@@ -300,6 +403,20 @@ class Billing(SyncService):
         rules.
 
         ``POST /billing/subscription_items/{subscription_item_id}/price_transition``
+
+        Args:
+            subscription_item_id: The ID of the subscription item to transition.
+            from_price_id: The current price ID of the subscription item.
+            to_price_id: The target price ID to transition to.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            ConflictError: Conflict (409).
+            UnprocessableEntityError: Invalid request parameters (422).
+            InternalServerError: Internal server error (500).
         """
         return self._run(
             self._service().create_price_transition(
@@ -341,6 +458,19 @@ class Billing(SyncService):
         the currently active one. Re-applying the same active discount returns a conflict.
 
         ``POST /billing/subscription_items/{subscription_item_id}/discounts``
+
+        Args:
+            subscription_item_id: The ID of the subscription item to apply the discount to.
+            discount_id: The ID of the discount to apply to the subscription item.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            ConflictError: Conflict (409).
+            UnprocessableEntityError: Invalid request parameters (422).
+            InternalServerError: Internal server error (500).
         """
         return self._run(
             self._service().apply_subscription_item_discount(
@@ -360,6 +490,20 @@ class Billing(SyncService):
         subscription item's currently active discount.
 
         ``DELETE /billing/subscription_items/{subscription_item_id}/discounts/{discount_id}``
+
+        Args:
+            subscription_item_id: The ID of the subscription item to remove the discount
+                from.
+            discount_id: The ID of the discount to remove.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            ConflictError: Conflict (409).
+            UnprocessableEntityError: Invalid request parameters (422).
+            InternalServerError: Internal server error (500).
         """
         return self._run(
             self._service().remove_subscription_item_discount(
@@ -384,6 +528,22 @@ class Billing(SyncService):
         Pagination is supported.
 
         ``GET /billing/statements``
+
+        Args:
+            params: A ``GetBillingStatementListParams`` or a mapping of its fields, in place
+                of the keywords.
+            paginated: Whether to paginate the results. If true, the results will be
+                paginated. If false, the results will not be paginated.
+            limit: Applies a limit to the number of results returned. Can be used for
+                paginating the results together with `offset`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            UnprocessableEntityError: Invalid request parameters (422).
+            InternalServerError: Internal server error (500).
         """
         return SyncPager(
             self._client,
@@ -402,6 +562,16 @@ class Billing(SyncService):
         Retrieves the details of a billing statement.
 
         ``GET /billing/statements/{statementID}``
+
+        Args:
+            statement_id: The ID of the statement to retrieve.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
+            InternalServerError: Internal server error (500).
         """
         return self._run(self._service().get_statement(statement_id, **options))
 
@@ -421,6 +591,22 @@ class Billing(SyncService):
         appearing first. Pagination is supported.
 
         ``GET /billing/statements/{statementID}/payment_attempts``
+
+        Args:
+            statement_id: The ID of the statement to retrieve payment attempts for.
+            paginated: Whether to paginate the results. If true, the results will be
+                paginated. If false, the results will not be paginated.
+            limit: Applies a limit to the number of results returned. Can be used for
+                paginating the results together with `offset`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
+            InternalServerError: Internal server error (500).
         """
         return SyncPager(
             self._client,

@@ -66,6 +66,17 @@ class BlocklistIdentifiers(SyncService):
         Create an identifier that is blocked from accessing an instance
 
         ``POST /blocklist_identifiers``
+
+        Args:
+            params: A ``CreateBlocklistIdentifierParams`` or a mapping of its fields, in
+                place of the keywords.
+            identifier: The identifier to be added in the block-list. This can be an email
+                address, a phone number, or a web3 wallet.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            ClerkAPIError: Payment required (402).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return self._run(self._service().create(params, identifier=identifier, **options))
 
@@ -79,6 +90,13 @@ class BlocklistIdentifiers(SyncService):
         Delete an identifier from the instance block-list
 
         ``DELETE /blocklist_identifiers/{identifier_id}``
+
+        Args:
+            identifier_id: The ID of the identifier to delete from the block-list.
+
+        Raises:
+            ClerkAPIError: Payment required (402).
+            NotFoundError: Resource not found (404).
         """
         return self._run(self._service().delete(identifier_id, **options))
 
@@ -91,5 +109,9 @@ class BlocklistIdentifiers(SyncService):
         Get a list of all identifiers which are not allowed to access an instance
 
         ``GET /blocklist_identifiers``
+
+        Raises:
+            AuthenticationError: Authentication invalid (401).
+            ClerkAPIError: Payment required (402).
         """
         return self._run(self._service().list(**options))

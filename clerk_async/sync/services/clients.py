@@ -68,6 +68,16 @@ class Clients(SyncService):
         Verifies the client in the provided token
 
         ``POST /clients/verify``
+
+        Args:
+            params: A ``VerifyClientParams`` or a mapping of its fields, in place of the
+                keywords.
+            token: A JWT that represents the active client.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            NotFoundError: Resource not found (404).
         """
         return self._run(self._service().verify(params, token=token, **options))
 
@@ -81,6 +91,14 @@ class Clients(SyncService):
         Returns the details of a client.
 
         ``GET /clients/{client_id}``
+
+        Args:
+            client_id: Client ID.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            NotFoundError: Resource not found (404).
         """
         return self._run(self._service().get(client_id, **options))
 
@@ -101,6 +119,23 @@ class Clients(SyncService):
         and will be removed in future versions.
 
         ``GET /clients`` (deprecated)
+
+        Args:
+            params: A ``GetClientListParams`` or a mapping of its fields, in place of the
+                keywords.
+            paginated: Whether to paginate the results. If true, the results will be
+                paginated. If false, the results will not be paginated.
+            limit: Applies a limit to the number of results returned. Can be used for
+                paginating the results together with `offset`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            ClerkAPIError: The endpoint is considered deprecated and is pending removal
+                (410).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return SyncPager(
             self._client,

@@ -88,6 +88,22 @@ class Directories(SyncService):
         Create a new directory for the instance.
 
         ``POST /directories``
+
+        Args:
+            params: A ``CreateDirectoryParams`` or a mapping of its fields, in place of the
+                keywords.
+            enterprise_connection_id: The ID of the enterprise connection to associate with
+                this directory.
+            name: A human-friendly name for the directory.
+            provider: The identity provider for this directory.
+            group_role_mappings: Optional directory group to organization role mappings to
+                create with the directory.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return self._run(
             self._service().create(
@@ -110,6 +126,14 @@ class Directories(SyncService):
         Returns the details of a directory.
 
         ``GET /directories/{directory_id}``
+
+        Args:
+            directory_id: The ID of the directory to retrieve.
+
+        Raises:
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
         """
         return self._run(self._service().get(directory_id, **options))
 
@@ -129,6 +153,24 @@ class Directories(SyncService):
         Updates a directory.
 
         ``PATCH /directories/{directory_id}``
+
+        Args:
+            directory_id: The ID of the directory to update.
+            name: A human-friendly name for the directory.
+            enabled: Whether the directory is enabled.
+            provider: The identity provider for this directory.
+            attribute_mapping: Attribute-to-directory-path entries to merge into the
+                directory's attribute mapping. Set a key to `null` to remove it from the
+                mapping.
+            group_role_mapping_enabled: Whether group-to-role mapping is enabled for this
+                directory.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return self._run(
             self._service().update(
@@ -153,6 +195,14 @@ class Directories(SyncService):
         authenticated with the directory's API key are rejected afterwards.
 
         ``DELETE /directories/{directory_id}``
+
+        Args:
+            directory_id: The ID of the directory to delete.
+
+        Raises:
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
         """
         return self._run(self._service().delete(directory_id, **options))
 
@@ -169,6 +219,14 @@ class Directories(SyncService):
         before it expires.
 
         ``POST /directories/{directory_id}/rotate_api_key``
+
+        Args:
+            directory_id: The ID of the directory whose API key to rotate.
+
+        Raises:
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
         """
         return self._run(self._service().rotate_api_key(directory_id, **options))
 
@@ -183,6 +241,14 @@ class Directories(SyncService):
         ordered by precedence.
 
         ``GET /directories/{directory_id}/group_role_mappings``
+
+        Args:
+            directory_id: The ID of the directory.
+
+        Raises:
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
         """
         return self._run(self._service().list_group_role_mappings(directory_id, **options))
 
@@ -221,6 +287,24 @@ class Directories(SyncService):
         role mapping must be enabled on the directory.
 
         ``POST /directories/{directory_id}/group_role_mappings``
+
+        Args:
+            directory_id: The ID of the directory.
+            directory_group_id: The group ID from the identity provider. Exactly one of
+                `directory_group_id` or `scim_group_id` is required.
+            scim_group_id: The legacy name for `directory_group_id`. Send either one, or
+                both with the same value; sending both with different values is rejected.
+            role_id: The ID of the organization role to assign to members of the group.
+            precedence: The precedence for this mapping. Lower values take priority when a
+                user belongs to multiple mapped groups. If omitted, the mapping is appended
+                with the next-highest precedence.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return self._run(
             self._service().create_group_role_mapping(
@@ -264,6 +348,18 @@ class Directories(SyncService):
         mapping must be enabled on the directory.
 
         ``PUT /directories/{directory_id}/group_role_mappings``
+
+        Args:
+            directory_id: The ID of the directory.
+            mappings: The desired set of mappings. Array order sets precedence (1-indexed).
+                An empty array clears all mappings.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return self._run(
             self._service().replace_group_role_mappings(directory_id, mappings=mappings, **options)
@@ -281,6 +377,16 @@ class Directories(SyncService):
         the directory.
 
         ``DELETE /directories/{directory_id}/group_role_mappings/{mapping_id}``
+
+        Args:
+            directory_id: The ID of the directory.
+            mapping_id: The ID of the directory group role mapping to delete.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
         """
         return self._run(
             self._service().delete_group_role_mapping(
@@ -302,6 +408,18 @@ class Directories(SyncService):
         Returns a list of all directories for the instance.
 
         ``GET /directories``
+
+        Args:
+            params: A ``ListDirectoriesParams`` or a mapping of its fields, in place of the
+                keywords.
+            limit: Applies a limit to the number of results returned. Can be used for
+                paginating the results together with `offset`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`.
+
+        Raises:
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
         """
         return SyncPager(
             self._client, self._service().list(params, limit=limit, offset=offset, **options)

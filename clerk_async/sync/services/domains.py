@@ -77,6 +77,20 @@ class Domains(SyncService):
         accordingly.
 
         ``POST /domains``
+
+        Args:
+            params: A ``AddDomainParams`` or a mapping of its fields, in place of the
+                keywords.
+            name: The new domain name. Can contain the port for development instances.
+            is_satellite: Marks the new domain as satellite. Only `true` is accepted at the
+                moment.
+            proxy_url: The full URL of the proxy which will forward requests to the Clerk
+                Frontend API for this domain. Applicable only to production instances.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            ClerkAPIError: Payment required (402).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return self._run(
             self._service().add(
@@ -105,6 +119,23 @@ class Domains(SyncService):
         also update the instance's home origin, affecting the default application paths.
 
         ``PATCH /domains/{domain_id}``
+
+        Args:
+            domain_id: The ID of the domain that will be updated.
+            name: The new domain name. For development instances, can contain the port, i.e
+                `myhostname:3000`. For production instances, must be a valid FQDN, i.e
+                `mysite.com`. Cannot contain protocol scheme.
+            proxy_url: The full URL of the proxy that will forward requests to Clerk's
+                Frontend API. Can only be updated for production instances.
+            is_secondary: Whether this is a domain for a secondary app, meaning that any
+                subdomain provided is significant and will be stored as part of the domain.
+                This is useful for supporting multiple apps (one primary and multiple
+                secondaries) on the same root domain (eTLD+1).
+
+        Raises:
+            BadRequestError: Bad request (400).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return self._run(
             self._service().update(
@@ -123,6 +154,14 @@ class Domains(SyncService):
         the instance's primary domain.
 
         ``DELETE /domains/{domain_id}``
+
+        Args:
+            domain_id: The ID of the domain that will be deleted. Must be a satellite
+                domain.
+
+        Raises:
+            PermissionDeniedError: Forbidden (403).
+            NotFoundError: Resource not found (404).
         """
         return self._run(self._service().delete(domain_id, **options))
 

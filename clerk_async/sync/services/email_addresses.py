@@ -84,6 +84,27 @@ class EmailAddresses(SyncService):
         Create a new email address
 
         ``POST /email_addresses``
+
+        Args:
+            params: A ``CreateEmailAddressParams`` or a mapping of its fields, in place of
+                the keywords.
+            user_id: The ID representing the user.
+            email_address: The new email address. Must adhere to the RFC 5322 specification
+                for email address format.
+            verified: When created, the email address will be marked as verified.
+            primary: Create this email address as the primary email address for the user.
+                Default: false, unless it is the first email address.
+            notify_primary_email_address_changed: If set to `true` and the email address is
+                created as the user's new primary, the previous primary email address is
+                notified of the change. By default, no notification is sent.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            ConflictError: Conflict (409).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return self._run(
             self._service().create(
@@ -107,6 +128,15 @@ class EmailAddresses(SyncService):
         Returns the details of an email address.
 
         ``GET /email_addresses/{email_address_id}``
+
+        Args:
+            email_address_id: The ID of the email address to retrieve.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
         """
         return self._run(self._service().get(email_address_id, **options))
 
@@ -124,6 +154,21 @@ class EmailAddresses(SyncService):
         Updates an email address.
 
         ``PATCH /email_addresses/{email_address_id}``
+
+        Args:
+            email_address_id: The ID of the email address to update.
+            verified: The email address will be marked as verified.
+            primary: Set this email address as the primary email address for the user.
+            notify_primary_email_address_changed: If set to `true` and this update makes the
+                email address the user's new primary, the previous primary email address is
+                notified of the change. By default, no notification is sent.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            ConflictError: Conflict (409).
         """
         return self._run(
             self._service().update(
@@ -145,6 +190,16 @@ class EmailAddresses(SyncService):
         Delete the email address with the given ID
 
         ``DELETE /email_addresses/{email_address_id}``
+
+        Args:
+            email_address_id: The ID of the email address to delete.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            ConflictError: Conflict (409).
         """
         return self._run(self._service().delete(email_address_id, **options))
 
@@ -160,6 +215,16 @@ class EmailAddresses(SyncService):
         is tracked on its own verification; confirm it with attempt_verification.
 
         ``POST /email_addresses/{email_address_id}/prepare_verification``
+
+        Args:
+            email_address_id: The ID of the email address to send the verification code to.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            InternalServerError: Internal server error (500).
         """
         return self._run(self._service().prepare_verification(email_address_id, **options))
 
@@ -202,6 +267,19 @@ class EmailAddresses(SyncService):
         afterwards, mint a sign-in token.
 
         ``POST /email_addresses/{email_address_id}/attempt_verification``
+
+        Args:
+            email_address_id: The ID of the email address whose code is being verified.
+            verification_id: The ID of the verification to check, such as one returned by
+                prepare_verification.
+            code: The verification code that was sent to the email address.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            InternalServerError: Internal server error (500).
         """
         return self._run(
             self._service().attempt_verification(
@@ -247,6 +325,32 @@ class EmailAddresses(SyncService):
         account, the request is rejected; remove the connected account first.
 
         ``PUT /users/{user_id}/email_address``
+
+        Args:
+            user_id: The ID of the user whose email address to replace.
+            email_address: The new email address. Must adhere to the RFC 5322 specification
+                for email address format.
+            identification_status: Controls the status of the replacement email address.
+                Defaults to `verified`. Set to `reserved` to create it reserved (unverified
+                but usable for sign-in and locked so no other user can claim it), or to
+                `unverified` to create it neither usable for sign-in nor locked.
+                **Warning:** `unverified` can lock the user out of their account. An
+                unverified email address cannot be used to sign in, so if the user has no
+                other verified or reserved identifier, they will be unable to authenticate
+                and unable to verify this address. Prefer `reserved` unless you specifically
+                need the address left unclaimed — for example so that another user can also
+                hold it until one of them verifies it.
+            notify_primary_email_address_changed: If set to `true`, the user's previous
+                primary email address is notified that the primary email address has
+                changed. No notification is sent when the replacement is the user's current
+                primary email address. By default, no notification is sent.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return self._run(
             self._service().replace_for_user(

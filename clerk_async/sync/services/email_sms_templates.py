@@ -49,6 +49,15 @@ class EmailSmsTemplates(SyncService):
         Returns the details of a template
 
         ``GET /templates/{template_type}/{slug}`` (deprecated)
+
+        Args:
+            template_type: The type of templates to retrieve (email or SMS)
+            slug: The slug (i.e. machine-friendly name) of the template to retrieve.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            NotFoundError: Resource not found (404).
         """
         return self._run(self._service().get(template_type, slug=slug, **options))
 
@@ -63,6 +72,16 @@ class EmailSmsTemplates(SyncService):
         Reverts an updated template to its default state
 
         ``POST /templates/{template_type}/{slug}/revert`` (deprecated)
+
+        Args:
+            template_type: The type of template to revert.
+            slug: The slug of the template to revert.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            ClerkAPIError: Payment required (402).
+            NotFoundError: Resource not found (404).
         """
         return self._run(self._service().revert(template_type, slug=slug, **options))
 
@@ -82,6 +101,19 @@ class EmailSmsTemplates(SyncService):
         themselves.
 
         ``POST /templates/{template_type}/{slug}/toggle_delivery`` (deprecated)
+
+        Args:
+            template_type: The type of template to toggle delivery for.
+            slug: The slug of the template for which to toggle delivery.
+            delivered_by_clerk: Whether Clerk should deliver emails or SMS messages based on
+                the current template.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            NotFoundError: Resource not found (404).
+            ClerkAPIError: Locked (423).
+            RateLimitError: Too many requests (429).
         """
         return self._run(
             self._service().toggle_template_delivery(
@@ -103,6 +135,20 @@ class EmailSmsTemplates(SyncService):
         Returns a list of all templates. The templates are returned sorted by position.
 
         ``GET /templates/{template_type}`` (deprecated)
+
+        Args:
+            template_type: The type of templates to list (email or SMS)
+            paginated: Whether to paginate the results. If true, the results will be
+                paginated. If false, the results will not be paginated.
+            limit: Applies a limit to the number of results returned. Can be used for
+                paginating the results together with `offset`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return SyncPager(
             self._client,

@@ -110,6 +110,39 @@ class EnterpriseConnections(SyncService):
         Create a new enterprise connection.
 
         ``POST /enterprise_connections``
+
+        Args:
+            params: A ``CreateEnterpriseConnectionParams`` or a mapping of its fields, in
+                place of the keywords.
+            name: The display name of the connection.
+            provider: The identity provider (e.g. saml_custom, oidc_custom,
+                oidc_github_enterprise, oidc_gitlab)
+            domains: Domains associated with the enterprise connection (required; at least
+                one). Values are normalized to lowercase. Each domain must be a valid fully
+                qualified domain name.
+            organization_id: Organization ID when the connection is linked to an
+                organization.
+            allow_organization_account_linking: Whether this connection supports account
+                linking via organization membership.
+            active: Whether the enterprise connection is active. When true, IdP metadata
+                must be provided via the `saml` object.
+            saml: SAML connection-specific properties. Only applied when the enterprise
+                connection uses SAML (e.g. provider is saml_custom). Use this to set IdP
+                configuration, attribute mapping, and other SAML-specific settings at
+                creation time.
+            oidc: OIDC connection-specific properties. Only applied when the enterprise
+                connection uses OIDC (e.g. provider is oidc_custom, oidc_github_enterprise,
+                or oidc_gitlab).
+            custom_attributes: Custom attributes to map from the IdP to the user's profile
+                via SSO or SCIM provisioning. Requires the custom attributes feature to be
+                enabled for the instance.
+
+        Raises:
+            ClerkAPIError: Payment required (402).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            ConflictError: Conflict (409).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return self._run(
             self._service().create(
@@ -138,6 +171,14 @@ class EnterpriseConnections(SyncService):
         `enterprise_connection_id` in the path.
 
         ``GET /enterprise_connections/{enterprise_connection_id}``
+
+        Args:
+            enterprise_connection_id: The ID of the enterprise connection.
+
+        Raises:
+            ClerkAPIError: Payment required (402).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
         """
         return self._run(self._service().get(enterprise_connection_id, **options))
 
@@ -166,6 +207,40 @@ class EnterpriseConnections(SyncService):
         be deleted so the connection can be enabled.
 
         ``PATCH /enterprise_connections/{enterprise_connection_id}``
+
+        Args:
+            enterprise_connection_id: The ID of the enterprise connection to update.
+            name: The display name of the enterprise connection.
+            domains: Domains associated with the enterprise connection. Values are
+                normalized to lowercase. Empty array means ignored (no change); non-empty
+                array means set domains to the given list (replaces existing).
+            active: Whether the enterprise connection is active. When set to true
+                (enabling), any existing verified organization domains for the same
+                domain(s) will be removed so the connection can be enabled.
+            sync_user_attributes: Whether to sync user attributes on sign-in.
+            disable_additional_identifications: Whether to disable additional
+                identifications.
+            allow_organization_account_linking: Whether this connection supports account
+                linking via organization membership.
+            organization_id: Organization ID to link to this enterprise connection. Only
+                linking is supported; sending this field sets or changes the linked
+                organization. There is no way to unlink an organization once linked.
+            saml: SAML connection-specific properties. Only applied when the enterprise
+                connection uses SAML. Use this to update IdP configuration, attribute
+                mapping, and other SAML-specific settings.
+            oidc: OIDC connection-specific properties. Only applied when the enterprise
+                connection uses OIDC (e.g. oidc_custom, oidc_github_enterprise, or
+                oidc_gitlab).
+            custom_attributes: Custom attributes to map from the IdP to the user's profile
+                via SSO or SCIM provisioning. Requires the custom attributes feature to be
+                enabled for the instance.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            ClerkAPIError: Payment required (402).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return self._run(
             self._service().update(
@@ -195,6 +270,14 @@ class EnterpriseConnections(SyncService):
         `enterprise_connection_id` in the path.
 
         ``DELETE /enterprise_connections/{enterprise_connection_id}``
+
+        Args:
+            enterprise_connection_id: The ID of the enterprise connection to delete.
+
+        Raises:
+            ClerkAPIError: Payment required (402).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
         """
         return self._run(self._service().delete(enterprise_connection_id, **options))
 
@@ -213,6 +296,20 @@ class EnterpriseConnections(SyncService):
         connection.
 
         ``GET /enterprise_connections/{enterprise_connection_id}/test_runs``
+
+        Args:
+            enterprise_connection_id: The ID of the enterprise connection.
+            status: Filter test runs by status (may be repeated)
+            limit: Applies a limit to the number of results returned. Can be used for
+                paginating the results together with `offset`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`.
+
+        Raises:
+            ClerkAPIError: Payment required (402).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return SyncPager(
             self._client,
@@ -231,6 +328,14 @@ class EnterpriseConnections(SyncService):
         Returns a short-lived URL that starts the IdP test flow for this connection.
 
         ``POST /enterprise_connections/{enterprise_connection_id}/test_runs``
+
+        Args:
+            enterprise_connection_id: The ID of the enterprise connection.
+
+        Raises:
+            ClerkAPIError: Payment required (402).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
         """
         return self._run(self._service().create_test_run(enterprise_connection_id, **options))
 
@@ -251,6 +356,23 @@ class EnterpriseConnections(SyncService):
         paginated using the optional `limit` and `offset` query parameters.
 
         ``GET /enterprise_connections``
+
+        Args:
+            params: A ``ListEnterpriseConnectionsParams`` or a mapping of its fields, in
+                place of the keywords.
+            limit: Applies a limit to the number of results returned. Can be used for
+                paginating the results together with `offset`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`.
+            organization_id: Filter enterprise connections by organization ID.
+            active: Filter by active status. If true, only active connections are returned.
+                If false, only inactive connections are returned. If omitted, all
+                connections are returned.
+
+        Raises:
+            ClerkAPIError: Payment required (402).
+            PermissionDeniedError: Authorization invalid (403).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return SyncPager(
             self._client,

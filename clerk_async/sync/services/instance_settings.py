@@ -82,6 +82,33 @@ class InstanceSettings(SyncService):
         Updates the settings of an instance
 
         ``PATCH /instance``
+
+        Args:
+            params: A ``UpdateInstanceParams`` or a mapping of its fields, in place of the
+                keywords.
+            test_mode: Toggles test mode for this instance, allowing the use of test email
+                addresses and phone numbers. Defaults to true for development instances.
+            hibp: Whether the instance should be using the HIBP service to check passwords
+                for breaches.
+            allowed_origins: For browser-like stacks such as browser extensions, Electron
+                (not officially supported), or Capacitor.js (not officially supported), the
+                instance allowed origins need to be updated with the request origin value.
+                For Chrome extensions popup, background, or service worker pages, the origin
+                is chrome-extension://extension_uuid. For Electron apps the default origin
+                is http://localhost:3000. For Capacitor, the origin is
+                capacitor://localhost.
+            cookieless_dev: Whether the instance should operate in cookieless development
+                mode (i.e. without third-party cookies). Deprecated: Please use
+                `url_based_session_syncing` instead.
+            url_based_session_syncing: Whether the instance should use URL-based session
+                syncing in development mode (i.e. without third-party cookies).
+            preferred_sign_in_strategy_when_password_required: When password is required at
+                the instance level, sets the preferred sign-in strategy surfaced to Clerk
+                components. Has no effect when password is not required. Defaults to
+                `password`. Set to an empty string to clear the override.
+
+        Raises:
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return self._run(
             self._service().update(
@@ -116,6 +143,14 @@ class InstanceSettings(SyncService):
         Updates the restriction settings of an instance
 
         ``PATCH /instance/restrictions``
+
+        Args:
+            params: A ``UpdateInstanceRestrictionsParams`` or a mapping of its fields, in
+                place of the keywords.
+
+        Raises:
+            ClerkAPIError: Payment required (402).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return self._run(
             self._service().update_restrictions(
@@ -151,6 +186,13 @@ class InstanceSettings(SyncService):
         """Update instance protect settings
 
         ``PATCH /instance/protect``
+
+        Args:
+            params: A ``UpdateInstanceProtectParams`` or a mapping of its fields, in place
+                of the keywords.
+
+        Raises:
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return self._run(
             self._service().update_instance_protect(
@@ -187,6 +229,16 @@ class InstanceSettings(SyncService):
         `blocked_country_codes` is a no-op.
 
         ``PATCH /instance/communication``
+
+        Args:
+            params: A ``UpdateInstanceCommunicationParams`` or a mapping of its fields, in
+                place of the keywords.
+            blocked_country_codes: ISO 3166-1 alpha-2 country codes to block for SMS
+                delivery. Whole-list replacement. Codes must be uppercase, 2-letter, and
+                unique within the array.
+
+        Raises:
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return self._run(
             self._service().update_communication(
@@ -225,6 +277,28 @@ class InstanceSettings(SyncService):
         Updates the OAuth application settings for the instance.
 
         ``PATCH /instance/oauth_application_settings``
+
+        Args:
+            params: A ``UpdateInstanceOAuthApplicationSettingsParams`` or a mapping of its
+                fields, in place of the keywords.
+            dynamic_oauth_client_registration: Whether dynamic OAuth client registration is
+                enabled for the instance (RFC 7591).
+            default_scopes: Default scopes. Set to null to reset to Clerk-provided defaults.
+            oauth_jwt_access_tokens: Whether OAuth JWT access tokens are enabled for the
+                instance (disabled indicates opaque access tokens).
+            client_id_metadata_documents_advertised: Whether the instance advertises support
+                for Client ID Metadata Documents in its OAuth authorization server metadata.
+            client_id_metadata_documents_only_allow_pre_registered_clients: When true, new
+                unknown CIMD clients are rejected. Previously auto-connected and
+                pre-registered clients remain admitted; deleting a client makes it unknown
+                again.
+            client_id_metadata_documents_block_implicitly_allowed_clients: When true,
+                recorded implicitly allowed CIMD clients are rejected on future client
+                lookups. Explicitly allowed clients remain accepted. This does not revoke
+                previously issued access tokens.
+
+        Raises:
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return self._run(
             self._service().update_oauth_application_settings(
@@ -253,6 +327,20 @@ class InstanceSettings(SyncService):
         Change the domain of a production instance.
 
         ``POST /instance/change_domain``
+
+        Args:
+            params: A ``ChangeProductionInstanceDomainParams`` or a mapping of its fields,
+                in place of the keywords.
+            home_url: The new home URL of the production instance e.g.
+                https://www.example.com.
+            is_secondary: Whether this is a domain for a secondary app, meaning that any
+                subdomain provided is significant and will be stored as part of the domain.
+                This is useful for supporting multiple apps (one primary and multiple
+                secondaries) on the same root domain (eTLD+1).
+
+        Raises:
+            BadRequestError: Bad request (400).
+            UnprocessableEntityError: Unprocessable entity (422).
         """
         return self._run(
             self._service().change_domain(
@@ -269,6 +357,11 @@ class InstanceSettings(SyncService):
         Retrieves the organization settings of the instance
 
         ``GET /instance/organization_settings``
+
+        Raises:
+            ClerkAPIError: Payment required (402).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return self._run(self._service().get_organization_settings(**options))
 
@@ -292,6 +385,24 @@ class InstanceSettings(SyncService):
         Updates the organization settings of the instance
 
         ``PATCH /instance/organization_settings``
+
+        Args:
+            params: A ``UpdateInstanceOrganizationSettingsParams`` or a mapping of its
+                fields, in place of the keywords.
+            domains_enrollment_modes: Specify which enrollment modes to enable for your
+                Organization Domains. Supported modes are 'automatic_invitation' &
+                'automatic_suggestion'.
+            creator_role_id: Specify what the default organization role is for an
+                organization creator.
+            domains_default_role_id: Specify what the default organization role is for the
+                organization domains.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            ClerkAPIError: Payment required (402).
+            PermissionDeniedError: Forbidden (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return self._run(
             self._service().update_organization_settings(

@@ -82,6 +82,25 @@ class JwtTemplates(SyncService):
         Create a new JWT template
 
         ``POST /jwt_templates``
+
+        Args:
+            params: A ``CreateJWTTemplateParams`` or a mapping of its fields, in place of
+                the keywords.
+            name: JWT template name.
+            claims: JWT template claims in JSON format.
+            lifetime: JWT lifetime.
+            allowed_clock_skew: JWT allowed clock skew.
+            custom_signing_key: Whether a custom signing key/algorithm is also provided for
+                this template.
+            signing_algorithm: The custom signing algorithm to use when minting JWTs.
+                Required if `custom_signing_key` is `true`.
+            signing_key: The custom signing private key to use when minting JWTs. Required
+                if `custom_signing_key` is `true`.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            ClerkAPIError: Payment required (402).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return self._run(
             self._service().create(
@@ -107,6 +126,12 @@ class JwtTemplates(SyncService):
         Retrieve the details of a given JWT template
 
         ``GET /jwt_templates/{template_id}``
+
+        Args:
+            template_id: JWT Template ID.
+
+        Raises:
+            NotFoundError: Resource not found (404).
         """
         return self._run(self._service().get(template_id, **options))
 
@@ -150,6 +175,24 @@ class JwtTemplates(SyncService):
         Updates an existing JWT template
 
         ``PATCH /jwt_templates/{template_id}``
+
+        Args:
+            template_id: The ID of the JWT template to update.
+            name: JWT template name.
+            claims: JWT template claims in JSON format.
+            lifetime: JWT lifetime.
+            allowed_clock_skew: JWT allowed clock skew.
+            custom_signing_key: Whether a custom signing key/algorithm is also provided for
+                this template.
+            signing_algorithm: The custom signing algorithm to use when minting JWTs.
+                Required if `custom_signing_key` is `true`.
+            signing_key: The custom signing private key to use when minting JWTs. Required
+                if `custom_signing_key` is `true`.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            ClerkAPIError: Payment required (402).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return self._run(
             self._service().update(
@@ -173,6 +216,13 @@ class JwtTemplates(SyncService):
         """Delete a Template
 
         ``DELETE /jwt_templates/{template_id}``
+
+        Args:
+            template_id: JWT Template ID.
+
+        Raises:
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
         """
         return self._run(self._service().delete(template_id, **options))
 
@@ -189,6 +239,16 @@ class JwtTemplates(SyncService):
         """List all templates
 
         ``GET /jwt_templates``
+
+        Args:
+            params: A ``ListJWTTemplatesParams`` or a mapping of its fields, in place of the
+                keywords.
+            paginated: Whether to paginate the results. If true, the results will be
+                paginated. If false, the results will not be paginated.
+            limit: Applies a limit to the number of results returned. Can be used for
+                paginating the results together with `offset`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`.
         """
         return SyncPager(
             self._client,

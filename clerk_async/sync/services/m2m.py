@@ -53,6 +53,11 @@ class M2M(SyncService):
         Fetches M2M tokens for a specific machine.
 
         ``GET /m2m_tokens``
+
+        Raises:
+            BadRequestError: Bad request (400).
+            PermissionDeniedError: Forbidden (403).
+            NotFoundError: Not found (404).
         """
         return SyncPager(
             self._client,
@@ -77,6 +82,29 @@ class M2M(SyncService):
         Creates a new M2M Token. Must be authenticated via a Machine Secret Key.
 
         ``POST /m2m_tokens``
+
+        Args:
+            params: A ``CreateM2MTokenParams`` or a mapping of its fields, in place of the
+                keywords.
+            min_remaining_ttl_seconds: Enables server-side token reuse for opaque-format
+                tokens. When set, if a non-revoked, non-expired M2M token already exists for
+                this machine with identical `claims` and `scopes` and at least this many
+                seconds of remaining lifetime, that existing token is returned and no new
+                token is minted. Use this when caching tokens in application memory across
+                requests is impractical — for example, in serverless functions, short-lived
+                job workers, or autoscaling containers that churn faster than the token TTL.
+                Pooling at the server collapses many redundant create calls into reuse of a
+                single live token, which is the recommended pattern for high-volume M2M
+                traffic. Must be strictly less than the effective token lifetime — that is,
+                `seconds_until_expiration` when provided, or the machine's default TTL
+                otherwise. A value greater than or equal to the lifetime is rejected with a
+                400, since no freshly-minted token would ever satisfy the requirement. Only
+                applies to opaque-format tokens (`token_format` defaults to `opaque`).
+                JWT-format tokens are stateless and are never deduplicated.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            ConflictError: Conflict (409).
         """
         return self._run(
             self._service().create_token(
@@ -101,6 +129,10 @@ class M2M(SyncService):
         Revokes a M2M Token.
 
         ``POST /m2m_tokens/{m2m_token_id}/revoke``
+
+        Raises:
+            BadRequestError: Bad request (400).
+            NotFoundError: Not found (404).
         """
         return self._run(
             self._service().revoke_token(
@@ -118,5 +150,9 @@ class M2M(SyncService):
         Verifies a M2M Token.
 
         ``POST /m2m_tokens/verify``
+
+        Raises:
+            BadRequestError: Bad request (400).
+            NotFoundError: Not found (404).
         """
         return self._run(self._service().verify_token(token, **options))

@@ -83,6 +83,21 @@ class Machines(SyncService):
         Creates a new machine.
 
         ``POST /machines``
+
+        Args:
+            params: A ``CreateMachineParams`` or a mapping of its fields, in place of the
+                keywords.
+            name: The name of the machine.
+            scoped_machines: Array of machine IDs that this machine will have access to.
+                Maximum of 150 scopes per machine.
+            default_token_ttl: The default time-to-live (TTL) in seconds for tokens created
+                by this machine. Must be at least 1 second.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return self._run(
             self._service().create(
@@ -104,6 +119,16 @@ class Machines(SyncService):
         Returns the details of a machine.
 
         ``GET /machines/{machine_id}``
+
+        Args:
+            machine_id: The ID of the machine to retrieve.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return self._run(self._service().get(machine_id, **options))
 
@@ -120,6 +145,19 @@ class Machines(SyncService):
         Updates an existing machine. Only the provided fields will be updated.
 
         ``PATCH /machines/{machine_id}``
+
+        Args:
+            machine_id: The ID of the machine to update.
+            name: The name of the machine.
+            default_token_ttl: The default time-to-live (TTL) in seconds for tokens created
+                by this machine. Must be at least 1 second.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return self._run(
             self._service().update(
@@ -137,6 +175,16 @@ class Machines(SyncService):
         Deletes a machine.
 
         ``DELETE /machines/{machine_id}``
+
+        Args:
+            machine_id: The ID of the machine to delete.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return self._run(self._service().delete(machine_id, **options))
 
@@ -150,6 +198,15 @@ class Machines(SyncService):
         Returns the secret key for a machine.
 
         ``GET /machines/{machine_id}/secret_key``
+
+        Args:
+            machine_id: The ID of the machine to retrieve the secret key for.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
         """
         return self._run(self._service().get_secret_key(machine_id, **options))
 
@@ -183,6 +240,20 @@ class Machines(SyncService):
         the duration specified by the previous_token_ttl parameter.
 
         ``POST /machines/{machine_id}/secret_key/rotate``
+
+        Args:
+            machine_id: The ID of the machine to rotate the secret key for.
+            previous_token_ttl: The time in seconds that the previous secret key will remain
+                valid after rotation. This ensures a graceful transition period for updating
+                applications with the new secret key. Set to 0 to immediately expire the
+                previous key. Maximum value is 8 hours (28800 seconds).
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return self._run(
             self._service().rotate_secret_key(
@@ -219,6 +290,18 @@ class Machines(SyncService):
         machine. Maximum of 150 scopes per machine.
 
         ``POST /machines/{machine_id}/scopes``
+
+        Args:
+            machine_id: The ID of the machine that will have access to another machine.
+            to_machine_id: The ID of the machine that will be scoped to the current machine.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            ConflictError: Conflict (409).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return self._run(
             self._service().create_scope(machine_id, to_machine_id=to_machine_id, **options)
@@ -235,6 +318,17 @@ class Machines(SyncService):
         Deletes a machine scope, removing access from one machine to another.
 
         ``DELETE /machines/{machine_id}/scopes/{other_machine_id}``
+
+        Args:
+            machine_id: The ID of the machine that has access to another machine.
+            other_machine_id: The ID of the machine that is being accessed.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return self._run(
             self._service().delete_scope(machine_id, other_machine_id=other_machine_id, **options)
@@ -258,6 +352,28 @@ class Machines(SyncService):
         by descending creation date (i.e. most recent machines will be returned first)
 
         ``GET /machines``
+
+        Args:
+            params: A ``ListMachinesParams`` or a mapping of its fields, in place of the
+                keywords.
+            limit: Applies a limit to the number of results returned. Can be used for
+                paginating the results together with `offset`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`.
+            query: Returns machines with ID or name that match the given query. Uses exact
+                match for machine ID and partial match for name.
+            order_by: Allows to return machines in a particular order. You can order the
+                returned machines by their `name` or `created_at`. To specify the direction,
+                use the `+` or `-` symbols prepended to the property to order by. For
+                example, to return machines in descending order by `created_at`, use
+                `-created_at`. If you don't use `+` or `-`, then `+` is implied. Defaults to
+                `-created_at`.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return SyncPager(
             self._client,

@@ -52,6 +52,21 @@ class Miscellaneous(SyncService):
         authentication state cannot be immediately determined.
 
         ``GET /public/interstitial``
+
+        Args:
+            params: A ``GetPublicInterstitialParams`` or a mapping of its fields, in place
+                of the keywords.
+            frontend_api_deprecated: Please use `frontend_api` instead.
+            frontend_api: The Frontend API key of your instance.
+            publishable_key: The publishable key of your instance.
+            proxy_url: The proxy URL of your instance.
+            domain: The domain of your instance.
+            sign_in_url: The sign in URL of your instance.
+            use_domain_for_script: Whether to use the domain for the script URL.
+
+        Raises:
+            BadRequestError: A required query parameter is missing (400).
+            InternalServerError: An infinite redirect loop was detected (500).
         """
         return self._run(
             self._service().get_public_interstitial(

@@ -44,6 +44,17 @@ class OauthAccessTokens(SyncService):
         """Verify an OAuth Access Token
 
         ``POST /oauth_applications/access_tokens/verify``
+
+        Args:
+            params: A ``VerifyOAuthAccessTokenParams`` or a mapping of its fields, in place
+                of the keywords.
+            access_token: The access token to verify.
+            secret: The access token to verify. This is deprecated, use `access_token`
+                instead.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            NotFoundError: Not found (404).
         """
         return self._run(
             self._service().verify(params, access_token=access_token, secret=secret, **options)

@@ -87,6 +87,27 @@ class OauthApplications(SyncService):
         `http://`, `https://`, `myapp://`, etc...
 
         ``POST /oauth_applications``
+
+        Args:
+            params: A ``CreateOAuthApplicationParams`` or a mapping of its fields, in place
+                of the keywords.
+            name: The name of the new OAuth application. Max length: 256.
+            redirect_uris: An array of redirect URIs of the new OAuth application.
+            callback_url: The callback URL of the new OAuth application.
+            scopes: Define the allowed scopes for the new OAuth applications that dictate
+                the user payload of the OAuth user info endpoint. Available scopes are
+                `profile`, `email`, `public_metadata`, `private_metadata`. Provide the
+                requested scopes as a string, separated by spaces.
+            consent_screen_enabled: True to enable a consent screen to display in the
+                authentication flow.
+            pkce_required: True to require the Proof Key of Code Exchange (PKCE) flow.
+            public: If true, this client is public and you can use the Proof Key of Code
+                Exchange (PKCE) flow.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            PermissionDeniedError: Authorization invalid (403).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return self._run(
             self._service().create(
@@ -112,6 +133,13 @@ class OauthApplications(SyncService):
         Fetches the OAuth application whose ID matches the provided `id` in the path.
 
         ``GET /oauth_applications/{oauth_application_id}``
+
+        Args:
+            oauth_application_id: The ID of the OAuth application.
+
+        Raises:
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
         """
         return self._run(self._service().get(oauth_application_id, **options))
 
@@ -133,6 +161,28 @@ class OauthApplications(SyncService):
         Updates an existing OAuth application
 
         ``PATCH /oauth_applications/{oauth_application_id}``
+
+        Args:
+            oauth_application_id: The ID of the OAuth application to update.
+            name: The new name of the OAuth application. Max length: 256.
+            redirect_uris: An array of redirect URIs of the new OAuth application.
+            callback_url: The new callback URL of the OAuth application.
+            scopes: Define the allowed scopes for the new OAuth applications that dictate
+                the user payload of the OAuth user info endpoint. Available scopes are
+                `profile`, `email`, `public_metadata`, `private_metadata`. Provide the
+                requested scopes as a string, separated by spaces.
+            consent_screen_enabled: True to enable a consent screen to display in the
+                authentication flow. This cannot be disabled for dynamically registered
+                OAuth Applications.
+            pkce_required: True to require the Proof Key of Code Exchange (PKCE) flow.
+            public: If true, this client is public and you can use the Proof Key of Code
+                Exchange (PKCE) flow.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return self._run(
             self._service().update(
@@ -158,6 +208,13 @@ class OauthApplications(SyncService):
         Deletes the given OAuth application. This is not reversible.
 
         ``DELETE /oauth_applications/{oauth_application_id}``
+
+        Args:
+            oauth_application_id: The ID of the OAuth application to delete.
+
+        Raises:
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
         """
         return self._run(self._service().delete(oauth_application_id, **options))
 
@@ -194,6 +251,18 @@ class OauthApplications(SyncService):
         supported: `image/jpeg`, `image/png`, `image/gif`, `image/webp`.
 
         ``PUT /oauth_applications/{oauth_application_id}/logo``
+
+        Args:
+            oauth_application_id: The ID of the OAuth application for which to upload a
+                logo.
+            uploader_user_id: The ID of the user that will be credited with the image
+                upload.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            ClerkAPIError: Request entity too large (413).
         """
         return self._run(
             self._service().upload_logo(
@@ -212,6 +281,14 @@ class OauthApplications(SyncService):
         make sure to update it in authorized OAuth clients.
 
         ``POST /oauth_applications/{oauth_application_id}/rotate_secret``
+
+        Args:
+            oauth_application_id: The ID of the OAuth application for which to rotate the
+                client secret.
+
+        Raises:
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
         """
         return self._run(self._service().rotate_secret(oauth_application_id, **options))
 
@@ -245,6 +322,18 @@ class OauthApplications(SyncService):
         cannot be revoked.
 
         ``POST /oauth_applications/{oauth_application_id}/revoke_token``
+
+        Args:
+            oauth_application_id: The ID of the OAuth application for which to revoke the
+                token.
+            token: The opaque OAuth access token or refresh token to revoke. All tokens
+                associated with the same OAuth grant are also revoked.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return self._run(self._service().revoke_token(oauth_application_id, token=token, **options))
 
@@ -268,6 +357,35 @@ class OauthApplications(SyncService):
         will be returned first.
 
         ``GET /oauth_applications``
+
+        Args:
+            params: A ``ListOAuthApplicationsParams`` or a mapping of its fields, in place
+                of the keywords.
+            limit: Applies a limit to the number of results returned. Can be used for
+                paginating the results together with `offset`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`.
+            order_by: Allows to return OAuth applications in a particular order. At the
+                moment, you can order the returned OAuth applications by their `created_at`
+                and `name`. In order to specify the direction, you can use the `+/-` symbols
+                prepended in the property to order by. For example, if you want OAuth
+                applications to be returned in descending order according to their
+                `created_at` property, you can use `-created_at`. If you don't use `+` or
+                `-`, then `+` is implied. We only support one `order_by` parameter, and if
+                multiple `order_by` parameters are provided, we will only keep the first
+                one. For example, if you pass `order_by=name&order_by=created_at`, we will
+                consider only the first `order_by` parameter, which is `name`. The
+                `created_at` parameter will be ignored in this case.
+            name_query: Returns OAuth applications with names that match the given query,
+                via case-insensitive partial match. Also returns the OAuth application whose
+                `client_id` is exactly the given query, which is useful for resolving a
+                `client_id` to the OAuth application `id` required by the read, update and
+                delete endpoints.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            PermissionDeniedError: Authorization invalid (403).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return SyncPager(
             self._client,

@@ -55,6 +55,21 @@ class OrganizationDomains(SyncService):
         optionally set to unverified.
 
         ``POST /organizations/{organization_id}/domains``
+
+        Args:
+            organization_id: The ID of the organization where the new domain will be
+                created.
+            name: The name of the new domain.
+            enrollment_mode: The enrollment_mode for the new domain. This can be
+                `automatic_invitation`, `automatic_suggestion`, `manual_invitation` or
+                `enterprise_sso`.
+            verified: The status of domain's verification. Defaults to true.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return self._run(
             self._service().create(
@@ -80,6 +95,20 @@ class OrganizationDomains(SyncService):
         Updates the properties of an existing organization domain.
 
         ``PATCH /organizations/{organization_id}/domains/{domain_id}``
+
+        Args:
+            organization_id: The ID of the organization to which the domain belongs.
+            domain_id: The ID of the domain.
+            enrollment_mode: The enrollment_mode for the new domain. This can be
+                `automatic_invitation`, `automatic_suggestion`, `manual_invitation` or
+                `enterprise_sso`.
+            verified: The status of the domain's verification.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            PermissionDeniedError: Forbidden (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return self._run(
             self._service().update(
@@ -102,6 +131,16 @@ class OrganizationDomains(SyncService):
         Removes the given domain from the organization.
 
         ``DELETE /organizations/{organization_id}/domains/{domain_id}``
+
+        Args:
+            organization_id: The ID of the organization to which the domain belongs.
+            domain_id: The ID of the domain.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Forbidden (403).
+            NotFoundError: Resource not found (404).
         """
         return self._run(self._service().delete(organization_id, domain_id=domain_id, **options))
 
@@ -119,6 +158,15 @@ class OrganizationDomains(SyncService):
         event is emitted with the same strategy.
 
         ``POST /organizations/{organization_id}/domains/{domain_id}/verify_ownership``
+
+        Args:
+            organization_id: The ID of the organization to which the domain belongs.
+            domain_id: The ID of the domain.
+
+        Raises:
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Forbidden (403).
+            NotFoundError: Resource not found (404).
         """
         return self._run(
             self._service().verify_ownership(organization_id, domain_id=domain_id, **options)
@@ -159,6 +207,38 @@ class OrganizationDomains(SyncService):
         by organization, verification status, enrollment mode, or search query.
 
         ``GET /organization_domains``
+
+        Args:
+            params: A ``ListAllOrganizationDomainsParams`` or a mapping of its fields, in
+                place of the keywords.
+            organization_id: The ID of the organization to filter domains by.
+            verified: Filter by verification status.
+            enrollment_mode: Filter by enrollment mode. Prefix a value with `-` to exclude
+                it instead (e.g. `-enterprise_sso`). Include and exclude filters can be
+                combined and compose as AND.
+            query: Search domains by name or organization ID. If the query starts with
+                'org_', it will search by exact organization ID match. Otherwise, it
+                performs a case-insensitive partial match on the domain name. Note: An empty
+                string or whitespace-only value is not allowed and will result in a
+                validation error.
+            domains: Filter by exact domain names. Accepts multiple values (e.g.
+                domains=example.com&domains=test.org).
+            order_by: Allows to return organization domains in a particular order. At the
+                moment, you can order the returned domains by their `name` or `created_at`.
+                In order to specify the direction, you can use the `+/-` symbols prepended
+                to the property to order by. For example, if you want domains to be returned
+                in descending order according to their `created_at` property, you can use
+                `-created_at`. If you don't use `+` or `-`, then `+` is implied. Defaults to
+                `-created_at`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`.
+            limit: Applies a limit to the number of results returned. Can be used for
+                paginating the results together with `offset`.
+
+        Raises:
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return SyncPager(
             self._client,
@@ -189,6 +269,23 @@ class OrganizationDomains(SyncService):
         """Get a list of all domains of an organization.
 
         ``GET /organizations/{organization_id}/domains``
+
+        Args:
+            organization_id: The organization ID.
+            verified: Filter domains by their verification status. `true` or `false`.
+            enrollment_mode: Filter domains by their enrollment mode. Accepts
+                `automatic_invitation`, `automatic_suggestion`, `manual_invitation` or
+                `enterprise_sso`. Prefix a value with `-` to exclude it instead (e.g.
+                `-enterprise_sso`). Include and exclude filters can be combined and compose
+                as AND.
+            limit: Applies a limit to the number of results returned. Can be used for
+                paginating the results together with `offset`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`.
+
+        Raises:
+            AuthenticationError: Authentication invalid (401).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return SyncPager(
             self._client,

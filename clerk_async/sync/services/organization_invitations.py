@@ -76,6 +76,29 @@ class OrganizationInvitations(SyncService):
         creation date by default.
 
         ``GET /organization_invitations``
+
+        Args:
+            params: A ``ListInstanceOrganizationInvitationsParams`` or a mapping of its
+                fields, in place of the keywords.
+            order_by: Allows to return organization invitations in a particular order. At
+                the moment, you can order the returned organization invitations either by
+                their `created_at` or `email_address`. In order to specify the direction,
+                you can use the `+/-` symbols prepended in the property to order by. For
+                example, if you want organization invitations to be returned in descending
+                order according to their `created_at` property, you can use `-created_at`.
+                If you don't use `+` or `-`, then `+` is implied. Defaults to `-created_at`.
+            status: Filter organization invitations based on their status.
+            query: Filter organization invitations based on their `email_address`.
+            limit: Applies a limit to the number of results returned. Can be used for
+                paginating the results together with `offset`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Unprocessable entity (422).
+            InternalServerError: Internal server error (500).
         """
         return SyncPager(
             self._client,
@@ -134,6 +157,35 @@ class OrganizationInvitations(SyncService):
         can specify the `role` for the invited organization member.
 
         ``POST /organizations/{organization_id}/invitations``
+
+        Args:
+            organization_id: The ID of the organization for which to send the invitation.
+            email_address: The email address of the new member that is going to be invited
+                to the organization.
+            inviter_user_id: The ID of the user that invites the new member to the
+                organization. Must be an administrator in the organization.
+            role: The role of the new member in the organization.
+            public_metadata: Metadata saved on the organization invitation, read-only from
+                the Frontend API and fully accessible (read/write) from the Backend API.
+                When the organization invitation is accepted, the metadata will be
+                transferred to the newly created organization membership.
+            private_metadata: Metadata saved on the organization invitation, fully
+                accessible (read/write) from the Backend API but not visible from the
+                Frontend API. When the organization invitation is accepted, the metadata
+                will be transferred to the newly created organization membership.
+            redirect_url: Optional URL that the invitee will be redirected to once they
+                accept the invitation by clicking the join link in the invitation email.
+            expires_in_days: The number of days the invitation will be valid for. By
+                default, the invitation has a 30 days expire.
+            notify: Optional flag which denotes whether an email invitation should be sent
+                to the given email address. Defaults to `true`.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            ClerkAPIError: Payment required (402).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return self._run(
             self._service().create(
@@ -179,6 +231,15 @@ class OrganizationInvitations(SyncService):
         email addresses with a link to accept the invitation and join the organization.
 
         ``POST /organizations/{organization_id}/invitations/bulk``
+
+        Args:
+            organization_id: The organization ID.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return self._run(
             self._service().bulk_create(organization_id, request_body=request_body, **options)
@@ -203,6 +264,17 @@ class OrganizationInvitations(SyncService):
         not included in the results.
 
         ``GET /organizations/{organization_id}/invitations/pending`` (deprecated)
+
+        Args:
+            organization_id: The organization ID.
+            limit: Applies a limit to the number of results returned. Can be used for
+                paginating the results together with `offset`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            NotFoundError: Resource not found (404).
         """
         return SyncPager(
             self._client,
@@ -220,6 +292,15 @@ class OrganizationInvitations(SyncService):
         Use this request to get an existing organization invitation by ID.
 
         ``GET /organizations/{organization_id}/invitations/{invitation_id}``
+
+        Args:
+            organization_id: The organization ID.
+            invitation_id: The organization invitation ID.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
         """
         return self._run(
             self._service().get(organization_id, invitation_id=invitation_id, **options)
@@ -243,6 +324,17 @@ class OrganizationInvitations(SyncService):
         role can revoke invitations.
 
         ``POST /organizations/{organization_id}/invitations/{invitation_id}/revoke``
+
+        Args:
+            organization_id: The organization ID.
+            invitation_id: The organization invitation ID.
+            requesting_user_id: The ID of the user that revokes the invitation. Must be an
+                administrator in the organization.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
         """
         return self._run(
             self._service().revoke(
@@ -282,6 +374,28 @@ class OrganizationInvitations(SyncService):
         Organization Domain are not included in the results.
 
         ``GET /organizations/{organization_id}/invitations``
+
+        Args:
+            organization_id: The organization ID.
+            status: Filter organization invitations based on their status.
+            email_address: Returns organization invitations inviting the specified email
+                address.
+            order_by: Allows to return organization invitations in a particular order. You
+                can order the returned organization invitations either by their `created_at`
+                or `email_address`. In order to specify the direction, you can use the `+/-`
+                symbols prepended in the property to order by. For example, if you want
+                organization invitations to be returned in descending order according to
+                their `created_at` property, you can use `-created_at`. If you don't use `+`
+                or `-`, then `+` is implied. Defaults to `-created_at`.
+            limit: Applies a limit to the number of results returned. Can be used for
+                paginating the results together with `offset`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return SyncPager(
             self._client,

@@ -75,6 +75,24 @@ class OrganizationMemberships(SyncService):
         as the organization can be added as members.
 
         ``POST /organizations/{organization_id}/memberships``
+
+        Args:
+            organization_id: The ID of the organization where the new membership will be
+                created.
+            user_id: The ID of the user that will be added as a member in the organization.
+                The user needs to exist in the same instance as the organization and must
+                not be a member of the given organization already.
+            role: The role that the new member will have in the organization.
+            public_metadata: Metadata saved on the organization membership, that is visible
+                to both your frontend and backend.
+            private_metadata: Metadata saved on the organization membership that is only
+                visible to your backend.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return self._run(
             self._service().create(
@@ -117,6 +135,15 @@ class OrganizationMemberships(SyncService):
         Updates the properties of an existing organization membership
 
         ``PATCH /organizations/{organization_id}/memberships/{user_id}``
+
+        Args:
+            organization_id: The ID of the organization to which this membership belongs.
+            user_id: The ID of the user to which this membership belongs.
+            role: The new role of the given membership.
+
+        Raises:
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return self._run(
             self._service().update(organization_id, user_id=user_id, role=role, **options)
@@ -133,6 +160,15 @@ class OrganizationMemberships(SyncService):
         Removes the given membership from the organization
 
         ``DELETE /organizations/{organization_id}/memberships/{user_id}``
+
+        Args:
+            organization_id: The ID of the organization to which this membership belongs.
+            user_id: The ID of the user to which this membership belongs.
+
+        Raises:
+            AuthenticationError: Authentication invalid (401).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return self._run(self._service().delete(organization_id, user_id=user_id, **options))
 
@@ -153,6 +189,21 @@ class OrganizationMemberships(SyncService):
         keys at any level by setting their value to `null`.
 
         ``PATCH /organizations/{organization_id}/memberships/{user_id}/metadata``
+
+        Args:
+            organization_id: The ID of the organization to which this membership belongs.
+            user_id: The ID of the user to which this membership belongs.
+            public_metadata: Metadata saved on the organization membership, that is visible
+                to both your frontend and backend. The new object will be merged with the
+                existing value.
+            private_metadata: Metadata saved on the organization membership that is only
+                visible to your backend. The new object will be merged with the existing
+                value.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return self._run(
             self._service().update_metadata(
@@ -193,6 +244,63 @@ class OrganizationMemberships(SyncService):
         Retrieves all user memberships for the given organization
 
         ``GET /organizations/{organization_id}/memberships``
+
+        Args:
+            organization_id: The organization ID.
+            order_by: Sorts organizations memberships by phone_number, email_address,
+                created_at, first_name, last_name or username. By prepending one of those
+                values with + or -, we can choose to sort in ascending (ASC) or descending
+                (DESC) order.'.
+            user_id: Returns users with the user IDs specified. For each user ID, the `+`
+                and `-` can be prepended to the ID, which denote whether the respective user
+                ID should be included or excluded from the result set. Accepts up to 100
+                user IDs. Any user IDs not found are ignored.
+            email_address: Returns users with the specified email addresses. Accepts up to
+                100 email addresses. Any email addresses not found are ignored.
+            phone_number: Returns users with the specified phone numbers. Accepts up to 100
+                phone numbers. Any phone numbers not found are ignored.
+            username: Returns users with the specified usernames. Accepts up to 100
+                usernames. Any usernames not found are ignored.
+            web3_wallet: Returns users with the specified web3 wallet addresses. Accepts up
+                to 100 web3 wallet addresses. Any web3 wallet addresses not found are
+                ignored.
+            role: Returns users with the specified roles. Accepts up to 100 roles. Any roles
+                not found are ignored.
+            query: Returns users that match the given query. For possible matches, we check
+                the email addresses, phone numbers, usernames, web3 wallets, user IDs, first
+                and last names. The query value doesn't need to match the exact value you
+                are looking for, it is capable of partial matches as well.
+            email_address_query: Returns users with emails that match the given query, via
+                case-insensitive partial match. For example, `email_address_query=ello` will
+                match a user with the email `HELLO@example.com`.
+            phone_number_query: Returns users with phone numbers that match the given query,
+                via case-insensitive partial match. For example, `phone_number_query=555`
+                will match a user with the phone number `+1555xxxxxxx`.
+            username_query: Returns users with usernames that match the given query, via
+                case-insensitive partial match. For example, `username_query=CoolUser` will
+                match a user with the username `SomeCoolUser`.
+            name_query: Returns users with names that match the given query, via
+                case-insensitive partial match.
+            last_active_at_before: Returns users whose last session activity was before the
+                given date (with millisecond precision). Example: use 1700690400000 to
+                retrieve users whose last session activity was before 2023-11-23.
+            last_active_at_after: Returns users whose last session activity was after the
+                given date (with millisecond precision). Example: use 1700690400000 to
+                retrieve users whose last session activity was after 2023-11-23.
+            created_at_before: Returns users who have been created before the given date
+                (with millisecond precision). Example: use 1730160000000 to retrieve users
+                who have been created before 2024-10-29.
+            created_at_after: Returns users who have been created after the given date (with
+                millisecond precision). Example: use 1730160000000 to retrieve users who
+                have been created after 2024-10-29.
+            limit: Applies a limit to the number of results returned. Can be used for
+                paginating the results together with `offset`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`.
+
+        Raises:
+            AuthenticationError: Authentication invalid (401).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return SyncPager(
             self._client,

@@ -75,6 +75,23 @@ class OrganizationPermissions(SyncService):
         Creates a new organization permission for the given instance.
 
         ``POST /organization_permissions``
+
+        Args:
+            params: A ``CreateOrganizationPermissionParams`` or a mapping of its fields, in
+                place of the keywords.
+            name: The name of the permission.
+            key: The key of the permission. Must have the format 'org:feature:action' where
+                feature and action are segments consisting of lowercase letters, digits, or
+                underscores, for example 'org:billing:manage' or 'org:team:read'. Cannot
+                begin with 'org:sys_' as that prefix is reserved for system permissions.
+            description: A description of the permission.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            ClerkAPIError: Payment required (402).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return self._run(
             self._service().create(params, name=name, key=key, description=description, **options)
@@ -90,6 +107,13 @@ class OrganizationPermissions(SyncService):
         Retrieves the details of an organization permission.
 
         ``GET /organization_permissions/{permission_id}``
+
+        Args:
+            permission_id: The ID of the permission to retrieve.
+
+        Raises:
+            AuthenticationError: Authentication invalid (401).
+            NotFoundError: Resource not found (404).
         """
         return self._run(self._service().get(permission_id, **options))
 
@@ -108,6 +132,22 @@ class OrganizationPermissions(SyncService):
         cannot be updated.
 
         ``PATCH /organization_permissions/{permission_id}``
+
+        Args:
+            permission_id: The ID of the permission to update.
+            name: The name of the permission.
+            key: The key of the permission. Must have the format 'org:feature:action' where
+                feature and action are segments consisting of lowercase letters, digits, or
+                underscores. Cannot begin with 'org:sys_' as that prefix is reserved for
+                system permissions.
+            description: A description of the permission.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return self._run(
             self._service().update(
@@ -125,6 +165,14 @@ class OrganizationPermissions(SyncService):
         Deletes an organization permission. System permissions cannot be deleted.
 
         ``DELETE /organization_permissions/{permission_id}``
+
+        Args:
+            permission_id: The ID of the permission to delete.
+
+        Raises:
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
         """
         return self._run(self._service().delete(permission_id, **options))
 
@@ -144,6 +192,27 @@ class OrganizationPermissions(SyncService):
         Retrieves all organization permissions for the given instance.
 
         ``GET /organization_permissions``
+
+        Args:
+            params: A ``ListOrganizationPermissionsParams`` or a mapping of its fields, in
+                place of the keywords.
+            query: Returns organization permissions with ID, name, or key that match the
+                given query. Uses exact match for permission ID and partial match for name
+                and key.
+            order_by: Allows to return organization permissions in a particular order. At
+                the moment, you can order the returned permissions by their `created_at`,
+                `name`, or `key`. In order to specify the direction, you can use the `+/-`
+                symbols prepended in the property to order by. For example, if you want
+                permissions to be returned in descending order according to their
+                `created_at` property, you can use `-created_at`.
+            limit: Applies a limit to the number of results returned. Can be used for
+                paginating the results together with `offset`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`.
+
+        Raises:
+            AuthenticationError: Authentication invalid (401).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return SyncPager(
             self._client,

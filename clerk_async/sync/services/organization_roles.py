@@ -86,6 +86,25 @@ class OrganizationRoles(SyncService):
         control access within the organization.
 
         ``POST /organization_roles``
+
+        Args:
+            params: A ``CreateOrganizationRoleParams`` or a mapping of its fields, in place
+                of the keywords.
+            name: The name of the new organization role.
+            key: A unique key for the organization role. Must start with 'org:' and contain
+                only lowercase alphanumeric characters and underscores.
+            description: Optional description for the role.
+            permissions: Array of permission IDs to assign to the role.
+            include_in_initial_role_set: Whether this role should be included in the initial
+                role set.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            ClerkAPIError: Payment required (402).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return self._run(
             self._service().create(
@@ -109,6 +128,14 @@ class OrganizationRoles(SyncService):
         Use this request to retrieve an existing organization role by its ID.
 
         ``GET /organization_roles/{organization_role_id}``
+
+        Args:
+            organization_role_id: The ID of the organization role.
+
+        Raises:
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
         """
         return self._run(self._service().get(organization_role_id, **options))
 
@@ -130,6 +157,22 @@ class OrganizationRoles(SyncService):
         role, updating the key will cascade the update to the organization settings.
 
         ``PATCH /organization_roles/{organization_role_id}``
+
+        Args:
+            organization_role_id: The ID of the organization role to update.
+            name: The new name for the organization role.
+            key: A unique key for the organization role. Must start with 'org:' and contain
+                only lowercase alphanumeric characters and underscores.
+            description: Optional description for the role.
+            permissions: Array of permission IDs to assign to the role. If provided, this
+                will replace the existing permissions.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return self._run(
             self._service().update(
@@ -154,6 +197,15 @@ class OrganizationRoles(SyncService):
         any invitations.
 
         ``DELETE /organization_roles/{organization_role_id}``
+
+        Args:
+            organization_role_id: The ID of the organization role to delete.
+
+        Raises:
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return self._run(self._service().delete(organization_role_id, **options))
 
@@ -168,6 +220,16 @@ class OrganizationRoles(SyncService):
         Assigns a permission to an organization role
 
         ``POST /organization_roles/{organization_role_id}/permissions/{permission_id}``
+
+        Args:
+            organization_role_id: The ID of the organization role.
+            permission_id: The ID of the permission to assign.
+
+        Raises:
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            ConflictError: Conflict (409).
         """
         return self._run(
             self._service().assign_permission(
@@ -186,6 +248,16 @@ class OrganizationRoles(SyncService):
         Removes a permission from an organization role
 
         ``DELETE /organization_roles/{organization_role_id}/permissions/{permission_id}``
+
+        Args:
+            organization_role_id: The ID of the organization role.
+            permission_id: The ID of the permission to remove.
+
+        Raises:
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return self._run(
             self._service().remove_permission(
@@ -212,6 +284,30 @@ class OrganizationRoles(SyncService):
         first.
 
         ``GET /organization_roles``
+
+        Args:
+            params: A ``ListOrganizationRolesParams`` or a mapping of its fields, in place
+                of the keywords.
+            query: Returns organization roles with ID, name, or key that match the given
+                query. Uses exact match for organization role ID and partial match for name
+                and key.
+            order_by: Allows to return organization roles in a particular order. At the
+                moment, you can order the returned organization roles by their `created_at`,
+                `name`, or `key`. In order to specify the direction, you can use the `+/-`
+                symbols prepended in the property to order by. For example, if you want
+                organization roles to be returned in descending order according to their
+                `created_at` property, you can use `-created_at`. If you don't use `+` or
+                `-`, then `+` is implied. Defaults to `-created_at`.
+            limit: Applies a limit to the number of results returned. Can be used for
+                paginating the results together with `offset`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return SyncPager(
             self._client,

@@ -109,6 +109,36 @@ class Organizations(SyncService):
         organization as active before then.
 
         ``POST /organizations``
+
+        Args:
+            params: A ``CreateOrganizationParams`` or a mapping of its fields, in place of
+                the keywords.
+            name: The name of the new organization. May not contain URLs or HTML. Max
+                length: 256.
+            created_by: The ID of the User who will become the administrator for the new
+                organization.
+            private_metadata: Metadata saved on the organization, accessible only from the
+                Backend API.
+            public_metadata: Metadata saved on the organization, read-only from the Frontend
+                API and fully accessible (read/write) from the Backend API.
+            slug: A slug for the new organization. Can contain only lowercase alphanumeric
+                characters and the dash '-'. Must be unique for the instance. This field
+                should only be included when slugs are enabled in the organization settings,
+                refer to our
+                [documentation](https://clerk.com/docs/guides/organizations/overview#organization-slugs).
+            max_allowed_memberships: The maximum number of memberships allowed for this
+                organization.
+            created_at: A custom date/time denoting _when_ the organization was created,
+                specified in RFC3339 format (e.g. `2012-10-20T07:15:20.902Z`).
+            role_set_key: The key of the [role
+                set](https://clerk.com/docs/guides/organizations/control-access/role-sets)
+                to assign to this organization.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            ClerkAPIError: Payment required (402).
+            PermissionDeniedError: Authorization invalid (403).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return self._run(
             self._service().create(
@@ -139,6 +169,18 @@ class Organizations(SyncService):
         query parameter.
 
         ``GET /organizations/{organization_id}``
+
+        Args:
+            organization_id: The ID or slug of the organization.
+            include_members_count: Flag to denote whether or not the organization's members
+                count should be included in the response.
+            include_missing_member_with_elevated_permissions: Flag to denote whether or not
+                to include a member with elevated permissions who is not currently a member
+                of the organization.
+
+        Raises:
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
         """
         return self._run(
             self._service().get(
@@ -166,6 +208,29 @@ class Organizations(SyncService):
         Updates an existing organization.
 
         ``PATCH /organizations/{organization_id}``
+
+        Args:
+            organization_id: The ID of the organization to update.
+            name: The new name of the organization. May not contain URLs or HTML. Max
+                length: 256.
+            slug: The new slug of the organization, which needs to be unique in the
+                instance.
+            max_allowed_memberships: The maximum number of memberships allowed for this
+                organization.
+            admin_delete_enabled: If true, an admin can delete this organization with the
+                Frontend API.
+            created_at: A custom date/time denoting _when_ the organization was created,
+                specified in RFC3339 format (e.g. `2012-10-20T07:15:20.902Z`).
+            role_set_key: The key of the [role
+                set](https://clerk.com/docs/guides/organizations/control-access/role-sets)
+                to assign to this organization.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            ClerkAPIError: Payment required (402).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return self._run(
             self._service().update(
@@ -191,6 +256,12 @@ class Organizations(SyncService):
         delete all memberships and invitations. This is not reversible.
 
         ``DELETE /organizations/{organization_id}``
+
+        Args:
+            organization_id: The ID of the organization to delete.
+
+        Raises:
+            NotFoundError: Resource not found (404).
         """
         return self._run(self._service().delete(organization_id, **options))
 
@@ -212,6 +283,21 @@ class Organizations(SyncService):
         explicitly intend to overwrite a metadata field wholesale.
 
         ``PUT /organizations/{organization_id}/metadata``
+
+        Args:
+            organization_id: The ID of the organization whose metadata will be replaced.
+            public_metadata: Metadata saved on the organization, that is visible to both
+                your frontend and backend. The existing value will be replaced entirely with
+                the new object.
+            private_metadata: Metadata saved on the organization that is only visible to
+                your backend. The existing value will be replaced entirely with the new
+                object.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return self._run(
             self._service().replace_metadata(
@@ -238,6 +324,21 @@ class Organizations(SyncService):
         level by setting their value to `null`.
 
         ``PATCH /organizations/{organization_id}/metadata``
+
+        Args:
+            organization_id: The ID of the organization for which metadata will be merged or
+                updated.
+            public_metadata: Metadata saved on the organization, that is visible to both
+                your frontend and backend. The new object will be merged with the existing
+                value.
+            private_metadata: Metadata saved on the organization that is only visible to
+                your backend. The new object will be merged with the existing value.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return self._run(
             self._service().merge_metadata(
@@ -281,6 +382,17 @@ class Organizations(SyncService):
         supported: `image/jpeg`, `image/png`, `image/gif`, `image/webp`.
 
         ``PUT /organizations/{organization_id}/logo``
+
+        Args:
+            organization_id: The ID of the organization for which to upload a logo.
+            uploader_user_id: The ID of the user that will be credited with the image
+                upload.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            ClerkAPIError: Request entity too large (413).
         """
         return self._run(
             self._service().upload_logo(
@@ -296,6 +408,12 @@ class Organizations(SyncService):
         """Delete the organization's logo.
 
         ``DELETE /organizations/{organization_id}/logo``
+
+        Args:
+            organization_id: The ID of the organization for which the logo will be deleted.
+
+        Raises:
+            NotFoundError: Resource not found (404).
         """
         return self._run(self._service().delete_logo(organization_id, **options))
 
@@ -312,6 +430,17 @@ class Organizations(SyncService):
         organization is subscribed to.
 
         ``GET /organizations/{organization_id}/billing/subscription``
+
+        Args:
+            organization_id: The ID of the organization whose subscription to retrieve.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
+            InternalServerError: Internal server error (500).
         """
         return self._run(self._service().get_billing_subscription(organization_id, **options))
 
@@ -327,6 +456,17 @@ class Organizations(SyncService):
         recurring charges.
 
         ``GET /organizations/{organization_id}/billing/credits``
+
+        Args:
+            organization_id: The ID of the organization whose credit balance to retrieve.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
+            InternalServerError: Internal server error (500).
         """
         return self._run(self._service().get_billing_credit_balance(organization_id, **options))
 
@@ -368,6 +508,24 @@ class Organizations(SyncService):
         duplicate requests are safely handled.
 
         ``POST /organizations/{organization_id}/billing/credits``
+
+        Args:
+            organization_id: The ID of the organization whose credit balance to adjust.
+            amount: The credit amount in cents. Must be greater than zero.
+            action: Whether to increase or decrease the credit balance.
+            currency: The currency code (e.g. 'USD'). Defaults to USD if not provided.
+            idempotency_key: A unique key to ensure the adjustment is applied only once.
+                Repeated requests with the same key return the original ledger entry.
+            note: An optional note to attach to the ledger entry.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            ConflictError: Conflict (409).
+            UnprocessableEntityError: Invalid request parameters (422).
+            InternalServerError: Internal server error (500).
         """
         return self._run(
             self._service().adjust_billing_credit_balance(
@@ -404,6 +562,43 @@ class Organizations(SyncService):
         will be returned first.
 
         ``GET /organizations``
+
+        Args:
+            params: A ``ListOrganizationsParams`` or a mapping of its fields, in place of
+                the keywords.
+            include_members_count: Flag to denote whether the member counts of each
+                organization should be included in the response or not.
+            include_missing_member_with_elevated_permissions: Flag to denote whether or not
+                to include a member with elevated permissions who is not currently a member
+                of the organization.
+            query: Returns organizations with ID, name, or slug that match the given query.
+                Uses exact match for organization ID and partial match for name and slug.
+            user_id: Returns organizations that include any of the specified user IDs as
+                members. Any user IDs not found are ignored. For each user ID, the `+` and
+                `-` can be prepended to the ID, which denote whether the respective
+                organization should be included or excluded from the result set.
+            organization_id: Returns organizations with the organization IDs specified. Any
+                organization IDs not found are ignored. For each organization ID, the `+`
+                and `-` can be prepended to the ID, which denote whether the respective
+                organization should be included or excluded from the result set. Accepts up
+                to 100 organization IDs. Example:
+                ?organization_id=+org_1&organization_id=-org_2.
+            order_by: Allows to return organizations in a particular order. At the moment,
+                you can order the returned organizations either by their `name`,
+                `created_at` or `members_count`. In order to specify the direction, you can
+                use the `+/-` symbols prepended in the property to order by. For example, if
+                you want organizations to be returned in descending order according to their
+                `created_at` property, you can use `-created_at`. If you don't use `+` or
+                `-`, then `+` is implied. Defaults to `-created_at`.
+            limit: Applies a limit to the number of results returned. Can be used for
+                paginating the results together with `offset`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            PermissionDeniedError: Authorization invalid (403).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return SyncPager(
             self._client,

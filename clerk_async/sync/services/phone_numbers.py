@@ -84,6 +84,27 @@ class PhoneNumbers(SyncService):
         Create a new phone number
 
         ``POST /phone_numbers``
+
+        Args:
+            params: A ``CreatePhoneNumberParams`` or a mapping of its fields, in place of
+                the keywords.
+            user_id: The ID representing the user.
+            phone_number: The new phone number. Must adhere to the E.164 standard for phone
+                number format.
+            verified: When created, the phone number will be marked as verified.
+            primary: Create this phone number as the primary phone number for the user.
+                Default: false, unless it is the first phone number.
+            reserved_for_second_factor: Create this phone number as reserved for
+                multi-factor authentication. The phone number must also be verified. If
+                there are no other reserved second factors, the phone number will be set as
+                the default second factor.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return self._run(
             self._service().create(
@@ -107,6 +128,15 @@ class PhoneNumbers(SyncService):
         Returns the details of a phone number
 
         ``GET /phone_numbers/{phone_number_id}``
+
+        Args:
+            phone_number_id: The ID of the phone number to retrieve.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
         """
         return self._run(self._service().get(phone_number_id, **options))
 
@@ -124,6 +154,21 @@ class PhoneNumbers(SyncService):
         Updates a phone number
 
         ``PATCH /phone_numbers/{phone_number_id}``
+
+        Args:
+            phone_number_id: The ID of the phone number to update.
+            verified: The phone number will be marked as verified.
+            primary: Set this phone number as the primary phone number for the user.
+            reserved_for_second_factor: Set this phone number as reserved for multi-factor
+                authentication. The phone number must also be verified. If there are no
+                other reserved second factors, the phone number will be set as the default
+                second factor.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
         """
         return self._run(
             self._service().update(
@@ -145,6 +190,15 @@ class PhoneNumbers(SyncService):
         Delete the phone number with the given ID
 
         ``DELETE /phone_numbers/{phone_number_id}``
+
+        Args:
+            phone_number_id: The ID of the phone number to delete.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
         """
         return self._run(self._service().delete(phone_number_id, **options))
 
@@ -160,6 +214,17 @@ class PhoneNumbers(SyncService):
         is tracked on its own verification; confirm it with attempt_verification.
 
         ``POST /phone_numbers/{phone_number_id}/prepare_verification``
+
+        Args:
+            phone_number_id: The ID of the phone number to send the verification code to.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            RateLimitError: Too many requests (429).
+            InternalServerError: Internal server error (500).
         """
         return self._run(self._service().prepare_verification(phone_number_id, **options))
 
@@ -202,6 +267,19 @@ class PhoneNumbers(SyncService):
         afterwards, mint a sign-in token.
 
         ``POST /phone_numbers/{phone_number_id}/attempt_verification``
+
+        Args:
+            phone_number_id: The ID of the phone number whose code is being verified.
+            verification_id: The ID of the verification to check, such as one returned by
+                prepare_verification.
+            code: The verification code that was sent to the phone number.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            InternalServerError: Internal server error (500).
         """
         return self._run(
             self._service().attempt_verification(
@@ -246,6 +324,28 @@ class PhoneNumbers(SyncService):
         user's MFA.
 
         ``PUT /users/{user_id}/phone_number``
+
+        Args:
+            user_id: The ID of the user whose phone number to replace.
+            phone_number: The new phone number. Must adhere to the E.164 standard for phone
+                number format.
+            identification_status: Controls the status of the replacement phone number.
+                Defaults to `verified`. Set to `reserved` to create it reserved (unverified
+                but usable for sign-in and locked so no other user can claim it), or to
+                `unverified` to create it neither usable for sign-in nor locked.
+                **Warning:** `unverified` can lock the user out of their account. An
+                unverified phone number cannot be used to sign in, so if the user has no
+                other verified or reserved identifier, they will be unable to authenticate
+                and unable to verify this number. Prefer `reserved` unless you specifically
+                need the number left unclaimed — for example so that another user can also
+                hold it until one of them verifies it.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return self._run(
             self._service().replace_for_user(

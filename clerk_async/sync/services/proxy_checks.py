@@ -48,6 +48,17 @@ class ProxyChecks(SyncService):
         proxy that can reach the Clerk Frontend API.
 
         ``POST /proxy_checks``
+
+        Args:
+            params: A ``VerifyDomainProxyParams`` or a mapping of its fields, in place of
+                the keywords.
+            domain_id: The ID of the domain that will be updated.
+            proxy_url: The full URL of the proxy which will forward requests to the Clerk
+                Frontend API for this domain. e.g. https://example.com/__clerk.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return self._run(
             self._service().verify(params, domain_id=domain_id, proxy_url=proxy_url, **options)

@@ -67,6 +67,16 @@ class RedirectUrls(SyncService):
         """Create a redirect URL
 
         ``POST /redirect_urls``
+
+        Args:
+            params: A ``CreateRedirectURLParams`` or a mapping of its fields, in place of
+                the keywords.
+            url: The full URL value prefixed with `https://` or a custom scheme e.g.
+                `'https://my-app.com/oauth-callback'` or `'my-app://oauth-callback'`.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return self._run(self._service().create(params, url=url, **options))
 
@@ -80,6 +90,12 @@ class RedirectUrls(SyncService):
         Retrieve the details of the redirect URL with the given ID
 
         ``GET /redirect_urls/{id}``
+
+        Args:
+            id: The ID of the redirect URL.
+
+        Raises:
+            NotFoundError: Resource not found (404).
         """
         return self._run(self._service().get(id, **options))
 
@@ -93,6 +109,12 @@ class RedirectUrls(SyncService):
         Remove the selected redirect URL from the whitelist of the instance
 
         ``DELETE /redirect_urls/{id}``
+
+        Args:
+            id: The ID of the redirect URL.
+
+        Raises:
+            NotFoundError: Resource not found (404).
         """
         return self._run(self._service().delete(id, **options))
 
@@ -111,6 +133,16 @@ class RedirectUrls(SyncService):
         Lists all whitelisted redirect_urls for the instance
 
         ``GET /redirect_urls``
+
+        Args:
+            params: A ``ListRedirectURLsParams`` or a mapping of its fields, in place of the
+                keywords.
+            paginated: Whether to paginate the results. If true, the results will be
+                paginated. If false, the results will not be paginated.
+            limit: Applies a limit to the number of results returned. Can be used for
+                paginating the results together with `offset`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`.
         """
         return SyncPager(
             self._client,

@@ -88,6 +88,31 @@ class RoleSets(SyncService):
         default role key and creator role key.
 
         ``POST /role_sets``
+
+        Args:
+            params: A ``CreateRoleSetParams`` or a mapping of its fields, in place of the
+                keywords.
+            name: The name of the new role set.
+            key: A unique key for the role set. Must start with 'role_set:' and contain only
+                lowercase alphanumeric characters and underscores. If not provided, a key
+                will be generated from the name.
+            description: Optional description for the role set.
+            default_role_key: The key of the role to use as the default role for new
+                organization members. Must be one of the roles in the `roles` array.
+            creator_role_key: The key of the role to assign to organization creators. Must
+                be one of the roles in the `roles` array.
+            type: The type of the role set. 'initial' role sets are the default for new
+                organizations. Only one role set can be 'initial' per instance.
+            roles: Array of role keys to include in the role set. Must contain at least one
+                role and no more than 10 roles.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            ClerkAPIError: Payment required (402).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return self._run(
             self._service().create(
@@ -113,6 +138,14 @@ class RoleSets(SyncService):
         Retrieves an existing role set by its key or ID.
 
         ``GET /role_sets/{role_set_key_or_id}``
+
+        Args:
+            role_set_key_or_id: The key or ID of the role set.
+
+        Raises:
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
         """
         return self._run(self._service().get(role_set_key_or_id, **options))
 
@@ -135,6 +168,27 @@ class RoleSets(SyncService):
         fields you want to change.
 
         ``PATCH /role_sets/{role_set_key_or_id}``
+
+        Args:
+            role_set_key_or_id: The key or ID of the role set to update.
+            name: The new name for the role set.
+            key: A unique key for the role set. Must start with 'role_set:' and contain only
+                lowercase alphanumeric characters and underscores.
+            description: Optional description for the role set.
+            type: Set to 'initial' to make this the default role set for new organizations.
+                Only one role set can be 'initial' per instance; setting this will change
+                any existing initial role set to 'custom'.
+            default_role_key: The key of the role to use as the default role for new
+                organization members. Must be an existing role in the role set.
+            creator_role_key: The key of the role to assign to organization creators. Must
+                be an existing role in the role set.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return self._run(
             self._service().update(
@@ -181,6 +235,19 @@ class RoleSets(SyncService):
         Organizations using this role set will be migrated to the destination role set.
 
         ``POST /role_sets/{role_set_key_or_id}/replace``
+
+        Args:
+            role_set_key_or_id: The key or ID of the role set to replace.
+            dest_role_set_key: The key of the destination role set.
+            reassignment_mappings: Mappings from source role keys to destination role keys.
+                Required if members have roles that need to be reassigned.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return self._run(
             self._service().replace(
@@ -224,6 +291,22 @@ class RoleSets(SyncService):
         default role or creator role when adding new roles.
 
         ``POST /role_sets/{role_set_key_or_id}/roles``
+
+        Args:
+            role_set_key_or_id: The key or ID of the role set.
+            role_keys: Array of role keys to add to the role set. Must contain at least one
+                role and no more than 10 roles.
+            default_role_key: Optionally update the default role to one of the newly added
+                roles.
+            creator_role_key: Optionally update the creator role to one of the newly added
+                roles.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return self._run(
             self._service().add_roles(
@@ -266,6 +349,18 @@ class RoleSets(SyncService):
         role and reassigns any members to the destination role.
 
         ``POST /role_sets/{role_set_key_or_id}/roles/replace``
+
+        Args:
+            role_set_key_or_id: The key or ID of the role set.
+            role_key: The key of the role to remove from the role set.
+            to_role_key: The key of the role to reassign members to.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return self._run(
             self._service().replace_role(
@@ -291,6 +386,29 @@ class RoleSets(SyncService):
         descending creation date by default.
 
         ``GET /role_sets``
+
+        Args:
+            params: A ``ListRoleSetsParams`` or a mapping of its fields, in place of the
+                keywords.
+            query: Returns role sets with ID, name, or key that match the given query. Uses
+                exact match for role set ID and partial match for name and key.
+            order_by: Allows to return role sets in a particular order. At the moment, you
+                can order the returned role sets by their `created_at`, `name`, or `key`. In
+                order to specify the direction, you can use the `+/-` symbols prepended in
+                the property to order by. For example, if you want role sets to be returned
+                in descending order according to their `created_at` property, you can use
+                `-created_at`. If you don't use `+` or `-`, then `+` is implied. Defaults to
+                `-created_at`.
+            limit: Applies a limit to the number of results returned. Can be used for
+                paginating the results together with `offset`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return SyncPager(
             self._client,

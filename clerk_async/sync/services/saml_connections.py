@@ -96,6 +96,36 @@ class SamlConnections(SyncService):
         instead. This endpoint will be removed in future versions.
 
         ``POST /saml_connections`` (deprecated)
+
+        Args:
+            params: A ``CreateSAMLConnectionParams`` or a mapping of its fields, in place of
+                the keywords.
+            name: The name to use as a label for this SAML Connection.
+            domain: The domain of your organization. Sign in flows using an email with this
+                domain, will use this SAML Connection.
+            domains: The domains of your organization. Sign in flows using an email with one
+                of these domains, will use this SAML Connection.
+            provider: The IdP provider of the connection.
+            idp_entity_id: The Entity ID as provided by the IdP.
+            idp_sso_url: The Single-Sign On URL as provided by the IdP.
+            idp_certificate: The X.509 certificate as provided by the IdP.
+            idp_metadata_url: The URL which serves the IdP metadata. If present, it takes
+                priority over the corresponding individual properties.
+            idp_metadata: The XML content of the IdP metadata file. If present, it takes
+                priority over the corresponding individual properties.
+            organization_id: The ID of the organization to which users of this SAML
+                Connection will be added.
+            attribute_mapping: Define the attribute name mapping between Identity Provider
+                and Clerk's user properties.
+            force_authn: Enable or deactivate ForceAuthn.
+            login_hint: Configuration for the login_hint sent to the IdP on SSO sign-in.
+
+        Raises:
+            ClerkAPIError: Payment required (402).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            ConflictError: Conflict (409).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return self._run(
             self._service().create(
@@ -129,6 +159,14 @@ class SamlConnections(SyncService):
         be removed in future versions.
 
         ``GET /saml_connections/{saml_connection_id}`` (deprecated)
+
+        Args:
+            saml_connection_id: The ID of the SAML Connection.
+
+        Raises:
+            ClerkAPIError: Payment required (402).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
         """
         return self._run(self._service().get(saml_connection_id, **options))
 
@@ -164,6 +202,47 @@ class SamlConnections(SyncService):
         removed in future versions.
 
         ``PATCH /saml_connections/{saml_connection_id}`` (deprecated)
+
+        Args:
+            saml_connection_id: The ID of the SAML Connection to update.
+            name: The name of the new SAML Connection.
+            domain: The domain to use for the new SAML Connection.
+            domains: A list of the domains on use for the SAML connection.
+            idp_entity_id: The Entity ID as provided by the IdP.
+            idp_sso_url: The SSO URL as provided by the IdP.
+            idp_certificate: The x509 certificated as provided by the IdP.
+            idp_metadata_url: The URL which serves the IdP metadata. If present, it takes
+                priority over the corresponding individual properties and replaces them.
+            idp_metadata: The XML content of the IdP metadata file. If present, it takes
+                priority over the corresponding individual properties.
+            organization_id: The ID of the organization to which users of this SAML
+                Connection will be added.
+            attribute_mapping: Define the attribute name mapping between Identity Provider
+                and Clerk's user properties.
+            active: Activate or de-activate the SAML Connection.
+            sync_user_attributes: Controls whether to update the user's attributes in each
+                sign-in.
+            allow_subdomains: Allow users with an email address subdomain to use this
+                connection in order to authenticate.
+            allow_idp_initiated: Enable or deactivate IdP-initiated flows.
+            disable_additional_identifications: Enable or deactivate additional
+                identifications.
+            allow_organization_account_linking: Whether this connection supports account
+                linking via organization membership.
+            force_authn: Enable or deactivate ForceAuthn.
+            login_hint: Configuration for the login_hint sent to the IdP on SSO sign-in.
+            consent_verified_domains_deletion: When enabling the connection, controls
+                behavior when verified domains used for enrollment modes like automatic
+                invitation or automatic suggestion already exist for the same domain. If
+                true, those verified domains are removed and the connection is enabled. If
+                false or omitted, the request fails when any such verified domain exists.
+
+        Raises:
+            ClerkAPIError: Payment required (402).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            ConflictError: Conflict (409).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return self._run(
             self._service().update(
@@ -203,6 +282,14 @@ class SamlConnections(SyncService):
         removed in future versions.
 
         ``DELETE /saml_connections/{saml_connection_id}`` (deprecated)
+
+        Args:
+            saml_connection_id: The ID of the SAML Connection to delete.
+
+        Raises:
+            ClerkAPIError: Payment required (402).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
         """
         return self._run(self._service().delete(saml_connection_id, **options))
 
@@ -227,6 +314,30 @@ class SamlConnections(SyncService):
         versions.
 
         ``GET /saml_connections`` (deprecated)
+
+        Args:
+            params: A ``ListSAMLConnectionsParams`` or a mapping of its fields, in place of
+                the keywords.
+            limit: Applies a limit to the number of results returned. Can be used for
+                paginating the results together with `offset`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`.
+            query: Returns SAML connections that have a name that matches the given query,
+                via case-insensitive partial match.
+            order_by: Sorts organizations memberships by phone_number, email_address,
+                created_at, first_name, last_name or username. By prepending one of those
+                values with + or -, we can choose to sort in ascending (ASC) or descending
+                (DESC) order.
+            organization_id: Returns SAML connections that have an associated organization
+                ID to the given organizations. For each organization ID, the `+` and `-` can
+                be prepended to the ID, which denote whether the respective organization
+                should be included or excluded from the result set. Accepts up to 100
+                organization IDs.
+
+        Raises:
+            ClerkAPIError: Payment required (402).
+            PermissionDeniedError: Authorization invalid (403).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return SyncPager(
             self._client,

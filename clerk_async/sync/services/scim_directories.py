@@ -88,6 +88,22 @@ class ScimDirectories(SyncService):
         Create a new directory for the instance.
 
         ``POST /scim_directories``
+
+        Args:
+            params: A ``CreateSCIMDirectoryParams`` or a mapping of its fields, in place of
+                the keywords.
+            enterprise_connection_id: The ID of the enterprise connection to associate with
+                this directory.
+            name: A human-friendly name for the directory.
+            provider: The identity provider for this directory.
+            group_role_mappings: Optional SCIM group to organization role mappings to create
+                with the directory.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return self._run(
             self._service().create(
@@ -110,6 +126,14 @@ class ScimDirectories(SyncService):
         Returns the details of a directory.
 
         ``GET /scim_directories/{scim_directory_id}``
+
+        Args:
+            scim_directory_id: The ID of the directory to retrieve.
+
+        Raises:
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
         """
         return self._run(self._service().get(scim_directory_id, **options))
 
@@ -129,6 +153,23 @@ class ScimDirectories(SyncService):
         Updates a directory.
 
         ``PATCH /scim_directories/{scim_directory_id}``
+
+        Args:
+            scim_directory_id: The ID of the directory to update.
+            name: A human-friendly name for the directory.
+            enabled: Whether the directory is enabled.
+            provider: The identity provider for this directory.
+            attribute_mapping: Attribute-to-SCIM-path entries to merge into the directory's
+                attribute mapping. Set a key to `null` to remove it from the mapping.
+            group_role_mapping_enabled: Whether group-to-role mapping is enabled for this
+                directory.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return self._run(
             self._service().update(
@@ -153,6 +194,14 @@ class ScimDirectories(SyncService):
         the directory's API key are rejected afterwards.
 
         ``DELETE /scim_directories/{scim_directory_id}``
+
+        Args:
+            scim_directory_id: The ID of the directory to delete.
+
+        Raises:
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
         """
         return self._run(self._service().delete(scim_directory_id, **options))
 
@@ -169,6 +218,14 @@ class ScimDirectories(SyncService):
         before it expires.
 
         ``POST /scim_directories/{scim_directory_id}/rotate_api_key``
+
+        Args:
+            scim_directory_id: The ID of the directory whose API key to rotate.
+
+        Raises:
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
         """
         return self._run(self._service().rotate_api_key(scim_directory_id, **options))
 
@@ -183,6 +240,14 @@ class ScimDirectories(SyncService):
         ordered by precedence.
 
         ``GET /scim_directories/{scim_directory_id}/group_role_mappings``
+
+        Args:
+            scim_directory_id: The ID of the directory.
+
+        Raises:
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
         """
         return self._run(self._service().list_group_role_mappings(scim_directory_id, **options))
 
@@ -219,6 +284,21 @@ class ScimDirectories(SyncService):
         mapping must be enabled on the directory.
 
         ``POST /scim_directories/{scim_directory_id}/group_role_mappings``
+
+        Args:
+            scim_directory_id: The ID of the directory.
+            scim_group_id: The SCIM group ID from the identity provider.
+            role_id: The ID of the organization role to assign to members of the SCIM group.
+            precedence: The precedence for this mapping. Lower values take priority when a
+                user belongs to multiple mapped groups. If omitted, the mapping is appended
+                with the next-highest precedence.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return self._run(
             self._service().create_group_role_mapping(
@@ -261,6 +341,18 @@ class ScimDirectories(SyncService):
         be enabled on the directory.
 
         ``PUT /scim_directories/{scim_directory_id}/group_role_mappings``
+
+        Args:
+            scim_directory_id: The ID of the directory.
+            mappings: The desired set of mappings. Array order sets precedence (1-indexed).
+                An empty array clears all mappings.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return self._run(
             self._service().replace_group_role_mappings(
@@ -280,6 +372,16 @@ class ScimDirectories(SyncService):
         directory.
 
         ``DELETE /scim_directories/{scim_directory_id}/group_role_mappings/{mapping_id}``
+
+        Args:
+            scim_directory_id: The ID of the directory.
+            mapping_id: The ID of the SCIM group role mapping to delete.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
         """
         return self._run(
             self._service().delete_group_role_mapping(
@@ -301,6 +403,18 @@ class ScimDirectories(SyncService):
         Returns a list of all directories for the instance.
 
         ``GET /scim_directories``
+
+        Args:
+            params: A ``ListSCIMDirectoriesParams`` or a mapping of its fields, in place of
+                the keywords.
+            limit: Applies a limit to the number of results returned. Can be used for
+                paginating the results together with `offset`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`.
+
+        Raises:
+            AuthenticationError: Authentication invalid (401).
+            PermissionDeniedError: Authorization invalid (403).
         """
         return SyncPager(
             self._client, self._service().list(params, limit=limit, offset=offset, **options)

@@ -79,6 +79,19 @@ class Sessions(SyncService):
         Create a new active session for the provided user ID.
 
         ``POST /sessions``
+
+        Args:
+            params: A ``CreateSessionParams`` or a mapping of its fields, in place of the
+                keywords.
+            user_id: The ID representing the user.
+            active_organization_id: The ID of the organization to set as active for this
+                session.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            NotFoundError: Not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return self._run(
             self._service().create(
@@ -96,6 +109,14 @@ class Sessions(SyncService):
         Retrieve the details of a session
 
         ``GET /sessions/{session_id}``
+
+        Args:
+            session_id: The ID of the session.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            NotFoundError: Resource not found (404).
         """
         return self._run(self._service().get(session_id, **options))
 
@@ -138,6 +159,21 @@ class Sessions(SyncService):
         are validation errors, which signals the SDKs to fall back to the handshake flow.
 
         ``POST /sessions/{session_id}/refresh``
+
+        Args:
+            session_id: The ID of the session.
+            expired_token: The JWT that is sent via the `__session` cookie from your
+                frontend. Note: this JWT must be associated with the supplied session ID.
+            refresh_token: The refresh token from the `__refresh` cookie set via FAPI's
+                handshake flow.
+            request_origin: The origin of the request.
+            request_headers: The headers of the request.
+            format: The format of the response.
+            request_originating_ip: The IP address of the request.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
         """
         return self._run(
             self._service().refresh(
@@ -164,6 +200,14 @@ class Sessions(SyncService):
         object, however the user will need to sign in again.
 
         ``POST /sessions/{session_id}/revoke``
+
+        Args:
+            session_id: The ID of the session.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            NotFoundError: Resource not found (404).
         """
         return self._run(self._service().revoke(session_id, **options))
 
@@ -179,6 +223,15 @@ class Sessions(SyncService):
         Creates a session JSON Web Token (JWT) based on a session.
 
         ``POST /sessions/{session_id}/tokens``
+
+        Args:
+            session_id: The ID of the session.
+            expires_in_seconds: Use this parameter to override the default session token
+                lifetime.
+
+        Raises:
+            AuthenticationError: Authentication invalid (401).
+            NotFoundError: Resource not found (404).
         """
         return self._run(
             self._service().create_token(
@@ -200,6 +253,16 @@ class Sessions(SyncService):
         for your instance
 
         ``POST /sessions/{session_id}/tokens/{template_name}``
+
+        Args:
+            session_id: The ID of the session.
+            template_name: The name of the JWT template defined in your instance (e.g.
+                `custom_hasura`).
+            expires_in_seconds: Use this parameter to override the JWT lifetime.
+
+        Raises:
+            AuthenticationError: Authentication invalid (401).
+            NotFoundError: Resource not found (404).
         """
         return self._run(
             self._service().create_token_from_template(
@@ -230,6 +293,24 @@ class Sessions(SyncService):
         sorted by creation date, with the newest sessions appearing first.
 
         ``GET /sessions``
+
+        Args:
+            params: A ``GetSessionListParams`` or a mapping of its fields, in place of the
+                keywords.
+            client_id: List sessions for the given client.
+            user_id: List sessions for the given user.
+            status: Filter sessions by the provided status.
+            paginated: Whether to paginate the results. If true, the results will be
+                paginated. If false, the results will not be paginated.
+            limit: Applies a limit to the number of results returned. Can be used for
+                paginating the results together with `offset`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return SyncPager(
             self._client,

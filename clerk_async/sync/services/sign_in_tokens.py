@@ -72,6 +72,21 @@ class SignInTokens(SyncService):
         seconds using the `expires_in_seconds` property.
 
         ``POST /sign_in_tokens``
+
+        Args:
+            params: A ``CreateSignInTokenParams`` or a mapping of its fields, in place of
+                the keywords.
+            user_id: The ID of the user that can use the newly created sign in token.
+            org_id: The ID of the organization to activate when the user signs in.
+                Organizations must be enabled for the instance, and the user must be a
+                member of the organization.
+            expires_in_seconds: Optional parameter to specify the life duration of the sign
+                in token in seconds. By default, the duration is 30 days.
+
+        Raises:
+            PermissionDeniedError: Authorization invalid (403).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return self._run(
             self._service().create(
@@ -93,5 +108,12 @@ class SignInTokens(SyncService):
         Revokes a pending sign-in token
 
         ``POST /sign_in_tokens/{sign_in_token_id}/revoke``
+
+        Args:
+            sign_in_token_id: The ID of the sign-in token to be revoked.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            NotFoundError: Resource not found (404).
         """
         return self._run(self._service().revoke(sign_in_token_id, **options))

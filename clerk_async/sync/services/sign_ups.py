@@ -42,6 +42,12 @@ class SignUps(SyncService):
         Retrieve the details of the sign-up with the given ID
 
         ``GET /sign_ups/{id}``
+
+        Args:
+            id: The ID of the sign-up to retrieve.
+
+        Raises:
+            PermissionDeniedError: Authorization invalid (403).
         """
         return self._run(self._service().get(id, **options))
 
@@ -58,6 +64,16 @@ class SignUps(SyncService):
         Update the sign-up with the given ID
 
         ``PATCH /sign_ups/{id}``
+
+        Args:
+            id: The ID of the sign-up to update.
+            external_id: The ID of the guest attempting to sign up as used in your external
+                systems or your previous authentication solution. This will be copied to the
+                resulting user when the sign-up is completed.
+            custom_action: If true, the sign-up will be marked as a custom action.
+
+        Raises:
+            PermissionDeniedError: Authorization invalid (403).
         """
         return self._run(
             self._service().update(

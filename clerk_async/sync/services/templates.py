@@ -47,6 +47,24 @@ class Templates(SyncService):
         Returns a preview of a template for a given template_type, slug and body
 
         ``POST /templates/{template_type}/{slug}/preview`` (deprecated)
+
+        Args:
+            template_type: The type of template to preview.
+            slug: The slug of the template to preview.
+            subject: The email subject. Applicable only to email templates.
+            body: The template body before variable interpolation.
+            from_email_name: The local part of the From email address that will be used for
+                emails. For example, in the address 'hello@example.com', the local part is
+                'hello'. Applicable only to email templates.
+            reply_to_email_name: The local part of the Reply To email address that will be
+                used for emails. For example, in the address 'hello@example.com', the local
+                part is 'hello'. Applicable only to email templates.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            AuthenticationError: Authentication invalid (401).
+            NotFoundError: Resource not found (404).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return self._run(
             self._service().preview(

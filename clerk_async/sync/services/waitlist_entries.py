@@ -76,6 +76,17 @@ class WaitlistEntries(SyncService):
         entry will be returned.
 
         ``POST /waitlist_entries``
+
+        Args:
+            params: A ``CreateWaitlistEntryParams`` or a mapping of its fields, in place of
+                the keywords.
+            email_address: The email address to add to the waitlist.
+            notify: Optional flag which denotes whether a confirmation email should be sent
+                to the given email address. Defaults to `true`.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return self._run(
             self._service().create(params, email_address=email_address, notify=notify, **options)
@@ -114,6 +125,14 @@ class WaitlistEntries(SyncService):
         `false` for each entry. If the `notify` parameter is omitted, it defaults to `true`.
 
         ``POST /waitlist_entries/bulk``
+
+        Args:
+            params: A ``CreateBulkWaitlistEntriesParams`` or a mapping of its fields, in
+                place of the keywords.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return self._run(self._service().bulk_create(params, request_body=request_body, **options))
 
@@ -127,6 +146,15 @@ class WaitlistEntries(SyncService):
         Delete a pending waitlist entry.
 
         ``DELETE /waitlist_entries/{waitlist_entry_id}``
+
+        Args:
+            waitlist_entry_id: The ID of the waitlist entry to delete.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            NotFoundError: Resource not found (404).
+            ConflictError: Conflict (409).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return self._run(self._service().delete(waitlist_entry_id, **options))
 
@@ -142,6 +170,17 @@ class WaitlistEntries(SyncService):
         Send an invite to the email address in a waitlist entry.
 
         ``POST /waitlist_entries/{waitlist_entry_id}/invite``
+
+        Args:
+            waitlist_entry_id: The ID of the waitlist entry to invite.
+            ignore_existing: Whether an invitation should be created if there is already an
+                existing invitation for this email address, or it's claimed by another user.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            NotFoundError: Resource not found (404).
+            ConflictError: Conflict (409).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return self._run(
             self._service().invite(waitlist_entry_id, ignore_existing=ignore_existing, **options)
@@ -157,6 +196,15 @@ class WaitlistEntries(SyncService):
         Reject a waitlist entry.
 
         ``POST /waitlist_entries/{waitlist_entry_id}/reject``
+
+        Args:
+            waitlist_entry_id: The ID of the waitlist entry to reject.
+
+        Raises:
+            BadRequestError: Bad request (400).
+            NotFoundError: Resource not found (404).
+            ConflictError: Conflict (409).
+            UnprocessableEntityError: Invalid request parameters (422).
         """
         return self._run(self._service().reject(waitlist_entry_id, **options))
 
@@ -179,6 +227,19 @@ class WaitlistEntries(SyncService):
         status and pagination with limit and offset parameters.
 
         ``GET /waitlist_entries``
+
+        Args:
+            params: A ``ListWaitlistEntriesParams`` or a mapping of its fields, in place of
+                the keywords.
+            limit: Applies a limit to the number of results returned. Can be used for
+                paginating the results together with `offset`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`.
+            query: Filter waitlist entries by `email_address` or `id`.
+            status: Filter waitlist entries by their status.
+            order_by: Specify the order of results. Supported values are: `created_at`;
+                `email_address`; `invited_at`. Use `+` for ascending or `-` for descending
+                order. Defaults to `-created_at`.
         """
         return SyncPager(
             self._client,

@@ -38,6 +38,9 @@ class Webhooks(SyncService):
         Create a Svix app and associate it with the current instance
 
         ``POST /webhooks/svix``
+
+        Raises:
+            BadRequestError: Bad request (400).
         """
         return self._run(self._service().create_svix_app(**options))
 
@@ -50,6 +53,9 @@ class Webhooks(SyncService):
         Delete a Svix app and disassociate it from the current instance
 
         ``DELETE /webhooks/svix``
+
+        Raises:
+            BadRequestError: Bad request (400).
         """
         return self._run(self._service().delete_svix_app(**options))
 
@@ -63,5 +69,8 @@ class Webhooks(SyncService):
         instance
 
         ``POST /webhooks/svix_url``
+
+        Raises:
+            BadRequestError: Bad request (400).
         """
         return self._run(self._service().generate_svix_auth_url(**options))
