@@ -163,6 +163,8 @@ def test_openapi_lists_the_wire_fields(api: TestClient) -> None:
     paths = spec.json()["paths"]
     answer = paths["/users/{user_id}"]["get"]["responses"]["200"]["content"]["application/json"]
     assert "first_name" in answer["schema"]["required"]  # required nullable: always written
+    user_object = answer["schema"]["properties"]["object"]
+    assert user_object == {"type": "string", "enum": ["user"]}  # a Literal: its values
     assert "unsafe_metadata" not in answer["schema"]["required"]  # optional: left out if None
     body = paths["/echo"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert "first_name" not in body["required"]  # a body may leave it out: it reads as None

@@ -118,6 +118,8 @@ def _json_type(tp: Any) -> dict[str, Any]:
         return _json_type(args[0]) if len(args) == 1 else {}
     if origin is typing.Annotated:
         return _json_type(args[0])
+    if origin is typing.Literal and all(isinstance(a, str) for a in args):
+        return {"type": "string", "enum": list(args)}  # the spec's enum, as Clerk documents it
     if origin is list:
         return {"type": "array", "items": _json_type(args[0]) if args else {}}
     if origin is dict or (isinstance(tp, type) and attrs.has(tp)):
