@@ -19,7 +19,13 @@ from typing import Any
 
 import pytest
 
-pytest.importorskip("schemathesis")  # not installed on Python 3.10 (see pyproject.toml)
+if sys.version_info < (3, 11):  # the dev extra installs it only from 3.11 (pyproject.toml)
+    pytest.skip(
+        "Schemathesis 4.32.5 (the dev extra's pin) has no release for Python 3.10; FakeClerk's "
+        "answers are still checked against the spec by tests/test_fake_answers_fit_spec.py",
+        allow_module_level=True,
+    )
+pytest.importorskip("schemathesis")
 
 from clerk_async.testing import FakeClerk
 
