@@ -155,4 +155,6 @@ async def _refuse(kind: str, denial: Denial, receive: Receive, send: Send) -> No
         return
     status, headers, body = denial_response(denial)
     await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    # ``more_body`` is optional in the ASGI spec (False), but Quart 0.23's test client reads
+    # ``message["more_body"]`` and raises KeyError without it: say it.
+    await send({"type": "http.response.body", "body": body, "more_body": False})
