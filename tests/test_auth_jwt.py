@@ -9,15 +9,19 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import subprocess
 import sys
 from typing import Any
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from clerk_async import _json
-from clerk_async.auth import TokenVerificationError
+from clerk_async.auth import TokenVerificationError, _jwt
 from clerk_async.auth._jwt import (
+    _INVALID_FORM,
     MAX_TOKEN_LENGTH,
     bearer_token,
     check_claims,
@@ -101,6 +105,62 @@ def test_malformed_tokens_are_token_invalid(token: str) -> None:
 )
 def test_undecodable_jwts_are_token_invalid(token: str) -> None:
     assert reason_of(token) == "token-invalid"
+
+
+# The form check is one translation of the token (speed): it must accept exactly what the
+# regex of a compact JWT accepts, whatever the characters.
+_COMPACT = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet="aZ09-_.+/= \x7f\x80\u00e9\ud800\n", max_size=12))
+@example("aZ.09.")
+@example(".aZ.09")
+@example("aZ..09")
+@example("a.b.c.d")
+@example("a.b.c\n")
+@example("a.b.c=")
+@example("a.\u00e9.c")
+@example("a.b.c")
+def test_the_form_check_accepts_what_the_compact_jwt_regex_accepts(token: str) -> None:
+    message = None
+    try:
+        classify(token)
+    except TokenVerificationError as exc:
+        message = exc.message
+    assert (message == _INVALID_FORM) == (_COMPACT.fullmatch(token) is None), token
+
+
+def test_a_known_header_is_reused_and_checked_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    checked: list[object] = []
+    monkeypatch.setattr(_jwt, "_HEADERS", {})
+    monkeypatch.setattr(_jwt, "check_header", lambda header: checked.append(header))
+    first = classify(unsigned({"sub": "user_1"}, typ="JWT"))[1]
+    second = classify(unsigned({"sub": "user_2"}, typ="JWT"))[1]
+    assert first is not None
+    assert second is not None
+    assert first.header is second.header
+    assert len(checked) == 1
+    assert second.payload == {"sub": "user_2"}
+    # The same header with a payload that is not JSON: refused as before the header was known.
+    header = unsigned({}, typ="JWT").split(".")[0]
+    assert reason_of(f"{header}.{b64(b'{not json')}.{b64(b'sig')}") == "token-invalid"
+
+
+def test_a_header_that_fails_its_check_is_never_remembered(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_jwt, "_HEADERS", {})
+    token = unsigned({"sub": "user_1"}, crit=["exp"])
+    assert reason_of(token) == reason_of(token) == "token-invalid"
+    assert _jwt._HEADERS == {}
+
+
+def test_the_header_memo_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_jwt, "_HEADERS", {})
+    for i in range(3 * _jwt._HEADERS_MAX):
+        classify(unsigned({"sub": "user_1"}, kid=f"ins_{i}"))
+    assert 0 < len(_jwt._HEADERS) <= _jwt._HEADERS_MAX
 
 
 def test_an_oversized_token_is_refused_before_decoding() -> None:
