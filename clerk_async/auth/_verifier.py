@@ -537,7 +537,7 @@ class Authenticator:
         self, headers: Mapping[str, str], options: VerifyOptions
     ) -> tuple[str, VerifyOptions] | RequestState:
         """The token to verify and the options for it, or the state of a request without one."""
-        if not isinstance(headers, Mapping):
+        if type(headers) is not dict and not isinstance(headers, Mapping):  # (dict: no ABC)
             raise ClerkValidationError("headers", "must be a mapping of header names to values")
         token = _jwt.bearer_token(_text(_jwt.header_value(headers, "Authorization")))
         if token is not None:
