@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
-import os
 import signal
 import threading
 from collections.abc import Iterator
@@ -186,8 +185,12 @@ def test_an_interrupted_wait_cancels_the_call_on_the_loop() -> None:
 
     def send(started: threading.Event) -> None:
         if started.wait(60):
-            os.kill(os.getpid(), signal.SIGUSR1)
+            # To the waiting thread itself: a process-wide signal the kernel hands to
+            # another thread leaves the main thread's lock wait uninterrupted (the test
+            # hung so under load).
+            signal.pthread_kill(waiting, signal.SIGUSR1)
 
+    waiting = threading.get_ident()
     previous = signal.signal(signal.SIGUSR1, interrupt)
     try:
         sender = threading.Thread(target=send, args=(started,))
