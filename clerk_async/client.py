@@ -313,12 +313,11 @@ class Clerk(SpecServices):
         token's ``azp`` may name. ``audience``: what the token's ``aud`` must contain.
         ``clock_skew``: seconds of leeway on ``exp``, ``nbf`` and ``iat``.
         """
-        from clerk_async.auth._verifier import options_for
-
-        options = options_for(accepts_token, authorized_parties, audience, clock_skew)
+        authenticator = self._authenticator
+        options = authenticator.options(accepts_token, authorized_parties, audience, clock_skew)
         if tracing():
-            return await traced("clerk.verify_token", self._authenticator.verify(token, options))
-        return await self._authenticator.verify(token, options)
+            return await traced("clerk.verify_token", authenticator.verify(token, options))
+        return await authenticator.verify(token, options)
 
     @overload
     async def authenticate_request(
@@ -459,16 +458,14 @@ class Clerk(SpecServices):
         says ``is_authenticated`` and, if not, the ``reason``. Options as
         ``verify_token``.
         """
-        from clerk_async.auth._request import request_headers
-        from clerk_async.auth._verifier import options_for
-
-        options = options_for(accepts_token, authorized_parties, audience, clock_skew)
-        headers = request_headers(request_or_headers)
+        authenticator = self._authenticator
+        options = authenticator.options(accepts_token, authorized_parties, audience, clock_skew)
+        headers = authenticator.request_headers(request_or_headers)
         if tracing():
             return await traced(
-                "clerk.authenticate_request", self._authenticator.authenticate(headers, options)
+                "clerk.authenticate_request", authenticator.authenticate(headers, options)
             )
-        return await self._authenticator.authenticate(headers, options)
+        return await authenticator.authenticate(headers, options)
 
     # --- many calls ---------------------------------------------------------------------
 

@@ -35,11 +35,9 @@ def verify_token(
     audience: str | Iterable[str] | None,
     clock_skew: float,
 ) -> Auth:
-    from clerk_async.auth._verifier import options_for
-
-    options = options_for(accepts_token, authorized_parties, audience, clock_skew)
     sync = _client(client)
     authenticator = sync._current()._authenticator
+    options = authenticator.options(accepts_token, authorized_parties, audience, clock_skew)
 
     def verify() -> Auth:
         auth = authenticator.verify_now(token, options)
@@ -58,13 +56,10 @@ def authenticate_request(
     audience: str | Iterable[str] | None,
     clock_skew: float,
 ) -> RequestState[Any]:
-    from clerk_async.auth._request import request_headers
-    from clerk_async.auth._verifier import options_for
-
-    options = options_for(accepts_token, authorized_parties, audience, clock_skew)
-    headers = request_headers(request_or_headers)
     sync = _client(client)
     authenticator = sync._current()._authenticator
+    options = authenticator.options(accepts_token, authorized_parties, audience, clock_skew)
+    headers = authenticator.request_headers(request_or_headers)
 
     def authenticate() -> RequestState[Any]:
         state = authenticator.authenticate_now(headers, options)
