@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
+from string import Formatter
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import quote, unquote
 
@@ -17,7 +18,7 @@ from yarl import URL
 
 from clerk_async import _json
 from clerk_async._convert import UNSET, RequestPlan, request_plan
-from clerk_async._ratelimit import bucket_for, bucket_for_path
+from clerk_async._ratelimit import KEYED_ROUTES, bucket_for, bucket_for_path
 from clerk_async._upload import Upload, form_body
 from clerk_async.errors import ClerkValidationError
 
@@ -75,8 +76,43 @@ class PreparedRequest(NamedTuple):
     once) into ``body`` before the first attempt (``clerk_async._upload``)."""
 
 
-# Where each params class's fields go, worked out once per class (the hot path).
-_plans: dict[tuple[type, bool], RequestPlan] = {}
+class _Recipe:
+    """What ``prepare`` works out once per operation and params class: where each field
+    goes (the ``RequestPlan``), the template's pieces around its path parameters, the
+    route, whether a per-object limit applies, the method's retry safety.
+
+    Worth (with ``_new``): ``prepare`` of a ``machines.update`` 24,620 -> 19,820
+    instructions; the whole call 543,673 -> 536,379 (``python -m
+    benchmarks.instructions --concurrency 64``, default install).
+    """
+
+    __slots__ = ("idempotent", "json_body", "keyed", "pieces", "plan", "route", "tail")
+
+    def __init__(self, method: str, template: str, cls: type, query: bool) -> None:
+        self.plan = plan = request_plan(cls, query)
+        self.route = method + " " + template
+        self.idempotent = method in _IDEMPOTENT_METHODS
+        rule = KEYED_ROUTES.get(template)
+        self.keyed = rule is not None and rule[0] == method
+        # Body fields go to a JSON object; a POST/PUT/PATCH of hand-written params (their
+        # fields say no location) sends one even when empty.
+        self.json_body = bool(plan.body) or (method in _BODY_METHODS and not plan.declared)
+        pieces = []
+        literal = ""
+        for text, wire, _, _ in Formatter().parse(template):
+            literal += text
+            if wire is not None:
+                pieces.append((literal, wire))
+                literal = ""
+        self.pieces: tuple[tuple[str, str], ...] = tuple(pieces)
+        self.tail = literal
+
+
+# One per (template, method, params class, query); the hot path looks it up once a call.
+_recipes: dict[tuple[str, str, type, bool], _Recipe] = {}
+# PreparedRequest's own __new__ is a Python function that passes the values on to this
+# (4,100 instructions a request, this: 2,400).
+_new = tuple.__new__
 
 
 def prepare(
@@ -95,6 +131,32 @@ def prepare(
     fields with no location (hand-written params) to the query (``query=True``) or the
     body. ``idempotent`` defaults to the method's safety.
     """
+    if params is None:
+        safe = method in _IDEMPOTENT_METHODS if idempotent is None else idempotent
+        route = method + " " + template
+        return _new(
+            PreparedRequest,
+            (
+                method,
+                template,
+                template,
+                _NO_VALUES,
+                None,
+                None,
+                None,
+                answer,
+                safe,
+                route,
+                None,
+                None,
+                None,
+            ),
+        )
+    key = (template, method, type(params), query)
+    recipe = _recipes.get(key)
+    if recipe is None:
+        recipe = _recipes[key] = _Recipe(method, template, type(params), query)
+    plan = recipe.plan
     path = template
     path_values = _NO_VALUES
     bucket: str | None = None
@@ -103,47 +165,50 @@ def prepare(
     headers: Mapping[str, str] | None = None
     refused: ClerkValidationError | None = None
     upload: Upload | None = None
-    if params is not None:
-        plan = _plans.get((type(params), query))
-        if plan is None:
-            plan = _plans[type(params), query] = request_plan(type(params), query)
-        if plan.path:
-            path_values = {}
-            for name, wire in plan.path:  # a loop, not a comprehension: no extra frame
-                path_values[wire] = _segment(getattr(params, name))
-            path = template.format_map(path_values)
+    if plan.path:
+        path_values = {}
+        for name, wire in plan.path:  # loops, not comprehensions: no extra frame
+            path_values[wire] = _segment(getattr(params, name))
+        path = ""
+        for literal, wire in recipe.pieces:  # what format_map does, at half the cost
+            path += literal + path_values[wire]
+        path += recipe.tail
+        if recipe.keyed:
             bucket = bucket_for(method, template, path_values)
-        if plan.query:
-            url_query = query_values((w, getattr(params, n)) for n, w in plan.query)
-        if plan.whole is not None:
-            body = _json.dumps(getattr(params, plan.whole))
-        elif plan.form:
-            fields = ((w, getattr(params, n)) for n, w in plan.form)
-            upload, content_type = form_body(fields, _query_value)
-            headers = {"Content-Type": content_type}
-        elif plan.body or (method in _BODY_METHODS and not plan.declared):
-            values = {}
-            for name, wire in plan.body:
-                value = getattr(params, name)
-                if value is not UNSET:
-                    values[wire] = value
-            if not values and method == "PATCH" and plan.body:
-                refused = _nothing_to_change(params, plan)
-            body = _json.dumps(values)
-    return PreparedRequest(
-        method,
-        template,
-        path,
-        path_values,
-        url_query or None,
-        body,
-        headers,
-        answer,
-        method in _IDEMPOTENT_METHODS if idempotent is None else idempotent,
-        method + " " + template,
-        bucket,
-        refused,
-        upload,
+    if plan.query:
+        url_query = query_values((w, getattr(params, n)) for n, w in plan.query)
+    if plan.whole is not None:
+        body = _json.dumps(getattr(params, plan.whole))
+    elif plan.form:
+        fields = ((w, getattr(params, n)) for n, w in plan.form)
+        upload, content_type = form_body(fields, _query_value)
+        headers = {"Content-Type": content_type}
+    elif recipe.json_body:
+        values = {}
+        for name, wire in plan.body:
+            value = getattr(params, name)
+            if value is not UNSET:
+                values[wire] = value
+        if not values and method == "PATCH" and plan.body:
+            refused = _nothing_to_change(params, plan)
+        body = _json.dumps(values)
+    return _new(
+        PreparedRequest,
+        (
+            method,
+            template,
+            path,
+            path_values,
+            url_query or None,
+            body,
+            headers,
+            answer,
+            recipe.idempotent if idempotent is None else idempotent,
+            recipe.route,
+            bucket,
+            refused,
+            upload,
+        ),
     )
 
 

@@ -229,10 +229,12 @@ class Transport:
         events (``clerk_async.hooks``: the client's hooks, the log, OpenTelemetry) happen
         in ``_observed`` and ``_send`` only, and only when someone listens.
 
-        A plain method handing back ``_send``'s coroutine, not a coroutine itself: every
-        resumption of the call goes through one frame less (with ``_send``'s written-out
-        I/O, about -3,000 instructions a call; see ``_send``). Nothing here raises: every
-        error of the call comes from the coroutine, on ``await``.
+        A plain method handing back ``_send``'s coroutine, not a coroutine itself, and
+        the I/O written out in ``_send``: no frame but ``_send``'s stands between the
+        service method and aiohttp, and each of them is resumed at every suspension.
+        With ``_url``'s kept URLs: 550,968 -> 543,673 instructions a call (speedups
+        453,616 -> 449,624; ``python -m benchmarks.instructions --concurrency 64``).
+        Nothing here raises: every error of the call comes from the coroutine, on ``await``.
         """
         observers = self.observers.for_call()
         if not observers:  # the common case: no event is built
@@ -258,15 +260,9 @@ class Transport:
     async def _send(
         self, prepared: PreparedRequest, options: CallOptions | None, record: CallRecord | None
     ) -> Any:
-        """``send``'s attempts; ``record`` hears the events when someone listens.
-
-        The I/O is written out here, not in a coroutine of its own: each frame between
-        the caller and aiohttp is resumed at every suspension. This and ``send`` handing
-        back this coroutine, with ``_url``'s kept URLs: 550,968 -> 543,673 instructions
-        a call (default install; speedups 453,616 -> 449,624; ``python -m
-        benchmarks.instructions --concurrency 64``). What only some calls need (options,
-        uploads, waits, big answers) is in the helpers below, called on those paths only.
-        """
+        """``send``'s attempts; ``record`` hears the events when someone listens. The I/O
+        is written out here (see ``send``); what only some calls need (options, uploads,
+        waits, failures, big answers) is in helpers called on those paths alone."""
         if options:
             headers, timeout, deadline, retry, capture = self._settings(options)
         else:
@@ -341,13 +337,8 @@ class Transport:
             else:
                 classified = classify(prepared, status, answer_headers, raw)
                 if record is not None:  # event point: an answer came
-                    record.response(
-                        attempt + 1,
-                        status,
-                        clock() - started,
-                        classified[0] if classified is not None else None,
-                        answer_headers,
-                    )
+                    failure = None if classified is None else classified[0]
+                    record.response(attempt + 1, status, clock() - started, failure, answer_headers)
                 if classified is None:
                     if capture is not None:
                         elapsed = clock() - deadline_at + deadline
@@ -358,11 +349,7 @@ class Transport:
                 if limiter.limit is not None:
                     limiter.release(sent=sent, key=bucket)
 
-            delay = self._decide(route, retry, attempt, outcome, deadline_at)
-            if delay is None:
-                raise error
-            if record is not None:  # event point: a retry is decided
-                record.retry(attempt + 1, delay, outcome.status, error)
+            delay = self._retry_delay(route, retry, attempt, outcome, error, deadline_at, record)
             attempt += 1
             if outcome.status != 429:  # after a 429 the limiter holds us for the pause
                 await asyncio.sleep(delay)
@@ -385,21 +372,26 @@ class Transport:
             url = url.extend_query(prepared.query)
         return url
 
-    def _decide(
+    def _retry_delay(
         self,
         route: str,
         retry: RetryPolicy,
         attempt: int,
         outcome: Outcome,
+        error: ClerkError,
         deadline_at: float,
-    ) -> float | None:
-        """Seconds to wait before the next attempt, or None to raise; a 429 pauses ``route``
-        for every later request, retried or not."""
+        record: CallRecord | None,
+    ) -> float:
+        """Seconds to wait before the next attempt, else ``error`` raised; a 429 pauses
+        ``route`` for every later request, retried or not."""
         delay = retry.decide(attempt, outcome)
         if outcome.status == 429:
-            self.limiter.pause(route, retry.pause_after_429(attempt, outcome.retry_after, delay))
+            pause = retry.pause_after_429(attempt, outcome.retry_after, delay)
+            self.limiter.pause(route, pause)
         if delay is None or self.clock() + delay >= deadline_at:
-            return None
+            raise error
+        if record is not None:  # event point: a retry is decided
+            record.retry(attempt + 1, delay, outcome.status, error)
         return delay
 
     def _request(
