@@ -37,6 +37,7 @@ import os  # noqa: E402
 import platform  # noqa: E402
 import resource  # noqa: E402
 import sys  # noqa: E402
+import types  # noqa: E402
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine  # noqa: E402
 from contextlib import AbstractAsyncContextManager, asynccontextmanager  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -124,35 +125,66 @@ async def clerk_async_client(url: str, concurrency: int) -> AsyncIterator[OneReq
 
 
 def hand_builder(cls: type) -> Callable[[Any], Any]:
-    """Builds ``cls`` from its JSON by hand: no checks, only the nested models built and
-    the keys the class has kept (the least any typed client does to give the same objects)."""
-    from typing import get_args, get_origin, get_type_hints
+    """Builds ``cls`` from its JSON the way a careful person writes it by hand, without a
+    library and without type checks: one plain function per model, keyword arguments
+    read straight from the dict, nested models built by their own function. For
+    ``Machine`` the code is::
+
+        def build_Machine(d):
+            return Machine(
+                id=d["id"], name=d["name"], ...,
+                scoped_machines=[build_ScopedMachine(x) for x in d["scoped_machines"]],
+                object=d.get("object", "machine"),
+                default_token_ttl=d.get("default_token_ttl"),
+            )
+
+    It is written out from the attrs fields (``hand_built_source``) so that it stays the
+    same objects as the models change; the code is what a person would type.
+    """
+    scope: dict[str, Any] = {}
+    exec(hand_built_source(cls, scope), scope)
+    built: Callable[[Any], Any] = scope[f"build_{cls.__name__}"]
+    return built
+
+
+def hand_built_source(cls: type, scope: dict[str, Any], done: set[type] | None = None) -> str:
+    """The source of ``build_<cls>`` and of the builders of the models it nests."""
+    from typing import Union, get_args, get_origin, get_type_hints
 
     import attrs
 
-    nested: dict[str, Callable[[Any], Any]] = {}
+    done = set() if done is None else done
+    done.add(cls)
+    scope[cls.__name__] = cls
     hints = get_type_hints(cls)
+    nested: list[str] = []
+    args: list[str] = []
     for field in attrs.fields(cls):
-        tp = hints[field.name]
-        args = [a for a in get_args(tp) if a is not type(None)]
-        if get_origin(tp) is not list and len(args) == 1:
-            tp = args[0]  # X | None
-        if attrs.has(tp):
-            inner = hand_builder(tp)
-            nested[field.name] = lambda v, b=inner: None if v is None else b(v)
-        elif get_origin(tp) is list and attrs.has(get_args(tp)[0]):
-            item = hand_builder(get_args(tp)[0])
-            nested[field.name] = lambda v, b=item: None if v is None else [b(x) for x in v]
-    names = frozenset(f.name for f in attrs.fields(cls))
-
-    def build(data: Any) -> Any:
-        kwargs = {k: v for k, v in data.items() if k in names}
-        for name, convert in nested.items():
-            if name in kwargs:
-                kwargs[name] = convert(kwargs[name])
-        return cls(**kwargs)
-
-    return build
+        tp, nullable = hints[field.name], False
+        if get_origin(tp) in (Union, types.UnionType) and type(None) in get_args(tp):
+            tp, nullable = next(a for a in get_args(tp) if a is not type(None)), True
+        item = get_args(tp)[0] if get_origin(tp) is list else None
+        model = tp if attrs.has(tp) else item if item is not None and attrs.has(item) else None
+        if field.default is attrs.NOTHING:
+            read = f"d[{field.name!r}]"
+        elif field.default is None:
+            read = f"d.get({field.name!r})"
+        else:
+            read = f"d.get({field.name!r}, {field.default!r})"
+        if model is not None:
+            if model not in done:
+                nested.append(hand_built_source(model, scope, done))
+            build = f"build_{model.__name__}"
+            value = f"[{build}(x) for x in v]" if item is not None else f"{build}(v)"
+            if nullable:
+                read = f"None if (v := {read}) is None else {value}"
+            else:
+                read = value.replace(" v]", f" {read}]") if item is not None else f"{build}({read})"
+        args.append(f"        {field.name}={read},")
+    own = "\n".join(
+        [f"def build_{cls.__name__}(d):", f"    return {cls.__name__}(", *args, "    )", ""]
+    )
+    return "\n".join([*nested, own])
 
 
 def _floor(loads: Callable[[bytes], Any]) -> ClientFactory:

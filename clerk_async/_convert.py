@@ -382,12 +382,24 @@ def _is_list(tp: Any) -> bool:
 
 
 def _list_hook(tp: Any) -> Callable[[Any, Any], list[Any]]:
-    items = list_structure_factory(tp, converter)  # cattrs' own: it reports failing indexes
+    args = get_args(tp)
+    item_type = args[0] if args else Any
+    item = converter.get_structure_hook(item_type)
+    precise: list[Callable[[Any, Any], list[Any]]] = []
 
     def structure(value: Any, tp: Any) -> list[Any]:
         if value.__class__ is not list:
             raise WrongType("an array", value)
-        result: list[Any] = items(value, tp)
+        try:
+            items = []
+            for x in value:  # a loop, not a comprehension: no extra frame
+                items.append(item(x, item_type))
+            return items
+        except Exception:
+            pass
+        if not precise:  # cattrs' own list function: the same item hook, and it names the index
+            precise.append(list_structure_factory(tp, converter))
+        result: list[Any] = precise[0](value, tp)
         return result
 
     return structure
@@ -397,130 +409,195 @@ def _is_model(tp: Any) -> bool:
     return attrs.has(tp) and not _is_params(tp)
 
 
+# --- response models: one decoder per class, written out from its attrs fields ---------------
+#
+# For ``Machine`` (abridged)::
+#
+#     def structure_Machine(o, _=None):
+#         if o.__class__ is not dict:
+#             raise WrongType("an object", o)
+#         try:
+#             v0 = o['id']
+#             if not (v0.__class__ is str):
+#                 v0 = h0(v0, t0)                      # _str: raises WrongType
+#             ...
+#             v5 = o['scoped_machines']
+#             if v5.__class__ is not list:
+#                 raise WrongType("an array", v5)
+#             if v5:
+#                 items = []
+#                 for x in v5:
+#                     items.append(h5(x, t5))          # structure_ScopedMachine
+#                 v5 = items
+#             v7 = o.get('default_token_ttl', None)
+#             if v7 is not None and not (v7.__class__ is int):
+#                 v7 = h7(v7, t7)                      # _int: 3600.0 reads as 3600
+#             return cls(id=v0, ..., default_token_ttl=v7)
+#         except Exception:
+#             pass
+#         return precise(o)                            # cattrs' path: raises, naming the field
+#
+# Each check is the scalar hook's own test inlined; a value that fails it goes to that hook,
+# which converts it (an integral float for an int) or raises. So the decoder accepts exactly
+# what the hooks accept, and cattrs' generated function (built on the first failure) runs
+# only to raise the error with the field's path: it never decides anything the decoder did
+# not. Unknown keys are never read.
+# Worth (instructions per decode, `.venv/bin/python -m benchmarks.decode_instructions`, stdlib
+# json): the machines.update answer (a Machine, one ScopedMachine) 67,077, against 72,102 with
+# the cattrs functions and exec-built shortcuts this replaced and 63,745 for JSON plus a
+# hand-written builder without checks; one realistic User 224,959 (239,115; floor 221,895).
+
+# A scalar's test, passed by exactly the values its hook returns unchanged.
+_EXACT: dict[Any, str] = {
+    str: "{v}.__class__ is str",
+    int: "{v}.__class__ is int",
+    WholeNumber: "{v}.__class__ is int",
+    float: "({v}.__class__ is float or {v}.__class__ is int)",
+    bool: "({v} is True or {v} is False)",
+}
+
+
 def _model_hook(tp: Any) -> Callable[[Any, Any], Any]:
-    fields = make_dict_structure_fn(tp, converter)
-    if not isinstance(tp, type) or getattr(tp, "__parameters__", None):  # generics: cattrs'
-
-        def generic(value: Any, tp: Any) -> Any:
-            if value.__class__ is not dict:
-                raise WrongType("an object", value)
-            return fields(value, tp)
-
-        return generic
+    if _decodable(tp):
+        return _decoder(tp)
+    fields = make_dict_structure_fn(tp, converter)  # generics (Page[Machine]): cattrs' own
 
     def structure(value: Any, tp: Any) -> Any:
         if value.__class__ is not dict:
             raise WrongType("an object", value)
-        fast = _fast.get(tp) or _fast_structure(tp)  # built on first use: every class exists
-        try:
-            return fast(value)
-        except Exception:  # anything unusual: cattrs' path decides, and names the field
-            return fields(value, tp)
+        return fields(value, tp)
 
     return structure
 
 
-# The checks of the scalar hooks above, inlined: a JSON value that passes one is exactly
-# what that hook returns unchanged. Anything else (an integral float for an int, a type
-# without a check here failing...) falls back to cattrs' path, which accepts or explains.
-_INLINE_CHECKS: dict[Any, str] = {
-    str: "v.__class__ is str",
-    int: "v.__class__ is int",
-    float: "(v.__class__ is int or v.__class__ is float)",
-    bool: "(v is True or v is False)",
-    WholeNumber: "v.__class__ is int",
-}
-
-
-_fast: dict[type, Callable[[dict[str, Any]], Any]] = {}
-
-
-def _fast_structure(cls: type) -> Callable[[dict[str, Any]], Any]:
-    """A structure function for one response model with the scalar checks inlined (one
-    Python call per model instead of one per field), and the models it nests (alone, in a
-    list, or nullable) built by their own fast functions directly; other fields use their
-    hooks. Anything it does not take raises, and the caller falls back to cattrs' path.
-
-    Worth 1-2 % of a ``machines.update`` (issue 24's ablation with benchmarks.instructions,
-    before nested models were built directly); building a nested model directly saves the
-    three Python calls per model (list hook, cattrs' list function, model hook) it went
-    through before, and more on big answers (a ``User`` nests its addresses and accounts).
-    """
-    hints = get_type_hints(cls, include_extras=True)
-    scope: dict[str, Any] = {"cls": cls, "_Refused": _Refused}
-    lines = ["def structure(o):", "    res = {}"]
-    for index, a in enumerate(attrs.fields(cls)):
-        tp = hints[a.name]
-        key = repr(a.name)
-        indent = "    "
-        if a.default is not attrs.NOTHING:
-            lines.append(f"    if {key} in o:")
-            indent = "        "
-        lines.append(f"{indent}v = o[{key}]")
-        lines += [indent + line for line in _field_source(tp, index, scope, cls)]
-        lines.append(f"{indent}res[{key}] = v")
-    lines.append("    return cls(**res)")
-    exec("\n".join(lines), scope)  # our own source, from the class's fields (as attrs does)
-    function: Callable[[dict[str, Any]], Any] = scope["structure"]
-    _fast[cls] = function
-    return function
-
-
-def _field_source(tp: Any, index: int, scope: dict[str, Any], owner: type) -> list[str]:
-    """Lines that check (or build) one field's value ``v`` in place."""
-    nullable = False
-    if get_origin(tp) in (Union, types.UnionType):
-        members = [m for m in get_args(tp) if m is not type(None)]
-        if len(members) == 1 and len(get_args(tp)) == 2:
-            tp, nullable = members[0], True
-    check = "v.__class__ is str" if _is_text_literal(tp) else _INLINE_CHECKS.get(tp)
-    if check is not None:
-        test = f"v is None or {check}" if nullable else check
-        return [f"if not ({test}):", "    raise _Refused"]
-    if get_origin(tp) is list and _nested_model(get_args(tp)[0], owner):
-        scope[f"m{index}"] = get_args(tp)[0]
-        build = [
-            "if v.__class__ is not list:",
-            "    raise _Refused",
-            f"f = _fast.get(m{index}) or _fast_structure(m{index})",
-            "items = []",
-            "for x in v:",  # a loop, not a comprehension: no extra frame
-            "    if x.__class__ is not dict:",
-            "        raise _Refused",
-            "    items.append(f(x))",
-            "v = items",
-        ]
-    elif _nested_model(tp, owner):
-        scope[f"m{index}"] = tp
-        build = [
-            "if v.__class__ is not dict:",
-            "    raise _Refused",
-            f"v = (_fast.get(m{index}) or _fast_structure(m{index}))(v)",
-        ]
-    else:
-        scope[f"h{index}"] = converter.get_structure_hook(tp)
-        scope[f"t{index}"] = tp
-        return [f"v = h{index}(v, t{index})"]
-    scope["_fast"] = _fast
-    scope["_fast_structure"] = _fast_structure
-    if nullable:
-        return ["if v is not None:", *("    " + line for line in build)]
-    return build
-
-
-def _nested_model(tp: Any, owner: type) -> bool:
-    """A plain (not generic) response model whose hook is ours: built inline."""
+def _decodable(cls: Any) -> bool:
+    """A plain model whose every field is set from its own keyword with a plain default."""
     return (
-        isinstance(tp, type)
-        and tp is not owner  # a model that nests itself goes through its hook
-        and _is_model(tp)
-        and not getattr(tp, "__parameters__", None)
-        and converter.get_structure_hook(tp).__qualname__.startswith("_model_hook")
+        isinstance(cls, type)
+        and not getattr(cls, "__parameters__", None)
+        and all(
+            a.init and not isinstance(a.default, attrs.Factory)  # type: ignore[arg-type]
+            for a in attrs.fields(cls)
+        )
     )
 
 
-class _Refused(Exception):
-    """Internal: a value the inlined checks do not take; cattrs' path decides."""
+_decoders: dict[type, Callable[[Any, Any], Any]] = {}
+
+
+def _decoder(cls: type) -> Callable[[Any, Any], Any]:
+    """The decoder of one response model, written once (see the example above)."""
+    done = _decoders.get(cls)
+    if done is not None:
+        return done
+    hints = get_type_hints(cls, include_extras=True)
+    scope: dict[str, Any] = {"cls": cls, "WrongType": WrongType}
+    hooks: dict[int, Any] = {}  # index -> the type whose hook ``h<index>`` is
+    body: list[str] = []
+    call: list[str] = []
+    for index, a in enumerate(attrs.fields(cls)):
+        v, key = f"v{index}", repr(a.name)
+        tp, nullable = _unwrap_nullable(hints[a.name])
+        check = _check_source(v, tp, nullable, index, hooks)
+        if a.default is attrs.NOTHING:
+            body += [f"{v} = o[{key}]", *check]
+        elif _passes(a.default, tp, nullable):  # absent or present, the same checks
+            scope[f"d{index}"] = a.default
+            body += [f"{v} = o.get({key}, d{index})", *check]
+        else:  # a default its own checks would refuse: used as is when the key is absent
+            scope[f"d{index}"] = a.default
+            body += [f"if {key} in o:", f"    {v} = o[{key}]", *("    " + c for c in check)]
+            body += ["else:", f"    {v} = d{index}"]
+        call.append(f"{a.alias}={v}")
+    source = "\n".join(
+        [
+            f"def structure_{cls.__name__}(o, _=None):",
+            "    if o.__class__ is not dict:",
+            '        raise WrongType("an object", o)',
+            "    try:",
+            *("        " + line for line in body),
+            f"        return cls({', '.join(call)})",
+            "    except Exception:",
+            "        pass",
+            "    return precise(o)",
+        ]
+    )
+    exec(source, scope)  # our own source, from the class's fields (as attrs and cattrs do)
+    decoder: Callable[[Any, Any], Any] = scope[f"structure_{cls.__name__}"]
+    _decoders[cls] = decoder  # before the nested hooks: a model may nest itself
+    scope["precise"] = _precise_path(cls)
+    for index, field_type in hooks.items():
+        scope[f"t{index}"] = field_type
+        scope[f"h{index}"] = converter.get_structure_hook(field_type)
+    return decoder
+
+
+def _unwrap_nullable(tp: Any) -> tuple[Any, bool]:
+    """``X | None`` -> ``(X, True)``; anything else -> ``(tp, False)``."""
+    if get_origin(tp) in (Union, types.UnionType):
+        args = get_args(tp)
+        members = [m for m in args if m is not type(None)]
+        if len(members) == 1 and len(args) == 2:
+            return members[0], True
+    return tp, False
+
+
+def _exact_test(tp: Any) -> str | None:
+    """The inline test of a scalar, an enum's Literal (any string) or a mapping."""
+    if _is_text_literal(tp):
+        return _EXACT[str]
+    if _is_mapping(tp):
+        return "{v}.__class__ is dict"
+    return _EXACT.get(tp)
+
+
+def _check_source(v: str, tp: Any, nullable: bool, index: int, hooks: dict[int, Any]) -> list[str]:
+    """Lines that check (or build) the value in ``v``; ``h<index>`` is the hook they use."""
+    if tp is Any:
+        return []
+    test = _exact_test(tp)
+    if test is not None:  # a scalar or a mapping: the hook only when the test fails
+        hooks[index] = tp
+        guard = f"{v} is not None and not ({test})" if nullable else f"not ({test})"
+        return [f"if {guard.format(v=v)}:", f"    {v} = h{index}({v}, t{index})"]
+    item = get_args(tp)[0] if get_origin(tp) is list and get_args(tp) else None
+    if item is not None and _is_model(item) and _decodable(item):
+        hooks[index] = item  # a list of models: each built by its decoder, here
+        lines = [
+            f"if {v}.__class__ is not list:",
+            f'    raise WrongType("an array", {v})',
+            f"if {v}:",  # an empty list (the common case) is kept as it came
+            "    items = []",
+            f"    for x in {v}:",
+            f"        items.append(h{index}(x, t{index}))",
+            f"    {v} = items",
+        ]
+    else:  # a model, a one-of, a list of scalars...: its hook
+        hooks[index] = tp
+        lines = [f"{v} = h{index}({v}, t{index})"]
+    if nullable:
+        return [f"if {v} is not None:", *("    " + line for line in lines)]
+    return lines
+
+
+def _passes(default: Any, tp: Any, nullable: bool) -> bool:
+    """Whether the field's checks take its default unchanged (then ``o.get`` may supply it)."""
+    if default is None:
+        return nullable or tp is Any
+    test = _exact_test(tp)
+    return test is not None and bool(eval(test.format(v="v"), {}, {"v": default}))
+
+
+def _precise_path(cls: type) -> Callable[[Any], Any]:
+    """cattrs' generated function for ``cls``, built on first use: it names the failing field."""
+    fields: list[Callable[[Any, Any], Any]] = []
+
+    def precise(value: Any) -> Any:
+        if not fields:
+            fields.append(make_dict_structure_fn(cls, converter))
+        return fields[0](value, cls)
+
+    return precise
 
 
 def _is_mapping(tp: Any) -> bool:
