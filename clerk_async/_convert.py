@@ -443,10 +443,10 @@ def _is_model(tp: Any) -> bool:
 # only to raise the error with the field's path: it never decides anything the decoder did
 # not. Unknown keys are never read.
 # Worth (instructions per decode, `.venv/bin/python -m benchmarks.decode_instructions`, stdlib
-# json): the machines.update answer (a Machine, one ScopedMachine) 67,077; with cattrs'
-# generated functions alone 82,431, with them and the exec-built shortcuts this replaced
-# 72,102; JSON plus a hand-written builder without checks 63,745. One realistic User: 224,959;
-# 269,984; 239,115; 221,895.
+# json, at 0369bbc's models; the table is in benchmarks/RESULTS.md): the machines.update answer
+# (a Machine, one ScopedMachine) 67,077; with cattrs' generated functions alone 82,431, with
+# them and the exec-built shortcuts this replaced 72,102; JSON plus a hand-written builder
+# without checks 63,745. One realistic User: 224,959; 269,984; 239,115; 221,895.
 
 # A scalar's test, passed by exactly the values its hook returns unchanged.
 _EXACT: dict[Any, str] = {
