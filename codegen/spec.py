@@ -603,6 +603,14 @@ def _response(spec: Spec, models: Models, operation: Operation) -> None:
 
 
 _GENERIC = re.compile(r"^(Request was not successful|\d{3} [A-Za-z ]+)$")
+# Python 3.13 renamed these phrases (RFC 9110: "Content Too Large"...); the generated code must
+# not depend on the Python that runs the generator, so they keep the 3.10-3.12 wording.
+_PHRASES = {
+    413: "Request Entity Too Large",
+    414: "Request-URI Too Long",
+    416: "Requested Range Not Satisfiable",
+    422: "Unprocessable Entity",
+}
 
 
 def _errors(spec: Spec, op: dict[str, Any]) -> list[tuple[int, str]]:
@@ -614,7 +622,7 @@ def _errors(spec: Spec, op: dict[str, Any]) -> list[tuple[int, str]]:
             continue
         words = (spec.resolve(answer).get("description") or "").strip().rstrip(".")
         if not words or _GENERIC.match(words):
-            words = HTTPStatus(int(code)).phrase.capitalize()
+            words = _PHRASES.get(int(code), HTTPStatus(int(code)).phrase).capitalize()
         errors.append((int(code), words))
     return sorted(errors)
 
