@@ -8,14 +8,11 @@ lines prove the precise types (a wrong type there would be reported too).
 
 from __future__ import annotations
 
-import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests._mypy_probe import check_probe
 
 PROBE = """\
 from typing import Annotated
@@ -92,16 +89,4 @@ async def me(auth: Annotated[SessionAuth, Depends(require_auth(role="org:admin")
 
 @pytest.mark.slow
 def test_mypy_reports_exactly_the_marked_lines(tmp_path: Path) -> None:
-    probe = tmp_path / "probe.py"
-    probe.write_text(PROBE)
-    done = subprocess.run(
-        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "--no-pretty", str(probe)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=False,
-    )
-    reported = {int(m.group(1)) for m in re.finditer(r"probe\.py:(\d+): error:", done.stdout)}
-    expected = {n for n, line in enumerate(PROBE.splitlines(), 1) if line.endswith("# error")}
-    assert len(expected) == 12
-    assert reported == expected, done.stdout
+    check_probe(PROBE, tmp_path, 12)

@@ -10,17 +10,13 @@ The correct lines beside them prove the Literal types cost correct code nothing.
 
 from __future__ import annotations
 
-import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from clerk_async import Clerk, ClerkResponseValidationError, ClerkValidationError
+from tests._mypy_probe import check_probe
 from tests._recorder import RecordingServer
-
-ROOT = Path(__file__).resolve().parent.parent
 
 PROBE = """\
 from typing import Literal
@@ -102,19 +98,7 @@ MISTAKES = 16
 
 @pytest.mark.slow
 def test_mypy_reports_exactly_the_marked_lines(tmp_path: Path) -> None:
-    probe = tmp_path / "probe.py"
-    probe.write_text(PROBE)
-    done = subprocess.run(
-        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "--no-pretty", str(probe)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=False,
-    )
-    reported = {int(m.group(1)) for m in re.finditer(r"probe\.py:(\d+): error:", done.stdout)}
-    expected = {n for n, line in enumerate(PROBE.splitlines(), 1) if line.endswith("# error")}
-    assert len(expected) == MISTAKES
-    assert reported == expected, done.stdout
+    check_probe(PROBE, tmp_path, MISTAKES)
 
 
 # --- what the Literal types promise at runtime ------------------------------------------
