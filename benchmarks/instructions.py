@@ -19,6 +19,7 @@ few minutes. Ratios are to the floor with the same JSON library and event loop.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import subprocess
@@ -45,7 +46,11 @@ def instructions(
         "--concurrency", str(concurrency), "--requests", str(requests), "--warmup", "0",
         *extra,
     ]  # fmt: skip
-    done = subprocess.run(command, capture_output=True, check=True)
+    # One string-hash seed for every run: with a random one, dict and set layouts (and so
+    # the instructions of each lookup) change from process to process, and the same tree
+    # read 1-2.5 % apart between runs.
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    done = subprocess.run(command, capture_output=True, check=True, env=env)
     found = _COLLECTED.search(done.stderr)
     if found is None:
         raise RuntimeError(f"no instruction count from valgrind: {done.stderr[-500:]!r}")
