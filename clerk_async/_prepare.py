@@ -18,7 +18,7 @@ from yarl import URL
 
 from clerk_async import _json
 from clerk_async._convert import UNSET, RequestPlan, request_plan
-from clerk_async._ratelimit import KEYED_ROUTES, bucket_for, bucket_for_path
+from clerk_async._ratelimit import bucket_for, bucket_for_path, keyed
 from clerk_async._upload import Upload, form_body
 from clerk_async.errors import ClerkValidationError
 
@@ -92,8 +92,7 @@ class _Recipe:
         self.plan = plan = request_plan(cls, query)
         self.route = method + " " + template
         self.idempotent = method in _IDEMPOTENT_METHODS
-        rule = KEYED_ROUTES.get(template)
-        self.keyed = rule is not None and rule[0] == method
+        self.keyed = keyed(method, template)
         # Body fields go to a JSON object; a POST/PUT/PATCH of hand-written params (their
         # fields say no location) sends one even when empty.
         self.json_body = bool(plan.body) or (method in _BODY_METHODS and not plan.declared)

@@ -31,6 +31,7 @@ __all__ = [
     "bucket_for",
     "bucket_for_path",
     "default_rate_limit",
+    "keyed",
 ]
 
 
@@ -106,12 +107,18 @@ KEYED_ROUTES: Final[Mapping[str, tuple[str, str, tuple[str, ...]]]] = {
 }
 
 
+def keyed(method: str, template: str) -> bool:
+    """Whether ``method template`` counts against a per-object limit too."""
+    rule = KEYED_ROUTES.get(template)
+    return rule is not None and rule[0] == method
+
+
 def bucket_for(method: str, template: str, path_values: Mapping[str, str]) -> str | None:
     """The per-object bucket a request counts against (``"user:user_123"``), or None."""
-    rule = KEYED_ROUTES.get(template)
-    if rule is None or rule[0] != method:
+    if not keyed(method, template):
         return None
-    return rule[1] + ":" + "/".join(path_values[name] for name in rule[2])
+    _, kind, names = KEYED_ROUTES[template]
+    return kind + ":" + "/".join(path_values[name] for name in names)
 
 
 # The same routes as patterns over concrete paths, for the escape hatch (clerk.request).
